@@ -1,0 +1,203 @@
+//! A bbolt database borrowed from a byte slice (usually a read-only mmap): page size detection,
+//! meta choice, and bounds-checked page access. Nothing here writes or locks.
+
+use super::layout::*;
+use super::meta::{Meta, MetaChoice, MetaProblem, MetaSlot};
+use super::page::{corrupt_at, Node, Page};
+use super::tree::Bucket;
+use crate::error::{Error, Location, Result};
+use std::path::Path;
+use std::sync::Arc;
+
+/// An open bbolt database. `data` is the database region of the file (without any trailer).
+#[derive(Debug, Clone)]
+pub struct Db<'a> {
+    data: &'a [u8],
+    file: Arc<Path>,
+    page_size: usize,
+    choice: MetaChoice,
+}
+
+/// Smallest and largest page sizes accepted (bbolt uses the OS page size: 4 KiB to 64 KiB seen).
+const MIN_PAGE_SIZE: usize = 512;
+const MAX_PAGE_SIZE: usize = 1 << 24;
+
+impl<'a> Db<'a> {
+    /// Opens the database held in `data`. `file` names it in errors.
+    pub fn open(data: &'a [u8], file: Arc<Path>) -> Result<Db<'a>> {
+        let page_size = detect_page_size(data, &file)?;
+        let slot = |page: u64| {
+            let start = page as usize * page_size;
+            let bytes = data.get(start..(start + page_size).min(data.len())).unwrap_or_default();
+            match Meta::parse(bytes) {
+                Ok(meta) => MetaSlot { page, meta: Some(meta), problem: None },
+                Err((meta, problem)) => MetaSlot { page, meta, problem: Some(problem) },
+            }
+        };
+        let (slot0, slot1) = (slot(0), slot(1));
+        let Some(choice) = MetaChoice::choose(slot0.clone(), slot1.clone()) else {
+            return Err(both_metas_invalid(&file, page_size, &slot0, &slot1));
+        };
+        let db = Db { data, file, page_size, choice };
+        db.check_meta_fits()?;
+        Ok(db)
+    }
+
+    fn check_meta_fits(&self) -> Result<()> {
+        let meta = self.meta();
+        let meta_off = self.choice.slots[self.choice.active].page * self.page_size as u64;
+        let hwm = meta.high_water_mark;
+        let need = hwm.checked_mul(self.page_size as u64);
+        if hwm < 2 || need.is_none() {
+            return Err(corrupt_at(&self.file, meta_off / self.page_size as u64, meta_off + META_HWM as u64,
+                format!("high-water mark {hwm} is impossible")));
+        }
+        let need = need.unwrap_or(u64::MAX);
+        if need > self.data.len() as u64 {
+            return Err(corrupt_at(&self.file, hwm - 1, self.data.len() as u64, format!(
+                "file is truncated: the active meta (txid {}) says the database has {hwm} pages of {} bytes \
+                 ({need} bytes) but only {} bytes are present",
+                meta.txid, self.page_size, self.data.len()
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn file(&self) -> &Arc<Path> {
+        &self.file
+    }
+
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    pub fn meta(&self) -> &Meta {
+        self.choice.active_meta()
+    }
+
+    pub fn meta_choice(&self) -> &MetaChoice {
+        &self.choice
+    }
+
+    pub fn high_water_mark(&self) -> u64 {
+        self.meta().high_water_mark
+    }
+
+    /// Logical size of the database: high-water mark times page size.
+    pub fn size(&self) -> u64 {
+        self.high_water_mark() * self.page_size as u64
+    }
+
+    /// The page run starting at `id`, checked to lie inside the file and below the high-water mark.
+    pub fn page(&self, id: u64) -> Result<Page<'a>> {
+        let hwm = self.high_water_mark();
+        let ps = self.page_size as u64;
+        if id >= hwm {
+            return Err(self.corrupt(id, id.saturating_mul(ps), format!("page id {id} is beyond the high-water mark {hwm}")));
+        }
+        let offset = id * ps; // cannot overflow: id < hwm and hwm * ps was checked at open
+        let start = offset as usize;
+        let header = &self.data[start..start + PAGE_HEADER_SIZE.min(self.page_size)];
+        let flags = u16_at(header, PAGE_FLAGS).unwrap_or_default();
+        let count = u16_at(header, PAGE_COUNT).unwrap_or_default();
+        let overflow = u32_at(header, PAGE_OVERFLOW).unwrap_or_default();
+        let run_pages = u64::from(overflow) + 1;
+        if id + run_pages > hwm {
+            return Err(self.corrupt(id, offset + PAGE_OVERFLOW as u64, format!(
+                "page {id} claims {overflow} overflow pages, running past the high-water mark {hwm}"
+            )));
+        }
+        let stored_id = u64_at(header, PAGE_ID).unwrap_or_default();
+        if stored_id != id {
+            return Err(self.corrupt(id, offset, format!("page {id} holds the header of page {stored_id}")));
+        }
+        let end = start + (run_pages * ps) as usize;
+        Ok(Page { id, flags, count, overflow, bytes: &self.data[start..end], offset })
+    }
+
+    /// The branch or leaf node at page `id`.
+    pub fn node(&self, id: u64) -> Result<Node<'a>> {
+        Node::from_page(&self.page(id)?, &self.file)
+    }
+
+    /// The root bucket, whose entries are the top-level buckets.
+    pub fn root(&self) -> Bucket<'a> {
+        Bucket::on_page(self.meta().root)
+    }
+
+    pub fn corrupt(&self, page: u64, offset: u64, what: impl Into<String>) -> Error {
+        corrupt_at(&self.file, page, offset, what)
+    }
+}
+
+/// Finds the page size: from meta page 0 if it validates, else by probing for meta page 1 at
+/// power-of-two offsets (what bbolt does when page 0 is damaged).
+fn detect_page_size(data: &[u8], file: &Arc<Path>) -> Result<usize> {
+    if data.len() < META_END {
+        return Err(Error::Unrecognised {
+            path: file.to_path_buf(),
+            reason: format!("not a bbolt database: only {} bytes, too short for a meta page", data.len()),
+        });
+    }
+    let plausible = |ps: usize| ps.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&ps);
+    if let Ok(meta) = Meta::parse(data) {
+        if plausible(meta.page_size as usize) {
+            return Ok(meta.page_size as usize);
+        }
+    }
+    let mut ps = MIN_PAGE_SIZE;
+    while ps <= MAX_PAGE_SIZE && ps + META_END <= data.len() {
+        if let Ok(meta) = Meta::parse(&data[ps..]) {
+            if meta.page_size as usize == ps {
+                return Ok(ps);
+            }
+        }
+        ps *= 2;
+    }
+    // No valid meta anywhere. If page 0 at least carries the magic, this is a damaged bbolt file;
+    // report it as such with the page-0 problem, else say it is not bbolt at all.
+    match Meta::parse(data) {
+        Err((Some(m), problem)) if m.magic == MAGIC => {
+            let ps = if plausible(m.page_size as usize) { m.page_size as usize } else { 4096 };
+            let slot = |page: u64| {
+                let start = page as usize * ps;
+                let bytes = data.get(start..).unwrap_or_default();
+                match Meta::parse(bytes) {
+                    Ok(meta) => MetaSlot { page, meta: Some(meta), problem: None },
+                    Err((meta, problem)) => MetaSlot { page, meta, problem: Some(problem) },
+                }
+            };
+            let _ = problem;
+            Err(both_metas_invalid(file, ps, &slot(0), &slot(1)))
+        }
+        _ => Err(Error::Unrecognised {
+            path: file.to_path_buf(),
+            reason: "not a bbolt database: no meta page with bbolt's magic number 0xED0CDAED at offset 16 \
+                     or at any page-size offset"
+                .into(),
+        }),
+    }
+}
+
+fn problem_offset(p: &MetaProblem) -> usize {
+    match p {
+        MetaProblem::TooShort { .. } => 0,
+        MetaProblem::NotMetaPage { .. } => PAGE_FLAGS,
+        MetaProblem::BadMagic { .. } => META_MAGIC,
+        MetaProblem::BadVersion { .. } => META_VERSION,
+        MetaProblem::BadChecksum { .. } => META_CHECKSUM,
+        MetaProblem::PageSizeMismatch { .. } => META_PAGE_SIZE,
+    }
+}
+
+fn both_metas_invalid(file: &Arc<Path>, page_size: usize, s0: &MetaSlot, s1: &MetaSlot) -> Error {
+    let describe = |s: &MetaSlot| match &s.problem {
+        Some(p) => format!("meta page {} at byte {}: {p}", s.page, s.page as usize * page_size + problem_offset(p)),
+        None => format!("meta page {} unreadable", s.page),
+    };
+    let first = s0.problem.as_ref().map(problem_offset).unwrap_or(0) as u64;
+    Error::corrupt(
+        Location { file: file.clone(), page: Some(0), offset: first },
+        format!("both meta pages are invalid ({}; {})", describe(s0), describe(s1)),
+    )
+}

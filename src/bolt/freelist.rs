@@ -1,0 +1,42 @@
+//! The persisted freelist page. One page layout, two ways of storing the count: in the header
+//! when below 0xFFFF, else 0xFFFF in the header and the real count as the body's first u64.
+//! etcd on Linux never persists the freelist (meta freelist = u64::MAX); free pages are then found
+//! by reachability (see `walk`).
+
+use super::db::Db;
+use super::layout::*;
+use crate::error::Result;
+
+/// Page ids listed on the freelist page of the active meta, or `None` when not persisted.
+pub fn read_freelist(db: &Db<'_>) -> Result<Option<Vec<u64>>> {
+    let id = db.meta().freelist;
+    if id == NO_FREELIST {
+        return Ok(None);
+    }
+    let page = db.page(id)?;
+    if page.flags != FREELIST_PAGE {
+        return Err(db.corrupt(id, page.offset + PAGE_FLAGS as u64, format!(
+            "meta names page {id} as the freelist but it is a {} page (flags 0x{:02x})",
+            page_type_name(page.flags),
+            page.flags
+        )));
+    }
+    let (count, body) = if page.count == FREELIST_COUNT_OVERFLOW {
+        let n = u64_at(page.bytes, PAGE_HEADER_SIZE).unwrap_or_default();
+        (n, PAGE_HEADER_SIZE + 8)
+    } else {
+        (u64::from(page.count), PAGE_HEADER_SIZE)
+    };
+    let room = ((page.bytes.len() - body.min(page.bytes.len())) / 8) as u64;
+    if count > room {
+        return Err(db.corrupt(id, page.offset + PAGE_COUNT as u64, format!(
+            "freelist claims {count} page ids but its {}-byte run holds at most {room}",
+            page.bytes.len()
+        )));
+    }
+    // `count` is bounded by the page run, which is bounded by the file.
+    let ids = (0..count as usize)
+        .map(|i| u64_at(page.bytes, body + i * 8).unwrap_or_default())
+        .collect();
+    Ok(Some(ids))
+}

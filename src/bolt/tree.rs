@@ -1,0 +1,300 @@
+//! Buckets and cursors: ordered traversal of a bucket's B+tree (forward, backward, from a key).
+//! Walks are bounded in depth and refuse a page that points back at one of its ancestors, so a
+//! damaged file yields an error instead of a loop.
+
+use super::db::Db;
+use super::layout::*;
+use super::meta::BucketHeader;
+use super::page::{LeafElement, Node};
+use crate::error::Result;
+
+/// Where a bucket's tree lives.
+#[derive(Debug, Clone, Copy)]
+pub enum Root<'a> {
+    Page(u64),
+    Inline(Node<'a>),
+}
+
+/// A bucket: its header and the root of its tree.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket<'a> {
+    pub header: BucketHeader,
+    pub root: Root<'a>,
+}
+
+impl<'a> Bucket<'a> {
+    pub(crate) fn on_page(header: BucketHeader) -> Bucket<'a> {
+        Bucket { header, root: Root::Page(header.root) }
+    }
+
+    /// The bucket stored in a leaf element flagged as a bucket.
+    pub fn from_element(db: &Db<'a>, holder: u64, elem: &LeafElement<'a>) -> Result<Bucket<'a>> {
+        let v = elem.value;
+        let (Some(root), Some(sequence)) = (u64_at(v, BUCKET_ROOT), u64_at(v, BUCKET_SEQUENCE)) else {
+            return Err(db.corrupt(holder, elem.value_offset, format!(
+                "bucket {:?}: header is {} bytes, needs {BUCKET_HEADER_SIZE}",
+                String::from_utf8_lossy(elem.key),
+                v.len()
+            )));
+        };
+        let header = BucketHeader { root, sequence };
+        if root != 0 {
+            return Ok(Bucket::on_page(header));
+        }
+        let inline = Node::inline(holder, &v[BUCKET_HEADER_SIZE..], elem.value_offset + BUCKET_HEADER_SIZE as u64, db.file())?;
+        Ok(Bucket { header, root: Root::Inline(inline) })
+    }
+
+    pub fn is_inline(&self) -> bool {
+        matches!(self.root, Root::Inline(_))
+    }
+
+    /// A nested bucket by name, if present.
+    pub fn bucket(&self, db: &Db<'a>, name: &[u8]) -> Result<Option<Bucket<'a>>> {
+        let mut c = self.cursor(db);
+        match c.seek(name)? {
+            Some((holder, e)) if e.key == name && e.is_bucket() => Ok(Some(Bucket::from_element(db, holder, &e)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The value stored under `key` (never a nested bucket), if present.
+    pub fn get(&self, db: &Db<'a>, key: &[u8]) -> Result<Option<&'a [u8]>> {
+        let mut c = self.cursor(db);
+        match c.seek(key)? {
+            Some((_, e)) if e.key == key && !e.is_bucket() => Ok(Some(e.value)),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn cursor<'d>(&self, db: &'d Db<'a>) -> Cursor<'d, 'a> {
+        Cursor { db, root: self.root, stack: Vec::new() }
+    }
+
+    /// All entries in key order (nested buckets included, flagged).
+    pub fn iter<'d>(&self, db: &'d Db<'a>) -> Iter<'d, 'a> {
+        Iter { cursor: self.cursor(db), state: IterState::Start, forward: true, from: None }
+    }
+
+    /// All entries in reverse key order.
+    pub fn iter_rev<'d>(&self, db: &'d Db<'a>) -> Iter<'d, 'a> {
+        Iter { cursor: self.cursor(db), state: IterState::Start, forward: false, from: None }
+    }
+
+    /// Entries with key >= `from`, in key order.
+    pub fn iter_from<'d>(&self, db: &'d Db<'a>, from: &'a [u8]) -> Iter<'d, 'a> {
+        Iter { cursor: self.cursor(db), state: IterState::Start, forward: true, from: Some(from) }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Frame<'a> {
+    node: Node<'a>,
+    index: usize,
+}
+
+/// A position in a bucket's tree. Entries come with the id of the page holding them.
+pub struct Cursor<'d, 'a> {
+    db: &'d Db<'a>,
+    root: Root<'a>,
+    stack: Vec<Frame<'a>>,
+}
+
+type Positioned<'a> = Option<(u64, LeafElement<'a>)>;
+
+impl<'d, 'a> Cursor<'d, 'a> {
+    fn reset(&mut self) -> Result<()> {
+        self.stack.clear();
+        let node = match self.root {
+            Root::Page(id) => self.checked_node(id, None)?,
+            Root::Inline(node) => node,
+        };
+        self.stack.push(Frame { node, index: 0 });
+        Ok(())
+    }
+
+    /// Loads page `id` as a child of the current top frame, refusing cycles and runaway depth.
+    fn checked_node(&self, id: u64, parent: Option<(&Node<'a>, u64)>) -> Result<Node<'a>> {
+        let (from_page, at) = parent.map(|(n, off)| (n.page_id, off)).unwrap_or((id, 0));
+        if id < 2 {
+            return Err(self.db.corrupt(from_page, at, format!("page {from_page} points to page {id}, a meta page")));
+        }
+        if self.stack.len() >= MAX_TREE_DEPTH {
+            return Err(self.db.corrupt(from_page, at, format!("tree deeper than {MAX_TREE_DEPTH} levels below page {from_page}")));
+        }
+        if self.stack.iter().any(|f| !f.node.inline && f.node.page_id == id) {
+            return Err(self.db.corrupt(from_page, at, format!("cycle: page {from_page} points back to its ancestor page {id}")));
+        }
+        self.db.node(id)
+    }
+
+    /// Descends from the top frame to a leaf, always taking the first (or last) child.
+    fn descend(&mut self, leftmost: bool) -> Result<()> {
+        loop {
+            let top = *self.stack.last().expect("descend needs a frame");
+            if top.node.is_leaf {
+                return Ok(());
+            }
+            if top.node.count == 0 {
+                return Err(top.node.corrupt(self.db.file(), PAGE_COUNT, format!("branch page {} has no elements", top.node.page_id)));
+            }
+            let elem = top.node.branch(top.index, self.db.file())?;
+            let child = self.checked_node(elem.child, Some((&top.node, elem.offset)))?;
+            let index = if leftmost { 0 } else { child.count.saturating_sub(1) };
+            self.stack.push(Frame { node: child, index });
+        }
+    }
+
+    fn current(&self) -> Result<Positioned<'a>> {
+        match self.stack.last() {
+            Some(f) if f.node.is_leaf && f.index < f.node.count => {
+                Ok(Some((f.node.page_id, f.node.leaf(f.index, self.db.file())?)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    pub fn first(&mut self) -> Result<Positioned<'a>> {
+        self.reset()?;
+        self.descend(true)?;
+        match self.current()? {
+            Some(e) => Ok(Some(e)),
+            None => self.next(),
+        }
+    }
+
+    pub fn last(&mut self) -> Result<Positioned<'a>> {
+        self.reset()?;
+        let top = self.stack.last_mut().expect("reset pushed the root");
+        top.index = top.node.count.saturating_sub(1);
+        self.descend(false)?;
+        match self.current()? {
+            Some(e) => Ok(Some(e)),
+            None => self.prev(),
+        }
+    }
+
+    pub fn next(&mut self) -> Result<Positioned<'a>> {
+        loop {
+            loop {
+                let Some(top) = self.stack.last_mut() else { return Ok(None) };
+                if top.index + 1 < top.node.count {
+                    top.index += 1;
+                    break;
+                }
+                self.stack.pop();
+            }
+            self.descend(true)?;
+            if let Some(e) = self.current()? {
+                return Ok(Some(e));
+            }
+        }
+    }
+
+    pub fn prev(&mut self) -> Result<Positioned<'a>> {
+        loop {
+            loop {
+                let Some(top) = self.stack.last_mut() else { return Ok(None) };
+                if top.index > 0 && top.node.count > 0 {
+                    top.index -= 1;
+                    break;
+                }
+                self.stack.pop();
+            }
+            self.descend(false)?;
+            if let Some(e) = self.current()? {
+                return Ok(Some(e));
+            }
+        }
+    }
+
+    /// Positions at the first entry with key >= `target`.
+    pub fn seek(&mut self, target: &[u8]) -> Result<Positioned<'a>> {
+        self.reset()?;
+        loop {
+            let top = *self.stack.last().expect("reset pushed the root");
+            let (index, exact) = top.node.search(target, self.db.file())?;
+            if top.node.is_leaf {
+                let frame = self.stack.last_mut().expect("top exists");
+                if index < top.node.count {
+                    frame.index = index;
+                    return self.current();
+                }
+                frame.index = top.node.count.saturating_sub(1);
+                return self.next();
+            }
+            if top.node.count == 0 {
+                return Err(top.node.corrupt(self.db.file(), PAGE_COUNT, format!("branch page {} has no elements", top.node.page_id)));
+            }
+            let index = if !exact && index > 0 { index - 1 } else { index.min(top.node.count - 1) };
+            self.stack.last_mut().expect("top exists").index = index;
+            let elem = top.node.branch(index, self.db.file())?;
+            let child = self.checked_node(elem.child, Some((&top.node, elem.offset)))?;
+            self.stack.push(Frame { node: child, index: 0 });
+        }
+    }
+}
+
+enum IterState {
+    Start,
+    Running,
+    Done,
+}
+
+/// An iterator over a bucket's entries; stops after the first error it yields.
+pub struct Iter<'d, 'a> {
+    cursor: Cursor<'d, 'a>,
+    state: IterState,
+    forward: bool,
+    from: Option<&'a [u8]>,
+}
+
+/// A bucket entry and the id of the page (or inline holder page) it was read from.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub page: u64,
+    pub element: LeafElement<'a>,
+}
+
+impl<'a> Entry<'a> {
+    pub fn key(&self) -> &'a [u8] {
+        self.element.key
+    }
+    pub fn value(&self) -> &'a [u8] {
+        self.element.value
+    }
+    pub fn is_bucket(&self) -> bool {
+        self.element.is_bucket()
+    }
+}
+
+impl<'a> Iterator for Iter<'_, 'a> {
+    type Item = Result<Entry<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let step = match self.state {
+            IterState::Done => return None,
+            IterState::Start => {
+                self.state = IterState::Running;
+                match (self.forward, self.from) {
+                    (true, Some(from)) => self.cursor.seek(from),
+                    (true, None) => self.cursor.first(),
+                    (false, _) => self.cursor.last(),
+                }
+            }
+            IterState::Running if self.forward => self.cursor.next(),
+            IterState::Running => self.cursor.prev(),
+        };
+        match step {
+            Ok(Some((page, element))) => Some(Ok(Entry { page, element })),
+            Ok(None) => {
+                self.state = IterState::Done;
+                None
+            }
+            Err(e) => {
+                self.state = IterState::Done;
+                Some(Err(e))
+            }
+        }
+    }
+}

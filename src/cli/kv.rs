@@ -1,0 +1,205 @@
+//! `etcdscope kv get`: etcdctl's flags and its three output formats (simple, json, fields).
+
+use super::format::go_quote;
+use super::{CliError, CliResult, EXIT_OK};
+use base64::Engine;
+use clap::{Args, ValueEnum};
+use etcdscope::etcd::pb::mvccpb::KeyValue;
+use etcdscope::etcd::KeyRange;
+use etcdscope::source::Source;
+use etcdscope::views::kv_get::{get, GetRequest, GetResponse, SortOrder, SortTarget};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct GetArgs {
+    /// Snapshot file, member db, member dir or data dir.
+    src: PathBuf,
+    key: String,
+    /// End of the range [KEY, RANGE_END).
+    range_end: Option<String>,
+    /// Get every key with KEY as prefix.
+    #[arg(long)]
+    prefix: bool,
+    /// Get every key >= KEY.
+    #[arg(long)]
+    from_key: bool,
+    /// Read at this revision (0 = current).
+    #[arg(long, default_value_t = 0)]
+    rev: i64,
+    /// Keys only, no values.
+    #[arg(long)]
+    keys_only: bool,
+    /// Only the count of keys (-o json or fields).
+    #[arg(long)]
+    count_only: bool,
+    /// At most N keys (0 = no limit).
+    #[arg(long, default_value_t = 0)]
+    limit: i64,
+    /// ASCEND or DESCEND (case-insensitive).
+    #[arg(long, default_value = "")]
+    order: String,
+    /// CREATE, KEY, MODIFY, VALUE or VERSION (case-insensitive).
+    #[arg(long, default_value = "")]
+    sort_by: String,
+    /// Print values only (simple format).
+    #[arg(long)]
+    print_value_only: bool,
+    /// Print keys and values as hex (simple and fields formats).
+    #[arg(long)]
+    hex: bool,
+    /// Output format; etcdctl's -w is accepted too.
+    #[arg(short = 'o', long = "output", visible_alias = "write-out", short_alias = 'w', value_enum, default_value_t = Format::Simple)]
+    output: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Simple,
+    Json,
+    Fields,
+}
+
+fn request(a: &GetArgs) -> Result<GetRequest, CliError> {
+    let usage = |m: &str| Err(CliError::Usage(m.into()));
+    if a.prefix && a.from_key {
+        return usage("`--prefix` and `--from-key` cannot be set at the same time, choose one");
+    }
+    if a.range_end.is_some() && (a.prefix || a.from_key) {
+        return usage("too many arguments, only accept one argument when `--prefix` or `--from-key` is set");
+    }
+    if a.count_only && a.output == Format::Simple {
+        return usage("`--count-only` is only for `--write-out=fields` and `--write-out=json` here (etcdctl 3.5 accepts only fields)");
+    }
+    let key = a.key.as_bytes();
+    let range = if a.prefix {
+        KeyRange::prefix(key)
+    } else if a.from_key {
+        KeyRange::from_key(key)
+    } else {
+        KeyRange { key: key.to_vec(), end: a.range_end.clone().unwrap_or_default().into_bytes() }
+    };
+    let mut sort_order = match a.order.to_ascii_uppercase().as_str() {
+        "" => SortOrder::None,
+        "ASCEND" => SortOrder::Ascend,
+        "DESCEND" => SortOrder::Descend,
+        _ => return Err(CliError::Usage(format!("bad sort order {}", a.order))),
+    };
+    let sort_target = match a.sort_by.to_ascii_uppercase().as_str() {
+        "" | "KEY" => SortTarget::Key,
+        "CREATE" => SortTarget::Create,
+        "MODIFY" => SortTarget::Modify,
+        "VALUE" => SortTarget::Value,
+        "VERSION" => SortTarget::Version,
+        _ => return Err(CliError::Usage(format!("bad sort target {}", a.sort_by))),
+    };
+    // As etcd's client: results already come in ascending key order.
+    if sort_target == SortTarget::Key && sort_order == SortOrder::Ascend {
+        sort_order = SortOrder::None;
+    }
+    Ok(GetRequest {
+        range,
+        revision: a.rev,
+        limit: a.limit,
+        keys_only: a.keys_only,
+        count_only: a.count_only,
+        sort_target,
+        sort_order,
+    })
+}
+
+pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
+    let req = request(a)?;
+    let source = Source::open(&a.src)?;
+    let resp = get(&source, &req)?;
+    match a.output {
+        Format::Simple => print_simple(&resp, a, out)?,
+        Format::Json => {
+            serde_json::to_writer(&mut *out, &to_json(&resp)).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        Format::Fields => print_fields(&resp, a.hex, out)?,
+    }
+    Ok(EXIT_OK)
+}
+
+fn hex(b: &[u8]) -> Vec<u8> {
+    b.iter().flat_map(|x| format!("\\x{x:02x}").into_bytes()).collect()
+}
+
+fn print_simple(resp: &GetResponse, a: &GetArgs, out: &mut impl Write) -> std::io::Result<()> {
+    for kv in &resp.kvs {
+        let (k, v) = if a.hex { (hex(&kv.key), hex(&kv.value)) } else { (kv.key.clone(), kv.value.clone()) };
+        if !a.print_value_only {
+            out.write_all(&k)?;
+            out.write_all(b"\n")?;
+        }
+        out.write_all(&v)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn print_fields(resp: &GetResponse, hex_mode: bool, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "\"ClusterID\" : {}", resp.cluster_id)?;
+    writeln!(out, "\"MemberID\" : {}", resp.member_id)?;
+    writeln!(out, "\"Revision\" : {}", resp.revision)?;
+    writeln!(out, "\"RaftTerm\" : {}", resp.raft_term)?;
+    for kv in &resp.kvs {
+        let q = |b: &[u8]| if hex_mode { format!("\"{}\"", String::from_utf8_lossy(&hex(b))) } else { go_quote(b) };
+        writeln!(out, "\"Key\" : {}", q(&kv.key))?;
+        writeln!(out, "\"CreateRevision\" : {}", kv.create_revision)?;
+        writeln!(out, "\"ModRevision\" : {}", kv.mod_revision)?;
+        writeln!(out, "\"Version\" : {}", kv.version)?;
+        writeln!(out, "\"Value\" : {}", q(&kv.value))?;
+        if hex_mode {
+            writeln!(out, "\"Lease\" : {:016x}", kv.lease)?;
+        } else {
+            writeln!(out, "\"Lease\" : {}", kv.lease)?;
+        }
+    }
+    writeln!(out, "\"More\" : {}", resp.more)?;
+    writeln!(out, "\"Count\" : {}", resp.count)
+}
+
+/// etcdctl's JSON: Go's encoding of the RangeResponse struct (bytes as base64, zero fields
+/// omitted, 64-bit integers as plain numbers).
+fn to_json(resp: &GetResponse) -> Value {
+    let mut root = Map::new();
+    root.insert(
+        "header".into(),
+        json!({"cluster_id": resp.cluster_id, "member_id": resp.member_id, "revision": resp.revision, "raft_term": resp.raft_term}),
+    );
+    if !resp.kvs.is_empty() {
+        root.insert("kvs".into(), Value::Array(resp.kvs.iter().map(kv_json).collect()));
+    }
+    if resp.more {
+        root.insert("more".into(), Value::Bool(true));
+    }
+    if resp.count != 0 {
+        root.insert("count".into(), resp.count.into());
+    }
+    Value::Object(root)
+}
+
+fn kv_json(kv: &KeyValue) -> Value {
+    let b64 = |b: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
+    let mut m = Map::new();
+    let put_int = |m: &mut Map<String, Value>, k: &str, v: i64| {
+        if v != 0 {
+            m.insert(k.into(), v.into());
+        }
+    };
+    if !kv.key.is_empty() {
+        m.insert("key".into(), b64(&kv.key));
+    }
+    put_int(&mut m, "create_revision", kv.create_revision);
+    put_int(&mut m, "mod_revision", kv.mod_revision);
+    put_int(&mut m, "version", kv.version);
+    if !kv.value.is_empty() {
+        m.insert("value".into(), b64(&kv.value));
+    }
+    put_int(&mut m, "lease", kv.lease);
+    Value::Object(m)
+}

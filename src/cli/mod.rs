@@ -1,0 +1,81 @@
+//! Command-line surface. Exit codes: 0 fine, 1 findings (e.g. a snapshot trailer mismatch),
+//! 2 bad input or usage. Errors go to stderr as one line naming file, page and offset.
+
+mod format;
+mod kv;
+mod status;
+
+use clap::{Parser, Subcommand};
+use std::io::Write;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+#[derive(Parser)]
+#[command(name = "etcdscope", version, about = "Read etcd snapshots and data dirs offline")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// What `etcdutl snapshot status` shows, and everything it doesn't.
+    Status(status::StatusArgs),
+    /// etcd key-value reads (etcdctl semantics).
+    Kv {
+        #[command(subcommand)]
+        command: KvCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KvCommand {
+    /// Gets a key or range of keys, as `etcdctl get` would from the same data.
+    Get(kv::GetArgs),
+}
+
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let result = match cli.command {
+        Command::Status(args) => status::run(&args, &mut out),
+        Command::Kv { command: KvCommand::Get(args) } => kv::run(&args, &mut out),
+    };
+    let flushed = out.flush();
+    match result {
+        Ok(code) => match flushed {
+            Ok(()) => code,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
+            Err(e) => fail(&format!("writing output: {e}")),
+        },
+        Err(CliError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn fail(msg: &str) -> i32 {
+    eprintln!("etcdscope: error: {msg}");
+    EXIT_BAD_INPUT
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Lib(#[from] etcdscope::Error),
+    #[error("writing output: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Usage(String),
+}
+
+pub type CliResult = Result<i32, CliError>;

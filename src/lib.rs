@@ -1,0 +1,19 @@
+//! etcdscope reads etcd's files offline and tells the truth about them.
+//!
+//! The pipeline, one module per stage; dependencies point down this list only:
+//!
+//! ```text
+//! source   open read-only (mmap, no lock, no write); find the db; check the sha256 trailer
+//! bolt     bbolt pages: meta, branch/leaf/overflow, buckets (nested, inline), freelist, walks
+//! etcd     etcd's buckets, MVCC revisions, meta, members, leases, hashes, ranges at a revision
+//! views    status, kv get: data structures ready to print (the library never prints)
+//! ```
+//! The `etcdscope` binary (src/main.rs, src/cli) is a thin layer of argument parsing and printers.
+
+pub mod bolt;
+pub mod error;
+pub mod etcd;
+pub mod source;
+pub mod views;
+
+pub use error::{Error, Result};

@@ -1,0 +1,146 @@
+//! Inputs: an `etcdctl snapshot save` file, a raw `member/snap/db`, a member dir or a data dir.
+//! Files are opened read-only and memory-mapped; no lock is taken and nothing is ever written,
+//! so the db of a running etcd can be read (see docs/commands/status.md for what that implies).
+
+use crate::bolt::Db;
+use crate::error::{Error, Result};
+use memmap2::Mmap;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Length of the SHA-256 trailer that `etcdctl snapshot save` appends.
+pub const TRAILER_LEN: u64 = 32;
+
+/// What the user pointed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputKind {
+    /// A file with the 32-byte sha256 trailer (`etcdctl snapshot save`).
+    Snapshot,
+    /// A bbolt file without a trailer (`member/snap/db`, or a copy of one).
+    Db,
+    /// A directory holding `snap/db` (an etcd member dir).
+    MemberDir,
+    /// A directory holding `member/snap/db` (an etcd data dir).
+    DataDir,
+}
+
+/// Result of checking the snapshot trailer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trailer {
+    Ok,
+    Missing,
+    Mismatch { stored: String, computed: String },
+}
+
+impl Trailer {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Trailer::Ok => "ok",
+            Trailer::Missing => "missing",
+            Trailer::Mismatch { .. } => "mismatch",
+        }
+    }
+}
+
+/// An opened input: the bbolt file found for it, mapped read-only.
+pub struct Source {
+    /// What the user named.
+    pub input: PathBuf,
+    pub kind: InputKind,
+    /// The bbolt file actually read.
+    pub db_path: Arc<Path>,
+    map: Option<Mmap>,
+}
+
+impl Source {
+    pub fn open(input: impl AsRef<Path>) -> Result<Source> {
+        let input = input.as_ref().to_path_buf();
+        let meta = std::fs::metadata(&input).map_err(|e| Error::io(&input, e))?;
+        let (db_path, dir_kind) = if meta.is_dir() {
+            find_db_in_dir(&input)?
+        } else {
+            (input.clone(), None)
+        };
+        let file = File::open(&db_path).map_err(|e| Error::io(&db_path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(&db_path, e))?.len();
+        // A zero-length file cannot be mapped; it is simply empty.
+        let map = if len == 0 {
+            None
+        } else {
+            // SAFETY: the map is read-only and private to this process. Another process (a running
+            // etcd) may write the file while it is mapped; every read through it is bounds-checked
+            // and validated, so changed bytes give a parse error, never undefined indexing. etcd
+            // only grows its db file in place (defragmentation replaces it with a new file), so the
+            // mapped range stays backed.
+            Some(unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&db_path, e))?)
+        };
+        let has_trailer = len >= TRAILER_LEN && len % 512 == TRAILER_LEN;
+        let kind = dir_kind.unwrap_or(if has_trailer { InputKind::Snapshot } else { InputKind::Db });
+        Ok(Source { input, kind, db_path: db_path.into(), map })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or_default()
+    }
+
+    pub fn file_size(&self) -> u64 {
+        self.bytes().len() as u64
+    }
+
+    /// True when the file ends in the 32-byte trailer of `etcdctl snapshot save` (size mod 512 = 32).
+    pub fn has_trailer(&self) -> bool {
+        let len = self.file_size();
+        len >= TRAILER_LEN && len % 512 == TRAILER_LEN
+    }
+
+    /// The bbolt region: the whole file, less the trailer when there is one.
+    pub fn db_bytes(&self) -> &[u8] {
+        let b = self.bytes();
+        if self.has_trailer() {
+            &b[..b.len() - TRAILER_LEN as usize]
+        } else {
+            b
+        }
+    }
+
+    pub fn db(&self) -> Result<Db<'_>> {
+        Db::open(self.db_bytes(), self.db_path.clone())
+    }
+
+    /// Checks the trailer: SHA-256 of everything before it. Reads the whole file.
+    pub fn verify_trailer(&self) -> Trailer {
+        if !self.has_trailer() {
+            return Trailer::Missing;
+        }
+        let b = self.bytes();
+        let (body, stored) = b.split_at(b.len() - TRAILER_LEN as usize);
+        let computed = Sha256::digest(body);
+        if computed.as_slice() == stored {
+            Trailer::Ok
+        } else {
+            Trailer::Mismatch { stored: hex(stored), computed: hex(&computed) }
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn find_db_in_dir(dir: &Path) -> Result<(PathBuf, Option<InputKind>)> {
+    let candidates = [(dir.join("member/snap/db"), InputKind::DataDir), (dir.join("snap/db"), InputKind::MemberDir)];
+    for (path, kind) in candidates {
+        if path.is_file() {
+            return Ok((path, Some(kind)));
+        }
+    }
+    Err(Error::Unrecognised {
+        path: dir.to_path_buf(),
+        reason: "directory is neither an etcd data dir (no member/snap/db) nor a member dir (no snap/db)".into(),
+    })
+}

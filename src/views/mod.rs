@@ -1,0 +1,3 @@
+//! Views: data ready to print, built from the layers below.
+pub mod kv_get;
+pub mod status;
