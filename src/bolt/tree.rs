@@ -68,7 +68,7 @@ impl<'a> Bucket<'a> {
     }
 
     pub fn cursor<'d>(&self, db: &'d Db<'a>) -> Cursor<'d, 'a> {
-        Cursor { db, root: self.root, stack: Vec::new() }
+        Cursor { db, root: self.root, stack: Vec::new(), loads: 0 }
     }
 
     /// All entries in key order (nested buckets included, flagged).
@@ -98,6 +98,10 @@ pub struct Cursor<'d, 'a> {
     db: &'d Db<'a>,
     root: Root<'a>,
     stack: Vec<Frame<'a>>,
+    /// Pages loaded so far. A sound tree loads each page at most once per full pass (plus one
+    /// root-to-leaf path per seek), so more loads than pages in the file means pages are shared
+    /// between parents, which could otherwise make a walk exponentially long.
+    loads: u64,
 }
 
 type Positioned<'a> = Option<(u64, LeafElement<'a>)>;
@@ -114,7 +118,7 @@ impl<'d, 'a> Cursor<'d, 'a> {
     }
 
     /// Loads page `id` as a child of the current top frame, refusing cycles and runaway depth.
-    fn checked_node(&self, id: u64, parent: Option<(&Node<'a>, u64)>) -> Result<Node<'a>> {
+    fn checked_node(&mut self, id: u64, parent: Option<(&Node<'a>, u64)>) -> Result<Node<'a>> {
         let (from_page, at) = parent.map(|(n, off)| (n.page_id, off)).unwrap_or((id, 0));
         if id < 2 {
             return Err(self.db.corrupt(from_page, at, format!("page {from_page} points to page {id}, a meta page")));
@@ -124,6 +128,14 @@ impl<'d, 'a> Cursor<'d, 'a> {
         }
         if self.stack.iter().any(|f| !f.node.inline && f.node.page_id == id) {
             return Err(self.db.corrupt(from_page, at, format!("cycle: page {from_page} points back to its ancestor page {id}")));
+        }
+        self.loads += 1;
+        if self.loads > 2 * (self.db.high_water_mark() + MAX_TREE_DEPTH as u64) {
+            return Err(self.db.corrupt(from_page, at, format!(
+                "page {id} reached again after {} page loads in a {}-page file: pages are shared between parents",
+                self.loads - 1,
+                self.db.high_water_mark()
+            )));
         }
         self.db.node(id)
     }
@@ -139,7 +151,7 @@ impl<'d, 'a> Cursor<'d, 'a> {
                 return Err(top.node.corrupt(self.db.file(), PAGE_COUNT, format!("branch page {} has no elements", top.node.page_id)));
             }
             let elem = top.node.branch(top.index, self.db.file())?;
-            let child = self.checked_node(elem.child, Some((&top.node, elem.offset)))?;
+            let child = self.checked_node(elem.child, Some((&top.node, elem.offset + BRANCH_CHILD as u64)))?;
             let index = if leftmost { 0 } else { child.count.saturating_sub(1) };
             self.stack.push(Frame { node: child, index });
         }
@@ -229,7 +241,7 @@ impl<'d, 'a> Cursor<'d, 'a> {
             let index = if !exact && index > 0 { index - 1 } else { index.min(top.node.count - 1) };
             self.stack.last_mut().expect("top exists").index = index;
             let elem = top.node.branch(index, self.db.file())?;
-            let child = self.checked_node(elem.child, Some((&top.node, elem.offset)))?;
+            let child = self.checked_node(elem.child, Some((&top.node, elem.offset + BRANCH_CHILD as u64)))?;
             self.stack.push(Frame { node: child, index: 0 });
         }
     }

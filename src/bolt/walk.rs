@@ -126,7 +126,7 @@ impl Walker<'_, '_> {
         for i in 0..node.count {
             let e = node.branch(i, db.file())?;
             used += (BRANCH_ELEMENT_SIZE + e.key.len()) as u64;
-            depth = depth.max(self.page(e.child, Some((id, e.offset)), level + 1)?);
+            depth = depth.max(self.page(e.child, Some((id, e.offset + BRANCH_CHILD as u64)), level + 1)?);
         }
         self.stats.used_bytes += used;
         Ok(depth + 1)

@@ -19,7 +19,9 @@ pub fn go_quote(bytes: &[u8]) -> String {
                 '\t' => out.push_str("\\t"),
                 '\x0b' => out.push_str("\\v"),
                 c if go_is_print(c) => out.push(c),
-                c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+                // Go before 1.18 (etcdctl 3.5.1 is built with 1.16) quotes only runes below a
+                // space as \xNN, so DEL comes out as \u007f.
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
                 c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
                 c => out.push_str(&format!("\\U{:08x}", c as u32)),
             }
@@ -32,18 +34,18 @@ pub fn go_quote(bytes: &[u8]) -> String {
     out
 }
 
-/// An approximation of Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and
-/// the ASCII space; not controls, other spaces, format characters or private use.
+/// Go's unicode.IsPrint: letters, marks, numbers, punctuation and symbols, plus the ASCII
+/// space. Unassigned code points, controls, format characters, private use and other spaces are
+/// not printable. (Go 1.16 uses Unicode 13 tables; code points assigned later may differ.)
 fn go_is_print(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
     if c == ' ' {
         return true;
     }
-    if c.is_control() || c.is_whitespace() {
-        return false;
-    }
-    !matches!(c as u32,
-        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E
-        | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF | 0xFFFE | 0xFFFF)
+    !matches!(
+        get_general_category(c),
+        G::Control | G::Format | G::Unassigned | G::PrivateUse | G::Surrogate | G::SpaceSeparator | G::LineSeparator | G::ParagraphSeparator
+    )
 }
 
 /// Bytes as a short human size with binary units: 4.0 KiB, 1.5 MiB.
@@ -91,9 +93,11 @@ mod tests {
     fn quotes_like_go() {
         assert_eq!(go_quote(b"foo"), "\"foo\"");
         assert_eq!(go_quote(b"a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
-        assert_eq!(go_quote(b"\x00\xff\x7f"), "\"\\x00\\xff\\x7f\"");
+        assert_eq!(go_quote(b"\x00\xff\x7f"), "\"\\x00\\xff\\u007f\"");
         assert_eq!(go_quote("héllo ✓".as_bytes()), "\"héllo ✓\"");
         assert_eq!(go_quote("\u{a0}".as_bytes()), "\"\\u00a0\"");
+        assert_eq!(go_quote("\u{b97}".as_bytes()), "\"\\u0b97\"", "unassigned code points are escaped");
+        assert_eq!(go_quote("\u{1F600}".as_bytes()), "\"\u{1F600}\"");
     }
 
     #[test]

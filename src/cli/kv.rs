@@ -10,15 +10,18 @@ use etcdscope::source::Source;
 use etcdscope::views::kv_get::{get, GetRequest, GetResponse, SortOrder, SortTarget};
 use serde_json::{json, Map, Value};
 use std::io::Write;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct GetArgs {
     /// Snapshot file, member db, member dir or data dir.
     src: PathBuf,
-    key: String,
+    /// Key bytes as given (any bytes but NUL; not required to be UTF-8).
+    key: OsString,
     /// End of the range [KEY, RANGE_END).
-    range_end: Option<String>,
+    range_end: Option<OsString>,
     /// Get every key with KEY as prefix.
     #[arg(long)]
     prefix: bool,
@@ -69,16 +72,21 @@ fn request(a: &GetArgs) -> Result<GetRequest, CliError> {
     if a.range_end.is_some() && (a.prefix || a.from_key) {
         return usage("too many arguments, only accept one argument when `--prefix` or `--from-key` is set");
     }
-    if a.count_only && a.output == Format::Simple {
-        return usage("`--count-only` is only for `--write-out=fields` and `--write-out=json` here (etcdctl 3.5 accepts only fields)");
+    // etcdctl 3.5's restrictions, kept so scripts behave the same with either tool.
+    if a.count_only && a.output != Format::Fields {
+        return usage("`--count-only` is only for `--write-out=fields`");
+    }
+    if a.print_value_only && a.output != Format::Simple {
+        return usage("print-value-only is only for `--write-out=simple`");
     }
     let key = a.key.as_bytes();
+    let end = a.range_end.as_ref().map(|e| e.as_bytes().to_vec()).unwrap_or_default();
     let range = if a.prefix {
         KeyRange::prefix(key)
     } else if a.from_key {
         KeyRange::from_key(key)
     } else {
-        KeyRange { key: key.to_vec(), end: a.range_end.clone().unwrap_or_default().into_bytes() }
+        KeyRange { key: key.to_vec(), end }
     };
     let mut sort_order = match a.order.to_ascii_uppercase().as_str() {
         "" => SortOrder::None,

