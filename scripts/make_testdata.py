@@ -372,7 +372,7 @@ def write_keyspace(gw, scale, rng):
 # etcd process
 # --------------------------------------------------------------------------
 class Etcd:
-    def __init__(self, version, bins, tmp):
+    def __init__(self, version, bins, tmp, random_ports=False):
         self.version = version
         self.bins = bins
         self.tmp = tmp
@@ -380,7 +380,7 @@ class Etcd:
         # Prefer fixed ports (member/cluster IDs are derived from the peer URL and
         # the cluster token, so fixed ports make the IDs reproducible); fall back
         # to random free ports when those are taken.
-        if port_is_free(PREFERRED_PORTS[0]) and port_is_free(PREFERRED_PORTS[1]):
+        if not random_ports and port_is_free(PREFERRED_PORTS[0]) and port_is_free(PREFERRED_PORTS[1]):
             self.client_port, self.peer_port = PREFERRED_PORTS
         else:
             self.client_port = free_port()
@@ -614,6 +614,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--etcdscope", help="path to an etcdscope binary to run against the live data dir")
     ap.add_argument("--scale", type=int, default=1)
+    ap.add_argument("--random-ports", action="store_true",
+                    help="always use random free ports (for runs in parallel, e.g. the live tests)")
     a = ap.parse_args()
 
     bins = etcd_bins.find_bins()
@@ -630,7 +632,7 @@ def main():
 
     rng = random.Random(SEED)
     tmp = tempfile.mkdtemp(prefix=f"etcdscope-testdata-{a.version}-")
-    etcd = Etcd(a.version, tools, tmp)
+    etcd = Etcd(a.version, tools, tmp, random_ports=a.random_ports)
     gw = None
     t0 = time.time()
     try:

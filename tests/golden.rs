@@ -35,3 +35,24 @@ fn kv_get_matches_etcdctl_on_snapshots_and_member_dbs() {
     println!("{total} etcdctl get cases compared, {} failed", failures.len());
     assert!(failures.is_empty(), "{} of {total} cases differ:\n{}", failures.len(), failures.join("\n\n"));
 }
+
+#[test]
+fn inputs_are_never_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("member/snap");
+    std::fs::create_dir_all(&data).unwrap();
+    let db = data.join("db");
+    std::fs::copy(recorded_dirs()[0].join("member-db"), &db).unwrap();
+    let before = (std::fs::read(&db).unwrap(), std::fs::metadata(&db).unwrap().modified().unwrap());
+    for args in [vec!["status", "-o", "json"], vec!["status"]] {
+        let mut a: Vec<&std::ffi::OsStr> = vec![args[0].as_ref(), dir.path().as_os_str()];
+        a.extend(args[1..].iter().map(|s| std::ffi::OsStr::new(*s)));
+        assert!(run(&a).status.success());
+    }
+    let out = run(&["kv".as_ref(), "get".as_ref(), dir.path().as_os_str(), "".as_ref(), "--prefix".as_ref()]);
+    assert!(out.status.success());
+    let after = (std::fs::read(&db).unwrap(), std::fs::metadata(&db).unwrap().modified().unwrap());
+    assert!(before == after, "the db was modified");
+    let names: Vec<_> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("db")], "files appeared next to the db");
+}
