@@ -8,7 +8,7 @@ use etcdscope::etcd::pb::mvccpb::KeyValue;
 use etcdscope::etcd::KeyRange;
 use etcdscope::source::Source;
 use etcdscope::views::kv_get::{get, GetRequest, GetResponse, SortOrder, SortTarget};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::io::Write;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -123,10 +123,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     let resp = get(&source, &req)?;
     match a.output {
         Format::Simple => print_simple(&resp, a, out)?,
-        Format::Json => {
-            serde_json::to_writer(&mut *out, &to_json(&resp)).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
+        Format::Json => print_json(&resp, out)?,
         Format::Fields => print_fields(&resp, a.hex, out)?,
     }
     Ok(EXIT_OK)
@@ -136,9 +133,10 @@ fn hex(b: &[u8]) -> Vec<u8> {
     b.iter().flat_map(|x| format!("\\x{x:02x}").into_bytes()).collect()
 }
 
-fn print_simple(resp: &GetResponse, a: &GetArgs, out: &mut impl Write) -> std::io::Result<()> {
-    for kv in &resp.kvs {
-        let (k, v) = if a.hex { (hex(&kv.key), hex(&kv.value)) } else { (kv.key.clone(), kv.value.clone()) };
+fn print_simple(resp: &GetResponse<'_>, a: &GetArgs, out: &mut impl Write) -> Result<(), CliError> {
+    for kv in resp.key_values() {
+        let kv = kv?;
+        let (k, v) = if a.hex { (hex(&kv.key), hex(&kv.value)) } else { (kv.key, kv.value) };
         if !a.print_value_only {
             out.write_all(&k)?;
             out.write_all(b"\n")?;
@@ -149,13 +147,14 @@ fn print_simple(resp: &GetResponse, a: &GetArgs, out: &mut impl Write) -> std::i
     Ok(())
 }
 
-fn print_fields(resp: &GetResponse, hex_mode: bool, out: &mut impl Write) -> std::io::Result<()> {
+fn print_fields(resp: &GetResponse<'_>, hex_mode: bool, out: &mut impl Write) -> Result<(), CliError> {
     writeln!(out, "\"ClusterID\" : {}", resp.cluster_id)?;
     writeln!(out, "\"MemberID\" : {}", resp.member_id)?;
     writeln!(out, "\"Revision\" : {}", resp.revision)?;
     writeln!(out, "\"RaftTerm\" : {}", resp.raft_term)?;
-    for kv in &resp.kvs {
-        let q = |b: &[u8]| if hex_mode { format!("\"{}\"", String::from_utf8_lossy(&hex(b))) } else { go_quote(b) };
+    let q = |b: &[u8]| if hex_mode { format!("\"{}\"", String::from_utf8_lossy(&hex(b))) } else { go_quote(b) };
+    for kv in resp.key_values() {
+        let kv = kv?;
         writeln!(out, "\"Key\" : {}", q(&kv.key))?;
         writeln!(out, "\"CreateRevision\" : {}", kv.create_revision)?;
         writeln!(out, "\"ModRevision\" : {}", kv.mod_revision)?;
@@ -168,27 +167,35 @@ fn print_fields(resp: &GetResponse, hex_mode: bool, out: &mut impl Write) -> std
         }
     }
     writeln!(out, "\"More\" : {}", resp.more)?;
-    writeln!(out, "\"Count\" : {}", resp.count)
+    writeln!(out, "\"Count\" : {}", resp.count)?;
+    Ok(())
 }
 
 /// etcdctl's JSON: Go's encoding of the RangeResponse struct (bytes as base64, zero fields
-/// omitted, 64-bit integers as plain numbers).
-fn to_json(resp: &GetResponse) -> Value {
-    let mut root = Map::new();
-    root.insert(
-        "header".into(),
-        json!({"cluster_id": resp.cluster_id, "member_id": resp.member_id, "revision": resp.revision, "raft_term": resp.raft_term}),
-    );
-    if !resp.kvs.is_empty() {
-        root.insert("kvs".into(), Value::Array(resp.kvs.iter().map(kv_json).collect()));
+/// omitted, 64-bit integers as plain numbers), written one key-value at a time.
+fn print_json(resp: &GetResponse<'_>, out: &mut impl Write) -> Result<(), CliError> {
+    write!(
+        out,
+        "{{\"header\":{{\"cluster_id\":{},\"member_id\":{},\"revision\":{},\"raft_term\":{}}}",
+        resp.cluster_id, resp.member_id, resp.revision, resp.raft_term
+    )?;
+    let mut first = true;
+    for kv in resp.key_values() {
+        out.write_all(if first { b",\"kvs\":[" } else { b"," })?;
+        first = false;
+        serde_json::to_writer(&mut *out, &kv_json(&kv?)).map_err(std::io::Error::from)?;
+    }
+    if !first {
+        out.write_all(b"]")?;
     }
     if resp.more {
-        root.insert("more".into(), Value::Bool(true));
+        out.write_all(b",\"more\":true")?;
     }
     if resp.count != 0 {
-        root.insert("count".into(), resp.count.into());
+        write!(out, ",\"count\":{}", resp.count)?;
     }
-    Value::Object(root)
+    out.write_all(b"}\n")?;
+    Ok(())
 }
 
 fn kv_json(kv: &KeyValue) -> Value {

@@ -6,12 +6,14 @@
 use super::backend::{Backend, KEY};
 use super::meta::{read_meta, EtcdMeta};
 use super::pb::mvccpb;
-use super::revision::{RevisionKey};
+use super::revision::RevisionKey;
 use super::wire;
 use crate::bolt::{Bucket, Entry};
 use crate::error::{Error, Location, Result};
 use prost::Message;
 use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
 
 /// A key range with etcd's conventions: empty `end` = the single key `key`; `end` = `\0` = every
 /// key >= `key`; otherwise the half-open range [key, end).
@@ -196,12 +198,27 @@ impl<'b, 'a> Store<'b, 'a> {
         Ok(counts)
     }
 
-    /// Decodes a key state's stored KeyValue.
-    pub fn decode(&self, state: &KeyState<'a>) -> Result<mvccpb::KeyValue> {
-        mvccpb::KeyValue::decode(state.raw).map_err(|e| {
-            let at = Location { file: self.backend.db.file().clone(), page: Some(state.page), offset: state.offset };
-            Error::corrupt(at, format!("value is not a valid mvccpb.KeyValue: {e}"))
-        })
+}
+
+impl<'a> KeyState<'a> {
+    /// Decodes the stored KeyValue. `file` names the db in errors.
+    pub fn decode(&self, file: &Arc<Path>) -> Result<mvccpb::KeyValue> {
+        mvccpb::KeyValue::decode(self.raw).map_err(|e| self.corrupt(file, &e.to_string()))
+    }
+
+    /// One int64 field of the stored KeyValue (2 create, 3 mod, 4 version, 6 lease), unparsed rest.
+    pub fn int64_field(&self, field: u64, file: &Arc<Path>) -> Result<i64> {
+        wire::int64_field(self.raw, field).map_err(|()| self.corrupt(file, "malformed field"))
+    }
+
+    /// The stored value bytes, borrowed.
+    pub fn value(&self, file: &Arc<Path>) -> Result<&'a [u8]> {
+        wire::bytes_field(self.raw, 5).map(Option::unwrap_or_default).map_err(|()| self.corrupt(file, "malformed value field"))
+    }
+
+    fn corrupt(&self, file: &Arc<Path>, what: &str) -> Error {
+        let at = Location { file: file.clone(), page: Some(self.page), offset: self.offset };
+        Error::corrupt(at, format!("value is not a valid mvccpb.KeyValue: {what}"))
     }
 }
 

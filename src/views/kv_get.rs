@@ -4,7 +4,10 @@
 
 use crate::etcd::members::read_membership;
 use crate::etcd::pb::mvccpb::KeyValue;
+use crate::etcd::mvcc::KeyState;
 use crate::etcd::{Backend, KeyRange, Store};
+use std::path::Path;
+use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::source::Source;
 
@@ -41,22 +44,40 @@ pub struct GetRequest {
 
 /// What etcd would answer. Header IDs are derived from the file: cluster ID from the member IDs,
 /// member ID when the file records a single member, raft term from `meta/term`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GetResponse {
+/// `kvs` are borrowed states in output order; `key_values()` decodes them one at a time, so a
+/// full dump never holds more than one value in memory.
+#[derive(Debug, Clone)]
+pub struct GetResponse<'a> {
     pub cluster_id: u64,
     pub member_id: u64,
     pub revision: i64,
     pub raft_term: u64,
-    pub kvs: Vec<KeyValue>,
+    pub kvs: Vec<KeyState<'a>>,
+    pub keys_only: bool,
     pub more: bool,
     pub count: i64,
+    file: Arc<Path>,
 }
 
-pub fn get(source: &Source, req: &GetRequest) -> Result<GetResponse> {
+impl GetResponse<'_> {
+    /// The key-values in output order, decoded lazily (values cleared with keys-only).
+    pub fn key_values(&self) -> impl Iterator<Item = Result<KeyValue>> + '_ {
+        self.kvs.iter().map(|s| {
+            let mut kv = s.decode(&self.file)?;
+            if self.keys_only {
+                kv.value.clear();
+            }
+            Ok(kv)
+        })
+    }
+}
+
+pub fn get<'a>(source: &'a Source, req: &GetRequest) -> Result<GetResponse<'a>> {
     if req.range.key.is_empty() {
         return Err(Error::Usage("etcdserver: key is not provided".into()));
     }
     let backend = Backend::new(source.db()?);
+    let file = backend.db.file().clone();
     let store = Store::open(&backend)?;
     let rev = store.read_revision(req.revision)?;
     let live = store.range(&req.range, rev)?;
@@ -71,18 +92,8 @@ pub fn get(source: &Source, req: &GetRequest) -> Result<GetResponse> {
         (SortOrder::None, _) => (limit_of(req.limit, live.len()), SortOrder::Ascend),
         (order, _) => (live.len(), order),
     };
-    let mut kvs = Vec::with_capacity(if req.count_only { 0 } else { take.min(live.len()) });
-    if !req.count_only {
-        for state in live.iter().take(take) {
-            let mut kv = store.decode(state)?;
-            if req.keys_only {
-                kv.value.clear();
-            }
-            kvs.push(kv);
-        }
-        sort_kvs(&mut kvs, req.sort_target, order);
-    }
-    let more = req.limit > 0 && count > req.limit;
+    let mut kvs: Vec<KeyState<'a>> = if req.count_only { Vec::new() } else { live.into_iter().take(take).collect() };
+    sort_states(&mut kvs, req.sort_target, order, &file)?;
     kvs.truncate(limit_of(req.limit, kvs.len()));
 
     Ok(GetResponse {
@@ -94,8 +105,10 @@ pub fn get(source: &Source, req: &GetRequest) -> Result<GetResponse> {
         revision: store.current_revision(),
         raft_term: store.meta.term.unwrap_or(0),
         kvs,
-        more,
+        keys_only: req.keys_only,
+        more: req.limit > 0 && count > req.limit,
         count,
+        file,
     })
 }
 
@@ -107,18 +120,32 @@ fn limit_of(limit: i64, len: usize) -> usize {
     }
 }
 
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+}
+
 /// Stable sort: ties keep key order (etcd's Go sort is not stable, so ties may differ there).
-fn sort_kvs(kvs: &mut [KeyValue], target: SortTarget, order: SortOrder) {
-    let cmp = |a: &KeyValue, b: &KeyValue| match target {
-        SortTarget::Key => a.key.cmp(&b.key),
-        SortTarget::Version => a.version.cmp(&b.version),
-        SortTarget::Create => a.create_revision.cmp(&b.create_revision),
-        SortTarget::Modify => a.mod_revision.cmp(&b.mod_revision),
-        SortTarget::Value => a.value.cmp(&b.value),
-    };
-    match order {
-        SortOrder::None => {}
-        SortOrder::Ascend => kvs.sort_by(cmp),
-        SortOrder::Descend => kvs.sort_by(|a, b| cmp(b, a)),
+/// Sort keys are read from the stored bytes without decoding the rest.
+fn sort_states<'a>(states: &mut Vec<KeyState<'a>>, target: SortTarget, order: SortOrder, file: &Arc<Path>) -> Result<()> {
+    if order == SortOrder::None {
+        return Ok(());
     }
+    let key_of = |s: &KeyState<'a>| -> Result<SortKey<'a>> {
+        Ok(match target {
+            SortTarget::Key => SortKey::Bytes(s.key),
+            SortTarget::Create => SortKey::Int(s.int64_field(2, file)?),
+            SortTarget::Modify => SortKey::Int(s.int64_field(3, file)?),
+            SortTarget::Version => SortKey::Int(s.int64_field(4, file)?),
+            SortTarget::Value => SortKey::Bytes(s.value(file)?),
+        })
+    };
+    let mut keyed = states.drain(..).map(|s| Ok((key_of(&s)?, s))).collect::<Result<Vec<_>>>()?;
+    match order {
+        SortOrder::Descend => keyed.sort_by(|a, b| b.0.cmp(&a.0)),
+        _ => keyed.sort_by(|a, b| a.0.cmp(&b.0)),
+    }
+    states.extend(keyed.into_iter().map(|(_, s)| s));
+    Ok(())
 }
