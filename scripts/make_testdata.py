@@ -391,6 +391,7 @@ class Etcd:
         self.peer_url = f"http://127.0.0.1:{self.peer_port}"
         self.log_path = os.path.join(tmp, "etcd.log")
         self.proc = None
+        self.extra_args = []  # e.g. ["--unsafe-no-fsync"] for benchmark data
 
     def start(self):
         args = [
@@ -406,7 +407,7 @@ class Etcd:
             "--initial-cluster-token", CLUSTER_TOKEN,
             "--quota-backend-bytes", str(QUOTA_BYTES),
             "--logger", "zap",
-        ]
+        ] + self.extra_args
         env = {k: v for k, v in os.environ.items() if not k.startswith("ETCD")}
         self.logf = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT,

@@ -57,7 +57,10 @@ fn render_table(s: &Status) -> String {
             .iter()
             .map(|m| {
                 let learner = if m.is_learner { " (learner)" } else { "" };
-                format!("{:x} {}{learner} peers={} clients={}", m.id, m.name, m.peer_urls.join(","), m.client_urls.join(","))
+                {
+                    let clients = if m.client_urls.is_empty() { "(not recorded)".to_string() } else { m.client_urls.join(",") };
+                    format!("{:x} {}{learner} peers={} clients={clients}", m.id, m.name, m.peer_urls.join(","))
+                }
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -92,7 +95,10 @@ fn render_table(s: &Status) -> String {
         row("quorum", if s.members.is_empty() { "-".into() } else { format!("{} (tolerates {} failed)", s.quorum, s.fault_tolerance) }),
         row("confState voters", s.conf_state_voters.as_ref().map(|v| v.join(" ")).unwrap_or_else(|| "-".into())),
         row("cluster version", opt(&s.cluster_version)),
-        row("storage version", opt(&s.storage_version)),
+        row("storage version", match (&s.storage_version, s.version.is_empty()) {
+            (Some(v), true) => format!("{v} (derived: meta has `term` but no `storageVersion`)"),
+            (v, _) => opt(v),
+        }),
         row("page size", s.page_size.to_string()),
         row("file size", format!("{} ({} bytes)", human_size(s.file_size), s.file_size)),
         row("total size", format!("{} ({} pages)", human_size(s.total_size), s.high_water_mark)),
