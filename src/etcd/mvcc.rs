@@ -11,7 +11,7 @@ use super::wire;
 use crate::bolt::{Bucket, Entry};
 use crate::error::{Error, Location, Result};
 use prost::Message;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -158,7 +158,7 @@ impl<'b, 'a> Store<'b, 'a> {
     /// The live keys in `range` as of revision `rev` (already resolved by `read_revision`),
     /// sorted by key.
     pub fn range(&self, range: &KeyRange, rev: i64) -> Result<Vec<KeyState<'a>>> {
-        let mut latest: HashMap<&'a [u8], KeyState<'a>> = HashMap::new();
+        let mut latest: HashMap<&'a [u8], KeyState<'a>> = HashMap::default();
         self.scan(rev, |entry, revision, key| {
             if range.contains(key) {
                 let state = KeyState { key, revision, raw: entry.value(), page: entry.page, offset: entry.element.value_offset };
@@ -173,7 +173,7 @@ impl<'b, 'a> Store<'b, 'a> {
     /// Counts over the whole retained history.
     pub fn history_counts(&self) -> Result<HistoryCounts> {
         let mut counts = HistoryCounts::default();
-        let mut newest_is_tombstone: HashMap<&'a [u8], bool> = HashMap::new();
+        let mut newest_is_tombstone: HashMap<&'a [u8], bool> = HashMap::default();
         let Some(bucket) = &self.key_bucket else { return Ok(counts) };
         counts.revisions = 0;
         for entry in bucket.iter(&self.backend.db) {

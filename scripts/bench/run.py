@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Benchmark etcdscope against etcdutl and `cat` on the same file, in one run.
+
+    python3 scripts/bench/run.py bench-data/big.db [more files...] [--runs 3]
+
+For each file and command: median wall time over --runs (after one warm-up `cat`, so every
+command reads from the page cache), peak RSS (ru_maxrss: includes pages of the mmap'd file,
+which the kernel can drop at will) and peak anonymous memory (RssAnon sampled every 2 ms from
+/proc: heap and stacks, what a process really holds). Prints a Markdown table with ratios to
+`cat FILE` and to `etcdutl snapshot status` measured in the same run.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+import etcd_bins  # noqa: E402
+
+
+def measure(argv, stdout_path=os.devnull):
+    """Runs argv; returns (seconds, max_rss_bytes, peak_anon_bytes, exit_code)."""
+    with open(stdout_path, "wb") as out:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
+        peak_anon = 0
+        status = f"/proc/{p.pid}/status"
+        while True:
+            pid, code, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                with open(status) as f:
+                    for line in f:
+                        if line.startswith("RssAnon:"):
+                            peak_anon = max(peak_anon, int(line.split()[1]) * 1024)
+            except OSError:
+                pass
+            time.sleep(0.002)
+        secs = time.perf_counter() - t0
+    return secs, ru.ru_maxrss * 1024, peak_anon, os.waitstatus_to_exitcode(code)
+
+
+def mib(n):
+    return f"{n / 1048576:.1f} MiB"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("files", nargs="+")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--etcdscope", default=os.path.join(ROOT, "target/release/etcdscope"))
+    a = ap.parse_args()
+    bins = etcd_bins.find_bins()
+    etcdutl = os.path.join(bins["3.5.1"], "etcdutl")
+    print(f"machine: {os.cpu_count()} cores; etcdscope {a.etcdscope}; etcdutl 3.5.1; median of {a.runs} runs\n")
+    print("| file | command | time | vs cat | vs etcdutl status | max RSS | peak anon |")
+    print("|---|---|---|---|---|---|---|")
+    for path in a.files:
+        size = os.path.getsize(path)
+        subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
+        cmds = [
+            ("cat FILE", ["cat", path]),
+            ("etcdutl snapshot status", [etcdutl, "snapshot", "status", path, "-w", "json"]),
+            ("etcdscope status", [a.etcdscope, "status", path, "-o", "json"]),
+            ("etcdscope kv get \"\" --prefix -o json", [a.etcdscope, "kv", "get", path, "", "--prefix", "-o", "json"]),
+            ("etcdscope kv get \"\" --prefix --keys-only -o json", [a.etcdscope, "kv", "get", path, "", "--prefix", "--keys-only", "-o", "json"]),
+        ]
+        results = {}
+        for name, argv in cmds:
+            runs = [measure(argv) for _ in range(a.runs)]
+            codes = {r[3] for r in runs}
+            if codes != {0}:
+                sys.exit(f"{name} exited {codes}")
+            results[name] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs), max(r[2] for r in runs))
+        cat_t = results["cat FILE"][0]
+        utl_t = results["etcdutl snapshot status"][0]
+        for name, (t, rss, anon) in results.items():
+            print(f"| {os.path.basename(path)} ({mib(size)}) | `{name}` | {t:.2f} s | {t / cat_t:.1f}× | {t / utl_t:.2f}× | {mib(rss)} | {mib(anon)} |")
+    print()
+
+
+if __name__ == "__main__":
+    main()
