@@ -35,8 +35,17 @@ pub fn read_freelist(db: &Db<'_>) -> Result<Option<Vec<u64>>> {
         )));
     }
     // `count` is bounded by the page run, which is bounded by the file.
-    let ids = (0..count as usize)
-        .map(|i| u64_at(page.bytes, body + i * 8).unwrap_or_default())
-        .collect();
+    let hwm = db.high_water_mark();
+    let mut ids = Vec::with_capacity(count as usize);
+    for i in 0..count as usize {
+        let at = body + i * 8;
+        let pid = u64_at(page.bytes, at).unwrap_or_default();
+        if pid < 2 || pid >= hwm {
+            return Err(db.corrupt(id, page.offset + at as u64, format!(
+                "freelist entry {i} names page {pid}, outside the data pages 2..{hwm}"
+            )));
+        }
+        ids.push(pid);
+    }
     Ok(Some(ids))
 }
