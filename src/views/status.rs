@@ -137,6 +137,16 @@ fn build(source: &Source) -> Result<Status> {
             warnings.push(format!("compaction to revision {s} was scheduled but not finished; etcd resumes it at startup"));
         }
     }
+    // `snapshot restore` writes consistent_index = number of members. etcd 3.4's restore (no
+    // `term` key in its schema) puts the new membership only in member/snap/*.snap and the WAL,
+    // leaving the source cluster's members in this bucket.
+    if meta.term.is_none() && meta.consistent_index == Some(membership.members.len() as u64) && !membership.members.is_empty() {
+        warnings.push(format!(
+            "consistent index {} equals the member count: this db looks freshly restored; an etcd 3.4 restore leaves the \
+             source cluster's members here (the new membership is in member/snap/*.snap and the WAL)",
+            membership.members.len()
+        ));
+    }
     if !meta.other_keys.is_empty() {
         warnings.push(format!("meta bucket keys not interpreted: {}", meta.other_keys.join(", ")));
     }
