@@ -20,12 +20,21 @@ fn etcd_bin_dirs() -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
-fn live(version: &str) {
+/// The bin dir of etcd `version`; `None` (after saying so) when it is missing and skipping is
+/// allowed. With ETCDSCOPE_REQUIRE_ETCD=1 a missing version fails the test.
+fn bin_dir_or_skip(version: &str) -> Option<String> {
     let bins = etcd_bin_dirs();
-    if bins.get(version).is_none() {
-        let required = std::env::var("ETCDSCOPE_REQUIRE_ETCD").is_ok_and(|v| v == "1");
-        assert!(!required, "etcd {version} is not installed (run scripts/install-etcd.sh); ETCDSCOPE_REQUIRE_ETCD=1 forbids skipping");
-        eprintln!("SKIPPED: etcd {version} not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
+    if let Some(dir) = bins.get(version).and_then(Value::as_str) {
+        return Some(dir.to_string());
+    }
+    let required = std::env::var("ETCDSCOPE_REQUIRE_ETCD").is_ok_and(|v| v == "1");
+    assert!(!required, "etcd {version} is not installed (run scripts/install-etcd.sh); ETCDSCOPE_REQUIRE_ETCD=1 forbids skipping");
+    eprintln!("SKIPPED: etcd {version} not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
+    None
+}
+
+fn live(version: &str) {
+    if bin_dir_or_skip(version).is_none() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
@@ -87,17 +96,11 @@ fn live_etcd_3_4_23() {
 /// match etcd's tool again, and (3.5+, which stores confState) our stale-confState warning fires
 /// because restore rewrites members but leaves confState from the source cluster.
 fn restore(version: &str) {
-    let bins = etcd_bin_dirs();
-    let Some(dir) = bins.get(version).and_then(Value::as_str) else {
-        let required = std::env::var("ETCDSCOPE_REQUIRE_ETCD").is_ok_and(|v| v == "1");
-        assert!(!required, "etcd {version} is not installed; ETCDSCOPE_REQUIRE_ETCD=1 forbids skipping");
-        eprintln!("SKIPPED: etcd {version} not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
-        return;
-    };
+    let Some(dir) = bin_dir_or_skip(version) else { return };
     let snapshot = repo().join(format!("testdata/etcd-{version}/snapshot.db"));
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("restored");
-    let tool = |name: &str| Path::new(dir).join(name);
+    let tool = |name: &str| Path::new(&dir).join(name);
     let (restorer, status_tool) = if version.starts_with("3.4") { (tool("etcdctl"), tool("etcdctl")) } else { (tool("etcdutl"), tool("etcdutl")) };
     let out = Command::new(&restorer)
         .env("ETCDCTL_API", "3")

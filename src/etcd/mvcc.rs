@@ -132,9 +132,9 @@ impl<'b, 'a> Store<'b, 'a> {
     }
 
     /// Calls `visit` for every `key` bucket entry with main revision <= `rev`, in revision order,
-    /// with its parsed revision key and user key. Revision-bump markers (empty values, written by
-    /// `etcdutl snapshot restore --bump-revision`) are skipped.
-    fn scan(&self, rev: i64, mut visit: impl FnMut(&Entry<'a>, RevisionKey, &'a [u8])) -> Result<()> {
+    /// with its parsed revision key and its user key. The user key is `None` for revision-bump
+    /// markers (empty values, written by `etcdutl snapshot restore --bump-revision`).
+    fn scan(&self, rev: i64, mut visit: impl FnMut(&Entry<'a>, RevisionKey, Option<&'a [u8]>)) -> Result<()> {
         let Some(bucket) = &self.key_bucket else { return Ok(()) };
         for entry in bucket.iter(&self.backend.db) {
             let entry = entry?;
@@ -143,6 +143,7 @@ impl<'b, 'a> Store<'b, 'a> {
                 break;
             }
             if entry.value().is_empty() {
+                visit(&entry, rk, None);
                 continue;
             }
             let key = match wire::bytes_field(entry.value(), 1) {
@@ -150,7 +151,7 @@ impl<'b, 'a> Store<'b, 'a> {
                 Ok(None) => return Err(corrupt(self.backend, &entry, "mvccpb.KeyValue without a key")),
                 Err(()) => return Err(corrupt(self.backend, &entry, "value is not a valid mvccpb.KeyValue")),
             };
-            visit(&entry, rk, key);
+            visit(&entry, rk, Some(key));
         }
         Ok(())
     }
@@ -160,6 +161,7 @@ impl<'b, 'a> Store<'b, 'a> {
     pub fn range(&self, range: &KeyRange, rev: i64) -> Result<Vec<KeyState<'a>>> {
         let mut latest: HashMap<&'a [u8], KeyState<'a>> = HashMap::default();
         self.scan(rev, |entry, revision, key| {
+            let Some(key) = key else { return };
             if range.contains(key) {
                 let state = KeyState { key, revision, raw: entry.value(), page: entry.page, offset: entry.element.value_offset };
                 latest.insert(key, state);
@@ -174,30 +176,17 @@ impl<'b, 'a> Store<'b, 'a> {
     pub fn history_counts(&self) -> Result<HistoryCounts> {
         let mut counts = HistoryCounts::default();
         let mut newest_is_tombstone: HashMap<&'a [u8], bool> = HashMap::default();
-        let Some(bucket) = &self.key_bucket else { return Ok(counts) };
-        counts.revisions = 0;
-        for entry in bucket.iter(&self.backend.db) {
-            let entry = entry?;
+        self.scan(i64::MAX, |_, rk, key| {
             counts.revisions += 1;
-            let rk = parse_revision(self.backend, &entry)?;
-            if rk.tombstone {
-                counts.tombstones += 1;
+            counts.tombstones += u64::from(rk.tombstone);
+            if let Some(key) = key {
+                newest_is_tombstone.insert(key, rk.tombstone);
             }
-            if entry.value().is_empty() {
-                continue;
-            }
-            match wire::bytes_field(entry.value(), 1) {
-                Ok(Some(key)) => {
-                    newest_is_tombstone.insert(key, rk.tombstone);
-                }
-                _ => return Err(corrupt(self.backend, &entry, "value is not a valid mvccpb.KeyValue")),
-            }
-        }
+        })?;
         counts.distinct_keys = newest_is_tombstone.len() as u64;
         counts.live_keys = newest_is_tombstone.values().filter(|t| !**t).count() as u64;
         Ok(counts)
     }
-
 }
 
 impl<'a> KeyState<'a> {
