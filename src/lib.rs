@@ -13,6 +13,7 @@
 pub mod bolt;
 pub mod error;
 pub mod etcd;
+pub mod k8s;
 pub mod source;
 pub mod views;
 

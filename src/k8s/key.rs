@@ -1,0 +1,175 @@
+//! etcd keys → Kubernetes objects. kube-apiserver stores each object at
+//! `<prefix>/<resource key prefix>/[<namespace>/]<name>`, with a few irregular built-in prefixes
+//! (`services/specs`, `minions`, `controllers`, `ingress`, …), custom resources at
+//! `<prefix>/<group>/<plural>/…`, and a handful of keys that are not objects at all.
+
+use super::resources::{built_in, ResourceInfo};
+use std::collections::HashMap;
+
+/// Where an object lives, from its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub group: String,
+    pub resource: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// What a key is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyClass {
+    /// An object of a known resource (built in, or a CRD found in the snapshot).
+    Object(ObjectRef),
+    /// Under the prefix and shaped like an object of a resource not known here (a custom
+    /// resource whose CRD is not in the snapshot, an aggregated or newer built-in type).
+    UnknownResource { resource_path: String, namespace: Option<String>, name: String },
+    /// Written by kube-apiserver but not one object per key.
+    NotObject { what: &'static str },
+    /// Not under the prefix (not written by kube-apiserver through this prefix).
+    Outside,
+}
+
+/// Known resources by key prefix: the built-ins plus CRDs learned from a snapshot.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    by_key_prefix: HashMap<String, ResourceInfo>,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Catalog::built_in()
+    }
+}
+
+impl Catalog {
+    pub fn built_in() -> Catalog {
+        Catalog { by_key_prefix: built_in().into_iter().map(|r| (r.key_prefix.clone(), r)).collect() }
+    }
+
+    /// Adds (or replaces) a resource, e.g. one defined by a CRD.
+    pub fn add(&mut self, info: ResourceInfo) {
+        self.by_key_prefix.insert(info.key_prefix.clone(), info);
+    }
+
+    pub fn resources(&self) -> impl Iterator<Item = &ResourceInfo> {
+        self.by_key_prefix.values()
+    }
+
+    pub fn by_key_prefix(&self, prefix: &str) -> Option<&ResourceInfo> {
+        self.by_key_prefix.get(prefix)
+    }
+
+    /// Classifies `key` under the etcd prefix `prefix` (e.g. "/registry").
+    pub fn classify(&self, key: &[u8], prefix: &str) -> KeyClass {
+        if key == b"compact_rev_key" {
+            return KeyClass::NotObject { what: "revision of the last compaction requested by kube-apiserver" };
+        }
+        let Ok(key) = std::str::from_utf8(key) else { return KeyClass::Outside };
+        let prefix = prefix.trim_end_matches('/');
+        let Some(rest) = key.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) else {
+            return KeyClass::Outside;
+        };
+        if let Some(what) = not_object(rest) {
+            return KeyClass::NotObject { what };
+        }
+        let segments: Vec<&str> = rest.split('/').collect();
+        if segments.iter().any(|s| s.is_empty()) {
+            return KeyClass::Outside;
+        }
+        // Longest known key prefix first: "services/specs" before a resource named "services".
+        for take in (1..=segments.len().saturating_sub(1).min(2)).rev() {
+            let key_prefix = segments[..take].join("/");
+            if let Some(info) = self.by_key_prefix.get(&key_prefix) {
+                if let Some((namespace, name)) = split_tail(&segments[take..], Some(info.namespaced)) {
+                    return KeyClass::Object(ObjectRef { group: info.group.clone(), resource: info.resource.clone(), namespace, name });
+                }
+            }
+        }
+        // <group>/<plural>/… with a dotted group: a custom or aggregated resource not known here.
+        let take = if segments.len() >= 3 && segments[0].contains('.') { 2 } else { 1 };
+        match split_tail(&segments[take..], None) {
+            Some((namespace, name)) => KeyClass::UnknownResource { resource_path: segments[..take].join("/"), namespace, name },
+            None => KeyClass::Outside,
+        }
+    }
+}
+
+/// `[name]` or `[namespace, name]`, checked against the scope when it is known.
+fn split_tail(tail: &[&str], namespaced: Option<bool>) -> Option<(Option<String>, String)> {
+    match (tail, namespaced) {
+        ([name], None | Some(false)) => Some((None, name.to_string())),
+        ([ns, name], None | Some(true)) => Some((Some(ns.to_string()), name.to_string())),
+        _ => None,
+    }
+}
+
+fn not_object(rest: &str) -> Option<&'static str> {
+    let first = rest.split('/').next().unwrap_or_default();
+    match first {
+        "masterleases" => Some("kube-apiserver endpoint lease (an Endpoints object per apiserver IP)"),
+        "ranges" => Some("service IP / node port range allocation (RangeAllocation)"),
+        "health" => Some("health-check key"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(group: &str, resource: &str, ns: Option<&str>, name: &str) -> KeyClass {
+        KeyClass::Object(ObjectRef { group: group.into(), resource: resource.into(), namespace: ns.map(Into::into), name: name.into() })
+    }
+
+    #[test]
+    fn built_in_keys() {
+        let c = Catalog::built_in();
+        let k = |key: &str| c.classify(key.as_bytes(), "/registry");
+        assert_eq!(k("/registry/pods/default/web-0"), object("", "pods", Some("default"), "web-0"));
+        assert_eq!(k("/registry/services/specs/default/kubernetes"), object("", "services", Some("default"), "kubernetes"));
+        assert_eq!(k("/registry/services/endpoints/default/kubernetes"), object("", "endpoints", Some("default"), "kubernetes"));
+        assert_eq!(k("/registry/minions/node-1"), object("", "nodes", None, "node-1"));
+        assert_eq!(k("/registry/controllers/ns/rc"), object("", "replicationcontrollers", Some("ns"), "rc"));
+        assert_eq!(k("/registry/ingress/ns/web"), object("networking.k8s.io", "ingresses", Some("ns"), "web"));
+        assert_eq!(k("/registry/namespaces/default"), object("", "namespaces", None, "default"));
+        assert_eq!(k("/registry/deployments/kube-system/coredns"), object("apps", "deployments", Some("kube-system"), "coredns"));
+        assert_eq!(
+            k("/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com"),
+            object("apiextensions.k8s.io", "customresourcedefinitions", None, "widgets.example.com")
+        );
+    }
+
+    #[test]
+    fn keys_that_are_not_objects() {
+        let c = Catalog::built_in();
+        assert!(matches!(c.classify(b"compact_rev_key", "/registry"), KeyClass::NotObject { .. }));
+        assert!(matches!(c.classify(b"/registry/masterleases/10.0.0.1", "/registry"), KeyClass::NotObject { .. }));
+        assert!(matches!(c.classify(b"/registry/ranges/serviceips", "/registry"), KeyClass::NotObject { .. }));
+        assert_eq!(c.classify(b"/other/pods/a/b", "/registry"), KeyClass::Outside);
+        // Too many segments for a pod: not an object key.
+        assert_eq!(c.classify(b"/registry/pods/a/b/c", "/registry"), KeyClass::Outside);
+        // A namespaced resource with a single segment is not a pod either.
+        assert_eq!(c.classify(b"/registry/pods/lonely", "/registry"), KeyClass::UnknownResource {
+            resource_path: "pods".into(), namespace: None, name: "lonely".into()
+        });
+    }
+
+    #[test]
+    fn custom_resources_and_other_prefixes() {
+        let mut c = Catalog::built_in();
+        assert_eq!(
+            c.classify(b"/registry/example.com/widgets/ns1/w", "/registry"),
+            KeyClass::UnknownResource { resource_path: "example.com/widgets".into(), namespace: Some("ns1".into()), name: "w".into() }
+        );
+        c.add(ResourceInfo {
+            group: "example.com".into(),
+            resource: "widgets".into(),
+            kind: "Widget".into(),
+            namespaced: true,
+            key_prefix: "example.com/widgets".into(),
+            short_names: vec!["wg".into()],
+        });
+        assert_eq!(c.classify(b"/registry/example.com/widgets/ns1/w", "/registry"), object("example.com", "widgets", Some("ns1"), "w"));
+        assert_eq!(c.classify(b"/kubernetes.io/pods/a/b", "/kubernetes.io/"), object("", "pods", Some("a"), "b"));
+    }
+}
