@@ -4,3 +4,4 @@
 pub mod envelope;
 pub mod key;
 pub mod resources;
+pub mod encryption;

@@ -1,0 +1,1 @@
+//! Encryption at rest (placeholder; being written).
