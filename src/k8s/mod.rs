@@ -5,3 +5,5 @@ pub mod envelope;
 pub mod key;
 pub mod resources;
 pub mod encryption;
+pub mod schema;
+pub mod json;
