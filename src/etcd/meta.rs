@@ -30,7 +30,7 @@ pub struct EtcdMeta {
     pub conf_state: Option<ConfState>,
     pub scheduled_compact_revision: Option<i64>,
     pub finished_compact_revision: Option<i64>,
-    /// `meta/storageVersion` (etcd 3.6+), else derived: "3.5" when `term` exists.
+    /// `meta/storageVersion` as stored (etcd 3.6+); see `schema_version` for the derived one.
     pub storage_version: Option<String>,
     /// Keys of the meta bucket etcdscope does not interpret.
     pub other_keys: Vec<String>,

@@ -1,6 +1,6 @@
 //! `status`: everything `etcdutl snapshot status` reports, with etcdutl's field names and values,
 //! and what it doesn't: trailer, raft position, compaction, MVCC counts, members and quorum,
-//! space per bucket and what a defragmentation would give back.
+//! space per bucket and roughly what a defragmentation would give back.
 
 use crate::bolt::space::{measure, Space};
 use crate::etcd::backend::{describe_bucket, Backend};
