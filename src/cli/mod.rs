@@ -1,6 +1,7 @@
 //! Command-line surface. Exit codes: 0 fine, 1 findings (e.g. a snapshot trailer mismatch),
 //! 2 bad input or usage. Errors go to stderr as one line naming file, page and offset.
 
+mod decode;
 mod format;
 mod kv;
 mod status;
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// What `etcdutl snapshot status` shows, and everything it doesn't.
     Status(status::StatusArgs),
+    /// Decode one stored Kubernetes value (or a stream of hex lines, for etcd-dump-logs).
+    Decode(decode::DecodeArgs),
     /// etcd key-value reads (etcdctl semantics).
     Kv {
         #[command(subcommand)]
@@ -50,6 +53,7 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Status(args) => status::run(&args, &mut out),
         Command::Kv { command: KvCommand::Get(args) } => kv::run(&args, &mut out),
+        Command::Decode(args) => decode::run(&args, &mut out),
     };
     let flushed = out.flush();
     match result {

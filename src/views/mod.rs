@@ -1,3 +1,4 @@
 //! Views: data ready to print, built from the layers below.
+pub mod decode;
 pub mod kv_get;
 pub mod status;

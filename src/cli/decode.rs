@@ -1,0 +1,119 @@
+//! `etcdscope decode`: one stored value from a file or stdin, or a stream of hex lines in
+//! etcd-dump-logs' `--stream-decoder` protocol (`OK|<json>` or `ERROR:<reason>|` per line).
+
+use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
+use clap::Args;
+use etcdscope::k8s::schema::Schemas;
+use etcdscope::views::decode::{DecodeOptions, Decoded, Decoder};
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct DecodeArgs {
+    /// File holding one stored value; `-` or nothing for stdin.
+    file: Option<PathBuf>,
+    /// Read hex-encoded values, one per line, from stdin and answer each with one line
+    /// `OK|<json>` or `ERROR:<reason>|` (etcd-dump-logs --stream-decoder).
+    #[arg(long)]
+    stream: bool,
+    /// Show Secret data instead of redacting it.
+    #[arg(long)]
+    show_secrets: bool,
+    /// Render fields the schema does not name under a marked key.
+    #[arg(long)]
+    show_unknown: bool,
+    /// More .proto files (aggregated APIs, OpenShift types).
+    #[arg(long)]
+    proto_path: Option<PathBuf>,
+}
+
+pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
+    let schemas = match &a.proto_path {
+        Some(dir) => Schemas::with_proto_path(dir),
+        None => Schemas::embedded(),
+    }
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    let decoder = Decoder { schemas, options: DecodeOptions { show_secrets: a.show_secrets, show_unknown: a.show_unknown } };
+    if a.stream {
+        return stream(&decoder, out);
+    }
+    let mut value = Vec::new();
+    match a.file.as_deref() {
+        None => std::io::stdin().read_to_end(&mut value)?,
+        Some(p) if p.as_os_str() == "-" => std::io::stdin().read_to_end(&mut value)?,
+        Some(p) => {
+            value = std::fs::read(p).map_err(|e| etcdscope::Error::Io { path: p.to_path_buf(), source: e })?;
+            value.len()
+        }
+    };
+    match decoder.decode(&value) {
+        Decoded::Object { json, unknown_fields, .. } => {
+            warn_unknown(&unknown_fields);
+            serde_json::to_writer_pretty(&mut *out, &json).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+            Ok(EXIT_OK)
+        }
+        Decoded::Encrypted { provider, version, key_name, reason } => {
+            eprintln!("etcdscope: encrypted value (provider {provider} {version}, key {key_name}): {reason}");
+            Ok(EXIT_FINDINGS)
+        }
+        Decoded::Raw { reason } => {
+            eprintln!("etcdscope: error: cannot decode: {reason}");
+            Ok(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn warn_unknown(paths: &[String]) {
+    if !paths.is_empty() {
+        let shown: Vec<&str> = paths.iter().take(10).map(String::as_str).collect();
+        eprintln!(
+            "etcdscope: warning: {} field(s) not in the schema (newer data?): {}{}",
+            paths.len(),
+            shown.join(", "),
+            if paths.len() > 10 { ", …" } else { "" }
+        );
+    }
+}
+
+/// One answer line per input line; `|` never appears inside the payload (JSON escapes it).
+fn stream(decoder: &Decoder, out: &mut impl Write) -> CliResult {
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let answer = match hex_decode(line.trim()) {
+            Err(e) => format!("ERROR:{e}|"),
+            Ok(bytes) => match decoder.decode(&bytes) {
+                Decoded::Object { json, .. } => {
+                    format!("OK|{}", serde_json::to_string(&json).map_err(std::io::Error::from)?.replace('|', "\\u007c"))
+                }
+                Decoded::Encrypted { provider, key_name, reason, .. } => {
+                    format!("ERROR:encrypted with {provider} key {key_name}: {reason}|").replace('\n', " ")
+                }
+                Decoded::Raw { reason } => format!("ERROR:{}|", reason.replace(['|', '\n'], " ")),
+            },
+        };
+        writeln!(out, "{answer}")?;
+        // etcd-dump-logs waits for each answer before sending the next line.
+        out.flush()?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn hex_decode(s: &str) -> Result<Vec<u8>, String> {
+    if s.len() % 2 != 0 {
+        return Err(format!("odd-length hex line ({} characters)", s.len()));
+    }
+    let nibble = |i: usize, c: u8| (c as char).to_digit(16).map(|d| d as u8).ok_or_else(|| format!("not hex at column {i}"));
+    s.as_bytes().chunks(2).enumerate().map(|(i, pair)| Ok(nibble(2 * i, pair[0])? << 4 | nibble(2 * i + 1, pair[1])?)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_lines() {
+        assert_eq!(super::hex_decode("6b3873"), Ok(b"k8s".to_vec()));
+        assert!(super::hex_decode("6").is_err());
+        assert!(super::hex_decode("zz").is_err());
+        assert!(super::hex_decode("é1").is_err(), "non-ASCII input is an error, not a panic");
+    }
+}

@@ -1,0 +1,106 @@
+//! `decode`: one stored Kubernetes value → the object as kube-apiserver would show it, or the
+//! reason it cannot be shown. Never fatal: an undecodable value comes back as `Raw` with why.
+
+use crate::k8s::envelope::{classify, Value as Stored};
+use crate::k8s::json::{render_object, RenderOptions};
+use crate::k8s::schema::Schemas;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default)]
+pub struct DecodeOptions {
+    pub show_secrets: bool,
+    pub show_unknown: bool,
+}
+
+/// The outcome for one value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    Object {
+        json: Value,
+        /// "protobuf", "json" or "cbor".
+        encoding: &'static str,
+        /// Paths of fields the schema did not name.
+        unknown_fields: Vec<String>,
+    },
+    /// Encrypted and not decryptable here (KMS, or no matching key given).
+    Encrypted { provider: String, version: String, key_name: String, reason: String },
+    /// Not decodable; `reason` says why.
+    Raw { reason: String },
+}
+
+pub struct Decoder {
+    pub schemas: Schemas,
+    pub options: DecodeOptions,
+}
+
+impl Decoder {
+    pub fn decode(&self, value: &[u8]) -> Decoded {
+        let raw = |reason: String| Decoded::Raw { reason };
+        let mut decoded = match classify(value) {
+            Err(e) => raw(e.to_string()),
+            Ok(Stored::Protobuf(u)) => {
+                let opts = RenderOptions { show_unknown: self.options.show_unknown };
+                match render_object(&self.schemas, &u.api_version, &u.kind, u.raw, opts) {
+                    Ok(r) => Decoded::Object { json: r.json, encoding: "protobuf", unknown_fields: r.unknown_fields },
+                    Err(e) => raw(e.to_string()),
+                }
+            }
+            Ok(Stored::Json(bytes)) => match serde_json::from_slice(bytes) {
+                Ok(json) => Decoded::Object { json, encoding: "json", unknown_fields: Vec::new() },
+                Err(e) => raw(format!("value starts like JSON but is not: {e}")),
+            },
+            Ok(Stored::Cbor(_)) => raw("CBOR values are not decoded yet".into()),
+            Ok(Stored::Encrypted(e)) => Decoded::Encrypted {
+                key_name: e.key_name_guess(),
+                reason: if e.provider == "kms" {
+                    "KMS-encrypted values need the KMS plugin and cannot be decrypted offline".into()
+                } else {
+                    "no --encryption-config given".into()
+                },
+                provider: e.provider,
+                version: e.version,
+            },
+            Ok(Stored::Other(_)) => raw("not a Kubernetes value (no k8s protobuf envelope, JSON or CBOR)".into()),
+        };
+        if !self.options.show_secrets {
+            if let Decoded::Object { json, .. } = &mut decoded {
+                redact_secret(json);
+            }
+        }
+        decoded
+    }
+}
+
+/// Replaces the values of a Secret's `data` and `stringData` with a marker saying how long they
+/// were, so outputs can be shared without leaking credentials.
+pub fn redact_secret(obj: &mut Value) {
+    let is_secret = obj.get("kind").and_then(Value::as_str) == Some("Secret")
+        && obj.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v == "v1");
+    if !is_secret {
+        return;
+    }
+    for field in ["data", "stringData"] {
+        if let Some(Value::Object(map)) = obj.get_mut(field) {
+            for v in map.values_mut() {
+                let len = v.as_str().map(str::len).unwrap_or(0);
+                *v = Value::String(format!("<redacted: {len} characters; --show-secrets to show>"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted() {
+        let mut s = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "data": {"password": "aHVudGVyMg=="}, "stringData": {"u": "x"}});
+        redact_secret(&mut s);
+        assert_eq!(s["data"]["password"], "<redacted: 12 characters; --show-secrets to show>");
+        assert_eq!(s["stringData"]["u"], "<redacted: 1 characters; --show-secrets to show>");
+        let mut cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}});
+        redact_secret(&mut cm);
+        assert_eq!(cm["data"]["a"], "b");
+    }
+}
