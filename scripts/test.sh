@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 export ETCDSCOPE_REQUIRE_ETCD="${ETCDSCOPE_REQUIRE_ETCD:-1}"
 bash scripts/install-etcd.sh
 cargo build --release --locked
+# schemas/kubernetes must be exactly what the committed generator produces
+cargo xtask schemas --check
 cargo test --release --locked -- --test-threads 2

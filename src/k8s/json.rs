@@ -79,6 +79,17 @@ impl Writer {
         if let Some(v) = self.special(&desc, msg, path) {
             return v;
         }
+        // Go's named slice types (authentication's `ExtraValue []string`, …) are wrapped in a
+        // message with one repeated scalar `items` field on the wire, and are plain arrays in
+        // JSON. (A struct whose only field is a list of messages, like DownwardAPIProjection,
+        // stays an object.)
+        let mut fields = desc.fields();
+        if let (Some(only), None) = (fields.next(), fields.next()) {
+            if only.name() == "items" && only.is_list() && !matches!(only.kind(), Kind::Message(_)) {
+                let items = msg.get_field(&only);
+                return self.field_value(&only, &items, path);
+            }
+        }
         let mut obj = Map::new();
         self.fields_into(msg, path, &mut obj);
         Value::Object(obj)

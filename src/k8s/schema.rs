@@ -73,7 +73,8 @@ impl Schemas {
     pub fn for_type(&self, api_version: &str, kind: &str) -> Option<MessageDescriptor> {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let key = |segment: &str| (segment.to_string(), version.to_string(), kind.to_string());
-        self.by_type.get(&key(package_segment(group))).cloned()
+        // meta.v1 types (Status, APIGroup, *Options) are served under the core group's "v1".
+        self.by_type.get(&key(package_segment(group))).or_else(|| group.is_empty().then(|| self.by_type.get(&key("meta"))).flatten()).cloned()
     }
 
     /// Number of messages known.
