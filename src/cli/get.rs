@@ -1,0 +1,238 @@
+//! `etcdscope get`: kubectl's conventions over a snapshot. Tables per common type, `-o
+//! json|yaml` (a `kind: List` for listings), `-o name`, JSON Lines, and a jsonpath subset.
+
+use super::format::table;
+use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
+use clap::Args;
+use etcdscope::k8s::schema::Schemas;
+use etcdscope::k8s::select::{FieldSelector, LabelSelector};
+use etcdscope::source::Source;
+use etcdscope::views::decode::{DecodeOptions, Decoder};
+use etcdscope::views::get::{get, Found, GetQuery, Namespace};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct GetArgs {
+    /// Snapshot file, member db, member dir or data dir.
+    src: PathBuf,
+    /// TYPE[,TYPE…] [NAME…] or TYPE/NAME…
+    targets: Vec<String>,
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    #[arg(short = 'A', long)]
+    all_namespaces: bool,
+    #[arg(short = 'l', long)]
+    selector: Option<String>,
+    #[arg(long)]
+    field_selector: Option<String>,
+    /// Read at this revision (0 = current).
+    #[arg(long, default_value_t = 0)]
+    rev: i64,
+    /// One raw key instead of TYPE/NAME (e.g. /registry/pods/default/web).
+    #[arg(long)]
+    key: Option<String>,
+    /// table, wide, json, yaml, name, jsonl or jsonpath=TEMPLATE
+    #[arg(short = 'o', long, default_value = "table")]
+    output: String,
+    /// Reference time for AGE (RFC 3339); default: the newest creationTimestamp listed.
+    #[arg(long)]
+    now: Option<String>,
+    #[arg(long, default_value = "/registry")]
+    etcd_prefix: String,
+    #[arg(long)]
+    show_secrets: bool,
+    #[arg(long)]
+    show_unknown: bool,
+    #[arg(long)]
+    proto_path: Option<PathBuf>,
+}
+
+fn targets(args: &[String]) -> Result<Vec<(String, Option<String>)>, CliError> {
+    let Some(first) = args.first() else {
+        return Err(CliError::Usage("you must specify the type of resource to get (e.g. pods, deployments, svc)".into()));
+    };
+    if first.contains('/') {
+        return args
+            .iter()
+            .map(|a| match a.split_once('/') {
+                Some((t, n)) if !t.is_empty() && !n.is_empty() => Ok((t.to_string(), Some(n.to_string()))),
+                _ => Err(CliError::Usage(format!("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form: {a}"))),
+            })
+            .collect();
+    }
+    let types: Vec<&str> = first.split(',').filter(|t| !t.is_empty()).collect();
+    let names = &args[1..];
+    if names.is_empty() {
+        return Ok(types.iter().map(|t| (t.to_string(), None)).collect());
+    }
+    Ok(types.iter().flat_map(|t| names.iter().map(move |n| (t.to_string(), Some(n.clone())))).collect())
+}
+
+pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
+    let schemas = match &a.proto_path {
+        Some(dir) => Schemas::with_proto_path(dir),
+        None => Schemas::embedded(),
+    }
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    let decoder = Decoder { schemas, options: DecodeOptions { show_secrets: a.show_secrets, show_unknown: a.show_unknown } };
+    let source = Source::open(&a.src)?;
+    if let Some(key) = &a.key {
+        return raw_key(&source, key, a, &decoder, out);
+    }
+    let query = GetQuery {
+        targets: targets(&a.targets)?,
+        namespace: match (&a.namespace, a.all_namespaces) {
+            (_, true) => Namespace::All,
+            (Some(n), false) => Namespace::One(n.clone()),
+            (None, false) => Namespace::Default,
+        },
+        labels: LabelSelector::parse(a.selector.as_deref().unwrap_or("")).map_err(CliError::Usage)?,
+        fields: FieldSelector::parse(a.field_selector.as_deref().unwrap_or("")).map_err(CliError::Usage)?,
+        revision: a.rev,
+        etcd_prefix: a.etcd_prefix.clone(),
+    };
+    let single = query.targets.len() == 1 && query.targets[0].1.is_some();
+    let result = get(&source, &query, &decoder)?;
+    let mut findings = false;
+    for f in &result.items {
+        if let Err(reason) = &f.object {
+            eprintln!("etcdscope: warning: {} (revision {}): not decoded: {reason}", f.key, f.mod_revision);
+            findings = true;
+        }
+        if !f.unknown_fields.is_empty() {
+            eprintln!("etcdscope: warning: {}: {} field(s) not in the schema: {}", f.key, f.unknown_fields.len(), f.unknown_fields.join(", "));
+        }
+    }
+    for nf in &result.not_found {
+        eprintln!("Error from server (NotFound): {nf}");
+        findings = true;
+    }
+    let objects: Vec<(&Found, &Value)> = result.items.iter().filter_map(|f| f.object.as_ref().ok().map(|o| (f, o))).collect();
+    print(a, &query.namespace, single, &objects, out)?;
+    if objects.is_empty() && result.not_found.is_empty() && matches!(a.output.as_str(), "table" | "wide") {
+        match &query.namespace {
+            Namespace::All => eprintln!("No resources found"),
+            Namespace::One(n) => eprintln!("No resources found in {n} namespace."),
+            Namespace::Default => eprintln!("No resources found in default namespace."),
+        }
+    }
+    Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn raw_key(source: &Source, key: &str, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
+    use etcdscope::views::kv_get::{get as kv_get, GetRequest};
+    let req = GetRequest {
+        range: etcdscope::etcd::KeyRange::single(key.as_bytes()),
+        revision: a.rev,
+        limit: 0,
+        keys_only: false,
+        count_only: false,
+        sort_target: Default::default(),
+        sort_order: Default::default(),
+    };
+    let resp = kv_get(source, &req)?;
+    let Some(kv) = resp.key_values().next().transpose()? else {
+        eprintln!("etcdscope: key {key} not found at this revision");
+        return Ok(EXIT_FINDINGS);
+    };
+    match decoder.decode_at(&kv.key, &kv.value) {
+        etcdscope::views::decode::Decoded::Object { mut json, .. } => {
+            if let Some(meta) = json.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("resourceVersion".into(), Value::String(kv.mod_revision.to_string()));
+            }
+            write_json(out, &json)?;
+            Ok(EXIT_OK)
+        }
+        other => {
+            eprintln!("etcdscope: {key}: not decoded: {other:?}");
+            Ok(EXIT_FINDINGS)
+        }
+    }
+}
+
+fn write_json(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, serde_json::ser::PrettyFormatter::with_indent(b"    "));
+    serde::Serialize::serialize(v, &mut ser).map_err(std::io::Error::from)?;
+    writeln!(out)
+}
+
+fn print(a: &GetArgs, ns: &Namespace, single: bool, objects: &[(&Found, &Value)], out: &mut impl Write) -> Result<(), CliError> {
+    let list = || json!({"apiVersion": "v1", "items": objects.iter().map(|(_, o)| (*o).clone()).collect::<Vec<_>>(), "kind": "List", "metadata": {"resourceVersion": ""}});
+    match a.output.as_str() {
+        "json" => write_json(out, &if single && objects.len() == 1 { objects[0].1.clone() } else { list() })?,
+        "name" => {
+            for (f, o) in objects {
+                let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+                writeln!(out, "{}/{name}", f.resource.qualified_singular())?;
+            }
+        }
+        "jsonl" => {
+            for (_, o) in objects {
+                serde_json::to_writer(&mut *out, o).map_err(std::io::Error::from)?;
+                writeln!(out)?;
+            }
+        }
+        "table" | "wide" => out.write_all(tables(a, ns, objects)?.as_bytes())?,
+        other => {
+            if let Some(template) = other.strip_prefix("jsonpath=") {
+                let target = if single && objects.len() == 1 { objects[0].1.clone() } else { list() };
+                writeln!(out, "{}", super::jsonpath::render(template, &target).map_err(CliError::Usage)?)?;
+            } else {
+                return Err(CliError::Usage(format!("unable to match a printer suitable for the output format \"{other}\"")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One table per resource type, in the order first seen, as kubectl prints several types.
+fn tables(a: &GetArgs, ns: &Namespace, objects: &[(&Found, &Value)]) -> Result<String, CliError> {
+    let now = match &a.now {
+        Some(t) => super::age::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?,
+        None => objects.iter().filter_map(|(_, o)| created(o)).max().unwrap_or(0),
+    };
+    let wide = a.output == "wide";
+    let mut order: Vec<String> = Vec::new();
+    for (f, _) in objects {
+        if !order.contains(&f.resource.key_prefix) {
+            order.push(f.resource.key_prefix.clone());
+        }
+    }
+    let several = order.len() > 1;
+    let mut text = String::new();
+    for prefix in order {
+        let group: Vec<&(&Found, &Value)> = objects.iter().filter(|(f, _)| f.resource.key_prefix == prefix).collect();
+        let info = &group[0].0.resource;
+        let with_ns = *ns == Namespace::All && info.namespaced;
+        let (mut header, _) = super::columns::columns(info, &json!({}), wide);
+        header.insert(0, "NAME".into());
+        header.push("AGE".into());
+        if with_ns {
+            header.insert(0, "NAMESPACE".into());
+        }
+        let mut rows = vec![header];
+        for (_, o) in group {
+            let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+            let name = if several { format!("{}/{name}", info.qualified_singular()) } else { name.to_string() };
+            let (_, cells) = super::columns::columns(info, o, wide);
+            let mut row = vec![name];
+            row.extend(cells);
+            row.push(created(o).map(|c| super::age::human_duration(now - c)).unwrap_or_else(|| "<unknown>".into()));
+            if with_ns {
+                row.insert(0, o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string());
+            }
+            rows.push(row);
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&table(&rows));
+    }
+    Ok(text)
+}
+
+fn created(o: &Value) -> Option<i64> {
+    o.pointer("/metadata/creationTimestamp").and_then(Value::as_str).and_then(super::age::parse_rfc3339)
+}
