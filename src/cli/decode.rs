@@ -1,10 +1,9 @@
 //! `etcdscope decode`: one stored value from a file or stdin, or a stream of hex lines in
 //! etcd-dump-logs' `--stream-decoder` protocol (`OK|<json>` or `ERROR:<reason>|` per line).
 
-use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
+use super::{CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
-use etcdscope::k8s::schema::Schemas;
-use etcdscope::views::decode::{DecodeOptions, Decoded, Decoder};
+use etcdscope::views::decode::{Decoded, Decoder};
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 
@@ -16,24 +15,15 @@ pub struct DecodeArgs {
     /// `OK|<json>` or `ERROR:<reason>|` (etcd-dump-logs --stream-decoder).
     #[arg(long)]
     stream: bool,
-    /// Show Secret data instead of redacting it.
+    /// The etcd key the value was read from (authenticates AES-GCM encrypted values).
     #[arg(long)]
-    show_secrets: bool,
-    /// Render fields the schema does not name under a marked key.
-    #[arg(long)]
-    show_unknown: bool,
-    /// More .proto files (aggregated APIs, OpenShift types).
-    #[arg(long)]
-    proto_path: Option<PathBuf>,
+    etcd_key: Option<String>,
+    #[command(flatten)]
+    decoding: super::decoding::DecodingArgs,
 }
 
 pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
-    let schemas = match &a.proto_path {
-        Some(dir) => Schemas::with_proto_path(dir),
-        None => Schemas::embedded(),
-    }
-    .map_err(|e| CliError::Usage(e.to_string()))?;
-    let decoder = Decoder { schemas, options: DecodeOptions { show_secrets: a.show_secrets, show_unknown: a.show_unknown } };
+    let decoder = a.decoding.decoder()?;
     if a.stream {
         return stream(&decoder, out);
     }
@@ -46,7 +36,7 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
             value.len()
         }
     };
-    match decoder.decode(&value) {
+    match decoder.decode_at(a.etcd_key.as_deref().unwrap_or("").as_bytes(), &value) {
         Decoded::Object { json, unknown_fields, .. } => {
             warn_unknown(&unknown_fields);
             serde_json::to_writer_pretty(&mut *out, &json).map_err(std::io::Error::from)?;

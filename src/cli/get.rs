@@ -4,10 +4,9 @@
 use super::format::table;
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
-use etcdscope::k8s::schema::Schemas;
 use etcdscope::k8s::select::{FieldSelector, LabelSelector};
 use etcdscope::source::Source;
-use etcdscope::views::decode::{DecodeOptions, Decoder};
+use etcdscope::views::decode::Decoder;
 use etcdscope::views::get::{get, Found, GetQuery, Namespace};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -41,12 +40,8 @@ pub struct GetArgs {
     now: Option<String>,
     #[arg(long, default_value = "/registry")]
     etcd_prefix: String,
-    #[arg(long)]
-    show_secrets: bool,
-    #[arg(long)]
-    show_unknown: bool,
-    #[arg(long)]
-    proto_path: Option<PathBuf>,
+    #[command(flatten)]
+    decoding: super::decoding::DecodingArgs,
 }
 
 fn targets(args: &[String]) -> Result<Vec<(String, Option<String>)>, CliError> {
@@ -71,12 +66,7 @@ fn targets(args: &[String]) -> Result<Vec<(String, Option<String>)>, CliError> {
 }
 
 pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
-    let schemas = match &a.proto_path {
-        Some(dir) => Schemas::with_proto_path(dir),
-        None => Schemas::embedded(),
-    }
-    .map_err(|e| CliError::Usage(e.to_string()))?;
-    let decoder = Decoder { schemas, options: DecodeOptions { show_secrets: a.show_secrets, show_unknown: a.show_unknown } };
+    let decoder = a.decoding.decoder()?;
     let source = Source::open(&a.src)?;
     if let Some(key) = &a.key {
         return raw_key(&source, key, a, &decoder, out);

@@ -4,6 +4,7 @@
 mod age;
 mod columns;
 mod decode;
+mod decoding;
 mod format;
 mod get;
 mod jsonpath;

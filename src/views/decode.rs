@@ -1,6 +1,7 @@
 //! `decode`: one stored Kubernetes value → the object as kube-apiserver would show it, or the
 //! reason it cannot be shown. Never fatal: an undecodable value comes back as `Raw` with why.
 
+use crate::k8s::encryption::{Decrypted, EncryptionConfig};
 use crate::k8s::envelope::{classify, Value as Stored};
 use crate::k8s::json::{render_object, RenderOptions};
 use crate::k8s::schema::Schemas;
@@ -31,12 +32,44 @@ pub enum Decoded {
 pub struct Decoder {
     pub schemas: Schemas,
     pub options: DecodeOptions,
+    /// The user's EncryptionConfiguration, for values encrypted at rest.
+    pub encryption: Option<EncryptionConfig>,
 }
 
 impl Decoder {
-    /// Decodes a value read from etcd key `key` (the key authenticates AES-GCM encryption).
-    pub fn decode_at(&self, _key: &[u8], value: &[u8]) -> Decoded {
-        self.decode(value)
+    /// Decodes a value read from etcd key `key`: encrypted values are decrypted with the
+    /// configured keys first (the etcd key authenticates AES-GCM and KMS ciphertexts).
+    pub fn decode_at(&self, key: &[u8], value: &[u8]) -> Decoded {
+        let Some(config) = &self.encryption else { return self.decode(value) };
+        let encrypted = |provider: String, key_name: String, reason: String| Decoded::Encrypted {
+            provider,
+            version: "v1".into(),
+            key_name,
+            reason,
+        };
+        match config.decrypt(key, value) {
+            Decrypted::NotEncrypted(v) => self.decode(v),
+            Decrypted::Decrypted { plaintext, .. } => self.decode(&plaintext),
+            Decrypted::Kms { version, name } => Decoded::Encrypted {
+                provider: "kms".into(),
+                version,
+                key_name: name,
+                reason: "KMS-encrypted values need the KMS plugin and cannot be decrypted offline".into(),
+            },
+            Decrypted::NoMatchingKey { provider, key_name_guess } => {
+                encrypted(provider.as_str().to_string(), key_name_guess, "no key of that name in --encryption-config".into())
+            }
+            Decrypted::Failed { provider, key_name, reason } => {
+                encrypted(provider.as_str().to_string(), key_name, format!("does not decrypt with the configured key: {reason}"))
+            }
+            Decrypted::Unsupported { provider, version } => Decoded::Encrypted {
+                provider,
+                version,
+                key_name: String::new(),
+                reason: "unknown encryption provider or version".into(),
+            },
+            Decrypted::Malformed => Decoded::Raw { reason: "malformed encryption prefix (k8s:enc: without provider:version:)".into() },
+        }
     }
 
     pub fn decode(&self, value: &[u8]) -> Decoded {

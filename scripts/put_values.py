@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Store given values under given keys in a fresh REAL etcd, then save a snapshot.
+
+    python3 scripts/put_values.py --version 3.5.1 --manifest puts.json --out DIR [--random-ports]
+
+puts.json: [{"key": "/registry/pods/default/web", "value_file": "/path/to/bytes"}, ...]
+Writes DIR/snapshot.db (etcdctl snapshot save) and DIR/puts.json: the manifest with each put's
+"mod_revision" as etcd returned it. etcd binds to 127.0.0.1 only and is always stopped.
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import etcd_bins  # noqa: E402
+import make_testdata as mt  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--version", required=True, choices=["3.5.1", "3.4.23"])
+    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--random-ports", action="store_true")
+    a = ap.parse_args()
+    bins = etcd_bins.find_bins()
+    if a.version not in bins:
+        sys.exit(f"etcd {a.version} not installed: run scripts/install-etcd.sh")
+    d = bins[a.version]
+    tools = {"etcd": os.path.join(d, "etcd"), "etcdctl": os.path.join(d, "etcdctl")}
+    with open(a.manifest) as f:
+        puts = json.load(f)
+    os.makedirs(a.out, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="etcdscope-put-")
+    etcd = mt.Etcd(a.version, tools, tmp, random_ports=a.random_ports)
+    try:
+        etcd.start()
+        gw = mt.Gateway(etcd.client_port)
+        for p in puts:
+            with open(p["value_file"], "rb") as f:
+                value = f.read()
+            body = {"key": base64.b64encode(p["key"].encode()).decode(), "value": base64.b64encode(value).decode()}
+            p["mod_revision"] = mt.Gateway.rev(gw.call("/v3/kv/put", body))
+        gw.close()
+        snap = os.path.join(a.out, "snapshot.db")
+        code, so, se = mt.run([tools["etcdctl"], "--endpoints", etcd.client_url, "snapshot", "save", snap], {"ETCDCTL_API": "3"})
+        if code != 0:
+            sys.exit(f"snapshot save failed: {se.decode()}")
+        with open(os.path.join(a.out, "puts.json"), "w") as f:
+            json.dump(puts, f, indent=1)
+    finally:
+        etcd.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+//! Flags shared by every command that decodes Kubernetes values, and the decoder they build.
+
+use super::CliError;
+use clap::Args;
+use etcdscope::k8s::encryption::EncryptionConfig;
+use etcdscope::k8s::schema::Schemas;
+use etcdscope::views::decode::{DecodeOptions, Decoder};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct DecodingArgs {
+    /// Show Secret data instead of redacting it.
+    #[arg(long)]
+    show_secrets: bool,
+    /// Render fields the schema does not name under a marked key.
+    #[arg(long)]
+    show_unknown: bool,
+    /// More .proto files (aggregated APIs, OpenShift types).
+    #[arg(long)]
+    proto_path: Option<PathBuf>,
+    /// Kubernetes EncryptionConfiguration (YAML) with the keys values were encrypted with.
+    #[arg(long)]
+    encryption_config: Option<PathBuf>,
+}
+
+impl DecodingArgs {
+    pub fn decoder(&self) -> Result<Decoder, CliError> {
+        let schemas = match &self.proto_path {
+            Some(dir) => Schemas::with_proto_path(dir),
+            None => Schemas::embedded(),
+        }
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+        let encryption = match &self.encryption_config {
+            Some(p) => Some(EncryptionConfig::from_file(p).map_err(|e| CliError::Usage(format!("--encryption-config {}: {e}", p.display())))?),
+            None => None,
+        };
+        Ok(Decoder { schemas, options: DecodeOptions { show_secrets: self.show_secrets, show_unknown: self.show_unknown }, encryption })
+    }
+}
