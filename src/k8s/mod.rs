@@ -9,3 +9,4 @@ pub mod schema;
 pub mod json;
 pub mod select;
 pub mod crd;
+pub mod cbor;

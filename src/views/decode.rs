@@ -87,7 +87,10 @@ impl Decoder {
                 Ok(json) => Decoded::Object { json, encoding: "json", unknown_fields: Vec::new() },
                 Err(e) => raw(format!("value starts like JSON but is not: {e}")),
             },
-            Ok(Stored::Cbor(_)) => raw("CBOR values are not decoded yet".into()),
+            Ok(Stored::Cbor(bytes)) => match crate::k8s::cbor::to_json(bytes) {
+                Ok(json) => Decoded::Object { json, encoding: "cbor", unknown_fields: Vec::new() },
+                Err(e) => raw(e),
+            },
             Ok(Stored::Encrypted(e)) => Decoded::Encrypted {
                 key_name: e.key_name_guess(),
                 reason: if e.provider == "kms" {
