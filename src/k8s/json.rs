@@ -101,6 +101,12 @@ impl Writer {
                 continue;
             }
             let value = msg.get_field(&field);
+            // gogo writes every non-pointer scalar, zero or not; Go's omitempty hides zero
+            // strings and bools unless the field is required. (Optional numbers are nearly
+            // always pointers in Kubernetes, where 0 is meaningful, so they stay.)
+            if is_omitted_zero(&field, &value) {
+                continue;
+            }
             let name = field.json_name().to_string();
             if is_inline(&field) {
                 if let PValue::Message(inner) = value.as_ref() {
@@ -226,6 +232,15 @@ impl Writer {
             _ => None,
         }
     }
+}
+
+fn is_omitted_zero(field: &FieldDescriptor, value: &PValue) -> bool {
+    let zero = match value {
+        PValue::String(s) => s.is_empty(),
+        PValue::Bool(b) => !b,
+        _ => false,
+    };
+    zero && !field.is_list() && !super::required::is_required(field.parent_message().full_name(), field.json_name())
 }
 
 /// Embedded JSON bytes as a JSON value (a string when they are not JSON).

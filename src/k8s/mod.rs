@@ -10,3 +10,4 @@ pub mod json;
 pub mod select;
 pub mod crd;
 pub mod cbor;
+pub mod required;
