@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod k8s_wire;
+
 use serde_json::Value;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
