@@ -122,6 +122,12 @@ fn fixture_objects_through_real_etcd() {
     cbor.push(0x07);
     put("/registry/example.com/widgets/team-a/w2".into(), cbor);
 
+    // Keys kube-apiserver writes that are not objects.
+    put("compact_rev_key".into(), b"1234".to_vec());
+    let endpoints = std::fs::read(fixtures.join("core.v1.Endpoints.pb")).unwrap();
+    put("/registry/masterleases/10.0.0.1".into(), k8s_wire::rename(&endpoints, "10.0.0.1", ""));
+    put("/registry/ranges/serviceips".into(), b"k8s\0not decoded here".to_vec());
+
     let manifest = tmp.path().join("puts.json");
     std::fs::write(&manifest, serde_json::to_vec(&puts).unwrap()).unwrap();
     let out_dir = tmp.path().join("out");
@@ -177,4 +183,21 @@ fn fixture_objects_through_real_etcd() {
     assert_eq!((list["kind"].as_str(), list["items"].as_array().unwrap().len()), (Some("List"), 1));
     let names = Command::new(bin()).arg("get").arg(&snap).args(["pods,deploy", "-n", "team-a", "-o", "name"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&names.stdout), "pod/web-0\ndeployment.apps/web\n");
+
+    // Every key classified: objects (built-in and custom), and keys that are not objects.
+    let listed = Command::new(bin()).arg("get").arg(&snap).args(["--list-keys", "-o", "jsonl"]).output().unwrap();
+    assert!(listed.status.success());
+    let entries: Vec<Value> = String::from_utf8_lossy(&listed.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let class_of = |key: &str| entries.iter().find(|e| e["key"] == key).map(|e| e["class"].as_str().unwrap().to_string());
+    assert_eq!(entries.len(), done.len(), "one line per key");
+    assert_eq!(class_of("compact_rev_key").as_deref(), Some("not-an-object"));
+    assert_eq!(class_of("/registry/masterleases/10.0.0.1").as_deref(), Some("not-an-object"));
+    assert_eq!(class_of("/registry/ranges/serviceips").as_deref(), Some("not-an-object"));
+    assert_eq!(class_of("/registry/minions/node-1").as_deref(), Some("object"));
+    assert_eq!(class_of("/registry/example.com/widgets/team-a/w2").as_deref(), Some("object"), "learned from the CRD");
+
+    // Every object decoded, one JSON per line: 10 fixtures, the Secret, the CRD and 2 widgets.
+    let all = Command::new(bin()).arg("get").arg(&snap).args(["--all-objects", "-o", "jsonl", "--encryption-config", cfg]).output().unwrap();
+    assert_eq!(all.status.code(), Some(0), "{}", String::from_utf8_lossy(&all.stderr));
+    assert_eq!(String::from_utf8_lossy(&all.stdout).lines().count(), CASES.len() + 4);
 }

@@ -32,6 +32,13 @@ pub struct GetArgs {
     /// One raw key instead of TYPE/NAME (e.g. /registry/pods/default/web).
     #[arg(long)]
     key: Option<String>,
+    /// Every object under the prefix, of every resource, known or not (all namespaces).
+    #[arg(long, conflicts_with_all = ["key", "list_keys"])]
+    all_objects: bool,
+    /// List every key with what it is: an object, a key that is not an object, an unknown
+    /// resource, or a key outside the prefix.
+    #[arg(long, conflicts_with = "key")]
+    list_keys: bool,
     /// table, wide, json, yaml, name, jsonl or jsonpath=TEMPLATE
     #[arg(short = 'o', long, default_value = "table")]
     output: String,
@@ -71,8 +78,12 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     if let Some(key) = &a.key {
         return raw_key(&source, key, a, &decoder, out);
     }
+    if a.list_keys {
+        return list_keys(&source, a, &decoder, out);
+    }
     let query = GetQuery {
-        targets: targets(&a.targets)?,
+        targets: if a.all_objects { Vec::new() } else { targets(&a.targets)? },
+        all_objects: a.all_objects,
         namespace: match (&a.namespace, a.all_namespaces) {
             (_, true) => Namespace::All,
             (Some(n), false) => Namespace::One(n.clone()),
@@ -109,6 +120,43 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         }
     }
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn list_keys(source: &Source, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
+    use etcdscope::k8s::key::KeyClass;
+    let entries = etcdscope::views::get::list_keys(source, &a.etcd_prefix, a.rev, decoder)?;
+    let describe = |c: &KeyClass| -> (String, String, String, String) {
+        match c {
+            KeyClass::Object(r) => {
+                let res = if r.group.is_empty() { r.resource.clone() } else { format!("{}.{}", r.resource, r.group) };
+                ("object".into(), res, r.namespace.clone().unwrap_or_default(), r.name.clone())
+            }
+            KeyClass::UnknownResource { resource_path, namespace, name } => {
+                ("unknown-resource".into(), resource_path.clone(), namespace.clone().unwrap_or_default(), name.clone())
+            }
+            KeyClass::NotObject { what } => ("not-an-object".into(), what.to_string(), String::new(), String::new()),
+            KeyClass::Outside => ("outside-prefix".into(), String::new(), String::new(), String::new()),
+        }
+    };
+    match a.output.as_str() {
+        "json" | "jsonl" => {
+            for e in &entries {
+                let (class, resource, namespace, name) = describe(&e.class);
+                let line = json!({"key": e.key, "class": class, "resource": resource, "namespace": namespace, "name": name, "modRevision": e.mod_revision, "valueBytes": e.value_len});
+                serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
+                writeln!(out)?;
+            }
+        }
+        _ => {
+            let mut rows = vec![["KEY", "CLASS", "RESOURCE", "NAMESPACE", "NAME", "MOD-REV", "BYTES"].map(String::from).to_vec()];
+            for e in &entries {
+                let (class, resource, namespace, name) = describe(&e.class);
+                rows.push(vec![e.key.clone(), class, resource, namespace, name, e.mod_revision.to_string(), e.value_len.to_string()]);
+            }
+            out.write_all(table(&rows).as_bytes())?;
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 fn raw_key(source: &Source, key: &str, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {

@@ -6,7 +6,7 @@
 use crate::etcd::{Backend, KeyRange, Store};
 use crate::error::{Error, Result};
 use crate::k8s::crd::resource_from_crd;
-use crate::k8s::key::Catalog;
+use crate::k8s::key::{Catalog, KeyClass, ObjectRef};
 use crate::k8s::resources::ResourceInfo;
 use crate::k8s::select::{FieldSelector, LabelSelector};
 use crate::source::Source;
@@ -32,6 +32,49 @@ pub struct GetQuery {
     pub revision: i64,
     /// etcd prefix kube-apiserver was run with (`--etcd-prefix`), e.g. "/registry".
     pub etcd_prefix: String,
+    /// Every object under the prefix, of any resource (known or not), instead of `targets`.
+    pub all_objects: bool,
+}
+
+/// What one key under the prefix is (for `get --list-keys`).
+#[derive(Debug, Clone)]
+pub struct KeyEntry {
+    pub key: String,
+    pub class: KeyClass,
+    pub mod_revision: i64,
+    pub value_len: usize,
+}
+
+/// Every key in the keyspace at the revision, classified (objects, non-object keys, unknown
+/// resources, keys outside the prefix). CRDs in the snapshot are learned first.
+pub fn list_keys(source: &Source, etcd_prefix: &str, revision: i64, decoder: &Decoder) -> Result<Vec<KeyEntry>> {
+    let backend = Backend::new(source.db()?);
+    let file = backend.db.file().clone();
+    let store = Store::open(&backend)?;
+    let rev = store.read_revision(revision)?;
+    let prefix = format!("/{}", etcd_prefix.trim_matches('/'));
+    let catalog = learn_catalog(&store, &file, rev, &prefix, decoder)?;
+    let mut out = Vec::new();
+    for state in store.range(&KeyRange::prefix(b""), rev)? {
+        let kv = state.decode(&file)?;
+        out.push(KeyEntry { class: catalog.classify(&kv.key, &prefix), key: String::from_utf8_lossy(&kv.key).into_owned(), mod_revision: kv.mod_revision, value_len: kv.value.len() });
+    }
+    Ok(out)
+}
+
+/// The built-in catalogue plus every CRD stored under `prefix` at `rev`.
+fn learn_catalog(store: &Store<'_, '_>, file: &std::sync::Arc<std::path::Path>, rev: i64, prefix: &str, decoder: &Decoder) -> Result<Catalog> {
+    let mut catalog = Catalog::built_in();
+    let crd_prefix = format!("{prefix}/apiextensions.k8s.io/customresourcedefinitions/");
+    for state in store.range(&KeyRange::prefix(crd_prefix.as_bytes()), rev)? {
+        let kv = state.decode(file)?;
+        if let Decoded::Object { json, .. } = decoder.decode_at(&kv.key, &kv.value) {
+            if let Some(info) = resource_from_crd(&json) {
+                catalog.add(info);
+            }
+        }
+    }
+    Ok(catalog)
 }
 
 /// One object found.
@@ -71,17 +114,28 @@ pub fn get(source: &Source, query: &GetQuery, decoder: &Decoder) -> Result<GetRe
         Ok(out)
     };
 
-    let mut catalog = Catalog::built_in();
-    let crd_prefix = format!("{prefix}/apiextensions.k8s.io/customresourcedefinitions/");
-    for (_, _, decoded) in read(KeyRange::prefix(crd_prefix.as_bytes()))? {
-        if let Decoded::Object { json, .. } = decoded {
-            if let Some(info) = resource_from_crd(&json) {
-                catalog.add(info);
+    let catalog = learn_catalog(&store, &file, rev, &prefix, decoder)?;
+    let mut result = GetResult { items: Vec::new(), revision: rev, not_found: Vec::new() };
+    if query.all_objects {
+        for (key, mod_revision, decoded) in read(KeyRange::prefix(format!("{prefix}/").as_bytes()))? {
+            let resource = match catalog.classify(key.as_bytes(), &prefix) {
+                KeyClass::Object(r) => catalog.by_key_prefix(&key_prefix_of(&key, &prefix, &r)).cloned(),
+                KeyClass::UnknownResource { resource_path, namespace, .. } => Some(ResourceInfo {
+                    group: resource_path.split_once('/').map(|(g, _)| g.to_string()).unwrap_or_default(),
+                    resource: resource_path.rsplit('/').next().unwrap_or_default().to_string(),
+                    kind: String::new(),
+                    namespaced: namespace.is_some(),
+                    key_prefix: resource_path,
+                    short_names: Vec::new(),
+                }),
+                _ => None,
+            };
+            if let Some(resource) = resource {
+                push_found(&mut result, query, key, resource, mod_revision, decoded);
             }
         }
+        return Ok(result);
     }
-
-    let mut result = GetResult { items: Vec::new(), revision: rev, not_found: Vec::new() };
     for (type_name, name) in &query.targets {
         let info = catalog.resolve(type_name).map_err(Error::Usage)?.clone();
         let ns = match (&query.namespace, info.namespaced) {
@@ -110,21 +164,36 @@ pub fn get(source: &Source, query: &GetQuery, decoder: &Decoder) -> Result<GetRe
             }
         }
         for (key, mod_revision, decoded) in found {
-            let (object, unknown_fields) = match decoded {
-                Decoded::Object { mut json, unknown_fields, .. } => {
-                    if let Some(meta) = json.get_mut("metadata").and_then(Value::as_object_mut) {
-                        meta.insert("resourceVersion".into(), Value::String(mod_revision.to_string()));
-                    }
-                    if !(query.labels.matches(&json) && query.fields.matches(&json)) {
-                        continue;
-                    }
-                    (Ok(json), unknown_fields)
-                }
-                Decoded::Encrypted { provider, key_name, reason, .. } => (Err(format!("encrypted ({provider}, key {key_name}): {reason}")), Vec::new()),
-                Decoded::Raw { reason } => (Err(reason), Vec::new()),
-            };
-            result.items.push(Found { key, resource: info.clone(), mod_revision, object, unknown_fields });
+            push_found(&mut result, query, key, info.clone(), mod_revision, decoded);
         }
     }
     Ok(result)
+}
+
+/// The catalogue key prefix of an object key (the segments between the etcd prefix and the
+/// namespace/name).
+fn key_prefix_of(key: &str, prefix: &str, r: &ObjectRef) -> String {
+    let rest = key.strip_prefix(prefix).unwrap_or(key).trim_start_matches('/');
+    let tail = match &r.namespace {
+        Some(ns) => format!("/{ns}/{}", r.name),
+        None => format!("/{}", r.name),
+    };
+    rest.strip_suffix(&tail).unwrap_or(rest).to_string()
+}
+
+fn push_found(result: &mut GetResult, query: &GetQuery, key: String, resource: ResourceInfo, mod_revision: i64, decoded: Decoded) {
+    let (object, unknown_fields) = match decoded {
+        Decoded::Object { mut json, unknown_fields, .. } => {
+            if let Some(meta) = json.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("resourceVersion".into(), Value::String(mod_revision.to_string()));
+            }
+            if !(query.labels.matches(&json) && query.fields.matches(&json)) {
+                return;
+            }
+            (Ok(json), unknown_fields)
+        }
+        Decoded::Encrypted { provider, key_name, reason, .. } => (Err(format!("encrypted ({provider}, key {key_name}): {reason}")), Vec::new()),
+        Decoded::Raw { reason } => (Err(reason), Vec::new()),
+    };
+    result.items.push(Found { key, resource, mod_revision, object, unknown_fields });
 }
