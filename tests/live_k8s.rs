@@ -143,6 +143,11 @@ fn fixture_objects_through_real_etcd() {
     let done: Vec<Value> = serde_json::from_slice(&std::fs::read(out_dir.join("puts.json")).unwrap()).unwrap();
     let rev_of = |key: &str| done.iter().find(|p| p["key"] == key).unwrap()["mod_revision"].as_i64().unwrap();
     let snap = out_dir.join("snapshot.db");
+    // For documentation: keep a copy of the snapshot this test made.
+    if let Ok(keep) = std::env::var("ETCDSCOPE_KEEP_SNAPSHOT") {
+        std::fs::copy(&snap, &keep).unwrap();
+        std::fs::write(format!("{keep}.encryption.yaml"), "").ok();
+    }
 
     for c in CASES {
         let mut args = vec![c.get_type, c.name];

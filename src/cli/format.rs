@@ -63,18 +63,27 @@ pub fn human_size(n: u64) -> String {
     format!("{v:.1} {}", UNITS[unit])
 }
 
-/// Left-aligned columns padded to the widest cell; the last column is not padded.
+/// Left-aligned columns padded to the widest cell plus two spaces; the last column is not padded.
 pub fn table(rows: &[Vec<String>]) -> String {
+    aligned(rows, 2, 0)
+}
+
+/// kubectl's table layout (its tabwriter: cells padded by 3 spaces, columns at least 6 wide).
+pub fn kubectl_table(rows: &[Vec<String>]) -> String {
+    aligned(rows, 3, 6)
+}
+
+fn aligned(rows: &[Vec<String>], padding: usize, min_width: usize) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count() + padding).max().unwrap_or(0).max(min_width))
         .collect();
     let mut out = String::new();
     for row in rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
             if c + 1 < row.len() {
-                line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
+                line.push_str(&format!("{cell:<w$}", w = widths[c]));
             } else {
                 line.push_str(cell);
             }

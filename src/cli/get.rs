@@ -1,7 +1,7 @@
 //! `etcdscope get`: kubectl's conventions over a snapshot. Tables per common type, `-o
 //! json|yaml` (a `kind: List` for listings), `-o name`, JSON Lines, and a jsonpath subset.
 
-use super::format::table;
+use super::format::{kubectl_table, table};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::k8s::select::{FieldSelector, LabelSelector};
@@ -112,7 +112,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     }
     let objects: Vec<(&Found, &Value)> = result.items.iter().filter_map(|f| f.object.as_ref().ok().map(|o| (f, o))).collect();
     print(a, &query.namespace, single, &objects, out)?;
-    if objects.is_empty() && result.not_found.is_empty() && matches!(a.output.as_str(), "table" | "wide") {
+    if result.items.is_empty() && result.not_found.is_empty() && matches!(a.output.as_str(), "table" | "wide") {
         match &query.namespace {
             Namespace::All => eprintln!("No resources found"),
             Namespace::One(n) => eprintln!("No resources found in {n} namespace."),
@@ -266,7 +266,7 @@ fn tables(a: &GetArgs, ns: &Namespace, objects: &[(&Found, &Value)]) -> Result<S
         if !text.is_empty() {
             text.push('\n');
         }
-        text.push_str(&table(&rows));
+        text.push_str(&kubectl_table(&rows));
     }
     Ok(text)
 }

@@ -11,3 +11,4 @@ pub mod select;
 pub mod crd;
 pub mod cbor;
 pub mod required;
+pub mod yaml;
