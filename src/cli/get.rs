@@ -216,7 +216,7 @@ fn print(a: &GetArgs, ns: &Namespace, single: bool, objects: &[(&Found, &Value)]
         other => {
             if let Some(template) = other.strip_prefix("jsonpath=") {
                 let target = if single && objects.len() == 1 { objects[0].1.clone() } else { list() };
-                writeln!(out, "{}", super::jsonpath::render(template, &target).map_err(CliError::Usage)?)?;
+                write!(out, "{}", super::jsonpath::render(template, &target).map_err(CliError::Usage)?)?;
             } else {
                 return Err(CliError::Usage(format!("unable to match a printer suitable for the output format \"{other}\"")));
             }
