@@ -69,7 +69,7 @@ fn strings_that_read_back_as_other_types_are_double_quoted() {
     for s in [
         "true", "False", "TRUE", "yes", "Yes", "no", "y", "N", "on", "Off", // bools (YAML 1.1)
         "null", "Null", "NULL", "~", // null
-        "1", "-1", "+1", "007", "08", "0x1F", "0o17", "0b101", "-0b101", "1_000", "123456789012345678901234567890", // ints
+        "1", "-1", "+1", "007", "08", "0x1F", "0o17", "0b101", "-0b101", "1_000", "1_", "0b+1", "123456789012345678901234567890", // ints
         "1.0", "1e3", "1E+3", ".5", "-.5", "+1.", "1.e5", ".inf", "-.Inf", ".NaN", // floats
         "2026-01-01", "2026-1-2", "2008-01-01T01:01:01Z", "2002-01-01T01:01:01.000002Z", "2001-12-14t21:59:43.10-05:00",
         "2001-12-14 21:59:43.10", // timestamps
@@ -85,7 +85,7 @@ fn strings_that_only_look_special_stay_plain() {
     for s in [
         "nil", "None", "truex", "yess", "0x", "0xG", "1e", "1e999", "0xFFFFFFFFFFFFFFFFF", "1.2.3", "1:60", "2026-13-01",
         "2023-02-29", "2026-01-01T", "v1", "<<", ".", "..", "-x", ":x", "?x", "a:b", "a#b", "it's", "a\"b", "a'b", "x-", "é",
-        "日本語", "a  b", "k8s.io/name", "k:{\"type\":\"Ready\"}", "f:metadata", "_", "-_", "1_", "+", "-",
+        "日本語", "a  b", "k8s.io/name", "k:{\"type\":\"Ready\"}", "f:metadata", "_", "-_", "+", "-",
     ] {
         let expected = if s == "-" { "k: '-'\n".to_string() } else { format!("k: {s}\n") };
         assert_eq!(value_yaml(s), expected, "{s:?}");
@@ -179,12 +179,33 @@ fn multi_line_strings_use_literal_blocks() {
 fn numbers_bools_null_and_empty_collections() {
     let v = json!({
         "int": 7, "neg": -3, "big": 18446744073709551615u64, "float": 1.5, "whole": 1.0, "million": 1e6,
-        "small": 0.00001, "t": true, "f": false, "n": null, "m": {}, "l": [], "ml": [{}, [], null]
+        "small": 0.00001, "t": true, "f": false, "n": null, "y": "yes", "on": "x", "m": {}, "l": [], "ml": [{}, [], null]
     });
     assert_eq!(
         to_yaml(&v),
-        "big: 18446744073709551615\nf: false\nfloat: 1.5\nint: 7\nl: []\nm: {}\nmillion: 1e+06\nml:\n- {}\n- []\n- null\nn: null\nneg: -3\nsmall: 1e-05\nt: true\nwhole: 1\n"
+        "big: 18446744073709551615\nf: false\nfloat: 1.5\nint: 7\nl: []\nm: {}\nmillion: 1000000\nml:\n- {}\n- []\n- null\n\"n\": null\nneg: -3\n\"on\": x\nsmall: 1e-05\nt: true\nwhole: 1\n\"y\": \"yes\"\n"
     );
+    for (text, yaml) in [
+        ("1.0", "1"),
+        ("-0", "0"),
+        ("-0.0", "0"),
+        ("1e6", "1000000"),
+        ("1234567.5", "1.2345675e+06"),
+        ("0.5", "0.5"),
+        ("-2.25", "-2.25"),
+        ("0.000001", "1e-06"),
+        ("1e-7", "1e-07"),
+        ("1e19", "10000000000000000000"),
+        ("-9223372036854775808", "-9223372036854775808"),
+        ("-1e19", "-1e+19"),
+        ("1e20", "1e+20"),
+        ("1e21", "1e+21"),
+        ("1.5e300", "1.5e+300"),
+        ("123456789012345678901234567890", "1.2345678901234568e+29"),
+    ] {
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(to_yaml(&v), format!("{yaml}\n"), "{text}");
+    }
     assert_eq!(to_yaml(&json!({})), "{}\n");
     assert_eq!(to_yaml(&json!([])), "[]\n");
     assert_eq!(to_yaml(&json!(null)), "null\n");
@@ -196,11 +217,11 @@ fn numbers_bools_null_and_empty_collections() {
 fn collections_nest_the_go_yaml_way() {
     let v = json!({
         "list": [1, [2, 3], [], { "a": 1, "b": [4] }, { "c": { "d": 5 } }],
-        "map": { "x": { "y": [] } },
+        "map": { "x": { "z": [] } },
     });
     assert_eq!(
         to_yaml(&v),
-        "list:\n- 1\n- - 2\n  - 3\n- []\n- a: 1\n  b:\n  - 4\n- c:\n    d: 5\nmap:\n  x:\n    y: []\n"
+        "list:\n- 1\n- - 2\n  - 3\n- []\n- a: 1\n  b:\n  - 4\n- c:\n    d: 5\nmap:\n  x:\n    z: []\n"
     );
     assert_eq!(to_yaml(&json!([[["deep"]]])), "- - - deep\n");
 }
@@ -210,7 +231,7 @@ fn keys_sort_naturally_and_quote_like_values() {
     let v = json!({ "b": 1, "a10": 2, "a2": 3, "A": 4, "a": 5, "_x": 6, "10": 7, "9": 8, "": 9, "true": 10, "a b": 11, "- x": 12 });
     assert_eq!(
         to_yaml(&v),
-        "\"\": 9\n'- x': 12\n\"9\": 8\n\"10\": 7\n_x: 6\nA: 4\na: 5\na b: 11\na2: 3\na10: 2\nb: 1\n\"true\": 10\n"
+        "\"\": 9\n'- x': 12\n_x: 6\n\"9\": 8\n\"10\": 7\nA: 4\na: 5\na b: 11\na2: 3\na10: 2\nb: 1\n\"true\": 10\n"
     );
 }
 
@@ -241,9 +262,16 @@ fn long_strings_fold_after_column_80() {
     );
     assert_eq!(got, expected);
     // Runs of spaces never fold, and keys never fold.
-    let spaced = vec!["abcdefghi"; 12].join("  ");
+    let spaced = ["abcdefghi"; 12].join("  ");
     assert_eq!(to_yaml(&json!({ "k": spaced })), format!("k: {spaced}\n"));
-    assert_eq!(to_yaml(&json!({ text.clone(): 1 })), format!("{text}: 1\n"));
+    let key = words[..12].join(" ");
+    assert_eq!(key.len(), 119);
+    assert_eq!(to_yaml(&json!({ key.clone(): 1 })), format!("{key}: 1\n"));
+    // A key over 128 bytes is a complex key, and as such may fold.
+    assert_eq!(
+        to_yaml(&json!({ text.clone(): 1 })),
+        format!("? {}\n  {}\n  {}\n: 1\n", words[..8].join(" "), words[8..16].join(" "), words[16..].join(" "))
+    );
     // Inside a sequence of mappings the continuation is indented under the value's key.
     let got = to_yaml(&json!({ "l": [{ "m": text }] }));
     assert!(got.starts_with("l:\n- m: word00001 "), "{got}");

@@ -54,7 +54,11 @@ def main():
     ap.add_argument("files", nargs="+")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--etcdscope", default=os.path.join(ROOT, "target/release/etcdscope"))
+    ap.add_argument("--k8s", action="store_true",
+                    help="Kubernetes snapshot: time decoding every object to JSON Lines against the raw kv dump")
     a = ap.parse_args()
+    if a.k8s:
+        return k8s(a)
     bins = etcd_bins.find_bins()
     etcdutl = os.path.join(bins["3.5.1"], "etcdutl")
     print(f"machine: {os.cpu_count()} cores; etcdscope {a.etcdscope}; etcdutl 3.5.1; median of {a.runs} runs\n")
@@ -81,6 +85,35 @@ def main():
         utl_t = results["etcdutl snapshot status"][0]
         for name, (t, rss, anon) in results.items():
             print(f"| {os.path.basename(path)} ({mib(size)}) | `{name}` | {t:.2f} s | {t / cat_t:.1f}× | {t / utl_t:.2f}× | {mib(rss)} | {mib(anon)} |")
+    print()
+
+
+def k8s(a):
+    import json
+    print(f"machine: {os.cpu_count()} cores; etcdscope {a.etcdscope}; median of {a.runs} runs\n")
+    print("| file | command | time | vs raw kv dump | stored values decoded | max RSS | peak anon |")
+    print("|---|---|---|---|---|---|---|")
+    for path in a.files:
+        size = os.path.getsize(path)
+        subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)
+        listing = subprocess.run([a.etcdscope, "get", path, "--list-keys", "-o", "jsonl"], capture_output=True, check=True).stdout
+        entries = [json.loads(l) for l in listing.splitlines()]
+        value_bytes = sum(e["valueBytes"] for e in entries if e["class"] == "object")
+        objects = sum(1 for e in entries if e["class"] == "object")
+        cmds = [
+            ("etcdscope kv get \"\" --prefix -o json (raw dump)", [a.etcdscope, "kv", "get", path, "", "--prefix", "-o", "json"]),
+            ("etcdscope get --all-objects -o jsonl", [a.etcdscope, "get", path, "--all-objects", "-o", "jsonl"]),
+        ]
+        results = {}
+        for name, argv in cmds:
+            runs = [measure(argv) for _ in range(a.runs)]
+            if {r[3] for r in runs} != {0}:
+                sys.exit(f"{name} failed")
+            results[name] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs), max(r[2] for r in runs))
+        raw_t = results[cmds[0][0]][0]
+        for name, (t, rss, anon) in results.items():
+            rate = value_bytes / t / 1e6
+            print(f"| {os.path.basename(path)} ({mib(size)}, {objects} objects, {mib(value_bytes)} of values) | `{name}` | {t:.2f} s | {t / raw_t:.2f}× | {rate:.0f} MB/s | {mib(rss)} | {mib(anon)} |")
     print()
 
 

@@ -15,6 +15,9 @@ pub struct DecodeArgs {
     /// `OK|<json>` or `ERROR:<reason>|` (etcd-dump-logs --stream-decoder).
     #[arg(long)]
     stream: bool,
+    /// Output format: json or yaml (as kubectl prints them).
+    #[arg(short = 'o', long, default_value = "json", value_parser = ["json", "yaml"])]
+    output: String,
     /// The etcd key the value was read from (authenticates AES-GCM encrypted values).
     #[arg(long)]
     etcd_key: Option<String>,
@@ -39,8 +42,11 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
     match decoder.decode_at(a.etcd_key.as_deref().unwrap_or("").as_bytes(), &value) {
         Decoded::Object { json, unknown_fields, .. } => {
             warn_unknown(&unknown_fields);
-            serde_json::to_writer_pretty(&mut *out, &json).map_err(std::io::Error::from)?;
-            writeln!(out)?;
+            if a.output == "yaml" {
+                out.write_all(etcdscope::k8s::yaml::to_yaml(&json).as_bytes())?;
+            } else {
+                super::get::write_json(out, &json)?;
+            }
             Ok(EXIT_OK)
         }
         Decoded::Encrypted { provider, version, key_name, reason } => {

@@ -190,7 +190,7 @@ fn raw_key(source: &Source, key: &str, a: &GetArgs, decoder: &Decoder, out: &mut
     }
 }
 
-fn write_json(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
+pub fn write_json(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, serde_json::ser::PrettyFormatter::with_indent(b"    "));
     serde::Serialize::serialize(v, &mut ser).map_err(std::io::Error::from)?;
     writeln!(out)
@@ -200,6 +200,10 @@ fn print(a: &GetArgs, ns: &Namespace, single: bool, objects: &[(&Found, &Value)]
     let list = || json!({"apiVersion": "v1", "items": objects.iter().map(|(_, o)| (*o).clone()).collect::<Vec<_>>(), "kind": "List", "metadata": {"resourceVersion": ""}});
     match a.output.as_str() {
         "json" => write_json(out, &if single && objects.len() == 1 { objects[0].1.clone() } else { list() })?,
+        "yaml" => {
+            let v = if single && objects.len() == 1 { objects[0].1.clone() } else { list() };
+            out.write_all(etcdscope::k8s::yaml::to_yaml(&v).as_bytes())?;
+        }
         "name" => {
             for (f, o) in objects {
                 let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");

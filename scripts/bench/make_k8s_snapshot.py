@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Make a large snapshot of Kubernetes objects with REAL etcd 3.5.1, for decode benchmarks.
+
+    python3 scripts/bench/make_k8s_snapshot.py --out bench-data/k8s.db --target-mib 1100
+
+Values are Kubernetes' own fixture objects (../shared/k8s-fixtures/v1.35.0/*.pb: the bytes
+kube-apiserver writes), each renamed on the protobuf wire (metadata.name = 1,
+metadata.namespace = 3 inside runtime.Unknown.raw), stored under realistic /registry keys
+through the gRPC gateway in transactions of 100 puts, until the backend reaches the target size;
+then `etcdctl snapshot save`. etcd binds to 127.0.0.1 only and is always stopped.
+"""
+import argparse
+import base64
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import etcd_bins  # noqa: E402
+import make_testdata as mt  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# fixture, key prefix, namespaced
+TYPES = [
+    ("core.v1.Pod", "pods", True), ("core.v1.ConfigMap", "configmaps", True), ("core.v1.Secret", "secrets", True),
+    ("core.v1.Event", "events", True), ("core.v1.Service", "services/specs", True),
+    ("core.v1.Endpoints", "services/endpoints", True), ("apps.v1.Deployment", "deployments", True),
+    ("apps.v1.ReplicaSet", "replicasets", True), ("coordination.k8s.io.v1.Lease", "leases", True),
+    ("core.v1.Node", "minions", False), ("rbac.authorization.k8s.io.v1.ClusterRole", "clusterroles", False),
+]
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def fields(msg):
+    pos, out = 0, []
+    while pos < len(msg):
+        start = pos
+        tag, shift = 0, 0
+        while True:
+            b = msg[pos]
+            pos += 1
+            tag |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        wt = tag & 7
+        if wt == 0:
+            while msg[pos] & 0x80:
+                pos += 1
+            pos += 1
+            payload = None
+        elif wt == 1:
+            pos += 8
+            payload = None
+        elif wt == 5:
+            pos += 4
+            payload = None
+        elif wt == 2:
+            ln, shift = 0, 0
+            while True:
+                b = msg[pos]
+                pos += 1
+                ln |= (b & 0x7F) << shift
+                shift += 7
+                if b < 0x80:
+                    break
+            payload = msg[pos:pos + ln]
+            pos += ln
+        else:
+            raise ValueError(f"wire type {wt}")
+        out.append((tag >> 3, wt, msg[start:pos], payload))
+    return out
+
+
+def replace(msg, number, value):
+    out = bytearray()
+    for n, wt, whole, _ in fields(msg):
+        if n == number and wt == 2:
+            out += varint(number << 3 | 2) + varint(len(value)) + value
+        else:
+            out += whole
+    return bytes(out)
+
+
+def field(msg, number):
+    return next(p for n, wt, _, p in fields(msg) if n == number and wt == 2)
+
+
+def rename(stored, name, namespace):
+    unknown = stored[4:]
+    obj = field(unknown, 2)
+    meta = replace(replace(field(obj, 1), 1, name.encode()), 3, namespace.encode())
+    return b"k8s\0" + replace(unknown, 2, replace(obj, 1, meta))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--target-mib", type=int, default=1100)
+    ap.add_argument("--seed", type=int, default=11)
+    a = ap.parse_args()
+    bins = etcd_bins.find_bins()
+    if "3.5.1" not in bins:
+        sys.exit("etcd 3.5.1 not installed: run scripts/install-etcd.sh")
+    d = bins["3.5.1"]
+    tools = {"etcd": os.path.join(d, "etcd"), "etcdctl": os.path.join(d, "etcdctl")}
+    fixtures = os.path.join(ROOT, "..", "shared", "k8s-fixtures", "v1.35.0")
+    stored = {f: open(os.path.join(fixtures, f + ".pb"), "rb").read() for f, _, _ in TYPES}
+    mt.QUOTA_BYTES = 8 * 1024 * 1024 * 1024
+    rng = random.Random(a.seed)
+    tmp = tempfile.mkdtemp(prefix="etcdscope-k8s-bench-")
+    etcd = mt.Etcd("3.5.1", tools, tmp, random_ports=True)
+    etcd.extra_args = ["--unsafe-no-fsync", "--max-request-bytes", str(8 << 20)]
+    target = a.target_mib * 1024 * 1024
+    t0 = time.time()
+    try:
+        etcd.start()
+        gw = mt.Gateway(etcd.client_port)
+        n, value_bytes = 0, 0
+        while True:
+            ops = []
+            for _ in range(100):
+                fixture, prefix, namespaced = rng.choice(TYPES)
+                name, ns = f"obj-{n}", f"ns-{rng.randrange(300)}"
+                key = f"/registry/{prefix}/{ns}/{name}" if namespaced else f"/registry/{prefix}/{name}"
+                value = rename(stored[fixture], name, ns if namespaced else "")
+                ops.append({"request_put": {"key": base64.b64encode(key.encode()).decode(), "value": base64.b64encode(value).decode()}})
+                value_bytes += len(value)
+                n += 1
+            gw.call("/v3/kv/txn", {"compare": [], "success": ops, "failure": []})
+            if n % 20000 == 0:
+                db = int(gw.call("/v3/maintenance/status", {})["dbSize"])
+                print(f"  {n} objects, {value_bytes >> 20} MiB of values, db {db >> 20} MiB, {time.time() - t0:.0f}s", flush=True)
+                if db >= target:
+                    break
+        gw.close()
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        code, so, se = mt.run([tools["etcdctl"], "--endpoints", etcd.client_url, "snapshot", "save", a.out], {"ETCDCTL_API": "3"}, timeout=1200)
+        if code != 0:
+            sys.exit(f"snapshot save failed: {se.decode()}")
+        print(f"{a.out}: {os.path.getsize(a.out)} bytes, {n} objects, {value_bytes} value bytes, {time.time() - t0:.0f}s")
+    finally:
+        etcd.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
