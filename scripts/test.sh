@@ -9,4 +9,4 @@ bash scripts/install-etcd.sh
 cargo build --release --locked
 # schemas/kubernetes must be exactly what the committed generator produces
 cargo xtask schemas --check
-cargo test --release --locked -- --test-threads 2
+cargo test --release --locked --all-targets -- --test-threads 2
