@@ -57,7 +57,7 @@ impl Error {
         Error::Corrupt { at, what: what.into() }
     }
 
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io { path: path.to_path_buf(), source }
     }
 }

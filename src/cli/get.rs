@@ -95,16 +95,14 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         etcd_prefix: a.etcd_prefix.clone(),
     };
     let single = query.targets.len() == 1 && query.targets[0].1.is_some();
+    if matches!(a.output.as_str(), "jsonl" | "name") {
+        return stream(&source, &query, &decoder, a.output == "jsonl", out);
+    }
     let result = get(&source, &query, &decoder)?;
     let mut findings = false;
     for f in &result.items {
-        if let Err(reason) = &f.object {
-            eprintln!("etcdscope: warning: {} (revision {}): not decoded: {reason}", f.key, f.mod_revision);
-            findings = true;
-        }
-        if !f.unknown_fields.is_empty() {
-            eprintln!("etcdscope: warning: {}: {} field(s) not in the schema: {}", f.key, f.unknown_fields.len(), f.unknown_fields.join(", "));
-        }
+        warn(f);
+        findings |= f.object.is_err();
     }
     for nf in &result.not_found {
         eprintln!("Error from server (NotFound): {nf}");
@@ -120,6 +118,41 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         }
     }
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// `-o jsonl` and `-o name` write each object as it is decoded, so memory does not grow with
+/// the number of objects.
+fn stream(source: &Source, query: &GetQuery, decoder: &Decoder, jsonl: bool, out: &mut impl Write) -> CliResult {
+    let mut findings = false;
+    let summary = etcdscope::views::get::get_each(source, query, decoder, &mut |f| {
+        warn(&f);
+        match &f.object {
+            Err(_) => findings = true,
+            Ok(o) if jsonl => {
+                serde_json::to_writer(&mut *out, o).map_err(std::io::Error::from).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
+                writeln!(out).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
+            }
+            Ok(o) => {
+                let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+                writeln!(out, "{}/{name}", f.resource.qualified_singular()).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
+            }
+        }
+        Ok(())
+    })?;
+    for nf in &summary.not_found {
+        eprintln!("Error from server (NotFound): {nf}");
+        findings = true;
+    }
+    Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn warn(f: &Found) {
+    if let Err(reason) = &f.object {
+        eprintln!("etcdscope: warning: {} (revision {}): not decoded: {reason}", f.key, f.mod_revision);
+    }
+    if !f.unknown_fields.is_empty() {
+        eprintln!("etcdscope: warning: {}: {} field(s) not in the schema: {}", f.key, f.unknown_fields.len(), f.unknown_fields.join(", "));
+    }
 }
 
 fn list_keys(source: &Source, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {

@@ -97,44 +97,65 @@ pub struct GetResult {
     pub not_found: Vec<String>,
 }
 
+/// Collects every object found (tables and `kind: List` output need them all).
 pub fn get(source: &Source, query: &GetQuery, decoder: &Decoder) -> Result<GetResult> {
+    let mut items = Vec::new();
+    let summary = get_each(source, query, decoder, &mut |f| {
+        items.push(f);
+        Ok(())
+    })?;
+    Ok(GetResult { items, revision: summary.revision, not_found: summary.not_found })
+}
+
+/// What a streamed read found besides the objects themselves.
+#[derive(Debug, Clone)]
+pub struct GetSummary {
+    pub revision: i64,
+    pub not_found: Vec<String>,
+}
+
+/// Streams each object to `visit` as it is decoded: memory stays at one decoded object (plus
+/// the small per-key index of the range), however many objects the snapshot holds.
+pub fn get_each(source: &Source, query: &GetQuery, decoder: &Decoder, visit: &mut dyn FnMut(Found) -> Result<()>) -> Result<GetSummary> {
     let backend = Backend::new(source.db()?);
     let file = backend.db.file().clone();
     let store = Store::open(&backend)?;
     let rev = store.read_revision(query.revision)?;
     let prefix = format!("/{}", query.etcd_prefix.trim_matches('/'));
+    let catalog = learn_catalog(&store, &file, rev, &prefix, decoder)?;
+    let mut summary = GetSummary { revision: rev, not_found: Vec::new() };
 
-    let read = |range: KeyRange| -> Result<Vec<(String, i64, Decoded)>> {
-        let mut out = Vec::new();
+    // Decodes the objects of `range` one at a time; `resource_of` says what each key is.
+    let mut each = |range: KeyRange, resource_of: &dyn Fn(&str) -> Option<ResourceInfo>| -> Result<usize> {
+        let mut seen = 0;
         for state in store.range(&range, rev)? {
             let kv = state.decode(&file)?;
             let key = String::from_utf8_lossy(&kv.key).into_owned();
-            out.push((key, kv.mod_revision, decoder.decode_at(&kv.key, &kv.value)));
-        }
-        Ok(out)
-    };
-
-    let catalog = learn_catalog(&store, &file, rev, &prefix, decoder)?;
-    let mut result = GetResult { items: Vec::new(), revision: rev, not_found: Vec::new() };
-    if query.all_objects {
-        for (key, mod_revision, decoded) in read(KeyRange::prefix(format!("{prefix}/").as_bytes()))? {
-            let resource = match catalog.classify(key.as_bytes(), &prefix) {
-                KeyClass::Object(r) => catalog.by_key_prefix(&key_prefix_of(&key, &prefix, &r)).cloned(),
-                KeyClass::UnknownResource { resource_path, namespace, .. } => Some(ResourceInfo {
-                    group: resource_path.split_once('/').map(|(g, _)| g.to_string()).unwrap_or_default(),
-                    resource: resource_path.rsplit('/').next().unwrap_or_default().to_string(),
-                    kind: String::new(),
-                    namespaced: namespace.is_some(),
-                    key_prefix: resource_path,
-                    short_names: Vec::new(),
-                }),
-                _ => None,
-            };
-            if let Some(resource) = resource {
-                push_found(&mut result, query, key, resource, mod_revision, decoded);
+            let Some(resource) = resource_of(&key) else { continue };
+            seen += 1;
+            let decoded = decoder.decode_at(&kv.key, &kv.value);
+            if let Some(found) = found(query, key, resource, kv.mod_revision, decoded) {
+                visit(found)?;
             }
         }
-        return Ok(result);
+        Ok(seen)
+    };
+
+    if query.all_objects {
+        let resource_of = |key: &str| match catalog.classify(key.as_bytes(), &prefix) {
+            KeyClass::Object(r) => catalog.by_key_prefix(&key_prefix_of(key, &prefix, &r)).cloned(),
+            KeyClass::UnknownResource { resource_path, namespace, .. } => Some(ResourceInfo {
+                group: resource_path.split_once('/').map(|(g, _)| g.to_string()).unwrap_or_default(),
+                resource: resource_path.rsplit('/').next().unwrap_or_default().to_string(),
+                kind: String::new(),
+                namespaced: namespace.is_some(),
+                key_prefix: resource_path,
+                short_names: Vec::new(),
+            }),
+            _ => None,
+        };
+        each(KeyRange::prefix(format!("{prefix}/").as_bytes()), &resource_of)?;
+        return Ok(summary);
     }
     for (type_name, name) in &query.targets {
         let info = catalog.resolve(type_name).map_err(Error::Usage)?.clone();
@@ -156,18 +177,15 @@ pub fn get(source: &Source, query: &GetQuery, decoder: &Decoder) -> Result<GetRe
             Some(n) => KeyRange::single(format!("{base}{n}").as_bytes()),
             None => KeyRange::prefix(base.as_bytes()),
         };
-        let found = read(range)?;
-        if found.is_empty() {
+        let seen = each(range, &|_| Some(info.clone()))?;
+        if seen == 0 {
             if let Some(n) = name {
                 let what = if info.group.is_empty() { info.resource.clone() } else { format!("{}.{}", info.resource, info.group) };
-                result.not_found.push(format!("{what} \"{n}\" not found"));
+                summary.not_found.push(format!("{what} \"{n}\" not found"));
             }
         }
-        for (key, mod_revision, decoded) in found {
-            push_found(&mut result, query, key, info.clone(), mod_revision, decoded);
-        }
     }
-    Ok(result)
+    Ok(summary)
 }
 
 /// The catalogue key prefix of an object key (the segments between the etcd prefix and the
@@ -181,19 +199,20 @@ fn key_prefix_of(key: &str, prefix: &str, r: &ObjectRef) -> String {
     rest.strip_suffix(&tail).unwrap_or(rest).to_string()
 }
 
-fn push_found(result: &mut GetResult, query: &GetQuery, key: String, resource: ResourceInfo, mod_revision: i64, decoded: Decoded) {
+/// The object as the API server would return it, or `None` when the selectors exclude it.
+fn found(query: &GetQuery, key: String, resource: ResourceInfo, mod_revision: i64, decoded: Decoded) -> Option<Found> {
     let (object, unknown_fields) = match decoded {
         Decoded::Object { mut json, unknown_fields, .. } => {
             if let Some(meta) = json.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.insert("resourceVersion".into(), Value::String(mod_revision.to_string()));
             }
             if !(query.labels.matches(&json) && query.fields.matches(&json)) {
-                return;
+                return None;
             }
             (Ok(json), unknown_fields)
         }
         Decoded::Encrypted { provider, key_name, reason, .. } => (Err(format!("encrypted ({provider}, key {key_name}): {reason}")), Vec::new()),
         Decoded::Raw { reason } => (Err(reason), Vec::new()),
     };
-    result.items.push(Found { key, resource, mod_revision, object, unknown_fields });
+    Some(Found { key, resource, mod_revision, object, unknown_fields })
 }
