@@ -10,6 +10,8 @@ use syn::punctuated::Punctuated;
 use syn::visit::Visit;
 use syn::{Expr, Lit, Meta, Token};
 
+use crate::overlay::{self, split_full_name, Overlay, SCALARS};
+
 /// Where the two source crates are, and their versions.
 pub struct Sources {
     pub pb_dir: PathBuf,
@@ -81,6 +83,53 @@ struct OaType {
     by_field: BTreeMap<String, String>,
     /// Every JSON name serialized (including ones not tied to a Rust field).
     json_names: BTreeSet<String>,
+    /// Rust field name -> its type (for `cargo xtask learn-overlay`).
+    field_types: BTreeMap<String, OaTy>,
+}
+
+/// A k8s-openapi field type, `Option` removed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OaTy {
+    /// `String`, `bool`, `i32`, `i64`, `f64`, `ByteString`, `Value`, ...
+    Prim(String),
+    /// A k8s-openapi type: (module path under the release module, name), e.g.
+    /// (`["api","core","v1"]`, `NodePodPreemptionPolicy`).
+    Named(Vec<String>, String),
+    Vec(Box<OaTy>),
+    /// `BTreeMap<String, T>`: the value type.
+    Map(Box<OaTy>),
+}
+
+fn oa_ty(ty: &syn::Type) -> Option<OaTy> {
+    let syn::Type::Path(tp) = ty else { return None };
+    let last = tp.path.segments.last()?;
+    let ident = last.ident.to_string();
+    let inner = || -> Option<OaTy> {
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+        let t = args
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .last()?;
+        oa_ty(t)
+    };
+    match ident.as_str() {
+        "Option" | "Box" => inner(),
+        "Vec" => Some(OaTy::Vec(Box::new(inner()?))),
+        "BTreeMap" | "HashMap" => Some(OaTy::Map(Box::new(inner()?))),
+        _ => {
+            let segs: Vec<String> = tp.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            match segs.first().map(String::as_str) {
+                Some("crate") if segs.len() > 2 && segs[1] != "serde_json" => {
+                    Some(OaTy::Named(segs[1..segs.len() - 1].to_vec(), ident))
+                }
+                _ => Some(OaTy::Prim(ident)),
+            }
+        }
+    }
 }
 
 /// Module path (`["api","core","v1"]`) -> lowercased type name -> type.
@@ -108,7 +157,15 @@ fn read_openapi(src: &Path) -> Result<OaIndex> {
                         _ => continue,
                     };
                     let key = name.to_lowercase();
-                    types.entry(key).or_default().name = name;
+                    let t = types.entry(key).or_default();
+                    t.name = name;
+                    if let syn::Item::Struct(st) = item {
+                        for f in &st.fields {
+                            if let (Some(id), Some(ty)) = (&f.ident, oa_ty(&f.ty)) {
+                                t.field_types.insert(unraw(&id.to_string()), ty);
+                            }
+                        }
+                    }
                 }
                 for item in &file.items {
                     let syn::Item::Impl(imp) = item else { continue };
@@ -199,7 +256,7 @@ enum Label {
     Map,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct PbField {
     /// prost field name without `r#`, e.g. `pod_ip`.
     rust: String,
@@ -209,6 +266,10 @@ struct PbField {
     key: Option<String>,
     ty: FieldType,
     docs: Vec<String>,
+    /// JSON name fixed by the overlay (or copied with a message from the overlay), and its source.
+    fixed_json: Option<(String, NameSource)>,
+    /// `// overlay: ...` comment.
+    note: Option<String>,
 }
 
 #[derive(Debug)]
@@ -217,6 +278,8 @@ struct PbMessage {
     docs: Vec<String>,
     fields: Vec<PbField>,
     kind: Option<String>,
+    /// `// overlay: ...` comment.
+    note: Option<String>,
 }
 
 struct PbPackage {
@@ -260,7 +323,7 @@ fn read_pb_module(file: &syn::File, module: &[String]) -> Result<PbPackage> {
                     let field = read_pb_field(f, module).with_context(|| format!("{}.{rust}", s.ident))?;
                     fields.push(PbField { rust, docs: docs(&f.attrs), ..field });
                 }
-                messages.push(PbMessage { rust: s.ident.to_string(), docs: docs(&s.attrs), fields, kind: None });
+                messages.push(PbMessage { rust: s.ident.to_string(), docs: docs(&s.attrs), fields, kind: None, note: None });
             }
             syn::Item::Struct(s) if has_attr(&s.attrs, "prost") => bail!("unexpected prost struct {}", s.ident),
             syn::Item::Enum(e) if e.attrs.iter().any(|a| a.path().is_ident("derive") && quote_str(a).contains("Enumeration")) => {
@@ -349,7 +412,7 @@ fn read_pb_field(f: &syn::Field, module: &[String]) -> Result<PbField> {
     } else {
         FieldType::Scalar(kind)
     };
-    Ok(PbField { rust: String::new(), tag, label, key, ty, docs: Vec::new() })
+    Ok(PbField { rust: String::new(), tag, label, key, ty, docs: Vec::new(), fixed_json: None, note: None })
 }
 
 /// The message a field's Rust type names, unwrapping Option/Vec/Box and BTreeMap's value,
@@ -448,6 +511,8 @@ enum NameSource {
     Doc,
     /// k8s-pb's name itself (lowerCamel of the snake_case name for fields).
     Prost,
+    /// The overlay (schemas/overlay), learned from Kubernetes' round-trip fixtures.
+    Overlay,
 }
 
 impl NameSource {
@@ -464,6 +529,7 @@ impl NameSource {
             NameSource::Kind => "k8s-pb `Resource::KIND`",
             NameSource::Doc => "first word of the k8s-pb doc comment",
             NameSource::Prost => "k8s-pb name (lowerCamel of the snake_case field name)",
+            NameSource::Overlay => "overlay (learned from Kubernetes' round-trip fixtures)",
         }
     }
 }
@@ -492,7 +558,7 @@ struct Candidates<'a> {
     related: Vec<&'a OaType>,
 }
 
-struct OpenApi {
+pub struct OpenApi {
     index: OaIndex,
     /// JSON name with case and separators dropped (see [`norm`]) -> every JSON name of that form
     /// that k8s-openapi serializes, over all types.
@@ -500,6 +566,52 @@ struct OpenApi {
 }
 
 impl OpenApi {
+    /// Reads k8s-openapi's release module.
+    pub fn load(s: &Sources) -> Result<Self> {
+        Self::load_module(s, &s.oa_module)
+    }
+
+    /// Reads one k8s-openapi release module (`v1_37`).
+    pub fn load_module(s: &Sources, module: &str) -> Result<Self> {
+        Ok(OpenApi::new(read_openapi(&s.oa_dir.join("src").join(module))?))
+    }
+
+    /// k8s-openapi's release modules, newest first.
+    pub fn modules(s: &Sources) -> Result<Vec<String>> {
+        let mut v: Vec<String> = std::fs::read_dir(s.oa_dir.join("src"))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("v1_"))
+            .collect();
+        v.sort_by_key(|n| std::cmp::Reverse(n[3..].parse::<u32>().unwrap_or(0)));
+        Ok(v)
+    }
+
+    /// The type of the field serialized as `json` in the k8s-openapi type for proto message
+    /// `package.Name` (same module; else the same-named type in another version or group, as for
+    /// JSON names). Returns the k8s-openapi type's module and name, and the field's type.
+    pub fn field_type(&self, package: &str, message: &str, json: &str, related: bool) -> Option<(Vec<String>, String, OaTy)> {
+        let module: Vec<String> = package.strip_prefix("k8s.io.")?.split('.').map(str::to_owned).collect();
+        let c = self.candidates(&module, message);
+        let find = |t: &OaType| -> Option<OaTy> {
+            let field = t.by_field.iter().find(|(_, j)| *j == json).map(|(f, _)| f)?;
+            t.field_types.get(field).cloned()
+        };
+        if let Some(t) = c.same {
+            if let Some(ty) = find(t) {
+                return Some((module, t.name.clone(), ty));
+            }
+        }
+        for t in c.related.into_iter().filter(|_| related) {
+            if let Some(ty) = find(t) {
+                let m = self.index.iter().find(|(_, ts)| ts.get(&t.name.to_lowercase()).is_some_and(|x| std::ptr::eq(x, t)))?.0.clone();
+                return Some((m, t.name.clone(), ty));
+            }
+        }
+        None
+    }
+
     fn new(index: OaIndex) -> Self {
         let mut global: HashMap<String, BTreeSet<String>> = HashMap::new();
         for types in index.values() {
@@ -561,9 +673,14 @@ struct Stats {
 }
 
 /// Returns file name -> contents for every generated file.
-pub fn generate(s: &Sources) -> Result<BTreeMap<String, String>> {
-    let oa = OpenApi::new(read_openapi(&s.oa_dir.join("src").join(&s.oa_module))?);
-    let pb = read_pb(&s.pb_dir.join("src"))?;
+pub fn generate(s: &Sources, overlay: &Overlay) -> Result<BTreeMap<String, String>> {
+    let oa = OpenApi::load(s)?;
+    generate_with(s, &oa, overlay)
+}
+
+/// [`generate`] with k8s-openapi already read.
+pub fn generate_with(s: &Sources, oa: &OpenApi, overlay: &Overlay) -> Result<BTreeMap<String, String>> {
+    let mut pb = read_pb(&s.pb_dir.join("src"))?;
     let mut stats = Stats::default();
 
     // Message names: (module, prost name) -> proto name.
@@ -592,6 +709,7 @@ pub fn generate(s: &Sources) -> Result<BTreeMap<String, String>> {
             names.insert((p.module.clone(), m.rust.clone()), name);
         }
     }
+    apply_overlay(&mut pb, &mut names, overlay, oa).context(overlay::PATH)?;
 
     let mut files = BTreeMap::new();
     for p in &pb {
@@ -604,11 +722,17 @@ pub fn generate(s: &Sources) -> Result<BTreeMap<String, String>> {
             let cands = oa.candidates(&p.module, &m.rust);
             body.push('\n');
             write_docs(&mut body, "", &m.docs);
+            if let Some(n) = &m.note {
+                writeln!(body, "// overlay: {n}").unwrap();
+            }
             writeln!(body, "message {mname} {{").unwrap();
             let mut used_json = HashMap::new();
             for (i, f) in m.fields.iter().enumerate() {
                 stats.fields += 1;
-                let (json, src) = json_name(f, &cands, &oa);
+                let (json, src) = match &f.fixed_json {
+                    Some(j) => j.clone(),
+                    None => json_name(f, &cands, oa),
+                };
                 if let Some(prev) = used_json.insert(json.clone(), f.tag) {
                     bail!("{package}.{mname}: JSON name {json} used by fields {prev} and {}", f.tag);
                 }
@@ -633,10 +757,13 @@ pub fn generate(s: &Sources) -> Result<BTreeMap<String, String>> {
                         }
                     }
                 };
-                if i > 0 && !f.docs.is_empty() {
+                if i > 0 && (!f.docs.is_empty() || f.note.is_some()) {
                     body.push('\n');
                 }
                 write_docs(&mut body, "  ", &f.docs);
+                if let Some(n) = &f.note {
+                    writeln!(body, "  // overlay: {n}").unwrap();
+                }
                 let decl = match f.label {
                     Label::Optional => format!("optional {ty}"),
                     Label::Repeated => format!("repeated {ty}"),
@@ -646,7 +773,7 @@ pub fn generate(s: &Sources) -> Result<BTreeMap<String, String>> {
             }
             body.push_str("}\n");
         }
-        let mut text = header(s);
+        let mut text = header(s, overlay);
         writeln!(text, "syntax = \"proto2\";\n\npackage {package};\n").unwrap();
         for i in &imports {
             writeln!(text, "import \"{i}\";").unwrap();
@@ -654,7 +781,7 @@ pub fn generate(s: &Sources) -> Result<BTreeMap<String, String>> {
         text.push_str(if imports.is_empty() { body.trim_start_matches('\n') } else { &body });
         files.insert(format!("{package}.proto"), text);
     }
-    files.insert("SOURCES.md".into(), sources_md(s, &files, &stats));
+    files.insert("SOURCES.md".into(), sources_md(s, &files, &stats, overlay));
     Ok(files)
 }
 
@@ -700,8 +827,8 @@ fn json_name(f: &PbField, c: &Candidates<'_>, oa: &OpenApi) -> (String, NameSour
     (lower_camel(&f.rust), NameSource::Prost)
 }
 
-fn header_lines(s: &Sources) -> [String; 4] {
-    [
+fn header_lines(s: &Sources, overlay: &Overlay) -> Vec<String> {
+    let mut lines = vec![
         "Code generated by `cargo xtask schemas`. DO NOT EDIT BY HAND.".to_owned(),
         format!("Messages, field numbers, types and labels: k8s-pb {} (crates.io).", s.pb_version),
         format!(
@@ -709,11 +836,18 @@ fn header_lines(s: &Sources) -> [String; 4] {
             s.oa_version, s.oa_module
         ),
         "See SOURCES.md beside this file for the names that could not be matched.".to_owned(),
-    ]
+    ];
+    if !overlay.is_empty() {
+        lines.push(format!(
+            "Plus {} (messages and fields learned from Kubernetes' round-trip fixtures), marked `overlay:`.",
+            overlay::PATH
+        ));
+    }
+    lines
 }
 
-fn header(s: &Sources) -> String {
-    let mut o: String = header_lines(s).iter().map(|l| format!("// {l}\n")).collect();
+fn header(s: &Sources, overlay: &Overlay) -> String {
+    let mut o: String = header_lines(s, overlay).iter().map(|l| format!("// {l}\n")).collect();
     o.push('\n');
     o
 }
@@ -732,14 +866,14 @@ fn write_docs(out: &mut String, indent: &str, docs: &[String]) {
     }
 }
 
-fn sources_md(s: &Sources, files: &BTreeMap<String, String>, st: &Stats) -> String {
+fn sources_md(s: &Sources, files: &BTreeMap<String, String>, st: &Stats, overlay: &Overlay) -> String {
     let msg_src = |src: NameSource| match src {
         NameSource::OpenApiField => "k8s-openapi, same type",
         NameSource::OpenApiRelated => "k8s-openapi, same-named type in another version or group",
         NameSource::Prost => "k8s-pb struct name",
         other => other.describe(),
     };
-    let mut o: String = header_lines(s).iter().map(|l| format!("<!-- {l} -->\n")).collect();
+    let mut o: String = header_lines(s, overlay).iter().map(|l| format!("<!-- {l} -->\n")).collect();
     o.push('\n');
     writeln!(o, "# Kubernetes protobuf schemas: sources\n").unwrap();
     writeln!(o, "Regenerate with `cargo xtask schemas`; `cargo xtask schemas --check` fails if these files are stale.\n").unwrap();
@@ -750,7 +884,19 @@ fn sources_md(s: &Sources, files: &BTreeMap<String, String>, st: &Stats) -> Stri
     writeln!(o, "- files: {protos} (`.proto`, one per proto package)").unwrap();
     writeln!(o, "- messages: {}", st.messages).unwrap();
     writeln!(o, "- fields: {}\n", st.fields).unwrap();
-    writeln!(o, "Field numbers, types and labels all come from k8s-pb; only names are matched.\n").unwrap();
+    if overlay.is_empty() {
+        writeln!(o, "Field numbers, types and labels all come from k8s-pb; only names are matched.\n").unwrap();
+    } else {
+        writeln!(
+            o,
+            "Field numbers, types and labels come from k8s-pb, except the overlay additions listed at the end \
+             ({}: {} messages, {} fields), which `cargo xtask learn-overlay` learned from Kubernetes' round-trip fixtures.\n",
+            overlay::PATH,
+            overlay.messages.len(),
+            overlay.fields.len()
+        )
+        .unwrap();
+    }
     writeln!(o, "## Where JSON names came from\n\n| source | fields |\n| --- | --- |").unwrap();
     for (src, n) in &st.field_sources {
         writeln!(o, "| {} | {n} |", src.describe()).unwrap();
@@ -775,6 +921,46 @@ fn sources_md(s: &Sources, files: &BTreeMap<String, String>, st: &Stats) -> Stri
     writeln!(o, "| package | k8s-pb struct | proto message | spelled after |\n| --- | --- | --- | --- |").unwrap();
     for (p, r, n, src) in &st.renamed_messages {
         writeln!(o, "| `{p}` | `{r}` | `{n}` | {} |", msg_src(*src)).unwrap();
+    }
+    if !overlay.is_empty() {
+        writeln!(o, "\n## Overlay additions ({})\n", overlay::PATH).unwrap();
+        writeln!(o, "Merged from the overlay and marked `// overlay:` in the `.proto` files.\n").unwrap();
+        writeln!(o, "### Messages ({})\n", overlay.messages.len()).unwrap();
+        for m in &overlay.messages {
+            match &m.copy_of {
+                Some(c) => writeln!(o, "- `{}`: copy of `{c}`; {}", m.message, m.provenance).unwrap(),
+                None => writeln!(o, "- `{}`: {}", m.message, m.provenance).unwrap(),
+            }
+        }
+        writeln!(o, "\n### Fields ({})\n", overlay.fields.len()).unwrap();
+        for f in &overlay.fields {
+            match &f.rename_json_from {
+                Some(old) => writeln!(
+                    o,
+                    "- `{}` field {}: JSON name `{}` (was `{old}`); {}",
+                    f.message, f.number, f.json_name, f.provenance
+                )
+                .unwrap(),
+                None => {
+                    let ty = match &f.key {
+                        Some(k) => format!("map<{k}, {}>", f.ty),
+                        None => format!("{} {}", f.label, f.ty),
+                    };
+                    writeln!(o, "- `{}.{}` = {} (`{ty}`, JSON `{}`): {}", f.message, f.name, f.number, f.json_name, f.provenance)
+                        .unwrap()
+                }
+            }
+        }
+        if !overlay.skipped.is_empty() {
+            writeln!(o, "\n### Not learned: ambiguous or unpairable ({} messages)\n", overlay.skipped.len()).unwrap();
+            writeln!(o, "No overlay entry was made for these; their fixtures keep the difference.\n").unwrap();
+            for (m, notes) in &overlay.skipped {
+                writeln!(o, "- `{m}`").unwrap();
+                for n in notes {
+                    writeln!(o, "  - {n}").unwrap();
+                }
+            }
+        }
     }
     o
 }
@@ -821,4 +1007,141 @@ fn docs(attrs: &[syn::Attribute]) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overlay.
+
+fn module_of(package: &str) -> Result<Vec<String>> {
+    let rest = package.strip_prefix("k8s.io.").with_context(|| format!("package {package} does not start with k8s.io."))?;
+    Ok(rest.split('.').map(str::to_owned).collect())
+}
+
+/// Adds the overlay's messages and fields to what k8s-pb gave.
+fn apply_overlay(
+    pb: &mut Vec<PbPackage>,
+    names: &mut HashMap<(Vec<String>, String), String>,
+    ov: &Overlay,
+    oa: &OpenApi,
+) -> Result<()> {
+    if ov.is_empty() {
+        return Ok(());
+    }
+    // Proto full name -> (module, k8s-pb struct name).
+    let mut by_full: HashMap<String, (Vec<String>, String)> =
+        names.iter().map(|((m, r), n)| (format!("{}.{n}", package_of(m)), (m.clone(), r.clone()))).collect();
+
+    // New messages, empty for now, placed in name order.
+    for om in &ov.messages {
+        if by_full.contains_key(&om.message) {
+            bail!("overlay message {} already exists", om.message);
+        }
+        let (pkg, name) = split_full_name(&om.message);
+        if !is_ident(name) {
+            bail!("overlay message {}: bad name", om.message);
+        }
+        let module = module_of(pkg)?;
+        let note = match &om.copy_of {
+            Some(c) => format!("copy of {c}; {}", om.provenance),
+            None => om.provenance.clone(),
+        };
+        let i = match pb.iter().position(|p| p.module == module) {
+            Some(i) => i,
+            None => {
+                pb.push(PbPackage { module: module.clone(), messages: Vec::new() });
+                pb.len() - 1
+            }
+        };
+        let p = &mut pb[i];
+        let pos = p
+            .messages
+            .iter()
+            .position(|m| names[&(module.clone(), m.rust.clone())].as_str() > name)
+            .unwrap_or(p.messages.len());
+        p.messages.insert(pos, PbMessage { rust: name.to_owned(), docs: Vec::new(), fields: Vec::new(), kind: None, note: Some(note) });
+        names.insert((module.clone(), name.to_owned()), name.to_owned());
+        by_full.insert(om.message.clone(), (module, name.to_owned()));
+    }
+    pb.sort_by(|a, b| a.module.cmp(&b.module));
+
+    let find = |pb: &[PbPackage], m: &[String], r: &str| -> Option<(usize, usize)> {
+        let pi = pb.iter().position(|p| p.module == m)?;
+        let mi = pb[pi].messages.iter().position(|x| x.rust == r)?;
+        Some((pi, mi))
+    };
+
+    // Copies: fields, numbers, labels, types and JSON names of the source message.
+    for om in &ov.messages {
+        let Some(src) = &om.copy_of else { continue };
+        let (smod, srust) = by_full.get(src).with_context(|| format!("{}: copy_of {src}: no such message", om.message))?.clone();
+        let (tmod, trust) = by_full[&om.message].clone();
+        let (spi, smi) = find(pb, &smod, &srust).unwrap();
+        let cands = oa.candidates(&smod, &srust);
+        let mut fields = Vec::new();
+        for f in &pb[spi].messages[smi].fields {
+            let mut g = f.clone();
+            g.fixed_json = Some(f.fixed_json.clone().unwrap_or_else(|| json_name(f, &cands, oa)));
+            if let FieldType::Message(m, r) = &f.ty {
+                if *m == smod {
+                    let target = format!("{}.{}", package_of(&tmod), names[&(m.clone(), r.clone())]);
+                    if let Some((tm, tr)) = by_full.get(&target) {
+                        g.ty = FieldType::Message(tm.clone(), tr.clone());
+                    }
+                }
+            }
+            fields.push(g);
+        }
+        let (tpi, tmi) = find(pb, &tmod, &trust).unwrap();
+        pb[tpi].messages[tmi].fields = fields;
+    }
+
+    // Fields.
+    for of in &ov.fields {
+        let (m, r) = by_full.get(&of.message).with_context(|| format!("overlay field {}.{}: no such message", of.message, of.number))?.clone();
+        let (pi, mi) = find(pb, &m, &r).unwrap();
+        let cands = oa.candidates(&m, &r);
+        let msg = &mut pb[pi].messages[mi];
+        let at = format!("overlay field {} {}", of.message, of.number);
+        if let Some(old) = &of.rename_json_from {
+            let f = msg.fields.iter_mut().find(|f| f.tag == of.number).with_context(|| format!("{at}: rename of a missing field"))?;
+            let current = f.fixed_json.clone().unwrap_or_else(|| json_name(f, &cands, oa)).0;
+            if &current != old {
+                bail!("{at}: JSON name is {current}, not {old} (stale overlay entry?)");
+            }
+            f.fixed_json = Some((of.json_name.clone(), NameSource::Overlay));
+            f.note = Some(format!("JSON name {} (generator gave {old}); {}", of.json_name, of.provenance));
+            continue;
+        }
+        if msg.fields.iter().any(|f| f.tag == of.number) {
+            bail!("{at}: number already used");
+        }
+        if !is_ident(&of.name) || msg.fields.iter().any(|f| f.rust == of.name) {
+            bail!("{at}: bad or duplicate name {}", of.name);
+        }
+        let ty = if SCALARS.contains(&of.ty.as_str()) {
+            FieldType::Scalar(of.ty.clone())
+        } else {
+            let (tm, tr) = by_full.get(&of.ty).with_context(|| format!("{at}: unknown type {}", of.ty))?;
+            FieldType::Message(tm.clone(), tr.clone())
+        };
+        let label = match of.label.as_str() {
+            "optional" => Label::Optional,
+            "repeated" => Label::Repeated,
+            "map" => Label::Map,
+            other => bail!("{at}: label {other}"),
+        };
+        let field = PbField {
+            rust: of.name.clone(),
+            tag: of.number,
+            label,
+            key: of.key.clone(),
+            ty,
+            docs: Vec::new(),
+            fixed_json: Some((of.json_name.clone(), NameSource::Overlay)),
+            note: Some(of.provenance.clone()),
+        };
+        let pos = msg.fields.iter().position(|f| f.tag > of.number).unwrap_or(msg.fields.len());
+        msg.fields.insert(pos, field);
+    }
+    Ok(())
 }

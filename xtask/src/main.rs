@@ -13,8 +13,16 @@
 //! this package, so `cargo metadata` downloads them and tells where they are, and `Cargo.lock`
 //! pins their versions. `--check` regenerates in memory and fails if anything on disk differs;
 //! both modes compile the result with protox.
+//!
+//! k8s-pb trails Kubernetes. `schemas/overlay/kubernetes.json` adds what it lacks (see
+//! [`overlay`]); `cargo xtask learn-overlay` learns those additions from Kubernetes' own
+//! round-trip fixtures (`../shared/k8s-fixtures`, see [`learn`]), and `cargo xtask schemas`
+//! merges them, each marked `// overlay: <provenance>`.
 
 mod gen;
+mod learn;
+mod overlay;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,10 +32,12 @@ use anyhow::{bail, Context, Result};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: cargo xtask schemas [--check]";
+    let usage = "usage: cargo xtask schemas [--check] | cargo xtask learn-overlay [--dry-run]";
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["schemas"] => schemas(false),
         ["schemas", "--check"] => schemas(true),
+        ["learn-overlay"] => learn::run(false),
+        ["learn-overlay", "--dry-run"] => learn::run(true),
         _ => bail!("{usage}"),
     }
 }
@@ -44,7 +54,8 @@ fn schemas(check: bool) -> Result<()> {
     let root = repo_root();
     let out_dir = root.join("schemas/kubernetes");
     let sources = gen::Sources::locate(&root.join("xtask/Cargo.toml"))?;
-    let files = gen::generate(&sources)?;
+    let overlay = overlay::Overlay::load(&root.join(overlay::PATH))?;
+    let files = gen::generate(&sources, &overlay)?;
     let generated_in = start.elapsed();
 
     // Compile what was generated, from memory, so a broken output is never accepted.

@@ -4,7 +4,8 @@ use protox::prost_reflect::{Cardinality, DescriptorPool, Kind};
 
 fn pool() -> DescriptorPool {
     let sources = crate::gen::Sources::locate(&crate::repo_root().join("xtask/Cargo.toml")).unwrap();
-    let files = crate::gen::generate(&sources).unwrap();
+    let overlay = crate::overlay::Overlay::load(&crate::repo_root().join(crate::overlay::PATH)).unwrap();
+    let files = crate::gen::generate(&sources, &overlay).unwrap();
     crate::compile_in_memory(&files).unwrap()
 }
 
