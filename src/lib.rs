@@ -6,7 +6,9 @@
 //! source   open read-only (mmap, no lock, no write); find the db; check the sha256 trailer
 //! bolt     bbolt pages: meta, branch/leaf/overflow, buckets (nested, inline), freelist, walks
 //! etcd     etcd's buckets, MVCC revisions, meta, members, leases, hashes, ranges at a revision
-//! views    status, kv get: data structures ready to print (the library never prints)
+//! k8s      Kubernetes objects: /registry keys, value envelopes, encryption, schemas, JSON/YAML
+//! views    status, kv get, get, decode: data structures ready to print (the library never prints)
+//! protowire  the protobuf wire format, read without copying (used by etcd and k8s)
 //! ```
 //! The `etcdscope` binary (src/main.rs, src/cli) is a thin layer of argument parsing and printers.
 
@@ -14,6 +16,7 @@ pub mod bolt;
 pub mod error;
 pub mod etcd;
 pub mod k8s;
+pub mod protowire;
 pub mod source;
 pub mod views;
 

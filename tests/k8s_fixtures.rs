@@ -100,7 +100,7 @@ fn protobuf_fixtures_render_as_the_api_server_shows_them() {
                 schemas
                     .for_type(&api_version, &kind)
                     .ok_or_else(|| format!("no schema for {api_version} {kind}"))
-                    .and_then(|d| render_message_bytes(&d, u.raw, RenderOptions::default()))
+                    .and_then(|d| render_message_bytes(&schemas, &d, u.raw, RenderOptions::default()))
             } else {
                 render_object(&schemas, &u.api_version, &u.kind, u.raw, RenderOptions::default()).map_err(|e| e.to_string())
             };

@@ -39,9 +39,16 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
             value.len()
         }
     };
-    match decoder.decode_at(a.etcd_key.as_deref().unwrap_or("").as_bytes(), &value) {
+    match decoder.decode_at(a.etcd_key.as_deref().unwrap_or("").as_bytes(), &value, None) {
         Decoded::Object { json, unknown_fields, .. } => {
             warn_unknown(&unknown_fields);
+            let json = match json.value() {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("etcdscope: error: {e}");
+                    return Ok(EXIT_BAD_INPUT);
+                }
+            };
             if a.output == "yaml" {
                 out.write_all(etcdscope::k8s::yaml::to_yaml(&json).as_bytes())?;
             } else {
@@ -79,9 +86,7 @@ fn stream(decoder: &Decoder, out: &mut impl Write) -> CliResult {
         let answer = match hex_decode(line.trim()) {
             Err(e) => format!("ERROR:{e}|"),
             Ok(bytes) => match decoder.decode(&bytes) {
-                Decoded::Object { json, .. } => {
-                    format!("OK|{}", serde_json::to_string(&json).map_err(std::io::Error::from)?.replace('|', "\\u007c"))
-                }
+                Decoded::Object { json, .. } => format!("OK|{}", json.as_str().replace('|', "\\u007c")),
                 Decoded::Encrypted { provider, key_name, reason, .. } => {
                     format!("ERROR:encrypted with {provider} key {key_name}: {reason}|").replace('\n', " ")
                 }

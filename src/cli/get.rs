@@ -108,7 +108,19 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         eprintln!("Error from server (NotFound): {nf}");
         findings = true;
     }
-    let objects: Vec<(&Found, &Value)> = result.items.iter().filter_map(|f| f.object.as_ref().ok().map(|o| (f, o))).collect();
+    let mut values = Vec::new();
+    for f in &result.items {
+        if let Ok(o) = &f.object {
+            match o.value() {
+                Ok(v) => values.push((f, v)),
+                Err(e) => {
+                    eprintln!("etcdscope: warning: {}: {e}", f.key);
+                    findings = true;
+                }
+            }
+        }
+    }
+    let objects: Vec<(&Found, &Value)> = values.iter().map(|(f, v)| (*f, v)).collect();
     print(a, &query.namespace, single, &objects, out)?;
     if result.items.is_empty() && result.not_found.is_empty() && matches!(a.output.as_str(), "table" | "wide") {
         match &query.namespace {
@@ -129,11 +141,11 @@ fn stream(source: &Source, query: &GetQuery, decoder: &Decoder, jsonl: bool, out
         match &f.object {
             Err(_) => findings = true,
             Ok(o) if jsonl => {
-                serde_json::to_writer(&mut *out, o).map_err(std::io::Error::from).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
-                writeln!(out).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
+                out.write_all(o.as_str().as_bytes()).and_then(|()| out.write_all(b"\n")).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
             }
             Ok(o) => {
-                let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+                let v = o.value().unwrap_or_default();
+                let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
                 writeln!(out, "{}/{name}", f.resource.qualified_singular()).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
             }
         }
@@ -208,12 +220,9 @@ fn raw_key(source: &Source, key: &str, a: &GetArgs, decoder: &Decoder, out: &mut
         eprintln!("etcdscope: key {key} not found at this revision");
         return Ok(EXIT_FINDINGS);
     };
-    match decoder.decode_at(&kv.key, &kv.value) {
-        etcdscope::views::decode::Decoded::Object { mut json, .. } => {
-            if let Some(meta) = json.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.insert("resourceVersion".into(), Value::String(kv.mod_revision.to_string()));
-            }
-            write_json(out, &json)?;
+    match decoder.decode_at(&kv.key, &kv.value, Some(kv.mod_revision)) {
+        etcdscope::views::decode::Decoded::Object { json, .. } => {
+            write_json(out, &json.value().map_err(|e| CliError::Usage(format!("{key}: {e}")))?)?;
             Ok(EXIT_OK)
         }
         other => {

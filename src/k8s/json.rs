@@ -1,29 +1,47 @@
-//! Protobuf → the JSON kube-apiserver serves. The object's message is decoded with its schema
-//! (prost-reflect) and written with Kubernetes' JSON conventions: JSON field names from the
-//! schema, apimachinery's special types (Time, MicroTime, Duration, IntOrString, Quantity,
-//! RawExtension, FieldsV1, apiextensions' JSON unions), bytes as base64, maps with sorted keys,
-//! 64-bit integers as numbers. Fields the schema does not name are never dropped silently:
-//! their paths are reported, and rendered under a marked key on request.
+//! Protobuf → the JSON kube-apiserver serves, written straight from the wire bytes.
+//!
+//! The object's bytes are walked once with its message's [plan](super::plan) and JSON text is
+//! written as the walk goes: JSON field names and Go's omitempty rules from the plan,
+//! apimachinery's special types (Time, MicroTime, Duration, IntOrString, Quantity, RawExtension,
+//! FieldsV1, apiextensions' JSON unions), bytes as base64, map keys sorted, fields in the order
+//! Go declares them. No intermediate message or JSON tree is built; callers that need a
+//! `serde_json::Value` parse the text. Fields the schema does not name are never dropped
+//! silently: their paths are reported, and rendered under a marked key on request.
 
+use super::plan::{Elem, FieldPlan, Plans, Rule, Scalar, Shape, Special};
 use super::schema::Schemas;
+use crate::protowire::{fields, Wire};
 use base64::Engine;
-use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value as PValue};
-use serde_json::{Map, Number, Value};
+use prost_reflect::MessageDescriptor;
+use serde_json::{Number, Value};
 
-const META: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.";
-const APIEXT: &str = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1";
 /// Key under which `--show-unknown` renders fields the schema does not name.
 pub const UNKNOWN_KEY: &str = "__unknownFields__";
+/// Deeper nesting than this is refused (protobuf's usual recursion limit).
+const MAX_DEPTH: usize = 100;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
+    /// Render fields the schema does not name under [`UNKNOWN_KEY`].
     pub show_unknown: bool,
+    /// Replace the values of a v1 Secret's `data` and `stringData` with a length marker.
+    pub redact_secrets: bool,
+    /// Set `metadata.resourceVersion`, as the API server does on read (the key's mod revision).
+    pub resource_version: Option<i64>,
 }
 
-/// A rendered object and the paths of fields the schema did not name (`spec.template.#42`).
+/// A rendered object as a JSON value, and the paths of fields the schema did not name
+/// (`spec.template.#42`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     pub json: Value,
+    pub unknown_fields: Vec<String>,
+}
+
+/// A rendered object as compact JSON text (what `-o jsonl` writes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedText {
+    pub json: String,
     pub unknown_fields: Vec<String>,
 }
 
@@ -35,255 +53,782 @@ pub enum DecodeError {
     Malformed { api_version: String, kind: String, reason: String },
 }
 
-/// Renders the object in a runtime.Unknown envelope: apiVersion and kind first, then its fields.
-pub fn render_object(schemas: &Schemas, api_version: &str, kind: &str, raw: &[u8], opts: RenderOptions) -> Result<Rendered, DecodeError> {
-    let desc = schemas
-        .for_type(api_version, kind)
+/// The marker that replaces a Secret value of `len` characters.
+pub fn redaction_marker(len: usize) -> String {
+    format!("<redacted: {len} characters; --show-secrets to show>")
+}
+
+/// Renders the object in a runtime.Unknown envelope as JSON text: apiVersion and kind first,
+/// then its fields.
+pub fn render_object_text(schemas: &Schemas, api_version: &str, kind: &str, raw: &[u8], opts: RenderOptions) -> Result<RenderedText, DecodeError> {
+    let index = schemas
+        .plan_for_type(api_version, kind)
         .ok_or_else(|| DecodeError::NoSchema { api_version: api_version.into(), kind: kind.into() })?;
-    let mut r = render_message_bytes(&desc, raw, opts)
-        .map_err(|reason| DecodeError::Malformed { api_version: api_version.into(), kind: kind.into(), reason })?;
-    if let Value::Object(fields) = &mut r.json {
-        let mut obj = Map::new();
-        obj.insert("apiVersion".into(), Value::String(api_version.into()));
-        obj.insert("kind".into(), Value::String(kind.into()));
-        obj.append(fields);
-        r.json = Value::Object(obj);
+    let malformed = |reason: String| DecodeError::Malformed { api_version: api_version.into(), kind: kind.into(), reason };
+    let mut w = Writer::new(schemas.plans(), opts);
+    w.buf.extend_from_slice(b"{\"apiVersion\":");
+    w.string(api_version);
+    w.buf.extend_from_slice(b",\"kind\":");
+    w.string(kind);
+    let ctx = Ctx { top: true, redact: opts.redact_secrets && api_version == "v1" && kind == "Secret", resource_version: None };
+    let mut first = false;
+    w.fields(index, raw, &mut first, ctx).map_err(malformed)?;
+    w.buf.push(b'}');
+    w.finish().map_err(malformed)
+}
+
+/// Renders the object in a runtime.Unknown envelope as a JSON value.
+pub fn render_object(schemas: &Schemas, api_version: &str, kind: &str, raw: &[u8], opts: RenderOptions) -> Result<Rendered, DecodeError> {
+    let t = render_object_text(schemas, api_version, kind, raw, opts)?;
+    let json = serde_json::from_str(&t.json)
+        .map_err(|e| DecodeError::Malformed { api_version: api_version.into(), kind: kind.into(), reason: format!("internal: rendered JSON does not parse: {e}") })?;
+    Ok(Rendered { json, unknown_fields: t.unknown_fields })
+}
+
+/// Renders one message of type `desc` from its wire bytes (no apiVersion/kind added).
+pub fn render_message_bytes(schemas: &Schemas, desc: &MessageDescriptor, raw: &[u8], opts: RenderOptions) -> Result<Rendered, String> {
+    let index = schemas.plans().index_of(desc.full_name()).ok_or_else(|| format!("{} is not in the schemas", desc.full_name()))?;
+    let mut w = Writer::new(schemas.plans(), opts);
+    w.message(index, raw)?;
+    let t = w.finish()?;
+    let json = serde_json::from_str(&t.json).map_err(|e| format!("internal: rendered JSON does not parse: {e}"))?;
+    Ok(Rendered { json, unknown_fields: t.unknown_fields })
+}
+
+/// What is special about the message being written.
+#[derive(Clone, Copy, Default)]
+struct Ctx {
+    /// The object itself (apiVersion/kind come from the envelope; Secret redaction applies).
+    top: bool,
+    /// A v1 Secret's top level: `data` and `stringData` values are redacted.
+    redact: bool,
+    /// ObjectMeta of the object: resourceVersion is set to this.
+    resource_version: Option<i64>,
+}
+
+/// One segment of the JSON path of the value being written (for messages about it).
+#[derive(Clone, Copy)]
+enum Seg<'p> {
+    Key(&'p str),
+    Index(usize),
+    MapKey(&'p str),
+}
+
+/// A field occurrence on the wire; `slot` is its index in the message plan (`u32::MAX` when
+/// the schema does not name it).
+#[derive(Clone, Copy)]
+struct Occ<'p> {
+    slot: u32,
+    number: u32,
+    wire: Wire<'p>,
+}
+
+/// A decoded scalar.
+#[derive(Clone, Copy)]
+enum Sv<'p> {
+    Bool(bool),
+    I(i64),
+    U(u64),
+    F(f64),
+    Str(&'p str),
+    Bytes(&'p [u8]),
+}
+
+impl Sv<'_> {
+    fn is_zero(&self) -> bool {
+        match *self {
+            Sv::Bool(b) => !b,
+            Sv::I(n) => n == 0,
+            Sv::U(n) => n == 0,
+            Sv::F(f) => f == 0.0,
+            Sv::Str(s) => s.is_empty(),
+            Sv::Bytes(b) => b.is_empty(),
+        }
     }
-    Ok(r)
 }
 
-/// Renders one message of type `desc` from its wire bytes.
-pub fn render_message_bytes(desc: &MessageDescriptor, raw: &[u8], opts: RenderOptions) -> Result<Rendered, String> {
-    let msg = DynamicMessage::decode(desc.clone(), raw).map_err(|e| e.to_string())?;
-    let mut w = Writer { opts, unknown: Vec::new() };
-    let json = w.message(&msg, "");
-    Ok(Rendered { json, unknown_fields: w.unknown })
+fn zigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-struct Writer {
+/// The scalar `s` from its wire value; `Err` names the mismatch.
+fn scalar_value(s: Scalar, w: Wire<'_>) -> Result<Sv<'_>, String> {
+    let v = match (s, w) {
+        (Scalar::Int32 | Scalar::Enum, Wire::Varint(v)) => Sv::I(i64::from(v as i32)),
+        (Scalar::Int64, Wire::Varint(v)) => Sv::I(v as i64),
+        (Scalar::Uint32, Wire::Varint(v)) => Sv::U(u64::from(v as u32)),
+        (Scalar::Uint64, Wire::Varint(v)) => Sv::U(v),
+        (Scalar::Sint32, Wire::Varint(v)) => Sv::I(i64::from(zigzag(v) as i32)),
+        (Scalar::Sint64, Wire::Varint(v)) => Sv::I(zigzag(v)),
+        (Scalar::Bool, Wire::Varint(v)) => Sv::Bool(v != 0),
+        (Scalar::Fixed32, Wire::Fixed32(v)) => Sv::U(u64::from(v)),
+        (Scalar::Sfixed32, Wire::Fixed32(v)) => Sv::I(i64::from(v as i32)),
+        (Scalar::Float, Wire::Fixed32(v)) => Sv::F(f64::from(f32::from_bits(v))),
+        (Scalar::Fixed64, Wire::Fixed64(v)) => Sv::U(v),
+        (Scalar::Sfixed64, Wire::Fixed64(v)) => Sv::I(v as i64),
+        (Scalar::Double, Wire::Fixed64(v)) => Sv::F(f64::from_bits(v)),
+        (Scalar::String, Wire::Bytes(b)) => Sv::Str(std::str::from_utf8(b).map_err(|e| format!("string is not UTF-8 ({e})"))?),
+        (Scalar::Bytes, Wire::Bytes(b)) => Sv::Bytes(b),
+        (s, w) => return Err(format!("{} value where the schema has {s:?}", w.type_name())),
+    };
+    Ok(v)
+}
+
+/// The zero value of a scalar (a map entry without its value).
+fn zero(s: Scalar) -> Sv<'static> {
+    match s {
+        Scalar::Bool => Sv::Bool(false),
+        Scalar::String => Sv::Str(""),
+        Scalar::Bytes => Sv::Bytes(b""),
+        Scalar::Float | Scalar::Double => Sv::F(0.0),
+        Scalar::Uint32 | Scalar::Uint64 | Scalar::Fixed32 | Scalar::Fixed64 => Sv::U(0),
+        _ => Sv::I(0),
+    }
+}
+
+fn is_packable(s: Scalar) -> bool {
+    !matches!(s, Scalar::String | Scalar::Bytes)
+}
+
+/// The values of a packed repeated scalar field.
+fn unpack(s: Scalar, b: &[u8]) -> Result<Vec<Wire<'static>>, String> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < b.len() {
+        let w = match s {
+            Scalar::Fixed32 | Scalar::Sfixed32 | Scalar::Float => {
+                let chunk = b.get(pos..pos + 4).ok_or("packed 32-bit values run past their field")?;
+                pos += 4;
+                Wire::Fixed32(u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]))
+            }
+            Scalar::Fixed64 | Scalar::Sfixed64 | Scalar::Double => {
+                let chunk = b.get(pos..pos + 8).ok_or("packed 64-bit values run past their field")?;
+                pos += 8;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(chunk);
+                Wire::Fixed64(u64::from_le_bytes(a))
+            }
+            _ => Wire::Varint(crate::protowire::varint(b, &mut pos).ok_or("truncated packed varint")?),
+        };
+        out.push(w);
+    }
+    Ok(out)
+}
+
+/// A map entry's key as JSON shows it (Go sorts them as strings).
+enum MapKey<'p> {
+    Str(&'p str),
+    Num(String),
+}
+
+impl MapKey<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            MapKey::Str(s) => s,
+            MapKey::Num(s) => s,
+        }
+    }
+}
+
+struct Writer<'p> {
+    plans: &'p Plans,
     opts: RenderOptions,
+    buf: Vec<u8>,
     unknown: Vec<String>,
+    path: Vec<Seg<'p>>,
+    /// Reused occurrence lists, one per nesting level in use.
+    scratch: Vec<Vec<Occ<'p>>>,
 }
 
-fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_string()
-    } else {
-        format!("{path}.{name}")
-    }
-}
-
-impl Writer {
-    fn message(&mut self, msg: &DynamicMessage, path: &str) -> Value {
-        let desc = msg.descriptor();
-        if let Some(v) = self.special(&desc, msg, path) {
-            return v;
-        }
-        // Go's named slice types (authentication's `ExtraValue []string`, …) are wrapped in a
-        // message with one repeated scalar `items` field on the wire, and are plain arrays in
-        // JSON. (A struct whose only field is a list of messages, like DownwardAPIProjection,
-        // stays an object.)
-        let mut fields = desc.fields();
-        if let (Some(only), None) = (fields.next(), fields.next()) {
-            if only.name() == "items" && only.is_list() && !matches!(only.kind(), Kind::Message(_)) {
-                let items = msg.get_field(&only);
-                return self.field_value(&only, &items, path);
-            }
-        }
-        let mut obj = Map::new();
-        self.fields_into(msg, path, &mut obj);
-        Value::Object(obj)
+impl<'p> Writer<'p> {
+    fn new(plans: &'p Plans, opts: RenderOptions) -> Self {
+        Writer { plans, opts, buf: Vec::with_capacity(4096), unknown: Vec::new(), path: Vec::new(), scratch: Vec::new() }
     }
 
-    fn fields_into(&mut self, msg: &DynamicMessage, path: &str, obj: &mut Map<String, Value>) {
-        for field in msg.descriptor().fields() {
-            if !msg.has_field(&field) {
-                continue;
-            }
-            let value = msg.get_field(&field);
-            // gogo writes every non-pointer scalar, zero or not; Go's omitempty hides zero
-            // strings and bools unless the field is required. (Optional numbers are nearly
-            // always pointers in Kubernetes, where 0 is meaningful, so they stay.)
-            if is_omitted_zero(&field, &value) {
-                continue;
-            }
-            let name = field.json_name().to_string();
-            if is_inline(&field) {
-                if let PValue::Message(inner) = value.as_ref() {
-                    self.fields_into(inner, path, obj);
-                    continue;
+    fn finish(self) -> Result<RenderedText, String> {
+        let json = String::from_utf8(self.buf).map_err(|_| "internal: rendered JSON is not UTF-8".to_string())?;
+        Ok(RenderedText { json, unknown_fields: self.unknown })
+    }
+
+    /// The JSON path of the value being written: `spec.containers[0].ports`.
+    fn path_text(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.path {
+            match seg {
+                Seg::Key(k) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(k);
                 }
+                Seg::Index(i) => s.push_str(&format!("[{i}]")),
+                Seg::MapKey(k) => s.push_str(&format!("[{k}]")),
             }
-            let rendered = self.field_value(&field, &value, &join(path, &name));
-            obj.insert(name, rendered);
         }
-        let unknown: Vec<u32> = msg.unknown_fields().map(|f| f.number()).collect();
-        if !unknown.is_empty() {
-            for n in &unknown {
-                self.unknown.push(join(path, &format!("#{n}")));
-            }
-            if self.opts.show_unknown {
-                let numbers = unknown.iter().map(|n| Value::Number((*n).into())).collect();
-                obj.insert(UNKNOWN_KEY.into(), Value::Array(numbers));
-            }
+        s
+    }
+
+    fn fail(&self, what: impl std::fmt::Display) -> String {
+        let path = self.path_text();
+        if path.is_empty() {
+            format!("{what} (top level)")
+        } else {
+            format!("{what} at {path}")
         }
     }
 
-    fn field_value(&mut self, field: &FieldDescriptor, value: &PValue, path: &str) -> Value {
-        match value {
-            PValue::List(items) => {
-                Value::Array(items.iter().enumerate().map(|(i, v)| self.scalar_or_message(&field.kind(), v, &format!("{path}[{i}]"))).collect())
-            }
-            PValue::Map(entries) => {
-                let value_kind = match field.kind() {
-                    Kind::Message(entry) => entry.map_entry_value_field().kind(),
-                    k => k,
-                };
-                let mut keyed: Vec<(String, &PValue)> = entries.iter().map(|(k, v)| (map_key(k), v)).collect();
-                keyed.sort_by(|a, b| a.0.cmp(&b.0));
-                let mut obj = Map::new();
-                for (k, v) in keyed {
-                    let p = format!("{path}[{k}]");
-                    obj.insert(k, self.scalar_or_message(&value_kind, v, &p));
-                }
-                Value::Object(obj)
-            }
-            v => self.scalar_or_message(&field.kind(), v, path),
-        }
-    }
+    // ---- JSON text ----
 
-    fn scalar_or_message(&mut self, _kind: &Kind, value: &PValue, path: &str) -> Value {
-        match value {
-            PValue::Message(m) => self.message(m, path),
-            PValue::Bool(b) => Value::Bool(*b),
-            PValue::I32(n) => Value::Number((*n).into()),
-            PValue::I64(n) => Value::Number((*n).into()),
-            PValue::U32(n) => Value::Number((*n).into()),
-            PValue::U64(n) => Value::Number((*n).into()),
-            PValue::F32(f) => go_float(f64::from(*f)),
-            PValue::F64(f) => go_float(*f),
-            PValue::String(s) => Value::String(s.clone()),
-            PValue::Bytes(b) => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
-            PValue::EnumNumber(n) => Value::Number((*n).into()),
-            PValue::List(_) | PValue::Map(_) => Value::Null,
-        }
-    }
-
-    /// apimachinery and apiextensions types whose JSON is not their fields.
-    fn special(&mut self, desc: &MessageDescriptor, msg: &DynamicMessage, path: &str) -> Option<Value> {
-        let name = desc.full_name();
-        let field = |n: u32| desc.get_field(n).map(|f| (msg.has_field(&f), msg.get_field(&f).into_owned()));
-        let int = |n: u32| match field(n) {
-            Some((_, PValue::I64(v))) => v,
-            Some((_, PValue::I32(v))) => i64::from(v),
-            _ => 0,
-        };
-        let bytes = |n: u32| match field(n) {
-            Some((true, PValue::Bytes(b))) => Some(b.to_vec()),
-            _ => None,
-        };
-        if let Some(short) = name.strip_prefix(META) {
-            return match short {
-                "Time" => Some(match field(1) {
-                    Some((true, _)) => Value::String(time::rfc3339(int(1), None)),
-                    _ => Value::Null,
-                }),
-                "MicroTime" => Some(match field(1) {
-                    Some((true, _)) => Value::String(time::rfc3339(int(1), Some(int(2)))),
-                    _ => Value::Null,
-                }),
-                "Duration" => Some(Value::String(time::go_duration(int(1)))),
-                "FieldsV1" => Some(bytes(1).map(|b| raw_json(&b)).unwrap_or(Value::Null)),
-                _ => None,
+    /// A JSON string, escaped as serde_json escapes it.
+    fn string(&mut self, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.buf.push(b'"');
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let esc: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0..=0x1f => &[],
+                _ => continue,
             };
-        }
-        match name {
-            "k8s.io.apimachinery.pkg.util.intstr.IntOrString" => Some(if int(1) == 1 {
-                match field(3) {
-                    Some((_, PValue::String(s))) => Value::String(s),
-                    _ => Value::String(String::new()),
-                }
+            self.buf.extend_from_slice(&bytes[start..i]);
+            if esc.is_empty() {
+                self.buf.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
             } else {
-                Value::Number(int(2).into())
-            }),
-            "k8s.io.apimachinery.pkg.api.resource.Quantity" => Some(match field(1) {
-                Some((_, PValue::String(s))) => Value::String(s),
-                _ => Value::String("0".into()),
-            }),
-            "k8s.io.apimachinery.pkg.runtime.RawExtension" => Some(bytes(1).map(|b| raw_json(&b)).unwrap_or(Value::Null)),
-            n if n.starts_with(APIEXT) => {
-                let short = &n[APIEXT.len()..];
-                let sub = |num: u32, w: &mut Writer| match desc.get_field(num) {
-                    Some(f) if msg.has_field(&f) => Some(w.field_value(&f, &msg.get_field(&f), path)),
-                    _ => None,
+                self.buf.extend_from_slice(esc);
+            }
+            start = i + 1;
+        }
+        self.buf.extend_from_slice(&bytes[start..]);
+        self.buf.push(b'"');
+    }
+
+    fn key(&mut self, f: &FieldPlan, first: &mut bool) {
+        if !*first {
+            self.buf.push(b',');
+        }
+        *first = false;
+        self.buf.extend_from_slice(f.key.as_bytes());
+    }
+
+    fn raw_key(&mut self, k: &str, first: &mut bool) {
+        if !*first {
+            self.buf.push(b',');
+        }
+        *first = false;
+        self.string(k);
+        self.buf.push(b':');
+    }
+
+    fn scalar(&mut self, v: Sv<'_>) {
+        match v {
+            Sv::Bool(true) => self.buf.extend_from_slice(b"true"),
+            Sv::Bool(false) => self.buf.extend_from_slice(b"false"),
+            Sv::I(n) => self.buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Sv::U(n) => self.buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Sv::F(f) => self.float(f),
+            Sv::Str(s) => self.string(s),
+            Sv::Bytes(b) => {
+                self.buf.push(b'"');
+                let at = self.buf.len();
+                self.buf.resize(at + b.len().div_ceil(3) * 4, 0);
+                let n = base64::engine::general_purpose::STANDARD.encode_slice(b, &mut self.buf[at..]).unwrap_or(0);
+                self.buf.truncate(at + n);
+                self.buf.push(b'"');
+            }
+        }
+    }
+
+    /// Go's encoding/json float format: integral values without a fraction.
+    fn float(&mut self, f: f64) {
+        if f.fract() == 0.0 && f.abs() < 1e21 {
+            self.buf.extend_from_slice(itoa::Buffer::new().format(f as i64).as_bytes());
+        } else if let Some(n) = Number::from_f64(f) {
+            self.buf.extend_from_slice(n.to_string().as_bytes());
+        } else {
+            self.buf.extend_from_slice(b"null");
+        }
+    }
+
+    /// Embedded JSON bytes as JSON (a string when they are not JSON).
+    fn raw_json(&mut self, b: &[u8]) {
+        match serde_json::from_slice::<Value>(b) {
+            Ok(v) => self.buf.extend_from_slice(v.to_string().as_bytes()),
+            Err(_) => self.string(&String::from_utf8_lossy(b)),
+        }
+    }
+
+    // ---- messages ----
+
+    /// One message as a JSON value.
+    fn message(&mut self, index: usize, bytes: &'p [u8]) -> Result<(), String> {
+        if self.path.len() > MAX_DEPTH {
+            return Err(self.fail(format!("nesting deeper than {MAX_DEPTH}")));
+        }
+        let plan = self.plans.get(index);
+        if plan.special != Special::None {
+            return self.special(index, bytes);
+        }
+        self.buf.push(b'{');
+        let mut first = true;
+        self.fields(index, bytes, &mut first, Ctx::default())?;
+        self.buf.push(b'}');
+        Ok(())
+    }
+
+    /// The occurrences of `bytes`' fields, grouped by plan slot in plan order (wire order within
+    /// a slot), unknown fields last.
+    fn scan(&mut self, index: usize, bytes: &'p [u8]) -> Result<Vec<Occ<'p>>, String> {
+        let plan = self.plans.get(index);
+        let mut occs = self.scratch.pop().unwrap_or_default();
+        occs.clear();
+        for f in fields(bytes) {
+            let (number, wire) = f.map_err(|e| self.fail(e))?;
+            let slot = plan.field_index(number).map_or(u32::MAX, |i| i as u32);
+            occs.push(Occ { slot, number, wire });
+        }
+        if !occs.windows(2).all(|w| w[0].slot <= w[1].slot) {
+            occs.sort_by_key(|o| o.slot);
+        }
+        Ok(occs)
+    }
+
+    /// The fields of one message into the object being written (`first`: nothing written in
+    /// it yet).
+    fn fields(&mut self, index: usize, bytes: &'p [u8], first: &mut bool, ctx: Ctx) -> Result<(), String> {
+        let plans = self.plans;
+        let plan = plans.get(index);
+        let occs = self.scan(index, bytes)?;
+        let mut i = 0;
+        for (slot, f) in plan.fields.iter().enumerate() {
+            let start = i;
+            while i < occs.len() && occs[i].slot == slot as u32 {
+                i += 1;
+            }
+            let group = &occs[start..i];
+            if ctx.top && matches!(&*f.json_name, "apiVersion" | "kind") {
+                continue; // the envelope's type meta was written first
+            }
+            if let (Some(rv), 6) = (ctx.resource_version, f.number) {
+                self.key(f, first);
+                self.string(&rv.to_string());
+                continue;
+            }
+            if group.is_empty() {
+                if f.rule == Rule::Null {
+                    self.key(f, first);
+                    self.buf.extend_from_slice(b"null");
+                }
+                continue;
+            }
+            self.path.push(Seg::Key(&f.json_name));
+            let r = self.field(f, group, first, ctx);
+            self.path.pop();
+            r?;
+        }
+        if i < occs.len() {
+            self.unknown_fields(&occs[i..], first);
+        }
+        self.scratch.push(occs);
+        Ok(())
+    }
+
+    fn unknown_fields(&mut self, occs: &[Occ<'p>], first: &mut bool) {
+        let mut numbers: Vec<u32> = occs.iter().map(|o| o.number).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        let base = self.path_text();
+        for n in &numbers {
+            self.unknown.push(if base.is_empty() { format!("#{n}") } else { format!("{base}.#{n}") });
+        }
+        if !self.opts.show_unknown {
+            return;
+        }
+        self.raw_key(UNKNOWN_KEY, first);
+        self.buf.push(b'{');
+        for (k, n) in numbers.iter().enumerate() {
+            if k > 0 {
+                self.buf.push(b',');
+            }
+            self.string(&n.to_string());
+            self.buf.extend_from_slice(b":[");
+            for (j, o) in occs.iter().filter(|o| o.number == *n).enumerate() {
+                if j > 0 {
+                    self.buf.push(b',');
+                }
+                let (what, v) = match o.wire {
+                    Wire::Varint(v) => ("varint", Sv::U(v)),
+                    Wire::Fixed64(v) => ("fixed64", Sv::U(v)),
+                    Wire::Fixed32(v) => ("fixed32", Sv::U(u64::from(v))),
+                    Wire::Bytes(b) => ("bytes", Sv::Bytes(b)),
                 };
-                match short {
-                    ".JSON" => Some(bytes(1).map(|b| raw_json(&b)).unwrap_or(Value::Null)),
-                    ".JSONSchemaPropsOrBool" => Some(sub(2, self).unwrap_or_else(|| match field(1) {
-                        Some((_, PValue::Bool(b))) => Value::Bool(b),
-                        _ => Value::Bool(false),
-                    })),
-                    ".JSONSchemaPropsOrArray" | ".JSONSchemaPropsOrStringArray" => {
-                        Some(sub(1, self).or_else(|| sub(2, self)).unwrap_or(Value::Null))
+                self.buf.push(b'{');
+                self.string(what);
+                self.buf.push(b':');
+                self.scalar(v);
+                self.buf.push(b'}');
+            }
+            self.buf.push(b']');
+        }
+        self.buf.push(b'}');
+    }
+
+    /// One known field with its occurrences (at least one).
+    fn field(&mut self, f: &'p FieldPlan, group: &[Occ<'p>], first: &mut bool, ctx: Ctx) -> Result<(), String> {
+        match f.shape {
+            Shape::Single(Elem::Scalar(s)) => {
+                let Some(last) = group.last() else { return Ok(()) };
+                let v = scalar_value(s, last.wire).map_err(|e| self.fail(e))?;
+                if f.rule == Rule::Omit && v.is_zero() {
+                    return Ok(());
+                }
+                self.key(f, first);
+                self.scalar(v);
+            }
+            Shape::Single(Elem::Message(m)) => {
+                let inner = if ctx.top && &*f.json_name == "metadata" && self.plans.get(m).is_object_meta {
+                    Ctx { resource_version: self.opts.resource_version, ..Ctx::default() }
+                } else {
+                    Ctx { top: ctx.top && f.rule == Rule::Inline, ..Ctx::default() }
+                };
+                if group.len() > 1 {
+                    // Repeated occurrences of a singular message merge: their concatenation
+                    // is the merged message.
+                    let mut merged = Vec::new();
+                    for o in group {
+                        merged.extend_from_slice(self.bytes_of(o)?);
+                    }
+                    return self.merged_message(f, m, &merged, first, inner);
+                }
+                let bytes = self.bytes_of(&group[0])?;
+                match f.rule {
+                    Rule::OmitZero if bytes.is_empty() => {}
+                    Rule::Inline => self.fields(m, bytes, first, inner)?,
+                    _ => {
+                        self.key(f, first);
+                        if inner.resource_version.is_some() {
+                            self.buf.push(b'{');
+                            let mut inner_first = true;
+                            self.fields(m, bytes, &mut inner_first, inner)?;
+                            self.buf.push(b'}');
+                        } else {
+                            self.message(m, bytes)?;
+                        }
+                    }
+                }
+            }
+            Shape::Repeated(elem) => {
+                let before = self.buf.len();
+                let was_first = *first;
+                self.key(f, first);
+                let n = self.list(elem, group)?;
+                if n == 0 {
+                    // A packed field with no values is an empty list: as if absent.
+                    self.buf.truncate(before);
+                    *first = was_first;
+                    if f.rule == Rule::Null {
+                        self.key(f, first);
+                        self.buf.extend_from_slice(b"null");
+                    }
+                }
+            }
+            Shape::Map { key, value } => {
+                self.key(f, first);
+                let redact = ctx.redact && matches!(&*f.json_name, "data" | "stringData");
+                self.map(key, value, group, redact)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A singular message field that occurred several times, rendered from its merged bytes
+    /// (which live shorter than the input, hence the writer of their own).
+    fn merged_message(&mut self, f: &FieldPlan, m: usize, merged: &[u8], first: &mut bool, ctx: Ctx) -> Result<(), String> {
+        let mut sub = Writer::new(self.plans, self.opts);
+        sub.path = self.path.clone();
+        let mut sub_first = *first;
+        match f.rule {
+            Rule::OmitZero if merged.is_empty() => {}
+            Rule::Inline => sub.fields(m, merged, &mut sub_first, ctx)?,
+            _ => {
+                sub.key(f, &mut sub_first);
+                if ctx.resource_version.is_some() {
+                    sub.buf.push(b'{');
+                    let mut inner_first = true;
+                    sub.fields(m, merged, &mut inner_first, ctx)?;
+                    sub.buf.push(b'}');
+                } else {
+                    sub.message(m, merged)?;
+                }
+            }
+        }
+        // `sub` wrote its own leading comma (if any) from `first`.
+        self.buf.extend_from_slice(&sub.buf);
+        self.unknown.extend(sub.unknown);
+        *first = sub_first;
+        Ok(())
+    }
+
+    fn bytes_of(&self, o: &Occ<'p>) -> Result<&'p [u8], String> {
+        match o.wire {
+            Wire::Bytes(b) => Ok(b),
+            w => Err(self.fail(format!("{} value where the schema has a message", w.type_name()))),
+        }
+    }
+
+    /// A repeated field's values as a JSON array; returns how many were written.
+    fn list(&mut self, elem: Elem, group: &[Occ<'p>]) -> Result<usize, String> {
+        self.buf.push(b'[');
+        let mut n = 0;
+        for o in group {
+            match (elem, o.wire) {
+                (Elem::Scalar(s), Wire::Bytes(b)) if is_packable(s) => {
+                    for w in unpack(s, b).map_err(|e| self.fail(e))? {
+                        let v = scalar_value(s, w).map_err(|e| self.fail(e))?;
+                        if n > 0 {
+                            self.buf.push(b',');
+                        }
+                        self.scalar(v);
+                        n += 1;
+                    }
+                }
+                (Elem::Scalar(s), w) => {
+                    if n > 0 {
+                        self.buf.push(b',');
+                    }
+                    self.path.push(Seg::Index(n));
+                    let v = scalar_value(s, w).map_err(|e| self.fail(e));
+                    self.path.pop();
+                    self.scalar(v?);
+                    n += 1;
+                }
+                (Elem::Message(m), _) => {
+                    if n > 0 {
+                        self.buf.push(b',');
+                    }
+                    self.path.push(Seg::Index(n));
+                    let r = self.bytes_of(o).and_then(|b| self.message(m, b));
+                    self.path.pop();
+                    r?;
+                    n += 1;
+                }
+            }
+        }
+        self.buf.push(b']');
+        Ok(n)
+    }
+
+    /// A map field as a JSON object with sorted keys (the last entry of a key wins).
+    fn map(&mut self, key: Scalar, value: Elem, group: &[Occ<'p>], redact: bool) -> Result<(), String> {
+        let mut entries: Vec<(MapKey<'p>, Option<Wire<'p>>)> = Vec::with_capacity(group.len());
+        for o in group {
+            let entry = self.bytes_of(o)?;
+            let (mut k, mut v) = (None, None);
+            for f in fields(entry) {
+                match f.map_err(|e| self.fail(e))? {
+                    (1, w) => k = Some(w),
+                    (2, w) => v = Some(w),
+                    _ => {}
+                }
+            }
+            let k = match k {
+                Some(w) => scalar_value(key, w).map_err(|e| self.fail(e))?,
+                None => zero(key),
+            };
+            let k = match k {
+                Sv::Str(s) => MapKey::Str(s),
+                Sv::I(n) => MapKey::Num(n.to_string()),
+                Sv::U(n) => MapKey::Num(n.to_string()),
+                Sv::Bool(b) => MapKey::Num(b.to_string()),
+                _ => return Err(self.fail("map key of an unsupported type")),
+            };
+            entries.push((k, v));
+        }
+        // Stable: among equal keys the last entry stays last, and is the one kept.
+        entries.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        self.buf.push(b'{');
+        let mut first = true;
+        for (i, (k, v)) in entries.iter().enumerate() {
+            if entries.get(i + 1).is_some_and(|next| next.0.as_str() == k.as_str()) {
+                continue;
+            }
+            self.raw_key(k.as_str(), &mut first);
+            if let MapKey::Str(s) = k {
+                self.path.push(Seg::MapKey(s));
+            }
+            let r = self.map_value(value, *v, redact);
+            if matches!(k, MapKey::Str(_)) {
+                self.path.pop();
+            }
+            r?;
+        }
+        self.buf.push(b'}');
+        Ok(())
+    }
+
+    fn map_value(&mut self, value: Elem, v: Option<Wire<'p>>, redact: bool) -> Result<(), String> {
+        match value {
+            Elem::Scalar(s) => {
+                let sv = match v {
+                    Some(w) => scalar_value(s, w).map_err(|e| self.fail(e))?,
+                    None => zero(s),
+                };
+                if redact {
+                    let len = match sv {
+                        Sv::Str(t) => t.len(),
+                        Sv::Bytes(b) => b.len().div_ceil(3) * 4,
+                        _ => 0,
+                    };
+                    self.string(&redaction_marker(len));
+                } else {
+                    self.scalar(sv);
+                }
+            }
+            Elem::Message(m) => {
+                let bytes = match v {
+                    Some(Wire::Bytes(b)) => b,
+                    None => &[],
+                    Some(w) => return Err(self.fail(format!("{} value where the schema has a message", w.type_name()))),
+                };
+                self.message(m, bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- apimachinery's special types ----
+
+    fn special(&mut self, index: usize, bytes: &'p [u8]) -> Result<(), String> {
+        let plans = self.plans;
+        let plan = plans.get(index);
+        // Last value of fields 1–3, which is all these types have.
+        let mut last: [Option<Wire<'p>>; 4] = [None; 4];
+        for f in fields(bytes) {
+            let (n, w) = f.map_err(|e| self.fail(e))?;
+            if let Some(slot) = last.get_mut(n as usize) {
+                *slot = Some(w);
+            }
+        }
+        let int = |w: Option<Wire<'_>>| match w {
+            Some(Wire::Varint(v)) => Ok(v as i64),
+            None => Ok(0),
+            Some(w) => Err(format!("{} value where an integer belongs", w.type_name())),
+        };
+        let text = |w: Option<Wire<'p>>| match w {
+            Some(Wire::Bytes(b)) => std::str::from_utf8(b).map(Some).map_err(|e| format!("string is not UTF-8 ({e})")),
+            None => Ok(None),
+            Some(w) => Err(format!("{} value where a string belongs", w.type_name())),
+        };
+        match plan.special {
+            Special::None => {
+                self.buf.push(b'{');
+                let mut first = true;
+                self.fields(index, bytes, &mut first, Ctx::default())?;
+                self.buf.push(b'}');
+            }
+            Special::Time => match last[1] {
+                Some(_) => {
+                    let s = int(last[1]).map_err(|e| self.fail(e))?;
+                    self.string(&time::rfc3339(s, None));
+                }
+                None => self.buf.extend_from_slice(b"null"),
+            },
+            Special::MicroTime => match last[1] {
+                Some(_) => {
+                    let s = int(last[1]).map_err(|e| self.fail(e))?;
+                    let nanos = i64::from(int(last[2]).map_err(|e| self.fail(e))? as i32);
+                    self.string(&time::rfc3339(s, Some(nanos)));
+                }
+                None => self.buf.extend_from_slice(b"null"),
+            },
+            Special::Duration => {
+                let d = int(last[1]).map_err(|e| self.fail(e))?;
+                self.string(&time::go_duration(d));
+            }
+            Special::RawJson => match last[1] {
+                Some(Wire::Bytes(b)) => self.raw_json(b),
+                None => self.buf.extend_from_slice(b"null"),
+                Some(w) => return Err(self.fail(format!("{} value where embedded JSON belongs", w.type_name()))),
+            },
+            Special::IntOrString => {
+                if int(last[1]).map_err(|e| self.fail(e))? == 1 {
+                    let s = text(last[3]).map_err(|e| self.fail(e))?.unwrap_or("");
+                    self.string(s);
+                } else {
+                    let n = i64::from(int(last[2]).map_err(|e| self.fail(e))? as i32);
+                    self.scalar(Sv::I(n));
+                }
+            }
+            Special::Quantity => {
+                let s = text(last[1]).map_err(|e| self.fail(e))?.unwrap_or("0");
+                self.string(s);
+            }
+            Special::PropsOrBool => {
+                if !self.union_member(index, bytes, 2)? {
+                    let b = int(last[1]).map_err(|e| self.fail(e))? != 0;
+                    self.scalar(Sv::Bool(b));
+                }
+            }
+            Special::PropsOrArray => {
+                if !self.union_member(index, bytes, 1)? && !self.union_member(index, bytes, 2)? {
+                    self.buf.extend_from_slice(b"null");
+                }
+            }
+            Special::NamedSlice => {
+                let occs = self.scan(index, bytes)?;
+                let n = match plan.fields.first() {
+                    Some(FieldPlan { shape: Shape::Repeated(elem), .. }) => {
+                        let known: Vec<Occ<'p>> = occs.iter().copied().filter(|o| o.slot == 0).collect();
+                        Some((*elem, known))
                     }
                     _ => None,
+                };
+                self.scratch.push(occs);
+                match n {
+                    Some((elem, known)) => {
+                        self.list(elem, &known)?;
+                    }
+                    None => self.buf.extend_from_slice(b"[]"),
                 }
             }
-            _ => None,
         }
+        Ok(())
     }
-}
 
-fn is_omitted_zero(field: &FieldDescriptor, value: &PValue) -> bool {
-    let zero = match value {
-        PValue::String(s) => s.is_empty(),
-        PValue::Bool(b) => !b,
-        _ => false,
-    };
-    zero && !field.is_list() && !super::required::is_required(field.parent_message().full_name(), field.json_name())
-}
-
-/// Embedded JSON bytes as a JSON value (a string when they are not JSON).
-fn raw_json(b: &[u8]) -> Value {
-    serde_json::from_slice(b).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned()))
-}
-
-fn map_key(k: &MapKey) -> String {
-    match k {
-        MapKey::String(s) => s.clone(),
-        MapKey::Bool(b) => b.to_string(),
-        MapKey::I32(n) => n.to_string(),
-        MapKey::I64(n) => n.to_string(),
-        MapKey::U32(n) => n.to_string(),
-        MapKey::U64(n) => n.to_string(),
+    /// Writes the value of field `number` of a union message if it is set; `false` if not.
+    fn union_member(&mut self, index: usize, bytes: &'p [u8], number: u32) -> Result<bool, String> {
+        let plans = self.plans;
+        let plan = plans.get(index);
+        let Some(slot) = plan.field_index(number) else { return Ok(false) };
+        let f = &plan.fields[slot];
+        let occs = self.scan(index, bytes)?;
+        let group: Vec<Occ<'p>> = occs.iter().copied().filter(|o| o.slot == slot as u32).collect();
+        self.scratch.push(occs);
+        if group.is_empty() {
+            return Ok(false);
+        }
+        match f.shape {
+            Shape::Repeated(elem) => {
+                self.list(elem, &group)?;
+            }
+            Shape::Single(Elem::Message(m)) => {
+                let b = self.bytes_of(&group[group.len() - 1])?;
+                self.message(m, b)?;
+            }
+            Shape::Single(Elem::Scalar(s)) => {
+                let v = scalar_value(s, group[group.len() - 1].wire).map_err(|e| self.fail(e))?;
+                self.scalar(v);
+            }
+            Shape::Map { .. } => return Ok(false),
+        }
+        Ok(true)
     }
-}
-
-/// Go's encoding/json float format: integral values without a fraction.
-fn go_float(f: f64) -> Value {
-    if f.fract() == 0.0 && f.abs() < 1e21 {
-        return Value::Number(Number::from(f as i64));
-    }
-    Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
-}
-
-/// Fields whose message Go embeds inline: their fields appear in the parent object.
-fn is_inline(field: &FieldDescriptor) -> bool {
-    const INLINE: &[&str] = &[
-        "volumeSource",
-        "persistentVolumeSource",
-        "handler",
-        "probeHandler",
-        "localObjectReference",
-        "ingressRuleValue",
-        "ruleWithOperations",
-        "rule",
-        "deviceConfiguration",
-        "typeMeta",
-        "ephemeralContainerCommon",
-    ];
-    // The generator names such fields after the proto field (no JSON name of their own).
-    matches!(field.kind(), Kind::Message(_)) && INLINE.contains(&field.json_name()) && field.name() == field.json_name()
 }
 
 mod time {

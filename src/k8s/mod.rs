@@ -7,6 +7,7 @@ pub mod resources;
 pub mod encryption;
 pub mod schema;
 pub mod json;
+pub mod plan;
 pub mod select;
 pub mod crd;
 pub mod cbor;

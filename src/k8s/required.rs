@@ -12,3 +12,8 @@ pub fn is_required(message: &str, json_name: &str) -> bool {
     let set = SET.get_or_init(|| REQUIRED.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect());
     set.contains(format!("{message}.{json_name}").as_str())
 }
+
+/// Go's encoding rule for a field, from its struct tag, when the generated facts have it.
+pub fn rule(_message: &str, _number: u32) -> Option<super::plan::Rule> {
+    None
+}

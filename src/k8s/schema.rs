@@ -2,6 +2,7 @@
 //! and embedded in the binary, plus any .proto files a user adds at run time (`--proto-path`),
 //! and the lookup from a stored object's apiVersion/kind to its message.
 
+use super::plan::Plans;
 use prost_reflect::{DescriptorPool, MessageDescriptor};
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,6 +22,8 @@ pub enum SchemaError {
 pub struct Schemas {
     pool: DescriptorPool,
     by_type: HashMap<(String, String, String), MessageDescriptor>,
+    /// Rendering plans for every message of `pool`.
+    plans: Plans,
 }
 
 impl Schemas {
@@ -58,7 +61,17 @@ impl Schemas {
                 by_type.insert((segment.to_string(), version.to_string(), m.name().to_string()), m.clone());
             }
         }
-        Schemas { pool, by_type }
+        let plans = Plans::build(&pool);
+        Schemas { pool, by_type, plans }
+    }
+
+    pub fn plans(&self) -> &Plans {
+        &self.plans
+    }
+
+    /// The rendering plan index of a stored object's message.
+    pub fn plan_for_type(&self, api_version: &str, kind: &str) -> Option<usize> {
+        self.for_type(api_version, kind).and_then(|m| self.plans.index_of(m.full_name()))
     }
 
     pub fn pool(&self) -> &DescriptorPool {

@@ -34,6 +34,11 @@ impl LabelSelector {
     }
 
     /// Whether an object's `metadata.labels` satisfy every requirement.
+    /// Selects everything.
+    pub fn is_empty(&self) -> bool {
+        self.requirements.is_empty()
+    }
+
     pub fn matches(&self, object: &Value) -> bool {
         let labels = object.pointer("/metadata/labels").and_then(Value::as_object);
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
@@ -119,6 +124,11 @@ impl FieldSelector {
             terms.push((field.to_string(), value.trim().to_string(), negated));
         }
         Ok(FieldSelector { terms })
+    }
+
+    /// Selects everything.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
     }
 
     pub fn matches(&self, object: &Value) -> bool {

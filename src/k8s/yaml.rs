@@ -9,7 +9,7 @@
 //!   (see [`key_less`]). A sequence that is the value of a mapping key is not indented
 //!   (`key:\n- item`); a mapping inside a sequence starts on the dash line (`- a: 1\n  b: 2`).
 //!   Empty collections are `{}` and `[]`. Keys longer than 128 bytes, or holding a line break,
-//!   are written as complex keys (`? key\n: value`).
+//!   are written as complex keys (`? key\n: value`); their value starts on the `:` line.
 //! - `null`, `true`, `false`; integers as written; whole floats below 1e21 as integers (`1` for
 //!   `1.0`, `1000000` for `1e6`: Go's JSON writes them so), other floats in Go's `%g` shortest
 //!   form (`1.5`, `1.2345675e+06`, `1e-05`, `1e+21`).
@@ -21,26 +21,39 @@
 //! - The emitter then downgrades the style when the text does not allow it: indicators at the
 //!   start (`- x`, `*a`, `'q'`, `[`…), `: ` or ` #` inside, leading or trailing spaces → single
 //!   quotes (`''` doubles a quote); non-printable characters (controls, tab, DEL, C1, BOM,
-//!   anything outside the BMP), a space before a line break, or a literal block that is not
-//!   possible → double quotes with `\t`, `\n`, `\xXX`, `\uXXXX`, `\UXXXXXXXX` escapes.
+//!   anything outside the BMP), a space next to a line break (a space after a break still allows
+//!   a literal block), or a literal block that is not possible (trailing space) → double quotes
+//!   with `\t`, `\n`, `\xXX`, `\uXXXX`, `\UXXXXXXXX` escapes.
 //! - Long plain and quoted scalars are folded at the first single space after column 80 (not in
-//!   keys), continuation lines indented two spaces more than their key or dash.
+//!   keys, except complex ones), continuation lines indented two spaces more than their key or
+//!   dash. A double-quoted scalar may also fold before a run of spaces, protecting the run with
+//!   a `\` at the start of the continuation line.
+//!
+//! How it is built: `Style::for_string` decides each string's style from a `TextFacts`
+//! summary of what the text contains; `Writer` then walks the value recursively, knowing only
+//! its column and what is already on the current line (`Spot`), which is enough to decide
+//! whether a nested block starts on the same line (after `- `, `? `, `: `) or on the next one.
 
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 
 /// The YAML kube-apiserver / kubectl prints for this JSON value (ends with a newline).
 pub fn to_yaml(value: &Value) -> String {
-    let mut e = Emitter::new();
-    e.node(value, false, false);
-    // Implicit document end: finish the last line.
-    e.write_indent();
-    e.out
+    let mut w = Writer { text: String::new(), col: 0, spot: Spot::Fresh };
+    w.node(value, 0, Slot::Document);
+    w.finish_line();
+    w.text
 }
 
-const BEST_INDENT: isize = 2;
-const BEST_WIDTH: usize = 80;
-const MAX_SIMPLE_KEY_BYTES: usize = 128;
+/// Columns per nesting level; also the indentation indicator of a literal block.
+const STEP: usize = 2;
+/// A space found after this many characters on a line may become a line break.
+const FOLD_AFTER: usize = 80;
+/// Longest key (in bytes) written as `key: value`; longer ones are `? key`.
+const SIMPLE_KEY_MAX: usize = 128;
 
+// ---- choosing a scalar style ----
+
+/// The four scalar styles the output uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Style {
     Plain,
@@ -49,425 +62,82 @@ enum Style {
     Literal,
 }
 
-struct Emitter {
-    out: String,
-    /// Characters (not bytes) written on the current line.
-    column: usize,
-    indent: isize,
-    indents: Vec<isize>,
-    /// The last thing written was whitespace (or nothing on this line needs a separator).
-    whitespace: bool,
-    /// Only indentation (and indicators such as `- `) has been written on this line.
-    indention: bool,
-}
-
-impl Emitter {
-    fn new() -> Self {
-        Emitter { out: String::new(), column: 0, indent: -1, indents: Vec::new(), whitespace: true, indention: true }
-    }
-
-    // ---- nodes ----
-
-    fn node(&mut self, value: &Value, mapping_context: bool, simple_key: bool) {
-        match value {
-            Value::Null => self.scalar("null", Style::Plain, simple_key),
-            Value::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain, simple_key),
-            Value::Number(n) => self.scalar(&format_number(n), Style::Plain, simple_key),
-            Value::String(s) => self.string(s, simple_key),
-            Value::Array(items) if items.is_empty() => self.empty_flow("[", "]"),
-            Value::Object(map) if map.is_empty() => self.empty_flow("{", "}"),
-            Value::Array(items) => {
-                let indentless = mapping_context && !self.indention;
-                self.increase_indent(false, indentless);
-                for item in items {
-                    self.write_indent();
-                    self.write_indicator("-", true, false, true);
-                    self.node(item, false, false);
-                }
-                self.pop_indent();
-            }
-            Value::Object(map) => {
-                self.increase_indent(false, false);
-                let mut keys: Vec<&String> = map.keys().collect();
-                merge_sort(&mut keys, |a, b| key_less(a, b));
-                for key in keys {
-                    self.write_indent();
-                    let analysis = analyze(key);
-                    if !analysis.multiline && key.len() <= MAX_SIMPLE_KEY_BYTES {
-                        self.string(key, true);
-                        self.write_indicator(":", false, false, false);
-                    } else {
-                        self.write_indicator("?", true, false, true);
-                        self.string(key, false);
-                        self.write_indent();
-                        self.write_indicator(":", true, false, true);
-                    }
-                    self.node(&map[key.as_str()], true, false);
-                }
-                self.pop_indent();
-            }
-        }
-    }
-
-    fn empty_flow(&mut self, open: &str, close: &str) {
-        self.write_indicator(open, true, true, false);
-        self.write_indicator(close, false, false, false);
-    }
-
-    fn string(&mut self, s: &str, simple_key: bool) {
-        let style = if s.contains('\n') {
+impl Style {
+    /// The style go-yaml ends up with for a string: the one it asks for (literal for text with
+    /// `\n`, double quotes for text that would not read back as a string, plain otherwise),
+    /// downgraded until the text allows it.
+    fn for_string(s: &str) -> Style {
+        let facts = TextFacts::of(s);
+        let wanted = if s.contains('\n') {
             Style::Literal
         } else if resolves_to_non_string(s) || is_base60_float(s) {
             Style::Double
         } else {
             Style::Plain
         };
-        self.scalar(s, style, simple_key);
-    }
-
-    fn scalar(&mut self, value: &str, requested: Style, simple_key: bool) {
-        let a = analyze(value);
-        let mut style = requested;
-        if simple_key && a.multiline {
-            style = Style::Double;
-        }
-        if style == Style::Plain && (!a.block_plain_allowed || (value.is_empty() && simple_key)) {
-            style = Style::Single;
-        }
-        if style == Style::Single && !a.single_quoted_allowed {
-            style = Style::Double;
-        }
-        if style == Style::Literal && (!a.block_allowed || simple_key) {
-            style = Style::Double;
-        }
-        self.increase_indent(true, false);
-        let allow_breaks = !simple_key;
-        match style {
-            Style::Plain => self.write_plain(value, allow_breaks),
-            Style::Single => self.write_single_quoted(value, allow_breaks),
-            Style::Double => self.write_double_quoted(value, allow_breaks),
-            Style::Literal => self.write_literal(value),
-        }
-        self.pop_indent();
-    }
-
-    // ---- low-level output ----
-
-    fn increase_indent(&mut self, flow: bool, indentless: bool) {
-        self.indents.push(self.indent);
-        if self.indent < 0 {
-            self.indent = if flow { BEST_INDENT } else { 0 };
-        } else if !indentless {
-            self.indent += BEST_INDENT;
+        match wanted {
+            Style::Plain if facts.plain_ok() => Style::Plain,
+            Style::Plain if facts.single_ok() => Style::Single,
+            Style::Literal if facts.literal_ok() => Style::Literal,
+            _ => Style::Double,
         }
     }
+}
 
-    fn pop_indent(&mut self) {
-        self.indent = self.indents.pop().expect("indent stack");
-    }
+/// What a scalar's text contains, as far as the choice of style cares.
+#[derive(Debug, Default, Clone, Copy)]
+struct TextFacts {
+    /// A line break (LF, CR, NEL, LS, PS) anywhere.
+    line_break: bool,
+    /// A character that must be escaped (see [`is_printable`]).
+    unprintable: bool,
+    /// A space directly before a line break: no style but double quotes keeps it.
+    space_then_break: bool,
+    /// A space directly after a line break: a literal block keeps it, flow styles do not.
+    break_then_space: bool,
+    leading_space: bool,
+    trailing_space: bool,
+    /// Plain text here would be read as YAML syntax (`- x`, `#x`, `a: b`, `a #b`, `---`…).
+    looks_like_syntax: bool,
+}
 
-    fn put(&mut self, c: char) {
-        self.out.push(c);
-        self.column += 1;
-    }
-
-    fn put_break(&mut self) {
-        self.out.push('\n');
-        self.column = 0;
-    }
-
-    fn write_break(&mut self, c: char) {
-        if c == '\n' {
-            self.put_break();
-        } else {
-            self.out.push(c);
-            self.column = 0;
-        }
-    }
-
-    fn write_indent(&mut self) {
-        let indent = self.indent.max(0) as usize;
-        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
-            self.put_break();
-        }
-        while self.column < indent {
-            self.put(' ');
-        }
-        self.whitespace = true;
-        self.indention = true;
-    }
-
-    fn write_indicator(&mut self, indicator: &str, need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
-        if need_whitespace && !self.whitespace {
-            self.put(' ');
-        }
-        for c in indicator.chars() {
-            self.put(c);
-        }
-        self.whitespace = is_whitespace;
-        self.indention = self.indention && is_indention;
-    }
-
-    fn write_plain(&mut self, value: &str, allow_breaks: bool) {
-        if !self.whitespace {
-            self.put(' ');
-        }
-        let chars: Vec<char> = value.chars().collect();
-        let mut spaces = false;
-        let mut breaks = false;
-        for (i, &c) in chars.iter().enumerate() {
-            if c == ' ' {
-                let next_is_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_is_space {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
-                spaces = true;
-            } else if is_break(c) {
-                if !breaks && c == '\n' {
-                    self.put_break();
-                }
-                self.write_break(c);
-                self.indention = true;
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                self.put(c);
-                self.indention = false;
-                spaces = false;
-                breaks = false;
-            }
-        }
-        self.whitespace = false;
-        self.indention = false;
-    }
-
-    fn write_single_quoted(&mut self, value: &str, allow_breaks: bool) {
-        self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
-        let n = chars.len();
-        let mut spaces = false;
-        let mut breaks = false;
-        for (i, &c) in chars.iter().enumerate() {
-            if c == ' ' {
-                let next_is_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < n && !next_is_space {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
-                spaces = true;
-            } else if is_break(c) {
-                if !breaks && c == '\n' {
-                    self.put_break();
-                }
-                self.write_break(c);
-                self.indention = true;
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                if c == '\'' {
-                    self.put('\'');
-                }
-                self.put(c);
-                self.indention = false;
-                spaces = false;
-                breaks = false;
-            }
-        }
-        self.write_indicator("'", false, false, false);
-        self.whitespace = false;
-        self.indention = false;
-    }
-
-    fn write_double_quoted(&mut self, value: &str, allow_breaks: bool) {
-        self.write_indicator("\"", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
-        let n = chars.len();
-        let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
-            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
-                self.put('\\');
-                match c {
-                    '\0' => self.put('0'),
-                    '\u{7}' => self.put('a'),
-                    '\u{8}' => self.put('b'),
-                    '\t' => self.put('t'),
-                    '\n' => self.put('n'),
-                    '\u{b}' => self.put('v'),
-                    '\u{c}' => self.put('f'),
-                    '\r' => self.put('r'),
-                    '\u{1b}' => self.put('e'),
-                    '"' => self.put('"'),
-                    '\\' => self.put('\\'),
-                    '\u{85}' => self.put('N'),
-                    '\u{a0}' => self.put('_'),
-                    '\u{2028}' => self.put('L'),
-                    '\u{2029}' => self.put('P'),
-                    _ => {
-                        let v = c as u32;
-                        let (letter, digits) = if v <= 0xFF {
-                            ('x', 2)
-                        } else if v <= 0xFFFF {
-                            ('u', 4)
-                        } else {
-                            ('U', 8)
-                        };
-                        self.put(letter);
-                        for k in (0..digits).rev() {
-                            let d = (v >> (4 * k)) & 0xF;
-                            self.put(char::from_digit(d, 16).unwrap().to_ascii_uppercase());
-                        }
-                    }
-                }
-                spaces = false;
-            } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < n {
-                    self.write_indent();
-                    if chars.get(i + 1) == Some(&' ') {
-                        self.put('\\');
-                    }
-                } else {
-                    self.put(c);
-                }
-                spaces = true;
-            } else {
-                self.put(c);
-                spaces = false;
-            }
-        }
-        self.write_indicator("\"", false, false, false);
-        self.whitespace = false;
-        self.indention = false;
-    }
-
-    fn write_literal(&mut self, value: &str) {
-        self.write_indicator("|", true, false, false);
-        // Block scalar hints: indentation indicator, then chomping.
-        let chars: Vec<char> = value.chars().collect();
-        if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
-            self.write_indicator(&BEST_INDENT.to_string(), false, false, false);
-        }
-        let chomp = match chars.as_slice() {
-            [] => Some('-'),
-            [.., last] if !is_break(*last) => Some('-'),
-            [_] => Some('+'),
-            [.., prev, _] if is_break(*prev) => Some('+'),
-            _ => None,
+impl TextFacts {
+    fn of(s: &str) -> TextFacts {
+        let chars: Vec<char> = s.chars().collect();
+        let blank_or_end = |i: usize| matches!(chars.get(i), None | Some(' ' | '\t'));
+        let mut facts = TextFacts {
+            leading_space: chars.first() == Some(&' '),
+            trailing_space: chars.last() == Some(&' '),
+            looks_like_syntax: s.starts_with("---") || s.starts_with("..."),
+            ..TextFacts::default()
         };
-        if let Some(c) = chomp {
-            self.write_indicator(&c.to_string(), false, false, false);
+        if let Some(&first) = chars.first() {
+            facts.looks_like_syntax |= "#,[]{}&*!|>'\"%@`".contains(first) || ("?:-".contains(first) && blank_or_end(1));
         }
-        self.put_break();
-        self.indention = true;
-        self.whitespace = true;
-        let mut breaks = true;
-        for &c in &chars {
-            if is_break(c) {
-                self.write_break(c);
-                self.indention = true;
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                self.put(c);
-                self.indention = false;
-                breaks = false;
+        for (i, &c) in chars.iter().enumerate() {
+            facts.line_break |= is_line_break(c);
+            facts.unprintable |= !is_printable(c);
+            if i > 0 {
+                let prev = chars[i - 1];
+                facts.looks_like_syntax |= (c == ':' && blank_or_end(i + 1)) || (c == '#' && prev == ' ');
+                facts.space_then_break |= prev == ' ' && is_line_break(c);
+                facts.break_then_space |= is_line_break(prev) && c == ' ';
             }
         }
+        facts
     }
-}
 
-// ---- scalar analysis (which styles the text allows) ----
+    fn plain_ok(&self) -> bool {
+        !(self.line_break || self.unprintable || self.leading_space || self.trailing_space || self.looks_like_syntax)
+    }
 
-#[derive(Debug, Clone, Copy)]
-struct Analysis {
-    multiline: bool,
-    block_plain_allowed: bool,
-    single_quoted_allowed: bool,
-    block_allowed: bool,
-}
+    fn single_ok(&self) -> bool {
+        !(self.unprintable || self.space_then_break || self.break_then_space)
+    }
 
-fn analyze(value: &str) -> Analysis {
-    if value.is_empty() {
-        return Analysis { multiline: false, block_plain_allowed: true, single_quoted_allowed: true, block_allowed: false };
+    fn literal_ok(&self) -> bool {
+        !(self.unprintable || self.space_then_break || self.trailing_space)
     }
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
-    let mut block_indicators = value.starts_with("---") || value.starts_with("...");
-    let (mut special, mut line_breaks) = (false, false);
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
-    let (mut break_space, mut space_break) = (false, false);
-    let (mut previous_space, mut previous_break) = (false, false);
-    let mut preceded_by_whitespace = true;
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_whitespace = i + 1 >= n || is_blank(chars[i + 1]);
-        let (first, last) = (i == 0, i + 1 == n);
-        if first {
-            match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
-                    block_indicators = true
-                }
-                '?' | ':' | '-' if followed_by_whitespace => block_indicators = true,
-                _ => {}
-            }
-        } else {
-            match c {
-                ':' if followed_by_whitespace => block_indicators = true,
-                '#' if preceded_by_whitespace => block_indicators = true,
-                _ => {}
-            }
-        }
-        if !is_printable(c) {
-            special = true;
-        }
-        if is_break(c) {
-            line_breaks = true;
-        }
-        if c == ' ' {
-            leading_space |= first;
-            trailing_space |= last;
-            break_space |= previous_break;
-            previous_space = true;
-            previous_break = false;
-        } else if is_break(c) {
-            leading_break |= first;
-            trailing_break |= last;
-            space_break |= previous_space;
-            previous_break = true;
-            previous_space = false;
-        } else {
-            previous_space = false;
-            previous_break = false;
-        }
-        preceded_by_whitespace = is_blank(c) || is_break(c) || c == '\0';
-    }
-    let mut a = Analysis { multiline: line_breaks, block_plain_allowed: true, single_quoted_allowed: true, block_allowed: true };
-    if leading_space || leading_break || trailing_space || trailing_break {
-        a.block_plain_allowed = false;
-    }
-    if trailing_space {
-        a.block_allowed = false;
-    }
-    if break_space {
-        a.block_plain_allowed = false;
-        a.single_quoted_allowed = false;
-    }
-    if space_break || special {
-        a.block_plain_allowed = false;
-        a.single_quoted_allowed = false;
-        a.block_allowed = false;
-    }
-    if line_breaks || block_indicators {
-        a.block_plain_allowed = false;
-    }
-    a
 }
 
 /// Characters YAML may carry unescaped: LF, printable ASCII, and the BMP outside the
@@ -476,12 +146,311 @@ fn is_printable(c: char) -> bool {
     matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD) && c != '\u{FEFF}'
 }
 
-fn is_break(c: char) -> bool {
-    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
-fn is_blank(c: char) -> bool {
-    c == ' ' || c == '\t'
+/// The escape a double-quoted scalar uses for `c`, if it needs one.
+fn escape(c: char) -> Option<String> {
+    let named = match c {
+        '\0' => "0",
+        '\u{7}' => "a",
+        '\u{8}' => "b",
+        '\t' => "t",
+        '\n' => "n",
+        '\u{b}' => "v",
+        '\u{c}' => "f",
+        '\r' => "r",
+        '\u{1b}' => "e",
+        '"' => "\"",
+        '\\' => "\\",
+        '\u{85}' => "N",
+        '\u{2028}' => "L",
+        '\u{2029}' => "P",
+        _ if is_printable(c) => return None,
+        _ => {
+            let code = c as u32;
+            return Some(match code {
+                0..=0xFF => format!("\\x{code:02X}"),
+                0x100..=0xFFFF => format!("\\u{code:04X}"),
+                _ => format!("\\U{code:08X}"),
+            });
+        }
+    };
+    Some(format!("\\{named}"))
+}
+
+// ---- writing ----
+
+/// Where a node sits in its parent, which decides its indentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Document,
+    /// After `- `.
+    Item,
+    /// After `key:`.
+    KeyValue,
+    /// After the `: ` that follows a complex key.
+    ComplexValue,
+}
+
+/// What the current line holds so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spot {
+    /// Nothing but indentation (or nothing at all).
+    Fresh,
+    /// Indentation and block markers (`-`, `?`, the `:` of a complex key): a nested block may
+    /// still start on this line.
+    Marker,
+    /// A key, scalar or `{}`/`[]`: what follows needs a separating space or a new line.
+    Text,
+}
+
+/// The output being built, with the column of its last line (in characters).
+struct Writer {
+    text: String,
+    col: usize,
+    spot: Spot,
+}
+
+impl Writer {
+    // -- structure --
+
+    /// Writes `value`, whose parent entry (key or dash) is at column `owner`.
+    fn node(&mut self, value: &Value, owner: usize, slot: Slot) {
+        // Nested scalars and blocks go one step right of their owner; at the top the blocks
+        // start at column 0, and a sequence under `key:` stays level with the key.
+        let inner = owner + STEP;
+        match value {
+            Value::Null => self.word("null"),
+            Value::Bool(b) => self.word(if *b { "true" } else { "false" }),
+            Value::Number(n) => self.word(&format_number(n)),
+            Value::String(s) => self.string(s, inner, true),
+            Value::Array(items) if items.is_empty() => self.word("[]"),
+            Value::Object(map) if map.is_empty() => self.word("{}"),
+            Value::Array(items) => {
+                let column = match slot {
+                    Slot::Document => 0,
+                    Slot::KeyValue => owner,
+                    _ => inner,
+                };
+                for item in items {
+                    self.start_entry(column);
+                    self.marker('-');
+                    self.node(item, column, Slot::Item);
+                }
+            }
+            Value::Object(map) => self.mapping(map, if slot == Slot::Document { 0 } else { inner }),
+        }
+    }
+
+    /// A block mapping whose keys are at `column`.
+    fn mapping(&mut self, map: &Map<String, Value>, column: usize) {
+        let mut keys: Vec<&String> = map.keys().collect();
+        merge_sort(&mut keys, |a, b| key_less(a, b));
+        for key in keys {
+            let value = &map[key.as_str()];
+            self.start_entry(column);
+            if key.len() > SIMPLE_KEY_MAX || key.chars().any(is_line_break) {
+                self.marker('?');
+                self.string(key, column + STEP, true);
+                self.start_entry(column);
+                self.marker(':');
+                self.node(value, column, Slot::ComplexValue);
+            } else {
+                // Simple keys never fold: they must stay on one line.
+                self.string(key, column + STEP, false);
+                self.put(':');
+                self.node(value, column, Slot::KeyValue);
+            }
+        }
+    }
+
+    /// Gets to `column` for a new entry: on this line if only indentation and markers left of
+    /// it are there, otherwise on the next.
+    fn start_entry(&mut self, column: usize) {
+        let stay = match self.spot {
+            Spot::Fresh => self.col <= column,
+            Spot::Marker => self.col < column,
+            Spot::Text => false,
+        };
+        if !stay {
+            self.newline();
+        }
+        self.pad_to(column);
+        self.spot = Spot::Fresh;
+    }
+
+    /// Ends the document: the last line gets its newline unless a literal block already did.
+    fn finish_line(&mut self) {
+        if self.spot != Spot::Fresh || self.col > 0 {
+            self.newline();
+        }
+    }
+
+    // -- scalars --
+
+    /// A string scalar; continuation and block lines go at `indent`.
+    fn string(&mut self, s: &str, indent: usize, may_fold: bool) {
+        let chars: Vec<char> = s.chars().collect();
+        match Style::for_string(s) {
+            Style::Plain => self.plain(&chars, indent, may_fold),
+            Style::Single => self.single_quoted(&chars, indent, may_fold),
+            Style::Double => self.double_quoted(&chars, indent, may_fold),
+            Style::Literal => self.literal(&chars, indent),
+        }
+    }
+
+    /// A token that never folds: `null`, a number, `[]`…
+    fn word(&mut self, w: &str) {
+        self.separate();
+        w.chars().for_each(|c| self.put(c));
+    }
+
+    fn plain(&mut self, chars: &[char], indent: usize, may_fold: bool) {
+        self.separate();
+        for (i, &c) in chars.iter().enumerate() {
+            if may_fold && self.folds_at(chars, i, false) {
+                self.fold(indent);
+            } else {
+                self.put(c);
+            }
+        }
+    }
+
+    fn single_quoted(&mut self, chars: &[char], indent: usize, may_fold: bool) {
+        self.separate();
+        self.put('\'');
+        let mut line_start = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if may_fold && self.folds_at(chars, i, false) {
+                self.fold(indent);
+            } else if is_line_break(c) {
+                // Only LS and PS get here (LF asks for a literal block, CR and NEL are escaped);
+                // should an LF ever come, an empty line is how a quoted scalar says it.
+                if c == '\n' {
+                    self.newline();
+                }
+                self.raw_break(c);
+                line_start = true;
+            } else {
+                if line_start {
+                    self.pad_to(indent);
+                    line_start = false;
+                }
+                if c == '\'' {
+                    self.put('\'');
+                }
+                self.put(c);
+            }
+        }
+        self.put('\'');
+    }
+
+    fn double_quoted(&mut self, chars: &[char], indent: usize, may_fold: bool) {
+        self.separate();
+        self.put('"');
+        for (i, &c) in chars.iter().enumerate() {
+            if may_fold && self.folds_at(chars, i, true) {
+                self.fold(indent);
+                // Leading spaces of a continuation line are dropped on reading: escape the first.
+                if chars.get(i + 1) == Some(&' ') {
+                    self.put('\\');
+                }
+            } else if let Some(esc) = escape(c) {
+                esc.chars().for_each(|e| self.put(e));
+            } else {
+                self.put(c);
+            }
+        }
+        self.put('"');
+    }
+
+    /// `|` block: header, then the text at `indent`, empty lines left empty.
+    fn literal(&mut self, chars: &[char], indent: usize) {
+        self.separate();
+        self.put('|');
+        // Content starting with a space or an empty line cannot show its own indentation.
+        if chars.first().is_some_and(|&c| c == ' ' || is_line_break(c)) {
+            self.put(char::from(b'0' + STEP as u8));
+        }
+        // Chomping: no final break → strip; two or more (or only one break) → keep; one → clip.
+        let final_breaks = chars.iter().rev().take(2).take_while(|&&c| is_line_break(c)).count();
+        match final_breaks {
+            0 => self.put('-'),
+            1 if chars.len() > 1 => {}
+            _ => self.put('+'),
+        }
+        self.newline();
+        let mut line_start = true;
+        for &c in chars {
+            if is_line_break(c) {
+                self.raw_break(c);
+                line_start = true;
+            } else {
+                if line_start {
+                    self.pad_to(indent);
+                    line_start = false;
+                }
+                self.put(c);
+            }
+        }
+    }
+
+    /// Whether the character at `i` is a space to turn into a line break: past the fold column,
+    /// neither first nor last, and not after another space. Plain and single-quoted text keeps
+    /// runs of spaces whole; double-quoted text (`before_spaces`) may break before a run.
+    fn folds_at(&self, chars: &[char], i: usize, before_spaces: bool) -> bool {
+        let (Some(&prev), Some(&next)) = (i.checked_sub(1).and_then(|p| chars.get(p)), chars.get(i + 1)) else {
+            return false;
+        };
+        chars[i] == ' ' && self.col > FOLD_AFTER && prev != ' ' && (before_spaces || next != ' ')
+    }
+
+    // -- characters --
+
+    fn fold(&mut self, indent: usize) {
+        self.newline();
+        self.pad_to(indent);
+    }
+
+    /// The space between a key's `:`, or a marker and the scalar after it.
+    fn separate(&mut self) {
+        if self.spot != Spot::Fresh {
+            self.put(' ');
+        }
+    }
+
+    fn put(&mut self, c: char) {
+        self.text.push(c);
+        self.col += 1;
+        self.spot = Spot::Text;
+    }
+
+    /// `-`, `?` or `:` at the start of an entry.
+    fn marker(&mut self, c: char) {
+        self.text.push(c);
+        self.col += 1;
+        self.spot = Spot::Marker;
+    }
+
+    fn pad_to(&mut self, column: usize) {
+        while self.col < column {
+            self.text.push(' ');
+            self.col += 1;
+        }
+    }
+
+    fn newline(&mut self) {
+        self.raw_break('\n');
+    }
+
+    /// A line break written as itself (LF, or LS/PS inside text): a new line starts.
+    fn raw_break(&mut self, c: char) {
+        self.text.push(c);
+        self.col = 0;
+        self.spot = Spot::Fresh;
+    }
 }
 
 // ---- numbers ----
@@ -496,10 +465,12 @@ fn format_number(n: &Number) -> String {
         // The YAML is made from Go's JSON, which writes a whole float below 1e21 without fraction
         // or exponent (`1234567`, `-0`): read back, that is an integer when it fits 64 bits.
         if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e21 {
-            if (-9.223372036854775808e18..9.223372036854775808e18).contains(&f) {
+            // 2^63 and 2^64, exactly.
+            let (two_63, two_64) = (-(i64::MIN as f64), u64::MAX as f64);
+            if (-two_63..two_63).contains(&f) {
                 return (f as i64).to_string();
             }
-            if (0.0..1.8446744073709551616e19).contains(&f) {
+            if (0.0..two_64).contains(&f) {
                 return (f as u64).to_string();
             }
         }
@@ -973,6 +944,89 @@ mod tests {
         }
         for s in ["2026-13-01", "2023-02-29", "2026-01-01T", "2026-01-01 ", "20260-01-01", "2026-01-01T01:01:01", "2026-001-01", "2026-01-01T24:00:00Z", "2026-01-01T01:01:01+0100"] {
             assert!(!is_timestamp(s), "{s}");
+        }
+    }
+
+    fn words(n: usize) -> String {
+        (1..=n).map(|i| format!("word{i:05}")).collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn style_follows_text_facts() {
+        for (s, style) in [
+            ("plain text", Style::Plain),
+            ("a\n b", Style::Literal),     // a space after a break is fine in a block…
+            ("a \nb", Style::Double),      // …a space before one is not
+            ("a\nb ", Style::Double),      // trailing space: no literal block
+            ("a\u{2028}b", Style::Single), // LS is a break but printable
+            ("a\u{2028} b", Style::Double),
+            ("x: y", Style::Single),
+            ("x:y", Style::Plain),
+            ("a#b", Style::Plain),
+            ("a #b", Style::Single),
+            ("---x", Style::Single),
+            ("", Style::Double),
+        ] {
+            assert_eq!(Style::for_string(s), style, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn folding_counts_columns_from_the_line_start() {
+        // The key's own width counts: a longer key folds the same text earlier.
+        let text = words(8); // 79 characters: `k: ` and the text end at column 82, no space after 80
+        assert_eq!(to_yaml(&serde_json::json!({ "k": text })), format!("k: {text}\n"));
+        let long_key = "k".repeat(20);
+        assert_eq!(
+            to_yaml(&serde_json::json!({ long_key.clone(): text })),
+            format!("{long_key}: {}\n  {}\n", words(6), "word00007 word00008")
+        );
+        // Column is counted in characters, not bytes.
+        let wide = "é".repeat(85) + " tail";
+        assert_eq!(to_yaml(&serde_json::json!([wide])), format!("- {}\n  tail\n", "é".repeat(85)));
+        // A simple key of up to 128 bytes never folds, even far past column 80.
+        let key = format!("{} x", "k".repeat(120));
+        assert_eq!(to_yaml(&serde_json::json!({ key.clone(): 1 })), format!("{key}: 1\n"));
+    }
+
+    #[test]
+    fn double_quoted_fold_before_a_run_of_spaces_escapes_it() {
+        let text = format!("{}\t  end", "x".repeat(85));
+        // The fold eats the first space; `\ ` on the next line is the second one, escaped.
+        assert_eq!(to_yaml(&serde_json::json!(text)), format!("\"{}\\t\n  \\ end\"\n", "x".repeat(85)));
+    }
+
+    #[test]
+    fn literal_blocks_with_leading_spaces_and_breaks() {
+        let v = serde_json::json!({ "a": [{ "b": "  x\ny\n" }, "\n\nz\n\n"] });
+        assert_eq!(to_yaml(&v), "a:\n- b: |2\n      x\n    y\n- |2+\n\n\n  z\n\n");
+    }
+
+    #[test]
+    fn complex_keys_in_sequences_and_with_collections() {
+        let key = "k".repeat(129);
+        let v = serde_json::json!([{ key.clone(): [1, {}] , "a": { key.clone(): [] } }]);
+        assert_eq!(to_yaml(&v), format!("- a:\n    ? {key}\n    : []\n  ? {key}\n  : - 1\n    - {{}}\n"));
+        // A complex key (129 bytes here) folds, its continuation one step in from the `?`.
+        let long = words(13);
+        assert_eq!(
+            to_yaml(&serde_json::json!({ "m": { long.clone(): "v" } })),
+            format!("m:\n  ? {}\n    {}\n  : v\n", words(8), &long[80..])
+        );
+    }
+
+    #[test]
+    fn empty_collections_inside_sequences() {
+        let v = serde_json::json!({ "l": [[], {}, [[]], [{}], { "x": [] }] });
+        assert_eq!(to_yaml(&v), "l:\n- []\n- {}\n- - []\n- - {}\n- x: []\n");
+    }
+
+    #[test]
+    fn awkward_input_does_not_panic() {
+        for s in ["\u{2028}", "a\n\u{2029}", "\n\u{2028}\n", "'\u{2028}'", "\u{10FFFF}\n", "\r\n", " \n "] {
+            for v in [serde_json::json!(s), serde_json::json!({ s: s }), serde_json::json!([[s]])] {
+                assert!(!to_yaml(&v).is_empty());
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::k8s::encryption::{Decrypted, EncryptionConfig};
 use crate::k8s::envelope::{classify, Value as Stored};
-use crate::k8s::json::{render_object, RenderOptions};
+use crate::k8s::json::{redaction_marker, render_object_text, RenderOptions};
 use crate::k8s::schema::Schemas;
 use serde_json::Value;
 
@@ -13,11 +13,30 @@ pub struct DecodeOptions {
     pub show_unknown: bool,
 }
 
+/// A decoded object as compact JSON text, the form it is written in; [`ObjectJson::value`]
+/// parses it for callers that select, tabulate or re-format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectJson(String);
+
+impl ObjectJson {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn value(&self) -> Result<Value, String> {
+        serde_json::from_str(&self.0).map_err(|e| format!("internal: decoded JSON does not parse: {e}"))
+    }
+
+    fn from_value(v: &Value) -> ObjectJson {
+        ObjectJson(v.to_string())
+    }
+}
+
 /// The outcome for one value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
     Object {
-        json: Value,
+        json: ObjectJson,
         /// "protobuf", "json" or "cbor".
         encoding: &'static str,
         /// Paths of fields the schema did not name.
@@ -39,8 +58,10 @@ pub struct Decoder {
 impl Decoder {
     /// Decodes a value read from etcd key `key`: encrypted values are decrypted with the
     /// configured keys first (the etcd key authenticates AES-GCM and KMS ciphertexts).
-    pub fn decode_at(&self, key: &[u8], value: &[u8]) -> Decoded {
-        let Some(config) = &self.encryption else { return self.decode(value) };
+    /// `resource_version` (the key's mod revision) is set as `metadata.resourceVersion`, as the
+    /// API server does on read.
+    pub fn decode_at(&self, key: &[u8], value: &[u8], resource_version: Option<i64>) -> Decoded {
+        let Some(config) = &self.encryption else { return self.decode_with(value, resource_version) };
         let encrypted = |provider: String, key_name: String, reason: String| Decoded::Encrypted {
             provider,
             version: "v1".into(),
@@ -48,8 +69,8 @@ impl Decoder {
             reason,
         };
         match config.decrypt(key, value) {
-            Decrypted::NotEncrypted(v) => self.decode(v),
-            Decrypted::Decrypted { plaintext, .. } => self.decode(&plaintext),
+            Decrypted::NotEncrypted(v) => self.decode_with(v, resource_version),
+            Decrypted::Decrypted { plaintext, .. } => self.decode_with(&plaintext, resource_version),
             Decrypted::Kms { version, name } => Decoded::Encrypted {
                 provider: "kms".into(),
                 version,
@@ -72,23 +93,39 @@ impl Decoder {
         }
     }
 
+    /// Decodes one stored value (not encrypted, or already decrypted).
     pub fn decode(&self, value: &[u8]) -> Decoded {
+        self.decode_with(value, None)
+    }
+
+    fn decode_with(&self, value: &[u8], resource_version: Option<i64>) -> Decoded {
         let raw = |reason: String| Decoded::Raw { reason };
-        let mut decoded = match classify(value) {
+        // JSON and CBOR objects are values first; the API server's read-time changes are made
+        // on them, then they are written as text like protobuf objects.
+        let from_value = |mut json: Value, encoding: &'static str| {
+            if let (Some(rv), Some(meta)) = (resource_version, json.get_mut("metadata").and_then(Value::as_object_mut)) {
+                meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
+            }
+            if !self.options.show_secrets {
+                redact_secret(&mut json);
+            }
+            Decoded::Object { json: ObjectJson::from_value(&json), encoding, unknown_fields: Vec::new() }
+        };
+        match classify(value) {
             Err(e) => raw(e.to_string()),
             Ok(Stored::Protobuf(u)) => {
-                let opts = RenderOptions { show_unknown: self.options.show_unknown };
-                match render_object(&self.schemas, &u.api_version, &u.kind, u.raw, opts) {
-                    Ok(r) => Decoded::Object { json: r.json, encoding: "protobuf", unknown_fields: r.unknown_fields },
+                let opts = RenderOptions { show_unknown: self.options.show_unknown, redact_secrets: !self.options.show_secrets, resource_version };
+                match render_object_text(&self.schemas, &u.api_version, &u.kind, u.raw, opts) {
+                    Ok(r) => Decoded::Object { json: ObjectJson(r.json), encoding: "protobuf", unknown_fields: r.unknown_fields },
                     Err(e) => raw(e.to_string()),
                 }
             }
             Ok(Stored::Json(bytes)) => match serde_json::from_slice(bytes) {
-                Ok(json) => Decoded::Object { json, encoding: "json", unknown_fields: Vec::new() },
+                Ok(json) => from_value(json, "json"),
                 Err(e) => raw(format!("value starts like JSON but is not: {e}")),
             },
             Ok(Stored::Cbor(bytes)) => match crate::k8s::cbor::to_json(bytes) {
-                Ok(json) => Decoded::Object { json, encoding: "cbor", unknown_fields: Vec::new() },
+                Ok(json) => from_value(json, "cbor"),
                 Err(e) => raw(e),
             },
             Ok(Stored::Encrypted(e)) => Decoded::Encrypted {
@@ -102,13 +139,7 @@ impl Decoder {
                 version: e.version,
             },
             Ok(Stored::Other(_)) => raw("not a Kubernetes value (no k8s protobuf envelope, JSON or CBOR)".into()),
-        };
-        if !self.options.show_secrets {
-            if let Decoded::Object { json, .. } = &mut decoded {
-                redact_secret(json);
-            }
         }
-        decoded
     }
 }
 
@@ -124,7 +155,7 @@ pub fn redact_secret(obj: &mut Value) {
         if let Some(Value::Object(map)) = obj.get_mut(field) {
             for v in map.values_mut() {
                 let len = v.as_str().map(str::len).unwrap_or(0);
-                *v = Value::String(format!("<redacted: {len} characters; --show-secrets to show>"));
+                *v = Value::String(redaction_marker(len));
             }
         }
     }

@@ -10,8 +10,7 @@ use crate::k8s::key::{Catalog, KeyClass, ObjectRef};
 use crate::k8s::resources::ResourceInfo;
 use crate::k8s::select::{FieldSelector, LabelSelector};
 use crate::source::Source;
-use crate::views::decode::{Decoded, Decoder};
-use serde_json::Value;
+use crate::views::decode::{Decoded, Decoder, ObjectJson};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Namespace {
@@ -68,8 +67,8 @@ fn learn_catalog(store: &Store<'_, '_>, file: &std::sync::Arc<std::path::Path>, 
     let crd_prefix = format!("{prefix}/apiextensions.k8s.io/customresourcedefinitions/");
     for state in store.range(&KeyRange::prefix(crd_prefix.as_bytes()), rev)? {
         let kv = state.decode(file)?;
-        if let Decoded::Object { json, .. } = decoder.decode_at(&kv.key, &kv.value) {
-            if let Some(info) = resource_from_crd(&json) {
+        if let Decoded::Object { json, .. } = decoder.decode_at(&kv.key, &kv.value, None) {
+            if let Some(info) = json.value().ok().as_ref().and_then(resource_from_crd) {
                 catalog.add(info);
             }
         }
@@ -83,8 +82,8 @@ pub struct Found {
     pub key: String,
     pub resource: ResourceInfo,
     pub mod_revision: i64,
-    /// The object, or why it could not be decoded.
-    pub object: std::result::Result<Value, String>,
+    /// The object (with `metadata.resourceVersion` set), or why it could not be decoded.
+    pub object: std::result::Result<ObjectJson, String>,
     pub unknown_fields: Vec<String>,
 }
 
@@ -133,7 +132,7 @@ pub fn get_each(source: &Source, query: &GetQuery, decoder: &Decoder, visit: &mu
             let key = String::from_utf8_lossy(&kv.key).into_owned();
             let Some(resource) = resource_of(&key) else { continue };
             seen += 1;
-            let decoded = decoder.decode_at(&kv.key, &kv.value);
+            let decoded = decoder.decode_at(&kv.key, &kv.value, Some(kv.mod_revision));
             if let Some(found) = found(query, key, resource, kv.mod_revision, decoded) {
                 visit(found)?;
             }
@@ -202,12 +201,13 @@ fn key_prefix_of(key: &str, prefix: &str, r: &ObjectRef) -> String {
 /// The object as the API server would return it, or `None` when the selectors exclude it.
 fn found(query: &GetQuery, key: String, resource: ResourceInfo, mod_revision: i64, decoded: Decoded) -> Option<Found> {
     let (object, unknown_fields) = match decoded {
-        Decoded::Object { mut json, unknown_fields, .. } => {
-            if let Some(meta) = json.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.insert("resourceVersion".into(), Value::String(mod_revision.to_string()));
-            }
-            if !(query.labels.matches(&json) && query.fields.matches(&json)) {
-                return None;
+        Decoded::Object { json, unknown_fields, .. } => {
+            if !(query.labels.is_empty() && query.fields.is_empty()) {
+                match json.value() {
+                    Ok(v) if query.labels.matches(&v) && query.fields.matches(&v) => {}
+                    Ok(_) => return None,
+                    Err(e) => return Some(Found { key, resource, mod_revision, object: Err(e), unknown_fields }),
+                }
             }
             (Ok(json), unknown_fields)
         }
