@@ -218,3 +218,37 @@ fn damaged_objects_never_panic() {
     println!("{rendered} damaged objects rendered, {refused} refused");
     assert!(rendered + refused > 5000);
 }
+
+/// Go's encoding/json over Kubernetes' struct tags (schemas/kubernetes/go-json.txt): gogo writes
+/// every non-pointer field even when zero, and only the tag says whether the API server shows it.
+#[test]
+fn zero_values_follow_the_go_struct_tags() {
+    let s = schemas();
+    // apps/v1 DeploymentStatus: replicas 2, readyReplicas 7 (int32, omitempty), collisionCount 8
+    // (*int32, omitempty) — all zero on the wire.
+    let status = Msg::new().int(2, 0).int(7, 0).int(8, 0).int(4, 3);
+    let dep = Msg::new().msg(1, &meta("api")).msg(3, &status);
+    let v = render(&s, "apps/v1", "Deployment", &dep, RenderOptions::default());
+    assert_eq!(v["status"], json!({"availableReplicas": 3, "collisionCount": 0}), "zero non-pointers hidden, a zero pointer shown");
+
+    // core/v1 PodCondition: type 1 and status 2 have no omitempty (shown even when empty);
+    // lastProbeTime 3 is a metav1.Time by value: zero → null; reason 5 is omitempty.
+    let cond = Msg::new().str(1, "Ready").str(2, "").msg(3, &Msg::new()).str(5, "");
+    let pod = Msg::new().msg(1, &meta("p")).msg(3, &Msg::new().msg(2, &cond));
+    let v = render(&s, "v1", "Pod", &pod, RenderOptions::default());
+    assert_eq!(v["status"]["conditions"][0], json!({"type": "Ready", "status": "", "lastProbeTime": null}));
+
+    // rbac/v1 Role.rules (`json:"rules"`, a slice): absent → null.
+    let role = Msg::new().msg(1, &meta("r"));
+    assert_eq!(render(&s, "rbac.authorization.k8s.io/v1", "Role", &role, RenderOptions::default())["rules"], Value::Null);
+    assert!(render_object_text(&s, "rbac.authorization.k8s.io/v1", "Role", &role.0, RenderOptions::default()).unwrap().json.contains(r#""rules":null"#));
+
+    // ObjectMeta.creationTimestamp is `omitempty,omitzero`: a zero Time is not shown.
+    let cm = Msg::new().msg(1, &meta("cm").msg(8, &Msg::new()));
+    assert!(render(&s, "v1", "ConfigMap", &cm, RenderOptions::default())["metadata"].get("creationTimestamp").is_none());
+
+    // core/v1 Volume.volumeSource is `json:",inline"`: its fields are the volume's.
+    let vol = Msg::new().str(1, "data").msg(2, &Msg::new().msg(2, &Msg::new()));
+    let pod = Msg::new().msg(1, &meta("p")).msg(2, &Msg::new().msg(1, &vol));
+    assert_eq!(render(&s, "v1", "Pod", &pod, RenderOptions::default())["spec"]["volumes"][0], json!({"name": "data", "emptyDir": {}}));
+}

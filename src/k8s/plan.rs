@@ -244,9 +244,6 @@ fn rule(f: &FieldDescriptor, shape: Shape) -> Rule {
     if matches!(shape, Shape::Single(Elem::Message(_))) && is_inline_fallback(f) {
         return Rule::Inline;
     }
-    if super::required::is_required(message, f.json_name()) {
-        return Rule::Keep;
-    }
     match shape {
         Shape::Single(Elem::Scalar(Scalar::String | Scalar::Bool)) => Rule::Omit,
         _ => Rule::Keep,

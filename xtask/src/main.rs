@@ -18,8 +18,15 @@
 //! [`overlay`]); `cargo xtask learn-overlay` learns those additions from Kubernetes' own
 //! round-trip fixtures (`../shared/k8s-fixtures`, see [`learn`]), and `cargo xtask schemas`
 //! merges them, each marked `// overlay: <provenance>`.
+//!
+//! The renderer also needs Go facts the protobuf schema cannot carry (which fields Go writes with
+//! `omitempty`, which are pointers, slices or maps, which are inlined): `cargo xtask learn-go-tags`
+//! reads them from Kubernetes' Go struct tags into the committed `schemas/overlay/go-json-tags.tsv`
+//! (see [`gotags`]), and `cargo xtask schemas` turns that file into `schemas/kubernetes/go-json.txt`
+//! (one rule per field of the generated messages) without needing the Go sources.
 
 mod gen;
+mod gotags;
 mod learn;
 mod overlay;
 mod wire;
@@ -32,7 +39,11 @@ use anyhow::{bail, Context, Result};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: cargo xtask schemas [--check] | cargo xtask learn-overlay [--dry-run]";
+    let usage = "usage: cargo xtask schemas [--check] | cargo xtask learn-overlay [--dry-run] | \
+                 cargo xtask learn-go-tags [--work DIR] [--out FILE] --from <git dir>@<ref>|<dir> ...";
+    if args.first().is_some_and(|a| a == "learn-go-tags") {
+        return gotags::run(&args[1..]);
+    }
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["schemas"] => schemas(false),
         ["schemas", "--check"] => schemas(true),
@@ -106,7 +117,7 @@ fn schemas(check: bool) -> Result<()> {
     Ok(())
 }
 
-/// Generated files on disk: every `*.proto` plus `SOURCES.md`.
+/// Generated files on disk: every `*.proto` plus `SOURCES.md` and `go-json.txt`.
 fn read_dir_outputs(dir: &Path) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     if !dir.exists() {
@@ -115,7 +126,7 @@ fn read_dir_outputs(dir: &Path) -> Result<BTreeMap<String, String>> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.ends_with(".proto") || name == "SOURCES.md" {
+        if name.ends_with(".proto") || name == "SOURCES.md" || name == gen::GO_JSON {
             out.insert(name, std::fs::read_to_string(&path)?);
         }
     }
