@@ -9,4 +9,6 @@ bash scripts/install-etcd.sh
 cargo build --release --locked
 # schemas/kubernetes must be exactly what the committed generator produces
 cargo xtask schemas --check
+# the generator's own tests (Go struct tag parser, overlay, JSON-name rules)
+cargo test --release --locked --manifest-path xtask/Cargo.toml
 cargo test --release --locked --all-targets -- --test-threads 2

@@ -94,7 +94,11 @@ fn fixture_objects_through_real_etcd() {
     let crd = serde_json::json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": "widgets.example.com", "uid": "0b0c6c4e-1111-4c5e-9d3e-5a1e5c9c0001", "creationTimestamp": "2026-07-01T10:00:00Z"},
         "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wg"], "listKind": "WidgetList"},
-                 "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+                 "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                               "additionalPrinterColumns": [{"name": "Color", "type": "string", "jsonPath": ".spec.color"},
+                                                            {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
+                                                            {"name": "Owner", "type": "string", "jsonPath": ".spec.owner", "priority": 1},
+                                                            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]}]}});
     put("/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com".into(), format!("{crd}\n").into_bytes());
     let widget = serde_json::json!({"apiVersion": "example.com/v1", "kind": "Widget",
         "metadata": {"creationTimestamp": "2026-07-02T10:00:00Z", "labels": {"tier": "gold"}, "name": "w1", "namespace": "team-a", "uid": "0b0c6c4e-2222-4c5e-9d3e-5a1e5c9c0002"},
@@ -205,4 +209,14 @@ fn fixture_objects_through_real_etcd() {
     let all = Command::new(bin()).arg("get").arg(&snap).args(["--all-objects", "-o", "jsonl", "--encryption-config", cfg]).output().unwrap();
     assert_eq!(all.status.code(), Some(0), "{}", String::from_utf8_lossy(&all.stderr));
     assert_eq!(String::from_utf8_lossy(&all.stdout).lines().count(), CASES.len() + 4);
+
+    // Custom resources are tabulated with their CRD's printer columns (as the API server's
+    // table for CRDs: first JSONPath value, typed; priority > 0 only in wide output).
+    let table = Command::new(bin()).arg("get").arg(&snap).args(["wg", "-n", "team-a", "--now", "2026-07-03T10:00:00Z"]).output().unwrap();
+    assert_eq!(table.status.code(), Some(0), "{}", String::from_utf8_lossy(&table.stderr));
+    let text = String::from_utf8_lossy(&table.stdout);
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split("   ").map(str::trim).filter(|c| !c.is_empty()).collect()).collect();
+    assert_eq!(rows, vec![vec!["NAME", "COLOR", "SIZE", "AGE"], vec!["w1", "blue <&>", "3", "24h"], vec!["w2", "<none>", "7", "<none>"]], "{text}");
+    let wide = Command::new(bin()).arg("get").arg(&snap).args(["wg", "-n", "team-a", "-o", "wide", "--now", "2026-07-03T10:00:00Z"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&wide.stdout).lines().next().unwrap().contains("OWNER"));
 }

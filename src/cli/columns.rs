@@ -1,6 +1,6 @@
 //! Default table columns per common type, as kubectl prints them (between NAME and AGE).
 
-use etcdscope::k8s::resources::ResourceInfo;
+use etcdscope::k8s::resources::{PrinterColumn, ResourceInfo};
 use serde_json::Value;
 
 fn s<'a>(o: &'a Value, ptr: &str) -> &'a str {
@@ -156,5 +156,91 @@ fn external_ips(o: &Value) -> String {
         (false, _) => ips.join(","),
         (true, "LoadBalancer") => "<pending>".into(),
         _ => "<none>".into(),
+    }
+}
+
+/// A CRD's columns shown in this output (priority 0, or all of them with `-o wide`).
+pub fn printer_headers(cols: &[PrinterColumn], wide: bool) -> Vec<String> {
+    cols.iter().filter(|c| wide || c.priority == 0).map(|c| c.name.to_uppercase()).collect()
+}
+
+/// A custom resource's cells, as the API server's table for CRDs makes them: the first value the
+/// column's JSONPath selects, typed by the column (a value of the wrong type, or none, is
+/// `<none>`); `date` columns as an age relative to `now`.
+pub fn printer_cells(cols: &[PrinterColumn], o: &Value, now: i64, wide: bool) -> Vec<String> {
+    cols.iter()
+        .filter(|c| wide || c.priority == 0)
+        .map(|c| {
+            let v = super::jsonpath::first(&c.json_path, o).ok().flatten();
+            let cell = match (c.kind.as_str(), v) {
+                (_, None | Some(Value::Null)) => None,
+                ("string", Some(Value::String(s))) => Some(s.clone()),
+                ("string", Some(other)) => Some(other.to_string()),
+                ("integer", Some(Value::Number(n))) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).map(|i| i.to_string()),
+                ("number", Some(Value::Number(n))) => n.as_f64().map(go_float),
+                ("boolean", Some(Value::Bool(b))) => Some(b.to_string()),
+                ("date", Some(Value::String(t))) => {
+                    Some(super::age::parse_rfc3339(t).map(|t| super::age::human_duration(now - t)).unwrap_or_else(|| "<invalid>".into()))
+                }
+                _ => None,
+            };
+            cell.unwrap_or_else(|| "<none>".into())
+        })
+        .collect()
+}
+
+/// Go's `%v` of a float64: shortest digits, exponent form below 1e-4 and from 1e6 on
+/// (`0.5`, `123456`, `1.234567e+06`, `1e-05`).
+fn go_float(f: f64) -> String {
+    if !f.is_finite() {
+        return if f.is_nan() { "NaN".into() } else if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    if f == 0.0 {
+        return "0".into();
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        format!("{f}")
+    } else {
+        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_float_format() {
+        assert_eq!(go_float(0.5), "0.5");
+        assert_eq!(go_float(3.0), "3");
+        assert_eq!(go_float(123456.0), "123456");
+        assert_eq!(go_float(1234567.0), "1.234567e+06");
+        assert_eq!(go_float(0.00001), "1e-05");
+        assert_eq!(go_float(0.0001), "0.0001");
+    }
+
+    #[test]
+    fn crd_cells_are_typed() {
+        let col = |name: &str, kind: &str, path: &str, priority| PrinterColumn { name: name.into(), kind: kind.into(), json_path: path.into(), priority };
+        let cols = [
+            col("Ready", "string", r#".status.conditions[?(@.type=="Ready")].status"#, 0),
+            col("Replicas", "integer", ".spec.replicas", 0),
+            col("Ratio", "number", ".spec.ratio", 0),
+            col("Paused", "boolean", ".spec.paused", 0),
+            col("Missing", "string", ".spec.nothing", 0),
+            col("Wrong", "integer", ".spec.name", 0),
+            col("Age", "date", ".metadata.creationTimestamp", 0),
+            col("Detail", "string", ".spec.name", 1),
+        ];
+        let o = serde_json::json!({"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"replicas": 3, "ratio": 0.25, "paused": false, "name": "x"},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
+        let now = super::super::age::parse_rfc3339("2026-01-01T00:05:00Z").unwrap();
+        assert_eq!(printer_headers(&cols, false), ["READY", "REPLICAS", "RATIO", "PAUSED", "MISSING", "WRONG", "AGE"]);
+        assert_eq!(printer_cells(&cols, &o, now, false), ["True", "3", "0.25", "false", "<none>", "<none>", "5m"]);
+        assert_eq!(printer_cells(&cols, &o, now, true).last().unwrap(), "x");
     }
 }

@@ -290,9 +290,16 @@ fn tables(a: &GetArgs, ns: &Namespace, objects: &[(&Found, &Value)]) -> Result<S
         let group: Vec<&(&Found, &Value)> = objects.iter().filter(|(f, _)| f.resource.key_prefix == prefix).collect();
         let info = &group[0].0.resource;
         let with_ns = *ns == Namespace::All && info.namespaced;
-        let (mut header, _) = super::columns::columns(info, &json!({}), wide);
+        let crd_columns = info.printer_columns.as_deref();
+        let mut header = match crd_columns {
+            Some(cols) => super::columns::printer_headers(cols, wide),
+            None => {
+                let (mut h, _) = super::columns::columns(info, &json!({}), wide);
+                h.push("AGE".into());
+                h
+            }
+        };
         header.insert(0, "NAME".into());
-        header.push("AGE".into());
         if with_ns {
             header.insert(0, "NAMESPACE".into());
         }
@@ -300,10 +307,15 @@ fn tables(a: &GetArgs, ns: &Namespace, objects: &[(&Found, &Value)]) -> Result<S
         for (_, o) in group {
             let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
             let name = if several { format!("{}/{name}", info.qualified_singular()) } else { name.to_string() };
-            let (_, cells) = super::columns::columns(info, o, wide);
             let mut row = vec![name];
-            row.extend(cells);
-            row.push(created(o).map(|c| super::age::human_duration(now - c)).unwrap_or_else(|| "<unknown>".into()));
+            match crd_columns {
+                Some(cols) => row.extend(super::columns::printer_cells(cols, o, now, wide)),
+                None => {
+                    let (_, cells) = super::columns::columns(info, o, wide);
+                    row.extend(cells);
+                    row.push(created(o).map(|c| super::age::human_duration(now - c)).unwrap_or_else(|| "<unknown>".into()));
+                }
+            }
             if with_ns {
                 row.insert(0, o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string());
             }

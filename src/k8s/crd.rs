@@ -2,7 +2,7 @@
 //! group, plural, kind, short names and scope become catalogue entries, so `get widgets` works
 //! and `/registry/example.com/widgets/…` keys map to objects.
 
-use super::resources::ResourceInfo;
+use super::resources::{PrinterColumn, ResourceInfo};
 use serde_json::Value;
 
 /// The resource a decoded CRD defines; `None` if it lacks the fields a CRD must have.
@@ -18,7 +18,36 @@ pub fn resource_from_crd(crd: &Value) -> Option<ResourceInfo> {
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
     let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
-    Some(ResourceInfo { key_prefix: format!("{group}/{plural}"), group, resource: plural, kind, namespaced, short_names })
+    let printer_columns = Some(printer_columns(spec));
+    Some(ResourceInfo { key_prefix: format!("{group}/{plural}"), group, resource: plural, kind, namespaced, short_names, printer_columns })
+}
+
+/// The storage version's `additionalPrinterColumns` (v1: per version; v1beta1: also on the
+/// spec, with `JSONPath`), or, when there are none, the API server's default: AGE from
+/// `.metadata.creationTimestamp`.
+fn printer_columns(spec: &Value) -> Vec<PrinterColumn> {
+    let versions = spec.get("versions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let version = versions.iter().find(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).or_else(|| versions.first());
+    let declared = version
+        .and_then(|v| v.get("additionalPrinterColumns"))
+        .or_else(|| spec.get("additionalPrinterColumns"))
+        .and_then(Value::as_array);
+    let columns: Vec<PrinterColumn> = declared
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            Some(PrinterColumn {
+                name: c.get("name")?.as_str()?.to_string(),
+                kind: c.get("type").and_then(Value::as_str).unwrap_or("string").to_string(),
+                json_path: c.get("jsonPath").or_else(|| c.get("JSONPath"))?.as_str()?.to_string(),
+                priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
+            })
+        })
+        .collect();
+    if columns.is_empty() {
+        return vec![PrinterColumn { name: "Age".into(), kind: "date".into(), json_path: ".metadata.creationTimestamp".into(), priority: 0 }];
+    }
+    columns
 }
 
 #[cfg(test)]
@@ -42,5 +71,28 @@ mod tests {
         assert_eq!(c.resolve("deploy.apps").unwrap().resource, "deployments");
         assert_eq!(c.resolve("svc").unwrap().key_prefix, "services/specs");
         assert!(c.resolve("nosuch").is_err());
+        assert_eq!(info_age(&crd), vec![("Age".to_string(), "date".to_string(), ".metadata.creationTimestamp".to_string(), 0)]);
+    }
+
+    fn info_age(crd: &Value) -> Vec<(String, String, String, i64)> {
+        resource_from_crd(crd).unwrap().printer_columns.unwrap().into_iter().map(|c| (c.name, c.kind, c.json_path, c.priority)).collect()
+    }
+
+    #[test]
+    fn printer_columns_of_the_storage_version() {
+        let crd = serde_json::json!({"spec": {"group": "cert-manager.io", "names": {"plural": "certificates", "kind": "Certificate"},
+            "versions": [
+                {"name": "v1alpha1", "storage": false, "additionalPrinterColumns": [{"name": "Old", "type": "string", "jsonPath": ".x"}]},
+                {"name": "v1", "storage": true, "additionalPrinterColumns": [
+                    {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"},
+                    {"name": "Secret", "type": "string", "jsonPath": ".spec.secretName", "priority": 1},
+                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]}]}});
+        let cols = info_age(&crd);
+        assert_eq!(cols.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["Ready", "Secret", "Age"]);
+        assert_eq!(cols[1].3, 1);
+        // v1beta1 CRDs: columns on the spec, `JSONPath`.
+        let old = serde_json::json!({"spec": {"group": "g", "names": {"plural": "ps", "kind": "P"}, "version": "v1",
+            "additionalPrinterColumns": [{"name": "Phase", "type": "string", "JSONPath": ".status.phase"}]}});
+        assert_eq!(info_age(&old), vec![("Phase".into(), "string".into(), ".status.phase".into(), 0)]);
     }
 }

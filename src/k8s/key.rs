@@ -186,6 +186,7 @@ mod tests {
             namespaced: true,
             key_prefix: "example.com/widgets".into(),
             short_names: vec!["wg".into()],
+            printer_columns: None,
         });
         assert_eq!(c.classify(b"/registry/example.com/widgets/ns1/w", "/registry"), object("example.com", "widgets", Some("ns1"), "w"));
         assert_eq!(c.classify(b"/kubernetes.io/pods/a/b", "/kubernetes.io/"), object("", "pods", Some("a"), "b"));

@@ -14,6 +14,20 @@ pub struct ResourceInfo {
     /// Key segment(s) under the etcd prefix: "pods", "services/specs", "apiextensions.k8s.io/customresourcedefinitions".
     pub key_prefix: String,
     pub short_names: Vec<String>,
+    /// For custom resources: the table columns their CRD declares (additionalPrinterColumns of
+    /// the storage version, or the API server's default AGE column). `None` for built-ins.
+    pub printer_columns: Option<Vec<PrinterColumn>>,
+}
+
+/// One column of a CRD's table (`additionalPrinterColumns`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterColumn {
+    pub name: String,
+    /// integer, number, string, boolean or date.
+    pub kind: String,
+    pub json_path: String,
+    /// Columns above 0 are shown only in wide output.
+    pub priority: i64,
 }
 
 impl ResourceInfo {
@@ -113,6 +127,7 @@ pub fn built_in() -> Vec<ResourceInfo> {
             namespaced,
             key_prefix: prefix.unwrap_or(resource).into(),
             short_names: short.iter().map(|s| s.to_string()).collect(),
+            printer_columns: None,
         })
         .collect()
 }

@@ -150,6 +150,7 @@ pub fn get_each(source: &Source, query: &GetQuery, decoder: &Decoder, visit: &mu
                 namespaced: namespace.is_some(),
                 key_prefix: resource_path,
                 short_names: Vec::new(),
+                printer_columns: None,
             }),
             _ => None,
         };
