@@ -6,6 +6,7 @@
 //! source   open read-only (mmap, no lock, no write); find the db; check the sha256 trailer
 //! bolt     bbolt pages: meta, branch/leaf/overflow, buckets (nested, inline), freelist, walks
 //! etcd     etcd's buckets, MVCC revisions, meta, members, leases, hashes, ranges at a revision
+//! wal      WAL segments: framing, the CRC chain, torn tails, raft entries, etcd requests
 //! k8s      Kubernetes objects: /registry keys, value envelopes, encryption, schemas, JSON/YAML
 //! views    status, kv get, get, decode: data structures ready to print (the library never prints)
 //! protowire  the protobuf wire format, read without copying (used by etcd and k8s)
@@ -19,5 +20,6 @@ pub mod k8s;
 pub mod protowire;
 pub mod source;
 pub mod views;
+pub mod wal;
 
 pub use error::{Error, Result};

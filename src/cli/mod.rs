@@ -10,6 +10,7 @@ mod get;
 mod jsonpath;
 mod kv;
 mod status;
+mod wal;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -19,7 +20,7 @@ pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 
 #[derive(Parser)]
-#[command(name = "etcdscope", version, about = "Read etcd snapshots and data dirs offline")]
+#[command(name = "etcdscope", version, about = "Read etcd snapshots, data dirs and WAL offline")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,6 +34,9 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Kubernetes objects, with kubectl's conventions.
     Get(get::GetArgs),
+    /// WAL segments record by record: raft entries and the etcd requests in them, the CRC chain,
+    /// torn tails and damage.
+    Wal(wal::WalArgs),
     /// etcd key-value reads (etcdctl semantics).
     Kv {
         #[command(subcommand)]
@@ -62,6 +66,7 @@ pub fn run() -> i32 {
         Command::Kv { command: KvCommand::Get(args) } => kv::run(&args, &mut out),
         Command::Decode(args) => decode::run(&args, &mut out),
         Command::Get(args) => get::run(&args, &mut out),
+        Command::Wal(args) => wal::run(&args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -13,3 +13,15 @@ pub mod authpb {
 pub mod etcdserverpb {
     include!(concat!(env!("OUT_DIR"), "/etcdserverpb.rs"));
 }
+pub mod membershippb {
+    include!(concat!(env!("OUT_DIR"), "/membershippb.rs"));
+}
+pub mod raftpb {
+    include!(concat!(env!("OUT_DIR"), "/raftpb.rs"));
+}
+pub mod walpb {
+    include!(concat!(env!("OUT_DIR"), "/walpb.rs"));
+}
+pub mod snappb {
+    include!(concat!(env!("OUT_DIR"), "/snappb.rs"));
+}

@@ -3,3 +3,4 @@ pub mod decode;
 pub mod get;
 pub mod kv_get;
 pub mod status;
+pub mod wal;

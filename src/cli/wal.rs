@@ -1,0 +1,204 @@
+//! `etcdscope wal DIR`: every WAL record decoded, streamed (`-o jsonl`: one JSON object per
+//! record, then one `{"summary": …}` line; `-o table`: one line per record, then the summary;
+//! `-o json`: one document). `--verify` prints only the summary and exits 1 on any damage.
+
+use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
+use clap::Args;
+use etcdscope::views::wal::{corruption_error, read, WalQuery, WalSummary};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct WalArgs {
+    /// A WAL directory, a member dir (wal/) or a data dir (member/wal/).
+    dir: PathBuf,
+    /// Only entries from this raft index on.
+    #[arg(long)]
+    from_index: Option<u64>,
+    /// Only entries up to this raft index.
+    #[arg(long)]
+    to_index: Option<u64>,
+    /// Only these entry classes: put, delete, txn, range, compaction, lease, alarm, auth,
+    /// cluster, v2, conf, empty (comma-separated).
+    #[arg(long = "type", value_delimiter = ',')]
+    types: Vec<String>,
+    /// Only entries touching a key with this prefix.
+    #[arg(long)]
+    key_prefix: Option<String>,
+    /// Check only: print the summary, exit 1 on any damage.
+    #[arg(long)]
+    verify: bool,
+    /// After damage, find the next record and go on (the CRC chain restarts there).
+    #[arg(long)]
+    best_effort: bool,
+    /// Output format.
+    #[arg(short = 'o', long, default_value = "table", value_parser = ["table", "json", "jsonl"])]
+    output: String,
+    #[command(flatten)]
+    decoding: super::decoding::DecodingArgs,
+}
+
+const CLASSES: &[&str] = &["put", "delete", "txn", "range", "compaction", "lease", "alarm", "auth", "cluster", "v2", "conf", "empty", "none", "undecodable"];
+
+pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
+    if let Some(bad) = a.types.iter().find(|t| !CLASSES.contains(&t.as_str())) {
+        return Err(CliError::Usage(format!("--type {bad}: not an entry class (one of {})", CLASSES.join(", "))));
+    }
+    let decoder = a.decoding.decoder()?;
+    let q = WalQuery {
+        best_effort: a.best_effort,
+        from_index: a.from_index,
+        to_index: a.to_index,
+        types: a.types.clone(),
+        key_prefix: a.key_prefix.as_ref().map(|p| p.as_bytes().to_vec()),
+    };
+    let mut collected = Vec::new();
+    let mut io_error = None;
+    let summary = read(&a.dir, &q, Some(&decoder), &mut |v| {
+        let r = match (a.verify, a.output.as_str()) {
+            (true, _) => Ok(()),
+            (false, "jsonl") => serde_json::to_writer(&mut *out, &v).map_err(std::io::Error::from).and_then(|()| out.write_all(b"\n")),
+            (false, "json") => {
+                collected.push(v);
+                Ok(())
+            }
+            (false, _) => writeln!(out, "{}", table_line(&v)),
+        };
+        r.map_err(|e| {
+            let kind = e.kind();
+            io_error = Some(e);
+            etcdscope::Error::io(std::path::Path::new("<stdout>"), std::io::Error::from(kind))
+        })
+    });
+    if let Some(e) = io_error {
+        return Err(CliError::Io(e));
+    }
+    let summary = summary?;
+    let s = summary_json(&summary);
+    match a.output.as_str() {
+        "jsonl" => writeln!(out, "{}", json!({"summary": s}))?,
+        "json" if !a.verify => {
+            super::get::write_json(out, &json!({"records": collected, "summary": s}))?;
+        }
+        "json" => super::get::write_json(out, &s)?,
+        _ => out.write_all(summary_text(&summary).as_bytes())?,
+    }
+    for p in &summary.order_problems {
+        eprintln!("etcdscope: warning: {p}");
+    }
+    for d in &summary.damage {
+        let resumed = d.resumed_at.as_ref().map(|(s, o)| format!("; went on at {s} byte {o}")).unwrap_or_default();
+        let hint = if d.kind == "torn" { " (a torn last write: etcd truncates it on start)" } else { "" };
+        eprintln!("etcdscope: {}: {} record {} at byte {}: {}{hint}{resumed}", d.kind, d.segment, d.record, d.offset, d.what);
+    }
+    if a.verify {
+        return Ok(if summary.has_damage() { EXIT_FINDINGS } else { EXIT_OK });
+    }
+    if !a.best_effort {
+        if let Some(e) = corruption_error(&summary) {
+            eprintln!("etcdscope: error: {e} (--best-effort reads past it)");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    }
+    Ok(if summary.has_damage() { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn summary_json(s: &WalSummary) -> Value {
+    let pair = |p: Option<(u64, u64)>| p.map(|(i, t)| json!({"index": i, "term": t}));
+    json!({
+        "dir": s.dir,
+        "segments": s.segments,
+        "records": s.records,
+        "entries": s.entries,
+        "entries_by_class": s.entries_by_class,
+        "first_entry": pair(s.first_entry),
+        "last_entry": pair(s.last_entry),
+        "hard_state": s.hard_state.map(|(t, v, c)| json!({"term": t, "vote": format!("{v:x}"), "commit": c})),
+        "snapshot": pair(s.snapshot),
+        "node_id": s.node_id.map(|n| format!("{n:x}")),
+        "cluster_id": s.cluster_id.map(|n| format!("{n:x}")),
+        "superseded": s.superseded,
+        "uncommitted": s.uncommitted,
+        "crc": if s.damage.is_empty() { "ok" } else { "damaged" },
+        "crc_verified": s.crc_verified,
+        "crc_unchecked": s.crc_unchecked,
+        "damage": s.damage.iter().map(|d| json!({"segment": d.segment, "record": d.record, "offset": d.offset, "kind": d.kind, "error": d.what})).collect::<Vec<_>>(),
+        "tail": s.tail,
+        "order_problems": s.order_problems,
+        "ignored_files": s.ignored_files.iter().map(|(n, w)| json!({"name": n, "why": w})).collect::<Vec<_>>(),
+    })
+}
+
+fn summary_text(s: &WalSummary) -> String {
+    let by_class: Vec<String> = s.entries_by_class.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    let span = match (s.first_entry, s.last_entry) {
+        (Some((fi, ft)), Some((li, lt))) => format!("index {fi} (term {ft}) to {li} (term {lt})"),
+        _ => "no entries".into(),
+    };
+    let commit = s.hard_state.map(|(_, _, c)| c.to_string()).unwrap_or_else(|| "none".into());
+    let crc = if s.damage.is_empty() { format!("CRC ok ({} records verified)", s.crc_verified) } else { format!("{} damaged place(s)", s.damage.len()) };
+    format!(
+        "summary: {} segment(s), {} records, {} entries ({}), {span}, commit {commit}, {} superseded, {} uncommitted, {crc}; last segment: {}\n",
+        s.segments,
+        s.records,
+        s.entries,
+        if by_class.is_empty() { "none".into() } else { by_class.join(", ") },
+        s.superseded,
+        s.uncommitted,
+        s.tail.as_deref().unwrap_or("-"),
+    )
+}
+
+/// One record as a table line: where, what, and the gist of the request.
+fn table_line(v: &Value) -> String {
+    let str_of = |k: &str| v.get(k).map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).unwrap_or_default();
+    let place = format!("{}:{}", str_of("segment").get(..16).unwrap_or(""), str_of("offset"));
+    match v.get("kind").and_then(Value::as_str).unwrap_or("") {
+        "entry" => {
+            let mut flags = String::new();
+            if v.get("superseded").is_some() {
+                flags.push_str(" superseded");
+            } else if v.get("committed") == Some(&Value::Bool(false)) {
+                flags.push_str(" uncommitted");
+            }
+            let class = str_of("class");
+            let detail = match class.as_str() {
+                "put" => format!("{} ({} bytes)", v.pointer("/put/key").and_then(Value::as_str).unwrap_or("?"), value_len(v.pointer("/put"))),
+                "delete" => {
+                    let key = v.pointer("/delete_range/key").and_then(Value::as_str).unwrap_or("?");
+                    match v.pointer("/delete_range/range_end").and_then(Value::as_str) {
+                        Some(end) => format!("[{key}, {end})"),
+                        None => key.to_string(),
+                    }
+                }
+                "txn" => {
+                    let n = |k: &str| v.pointer(&format!("/txn/{k}")).and_then(Value::as_array).map_or(0, Vec::len);
+                    format!("{} compares, {} success, {} failure ops", n("compare"), n("success"), n("failure"))
+                }
+                "conf" => v.get("conf_change").or_else(|| v.get("conf_change_v2")).map(Value::to_string).unwrap_or_default(),
+                "v2" => format!("{} {}", v.pointer("/v2/method").and_then(Value::as_str).unwrap_or(""), v.pointer("/v2/path").and_then(Value::as_str).unwrap_or("")),
+                "empty" => String::new(),
+                _ => {
+                    let op = str_of("op");
+                    format!("{op} {}", v.get(op.as_str()).map(Value::to_string).unwrap_or_default())
+                }
+            };
+            format!("{place:<24} entry  {:>8} {:>4} {class:<10} {detail}{flags}", str_of("index"), str_of("term"))
+        }
+        "state" => format!("{place:<24} state  term {} vote {} commit {}", str_of("term"), str_of("vote"), str_of("commit")),
+        "snapshot" => format!("{place:<24} snap   index {} term {}", str_of("index"), str_of("term")),
+        "metadata" => format!("{place:<24} meta   member {} cluster {}", str_of("node_id"), str_of("cluster_id")),
+        "crc" => format!("{place:<24} crc    {}", str_of("crc")),
+        "damage" => format!("{place:<24} DAMAGE {}: {}", str_of("damage"), str_of("error")),
+        other => format!("{place:<24} {other} {v}"),
+    }
+}
+
+fn value_len(put: Option<&Value>) -> u64 {
+    let Some(p) = put else { return 0 };
+    if let Some(n) = p.get("value_bytes").and_then(Value::as_u64) {
+        return n;
+    }
+    p.get("value").and_then(Value::as_str).map(|s| s.len() as u64).or_else(|| p.get("value_base64").and_then(Value::as_str).map(|s| (s.len() / 4 * 3) as u64)).unwrap_or(0)
+}

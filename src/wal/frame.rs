@@ -1,0 +1,329 @@
+//! Record framing and the CRC chain across segments (docs/format/wal.md §2, §4).
+//!
+//! Each frame is a little-endian u64 length word (low 56 bits: record length `n`; top byte
+//! `0x80|p` when `p` bytes of padding follow), the `walpb.Record` bytes and the padding, so every
+//! frame starts 8-aligned. A zero length word (the preallocated tail) or the end of the file ends
+//! a segment. Every record's `crc` is the running CRC-32C of the data of all records before it
+//! and its own; a crc record at the top of each segment carries the running value over.
+//!
+//! What is wrong is told apart as etcd tells it: a last record cut short, or one that fails in
+//! the last segment and has an all-zero 512-byte sector chunk, is *torn* (etcd would truncate it
+//! on start); anything else is *corrupt*. With `best_effort` the reader then looks for the next
+//! plausible frame and goes on, with the CRC chain restarted there.
+
+use super::segment::Segments;
+use crate::error::{Error, Result};
+use crate::protowire::{fields, Wire};
+use memmap2::Mmap;
+use std::fs::File;
+
+/// etcd refuses records of this size or more (`maxWALEntrySizeLimit`).
+pub const MAX_RECORD_BYTES: u64 = 10 * 1024 * 1024;
+const SECTOR: u64 = 512;
+const WORD: u64 = 8;
+
+/// Record types (walpb.Record.type).
+pub const METADATA: i64 = 1;
+pub const ENTRY: i64 = 2;
+pub const STATE: i64 = 3;
+pub const CRC: i64 = 4;
+pub const SNAPSHOT: i64 = 5;
+
+/// One record as framed on disk.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// Index into the segment list.
+    pub segment: usize,
+    /// Record number within its segment, from 0.
+    pub record: u64,
+    /// Offset of the frame's length word in the segment file.
+    pub offset: u64,
+    pub rtype: i64,
+    pub crc: u32,
+    pub data: &'a [u8],
+    /// False for the first record after a resynchronisation (nothing to check it against).
+    pub crc_checked: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DamageKind {
+    /// A torn last write: etcd repairs it by truncating the segment at `offset`.
+    Torn,
+    Corrupt,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    pub segment: usize,
+    pub record: u64,
+    pub offset: u64,
+    pub kind: DamageKind,
+    pub what: String,
+    /// With best effort: where reading went on (segment, offset), if anywhere.
+    pub resumed_at: Option<(usize, u64)>,
+}
+
+/// How a segment ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentEnd {
+    /// A zero length word at `offset` (the preallocated, zero-filled tail) of `tail` bytes.
+    ZeroTail { offset: u64, tail: u64 },
+    /// The end of the file, right after a record.
+    Eof { offset: u64 },
+    /// Reading stopped at damage.
+    Damaged { offset: u64 },
+}
+
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    Frame(Frame<'a>),
+    Damage(Damage),
+    End { segment: usize, end: SegmentEnd },
+}
+
+/// The mapped segments of one WAL.
+pub struct Wal {
+    pub segments: Segments,
+    maps: Vec<Mmap>,
+}
+
+impl Wal {
+    /// Maps every segment read-only (no lock is taken: a running etcd's WAL can be read).
+    pub fn open(segments: Segments) -> Result<Wal> {
+        let mut maps = Vec::with_capacity(segments.files.len());
+        for f in &segments.files {
+            let file = File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
+            // SAFETY: the map is read-only and private to us; etcd only appends to segments (and
+            // truncates a torn tail at start-up, never while running); every read below is
+            // bounds-checked against the map's length.
+            let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&f.path, e))?;
+            maps.push(map);
+        }
+        Ok(Wal { segments, maps })
+    }
+
+    pub fn bytes(&self, segment: usize) -> &[u8] {
+        &self.maps[segment]
+    }
+
+    /// Every record of every segment, in order, with damage and segment ends as events.
+    pub fn events(&self, best_effort: bool) -> Events<'_> {
+        Events { wal: self, best_effort, segment: 0, pos: 0, record: 0, crc: 0, chain_broken: false, stopped: false, pending: None }
+    }
+}
+
+/// Iterator over a WAL's records; see [`Wal::events`].
+pub struct Events<'a> {
+    wal: &'a Wal,
+    best_effort: bool,
+    segment: usize,
+    pos: u64,
+    record: u64,
+    /// The running CRC.
+    crc: u32,
+    /// After a resync, the next record re-seeds the chain instead of being checked.
+    chain_broken: bool,
+    stopped: bool,
+    pending: Option<Event<'a>>,
+}
+
+/// A record's fields, borrowed.
+struct Parsed<'a> {
+    rtype: i64,
+    crc: u32,
+    data: &'a [u8],
+}
+
+fn parse_record(b: &[u8]) -> std::result::Result<Parsed<'_>, String> {
+    let (mut rtype, mut crc, mut data) = (None, None, &[][..]);
+    for f in fields(b) {
+        match f.map_err(|e| format!("record does not parse: {e}"))? {
+            (1, Wire::Varint(v)) => rtype = Some(v as i64),
+            (2, Wire::Varint(v)) => crc = Some(v as u32),
+            (3, Wire::Bytes(d)) => data = d,
+            (n @ 1..=3, w) => return Err(format!("record field {n} has wire type {}", w.type_name())),
+            _ => {}
+        }
+    }
+    Ok(Parsed { rtype: rtype.ok_or("record has no type")?, crc: crc.unwrap_or(0), data })
+}
+
+/// The frame at `pos`: (record length, padding) from its length word, or why not.
+fn length_word(bytes: &[u8], pos: u64) -> Option<(u64, u64)> {
+    let at = usize::try_from(pos).ok()?;
+    let w = u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?);
+    let n = w & !(0xff << 56);
+    let pad = if (w as i64) < 0 { (w >> 56) & 7 } else { 0 };
+    Some((n, pad))
+}
+
+/// etcd's torn-write test: some 512-byte-sector-aligned chunk of the frame body is all zeros.
+fn has_zero_sector_chunk(body: &[u8], body_offset: u64) -> bool {
+    let mut off = body_offset;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let take = usize::try_from(SECTOR - off % SECTOR).unwrap_or(usize::MAX).min(rest.len());
+        let (chunk, tail) = rest.split_at(take);
+        if chunk.iter().all(|&b| b == 0) {
+            return true;
+        }
+        off += take as u64;
+        rest = tail;
+    }
+    false
+}
+
+impl<'a> Events<'a> {
+    fn last_segment(&self) -> bool {
+        self.segment + 1 == self.wal.segments.files.len()
+    }
+
+    fn damage(&mut self, kind: DamageKind, what: String) -> Event<'a> {
+        let offset = self.pos;
+        let mut d = Damage { segment: self.segment, record: self.record, offset, kind, what, resumed_at: None };
+        let end = Event::End { segment: self.segment, end: SegmentEnd::Damaged { offset } };
+        if self.best_effort {
+            if let Some(at) = self.resync() {
+                d.resumed_at = Some((self.segment, at));
+                self.pos = at;
+                self.chain_broken = true;
+                return Event::Damage(d);
+            }
+            // Nothing more in this segment: go on with the next one.
+            self.pending = Some(end);
+            self.next_segment();
+            if self.segment < self.wal.segments.files.len() {
+                d.resumed_at = Some((self.segment, 0));
+            }
+            self.chain_broken = true;
+            return Event::Damage(d);
+        }
+        self.stopped = true;
+        self.pending = Some(end);
+        Event::Damage(d)
+    }
+
+    fn next_segment(&mut self) {
+        self.segment += 1;
+        self.pos = 0;
+        self.record = 0;
+    }
+
+    /// The next 8-aligned offset after the damage that holds a plausible frame.
+    fn resync(&self) -> Option<u64> {
+        let bytes = self.wal.bytes(self.segment);
+        let len = bytes.len() as u64;
+        let mut at = self.pos + WORD;
+        while at + WORD <= len {
+            if let Some((n, pad)) = length_word(bytes, at) {
+                let plausible_pad = pad == (WORD - n % WORD) % WORD;
+                if n > 0 && n < MAX_RECORD_BYTES && plausible_pad && at + WORD + n + pad <= len {
+                    let body = &bytes[(at + WORD) as usize..(at + WORD + n) as usize];
+                    if parse_record(body).is_ok_and(|p| (METADATA..=SNAPSHOT).contains(&p.rtype)) {
+                        return Some(at);
+                    }
+                }
+            }
+            at += WORD;
+        }
+        None
+    }
+}
+
+impl<'a> Iterator for Events<'a> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        if let Some(e) = self.pending.take() {
+            return Some(e);
+        }
+        if self.stopped || self.segment >= self.wal.segments.files.len() {
+            return None;
+        }
+        let bytes = self.wal.bytes(self.segment);
+        let len = bytes.len() as u64;
+        let pos = self.pos;
+        if pos == len {
+            let segment = self.segment;
+            self.next_segment();
+            return Some(Event::End { segment, end: SegmentEnd::Eof { offset: pos } });
+        }
+        let Some((n, pad)) = length_word(bytes, pos) else {
+            let kind = if self.last_segment() { DamageKind::Torn } else { DamageKind::Corrupt };
+            return Some(self.damage(kind, format!("{} bytes left where a length word belongs", len - pos)));
+        };
+        if n == 0 && pad == 0 {
+            let segment = self.segment;
+            self.next_segment();
+            return Some(Event::End { segment, end: SegmentEnd::ZeroTail { offset: pos, tail: len - pos } });
+        }
+        if n >= MAX_RECORD_BYTES.saturating_sub(pad) {
+            return Some(self.damage(DamageKind::Corrupt, format!("record length {n} is over etcd's limit of {MAX_RECORD_BYTES} bytes")));
+        }
+        let end = pos + WORD + n + pad;
+        if end > len {
+            let kind = if self.last_segment() { DamageKind::Torn } else { DamageKind::Corrupt };
+            return Some(self.damage(kind, format!("record of {n} bytes runs {} bytes past the end of the segment", end - len)));
+        }
+        let body_start = (pos + WORD) as usize;
+        let body = &bytes[body_start..body_start + n as usize];
+        let framed = &bytes[body_start..end as usize];
+        let torn_or = |this: &Self| if this.last_segment() && has_zero_sector_chunk(framed, pos + WORD) { DamageKind::Torn } else { DamageKind::Corrupt };
+        let parsed = match parse_record(body) {
+            Ok(p) => p,
+            Err(e) => {
+                let kind = torn_or(self);
+                return Some(self.damage(kind, e));
+            }
+        };
+        let mut crc_checked = true;
+        if self.chain_broken {
+            // After a resync (or a skipped segment) there is nothing to check this record
+            // against: it re-seeds the chain.
+            self.crc = parsed.crc;
+            self.chain_broken = false;
+            crc_checked = false;
+        } else if parsed.rtype == CRC {
+            if self.crc != 0 && parsed.crc != self.crc {
+                let what = format!("crc record carries {:08x}, the running CRC is {:08x}", parsed.crc, self.crc);
+                return Some(self.damage(DamageKind::Corrupt, what));
+            }
+            self.crc = parsed.crc;
+        } else {
+            let running = crc32c::crc32c_append(self.crc, parsed.data);
+            if running != parsed.crc {
+                let kind = torn_or(self);
+                let what = format!("CRC mismatch: record says {:08x}, data gives {running:08x}", parsed.crc);
+                return Some(self.damage(kind, what));
+            }
+            self.crc = running;
+        }
+        let frame = Frame { segment: self.segment, record: self.record, offset: pos, rtype: parsed.rtype, crc: parsed.crc, data: parsed.data, crc_checked };
+        self.record += 1;
+        self.pos = end;
+        Some(Event::Frame(frame))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_sector_chunks_follow_file_offsets() {
+        // 16 bytes starting at offset 504: chunks [504, 512) and [512, 520).
+        let mut b = [1u8; 16];
+        assert!(!has_zero_sector_chunk(&b, 504));
+        b[8..].fill(0);
+        assert!(has_zero_sector_chunk(&b, 504));
+        assert!(!has_zero_sector_chunk(&b, 500), "chunks [500, 512) and [512, 516) are not zero");
+    }
+
+    #[test]
+    fn length_words() {
+        // n = 4, p = 4: top byte 0x84.
+        assert_eq!(length_word(&[4, 0, 0, 0, 0, 0, 0, 0x84], 0), Some((4, 4)));
+        assert_eq!(length_word(&[32, 0, 0, 0, 0, 0, 0, 0], 0), Some((32, 0)));
+        assert_eq!(length_word(&[1, 2, 3], 0), None);
+    }
+}
