@@ -10,7 +10,7 @@ auth enabled, puts made as that user, auth disabled, and 30 more puts. Each etcd
 kept (`-w json` where etcdctl has it). Then `etcdctl watch --rev 1 --prefix "" -w json` gives
 every PUT/DELETE event, and `endpoint status -w json` the raft index and term. etcd is stopped.
 
-DIR/member/{wal,snap}: the member's WAL segments and .snap files (with --trim, each segment is
+DIR/member/{wal,snap}: the member's WAL segments, .snap files and db (with --trim, each segment is
 cut 4096 bytes after its last record: the zero-filled preallocation is 64,000,000 bytes);
 DIR/ground.json: the actions with etcd's answers, the watch events and the endpoint status.
 Only the Python standard library is used; etcd binds to 127.0.0.1 only and is always stopped.
@@ -125,7 +125,7 @@ def main():
             with open(os.path.join(dst, "wal", name), "wb") as f:
                 f.write(data)
         for name in sorted(os.listdir(os.path.join(src, "snap"))):
-            if name.endswith(".snap"):
+            if name.endswith(".snap") or name == "db":
                 shutil.copy(os.path.join(src, "snap", name), os.path.join(dst, "snap", name))
         ground = {"version": a.version, "password": PASSWORD, "lease": lease, "learner": learner,
                   "compact_revision": rev, "actions": actions, "watch_from": rev, "events": events, "status": status}

@@ -40,6 +40,19 @@ fn check_against_ground(dir: &Path) {
     assert_eq!(summary["uncommitted"], 0);
     assert_eq!(summary["node_id"].as_str().unwrap(), format!("{:x}", status["header"]["member_id"].as_u64().unwrap()));
     assert_eq!(summary["cluster_id"].as_str().unwrap(), format!("{:x}", status["header"]["cluster_id"].as_u64().unwrap()));
+    // The member dir: the db has applied everything (consistent index = etcd's applied index),
+    // and every .snap file checks out and covers the index its name says.
+    let member = &summary["member"];
+    assert_eq!(member["consistent_index"], status["raftAppliedIndex"]);
+    assert!(entries.iter().all(|e| e["in_db"] == true));
+    let snaps = member["snap_files"].as_array().unwrap();
+    assert!(!snaps.is_empty(), "--snapshot-count 20 made snapshots");
+    for f in snaps {
+        assert_eq!(f["ok"], true, "{f}");
+        let name = f["name"].as_str().unwrap();
+        assert_eq!(name, format!("{:016x}-{:016x}.snap", f["term"].as_u64().unwrap(), f["index"].as_u64().unwrap()));
+        assert_eq!(f["voters"][0], summary["node_id"]);
+    }
     // Indexes are consecutive from 1, each once (single member, no leader change).
     for (i, e) in entries.iter().enumerate() {
         assert_eq!(e["index"], i as u64 + 1, "{e}");

@@ -4,7 +4,8 @@
 
 use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
-use etcdscope::views::wal::{corruption_error, read, WalQuery, WalSummary};
+use etcdscope::views::wal::{corruption_error, read, MemberState, WalQuery, WalSummary};
+use etcdscope::wal::snap::SnapStatus;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -127,7 +128,21 @@ fn summary_json(s: &WalSummary) -> Value {
         "tail": s.tail,
         "order_problems": s.order_problems,
         "ignored_files": s.ignored_files.iter().map(|(n, w)| json!({"name": n, "why": w})).collect::<Vec<_>>(),
+        "member": s.member.as_ref().map(member_json),
     })
+}
+
+fn member_json(m: &MemberState) -> Value {
+    let snaps: Vec<Value> = m
+        .snap_files
+        .iter()
+        .map(|f| match &f.status {
+            SnapStatus::Ok { index, term, voters, learners, payload } => json!({"name": f.name, "bytes": f.len, "ok": true, "index": index, "term": term,
+                "voters": voters.iter().map(|v| format!("{v:x}")).collect::<Vec<_>>(), "learners": learners.iter().map(|v| format!("{v:x}")).collect::<Vec<_>>(), "v2_store_bytes": payload}),
+            SnapStatus::Bad(why) => json!({"name": f.name, "bytes": f.len, "ok": false, "error": why}),
+        })
+        .collect();
+    json!({"snap_files": snaps, "consistent_index": m.consistent_index, "committed_not_in_db": m.committed_not_in_db, "db_problem": m.db_problem})
 }
 
 fn summary_text(s: &WalSummary) -> String {
@@ -138,8 +153,24 @@ fn summary_text(s: &WalSummary) -> String {
     };
     let commit = s.hard_state.map(|(_, _, c)| c.to_string()).unwrap_or_else(|| "none".into());
     let crc = if s.damage.is_empty() { format!("CRC ok ({} records verified)", s.crc_verified) } else { format!("{} damaged place(s)", s.damage.len()) };
+    let member = match &s.member {
+        None => String::new(),
+        Some(m) => {
+            let good = m.snap_files.iter().filter(|f| matches!(f.status, SnapStatus::Ok { .. })).count();
+            let newest = m.snap_files.iter().rev().find_map(|f| match f.status {
+                SnapStatus::Ok { index, term, .. } => Some(format!(", newest at index {index} term {term}")),
+                _ => None,
+            });
+            let db = match (m.consistent_index, &m.db_problem) {
+                (Some(ci), _) => format!("db consistent index {ci} ({} committed entries after it)", m.committed_not_in_db),
+                (None, Some(p)) => format!("db unreadable: {p}"),
+                (None, None) => "no db".into(),
+            };
+            format!("member: {} snapshot file(s) ({good} ok{}), {db}\n", m.snap_files.len(), newest.unwrap_or_default())
+        }
+    };
     format!(
-        "summary: {} segment(s), {} records, {} entries ({}), {span}, commit {commit}, {} superseded, {} uncommitted, {crc}; last segment: {}\n",
+        "summary: {} segment(s), {} records, {} entries ({}), {span}, commit {commit}, {} superseded, {} uncommitted, {crc}; last segment: {}\n{member}",
         s.segments,
         s.records,
         s.entries,

@@ -66,6 +66,20 @@ pub struct WalSummary {
     pub tail: Option<String>,
     pub order_problems: Vec<String>,
     pub ignored_files: Vec<(String, String)>,
+    /// With a member or data dir: the member's snapshot files and its db's consistent index.
+    pub member: Option<MemberState>,
+}
+
+/// What the member dir beside the WAL says about it.
+#[derive(Debug, Clone, Default)]
+pub struct MemberState {
+    pub snap_files: Vec<crate::wal::snap::SnapFile>,
+    /// `meta/consistent_index` of `snap/db`: entries up to it are applied to the db.
+    pub consistent_index: Option<u64>,
+    /// Why the db could not be read, when it could not.
+    pub db_problem: Option<String>,
+    /// Committed entries after the consistent index (applied again when etcd starts).
+    pub committed_not_in_db: u64,
 }
 
 impl WalSummary {
@@ -91,6 +105,8 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
         ignored_files: segments.ignored.iter().map(|(n, why)| (n.clone(), why.to_string())).collect(),
         ..WalSummary::default()
     };
+    summary.member = member_state(&dir);
+    let consistent_index = summary.member.as_ref().and_then(|m| m.consistent_index);
     let wal = Wal::open(segments)?;
     let name = |i: usize| wal.segments.files[i].name.file_name();
 
@@ -171,6 +187,15 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                         line.insert("type".into(), json!(entry_type_name(e.entry_type)));
                         line.insert("class".into(), json!(class));
                         line.insert("committed".into(), json!(committed));
+                        if let Some(ci) = consistent_index {
+                            let in_db = e.index <= ci;
+                            line.insert("in_db".into(), json!(in_db));
+                            if committed && !in_db {
+                                if let Some(m) = summary.member.as_mut() {
+                                    m.committed_not_in_db += 1;
+                                }
+                            }
+                        }
                         if superseded {
                             line.insert("superseded".into(), json!(true));
                         }
@@ -216,6 +241,35 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
         }
     }
     Ok(summary)
+}
+
+/// The member dir around a WAL dir (`<member>/wal`): its `.snap` files and the db's
+/// consistent index. `None` for a bare WAL directory.
+fn member_state(wal_dir: &Path) -> Option<MemberState> {
+    if wal_dir.file_name()? != "wal" {
+        return None;
+    }
+    let snap = wal_dir.parent()?.join("snap");
+    if !snap.is_dir() {
+        return None;
+    }
+    let mut m = MemberState::default();
+    match crate::wal::snap::snap_files(&snap) {
+        Ok(files) => m.snap_files = files,
+        Err(e) => m.db_problem = Some(format!("snap dir: {e}")),
+    }
+    let db = snap.join("db");
+    if db.is_file() {
+        let meta = crate::source::Source::open(&db).and_then(|src| {
+            let backend = crate::etcd::Backend::new(src.db()?);
+            crate::etcd::meta::read_meta(&backend)
+        });
+        match meta {
+            Ok(meta) => m.consistent_index = meta.consistent_index,
+            Err(e) => m.db_problem = Some(e.to_string()),
+        }
+    }
+    Some(m)
 }
 
 /// The error for the first corrupt (not torn) damage, when reading was not best-effort.

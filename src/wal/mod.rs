@@ -1,9 +1,11 @@
 //! etcd's write-ahead log, read offline: segment files in order ([`segment`]), record framing
 //! and the CRC chain with torn tails and damage told apart ([`frame`]), what each record holds
-//! ([`record`]) and what each raft entry asks etcd to do ([`request`]).
+//! ([`record`]), what each raft entry asks etcd to do ([`request`]), and the member's raft
+//! snapshot files ([`snap`]).
 //! docs/format/wal.md describes the format these modules rely on.
 
 pub mod frame;
 pub mod record;
 pub mod request;
 pub mod segment;
+pub mod snap;
