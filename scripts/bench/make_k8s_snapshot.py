@@ -2,6 +2,8 @@
 """Make a large snapshot of Kubernetes objects with REAL etcd 3.5.1, for decode benchmarks.
 
     python3 scripts/bench/make_k8s_snapshot.py --out bench-data/k8s.db --target-mib 1100
+    python3 scripts/bench/make_k8s_snapshot.py --out bench-data/k8s-wal.db --target-mib 300 \
+        --batch 1 --wal-out bench-data/wal      # a WAL of one-object txns, as kube-apiserver writes
 
 Values are Kubernetes' own fixture objects (../shared/k8s-fixtures/v1.35.0/*.pb: the bytes
 kube-apiserver writes), each renamed on the protobuf wire (metadata.name = 1,
@@ -109,6 +111,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--target-mib", type=int, default=1100)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--batch", type=int, default=100, help="puts per txn (kube-apiserver writes one object per txn: 1)")
+    ap.add_argument("--wal-out", help="also copy the member's WAL segments into this directory (for WAL benchmarks)")
     a = ap.parse_args()
     bins = etcd_bins.find_bins()
     if "3.5.1" not in bins:
@@ -130,7 +134,7 @@ def main():
         n, value_bytes = 0, 0
         while True:
             ops = []
-            for _ in range(100):
+            for _ in range(a.batch):
                 fixture, prefix, namespaced = rng.choice(TYPES)
                 name, ns = f"obj-{n}", f"ns-{rng.randrange(300)}"
                 key = f"/registry/{prefix}/{ns}/{name}" if namespaced else f"/registry/{prefix}/{name}"
@@ -139,7 +143,7 @@ def main():
                 value_bytes += len(value)
                 n += 1
             gw.call("/v3/kv/txn", {"compare": [], "success": ops, "failure": []})
-            if n % 20000 == 0:
+            if n % 20000 < a.batch:
                 db = int(gw.call("/v3/maintenance/status", {})["dbSize"])
                 print(f"  {n} objects, {value_bytes >> 20} MiB of values, db {db >> 20} MiB, {time.time() - t0:.0f}s", flush=True)
                 if db >= target:
@@ -150,6 +154,14 @@ def main():
         if code != 0:
             sys.exit(f"snapshot save failed: {se.decode()}")
         print(f"{a.out}: {os.path.getsize(a.out)} bytes, {n} objects, {value_bytes} value bytes, {time.time() - t0:.0f}s")
+        if a.wal_out:
+            etcd.stop()
+            src = os.path.join(etcd.data_dir, "member", "wal")
+            os.makedirs(a.wal_out, exist_ok=True)
+            for name in sorted(os.listdir(src)):
+                if name.endswith(".wal"):
+                    shutil.copy(os.path.join(src, name), os.path.join(a.wal_out, name))
+            print(f"{a.wal_out}: {sum(os.path.getsize(os.path.join(a.wal_out, f)) for f in os.listdir(a.wal_out))} bytes of WAL")
     finally:
         etcd.stop()
         shutil.rmtree(tmp, ignore_errors=True)

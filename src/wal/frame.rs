@@ -137,7 +137,7 @@ struct Parsed<'a> {
 fn parse_record(b: &[u8]) -> std::result::Result<Parsed<'_>, String> {
     let (mut rtype, mut crc, mut data) = (None, None, &[][..]);
     for f in fields(b) {
-        match f.map_err(|e| format!("record does not parse: {e}"))? {
+        match f.map_err(|e| format!("record does not parse: {} at byte {} of the record", e.what, e.offset))? {
             (1, Wire::Varint(v)) => rtype = Some(v as i64),
             (2, Wire::Varint(v)) => crc = Some(v as u32),
             (3, Wire::Bytes(d)) => data = d,
