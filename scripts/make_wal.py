@@ -35,6 +35,8 @@ def main():
     ap.add_argument("--version", required=True, choices=["3.5.1", "3.4.23"])
     ap.add_argument("--out", required=True)
     ap.add_argument("--trim", action="store_true")
+    ap.add_argument("--k8s-value", help="a stored Kubernetes value (e.g. a fixture .pb) to put, through the gateway")
+    ap.add_argument("--k8s-key", help="the key to put --k8s-value under")
     a = ap.parse_args()
     bins = etcd_bins.find_bins()
     if a.version not in bins:
@@ -82,7 +84,7 @@ def main():
         lease = ctl("lease", "grant", "600")["response"]["ID"]
         ctl("put", "leased", "v", f"--lease={lease:x}")
         ctl("lease", "revoke", f"{lease:x}", json_out=False)
-        rev = ctl("put", "before-compaction", "1")["response"]["header"]["revision"]
+        compact_rev = rev = ctl("put", "before-compaction", "1")["response"]["header"]["revision"]
         ctl("compaction", str(rev), json_out=False)
         learner = ctl("member", "add", "learner", "--learner", f"--peer-urls=http://127.0.0.1:{mt.free_port()}")["response"]["member"]["ID"]
         ctl("member", "remove", f"{learner:x}", json_out=False)
@@ -92,10 +94,18 @@ def main():
         ctl("auth", "enable", json_out=False)
         ctl("put", "authed", "as-root", user=f"root:{PASSWORD}")
         ctl("auth", "disable", user=f"root:{PASSWORD}", json_out=False)
+        if a.k8s_value:
+            with open(a.k8s_value, "rb") as f:
+                value = f.read()
+            gw = mt.Gateway(etcd.client_port)
+            rev = gw.put(a.k8s_key.encode(), value)
+            gw.close()
+            actions.append({"args": ["gateway-put", a.k8s_key], "value_file": os.path.abspath(a.k8s_value), "revision": rev})
         for i in range(30):
             ctl("put", f"k{i:02d}", f"value-{i}")
         # Every event from revision 1 (the compaction keeps none of the old revisions' history,
         # so watch from the compact revision on and keep the puts before it from the answers).
+        rev = compact_rev
         argv = [tools["etcdctl"], "--endpoints", etcd.client_url, "watch", "--rev", str(rev), "--prefix", "", "-w", "json"]
         try:
             w = subprocess.run(argv, capture_output=True, env={"ETCDCTL_API": "3"}, timeout=3)
