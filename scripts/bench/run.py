@@ -2,6 +2,8 @@
 """Benchmark etcdscope against etcdutl and `cat` on the same file, in one run.
 
     python3 scripts/bench/run.py bench-data/big.db [more files...] [--runs 3]
+    python3 scripts/bench/run.py --k8s bench-data/k8s.db      # Kubernetes decode
+    python3 scripts/bench/run.py --wal bench-data/wal         # WAL directories
 
 For each file and command: median wall time over --runs (after one warm-up `cat`, so every
 command reads from the page cache), peak RSS (ru_maxrss: includes pages of the mmap'd file,
@@ -56,9 +58,13 @@ def main():
     ap.add_argument("--etcdscope", default=os.path.join(ROOT, "target/release/etcdscope"))
     ap.add_argument("--k8s", action="store_true",
                     help="Kubernetes snapshot: time decoding every object to JSON Lines against the raw kv dump")
+    ap.add_argument("--wal", action="store_true",
+                    help="WAL directories: time decoding every record to JSON Lines against `cat` of the segments")
     a = ap.parse_args()
     if a.k8s:
         return k8s(a)
+    if a.wal:
+        return wal(a)
     bins = etcd_bins.find_bins()
     etcdutl = os.path.join(bins["3.5.1"], "etcdutl")
     print(f"machine: {os.cpu_count()} cores; etcdscope {a.etcdscope}; etcdutl 3.5.1; median of {a.runs} runs\n")
@@ -114,6 +120,32 @@ def k8s(a):
         for name, (t, rss, anon) in results.items():
             rate = value_bytes / t / 1e6
             print(f"| {os.path.basename(path)} ({mib(size)}, {objects} objects, {mib(value_bytes)} of values) | `{name}` | {t:.2f} s | {t / raw_t:.2f}× | {rate:.0f} MB/s | {mib(rss)} | {mib(anon)} |")
+    print()
+
+
+def wal(a):
+    print(f"machine: {os.cpu_count()} cores; etcdscope {a.etcdscope}; median of {a.runs} runs\n")
+    print("| WAL | command | time | vs cat | WAL read | max RSS | peak anon |")
+    print("|---|---|---|---|---|---|---|")
+    for d in a.files:
+        segs = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".wal"))
+        size = sum(os.path.getsize(f) for f in segs)
+        subprocess.run(["cat"] + segs, stdout=subprocess.DEVNULL, check=True)
+        cmds = [
+            ("cat *.wal", ["cat"] + segs),
+            ("etcdscope wal --verify", [a.etcdscope, "wal", d, "--verify"]),
+            ("etcdscope wal -o jsonl", [a.etcdscope, "wal", d, "-o", "jsonl"]),
+            ("etcdscope wal -o table", [a.etcdscope, "wal", d]),
+        ]
+        results = {}
+        for name, argv in cmds:
+            runs = [measure(argv) for _ in range(a.runs)]
+            if {r[3] for r in runs} != {0}:
+                sys.exit(f"{name} exited {[r[3] for r in runs]}")
+            results[name] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs), max(r[2] for r in runs))
+        cat_t = results["cat *.wal"][0]
+        for name, (t, rss, anon) in results.items():
+            print(f"| {os.path.basename(d.rstrip('/'))} ({len(segs)} segments, {mib(size)}) | `{name}` | {t:.2f} s | {t / cat_t:.1f}× | {size / t / 1e6:.0f} MB/s | {mib(rss)} | {mib(anon)} |")
     print()
 
 

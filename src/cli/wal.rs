@@ -53,18 +53,21 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         to_index: a.to_index,
         types: a.types.clone(),
         key_prefix: a.key_prefix.as_ref().map(|p| p.as_bytes().to_vec()),
+        summary_only: a.verify,
     };
     let mut collected = Vec::new();
     let mut io_error = None;
-    let summary = read(&a.dir, &q, Some(&decoder), &mut |v| {
+    // Tables show a put's key and size, not its object: no need to decode it.
+    let decoding = if a.output == "table" { None } else { Some(&decoder) };
+    let summary = read(&a.dir, &q, decoding, &mut |v| {
         let r = match (a.verify, a.output.as_str()) {
             (true, _) => Ok(()),
-            (false, "jsonl") => serde_json::to_writer(&mut *out, &v).map_err(std::io::Error::from).and_then(|()| out.write_all(b"\n")),
+            (false, "jsonl") => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
             (false, "json") => {
-                collected.push(v);
+                collected.push(v.to_value());
                 Ok(())
             }
-            (false, _) => writeln!(out, "{}", table_line(&v)),
+            (false, _) => writeln!(out, "{}", table_line(&v.json)),
         };
         r.map_err(|e| {
             let kind = e.kind();

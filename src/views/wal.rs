@@ -6,10 +6,10 @@
 
 use crate::error::{Error, Location, Result};
 use crate::etcd::pb::{etcdserverpb, raftpb};
-use crate::views::decode::{Decoded, Decoder};
+use crate::views::decode::{Decoded, Decoder, ObjectJson};
 use crate::wal::frame::{DamageKind, Event, SegmentEnd, Wal};
 use crate::wal::record::{Entry, Record};
-use crate::wal::request::{class_of, payload, v3_op, Payload};
+use crate::wal::request::{class_fast, payload, v3_op, Payload};
 use crate::wal::segment::{discover, wal_dir};
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -27,6 +27,87 @@ pub struct WalQuery {
     pub types: Vec<String>,
     /// Only entries touching a key with this prefix.
     pub key_prefix: Option<Vec<u8>>,
+    /// Only the summary is wanted: records are checked and counted, not decoded or shown.
+    pub summary_only: bool,
+}
+
+/// One record as JSON, with the Kubernetes objects in it kept as the text they were rendered
+/// to (at `objects`' JSON pointers the value holds `null`), so writing a line costs no parse.
+#[derive(Debug, Clone)]
+pub struct WalLine {
+    pub json: Value,
+    pub objects: Vec<(String, ObjectJson)>,
+}
+
+impl WalLine {
+    /// The whole line as one value (objects parsed into place).
+    pub fn to_value(&self) -> Value {
+        let mut v = self.json.clone();
+        for (ptr, obj) in &self.objects {
+            if let (Some(slot), Ok(o)) = (v.pointer_mut(ptr), obj.value()) {
+                *slot = o;
+            }
+        }
+        v
+    }
+
+    /// The line as compact JSON, objects written from their text.
+    pub fn write_compact(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        fn write(v: &Value, path: &mut String, objects: &[(String, ObjectJson)], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+            if let Some((_, o)) = objects.iter().find(|(p, _)| p == path) {
+                return out.write_all(o.as_str().as_bytes());
+            }
+            match v {
+                Value::Object(m) => {
+                    out.write_all(b"{")?;
+                    for (i, (k, x)) in m.iter().enumerate() {
+                        if i > 0 {
+                            out.write_all(b",")?;
+                        }
+                        serde_json::to_writer(&mut *out, k)?;
+                        out.write_all(b":")?;
+                        let len = path.len();
+                        path.push('/');
+                        path.push_str(k);
+                        write(x, path, objects, out)?;
+                        path.truncate(len);
+                    }
+                    out.write_all(b"}")
+                }
+                Value::Array(a) => {
+                    out.write_all(b"[")?;
+                    for (i, x) in a.iter().enumerate() {
+                        if i > 0 {
+                            out.write_all(b",")?;
+                        }
+                        let len = path.len();
+                        path.push('/');
+                        path.push_str(&i.to_string());
+                        write(x, path, objects, out)?;
+                        path.truncate(len);
+                    }
+                    out.write_all(b"]")
+                }
+                scalar => Ok(serde_json::to_writer(&mut *out, scalar)?),
+            }
+        }
+        if self.objects.is_empty() {
+            return Ok(serde_json::to_writer(&mut *out, &self.json)?);
+        }
+        write(&self.json, &mut String::new(), &self.objects, out)
+    }
+}
+
+impl From<Value> for WalLine {
+    fn from(json: Value) -> Self {
+        WalLine { json, objects: Vec::new() }
+    }
+}
+
+/// How stored values are shown, and the Kubernetes objects found so far (by JSON pointer).
+struct Values<'d> {
+    decoder: Option<&'d Decoder>,
+    objects: Vec<(String, ObjectJson)>,
 }
 
 /// Damage found, located.
@@ -95,7 +176,7 @@ struct Overwrite {
 }
 
 /// Reads the WAL at (or under) `input`, calling `visit` with one JSON value per record shown.
-pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut dyn FnMut(Value) -> Result<()>) -> Result<WalSummary> {
+pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut dyn FnMut(WalLine) -> Result<()>) -> Result<WalSummary> {
     let dir = wal_dir(input)?;
     let segments = discover(&dir)?;
     let mut summary = WalSummary {
@@ -156,8 +237,8 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                     Err(why) => {
                         line.insert("kind".into(), json!("undecodable"));
                         line.insert("error".into(), json!(why));
-                        if q.types.is_empty() {
-                            visit(Value::Object(line))?;
+                        if q.types.is_empty() && !q.summary_only {
+                            visit(Value::Object(line).into())?;
                         }
                         continue;
                     }
@@ -170,15 +251,18 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                         let superseded = suffix_min.get(next_overwrite).is_some_and(|&m| m <= e.index);
                         seq += 1;
                         let committed = !superseded && e.index <= commit;
-                        let p = payload(&e);
-                        let class = class_of(&p);
+                        let class = class_fast(&e);
                         summary.entries += 1;
                         *summary.entries_by_class.entry(class.to_string()).or_default() += 1;
                         summary.first_entry.get_or_insert((e.index, e.term));
                         summary.last_entry = Some((e.index, e.term));
                         summary.superseded += u64::from(superseded);
                         summary.uncommitted += u64::from(!superseded && !committed);
-                        if !shown(q, &e, class, &p) {
+                        if q.summary_only || !index_and_class_shown(q, &e, class) {
+                            continue;
+                        }
+                        let p = payload(&e);
+                        if !keys_shown(q, &p) {
                             continue;
                         }
                         line.insert("kind".into(), json!("entry"));
@@ -199,17 +283,18 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                         if superseded {
                             line.insert("superseded".into(), json!(true));
                         }
-                        payload_json(&p, decoder, &mut line);
-                        visit(Value::Object(line))?;
+                        let mut vals = Values { decoder, objects: Vec::new() };
+                        payload_json(&p, &mut vals, &mut line);
+                        visit(WalLine { json: Value::Object(line), objects: vals.objects })?;
                     }
                     other => {
                         let (kind, fields) = record_json(&other, &mut summary);
-                        if !q.types.is_empty() || q.from_index.is_some() || q.to_index.is_some() || q.key_prefix.is_some() {
+                        if q.summary_only || !q.types.is_empty() || q.from_index.is_some() || q.to_index.is_some() || q.key_prefix.is_some() {
                             continue;
                         }
                         line.insert("kind".into(), json!(kind));
                         line.extend(fields);
-                        visit(Value::Object(line))?;
+                        visit(Value::Object(line).into())?;
                     }
                 }
             }
@@ -222,10 +307,10 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                     what: d.what.clone(),
                     resumed_at: d.resumed_at.map(|(s, o)| (name(s), o)),
                 };
-                if q.types.is_empty() {
-                    visit(json!({"kind": "damage", "segment": report.segment, "offset": report.offset, "record": report.record,
+                if q.types.is_empty() && !q.summary_only {
+                    visit(WalLine::from(json!({"kind": "damage", "segment": report.segment, "offset": report.offset, "record": report.record,
                         "damage": report.kind, "error": report.what,
-                        "resumed_at": report.resumed_at.as_ref().map(|(s, o)| json!({"segment": s, "offset": o}))}))?;
+                        "resumed_at": report.resumed_at.as_ref().map(|(s, o)| json!({"segment": s, "offset": o}))})))?;
                 }
                 summary.damage.push(report);
             }
@@ -288,13 +373,14 @@ fn entry_type_name(t: i32) -> &'static str {
     }
 }
 
-fn shown(q: &WalQuery, e: &Entry<'_>, class: &str, p: &Payload) -> bool {
+fn index_and_class_shown(q: &WalQuery, e: &Entry<'_>, class: &str) -> bool {
     if q.from_index.is_some_and(|f| e.index < f) || q.to_index.is_some_and(|t| e.index > t) {
         return false;
     }
-    if !q.types.is_empty() && !q.types.iter().any(|t| t == class) {
-        return false;
-    }
+    q.types.is_empty() || q.types.iter().any(|t| t == class)
+}
+
+fn keys_shown(q: &WalQuery, p: &Payload) -> bool {
     match &q.key_prefix {
         None => true,
         Some(prefix) => keys_of(p).iter().any(|k| k.starts_with(prefix)),
@@ -390,17 +476,17 @@ fn redacted(s: &str) -> Value {
 
 /// A stored value: decoded as a Kubernetes object when it is one (and a decoder is given),
 /// else as bytes.
-fn put_value(m: &mut Map<String, Value>, key: &[u8], value: &[u8], decoder: Option<&Decoder>) {
-    if let Some(d) = decoder {
+fn put_value(m: &mut Map<String, Value>, key: &[u8], value: &[u8], vals: &mut Values<'_>, path: &str) {
+    if let Some(d) = vals.decoder {
         if key.starts_with(b"/") {
             match d.decode_at(key, value, None) {
                 Decoded::Object { json, encoding, .. } => {
-                    if let Ok(v) = json.value() {
-                        m.insert("value_bytes".into(), json!(value.len()));
-                        m.insert("value_encoding".into(), json!(encoding));
-                        m.insert("object".into(), v);
-                        return;
-                    }
+                    m.insert("value_bytes".into(), json!(value.len()));
+                    m.insert("value_encoding".into(), json!(encoding));
+                    // Kept as text and written in place (see WalLine): no parse and re-write.
+                    m.insert("object".into(), Value::Null);
+                    vals.objects.push((format!("{path}/object"), json));
+                    return;
                 }
                 Decoded::Encrypted { provider, key_name, .. } => {
                     m.insert("value_bytes".into(), json!(value.len()));
@@ -423,10 +509,10 @@ fn range_json(key: &[u8], end: &[u8]) -> Map<String, Value> {
     m
 }
 
-fn put_json(p: &etcdserverpb::PutRequest, decoder: Option<&Decoder>) -> Map<String, Value> {
+fn put_json(p: &etcdserverpb::PutRequest, vals: &mut Values<'_>, path: &str) -> Map<String, Value> {
     let mut m = Map::new();
     put_bytes(&mut m, "key", &p.key);
-    put_value(&mut m, &p.key, &p.value, decoder);
+    put_value(&mut m, &p.key, &p.value, vals, path);
     if p.lease != 0 {
         m.insert("lease".into(), json!(format!("{:x}", p.lease)));
     }
@@ -438,7 +524,7 @@ fn put_json(p: &etcdserverpb::PutRequest, decoder: Option<&Decoder>) -> Map<Stri
     m
 }
 
-fn txn_json(t: &etcdserverpb::TxnRequest, decoder: Option<&Decoder>) -> Value {
+fn txn_json(t: &etcdserverpb::TxnRequest, vals: &mut Values<'_>, path: &str) -> Value {
     use etcdserverpb::compare::TargetUnion as T;
     use etcdserverpb::request_op::Request as R;
     let compares: Vec<Value> = t
@@ -462,11 +548,12 @@ fn txn_json(t: &etcdserverpb::TxnRequest, decoder: Option<&Decoder>) -> Value {
             Value::Object(m)
         })
         .collect();
-    let ops = |ops: &[etcdserverpb::RequestOp]| -> Vec<Value> {
+    let mut ops = |ops: &[etcdserverpb::RequestOp], branch: &str| -> Vec<Value> {
         ops.iter()
-            .map(|op| match &op.request {
+            .enumerate()
+            .map(|(i, op)| match &op.request {
                 Some(R::RequestPut(p)) => {
-                    let mut m = put_json(p, decoder);
+                    let mut m = put_json(p, vals, &format!("{path}/{branch}/{i}"));
                     m.insert("op".into(), json!("put"));
                     Value::Object(m)
                 }
@@ -480,16 +567,18 @@ fn txn_json(t: &etcdserverpb::TxnRequest, decoder: Option<&Decoder>) -> Value {
                     m.insert("op".into(), json!("range"));
                     Value::Object(m)
                 }
-                Some(R::RequestTxn(t)) => json!({"op": "txn", "txn": txn_json(t, decoder)}),
+                Some(R::RequestTxn(t)) => json!({"op": "txn", "txn": txn_json(t, vals, &format!("{path}/{branch}/{i}/txn"))}),
                 None => json!({"op": "none"}),
             })
             .collect()
     };
-    json!({"compare": compares, "success": ops(&t.success), "failure": ops(&t.failure)})
+    let success = ops(&t.success, "success");
+    let failure = ops(&t.failure, "failure");
+    json!({"compare": compares, "success": success, "failure": failure})
 }
 
 /// The entry's request, under its operation's name; passwords and tokens never shown.
-fn payload_json(p: &Payload, decoder: Option<&Decoder>, line: &mut Map<String, Value>) {
+fn payload_json(p: &Payload, vals: &mut Values<'_>, line: &mut Map<String, Value>) {
     match p {
         Payload::Empty => {}
         Payload::Undecodable(why) => {
@@ -538,7 +627,7 @@ fn payload_json(p: &Payload, decoder: Option<&Decoder>, line: &mut Map<String, V
             }
             line.insert("v2".into(), Value::Object(m));
         }
-        Payload::V3(r) => v3_json(r, decoder, line),
+        Payload::V3(r) => v3_json(r, vals, line),
     }
 }
 
@@ -560,7 +649,7 @@ fn context_json(ctx: &[u8], m: &mut Map<String, Value>) {
     }
 }
 
-fn v3_json(r: &etcdserverpb::InternalRaftRequest, decoder: Option<&Decoder>, line: &mut Map<String, Value>) {
+fn v3_json(r: &etcdserverpb::InternalRaftRequest, vals: &mut Values<'_>, line: &mut Map<String, Value>) {
     let op = v3_op(r);
     line.insert("op".into(), json!(op));
     let id = if r.id != 0 { r.id } else { r.header.as_ref().map_or(0, |h| h.id) };
@@ -576,7 +665,7 @@ fn v3_json(r: &etcdserverpb::InternalRaftRequest, decoder: Option<&Decoder>, lin
         }
     }
     let body: Value = if let Some(p) = &r.put {
-        Value::Object(put_json(p, decoder))
+        Value::Object(put_json(p, vals, "/put"))
     } else if let Some(d) = &r.delete_range {
         let mut m = range_json(&d.key, &d.range_end);
         if d.prev_kv {
@@ -584,7 +673,7 @@ fn v3_json(r: &etcdserverpb::InternalRaftRequest, decoder: Option<&Decoder>, lin
         }
         Value::Object(m)
     } else if let Some(t) = &r.txn {
-        txn_json(t, decoder)
+        txn_json(t, vals, "/txn")
     } else if let Some(rr) = &r.range {
         Value::Object(range_json(&rr.key, &rr.range_end))
     } else if let Some(c) = &r.compaction {

@@ -316,7 +316,7 @@ mod tests {
         assert!(!has_zero_sector_chunk(&b, 504));
         b[8..].fill(0);
         assert!(has_zero_sector_chunk(&b, 504));
-        assert!(!has_zero_sector_chunk(&b, 500), "chunks [500, 512) and [512, 516) are not zero");
+        assert!(!has_zero_sector_chunk(&b, 496), "one chunk [496, 512), not all zero");
     }
 
     #[test]
