@@ -252,3 +252,103 @@ fn zero_values_follow_the_go_struct_tags() {
     let pod = Msg::new().msg(1, &meta("p")).msg(2, &Msg::new().msg(1, &vol));
     assert_eq!(render(&s, "v1", "Pod", &pod, RenderOptions::default())["spec"]["volumes"][0], json!({"name": "data", "emptyDir": {}}));
 }
+
+const PROPS: &str = "k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps";
+
+/// The field number of `json` in message `full`.
+fn num(s: &Schemas, full: &str, json: &str) -> u32 {
+    s.message(full).unwrap().fields().find(|f| f.json_name() == json).unwrap_or_else(|| panic!("{full}.{json}")).number()
+}
+
+fn render_props(s: &Schemas, m: &Msg) -> Result<String, String> {
+    let desc = s.message(PROPS).unwrap();
+    etcdscope::k8s::json::render_message_text(s, &desc, &m.0, RenderOptions::default()).map(|r| r.json)
+}
+
+#[test]
+fn inline_recursion_is_bounded_too() {
+    // A user's own type (--proto-path) whose `rule` field falls back to inline embedding.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("widget.proto"), "syntax = \"proto2\";\npackage test.v1;\nmessage Widget { optional Widget rule = 1; optional string name = 2; }\n").unwrap();
+    let s = Schemas::with_proto_path(dir.path()).unwrap();
+    let desc = s.message("test.v1.Widget").unwrap();
+    let mut m = Msg::new().str(2, "leaf");
+    for _ in 0..5000 {
+        m = Msg::new().msg(1, &m);
+    }
+    let e = etcdscope::k8s::json::render_message_bytes(&s, &desc, &m.0, RenderOptions::default()).unwrap_err();
+    assert!(e.contains("nesting deeper than"), "{e}");
+    let shallow = Msg::new().msg(1, &Msg::new().str(2, "leaf"));
+    assert_eq!(etcdscope::k8s::json::render_message_bytes(&s, &desc, &shallow.0, RenderOptions::default()).unwrap().json, json!({"name": "leaf"}));
+}
+
+#[test]
+fn inline_messages_share_their_parents_unknown_fields() {
+    let s = schemas();
+    // Volume{name 1, volumeSource 2 (inline) {emptyDir 2 {}, #99}, #98}
+    let vol = Msg::new().str(1, "v").msg(2, &Msg::new().msg(2, &Msg::new()).int(99, 1)).int(98, 2);
+    let pod = Msg::new().msg(1, &meta("p")).msg(2, &Msg::new().msg(1, &vol));
+    let opts = RenderOptions { show_unknown: true, ..Default::default() };
+    let t = render_object_text(&s, "v1", "Pod", &pod.0, opts).unwrap();
+    assert_eq!(t.json.matches("__unknownFields__").count(), 1, "{}", t.json);
+    assert_eq!(t.unknown_fields, vec!["spec.volumes[0].#98", "spec.volumes[0].#99"], "paths name the object the fields are shown in");
+    let v: Value = serde_json::from_str(&t.json).unwrap();
+    assert_eq!(v["spec"]["volumes"][0]["__unknownFields__"], json!({"98": [{"varint": 2}], "99": [{"varint": 1}]}));
+}
+
+#[test]
+fn embedded_json_deep_inside_deep_objects_still_parses() {
+    let s = schemas();
+    let mut raw = String::new();
+    for _ in 0..120 {
+        raw.push('[');
+    }
+    for _ in 0..120 {
+        raw.push(']');
+    }
+    let mut m = Msg::new().msg(num(&s, PROPS, "default"), &Msg::new().str(1, &raw));
+    for _ in 0..10 {
+        m = Msg::new().msg(num(&s, PROPS, "not"), &m);
+    }
+    let text = render_props(&s, &m).unwrap();
+    assert!(text.contains(&raw), "the embedded JSON is kept");
+    // Embedded JSON is compacted as Go compacts it, and empty bytes are null.
+    let spaced = Msg::new().msg(num(&s, PROPS, "default"), &Msg::new().str(1, "{ \"a\" : [1, 2] , \"s\": \"x y\" }"));
+    assert_eq!(render_props(&s, &spaced).unwrap(), r#"{"default":{"a":[1,2],"s":"x y"}}"#);
+    let empty = Msg::new().msg(num(&s, PROPS, "default"), &Msg::new().bytes(1, b""));
+    assert_eq!(render_props(&s, &empty).unwrap(), r#"{"default":null}"#);
+}
+
+#[test]
+fn schema_unions_merge_and_prefer_what_go_prefers() {
+    let s = schemas();
+    let ty = num(&s, PROPS, "type");
+    let format = num(&s, PROPS, "format");
+    // additionalProperties (JSONSchemaPropsOrBool) with its schema (2) in two halves: merged.
+    let halves = Msg::new().msg(2, &Msg::new().str(ty, "string")).msg(2, &Msg::new().str(format, "fmt"));
+    let m = Msg::new().msg(num(&s, PROPS, "additionalProperties"), &halves);
+    assert_eq!(render_props(&s, &m).unwrap(), r#"{"additionalProperties":{"type":"string","format":"fmt"}}"#);
+    // items (JSONSchemaPropsOrArray) with both a schema (1) and a list (2): Go writes the list.
+    let both = Msg::new().msg(1, &Msg::new().str(ty, "object")).msg(2, &Msg::new().str(ty, "string")).msg(2, &Msg::new().str(ty, "integer"));
+    let m = Msg::new().msg(num(&s, PROPS, "items"), &both);
+    assert_eq!(render_props(&s, &m).unwrap(), r#"{"items":[{"type":"string"},{"type":"integer"}]}"#);
+}
+
+#[test]
+fn floats_are_written_as_go_writes_them() {
+    let s = schemas();
+    let max = num(&s, PROPS, "maximum");
+    let f = |x: f64| {
+        let mut m = Msg::new();
+        varint(u64::from(max) << 3 | 1, &mut m.0);
+        m.0.extend_from_slice(&x.to_le_bytes());
+        render_props(&s, &m).unwrap()
+    };
+    assert_eq!(f(1.8446744073709552e19), r#"{"maximum":18446744073709552000}"#, "no saturation at 2^63");
+    assert_eq!(f(3.0), r#"{"maximum":3}"#);
+    assert_eq!(f(0.5), r#"{"maximum":0.5}"#);
+    assert_eq!(f(1.5e-6), r#"{"maximum":0.0000015}"#);
+    assert_eq!(f(1e-7), r#"{"maximum":1e-7}"#);
+    assert_eq!(f(1e21), r#"{"maximum":1e+21}"#);
+    assert_eq!(f(-0.0), r#"{"maximum":-0}"#);
+}

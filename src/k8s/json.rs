@@ -13,11 +13,11 @@ use super::schema::Schemas;
 use crate::protowire::{fields, Wire};
 use base64::Engine;
 use prost_reflect::MessageDescriptor;
-use serde_json::{Number, Value};
+use serde_json::Value;
 
 /// Key under which `--show-unknown` renders fields the schema does not name.
 pub const UNKNOWN_KEY: &str = "__unknownFields__";
-/// Deeper nesting than this is refused (protobuf's usual recursion limit).
+/// Deeper nesting of messages than this is refused (protobuf's usual recursion limit).
 const MAX_DEPTH: usize = 100;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,6 +53,17 @@ pub enum DecodeError {
     Malformed { api_version: String, kind: String, reason: String },
 }
 
+/// Parses JSON text this module wrote. Its nesting is bounded by the writer (at most 100
+/// messages, each a few JSON levels, plus embedded JSON that passed serde_json's own 128-level
+/// check), which can exceed serde_json's default limit of 128, so the limit is lifted here.
+pub fn parse_rendered(text: &str) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let v = serde::Deserialize::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
 /// The marker that replaces a Secret value of `len` characters.
 pub fn redaction_marker(len: usize) -> String {
     format!("<redacted: {len} characters; --show-secrets to show>")
@@ -70,7 +81,7 @@ pub fn render_object_text(schemas: &Schemas, api_version: &str, kind: &str, raw:
     w.string(api_version);
     w.buf.extend_from_slice(b",\"kind\":");
     w.string(kind);
-    let ctx = Ctx { top: true, redact: opts.redact_secrets && api_version == "v1" && kind == "Secret", resource_version: None };
+    let ctx = Ctx { top: true, redact: opts.redact_secrets && api_version == "v1" && kind == "Secret", resource_version: None, inline: false };
     let mut first = false;
     w.fields(index, raw, &mut first, ctx).map_err(malformed)?;
     w.buf.push(b'}');
@@ -80,18 +91,23 @@ pub fn render_object_text(schemas: &Schemas, api_version: &str, kind: &str, raw:
 /// Renders the object in a runtime.Unknown envelope as a JSON value.
 pub fn render_object(schemas: &Schemas, api_version: &str, kind: &str, raw: &[u8], opts: RenderOptions) -> Result<Rendered, DecodeError> {
     let t = render_object_text(schemas, api_version, kind, raw, opts)?;
-    let json = serde_json::from_str(&t.json)
+    let json = parse_rendered(&t.json)
         .map_err(|e| DecodeError::Malformed { api_version: api_version.into(), kind: kind.into(), reason: format!("internal: rendered JSON does not parse: {e}") })?;
     Ok(Rendered { json, unknown_fields: t.unknown_fields })
 }
 
-/// Renders one message of type `desc` from its wire bytes (no apiVersion/kind added).
-pub fn render_message_bytes(schemas: &Schemas, desc: &MessageDescriptor, raw: &[u8], opts: RenderOptions) -> Result<Rendered, String> {
+/// Renders one message of type `desc` from its wire bytes as JSON text (no apiVersion/kind).
+pub fn render_message_text(schemas: &Schemas, desc: &MessageDescriptor, raw: &[u8], opts: RenderOptions) -> Result<RenderedText, String> {
     let index = schemas.plans().index_of(desc.full_name()).ok_or_else(|| format!("{} is not in the schemas", desc.full_name()))?;
     let mut w = Writer::new(schemas.plans(), opts);
     w.message(index, raw)?;
-    let t = w.finish()?;
-    let json = serde_json::from_str(&t.json).map_err(|e| format!("internal: rendered JSON does not parse: {e}"))?;
+    w.finish()
+}
+
+/// Renders one message of type `desc` from its wire bytes (no apiVersion/kind added).
+pub fn render_message_bytes(schemas: &Schemas, desc: &MessageDescriptor, raw: &[u8], opts: RenderOptions) -> Result<Rendered, String> {
+    let t = render_message_text(schemas, desc, raw, opts)?;
+    let json = parse_rendered(&t.json).map_err(|e| format!("internal: rendered JSON does not parse: {e}"))?;
     Ok(Rendered { json, unknown_fields: t.unknown_fields })
 }
 
@@ -104,6 +120,9 @@ struct Ctx {
     redact: bool,
     /// ObjectMeta of the object: resourceVersion is set to this.
     resource_version: Option<i64>,
+    /// The message is an inline (`json:",inline"`) field of the one being written: its fields,
+    /// and its unknown fields, belong to that object.
+    inline: bool,
 }
 
 /// One segment of the JSON path of the value being written (for messages about it).
@@ -238,11 +257,15 @@ struct Writer<'p> {
     path: Vec<Seg<'p>>,
     /// Reused occurrence lists, one per nesting level in use.
     scratch: Vec<Vec<Occ<'p>>>,
+    /// Messages being written, nested (inline ones included).
+    depth: usize,
+    /// Unknown fields of inline messages, waiting for the object they are written into.
+    inline_unknown: Vec<Occ<'p>>,
 }
 
 impl<'p> Writer<'p> {
     fn new(plans: &'p Plans, opts: RenderOptions) -> Self {
-        Writer { plans, opts, buf: Vec::with_capacity(4096), unknown: Vec::new(), path: Vec::new(), scratch: Vec::new() }
+        Writer { plans, opts, buf: Vec::with_capacity(4096), unknown: Vec::new(), path: Vec::new(), scratch: Vec::new(), depth: 0, inline_unknown: Vec::new() }
     }
 
     fn finish(self) -> Result<RenderedText, String> {
@@ -345,22 +368,33 @@ impl<'p> Writer<'p> {
         }
     }
 
-    /// Go's encoding/json float format: integral values without a fraction.
+    /// Go's encoding/json float format: shortest digits, plain decimal from 1e-6 up to 1e21
+    /// (`1` for 1.0, `0.0000015`, `18446744073709552000`), exponent form outside (`1e-7`,
+    /// `1e+21`). Go refuses NaN and infinities; they are written as null.
     fn float(&mut self, f: f64) {
-        if f.fract() == 0.0 && f.abs() < 1e21 {
-            self.buf.extend_from_slice(itoa::Buffer::new().format(f as i64).as_bytes());
-        } else if let Some(n) = Number::from_f64(f) {
-            self.buf.extend_from_slice(n.to_string().as_bytes());
+        let text = if !f.is_finite() {
+            "null".to_string()
+        } else if f == 0.0 || (1e-6..1e21).contains(&f.abs()) {
+            format!("{f}")
         } else {
-            self.buf.extend_from_slice(b"null");
-        }
+            let e = format!("{f:e}");
+            match e.split_once('e') {
+                Some((m, x)) if !x.starts_with('-') => format!("{m}e+{x}"),
+                _ => e,
+            }
+        };
+        self.buf.extend_from_slice(text.as_bytes());
     }
 
-    /// Embedded JSON bytes as JSON (a string when they are not JSON).
+    /// Embedded JSON bytes as Go writes them: compacted, otherwise as stored (`null` when
+    /// empty; a string when they are not JSON).
     fn raw_json(&mut self, b: &[u8]) {
-        match serde_json::from_slice::<Value>(b) {
-            Ok(v) => self.buf.extend_from_slice(v.to_string().as_bytes()),
-            Err(_) => self.string(&String::from_utf8_lossy(b)),
+        if b.is_empty() {
+            self.buf.extend_from_slice(b"null");
+        } else if serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok() {
+            compact_json(b, &mut self.buf);
+        } else {
+            self.string(&String::from_utf8_lossy(b));
         }
     }
 
@@ -368,9 +402,6 @@ impl<'p> Writer<'p> {
 
     /// One message as a JSON value.
     fn message(&mut self, index: usize, bytes: &'p [u8]) -> Result<(), String> {
-        if self.path.len() > MAX_DEPTH {
-            return Err(self.fail(format!("nesting deeper than {MAX_DEPTH}")));
-        }
         let plan = self.plans.get(index);
         if plan.special != Special::None {
             return self.special(index, bytes);
@@ -402,15 +433,38 @@ impl<'p> Writer<'p> {
     /// The fields of one message into the object being written (`first`: nothing written in
     /// it yet).
     fn fields(&mut self, index: usize, bytes: &'p [u8], first: &mut bool, ctx: Ctx) -> Result<(), String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.fail(format!("nesting deeper than {MAX_DEPTH} messages")));
+        }
+        self.depth += 1;
+        let r = self.fields_at_depth(index, bytes, first, ctx);
+        self.depth -= 1;
+        r
+    }
+
+    fn fields_at_depth(&mut self, index: usize, bytes: &'p [u8], first: &mut bool, ctx: Ctx) -> Result<(), String> {
         let plans = self.plans;
         let plan = plans.get(index);
         let occs = self.scan(index, bytes)?;
+        let inline_mark = self.inline_unknown.len();
+        // Absent fields matter only when some are shown as null, or resourceVersion is set;
+        // otherwise only the fields present are visited.
+        let visit_absent = plan.has_null_rule || ctx.resource_version.is_some();
         let mut i = 0;
-        for (slot, f) in plan.fields.iter().enumerate() {
+        let mut slot = 0usize;
+        while slot < plan.fields.len() {
+            if !visit_absent {
+                match occs.get(i) {
+                    Some(o) if (o.slot as usize) < plan.fields.len() => slot = o.slot as usize,
+                    _ => break,
+                }
+            }
+            let f = &plan.fields[slot];
             let start = i;
             while i < occs.len() && occs[i].slot == slot as u32 {
                 i += 1;
             }
+            slot += 1;
             let group = &occs[start..i];
             if ctx.top && matches!(&*f.json_name, "apiVersion" | "kind") {
                 continue; // the envelope's type meta was written first
@@ -427,18 +481,33 @@ impl<'p> Writer<'p> {
                 }
                 continue;
             }
-            self.path.push(Seg::Key(&f.json_name));
+            // An inline field adds no key, so no path segment either.
+            let inline = f.rule == Rule::Inline && matches!(f.shape, Shape::Single(Elem::Message(_)));
+            if !inline {
+                self.path.push(Seg::Key(&f.json_name));
+            }
             let r = self.field(f, group, first, ctx);
-            self.path.pop();
+            if !inline {
+                self.path.pop();
+            }
             r?;
         }
-        if i < occs.len() {
-            self.unknown_fields(&occs[i..], first);
+        while i < occs.len() && (occs[i].slot as usize) < plan.fields.len() {
+            i += 1;
+        }
+        if ctx.inline {
+            self.inline_unknown.extend_from_slice(&occs[i..]);
+        } else if i < occs.len() || self.inline_unknown.len() > inline_mark {
+            let mut unknown: Vec<Occ<'p>> = self.inline_unknown.drain(inline_mark..).collect();
+            unknown.extend_from_slice(&occs[i..]);
+            self.unknown_fields(&unknown, first);
         }
         self.scratch.push(occs);
         Ok(())
     }
 
+    /// Records the paths of unknown fields and, with `--show-unknown`, writes them under
+    /// [`UNKNOWN_KEY`] (once per object, inline messages' included).
     fn unknown_fields(&mut self, occs: &[Occ<'p>], first: &mut bool) {
         let mut numbers: Vec<u32> = occs.iter().map(|o| o.number).collect();
         numbers.sort_unstable();
@@ -495,7 +564,7 @@ impl<'p> Writer<'p> {
                 let inner = if ctx.top && &*f.json_name == "metadata" && self.plans.get(m).is_object_meta {
                     Ctx { resource_version: self.opts.resource_version, ..Ctx::default() }
                 } else {
-                    Ctx { top: ctx.top && f.rule == Rule::Inline, ..Ctx::default() }
+                    Ctx { top: ctx.top && f.rule == Rule::Inline, inline: f.rule == Rule::Inline, ..Ctx::default() }
                 };
                 if group.len() > 1 {
                     // Repeated occurrences of a singular message merge: their concatenation
@@ -552,6 +621,7 @@ impl<'p> Writer<'p> {
     fn merged_message(&mut self, f: &FieldPlan, m: usize, merged: &[u8], first: &mut bool, ctx: Ctx) -> Result<(), String> {
         let mut sub = Writer::new(self.plans, self.opts);
         sub.path = self.path.clone();
+        sub.depth = self.depth;
         let mut sub_first = *first;
         match f.rule {
             Rule::OmitZero if merged.is_empty() => {}
@@ -568,10 +638,39 @@ impl<'p> Writer<'p> {
                 }
             }
         }
+        // An inline message's unknown fields cannot outlive the merged bytes: their paths are
+        // kept, their values not shown.
+        let pending = std::mem::take(&mut sub.inline_unknown);
+        if !pending.is_empty() {
+            let opts = sub.opts;
+            sub.opts.show_unknown = false;
+            sub.unknown_fields(&pending, &mut sub_first);
+            sub.opts = opts;
+        }
         // `sub` wrote its own leading comma (if any) from `first`.
         self.buf.extend_from_slice(&sub.buf);
         self.unknown.extend(sub.unknown);
         *first = sub_first;
+        Ok(())
+    }
+
+    /// A singular message from its occurrences (several merge: their concatenation is the
+    /// merged message, rendered by a writer of its own as it lives shorter than the input).
+    fn message_of(&mut self, m: usize, group: &[Occ<'p>]) -> Result<(), String> {
+        if let [one] = group {
+            let b = self.bytes_of(one)?;
+            return self.message(m, b);
+        }
+        let mut merged = Vec::new();
+        for o in group {
+            merged.extend_from_slice(self.bytes_of(o)?);
+        }
+        let mut sub = Writer::new(self.plans, self.opts);
+        sub.path = self.path.clone();
+        sub.depth = self.depth;
+        sub.message(m, &merged)?;
+        self.buf.extend_from_slice(&sub.buf);
+        self.unknown.extend(sub.unknown);
         Ok(())
     }
 
@@ -776,7 +875,8 @@ impl<'p> Writer<'p> {
                 }
             }
             Special::PropsOrArray => {
-                if !self.union_member(index, bytes, 1)? && !self.union_member(index, bytes, 2)? {
+                // Go: the list (JSONSchemas / Property) when not empty, else the schema, else null.
+                if !self.union_member(index, bytes, 2)? && !self.union_member(index, bytes, 1)? {
                     self.buf.extend_from_slice(b"null");
                 }
             }
@@ -817,10 +917,7 @@ impl<'p> Writer<'p> {
             Shape::Repeated(elem) => {
                 self.list(elem, &group)?;
             }
-            Shape::Single(Elem::Message(m)) => {
-                let b = self.bytes_of(&group[group.len() - 1])?;
-                self.message(m, b)?;
-            }
+            Shape::Single(Elem::Message(m)) => self.message_of(m, &group)?,
             Shape::Single(Elem::Scalar(s)) => {
                 let v = scalar_value(s, group[group.len() - 1].wire).map_err(|e| self.fail(e))?;
                 self.scalar(v);
@@ -828,6 +925,29 @@ impl<'p> Writer<'p> {
             Shape::Map { .. } => return Ok(false),
         }
         Ok(true)
+    }
+}
+
+/// Appends valid JSON `b` without the whitespace between tokens (what Go's encoding/json does
+/// to a Marshaler's output); strings are copied as they are.
+fn compact_json(b: &[u8], out: &mut Vec<u8>) {
+    let (mut in_string, mut escaped) = (false, false);
+    for &c in b {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            if c == b'"' {
+                in_string = true;
+            }
+            out.push(c);
+        }
     }
 }
 

@@ -24,7 +24,7 @@ impl ObjectJson {
     }
 
     pub fn value(&self) -> Result<Value, String> {
-        serde_json::from_str(&self.0).map_err(|e| format!("internal: decoded JSON does not parse: {e}"))
+        crate::k8s::json::parse_rendered(&self.0).map_err(|e| format!("internal: decoded JSON does not parse: {e}"))
     }
 
     fn from_value(v: &Value) -> ObjectJson {
