@@ -37,6 +37,8 @@ def main():
     ap.add_argument("--trim", action="store_true")
     ap.add_argument("--k8s-value", help="a stored Kubernetes value (e.g. a fixture .pb) to put, through the gateway")
     ap.add_argument("--k8s-key", help="the key to put --k8s-value under")
+    ap.add_argument("--big-puts", type=int, default=0,
+                    help="end with this many 1,000,000-byte puts (66 make etcd cut a second segment)")
     a = ap.parse_args()
     bins = etcd_bins.find_bins()
     if a.version not in bins:
@@ -103,6 +105,16 @@ def main():
             actions.append({"args": ["gateway-put", a.k8s_key], "value_file": os.path.abspath(a.k8s_value), "revision": rev})
         for i in range(30):
             ctl("put", f"k{i:02d}", f"value-{i}")
+        if a.big_puts:
+            gw = mt.Gateway(etcd.client_port)
+            for i in range(a.big_puts):
+                key = f"big/{i:03d}"
+                gw.put(key.encode(), (f"{i:03d}" * 333_334)[:1_000_000].encode())
+                actions.append({"args": ["big-put", key], "len": 1_000_000})
+            gw.close()
+            # Enough entries after the cut for a snapshot marker in the new segment too.
+            for i in range(25):
+                ctl("put", f"after-cut/{i:02d}", f"v{i}")
         # Every event from revision 1 (the compaction keeps none of the old revisions' history,
         # so watch from the compact revision on and keep the puts before it from the answers).
         rev = compact_rev

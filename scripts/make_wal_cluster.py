@@ -4,7 +4,7 @@
     python3 scripts/make_wal_cluster.py --version 3.5.1 --out DIR
 
 Starts members m0, m1, m2 (free ports, temp data dirs, --snapshot-count 10), puts through m0,
-removes m2 (and stops it), adds m3 and starts it with --initial-cluster-state existing, puts
+removes a follower (m2, or m1 when m2 leads; ground.json names the survivors) and stops it, adds m3 and starts it with --initial-cluster-state existing, puts
 again, then stops every member. DIR/<name>/member/wal holds each member's WAL (segments cut 4096
 bytes after their last record), DIR/ground.json the etcdctl answers (`-w json`): the member
 lists, the removed and added IDs, and each put's revision and raft term.
@@ -96,7 +96,8 @@ def main():
             code, so, se = mt.run([etcdctl, "--endpoints", endpoint, *args, "-w", "json"], {"ETCDCTL_API": "3"})
             if code == 0:
                 return json.loads(so)
-            if b"unhealthy cluster" not in se or attempt == 29:
+            retriable = any(m in se for m in [b"unhealthy cluster", b"context deadline exceeded", b"leader changed", b"no leader"])
+            if not retriable or attempt == 29:
                 raise RuntimeError(f"etcdctl {' '.join(args)}: {se.decode()}")
             time.sleep(1)
 
@@ -115,22 +116,29 @@ def main():
         ground["members_before"] = ctl(ep, "member", "list")["members"]
         for i in range(15):
             put(ep, f"before/{i:02d}", f"v{i}")
-        removed = next(m["ID"] for m in ground["members_before"] if m["name"] == "m2")
+        # Remove a follower, m2 or else m1 (removing the leader would start an election in the
+        # middle of the scenario); m0 stays and is where the puts go.
+        leader = ctl(ep, "endpoint", "status")[0]["Status"]["leader"]
+        ids = {m["name"]: m["ID"] for m in ground["members_before"]}
+        victim = "m2" if ids["m2"] != leader else "m1"
+        survivors = ["m0", "m1" if victim == "m2" else "m2", "m3"]
+        removed = ids[victim]
         ctl(ep, "member", "remove", f"{removed:x}")
-        members["m2"].stop()
+        members[victim].stop()
         ground["removed"] = removed
+        ground["survivors"] = survivors
         added = ctl(ep, "member", "add", "m3", f"--peer-urls={members['m3'].peer_url}")
         ground["added"] = added["member"]["ID"]
-        cluster = ",".join(f"{n}={members[n].peer_url}" for n in ["m0", "m1", "m3"])
+        cluster = ",".join(f"{n}={members[n].peer_url}" for n in survivors)
         members["m3"].start(cluster, "existing")
         members["m3"].healthy()
         for i in range(15):
             put(ep, f"after/{i:02d}", f"v{i}")
         ground["members_after"] = ctl(ep, "member", "list")["members"]
-        ground["status"] = ctl(",".join(members[n].client_url for n in ["m0", "m1", "m3"]), "endpoint", "status")
+        ground["status"] = ctl(",".join(members[n].client_url for n in survivors), "endpoint", "status")
         for m in members.values():
             m.stop()
-        for n in ["m0", "m1", "m3"]:
+        for n in survivors:
             src = os.path.join(members[n].dir, "data", "member", "wal")
             dst = os.path.join(a.out, n, "member", "wal")
             shutil.rmtree(os.path.join(a.out, n), ignore_errors=True)

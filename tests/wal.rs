@@ -74,7 +74,10 @@ fn check_against_ground(dir: &Path) {
                     assert_eq!(p["value_encoding"], "protobuf");
                     "<kubernetes object>".to_string()
                 }
-                None => p["value"].as_str().unwrap().to_string(),
+                None => match p["value"].as_str().unwrap() {
+                    v if v.len() > 1000 => format!("<{} bytes>", v.len()),
+                    v => v.to_string(),
+                },
             };
             ours_puts.push((p["key"].as_str().unwrap().into(), value, e["term"].as_u64().unwrap()));
         }
@@ -89,6 +92,10 @@ fn check_against_ground(dir: &Path) {
         let args: Vec<&str> = a["args"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
         match args.first().copied() {
             Some("put") => their_puts.push((args[1].into(), args[2].into(), a["response"]["header"]["raft_term"].as_u64().unwrap())),
+            Some("big-put") => {
+                let term = their_puts.last().map_or(0, |p| p.2);
+                their_puts.push((args[1].into(), format!("<{} bytes>", a["len"]), term));
+            }
             Some("gateway-put") => {
                 let term = their_puts.last().map_or(0, |p| p.2);
                 their_puts.push((args[1].into(), "<kubernetes object>".into(), term));
@@ -115,7 +122,8 @@ fn check_against_ground(dir: &Path) {
             (ev.get("type").and_then(Value::as_str).unwrap_or("PUT").to_string(), b64(kv["key"].as_str().unwrap()), kv.get("value").and_then(Value::as_str).map(b64).unwrap_or_default())
         })
         .collect();
-    let watched_puts: Vec<(String, String)> = watched.iter().filter(|w| w.0 == "PUT").map(|w| (w.1.clone(), w.2.clone())).collect();
+    let short = |v: &str| if v.len() > 1000 { format!("<{} bytes>", v.len()) } else { v.to_string() };
+    let watched_puts: Vec<(String, String)> = watched.iter().filter(|w| w.0 == "PUT").map(|w| (w.1.clone(), short(&w.2))).collect();
     let tail: Vec<(String, String)> = ours_puts.iter().rev().take(watched_puts.len()).rev().map(|p| (p.0.clone(), p.1.clone())).collect();
     assert_eq!(watched_puts, tail, "the last {} puts are the ones watched from revision {from}", watched_puts.len());
     assert!(entries.iter().any(|e| e.pointer("/delete_range/key") == Some(&Value::from("foo"))));
@@ -146,7 +154,8 @@ fn check_against_ground(dir: &Path) {
     let text = Command::new(bin()).arg("wal").arg(dir).args(["-o", "jsonl"]).output().unwrap().stdout;
     assert!(!String::from_utf8_lossy(&text).contains(password));
     if ground["version"] == "3.4.23" {
-        let raw = std::fs::read(std::fs::read_dir(dir.join("member/wal")).unwrap().next().unwrap().unwrap().path()).unwrap();
+        let first = dir.join("member/wal/0000000000000000-0000000000000000.wal");
+        let raw = std::fs::read(first).unwrap();
         assert!(raw.windows(password.len()).any(|w| w == password.as_bytes()), "3.4 keeps the plaintext in the WAL");
     }
 
@@ -183,17 +192,27 @@ fn fresh_wals_from_real_etcd() {
         let fixture = repo().join("../shared/k8s-fixtures/v1.35.0/core.v1.ConfigMap.pb");
         let out = Command::new("python3")
             .arg(repo().join("scripts/make_wal.py"))
-            .args(["--version", v, "--k8s-key", "/registry/configmaps/default/settings", "--k8s-value"])
+            .args(["--version", v, "--big-puts", "66", "--k8s-key", "/registry/configmaps/default/settings", "--k8s-value"])
             .arg(&fixture)
             .arg("--out")
             .arg(tmp.path())
             .output()
             .unwrap();
         assert!(out.status.success(), "make_wal.py {v}: {}", String::from_utf8_lossy(&out.stderr));
-        // Untrimmed: the last segment has its whole 64,000,000-byte preallocation.
-        let seg = std::fs::read_dir(tmp.path().join("member/wal")).unwrap().next().unwrap().unwrap();
-        assert_eq!(seg.metadata().unwrap().len(), 64_000_000);
+        // Untrimmed: the last segment has its whole 64,000,000-byte preallocation; the 66
+        // big puts made etcd cut a second segment, so the CRC chain crosses a segment and
+        // snapshots fall in both.
+        let mut segs: Vec<_> = std::fs::read_dir(tmp.path().join("member/wal")).unwrap().map(|e| e.unwrap().path()).collect();
+        segs.sort();
+        assert_eq!(segs.len(), 2, "{segs:?}");
+        assert!(std::fs::metadata(&segs[0]).unwrap().len() > 64_000_000, "the cut segment is truncated at its data");
+        assert_eq!(std::fs::metadata(&segs[1]).unwrap().len(), 64_000_000);
         check_against_ground(tmp.path());
+        let (_, lines, _) = wal_jsonl(tmp.path(), &[]);
+        let seg_of = |kind: &str| lines.iter().filter(|l| l["kind"] == kind).map(|l| l["segment"].as_str().unwrap().to_string()).collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(seg_of("snapshot").len(), 2, "snapshot markers in both segments");
+        let second = lines.iter().find(|l| l["segment"] != lines[0]["segment"]).unwrap();
+        assert_eq!(second["kind"], "crc", "a new segment starts with the running CRC");
     }
 }
 
@@ -440,7 +459,7 @@ fn fast_classes_agree_with_full_decodes() {
     assert!(n > 100);
 }
 
-/// A real 3-member cluster (scripts/make_wal_cluster.py): m2 removed, m3 added. Each member's
+/// A real 3-member cluster (scripts/make_wal_cluster.py): a follower removed, m3 added. Each member's
 /// WAL holds the bootstrap conf changes and the removal and addition etcdctl answered, every
 /// put in order with the raft term etcd answered with, and m0's and m1's logs agree entry for
 /// entry (the log is replicated).
@@ -497,7 +516,7 @@ fn three_member_cluster_with_membership_changes() {
         assert_eq!(puts, want, "{v}: every put, in order, in the term etcd answered with");
 
         // The replicated log: every committed entry m0 and m1 both hold is the same entry.
-        let m1 = entries_of("m1");
+        let m1 = entries_of(ground["survivors"][1].as_str().unwrap());
         let key = |e: &Value| (e["index"].clone(), e["term"].clone(), e["class"].clone(), e.pointer("/put/key").cloned(), e.get("conf_change").cloned());
         let both: Vec<_> = m0.iter().filter(|e| e["committed"] == true).filter_map(|e| m1.iter().find(|f| f["index"] == e["index"]).map(|f| (key(e), key(f)))).collect();
         assert!(both.len() >= 40, "{v}: {} common entries", both.len());
