@@ -176,16 +176,26 @@ fn recorded_wals_match_what_etcd_said() {
     }
 }
 
-#[test]
-fn fresh_wals_from_real_etcd() {
+/// The etcd versions installed here, of 3.5.1 and 3.4.23. A missing one is skipped with a
+/// `SKIPPED:` line, or fails the test when ETCDSCOPE_REQUIRE_ETCD=1 (CI).
+fn installed_etcd_versions() -> Vec<&'static str> {
     let bins = Command::new("python3").arg(repo().join("scripts/etcd_bins.py")).arg("--json").output().unwrap();
     let bins: Value = serde_json::from_slice(&bins.stdout).unwrap_or(Value::Null);
+    let mut out = Vec::new();
     for v in ["3.5.1", "3.4.23"] {
-        if bins.get(v).is_none() {
-            assert!(std::env::var("ETCDSCOPE_REQUIRE_ETCD").ok().as_deref() != Some("1"), "etcd {v} missing and ETCDSCOPE_REQUIRE_ETCD=1");
-            eprintln!("SKIPPED: etcd {v} not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
+        if bins.get(v).is_some() {
+            out.push(v);
             continue;
         }
+        assert!(std::env::var("ETCDSCOPE_REQUIRE_ETCD").ok().as_deref() != Some("1"), "etcd {v} missing and ETCDSCOPE_REQUIRE_ETCD=1");
+        eprintln!("SKIPPED: etcd {v} not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
+    }
+    out
+}
+
+#[test]
+fn fresh_wals_from_real_etcd() {
+    for v in installed_etcd_versions() {
         let tmp = tempfile::tempdir().unwrap();
         // With one Kubernetes object stored as kube-apiserver stores it (fixture bytes, read from
         // ../shared; nothing of them is committed).
@@ -465,14 +475,7 @@ fn fast_classes_agree_with_full_decodes() {
 /// entry (the log is replicated).
 #[test]
 fn three_member_cluster_with_membership_changes() {
-    let bins = Command::new("python3").arg(repo().join("scripts/etcd_bins.py")).arg("--json").output().unwrap();
-    let bins: Value = serde_json::from_slice(&bins.stdout).unwrap_or(Value::Null);
-    for v in ["3.5.1", "3.4.23"] {
-        if bins.get(v).is_none() {
-            assert!(std::env::var("ETCDSCOPE_REQUIRE_ETCD").ok().as_deref() != Some("1"), "etcd {v} missing and ETCDSCOPE_REQUIRE_ETCD=1");
-            eprintln!("SKIPPED: etcd {v} not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
-            continue;
-        }
+    for v in installed_etcd_versions() {
         let tmp = tempfile::tempdir().unwrap();
         let out = Command::new("python3").arg(repo().join("scripts/make_wal_cluster.py")).args(["--version", v, "--out"]).arg(tmp.path()).output().unwrap();
         assert!(out.status.success(), "make_wal_cluster.py {v}: {}", String::from_utf8_lossy(&out.stderr));
