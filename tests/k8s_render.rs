@@ -266,8 +266,8 @@ fn render_props(s: &Schemas, m: &Msg) -> Result<String, String> {
 }
 
 #[test]
-fn inline_recursion_is_bounded_too() {
-    // A user's own type (--proto-path) whose `rule` field falls back to inline embedding.
+fn recursion_in_user_types_is_bounded_too() {
+    // A user's own recursive type (--proto-path), 5,000 levels deep.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("widget.proto"), "syntax = \"proto2\";\npackage test.v1;\nmessage Widget { optional Widget rule = 1; optional string name = 2; }\n").unwrap();
     let s = Schemas::with_proto_path(dir.path()).unwrap();
@@ -279,7 +279,7 @@ fn inline_recursion_is_bounded_too() {
     let e = etcdscope::k8s::json::render_message_bytes(&s, &desc, &m.0, RenderOptions::default()).unwrap_err();
     assert!(e.contains("nesting deeper than"), "{e}");
     let shallow = Msg::new().msg(1, &Msg::new().str(2, "leaf"));
-    assert_eq!(etcdscope::k8s::json::render_message_bytes(&s, &desc, &shallow.0, RenderOptions::default()).unwrap().json, json!({"name": "leaf"}));
+    assert_eq!(etcdscope::k8s::json::render_message_bytes(&s, &desc, &shallow.0, RenderOptions::default()).unwrap().json, json!({"rule": {"name": "leaf"}}));
 }
 
 #[test]

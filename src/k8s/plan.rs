@@ -234,37 +234,15 @@ fn scalar(k: &Kind) -> Scalar {
     }
 }
 
-/// The field's rule: Go's struct tag facts when the generated list has them, else a fallback
-/// (zero strings and bools hidden, zero numbers shown, known inline embeddings).
+/// The field's rule: Go's struct tag facts when the generated list has them (every Kubernetes
+/// type, inline embeddings included), else a fallback for types without facts (`--proto-path`):
+/// zero strings and bools hidden, zero numbers shown, nothing inlined.
 fn rule(f: &FieldDescriptor, shape: Shape) -> Rule {
-    let message = f.parent_message().full_name();
-    if let Some(r) = super::required::rule(message, f.number()) {
+    if let Some(r) = super::required::rule(f.parent_message().full_name(), f.number()) {
         return r;
-    }
-    if matches!(shape, Shape::Single(Elem::Message(_))) && is_inline_fallback(f) {
-        return Rule::Inline;
     }
     match shape {
         Shape::Single(Elem::Scalar(Scalar::String | Scalar::Bool)) => Rule::Omit,
         _ => Rule::Keep,
     }
-}
-
-/// Fields whose message Go embeds inline, for messages without struct tag facts. The generator
-/// names such fields after the proto field (no JSON name of their own).
-fn is_inline_fallback(field: &FieldDescriptor) -> bool {
-    const INLINE: &[&str] = &[
-        "volumeSource",
-        "persistentVolumeSource",
-        "handler",
-        "probeHandler",
-        "localObjectReference",
-        "ingressRuleValue",
-        "ruleWithOperations",
-        "rule",
-        "deviceConfiguration",
-        "typeMeta",
-        "ephemeralContainerCommon",
-    ];
-    INLINE.contains(&field.json_name()) && field.name() == field.json_name()
 }

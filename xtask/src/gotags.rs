@@ -882,7 +882,7 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     if !l.not_messages.is_empty() {
-        eprintln!("{} Go structs with protobuf tags are not messages of their generated.proto (skipped)", l.not_messages.len());
+        eprintln!("{} Go structs with protobuf tags are not messages of their generated.proto (no facts recorded for them)", l.not_messages.len());
         for t in l.not_messages.iter().take(40) {
             eprintln!("  {t}");
         }
