@@ -18,6 +18,7 @@ pub mod error;
 pub mod etcd;
 pub mod k8s;
 pub mod protowire;
+pub mod snapshot;
 pub mod source;
 pub mod views;
 pub mod wal;

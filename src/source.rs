@@ -29,12 +29,11 @@ pub enum InputKind {
 }
 
 /// Result of checking the snapshot trailer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trailer {
     Ok,
     Missing,
-    Mismatch { stored: String, computed: String },
+    Mismatch { stored: [u8; 32], computed: [u8; 32] },
 }
 
 impl Trailer {
@@ -44,6 +43,28 @@ impl Trailer {
             Trailer::Missing => "missing",
             Trailer::Mismatch { .. } => "mismatch",
         }
+    }
+
+    pub fn is_mismatch(&self) -> bool {
+        matches!(self, Trailer::Mismatch { .. })
+    }
+}
+
+/// Written as `"trailer": "ok" | "missing" | "mismatch"`, plus `"trailerDetail": {"stored",
+/// "computed"}` (hex) on a mismatch; meant to be flattened into the struct that holds it.
+impl Serialize for Trailer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mismatch = match self {
+            Trailer::Mismatch { stored, computed } => Some((hex(stored), hex(computed))),
+            _ => None,
+        };
+        let mut map = s.serialize_map(Some(1 + usize::from(mismatch.is_some())))?;
+        map.serialize_entry("trailer", self.label())?;
+        if let Some((stored, computed)) = mismatch {
+            map.serialize_entry("trailerDetail", &serde_json::json!({"stored": stored, "computed": computed}))?;
+        }
+        map.end()
     }
 }
 
@@ -123,12 +144,15 @@ impl Source {
         if computed.as_slice() == stored {
             Trailer::Ok
         } else {
-            Trailer::Mismatch { stored: hex(stored), computed: hex(&computed) }
+            let mut stored_bytes = [0u8; 32];
+            stored_bytes.copy_from_slice(stored);
+            Trailer::Mismatch { stored: stored_bytes, computed: computed.into() }
         }
     }
 }
 
-fn hex(b: &[u8]) -> String {
+/// Lowercase hex of `b`.
+pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 

@@ -54,3 +54,34 @@ fn every_bucket_iterates_and_gets_match() {
         }
     });
 }
+
+/// One cursor serves many seeks (a merge walk does this): the page-load bound applies to each
+/// seek or step, not to the cursor's whole life, so a sound file is never called damaged.
+#[test]
+fn one_cursor_reused_for_ten_thousand_seeks() {
+    with_db(|db| {
+        let key = db.root().bucket(db, b"key").unwrap().expect("key bucket");
+        let all: Vec<&[u8]> = key.iter(db).map(|e| e.unwrap().key()).collect();
+        let mut cursor = key.cursor(db);
+        let budget = cursor.load_budget();
+        let mut rng: u64 = 0x2545_F491_4F6C_DD1D;
+        for i in 0..10_000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let want = all[(rng % all.len() as u64) as usize];
+            let (_, got) = cursor.seek(want).unwrap_or_else(|e| panic!("seek {i}: {e}")).expect("present");
+            assert_eq!(got.key, want);
+            // A few steps from each position, in both directions, on the same cursor.
+            if i % 10 == 0 {
+                let next = cursor.next().unwrap().map(|(_, e)| e.key);
+                let at = all.iter().position(|k| *k == want).unwrap();
+                assert_eq!(next, all.get(at + 1).copied());
+                if next.is_some() {
+                    assert_eq!(cursor.prev().unwrap().map(|(_, e)| e.key), Some(want));
+                }
+            }
+        }
+        assert!(10_000 * 2 > budget, "the test must exceed one cursor-lifetime budget ({budget} loads) to mean anything");
+    });
+}

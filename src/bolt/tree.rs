@@ -68,7 +68,7 @@ impl<'a> Bucket<'a> {
     }
 
     pub fn cursor<'d>(&self, db: &'d Db<'a>) -> Cursor<'d, 'a> {
-        Cursor { db, root: self.root, stack: Vec::new(), loads: 0 }
+        Cursor { db, root: self.root, stack: Vec::new(), loads: 0, last_key: None }
     }
 
     /// All entries in key order (nested buckets included, flagged).
@@ -82,8 +82,8 @@ impl<'a> Bucket<'a> {
     }
 
     /// Entries with key >= `from`, in key order.
-    pub fn iter_from<'d>(&self, db: &'d Db<'a>, from: &'a [u8]) -> Iter<'d, 'a> {
-        Iter { cursor: self.cursor(db), state: IterState::Start, forward: true, from: Some(from) }
+    pub fn iter_from<'d>(&self, db: &'d Db<'a>, from: &[u8]) -> Iter<'d, 'a> {
+        Iter { cursor: self.cursor(db), state: IterState::Start, forward: true, from: Some(from.to_vec()) }
     }
 }
 
@@ -94,21 +94,38 @@ struct Frame<'a> {
 }
 
 /// A position in a bucket's tree. Entries come with the id of the page holding them.
+///
+/// Two bounds keep every operation on a damaged file short, however often one cursor is reused
+/// (a merge walk seeks thousands of times): each positioning call (`first`, `last`, `seek`,
+/// `next`, `prev`) may load at most [`Cursor::load_budget`] pages, and consecutive steps must
+/// yield strictly ascending (`next`) or descending (`prev`) keys. In a sound tree a step loads
+/// at most one root-to-leaf path and keys are unique and sorted, so neither bound can trip; in
+/// a tree whose pages are shared between parents, a step over a run of empty shared leaves hits
+/// the load budget and a revisited non-empty leaf repeats a key, so a walk that could otherwise
+/// take exponentially long ends with an error at the first repeat.
 pub struct Cursor<'d, 'a> {
     db: &'d Db<'a>,
     root: Root<'a>,
     stack: Vec<Frame<'a>>,
-    /// Pages loaded so far. A sound tree loads each page at most once per full pass (plus one
-    /// root-to-leaf path per seek), so more loads than pages in the file means pages are shared
-    /// between parents, which could otherwise make a walk exponentially long.
+    /// Pages loaded by the current positioning call.
     loads: u64,
+    /// The key the cursor last yielded, with the page holding it.
+    last_key: Option<(u64, &'a [u8])>,
 }
 
 type Positioned<'a> = Option<(u64, LeafElement<'a>)>;
 
 impl<'d, 'a> Cursor<'d, 'a> {
+    /// Page loads one positioning call may make: twice the pages in the file plus a full
+    /// root-to-leaf path. A sound tree never needs more than one path per call.
+    pub fn load_budget(&self) -> u64 {
+        2 * (self.db.high_water_mark() + MAX_TREE_DEPTH as u64)
+    }
+
     fn reset(&mut self) -> Result<()> {
         self.stack.clear();
+        self.loads = 0;
+        self.last_key = None;
         let node = match self.root {
             Root::Page(id) => self.checked_node(id, None)?,
             Root::Inline(node) => node,
@@ -130,9 +147,9 @@ impl<'d, 'a> Cursor<'d, 'a> {
             return Err(self.db.corrupt(from_page, at, format!("cycle: page {from_page} points back to its ancestor page {id}")));
         }
         self.loads += 1;
-        if self.loads > 2 * (self.db.high_water_mark() + MAX_TREE_DEPTH as u64) {
+        if self.loads > self.load_budget() {
             return Err(self.db.corrupt(from_page, at, format!(
-                "page {id} reached again after {} page loads in a {}-page file: pages are shared between parents",
+                "page {id} reached again after {} page loads in one cursor step in a {}-page file: pages are shared between parents",
                 self.loads - 1,
                 self.db.high_water_mark()
             )));
@@ -169,10 +186,11 @@ impl<'d, 'a> Cursor<'d, 'a> {
     pub fn first(&mut self) -> Result<Positioned<'a>> {
         self.reset()?;
         self.descend(true)?;
-        match self.current()? {
-            Some(e) => Ok(Some(e)),
-            None => self.next(),
-        }
+        let found = match self.current()? {
+            Some(e) => Some(e),
+            None => self.step(true)?,
+        };
+        Ok(self.remember(found))
     }
 
     pub fn last(&mut self) -> Result<Positioned<'a>> {
@@ -180,40 +198,64 @@ impl<'d, 'a> Cursor<'d, 'a> {
         let top = self.stack.last_mut().expect("reset pushed the root");
         top.index = top.node.count.saturating_sub(1);
         self.descend(false)?;
-        match self.current()? {
-            Some(e) => Ok(Some(e)),
-            None => self.prev(),
-        }
+        let found = match self.current()? {
+            Some(e) => Some(e),
+            None => self.step(false)?,
+        };
+        Ok(self.remember(found))
     }
 
+    /// The next entry in key order; an error if it does not sort after the last one yielded.
     pub fn next(&mut self) -> Result<Positioned<'a>> {
+        self.loads = 0;
+        let found = self.step(true)?;
+        self.check_order(found, true)
+    }
+
+    /// The previous entry in key order; an error if it does not sort before the last one yielded.
+    pub fn prev(&mut self) -> Result<Positioned<'a>> {
+        self.loads = 0;
+        let found = self.step(false)?;
+        self.check_order(found, false)
+    }
+
+    fn remember(&mut self, found: Positioned<'a>) -> Positioned<'a> {
+        self.last_key = found.map(|(page, e)| (page, e.key));
+        found
+    }
+
+    fn check_order(&mut self, found: Positioned<'a>, forward: bool) -> Result<Positioned<'a>> {
+        if let (Some((page, e)), Some((last_page, last))) = (found, self.last_key) {
+            let in_order = if forward { e.key > last } else { e.key < last };
+            if !in_order {
+                let frame = self.stack.last().expect("an entry was found in a frame");
+                let offset = frame.node.element_file_offset(frame.index);
+                return Err(self.db.corrupt(page, offset, format!(
+                    "keys out of order: a key on page {page} does not sort {} the previous key on page {last_page}: \
+                     a page reached twice (shared between parents) or an unsorted page",
+                    if forward { "after" } else { "before" }
+                )));
+            }
+        }
+        Ok(self.remember(found))
+    }
+
+    /// Moves one entry forward or backward, skipping empty leaves.
+    fn step(&mut self, forward: bool) -> Result<Positioned<'a>> {
         loop {
             loop {
                 let Some(top) = self.stack.last_mut() else { return Ok(None) };
-                if top.index + 1 < top.node.count {
+                if forward && top.index + 1 < top.node.count {
                     top.index += 1;
                     break;
                 }
-                self.stack.pop();
-            }
-            self.descend(true)?;
-            if let Some(e) = self.current()? {
-                return Ok(Some(e));
-            }
-        }
-    }
-
-    pub fn prev(&mut self) -> Result<Positioned<'a>> {
-        loop {
-            loop {
-                let Some(top) = self.stack.last_mut() else { return Ok(None) };
-                if top.index > 0 && top.node.count > 0 {
+                if !forward && top.index > 0 && top.node.count > 0 {
                     top.index -= 1;
                     break;
                 }
                 self.stack.pop();
             }
-            self.descend(false)?;
+            self.descend(forward)?;
             if let Some(e) = self.current()? {
                 return Ok(Some(e));
             }
@@ -223,6 +265,11 @@ impl<'d, 'a> Cursor<'d, 'a> {
     /// Positions at the first entry with key >= `target`.
     pub fn seek(&mut self, target: &[u8]) -> Result<Positioned<'a>> {
         self.reset()?;
+        let found = self.seek_from_root(target)?;
+        Ok(self.remember(found))
+    }
+
+    fn seek_from_root(&mut self, target: &[u8]) -> Result<Positioned<'a>> {
         loop {
             let top = *self.stack.last().expect("reset pushed the root");
             let (index, exact) = top.node.search(target, self.db.file())?;
@@ -233,7 +280,7 @@ impl<'d, 'a> Cursor<'d, 'a> {
                     return self.current();
                 }
                 frame.index = top.node.count.saturating_sub(1);
-                return self.next();
+                return self.step(true);
             }
             if top.node.count == 0 {
                 return Err(top.node.corrupt(self.db.file(), PAGE_COUNT, format!("branch page {} has no elements", top.node.page_id)));
@@ -258,7 +305,7 @@ pub struct Iter<'d, 'a> {
     cursor: Cursor<'d, 'a>,
     state: IterState,
     forward: bool,
-    from: Option<&'a [u8]>,
+    from: Option<Vec<u8>>,
 }
 
 /// A bucket entry and the id of the page (or inline holder page) it was read from.
@@ -288,8 +335,8 @@ impl<'a> Iterator for Iter<'_, 'a> {
             IterState::Done => return None,
             IterState::Start => {
                 self.state = IterState::Running;
-                match (self.forward, self.from) {
-                    (true, Some(from)) => self.cursor.seek(from),
+                match (self.forward, self.from.take()) {
+                    (true, Some(from)) => self.cursor.seek(&from),
                     (true, None) => self.cursor.first(),
                     (false, _) => self.cursor.last(),
                 }

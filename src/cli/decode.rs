@@ -3,7 +3,7 @@
 
 use super::{CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
-use etcdscope::views::decode::{Decoded, Decoder};
+use etcdscope::k8s::decoder::{Decoded, Decoder};
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 

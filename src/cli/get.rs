@@ -5,8 +5,9 @@ use super::format::{kubectl_table, table};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::k8s::select::{FieldSelector, LabelSelector};
+use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::views::decode::Decoder;
+use etcdscope::k8s::decoder::Decoder;
 use etcdscope::views::get::{get, Found, GetQuery, Namespace};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -75,11 +76,13 @@ fn targets(args: &[String]) -> Result<Vec<(String, Option<String>)>, CliError> {
 pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     let decoder = a.decoding.decoder()?;
     let source = Source::open(&a.src)?;
+    let snap = Snapshot::open(&source)?;
+    let source = &snap;
     if let Some(key) = &a.key {
-        return raw_key(&source, key, a, &decoder, out);
+        return raw_key(source, key, a, &decoder, out);
     }
     if a.list_keys {
-        return list_keys(&source, a, &decoder, out);
+        return list_keys(source, a, &decoder, out);
     }
     let query = GetQuery {
         targets: if a.all_objects { Vec::new() } else { targets(&a.targets)? },
@@ -96,9 +99,9 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     };
     let single = query.targets.len() == 1 && query.targets[0].1.is_some();
     if matches!(a.output.as_str(), "jsonl" | "name") {
-        return stream(&source, &query, &decoder, a.output == "jsonl", out);
+        return stream(source, &query, &decoder, a.output == "jsonl", out);
     }
-    let result = get(&source, &query, &decoder)?;
+    let result = get(source, &query, &decoder)?;
     let mut findings = false;
     for f in &result.items {
         warn(f);
@@ -134,7 +137,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
 
 /// `-o jsonl` and `-o name` write each object as it is decoded, so memory does not grow with
 /// the number of objects.
-fn stream(source: &Source, query: &GetQuery, decoder: &Decoder, jsonl: bool, out: &mut impl Write) -> CliResult {
+fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: bool, out: &mut impl Write) -> CliResult {
     let mut findings = false;
     let summary = etcdscope::views::get::get_each(source, query, decoder, &mut |f| {
         warn(&f);
@@ -167,7 +170,7 @@ fn warn(f: &Found) {
     }
 }
 
-fn list_keys(source: &Source, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
+fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
     use etcdscope::k8s::key::KeyClass;
     let entries = etcdscope::views::get::list_keys(source, &a.etcd_prefix, a.rev, decoder)?;
     let describe = |c: &KeyClass| -> (String, String, String, String) {
@@ -204,7 +207,7 @@ fn list_keys(source: &Source, a: &GetArgs, decoder: &Decoder, out: &mut impl Wri
     Ok(EXIT_OK)
 }
 
-fn raw_key(source: &Source, key: &str, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
+fn raw_key(source: &Snapshot<'_>, key: &str, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
     use etcdscope::views::kv_get::{get as kv_get, GetRequest};
     let req = GetRequest {
         range: etcdscope::etcd::KeyRange::single(key.as_bytes()),
@@ -221,7 +224,7 @@ fn raw_key(source: &Source, key: &str, a: &GetArgs, decoder: &Decoder, out: &mut
         return Ok(EXIT_FINDINGS);
     };
     match decoder.decode_at(&kv.key, &kv.value, Some(kv.mod_revision)) {
-        etcdscope::views::decode::Decoded::Object { json, .. } => {
+        etcdscope::k8s::decoder::Decoded::Object { json, .. } => {
             write_json(out, &json.value().map_err(|e| CliError::Usage(format!("{key}: {e}")))?)?;
             Ok(EXIT_OK)
         }

@@ -6,6 +6,7 @@ use base64::Engine;
 use clap::{Args, ValueEnum};
 use etcdscope::etcd::pb::mvccpb::KeyValue;
 use etcdscope::etcd::KeyRange;
+use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::kv_get::{get, GetRequest, GetResponse, SortOrder, SortTarget};
 use std::io::Write;
@@ -119,7 +120,8 @@ fn request(a: &GetArgs) -> Result<GetRequest, CliError> {
 pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     let req = request(a)?;
     let source = Source::open(&a.src)?;
-    let resp = get(&source, &req)?;
+    let snap = Snapshot::open(&source)?;
+    let resp = get(&snap, &req)?;
     match a.output {
         Format::Simple => print_simple(&resp, a, out)?,
         Format::Json => print_json(&resp, out)?,

@@ -3,7 +3,8 @@
 use super::format::{human_size, table};
 use super::{CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
-use etcdscope::source::{InputKind, Source};
+use etcdscope::snapshot::Snapshot;
+use etcdscope::source::{InputKind, Source, Trailer};
 use etcdscope::views::status::{status, Status};
 use std::io::Write;
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ enum Format {
 
 pub fn run(a: &StatusArgs, out: &mut impl Write) -> CliResult {
     let source = Source::open(&a.src)?;
-    let s = status(&source)?;
+    let s = status(&Snapshot::open(&source)?)?;
     match a.output {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &s).map_err(std::io::Error::from)?;
@@ -32,7 +33,7 @@ pub fn run(a: &StatusArgs, out: &mut impl Write) -> CliResult {
         }
         Format::Table => out.write_all(render_table(&s).as_bytes())?,
     }
-    Ok(if s.trailer == "mismatch" { EXIT_FINDINGS } else { EXIT_OK })
+    Ok(if s.trailer.is_mismatch() { EXIT_FINDINGS } else { EXIT_OK })
 }
 
 fn kind_label(k: InputKind) -> String {
@@ -42,6 +43,10 @@ fn kind_label(k: InputKind) -> String {
         InputKind::MemberDir => "member dir".into(),
         InputKind::DataDir => "data dir".into(),
     }
+}
+
+fn hex_ids(ids: &[u64]) -> String {
+    ids.iter().map(|i| format!("{i:x}")).collect::<Vec<_>>().join(" ")
 }
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
@@ -72,9 +77,9 @@ fn render_table(s: &Status) -> String {
     let mut rows = vec![
         row("input", format!("{} ({})", s.input, kind_label(s.input_kind))),
         row("trailer", match s.trailer {
-            "ok" => "ok (sha256 matches)".into(),
-            "missing" => "missing (no sha256 trailer: not an `etcdctl snapshot save` file)".into(),
-            _ => "MISMATCH (sha256 differs: the file changed after it was saved)".into(),
+            Trailer::Ok => "ok (sha256 matches)".into(),
+            Trailer::Missing => "missing (no sha256 trailer: not an `etcdctl snapshot save` file)".into(),
+            Trailer::Mismatch { .. } => "MISMATCH (sha256 differs: the file changed after it was saved)".into(),
         }),
         row("meta", s.active_meta.reason.clone()),
         row("hash", format!("{:x}", s.hash)),
@@ -85,7 +90,7 @@ fn render_table(s: &Status) -> String {
         row("leases", s.leases.to_string()),
         row("consistent index", opt(&s.consistent_index)),
         row("term", opt(&s.term)),
-        row("cluster id", s.cluster_id.clone()),
+        row("cluster id", format!("{:x}", s.cluster_id)),
         row("members", members.lines().next().unwrap_or_default().to_string()),
     ];
     for extra in members.lines().skip(1) {
@@ -93,7 +98,7 @@ fn render_table(s: &Status) -> String {
     }
     rows.extend([
         row("quorum", if s.members.is_empty() { "-".into() } else { format!("{} (tolerates {} failed)", s.quorum, s.fault_tolerance) }),
-        row("confState voters", s.conf_state_voters.as_ref().map(|v| v.join(" ")).unwrap_or_else(|| "-".into())),
+        row("confState voters", s.conf_state_voters.as_ref().map(|v| hex_ids(v)).unwrap_or_else(|| "-".into())),
         row("cluster version", opt(&s.cluster_version)),
         row("storage version", match (&s.storage_version, s.version.is_empty()) {
             (Some(v), true) => format!("{v} (derived: meta has `term` but no `storageVersion`)"),

@@ -9,8 +9,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Lease {
-    /// Printed as %016x, as etcdctl prints lease IDs.
-    pub id: String,
+    /// etcdctl prints it as `%016x`.
+    pub id: i64,
     pub ttl: i64,
     pub remaining_ttl: i64,
 }
@@ -24,7 +24,7 @@ pub fn read_leases(backend: &Backend<'_>) -> Result<Vec<Lease>> {
         let at = || Location { file: db.file().clone(), page: Some(entry.page), offset: entry.element.value_offset };
         let lease = leasepb::Lease::decode(entry.value())
             .map_err(|e| Error::corrupt(at(), format!("lease value is not a leasepb.Lease: {e}")))?;
-        out.push(Lease { id: format!("{:016x}", lease.id), ttl: lease.ttl, remaining_ttl: lease.remaining_ttl });
+        out.push(Lease { id: lease.id, ttl: lease.ttl, remaining_ttl: lease.remaining_ttl });
     }
     Ok(out)
 }

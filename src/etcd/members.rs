@@ -30,12 +30,11 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<
     Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct Membership {
     pub members: Vec<Member>,
-    /// Hex IDs of removed members.
-    pub removed: Vec<String>,
+    /// IDs of removed members.
+    pub removed: Vec<u64>,
     pub cluster_version: Option<String>,
     /// `cluster/downgrade` JSON, verbatim, when present.
     pub downgrade: Option<String>,
@@ -76,7 +75,18 @@ pub fn read_membership(backend: &Backend<'_>) -> Result<Membership> {
         }
     }
     out.members.sort_by_key(|m| m.id);
-    out.removed = backend.entries(MEMBERS_REMOVED)?.into_iter().map(|(k, _)| String::from_utf8_lossy(k).into_owned()).collect();
+    // Keys of `members_removed` are member IDs in hex, as etcd's types.ID prints them.
+    if let Some(bucket) = backend.bucket(MEMBERS_REMOVED)? {
+        for entry in bucket.iter(db) {
+            let entry = entry?;
+            let id = std::str::from_utf8(entry.key()).ok().and_then(|k| u64::from_str_radix(k, 16).ok());
+            let Some(id) = id else {
+                let at = Location { file: db.file().clone(), page: Some(entry.page), offset: entry.element.value_offset };
+                return Err(Error::corrupt(at, format!("members_removed/{}: not a hex member ID", String::from_utf8_lossy(entry.key()))));
+            };
+            out.removed.push(id);
+        }
+    }
     for (k, v) in backend.entries(CLUSTER)? {
         let text = String::from_utf8_lossy(v).into_owned();
         match k {

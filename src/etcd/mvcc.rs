@@ -1,17 +1,22 @@
-//! MVCC over the `key` bucket: the keyspace as of any retained revision, as etcd's range reads
-//! see it. The bucket is ordered by revision, not by user key, so a read scans revisions up to
-//! the requested one and keeps, per user key in the range, the newest entry; memory is one small
-//! record per matching key (keys and values stay in the mapped file), never the file's size.
+//! MVCC over the `key` bucket: every retained revision as a typed, borrowed iterator, and the
+//! keyspace as of any retained revision, as etcd's range reads see it.
+//!
+//! The bucket is ordered by revision (main, sub), not by user key. [`Store::revisions`] seeks
+//! the lower revision bound and stops after the upper one; a read at a revision scans up to it
+//! and keeps, per user key in the range, the newest entry: memory is one small record per
+//! matching key (keys and values stay in the mapped file), never the file's size.
 
 use super::backend::{Backend, KEY};
 use super::meta::{read_meta, EtcdMeta};
 use super::pb::mvccpb;
-use super::revision::RevisionKey;
+use super::revision::{main_revision_start, Revision, RevisionKey};
 use super::wire;
-use crate::bolt::{Bucket, Entry};
+use crate::bolt::{tree::Iter, Bucket, Db, Entry};
 use crate::error::{Error, Location, Result};
+use crate::protowire::{fields, Wire};
 use prost::Message;
 use rustc_hash::FxHashMap as HashMap;
+use std::ops::RangeInclusive;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -30,9 +35,13 @@ impl KeyRange {
     /// Every key starting with `prefix` (all keys when `prefix` is empty).
     pub fn prefix(prefix: &[u8]) -> KeyRange {
         if prefix.is_empty() {
-            return KeyRange { key: vec![0], end: vec![0] };
+            return KeyRange::all();
         }
         KeyRange { key: prefix.to_vec(), end: prefix_end(prefix) }
+    }
+    /// Every key.
+    pub fn all() -> KeyRange {
+        KeyRange { key: vec![0], end: vec![0] }
     }
     /// Every key >= `key` (all keys when `key` is empty).
     pub fn from_key(key: &[u8]) -> KeyRange {
@@ -61,15 +70,85 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     vec![0]
 }
 
-/// The newest entry of one user key at the read revision, borrowed from the file.
+/// One entry of the `key` bucket, borrowed from the file: a put or a tombstone of one user key
+/// at one revision, or a revision-bump marker (an empty value, written by
+/// `etcdutl snapshot restore --bump-revision`, which belongs to no key).
 #[derive(Debug, Clone, Copy)]
-pub struct KeyState<'a> {
+pub struct RevisionEntry<'a> {
+    pub revision: Revision,
+    pub tombstone: bool,
+    /// The user key (empty for a marker).
     pub key: &'a [u8],
-    pub revision: RevisionKey,
-    /// The stored mvccpb.KeyValue bytes.
+    /// The stored mvccpb.KeyValue bytes (empty for a marker).
     pub raw: &'a [u8],
+    /// The page holding the entry, and the file offset of `raw`, for errors.
     pub page: u64,
     pub offset: u64,
+}
+
+/// A stored mvccpb.KeyValue read in one pass, its bytes borrowed. Absent fields are 0 / empty,
+/// as proto3 reads them; a tombstone stores only its key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyValueRef<'a> {
+    pub key: &'a [u8],
+    pub create_revision: i64,
+    pub mod_revision: i64,
+    pub version: i64,
+    pub value: &'a [u8],
+    pub lease: i64,
+}
+
+impl<'a> RevisionEntry<'a> {
+    pub fn main(&self) -> i64 {
+        self.revision.main
+    }
+    pub fn sub(&self) -> i64 {
+        self.revision.sub
+    }
+    pub fn is_marker(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Every field of the stored KeyValue, borrowed. `file` names the db in errors.
+    pub fn kv(&self, file: &Arc<Path>) -> Result<KeyValueRef<'a>> {
+        let mut kv = KeyValueRef::default();
+        for field in fields(self.raw) {
+            let (number, value) = field.map_err(|e| self.corrupt(file, &e.to_string()))?;
+            match (number, value) {
+                (1, Wire::Bytes(b)) => kv.key = b,
+                (2, Wire::Varint(v)) => kv.create_revision = v as i64,
+                (3, Wire::Varint(v)) => kv.mod_revision = v as i64,
+                (4, Wire::Varint(v)) => kv.version = v as i64,
+                (5, Wire::Bytes(b)) => kv.value = b,
+                (6, Wire::Varint(v)) => kv.lease = v as i64,
+                (1..=6, other) => {
+                    return Err(self.corrupt(file, &format!("field {number} is {}, not of its declared type", other.type_name())))
+                }
+                _ => {}
+            }
+        }
+        Ok(kv)
+    }
+
+    /// Decodes the stored KeyValue into an owned message.
+    pub fn decode(&self, file: &Arc<Path>) -> Result<mvccpb::KeyValue> {
+        mvccpb::KeyValue::decode(self.raw).map_err(|e| self.corrupt(file, &e.to_string()))
+    }
+
+    /// One int64 field of the stored KeyValue (2 create, 3 mod, 4 version, 6 lease), unparsed rest.
+    pub fn int64_field(&self, field: u64, file: &Arc<Path>) -> Result<i64> {
+        wire::int64_field(self.raw, field).map_err(|()| self.corrupt(file, "malformed field"))
+    }
+
+    /// The stored value bytes, borrowed.
+    pub fn value(&self, file: &Arc<Path>) -> Result<&'a [u8]> {
+        wire::bytes_field(self.raw, 5).map(Option::unwrap_or_default).map_err(|()| self.corrupt(file, "malformed value field"))
+    }
+
+    fn corrupt(&self, file: &Arc<Path>, what: &str) -> Error {
+        let at = Location { file: file.clone(), page: Some(self.page), offset: self.offset };
+        Error::corrupt(at, format!("value is not a valid mvccpb.KeyValue: {what}"))
+    }
 }
 
 /// Counts over the whole history in the `key` bucket.
@@ -85,26 +164,38 @@ pub struct HistoryCounts {
 }
 
 /// Read access to the MVCC keyspace of a backend.
-pub struct Store<'b, 'a> {
-    backend: &'b Backend<'a>,
+pub struct Store<'a> {
+    backend: Backend<'a>,
     key_bucket: Option<Bucket<'a>>,
     pub meta: EtcdMeta,
     /// Main revision of the newest entry in the `key` bucket (0 when empty).
     pub last_revision: i64,
+    /// Main revision of the oldest entry in the `key` bucket (0 when empty).
+    pub first_revision: i64,
 }
 
-impl<'b, 'a> Store<'b, 'a> {
-    pub fn open(backend: &'b Backend<'a>) -> Result<Store<'b, 'a>> {
-        let meta = read_meta(backend)?;
+impl<'a> Store<'a> {
+    pub fn open(backend: Backend<'a>) -> Result<Store<'a>> {
+        let meta = read_meta(&backend)?;
         let key_bucket = backend.bucket(KEY)?;
-        let mut last_revision = 0;
+        let (mut first_revision, mut last_revision) = (0, 0);
         if let Some(bucket) = &key_bucket {
+            if let Some(entry) = bucket.iter(&backend.db).next() {
+                first_revision = parse_revision(&backend.db, &entry?)?.revision.main;
+            }
             if let Some(entry) = bucket.iter_rev(&backend.db).next() {
-                let entry = entry?;
-                last_revision = parse_revision(backend, &entry)?.revision.main;
+                last_revision = parse_revision(&backend.db, &entry?)?.revision.main;
             }
         }
-        Ok(Store { backend, key_bucket, meta, last_revision })
+        Ok(Store { backend, key_bucket, meta, last_revision, first_revision })
+    }
+
+    pub fn backend(&self) -> &Backend<'a> {
+        &self.backend
+    }
+
+    pub fn db(&self) -> &Db<'a> {
+        &self.backend.db
     }
 
     /// The store revision etcd would report after starting on this backend.
@@ -131,43 +222,24 @@ impl<'b, 'a> Store<'b, 'a> {
         Ok(requested)
     }
 
-    /// Calls `visit` for every `key` bucket entry with main revision <= `rev`, in revision order,
-    /// with its parsed revision key and its user key. The user key is `None` for revision-bump
-    /// markers (empty values, written by `etcdutl snapshot restore --bump-revision`).
-    fn scan(&self, rev: i64, mut visit: impl FnMut(&Entry<'a>, RevisionKey, Option<&'a [u8]>)) -> Result<()> {
-        let Some(bucket) = &self.key_bucket else { return Ok(()) };
-        for entry in bucket.iter(&self.backend.db) {
-            let entry = entry?;
-            let rk = parse_revision(self.backend, &entry)?;
-            if rk.revision.main > rev {
-                break;
-            }
-            if entry.value().is_empty() {
-                visit(&entry, rk, None);
-                continue;
-            }
-            let key = match wire::bytes_field(entry.value(), 1) {
-                Ok(Some(k)) => k,
-                Ok(None) => return Err(corrupt(self.backend, &entry, "mvccpb.KeyValue without a key")),
-                Err(()) => return Err(corrupt(self.backend, &entry, "value is not a valid mvccpb.KeyValue")),
-            };
-            visit(&entry, rk, Some(key));
-        }
-        Ok(())
+    /// Every `key` bucket entry whose main revision lies in `revisions`, in revision order,
+    /// starting with a seek to the lower bound. With `keys`, only entries of user keys in that
+    /// range (markers belong to none); without, every entry, markers included.
+    pub fn revisions<'s>(&'s self, keys: Option<&'s KeyRange>, revisions: RangeInclusive<i64>) -> Revisions<'s, 'a> {
+        let (from, to) = (*revisions.start(), *revisions.end());
+        let inner = self.key_bucket.as_ref().filter(|_| from <= to).map(|b| b.iter_from(self.db(), &main_revision_start(from.max(0))));
+        Revisions { db: self.db(), inner, keys, to }
     }
 
     /// The live keys in `range` as of revision `rev` (already resolved by `read_revision`),
-    /// sorted by key.
-    pub fn range(&self, range: &KeyRange, rev: i64) -> Result<Vec<KeyState<'a>>> {
-        let mut latest: HashMap<&'a [u8], KeyState<'a>> = HashMap::default();
-        self.scan(rev, |entry, revision, key| {
-            let Some(key) = key else { return };
-            if range.contains(key) {
-                let state = KeyState { key, revision, raw: entry.value(), page: entry.page, offset: entry.element.value_offset };
-                latest.insert(key, state);
-            }
-        })?;
-        let mut live: Vec<KeyState<'a>> = latest.into_values().filter(|s| !s.revision.tombstone).collect();
+    /// sorted by key: each key's newest entry at or below `rev`, unless that is a tombstone.
+    pub fn range(&self, range: &KeyRange, rev: i64) -> Result<Vec<RevisionEntry<'a>>> {
+        let mut latest: HashMap<&'a [u8], RevisionEntry<'a>> = HashMap::default();
+        for entry in self.revisions(Some(range), 0..=rev) {
+            let entry = entry?;
+            latest.insert(entry.key, entry);
+        }
+        let mut live: Vec<RevisionEntry<'a>> = latest.into_values().filter(|s| !s.tombstone).collect();
         live.sort_unstable_by(|a, b| a.key.cmp(b.key));
         Ok(live)
     }
@@ -176,48 +248,84 @@ impl<'b, 'a> Store<'b, 'a> {
     pub fn history_counts(&self) -> Result<HistoryCounts> {
         let mut counts = HistoryCounts::default();
         let mut newest_is_tombstone: HashMap<&'a [u8], bool> = HashMap::default();
-        self.scan(i64::MAX, |_, rk, key| {
+        for entry in self.revisions(None, 0..=i64::MAX) {
+            let entry = entry?;
             counts.revisions += 1;
-            counts.tombstones += u64::from(rk.tombstone);
-            if let Some(key) = key {
-                newest_is_tombstone.insert(key, rk.tombstone);
+            counts.tombstones += u64::from(entry.tombstone);
+            if !entry.is_marker() {
+                newest_is_tombstone.insert(entry.key, entry.tombstone);
             }
-        })?;
+        }
         counts.distinct_keys = newest_is_tombstone.len() as u64;
         counts.live_keys = newest_is_tombstone.values().filter(|t| !**t).count() as u64;
         Ok(counts)
     }
 }
 
-impl<'a> KeyState<'a> {
-    /// Decodes the stored KeyValue. `file` names the db in errors.
-    pub fn decode(&self, file: &Arc<Path>) -> Result<mvccpb::KeyValue> {
-        mvccpb::KeyValue::decode(self.raw).map_err(|e| self.corrupt(file, &e.to_string()))
-    }
+/// The iterator of [`Store::revisions`]; it stops after the first error it yields.
+pub struct Revisions<'s, 'a> {
+    db: &'s Db<'a>,
+    inner: Option<Iter<'s, 'a>>,
+    keys: Option<&'s KeyRange>,
+    to: i64,
+}
 
-    /// One int64 field of the stored KeyValue (2 create, 3 mod, 4 version, 6 lease), unparsed rest.
-    pub fn int64_field(&self, field: u64, file: &Arc<Path>) -> Result<i64> {
-        wire::int64_field(self.raw, field).map_err(|()| self.corrupt(file, "malformed field"))
-    }
+impl<'a> Iterator for Revisions<'_, 'a> {
+    type Item = Result<RevisionEntry<'a>>;
 
-    /// The stored value bytes, borrowed.
-    pub fn value(&self, file: &Arc<Path>) -> Result<&'a [u8]> {
-        wire::bytes_field(self.raw, 5).map(Option::unwrap_or_default).map_err(|()| self.corrupt(file, "malformed value field"))
-    }
-
-    fn corrupt(&self, file: &Arc<Path>, what: &str) -> Error {
-        let at = Location { file: file.clone(), page: Some(self.page), offset: self.offset };
-        Error::corrupt(at, format!("value is not a valid mvccpb.KeyValue: {what}"))
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let step = self.parse_next()?;
+            match step {
+                Ok(entry) if entry.main() > self.to => {
+                    self.inner = None;
+                    return None;
+                }
+                Ok(entry) => match self.keys {
+                    Some(range) if entry.is_marker() || !range.contains(entry.key) => continue,
+                    _ => return Some(Ok(entry)),
+                },
+                Err(e) => {
+                    self.inner = None;
+                    return Some(Err(e));
+                }
+            }
+        }
     }
 }
 
-fn parse_revision(backend: &Backend<'_>, entry: &Entry<'_>) -> Result<RevisionKey> {
-    RevisionKey::parse(entry.key()).map_err(|e| corrupt(backend, entry, &e.to_string()))
+impl<'a> Revisions<'_, 'a> {
+    fn parse_next(&mut self) -> Option<Result<RevisionEntry<'a>>> {
+        let entry = match self.inner.as_mut()?.next()? {
+            Ok(entry) => entry,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(parse_entry(self.db, &entry))
+    }
 }
 
-fn corrupt(backend: &Backend<'_>, entry: &Entry<'_>, what: &str) -> Error {
+fn parse_entry<'a>(db: &Db<'a>, entry: &Entry<'a>) -> Result<RevisionEntry<'a>> {
+    let rk = parse_revision(db, entry)?;
+    let raw = entry.value();
+    let key = if raw.is_empty() {
+        &[][..]
+    } else {
+        match wire::bytes_field(raw, 1) {
+            Ok(Some(k)) => k,
+            Ok(None) => return Err(corrupt(db, entry, "mvccpb.KeyValue without a key")),
+            Err(()) => return Err(corrupt(db, entry, "value is not a valid mvccpb.KeyValue")),
+        }
+    };
+    Ok(RevisionEntry { revision: rk.revision, tombstone: rk.tombstone, key, raw, page: entry.page, offset: entry.element.value_offset })
+}
+
+fn parse_revision(db: &Db<'_>, entry: &Entry<'_>) -> Result<RevisionKey> {
+    RevisionKey::parse(entry.key()).map_err(|e| corrupt(db, entry, &e.to_string()))
+}
+
+fn corrupt(db: &Db<'_>, entry: &Entry<'_>, what: &str) -> Error {
     let offset = entry.element.value_offset - entry.key().len() as u64;
-    let at = Location { file: backend.db.file().clone(), page: Some(entry.page), offset };
+    let at = Location { file: db.file().clone(), page: Some(entry.page), offset };
     Error::corrupt(at, format!("key bucket entry {}: {what}", hex(entry.key())))
 }
 

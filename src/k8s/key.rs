@@ -6,6 +6,11 @@
 use super::resources::{built_in, ResourceInfo};
 use std::collections::HashMap;
 
+/// kube-apiserver's `--etcd-prefix` as keys start with it: one leading slash, no trailing one.
+pub fn normalize_prefix(prefix: &str) -> String {
+    format!("/{}", prefix.trim_matches('/'))
+}
+
 /// Where an object lives, from its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectRef {

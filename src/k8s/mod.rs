@@ -1,6 +1,7 @@
 //! Kubernetes objects in etcd: keys mapped to (group, resource, namespace, name), values
 //! unwrapped (protobuf envelope, JSON, CBOR, encryption at rest).
 
+pub mod decoder;
 pub mod envelope;
 pub mod key;
 pub mod resources;

@@ -3,14 +3,13 @@
 //! gets `metadata.resourceVersion` = its key's mod revision, as the API server sets it on read.
 //! A value that cannot be decoded is returned with the reason, never fatal to a listing.
 
-use crate::etcd::{Backend, KeyRange, Store};
 use crate::error::{Error, Result};
-use crate::k8s::crd::resource_from_crd;
-use crate::k8s::key::{Catalog, KeyClass, ObjectRef};
+use crate::etcd::KeyRange;
+use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
+use crate::k8s::key::{normalize_prefix, KeyClass, ObjectRef};
 use crate::k8s::resources::ResourceInfo;
 use crate::k8s::select::{FieldSelector, LabelSelector};
-use crate::source::Source;
-use crate::views::decode::{Decoded, Decoder, ObjectJson};
+use crate::snapshot::Snapshot;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Namespace {
@@ -46,34 +45,17 @@ pub struct KeyEntry {
 
 /// Every key in the keyspace at the revision, classified (objects, non-object keys, unknown
 /// resources, keys outside the prefix). CRDs in the snapshot are learned first.
-pub fn list_keys(source: &Source, etcd_prefix: &str, revision: i64, decoder: &Decoder) -> Result<Vec<KeyEntry>> {
-    let backend = Backend::new(source.db()?);
-    let file = backend.db.file().clone();
-    let store = Store::open(&backend)?;
+pub fn list_keys(snap: &Snapshot<'_>, etcd_prefix: &str, revision: i64, decoder: &Decoder) -> Result<Vec<KeyEntry>> {
+    let store = snap.store();
     let rev = store.read_revision(revision)?;
-    let prefix = format!("/{}", etcd_prefix.trim_matches('/'));
-    let catalog = learn_catalog(&store, &file, rev, &prefix, decoder)?;
+    let prefix = normalize_prefix(etcd_prefix);
+    let catalog = snap.catalog(decoder, &prefix)?;
     let mut out = Vec::new();
-    for state in store.range(&KeyRange::prefix(b""), rev)? {
-        let kv = state.decode(&file)?;
-        out.push(KeyEntry { class: catalog.classify(&kv.key, &prefix), key: String::from_utf8_lossy(&kv.key).into_owned(), mod_revision: kv.mod_revision, value_len: kv.value.len() });
+    for state in store.range(&KeyRange::all(), rev)? {
+        let kv = state.kv(snap.file())?;
+        out.push(KeyEntry { class: catalog.classify(kv.key, &prefix), key: String::from_utf8_lossy(kv.key).into_owned(), mod_revision: kv.mod_revision, value_len: kv.value.len() });
     }
     Ok(out)
-}
-
-/// The built-in catalogue plus every CRD stored under `prefix` at `rev`.
-fn learn_catalog(store: &Store<'_, '_>, file: &std::sync::Arc<std::path::Path>, rev: i64, prefix: &str, decoder: &Decoder) -> Result<Catalog> {
-    let mut catalog = Catalog::built_in();
-    let crd_prefix = format!("{prefix}/apiextensions.k8s.io/customresourcedefinitions/");
-    for state in store.range(&KeyRange::prefix(crd_prefix.as_bytes()), rev)? {
-        let kv = state.decode(file)?;
-        if let Decoded::Object { json, .. } = decoder.decode_at(&kv.key, &kv.value, None) {
-            if let Some(info) = json.value().ok().as_ref().and_then(resource_from_crd) {
-                catalog.add(info);
-            }
-        }
-    }
-    Ok(catalog)
 }
 
 /// One object found.
@@ -97,9 +79,9 @@ pub struct GetResult {
 }
 
 /// Collects every object found (tables and `kind: List` output need them all).
-pub fn get(source: &Source, query: &GetQuery, decoder: &Decoder) -> Result<GetResult> {
+pub fn get(snap: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder) -> Result<GetResult> {
     let mut items = Vec::new();
-    let summary = get_each(source, query, decoder, &mut |f| {
+    let summary = get_each(snap, query, decoder, &mut |f| {
         items.push(f);
         Ok(())
     })?;
@@ -115,24 +97,23 @@ pub struct GetSummary {
 
 /// Streams each object to `visit` as it is decoded: memory stays at one decoded object (plus
 /// the small per-key index of the range), however many objects the snapshot holds.
-pub fn get_each(source: &Source, query: &GetQuery, decoder: &Decoder, visit: &mut dyn FnMut(Found) -> Result<()>) -> Result<GetSummary> {
-    let backend = Backend::new(source.db()?);
-    let file = backend.db.file().clone();
-    let store = Store::open(&backend)?;
+pub fn get_each(snap: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, visit: &mut dyn FnMut(Found) -> Result<()>) -> Result<GetSummary> {
+    let store = snap.store();
+    let file = snap.file();
     let rev = store.read_revision(query.revision)?;
-    let prefix = format!("/{}", query.etcd_prefix.trim_matches('/'));
-    let catalog = learn_catalog(&store, &file, rev, &prefix, decoder)?;
+    let prefix = normalize_prefix(&query.etcd_prefix);
+    let catalog = snap.catalog(decoder, &prefix)?;
     let mut summary = GetSummary { revision: rev, not_found: Vec::new() };
 
     // Decodes the objects of `range` one at a time; `resource_of` says what each key is.
     let mut each = |range: KeyRange, resource_of: &dyn Fn(&str) -> Option<ResourceInfo>| -> Result<usize> {
         let mut seen = 0;
         for state in store.range(&range, rev)? {
-            let kv = state.decode(&file)?;
-            let key = String::from_utf8_lossy(&kv.key).into_owned();
+            let kv = state.kv(file)?;
+            let key = String::from_utf8_lossy(kv.key).into_owned();
             let Some(resource) = resource_of(&key) else { continue };
             seen += 1;
-            let decoded = decoder.decode_at(&kv.key, &kv.value, Some(kv.mod_revision));
+            let decoded = decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision));
             if let Some(found) = found(query, key, resource, kv.mod_revision, decoded) {
                 visit(found)?;
             }

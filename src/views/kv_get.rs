@@ -2,14 +2,13 @@
 //! revisions, limits, sorting, keys-only and count-only. The response mirrors etcdserverpb's
 //! RangeResponse so printers can reproduce etcdctl's output byte for byte.
 
-use crate::etcd::members::read_membership;
+use crate::error::{Error, Result};
+use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::pb::mvccpb::KeyValue;
-use crate::etcd::mvcc::KeyState;
-use crate::etcd::{Backend, KeyRange, Store};
+use crate::etcd::KeyRange;
+use crate::snapshot::Snapshot;
 use std::path::Path;
 use std::sync::Arc;
-use crate::error::{Error, Result};
-use crate::source::Source;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortTarget {
@@ -52,7 +51,7 @@ pub struct GetResponse<'a> {
     pub member_id: u64,
     pub revision: i64,
     pub raft_term: u64,
-    pub kvs: Vec<KeyState<'a>>,
+    pub kvs: Vec<RevisionEntry<'a>>,
     pub keys_only: bool,
     pub more: bool,
     pub count: i64,
@@ -72,16 +71,15 @@ impl GetResponse<'_> {
     }
 }
 
-pub fn get<'a>(source: &'a Source, req: &GetRequest) -> Result<GetResponse<'a>> {
+pub fn get<'a>(snap: &Snapshot<'a>, req: &GetRequest) -> Result<GetResponse<'a>> {
     if req.range.key.is_empty() {
         return Err(Error::Usage("etcdserver: key is not provided".into()));
     }
-    let backend = Backend::new(source.db()?);
-    let file = backend.db.file().clone();
-    let store = Store::open(&backend)?;
+    let file = snap.file().clone();
+    let store = snap.store();
     let rev = store.read_revision(req.revision)?;
     let live = store.range(&req.range, rev)?;
-    let membership = read_membership(&backend)?;
+    let membership = snap.membership()?;
 
     let count = live.len() as i64;
     // As etcd's apply: an explicit sort order means fetch everything, sort, then cut to the
@@ -92,7 +90,7 @@ pub fn get<'a>(source: &'a Source, req: &GetRequest) -> Result<GetResponse<'a>> 
         (SortOrder::None, _) => (limit_of(req.limit, live.len()), SortOrder::Ascend),
         (order, _) => (live.len(), order),
     };
-    let mut kvs: Vec<KeyState<'a>> = if req.count_only { Vec::new() } else { live.into_iter().take(take).collect() };
+    let mut kvs: Vec<RevisionEntry<'a>> = if req.count_only { Vec::new() } else { live.into_iter().take(take).collect() };
     sort_states(&mut kvs, req.sort_target, order, &file)?;
     kvs.truncate(limit_of(req.limit, kvs.len()));
 
@@ -128,11 +126,11 @@ enum SortKey<'a> {
 
 /// Stable sort: ties keep key order (etcd's Go sort is not stable, so ties may differ there).
 /// Sort keys are read from the stored bytes without decoding the rest.
-fn sort_states<'a>(states: &mut Vec<KeyState<'a>>, target: SortTarget, order: SortOrder, file: &Arc<Path>) -> Result<()> {
+fn sort_states<'a>(states: &mut Vec<RevisionEntry<'a>>, target: SortTarget, order: SortOrder, file: &Arc<Path>) -> Result<()> {
     if order == SortOrder::None {
         return Ok(());
     }
-    let key_of = |s: &KeyState<'a>| -> Result<SortKey<'a>> {
+    let key_of = |s: &RevisionEntry<'a>| -> Result<SortKey<'a>> {
         Ok(match target {
             SortTarget::Key => SortKey::Bytes(s.key),
             SortTarget::Create => SortKey::Int(s.int64_field(2, file)?),

@@ -3,13 +3,12 @@
 //! space per bucket and roughly what a defragmentation would give back.
 
 use crate::bolt::space::{measure, Space};
-use crate::etcd::backend::{describe_bucket, Backend};
+use crate::etcd::backend::describe_bucket;
 use crate::etcd::hash::snapshot_hash;
-use crate::etcd::lease::read_leases;
-use crate::etcd::members::{read_membership, Member};
-use crate::etcd::Store;
+use crate::etcd::members::Member;
 use crate::error::Result;
-use crate::source::{InputKind, Source, Trailer};
+use crate::snapshot::Snapshot;
+use crate::source::{InputKind, Trailer};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -25,9 +24,8 @@ pub struct Status {
     pub input: String,
     pub input_kind: InputKind,
     pub db_path: String,
-    pub trailer: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trailer_detail: Option<Trailer>,
+    #[serde(flatten)]
+    pub trailer: Trailer,
     pub active_meta: ActiveMeta,
 
     pub consistent_index: Option<u64>,
@@ -41,13 +39,16 @@ pub struct Status {
     pub tombstones: u64,
     pub leases: u64,
 
-    pub cluster_id: String,
+    #[serde(serialize_with = "super::ids::hex")]
+    pub cluster_id: u64,
     pub members: Vec<Member>,
-    pub removed_members: Vec<String>,
+    #[serde(serialize_with = "super::ids::hex_list")]
+    pub removed_members: Vec<u64>,
     /// Majority of voting members (learners do not vote); 0 when no members are recorded.
     pub quorum: u64,
     pub fault_tolerance: u64,
-    pub conf_state_voters: Option<Vec<String>>,
+    #[serde(serialize_with = "super::ids::hex_list_opt")]
+    pub conf_state_voters: Option<Vec<u64>>,
     pub cluster_version: Option<String>,
     pub storage_version: Option<String>,
 
@@ -84,33 +85,35 @@ pub struct BucketRow {
     pub used_bytes: u64,
 }
 
-pub fn status(source: &Source) -> Result<Status> {
+pub fn status(snap: &Snapshot<'_>) -> Result<Status> {
     // The trailer check hashes the whole file and shares nothing with the rest: give it a core.
+    let source = snap.source();
     std::thread::scope(|scope| {
         let trailer = scope.spawn(|| source.verify_trailer());
-        let mut status = build(source)?;
+        let mut status = build(snap)?;
         let trailer = trailer.join().expect("the trailer check does not panic");
         if let Trailer::Mismatch { stored, computed } = &trailer {
             status.warnings.insert(0, format!(
-                "sha256 trailer mismatch: stored {stored}, computed {computed}; the file was changed after `snapshot save`"
+                "sha256 trailer mismatch: stored {}, computed {}; the file was changed after `snapshot save`",
+                crate::source::hex(stored),
+                crate::source::hex(computed)
             ));
-            status.trailer_detail = Some(trailer.clone());
         }
-        status.trailer = trailer.label();
+        status.trailer = trailer;
         Ok(status)
     })
 }
 
 /// Everything but the trailer verdict.
-fn build(source: &Source) -> Result<Status> {
-    let db = source.db()?;
-    let choice = db.meta_choice().clone();
-    let backend = Backend::new(db);
-    let store = Store::open(&backend)?;
-    let hash = snapshot_hash(&backend)?;
+fn build(snap: &Snapshot<'_>) -> Result<Status> {
+    let source = snap.source();
+    let choice = snap.db().meta_choice().clone();
+    let backend = snap.backend();
+    let store = snap.store();
+    let hash = snapshot_hash(backend)?;
     let counts = store.history_counts()?;
-    let membership = read_membership(&backend)?;
-    let leases = read_leases(&backend)?;
+    let membership = snap.membership()?;
+    let leases = snap.leases()?;
     let space: Space = measure(&backend.db)?;
 
     let voters: Vec<&Member> = membership.members.iter().filter(|m| !m.is_learner).collect();
@@ -176,8 +179,7 @@ fn build(source: &Source) -> Result<Status> {
         input: source.input.display().to_string(),
         input_kind: source.kind,
         db_path: source.db_path.display().to_string(),
-        trailer: Trailer::Missing.label(),
-        trailer_detail: None,
+        trailer: Trailer::Missing,
         active_meta: ActiveMeta {
             page: choice.slots[choice.active].page,
             txid: choice.active_meta().txid,
@@ -193,10 +195,10 @@ fn build(source: &Source) -> Result<Status> {
         revisions: counts.revisions,
         tombstones: counts.tombstones,
         leases: leases.len() as u64,
-        cluster_id: format!("{:x}", membership.cluster_id()),
+        cluster_id: membership.cluster_id(),
         quorum,
         fault_tolerance: n.saturating_sub(quorum),
-        conf_state_voters: meta.conf_state.as_ref().map(|cs| cs.voters.iter().map(|v| format!("{v:x}")).collect()),
+        conf_state_voters: meta.conf_state.as_ref().map(|cs| cs.voters.clone()),
         cluster_version: membership.cluster_version.clone(),
         storage_version: meta.schema_version(),
         members: membership.members,

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Location, Result};
 use crate::etcd::pb::{etcdserverpb, raftpb};
-use crate::views::decode::{Decoded, Decoder, ObjectJson};
+use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
 use crate::wal::frame::{DamageKind, Event, SegmentEnd, Wal};
 use crate::wal::record::{Entry, Record};
 use crate::wal::request::{class_fast, payload, v3_op, Payload};
@@ -345,12 +345,10 @@ fn member_state(wal_dir: &Path) -> Option<MemberState> {
     }
     let db = snap.join("db");
     if db.is_file() {
-        let meta = crate::source::Source::open(&db).and_then(|src| {
-            let backend = crate::etcd::Backend::new(src.db()?);
-            crate::etcd::meta::read_meta(&backend)
-        });
-        match meta {
-            Ok(meta) => m.consistent_index = meta.consistent_index,
+        let consistent_index = crate::source::Source::open(&db)
+            .and_then(|src| Ok(crate::snapshot::Snapshot::open(&src)?.store().meta.consistent_index));
+        match consistent_index {
+            Ok(index) => m.consistent_index = index,
             Err(e) => m.db_problem = Some(e.to_string()),
         }
     }

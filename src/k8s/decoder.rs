@@ -1,5 +1,6 @@
-//! `decode`: one stored Kubernetes value → the object as kube-apiserver would show it, or the
-//! reason it cannot be shown. Never fatal: an undecodable value comes back as `Raw` with why.
+//! One stored Kubernetes value → the object as kube-apiserver would show it, or the reason it
+//! cannot be shown: decryption with the user's keys, the envelope, then JSON text. Never fatal:
+//! an undecodable value comes back as `Raw` with why. Every view that shows objects uses it.
 
 use crate::k8s::encryption::{Decrypted, EncryptionConfig};
 use crate::k8s::envelope::{classify, Value as Stored};
