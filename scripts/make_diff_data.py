@@ -5,22 +5,34 @@
 
 1. starts one etcd (127.0.0.1, temp data dir); phase 1 writes plain keys, two leases and
    Kubernetes objects (protobuf, from Kubernetes' fixtures, see k8s_wire.py) with some
-   history, and compacts (physically) at a revision C in the middle of it;
+   history, and compacts (physically) at a revision C in the middle of it. It also sets up
+   the restore hazards (HAZARDS, meta.json "hazards") in OLD:
+   - orphans: Pod old-rs-p1 controlled by a bare ReplicaSet old-rs that is deleted before
+     OLD (garbage-collector lag; the pod is deleted in phase 2), and ConfigMap owned-cm
+     owned by Deployment "later" (uid ...0000000000aa) that only phase 2 creates;
+   - a pod on a missing node: Pod stray-p (no owner) on Node node-3, deleted before OLD;
+   - a lease gone: L2 (2 keys: /lease/revoked and an Event), revoked in phase 2;
+   - the revision going backwards (OLD < NEW);
 2. OLD: `etcdctl snapshot save` -> DIR/old.db, plus lease list / endpoint status / get;
 3. phase 2 makes every kind of difference (lost, reappear, revert, rewritten);
 4. NEW: `etcdctl snapshot save` -> DIR/new.db; with no writes in between records
    `etcdctl watch --prefix "" --rev R -w json` from C, from OLD+1 and from C-1 (refused),
    lease list, endpoint status, get; stops etcd;
 5. restores each snapshot with etcd's own restore (etcdutl for 3.5, etcdctl for 3.4),
-   starts a real etcd on each restored data dir and records `get "" --prefix -w json` and
-   endpoint status;
+   starts a real etcd on each restored data dir and records `get "" --prefix -w json`,
+   endpoint status, lease list and `lease timetolive --keys` of every lease;
 6. checks the intended class of every key (meta.json "scenario") against the restored
-   keyspaces, the watch output against the writes made, and fails loudly on a mismatch.
+   keyspaces, the watch output against the writes made, the leases of the restored members,
+   and the intended hazards against the ones decoded (uids, ownerReferences, nodeName, lease
+   keys and TTLs, revisions) from the restored members; fails loudly on a mismatch.
 
 Output (DIR):
   old.db, new.db                       the two snapshots (0644)
-  meta.json                            marks (revisions), ops, leases, uids, objects, scenario
-                                       (intended class per key), writes, watch runs, "files"
+  meta.json                            marks (revisions), ops, leases, uids, objects,
+                                       objects_deleted_before_old, scenario (intended class per
+                                       key), hazards (intended restore hazards: orphans,
+                                       pods_on_missing_nodes, leases_gone, revision), writes,
+                                       watch runs, "files"
   expected/watch-from-compact.jsonl    stdout of `watch --prefix "" --rev C -w json`
   expected/watch-from-old.jsonl        stdout of `watch --prefix "" --rev OLD+1 -w json`
   expected/watch-below-compact.json    {args, exit_code, stdout, stderr, ...} for --rev C-1
@@ -30,6 +42,8 @@ Output (DIR):
   expected/restore-{old,new}.json      the restore command: tool, args, exit_code, stdout, stderr
   expected/restored-{old,new}.json     `get "" --prefix -w json` on etcd run on the restored dir
   expected/restored-{old,new}-status.json
+  expected/restored-{old,new}-leases.json {list: `lease list -w json`, timetolive: {id hex:
+                                       `lease timetolive ID --keys -w json`}} on the restored member
 Only the Python standard library is used; every etcd started is stopped (try/finally).
 """
 import argparse
@@ -70,6 +84,30 @@ UIDS = {
     # phase 2
     "configmap/recreated#2": uid(11), "node/node-2": uid(12), "deployment/api": uid(13),
     "replicaset/api-7c9": uid(14), "pod/api-7c9-y1": uid(15), "pod/web-5d4f-x2": uid(16),
+    # restore hazards: created in phase 1 (old-rs and node-3 are deleted again before OLD)
+    "replicaset/old-rs": uid(17), "node/node-3": uid(18), "pod/old-rs-p1": uid(19),
+    "pod/stray-p": uid(20), "configmap/owned-cm": uid(21), "event/old-rs-p1.1": uid(22),
+    # phase 2: the owner configmap owned-cm already points at in phase 1
+    "deployment/later": "d0000000-0000-4000-8000-0000000000aa",
+}
+
+# keys attached to lease L1 (kept) and L2 (revoked in phase 2), in key order
+L1_KEYS = ["/lease/keep", "/registry/events/team-a/web.1"]
+L2_KEYS = ["/lease/revoked", "/registry/events/team-a/old-rs-p1.1"]
+
+# the restore hazards `diff OLD NEW` should report (meta.json "hazards"; "revision" is added
+# from the marks); each is checked against the restored snapshots at the end
+HAZARDS = {
+    "orphans": [
+        {"key": "/registry/configmaps/team-a/owned-cm", "owner_uid": UIDS["deployment/later"],
+         "owner_kind": "Deployment", "owner_name": "later", "owner_in_new": True},
+        {"key": "/registry/pods/team-a/old-rs-p1", "owner_uid": UIDS["replicaset/old-rs"],
+         "owner_kind": "ReplicaSet", "owner_name": "old-rs", "owner_in_new": False},
+    ],
+    "pods_on_missing_nodes": [
+        {"key": "/registry/pods/team-a/stray-p", "node": "node-3", "node_in_new": False},
+    ],
+    "leases_gone": [{"id": L2, "ttl": LEASE_TTL, "keys": L2_KEYS}],
 }
 
 BIN_KEY = b"/plain/bin\xff\x00"
@@ -93,9 +131,10 @@ class K8s:
         self.fx = {n.rsplit(".", 1)[1]: kw.verify_fixture(n) for n in names}
 
     @staticmethod
-    def owner(kind, name, api_version):
+    def owner(kind, name, api_version, controller=True, block=True):
         ref = f"{kind.lower()}/{name}"
-        return {"kind": kind, "name": name, "uid": UIDS[ref], "api_version": api_version}
+        return {"kind": kind, "name": name, "uid": UIDS[ref], "api_version": api_version,
+                "controller": controller, "block": block}
 
     def build(self, kind, name, namespace=NS, uid_ref=None, labels=None, owners=(),
               generation=None, edit=None, created=CREATED):
@@ -120,29 +159,35 @@ class K8s:
         return self.build("Deployment", name, labels={"app": name}, generation=1, edit=edit)
 
     def replicaset(self, name, deployment, replicas=1):
+        """A ReplicaSet owned by Deployment DEPLOYMENT; deployment=None: a bare ReplicaSet
+        (no owner, labels {app: NAME})."""
         def edit(raw):
             return kw.edit_sub(raw, 2, lambda s: kw.set_field(s, 1, kw.vi(1, replicas)))
+        if deployment is None:
+            return self.build("ReplicaSet", name, labels={"app": name}, generation=1, edit=edit)
         return self.build("ReplicaSet", name, labels={"app": deployment,
                                                       "pod-template-hash": name.rsplit("-", 1)[1]},
                           owners=[self.owner("Deployment", deployment, "apps/v1")],
                           generation=1, edit=edit)
 
-    def pod(self, name, rs, node, phase):
+    def pod(self, name, rs, node, phase, labels=None):
+        """A Pod controlled by ReplicaSet RS (rs=None: no owner), bound to NODE ("": unbound).
+        Labels default to the ones a Deployment's ReplicaSet gives its pods."""
         def edit(raw):
             raw = kw.edit_sub(raw, 2, lambda s: kw.set_field(
                 s, 10, kw.ld(10, node.encode()) if node else b""))
             # status.phase=1; message=3 and reason=4 dropped (kubectl would show the reason)
             return kw.edit_sub(raw, 3, lambda s: kw.drop(kw.set_field(s, 1, kw.ld(1, phase.encode())), 3, 4))
-        app = rs.rsplit("-", 1)[0]
-        return self.build("Pod", name, labels={"app": app,
-                                               "pod-template-hash": rs.rsplit("-", 1)[1]},
-                          owners=[self.owner("ReplicaSet", rs, "apps/v1")], edit=edit)
+        if labels is None:
+            labels = {"app": rs.rsplit("-", 1)[0], "pod-template-hash": rs.rsplit("-", 1)[1]}
+        owners = [self.owner("ReplicaSet", rs, "apps/v1")] if rs else []
+        return self.build("Pod", name, labels=labels, owners=owners, edit=edit)
 
-    def configmap(self, name, data, labels, uid_ref=None, created=CREATED):
+    def configmap(self, name, data, labels, uid_ref=None, created=CREATED, owners=()):
         def edit(raw):
             return kw.drop(kw.set_field(raw, 2, kw.map_field(2, data)), 4)  # not immutable
         return self.build("ConfigMap", name, labels=labels, uid_ref=uid_ref, edit=edit,
-                          created=created)
+                          created=created, owners=owners)
 
     def secret(self, name, data):
         def edit(raw):
@@ -236,7 +281,8 @@ def k(path):
 
 
 def phase1(w, kube):
-    """Writes before OLD. Returns (marks, objects)."""
+    """Writes before OLD. Returns (marks, objects at OLD, objects deleted again before OLD
+    {key: {"rev_deleted", "value" (last value)}})."""
     m = {}
     w.lease_grant(L1, LEASE_TTL)
     w.lease_grant(L2, LEASE_TTL)
@@ -281,9 +327,35 @@ def phase1(w, kube):
         kube.configmap("recreated", {"gen": "1"}, {"app": "web"}))
     obj(r + "secrets/team-a/db", kube.secret("db", {"password": b"MARKER-secret-db-old\x00\xff"}))
     obj(r + "events/team-a/web.1", kube.event("web.1", "Deployment", "web", "apps/v1"), lease=L1)
+
+    # restore hazards in OLD (see HAZARDS). A bare ReplicaSet and its pod; the ReplicaSet is
+    # deleted before OLD, the pod not yet (garbage-collector lag): an orphan in OLD.
+    gone = {}
+
+    def delete(key):
+        gone[key] = {"value": objs.pop(key), "rev_deleted": w.delete(k(key))}
+        return gone[key]["rev_deleted"]
+
+    m["node_3_created_rev"] = obj(r + "minions/node-3", kube.node("node-3"))
+    m["old_rs_created_rev"] = obj(r + "replicasets/team-a/old-rs", kube.replicaset("old-rs", None))
+    obj(r + "pods/team-a/old-rs-p1",
+        kube.pod("old-rs-p1", "old-rs", "node-1", "Running", labels={"app": "old-rs"}))
+    # a pod without owner on node-3, which is deleted before OLD (the pod stays)
+    obj(r + "pods/team-a/stray-p", kube.pod("stray-p", None, "node-3", "Running",
+                                           labels={"run": "stray-p"}))
+    # owned by a Deployment that does not exist yet (created in phase 2 with that uid)
+    obj(r + "configmaps/team-a/owned-cm",
+        kube.configmap("owned-cm", {"owner": "later"}, {"app": "later"},
+                       owners=[kube.owner("Deployment", "later", "apps/v1",
+                                          controller=False, block=False)]))
+    # a second key on lease L2
+    obj(r + "events/team-a/old-rs-p1.1", kube.event("old-rs-p1.1", "Pod", "old-rs-p1", "v1"),
+        lease=L2)
+    m["old_rs_deleted_rev"] = delete(r + "replicasets/team-a/old-rs")
+    m["node_3_deleted_rev"] = delete(r + "minions/node-3")
     m["phase1_last_rev"] = w.gw.current_rev()
     w.compact(m["compact_rev"])
-    return m, objs
+    return m, objs, gone
 
 
 def phase2(w, kube, objs):
@@ -324,6 +396,10 @@ def phase2(w, kube, objs):
     objs.pop(r + "secrets/team-a/db")  # its OLD value is still described from OLD
     w.txn([("put", b"/txn/a", b"txn a (phase 2)"), ("put", b"/txn/b", b"txn b v2"),
            ("delete", b"/txn/c")], name="txn_put2_delete1")
+    # the garbage collector catches up with the orphan pod; owned-cm's owner appears
+    w.delete(k(r + "pods/team-a/old-rs-p1"), name="pod_old_rs_p1_delete")
+    objs.pop(r + "pods/team-a/old-rs-p1")
+    obj("deployment_later", r + "deployments/team-a/later", kube.deployment("later", 1))
 
 
 # what each key should be, OLD -> NEW (k8s reverts: which top-level parts changed)
@@ -357,6 +433,18 @@ SCENARIO = [
     ("/registry/replicasets/team-a/api-7c9", "lost", None, "ReplicaSet owned by deployment api"),
     ("/registry/pods/team-a/api-7c9-y1", "lost", None, "Pod owned by replicaset api-7c9, on node-2"),
     ("/registry/pods/team-a/web-5d4f-x2", "lost", None, "Pod owned by replicaset web-5d4f, on node-2"),
+    # restore hazards (HAZARDS)
+    ("/registry/pods/team-a/old-rs-p1", "reappear", None,
+     "Pod controlled by ReplicaSet old-rs, deleted before OLD (orphan in OLD); pod deleted in phase 2"),
+    ("/registry/configmaps/team-a/owned-cm", "unchanged", None,
+     "ConfigMap owned by Deployment later, created only in phase 2 with the referenced uid "
+     "(orphan in OLD; its owner is lost by the restore)"),
+    ("/registry/deployments/team-a/later", "lost", None,
+     "Deployment created in phase 2 with the uid owned-cm's ownerReference names"),
+    ("/registry/pods/team-a/stray-p", "unchanged", None,
+     "Pod without owner bound to node-3, which was deleted before OLD"),
+    ("/registry/events/team-a/old-rs-p1.1", "reappear", None,
+     "Event attached to lease L2 (second key of L2), revoked in phase 2"),
 ]
 
 
@@ -495,8 +583,16 @@ def restore_and_record(version, tools, snapshot, tmp, random_ports, exp, stem, s
                    os.path.join(exp, f"restored-{stem}.json"))
     status = ctl_json(tools["etcdctl"], e.client_url, ["endpoint", "status", "-w", "json"],
                       os.path.join(exp, f"restored-{stem}-status.json"))
+    leases = {"list": ctl_json(tools["etcdctl"], e.client_url, ["lease", "list", "-w", "json"]),
+              "timetolive": {}}
+    for lid in lease_ids(leases["list"]):
+        leases["timetolive"]["%x" % lid] = ctl_json(
+            tools["etcdctl"], e.client_url, ["lease", "timetolive", "%x" % lid, "--keys", "-w", "json"])
+    with open(os.path.join(exp, f"restored-{stem}-leases.json"), "w") as f:
+        json.dump(leases, f, indent=1)
+        f.write("\n")
     code = e.stop()
-    return got, status, code
+    return got, status, code, leases
 
 
 # --------------------------------------------------------------------------
@@ -523,6 +619,69 @@ def classify(old, new):
 def check(cond, msg, problems):
     if not cond:
         problems.append(msg)
+
+
+def lease_ids(j):  # `lease list -w json`; 3.5.1 prints "id"; accept "ID" too
+    return sorted(int(x.get("id", x.get("ID"))) for x in j.get("leases") or [])
+
+
+def k8s_objects(get_json):
+    """{key: kw.describe(value)} for the Kubernetes protobuf values of a `get -w json`."""
+    out = {}
+    for key, kv in kvs_of(get_json).items():
+        value = ub64(kv.get("value"))
+        if key.startswith(b"/registry/") and value.startswith(kw.MAGIC):
+            out[key] = kw.describe(value)
+    return out
+
+
+def compute_hazards(got_old, got_new, leases_old, leases_new, problems):
+    """The restore hazards of restoring OLD over NEW, decoded from the restored keyspaces and
+    the restored members' leases (same shape as HAZARDS + "revision")."""
+    o, n = k8s_objects(got_old), k8s_objects(got_new)
+    o_uids, n_uids = {}, {}
+    for objs, uids in ((o, o_uids), (n, n_uids)):
+        for key, d in objs.items():
+            check(d["uid"] not in uids, f"uid {d['uid']} used by two objects", problems)
+            uids[d["uid"]] = d
+    orphans = []
+    for key in sorted(o):
+        for ref in o[key].get("ownerReferences", []):
+            if ref["uid"] in o_uids:
+                owner = o_uids[ref["uid"]]
+            elif ref["uid"] in n_uids:
+                owner = n_uids[ref["uid"]]
+            else:
+                owner = None
+            if owner is not None:  # the uid must name the object the reference names
+                check((owner["kind"], owner["name"]) == (ref["kind"], ref["name"])
+                      and owner.get("namespace") in (None, o[key].get("namespace")),
+                      f"{mt.esc(key)}: ownerReference {ref} names uid of {owner['kind']} "
+                      f"{owner['name']}", problems)
+            if ref["uid"] not in o_uids:
+                orphans.append({"key": mt.esc(key), "owner_uid": ref["uid"],
+                                "owner_kind": ref["kind"], "owner_name": ref["name"],
+                                "owner_in_new": ref["uid"] in n_uids})
+    o_nodes = {d["name"] for d in o.values() if d["kind"] == "Node"}
+    n_nodes = {d["name"] for d in n.values() if d["kind"] == "Node"}
+    pods = [{"key": mt.esc(key), "node": d["spec.nodeName"], "node_in_new": d["spec.nodeName"] in n_nodes}
+            for key, d in sorted(o.items())
+            if d["kind"] == "Pod" and d["spec.nodeName"] and d["spec.nodeName"] not in o_nodes]
+    new_ids = set(lease_ids(leases_new["list"]))
+    o_kvs = kvs_of(got_old)
+    gone = []
+    for lid in lease_ids(leases_old["list"]):
+        if lid in new_ids:
+            continue
+        keys = sorted(key for key, kv in o_kvs.items() if int(kv.get("lease", 0)) == lid)
+        ttl = leases_old["timetolive"]["%x" % lid]
+        ttl_keys = sorted(ub64(x) for x in ttl.get("keys") or [])
+        check(ttl_keys == keys, f"lease {lid:x}: timetolive keys {ttl_keys} != keys "
+              f"attached in restored-old {keys}", problems)
+        gone.append({"id": lid, "ttl": int(ttl["granted-ttl"]), "keys": [mt.esc(x) for x in keys]})
+    return {"orphans": orphans, "pods_on_missing_nodes": pods, "leases_gone": gone,
+            "revision": {"old": int(got_old["header"]["revision"]),
+                         "new": int(got_new["header"]["revision"])}}
 
 
 # --------------------------------------------------------------------------
@@ -558,7 +717,7 @@ def main():
         etcd.start()
         ep = etcd.client_url
         w = Writer(mt.Gateway(etcd.client_port))
-        marks, objs = phase1(w, kube)
+        marks, objs, gone_before_old = phase1(w, kube)
         old_objs = dict(objs)
 
         def snapshot(name):
@@ -665,11 +824,33 @@ def main():
         watches[stem]["events"] = len(got)
     check(below["exit_code"] != 0 or "compacted" in below["stderr"],
           "watch below the compaction revision was not refused", problems)
-    def lease_ids(j):  # 3.5.1 prints "id"; accept "ID" too
-        return sorted(int(x.get("id", x.get("ID"))) for x in j.get("leases") or [])
     old_leases, new_leases = lease_ids(lease_old), lease_ids(lease_new)
     check(old_leases == [L1, L2], f"lease list at OLD: {old_leases}", problems)
     check(new_leases == [L1], f"lease list at NEW: {new_leases}", problems)
+    leases_r = {s: restored[s][3] for s in restored}
+    for stem, live in (("old", old_leases), ("new", new_leases)):
+        check(lease_ids(leases_r[stem]["list"]) == live,
+              f"restored-{stem}: leases {lease_ids(leases_r[stem]['list'])} != live {live}", problems)
+    for stem, lid, want in (("old", L1, L1_KEYS), ("old", L2, L2_KEYS), ("new", L1, L1_KEYS)):
+        ttl = leases_r[stem]["timetolive"].get("%x" % lid, {})
+        got = sorted(mt.esc(ub64(x)) for x in ttl.get("keys") or [])
+        check(got == want and int(ttl.get("granted-ttl", -1)) == LEASE_TTL,
+              f"restored-{stem}: lease {lid:x} has keys {got}, granted-ttl "
+              f"{ttl.get('granted-ttl')} (want {want}, {LEASE_TTL})", problems)
+
+    # ---- hazards: intent vs what the restored snapshots give ------------------------
+    hazards = dict(HAZARDS, revision={"old": marks["old_rev"], "new": marks["new_rev"]})
+    got_hazards = compute_hazards(got_old, got_new, leases_r["old"], leases_r["new"], problems)
+    for part in hazards:
+        check(got_hazards[part] == hazards[part],
+              f"hazards.{part}: intended {hazards[part]}, restored snapshots give "
+              f"{got_hazards[part]}", problems)
+    check(hazards["revision"]["old"] < hazards["revision"]["new"],
+          "revision does not go backwards", problems)
+    # the objects deleted before OLD are in neither restored keyspace
+    for key in gone_before_old:
+        check(k(key) not in kvs_of(got_old) and k(key) not in kvs_of(got_new),
+              f"{key}: deleted before OLD but restored", problems)
 
     # ---- meta.json ----------------------------------------------------------
     for op in w.ops:
@@ -693,12 +874,16 @@ def main():
         "marks": marks,
         "ops": w.ops,
         "leases": {"L1": {"id": L1, "id_hex": "%x" % L1, "ttl": LEASE_TTL,
-                          "keys": ["/lease/keep", "/registry/events/team-a/web.1"], "in_new": True},
-                   "L2": {"id": L2, "id_hex": "%x" % L2, "ttl": LEASE_TTL, "keys": ["/lease/revoked"],
+                          "keys": L1_KEYS, "in_new": True},
+                   "L2": {"id": L2, "id_hex": "%x" % L2, "ttl": LEASE_TTL, "keys": L2_KEYS,
                           "in_new": False, "revoked_rev": marks["op:revoke_L2"]}},
         "uids": UIDS,
         "objects": objects,
+        "objects_deleted_before_old": [
+            {"key": key, "encoding": "protobuf", "rev_deleted": g["rev_deleted"],
+             "last": kw.describe(g["value"])} for key, g in sorted(gone_before_old.items())],
         "scenario": scenario,
+        "hazards": hazards,
         "watch": watches,
         "watch_below_compact": {k2: below[k2] for k2 in ("rev", "exit_code", "exited_by_itself")},
         "writes": [{"rev": ev[0], "type": ev[1], "key": mt.esc(ev[2]), "key_b64": b64(ev[2]),
@@ -718,6 +903,8 @@ def main():
             "expected/restore-{old,new}.json": "the restore command: tool, args, exit_code, stdout, stderr",
             "expected/restored-{old,new}.json": "etcdctl get \"\" --prefix -w json on etcd started on the restored data dir",
             "expected/restored-{old,new}-status.json": "etcdctl endpoint status -w json on the restored member",
+            "expected/restored-{old,new}-leases.json": "on the restored member: {list: lease list -w json, "
+                                                       "timetolive: {id hex: lease timetolive ID --keys -w json}}",
         },
         "generated_by": "scripts/make_diff_data.py",
     }
@@ -743,7 +930,10 @@ def main():
           f"{watches['watch-from-old']['events']}, both equal to the writes made; watch from C-1 "
           f"{'exited with code %s' % below['exit_code'] if below['exited_by_itself'] else 'did not exit (killed)'}"
           f" ({below_err[-1] if below_err else 'no stderr'}); leases at OLD {len(old_leases)}, "
-          f"at NEW {len(new_leases)}; output in {out} ({time.time() - t0:.1f}s).")
+          f"at NEW {len(new_leases)}; hazards match ({len(hazards['orphans'])} orphans, "
+          f"{len(hazards['pods_on_missing_nodes'])} pod(s) on missing nodes, "
+          f"{len(hazards['leases_gone'])} lease(s) gone, revision {hazards['revision']['new']} -> "
+          f"{hazards['revision']['old']}); output in {out} ({time.time() - t0:.1f}s).")
 
 
 if __name__ == "__main__":

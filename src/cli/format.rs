@@ -1,5 +1,7 @@
 //! Small text helpers shared by printers: Go-compatible string quoting (etcdctl prints with
-//! Go's %q) and human-readable sizes.
+//! Go's %q), etcdctl's KeyValue JSON, printable keys and human-readable sizes.
+
+use etcdscope::etcd::mvcc::KeyValueRef;
 
 /// Quotes `bytes` as Go's `strconv.Quote(string(bytes))` does: printable runes as they are,
 /// invalid UTF-8 bytes as \xNN, non-printable runes as \a \b \f \n \r \t \v or \xNN, \uNNNN, \UNNNNNNNN.
@@ -46,6 +48,59 @@ fn go_is_print(c: char) -> bool {
         get_general_category(c),
         G::Control | G::Format | G::Unassigned | G::PrivateUse | G::Surrogate | G::SpaceSeparator | G::LineSeparator | G::ParagraphSeparator
     )
+}
+
+/// One mvccpb.KeyValue as Go's encoding/json writes it: fields in struct order, zero values
+/// omitted.
+pub fn kv_json(kv: &KeyValueRef<'_>, out: &mut String) {
+    use base64::Engine;
+    use std::fmt::Write as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    out.push('{');
+    let mut sep = "";
+    if !kv.key.is_empty() {
+        out.push_str("\"key\":\"");
+        b64.encode_string(kv.key, out);
+        out.push('"');
+        sep = ",";
+    }
+    for (name, v) in [("create_revision", kv.create_revision), ("mod_revision", kv.mod_revision), ("version", kv.version)] {
+        if v != 0 {
+            let _ = write!(out, "{sep}\"{name}\":{v}");
+            sep = ",";
+        }
+    }
+    if !kv.value.is_empty() {
+        out.push_str(sep);
+        out.push_str("\"value\":\"");
+        b64.encode_string(kv.value, out);
+        out.push('"');
+        sep = ",";
+    }
+    if kv.lease != 0 {
+        let _ = write!(out, "{sep}\"lease\":{}", kv.lease);
+    }
+    out.push('}');
+}
+
+/// A key for a table cell: printable text as it is, every other byte or character as `\xNN`
+/// (or `\u{…}`), so a key can neither break the table nor send terminal escapes.
+pub fn printable_key(key: &[u8]) -> String {
+    let mut out = String::with_capacity(key.len());
+    for chunk in key.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c if go_is_print(c) => out.push(c),
+                c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// Bytes as a short human size with binary units: 4.0 KiB, 1.5 MiB.

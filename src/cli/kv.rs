@@ -1,8 +1,8 @@
 //! `etcdscope kv get`: etcdctl's flags and its three output formats (simple, json, fields).
 
-use super::format::go_quote;
+use super::format::{go_quote, kv_json};
+use etcdscope::etcd::mvcc::KeyValueRef;
 use super::{CliError, CliResult, EXIT_OK};
-use base64::Engine;
 use clap::{Args, ValueEnum};
 use etcdscope::etcd::pb::mvccpb::KeyValue;
 use etcdscope::etcd::KeyRange;
@@ -188,7 +188,8 @@ fn print_json(resp: &GetResponse<'_>, out: &mut impl Write) -> Result<(), CliErr
         out.write_all(if first { b",\"kvs\":[" } else { b"," })?;
         first = false;
         buf.clear();
-        kv_json(&kv?, &mut buf);
+        let kv = kv?;
+        kv_json(&borrowed(&kv), &mut buf);
         out.write_all(buf.as_bytes())?;
     }
     if !first {
@@ -204,36 +205,8 @@ fn print_json(resp: &GetResponse<'_>, out: &mut impl Write) -> Result<(), CliErr
     Ok(())
 }
 
-/// One mvccpb.KeyValue as Go's encoding/json writes it: fields in struct order, zero values
-/// omitted.
-fn kv_json(kv: &KeyValue, out: &mut String) {
-    use std::fmt::Write as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    out.push('{');
-    let mut sep = "";
-    if !kv.key.is_empty() {
-        out.push_str("\"key\":\"");
-        b64.encode_string(&kv.key, out);
-        out.push('"');
-        sep = ",";
-    }
-    for (name, v) in [("create_revision", kv.create_revision), ("mod_revision", kv.mod_revision), ("version", kv.version)] {
-        if v != 0 {
-            let _ = write!(out, "{sep}\"{name}\":{v}");
-            sep = ",";
-        }
-    }
-    if !kv.value.is_empty() {
-        out.push_str(sep);
-        out.push_str("\"value\":\"");
-        b64.encode_string(&kv.value, out);
-        out.push('"');
-        sep = ",";
-    }
-    if kv.lease != 0 {
-        let _ = write!(out, "{sep}\"lease\":{}", kv.lease);
-    }
-    out.push('}');
+fn borrowed(kv: &KeyValue) -> KeyValueRef<'_> {
+    KeyValueRef { key: &kv.key, create_revision: kv.create_revision, mod_revision: kv.mod_revision, version: kv.version, value: &kv.value, lease: kv.lease }
 }
 
 #[cfg(test)]
@@ -243,7 +216,7 @@ mod tests {
     #[test]
     fn key_value_json_omits_zero_fields() {
         let mut s = String::new();
-        kv_json(&KeyValue { key: b"foo".to_vec(), create_revision: 2, mod_revision: 3, version: 0, value: vec![], lease: 7 }, &mut s);
+        kv_json(&borrowed(&KeyValue { key: b"foo".to_vec(), create_revision: 2, mod_revision: 3, version: 0, value: vec![], lease: 7 }), &mut s);
         assert_eq!(s, r#"{"key":"Zm9v","create_revision":2,"mod_revision":3,"lease":7}"#);
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["lease"], 7);

@@ -7,6 +7,7 @@ mod decode;
 mod decoding;
 mod format;
 mod get;
+mod history;
 mod jsonpath;
 mod kv;
 mod status;
@@ -34,6 +35,9 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Kubernetes objects, with kubectl's conventions.
     Get(get::GetArgs),
+    /// Every retained revision of a key, a prefix or Kubernetes objects, oldest first: what
+    /// etcd's watch would replay, with field-level changes of objects.
+    History(history::HistoryArgs),
     /// WAL segments record by record: raft entries and the etcd requests in them, the CRC chain,
     /// torn tails and damage.
     Wal(wal::WalArgs),
@@ -66,6 +70,7 @@ pub fn run() -> i32 {
         Command::Kv { command: KvCommand::Get(args) } => kv::run(&args, &mut out),
         Command::Decode(args) => decode::run(&args, &mut out),
         Command::Get(args) => get::run(&args, &mut out),
+        Command::History(args) => history::run(&args, &mut out),
         Command::Wal(args) => wal::run(&args, &mut out),
     };
     let flushed = out.flush();
@@ -76,8 +81,15 @@ pub fn run() -> i32 {
             Err(e) => fail(&format!("writing output: {e}")),
         },
         Err(CliError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(CliError::Lib(etcdscope::Error::Io { source, .. })) if source.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => fail(&e.to_string()),
     }
+}
+
+/// A failed write to standard output, as a library error (views that stream call back into
+/// printers through `Result<(), etcdscope::Error>`).
+pub fn stdout_error(e: std::io::Error) -> etcdscope::Error {
+    etcdscope::Error::io(std::path::Path::new("<stdout>"), e)
 }
 
 fn fail(msg: &str) -> i32 {

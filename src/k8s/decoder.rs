@@ -8,7 +8,7 @@ use crate::k8s::json::{redaction_marker, render_object_text, RenderOptions};
 use crate::k8s::schema::Schemas;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct DecodeOptions {
     pub show_secrets: bool,
     pub show_unknown: bool,
@@ -62,7 +62,13 @@ impl Decoder {
     /// `resource_version` (the key's mod revision) is set as `metadata.resourceVersion`, as the
     /// API server does on read.
     pub fn decode_at(&self, key: &[u8], value: &[u8], resource_version: Option<i64>) -> Decoded {
-        let Some(config) = &self.encryption else { return self.decode_with(value, resource_version) };
+        self.decode_at_with(key, value, resource_version, self.options)
+    }
+
+    /// As [`Decoder::decode_at`], with other options (views that compare two versions of a
+    /// Secret decode it unredacted and redact what they show).
+    pub fn decode_at_with(&self, key: &[u8], value: &[u8], resource_version: Option<i64>, options: DecodeOptions) -> Decoded {
+        let Some(config) = &self.encryption else { return self.decode_with(value, resource_version, options) };
         let encrypted = |provider: String, key_name: String, reason: String| Decoded::Encrypted {
             provider,
             version: "v1".into(),
@@ -70,8 +76,8 @@ impl Decoder {
             reason,
         };
         match config.decrypt(key, value) {
-            Decrypted::NotEncrypted(v) => self.decode_with(v, resource_version),
-            Decrypted::Decrypted { plaintext, .. } => self.decode_with(&plaintext, resource_version),
+            Decrypted::NotEncrypted(v) => self.decode_with(v, resource_version, options),
+            Decrypted::Decrypted { plaintext, .. } => self.decode_with(&plaintext, resource_version, options),
             Decrypted::Kms { version, name } => Decoded::Encrypted {
                 provider: "kms".into(),
                 version,
@@ -96,10 +102,10 @@ impl Decoder {
 
     /// Decodes one stored value (not encrypted, or already decrypted).
     pub fn decode(&self, value: &[u8]) -> Decoded {
-        self.decode_with(value, None)
+        self.decode_with(value, None, self.options)
     }
 
-    fn decode_with(&self, value: &[u8], resource_version: Option<i64>) -> Decoded {
+    fn decode_with(&self, value: &[u8], resource_version: Option<i64>, options: DecodeOptions) -> Decoded {
         let raw = |reason: String| Decoded::Raw { reason };
         // JSON and CBOR objects are values first; the API server's read-time changes are made
         // on them, then they are written as text like protobuf objects.
@@ -107,7 +113,7 @@ impl Decoder {
             if let (Some(rv), Some(meta)) = (resource_version, json.get_mut("metadata").and_then(Value::as_object_mut)) {
                 meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
             }
-            if !self.options.show_secrets {
+            if !options.show_secrets {
                 redact_secret(&mut json);
             }
             Decoded::Object { json: ObjectJson::from_value(&json), encoding, unknown_fields: Vec::new() }
@@ -115,7 +121,7 @@ impl Decoder {
         match classify(value) {
             Err(e) => raw(e.to_string()),
             Ok(Stored::Protobuf(u)) => {
-                let opts = RenderOptions { show_unknown: self.options.show_unknown, redact_secrets: !self.options.show_secrets, resource_version };
+                let opts = RenderOptions { show_unknown: options.show_unknown, redact_secrets: !options.show_secrets, resource_version };
                 match render_object_text(&self.schemas, &u.api_version, &u.kind, u.raw, opts) {
                     Ok(r) => Decoded::Object { json: ObjectJson(r.json), encoding: "protobuf", unknown_fields: r.unknown_fields },
                     Err(e) => raw(e.to_string()),
@@ -144,12 +150,15 @@ impl Decoder {
     }
 }
 
+/// A core v1 Secret.
+pub fn is_secret(obj: &Value) -> bool {
+    obj.get("kind").and_then(Value::as_str) == Some("Secret") && obj.get("apiVersion").and_then(Value::as_str) == Some("v1")
+}
+
 /// Replaces the values of a Secret's `data` and `stringData` with a marker saying how long they
 /// were, so outputs can be shared without leaking credentials.
 pub fn redact_secret(obj: &mut Value) {
-    let is_secret = obj.get("kind").and_then(Value::as_str) == Some("Secret")
-        && obj.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v == "v1");
-    if !is_secret {
+    if !is_secret(obj) {
         return;
     }
     for field in ["data", "stringData"] {

@@ -117,6 +117,62 @@ impl Catalog {
     }
 }
 
+/// A Kubernetes object named by its key: the resource it belongs to (known here or not) and
+/// where it lives. What `history` and `diff` print for an object key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectId {
+    pub group: String,
+    /// Plural resource name ("deployments"); for a resource not known here, the last key segment.
+    pub resource: String,
+    /// "Deployment"; empty for a resource not known here.
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectId {
+    /// `deployments.apps`, `pods`: the resource as kubectl qualifies it.
+    pub fn group_resource(&self) -> String {
+        if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        }
+    }
+
+    /// `deployment.apps/web`, as `kubectl get -o name` prints it (the resource when the kind is
+    /// not known).
+    pub fn kubectl_name(&self) -> String {
+        let kind = if self.kind.is_empty() { self.resource.clone() } else { self.kind.to_lowercase() };
+        if self.group.is_empty() {
+            format!("{kind}/{}", self.name)
+        } else {
+            format!("{kind}.{}/{}", self.group, self.name)
+        }
+    }
+}
+
+impl Catalog {
+    /// The object a key names, if it names one: of a known resource, or shaped like an object
+    /// of a resource not known here.
+    pub fn identify(&self, key: &[u8], prefix: &str) -> Option<ObjectId> {
+        match self.classify(key, prefix) {
+            KeyClass::Object(r) => {
+                let kind = self.by_key_prefix.values().find(|i| i.group == r.group && i.resource == r.resource).map(|i| i.kind.clone());
+                Some(ObjectId { group: r.group, resource: r.resource, kind: kind.unwrap_or_default(), namespace: r.namespace, name: r.name })
+            }
+            KeyClass::UnknownResource { resource_path, namespace, name } => {
+                let (group, resource) = match resource_path.split_once('/') {
+                    Some((g, r)) => (g.to_string(), r.to_string()),
+                    None => (String::new(), resource_path.clone()),
+                };
+                Some(ObjectId { group, resource, kind: String::new(), namespace, name })
+            }
+            KeyClass::NotObject { .. } | KeyClass::Outside => None,
+        }
+    }
+}
+
 /// `[name]` or `[namespace, name]`, checked against the scope when it is known.
 fn split_tail(tail: &[&str], namespaced: Option<bool>) -> Option<(Option<String>, String)> {
     match (tail, namespaced) {

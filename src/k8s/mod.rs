@@ -3,6 +3,7 @@
 
 pub mod decoder;
 pub mod envelope;
+pub mod fields;
 pub mod key;
 pub mod resources;
 pub mod encryption;

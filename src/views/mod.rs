@@ -1,5 +1,6 @@
 //! Views: data ready to print, built from the layers below.
 pub mod get;
+pub mod history;
 pub mod ids;
 pub mod kv_get;
 pub mod status;

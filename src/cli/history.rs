@@ -1,0 +1,283 @@
+//! `etcdscope history SRC KEY|TYPE/NAME|TYPE`: every retained revision, oldest first.
+//! `-o jsonl` writes one watch event a line (etcdctl's `type` and `kv`, plus the decoded
+//! object and its changes); `-o json`/`yaml` one document; the table one row per event.
+
+use super::format::{human_size, kubectl_table, kv_json, printable_key};
+use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
+use clap::{Args, ValueEnum};
+use etcdscope::k8s::fields::Change;
+use etcdscope::snapshot::Snapshot;
+use etcdscope::source::Source;
+use etcdscope::views::get::Namespace;
+use etcdscope::views::history::{history_each, Event, EventKind, HistoryQuery, HistorySummary, Target};
+use serde_json::{json, Map, Value};
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// Snapshot file, member db, member dir or data dir.
+    src: PathBuf,
+    /// A key (starting with /, or any bytes with --key or --prefix), TYPE/NAME, or TYPE for
+    /// every object of the type.
+    target: OsString,
+    /// Every key starting with TARGET ("" with --prefix: every key).
+    #[arg(long)]
+    prefix: bool,
+    /// TARGET is a key even without a leading slash.
+    #[arg(long)]
+    key: bool,
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    #[arg(short = 'A', long)]
+    all_namespaces: bool,
+    /// First revision shown (refused below the compaction revision, as etcd refuses a watch).
+    #[arg(long)]
+    from_rev: Option<i64>,
+    /// Last revision shown.
+    #[arg(long)]
+    to_rev: Option<i64>,
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    output: Format,
+    /// Keep managedFields in objects, and managedFields and resourceVersion in changes.
+    #[arg(long)]
+    all_fields: bool,
+    #[arg(long, default_value = "/registry")]
+    etcd_prefix: String,
+    #[command(flatten)]
+    decoding: super::decoding::DecodingArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Yaml,
+}
+
+fn target(a: &HistoryArgs) -> Result<(Target, bool), CliError> {
+    let raw = a.target.as_bytes();
+    if a.prefix {
+        return Ok((Target::Prefix(raw.to_vec()), false));
+    }
+    if a.key || raw.starts_with(b"/") {
+        return Ok((Target::Key(raw.to_vec()), true));
+    }
+    let text = a.target.to_str().ok_or_else(|| CliError::Usage("TYPE/NAME must be text; give a binary key with --key".into()))?;
+    let (type_name, name) = match text.split_once('/') {
+        Some((t, n)) if !t.is_empty() && !n.is_empty() => (t.to_string(), Some(n.to_string())),
+        Some(_) => return Err(CliError::Usage(format!("{text:?} is neither TYPE/NAME nor a key starting with /"))),
+        None => (text.to_string(), None),
+    };
+    let namespace = match (&a.namespace, a.all_namespaces) {
+        (_, true) => Namespace::All,
+        (Some(n), false) => Namespace::One(n.clone()),
+        (None, false) => Namespace::Default,
+    };
+    let single = name.is_some();
+    Ok((Target::Objects { type_name, name, namespace }, single))
+}
+
+pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
+    let decoder = a.decoding.decoder()?;
+    let (target, single) = target(a)?;
+    let query = HistoryQuery { target, from_rev: a.from_rev, to_rev: a.to_rev, etcd_prefix: a.etcd_prefix.clone(), all_fields: a.all_fields };
+    let source = Source::open(&a.src)?;
+    let snap = Snapshot::open(&source)?;
+    let mut findings = false;
+    let mut events = Vec::new();
+    let mut rows = Vec::new();
+    let summary = history_each(&snap, &query, &decoder, &mut |e| {
+        if let Some(Err(reason)) = &e.object {
+            eprintln!("etcdscope: warning: {} at revision {}: {reason}", printable_key(e.kv.key), e.revision.main);
+            findings = true;
+        }
+        match a.output {
+            Format::Jsonl => {
+                let mut line = serde_json::to_vec(&event_json(&e)).unwrap_or_default();
+                line.push(b'\n');
+                out.write_all(&line).map_err(super::stdout_error)?;
+            }
+            Format::Json | Format::Yaml => events.push(event_json(&e)),
+            Format::Table => rows.push(table_row(&e)),
+        }
+        Ok(())
+    })?;
+    notes(&summary, a.from_rev.is_none());
+    match a.output {
+        Format::Jsonl => {}
+        Format::Json | Format::Yaml => {
+            let doc = json!({
+                "compactRevision": summary.compact_revision,
+                "currentRevision": summary.current_revision,
+                "fromRevision": summary.from_rev,
+                "toRevision": summary.to_rev,
+                "oldestRetainedRevision": summary.oldest_retained,
+                "events": events,
+            });
+            if a.output == Format::Json {
+                serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+                writeln!(out)?;
+            } else {
+                out.write_all(etcdscope::k8s::yaml::to_yaml(&doc).as_bytes())?;
+            }
+        }
+        Format::Table => {
+            if !rows.is_empty() {
+                out.write_all(table(rows).as_bytes())?;
+            }
+        }
+    }
+    if summary.events == 0 {
+        eprintln!("No retained revisions between revisions {} and {}.", summary.from_rev.max(summary.oldest_retained), summary.to_rev);
+        findings |= single;
+    }
+    Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn notes(s: &HistorySummary, from_oldest: bool) {
+    if from_oldest && s.compact_revision > 0 && s.oldest_retained > 0 && s.oldest_retained < s.compact_revision {
+        eprintln!(
+            "note: compacted at revision {c}: history before it is gone; entries older than {c} are only each key's state at {c} (etcd replays history from --from-rev {c})",
+            c = s.compact_revision
+        );
+    }
+}
+
+/// One event as etcdctl's watch prints it (`type`, `kv`), with what etcdscope knows besides.
+pub fn event_json(e: &Event<'_>) -> Value {
+    let mut m = Map::new();
+    m.insert("type".into(), Value::from(if e.kind == EventKind::Delete { "DELETE" } else { "PUT" }));
+    let mut kv = String::new();
+    kv_json(&e.kv, &mut kv);
+    m.insert("kv".into(), serde_json::from_str(&kv).unwrap_or(Value::Null));
+    m.insert("event".into(), Value::from(e.kind.as_str()));
+    if e.revision.sub != 0 {
+        m.insert("sub".into(), Value::from(e.revision.sub));
+    }
+    if let Some(i) = e.incarnation {
+        m.insert("incarnation".into(), Value::from(i));
+    }
+    if e.before_compaction {
+        m.insert("stateAtCompaction".into(), Value::Bool(true));
+    }
+    if let Some(id) = &e.object_id {
+        m.insert("resource".into(), Value::from(id.group_resource()));
+        if let Some(ns) = &id.namespace {
+            m.insert("namespace".into(), Value::from(ns.as_str()));
+        }
+        m.insert("name".into(), Value::from(id.name.as_str()));
+    }
+    match &e.object {
+        Some(Ok(o)) => {
+            m.insert("object".into(), o.clone());
+        }
+        Some(Err(reason)) => {
+            m.insert("undecodable".into(), Value::from(reason.as_str()));
+        }
+        None => {}
+    }
+    if let Some(changes) = &e.changes {
+        m.insert("changes".into(), Value::Array(changes.iter().map(change_json).collect()));
+    }
+    Value::Object(m)
+}
+
+pub fn change_json(c: &Change) -> Value {
+    let mut m = Map::new();
+    m.insert("path".into(), Value::from(c.path.as_str()));
+    if let Some(o) = &c.old {
+        m.insert("old".into(), o.clone());
+    }
+    if let Some(n) = &c.new {
+        m.insert("new".into(), n.clone());
+    }
+    Value::Object(m)
+}
+
+struct Row {
+    revision: String,
+    event: &'static str,
+    namespace: String,
+    name: String,
+    version: String,
+    created: String,
+    lease: String,
+    size: String,
+    changes: String,
+}
+
+fn table_row(e: &Event<'_>) -> Row {
+    let (namespace, name) = match &e.object_id {
+        Some(id) => (id.namespace.clone().unwrap_or_default(), id.kubectl_name()),
+        None => (String::new(), printable_key(e.kv.key)),
+    };
+    let revision = if e.revision.sub == 0 { e.revision.main.to_string() } else { format!("{}.{}", e.revision.main, e.revision.sub) };
+    let changes = match (e.kind, &e.previous, &e.changes) {
+        (EventKind::Update, Some(prev), _) if prev.value == e.kv.value => "same value written again".to_string(),
+        (EventKind::Update, _, Some(c)) if c.is_empty() => "no field changed (managedFields or resourceVersion only)".to_string(),
+        (EventKind::Update, _, Some(c)) => summarize(c),
+        (EventKind::Update, Some(prev), None) => format!("value {} → {}", human_size(prev.value.len() as u64), human_size(e.kv.value.len() as u64)),
+        (EventKind::Update, None, _) => "previous revision compacted".to_string(),
+        _ if e.before_compaction => "state at the compaction".to_string(),
+        _ => String::new(),
+    };
+    Row {
+        revision,
+        event: e.kind.as_str(),
+        namespace,
+        name,
+        version: if e.kind == EventKind::Delete { "-".into() } else { e.kv.version.to_string() },
+        created: e.incarnation.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+        lease: if e.kv.lease == 0 { "-".into() } else { format!("{:016x}", e.kv.lease as u64) },
+        size: if e.kind == EventKind::Delete { "-".into() } else { human_size(e.kv.value.len() as u64) },
+        changes,
+    }
+}
+
+/// The first few changed paths with their values, then how many more.
+pub fn summarize(changes: &[Change]) -> String {
+    const SHOWN: usize = 3;
+    let mut parts: Vec<String> = changes.iter().take(SHOWN).map(|c| format!("{}: {} → {}", c.path, short(&c.old), short(&c.new))).collect();
+    if changes.len() > SHOWN {
+        parts.push(format!("+{} more", changes.len() - SHOWN));
+    }
+    parts.join("; ")
+}
+
+fn short(v: &Option<Value>) -> String {
+    const MAX: usize = 32;
+    let text = match v {
+        None => return "(none)".into(),
+        Some(v) => v.to_string(),
+    };
+    let text = printable_key(text.as_bytes());
+    if text.chars().count() <= MAX {
+        return text;
+    }
+    let cut: String = text.chars().take(MAX - 1).collect();
+    format!("{cut}…")
+}
+
+fn table(rows: Vec<Row>) -> String {
+    let with_ns = rows.iter().any(|r| !r.namespace.is_empty());
+    let mut cells = Vec::with_capacity(rows.len() + 1);
+    let mut header = vec!["REVISION", "EVENT"];
+    if with_ns {
+        header.push("NAMESPACE");
+    }
+    header.extend(["NAME", "VERSION", "CREATED", "LEASE", "SIZE", "CHANGES"]);
+    cells.push(header.into_iter().map(String::from).collect::<Vec<_>>());
+    for r in rows {
+        let mut row = vec![r.revision, r.event.to_string()];
+        if with_ns {
+            row.push(if r.namespace.is_empty() { "-".into() } else { r.namespace });
+        }
+        row.extend([r.name, r.version, r.created, r.lease, r.size, r.changes]);
+        cells.push(row);
+    }
+    kubectl_table(&cells)
+}
