@@ -240,26 +240,35 @@ fn table_row(e: &Event<'_>) -> Row {
 
 /// The first few changed paths with their values, then how many more.
 pub fn summarize(changes: &[Change]) -> String {
-    const SHOWN: usize = 3;
-    let mut parts: Vec<String> = changes.iter().take(SHOWN).map(|c| format!("{}: {} → {}", c.path, short(&c.old), short(&c.new))).collect();
-    if changes.len() > SHOWN {
-        parts.push(format!("+{} more", changes.len() - SHOWN));
+    summarize_with(changes, 3, 32)
+}
+
+/// The first `shown` changes as `path: old → new`, values cut to `max` characters.
+pub fn summarize_with(changes: &[Change], shown: usize, max: usize) -> String {
+    let mut parts: Vec<String> =
+        changes.iter().take(shown).map(|c| format!("{}: {} → {}", c.path, short(&c.old, max), short(&c.new, max))).collect();
+    if changes.len() > shown {
+        parts.push(format!("+{} more", changes.len() - shown));
     }
     parts.join("; ")
 }
 
-fn short(v: &Option<Value>) -> String {
-    const MAX: usize = 32;
+fn short(v: &Option<Value>, max: usize) -> String {
     let text = match v {
         None => return "(none)".into(),
         Some(v) => v.to_string(),
     };
-    let text = printable_key(text.as_bytes());
-    if text.chars().count() <= MAX {
-        return text;
+    let text: Vec<char> = printable_key(text.as_bytes()).chars().collect();
+    if text.len() <= max {
+        return text.into_iter().collect();
     }
-    let cut: String = text.chars().take(MAX - 1).collect();
-    format!("{cut}…")
+    // Keep both ends: long values (uids, timestamps, hashes) often differ only at the end.
+    let tail = max.saturating_sub(1) / 2;
+    let head = max.saturating_sub(1) - tail;
+    let mut cut: String = text[..head].iter().collect();
+    cut.push('…');
+    cut.extend(&text[text.len() - tail..]);
+    cut
 }
 
 fn table(rows: Vec<Row>) -> String {

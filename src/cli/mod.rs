@@ -5,6 +5,7 @@ mod age;
 mod columns;
 mod decode;
 mod decoding;
+mod diff;
 mod format;
 mod get;
 mod history;
@@ -35,6 +36,9 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Kubernetes objects, with kubectl's conventions.
     Get(get::GetArgs),
+    /// What restoring OLD over a cluster now at NEW would do: keys lost, brought back, reverted,
+    /// rewritten, per resource and field, and the restore's hazards.
+    Diff(diff::DiffArgs),
     /// Every retained revision of a key, a prefix or Kubernetes objects, oldest first: what
     /// etcd's watch would replay, with field-level changes of objects.
     History(history::HistoryArgs),
@@ -71,6 +75,7 @@ pub fn run() -> i32 {
         Command::Decode(args) => decode::run(&args, &mut out),
         Command::Get(args) => get::run(&args, &mut out),
         Command::History(args) => history::run(&args, &mut out),
+        Command::Diff(args) => diff::run(&args, &mut out),
         Command::Wal(args) => wal::run(&args, &mut out),
     };
     let flushed = out.flush();

@@ -3,6 +3,7 @@
 
 pub mod decoder;
 pub mod envelope;
+pub mod facts;
 pub mod fields;
 pub mod key;
 pub mod resources;

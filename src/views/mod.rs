@@ -1,4 +1,5 @@
 //! Views: data ready to print, built from the layers below.
+pub mod diff;
 pub mod get;
 pub mod history;
 pub mod ids;

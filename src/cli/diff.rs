@@ -1,0 +1,350 @@
+//! `etcdscope diff OLD NEW`: what restoring OLD over a cluster now at NEW would do. The table
+//! gives the counts per resource, the keys of each class and the restore hazards; `-o json`
+//! one document. `--fail-on` turns chosen classes into exit code 1, for pre-restore gates.
+
+use super::format::{kubectl_table, printable_key, table};
+use super::history::{change_json, summarize_with};
+use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
+use base64::Engine;
+use clap::{Args, ValueEnum};
+use etcdscope::k8s::fields::Change;
+use etcdscope::snapshot::Snapshot;
+use etcdscope::source::{InputKind, Source};
+use etcdscope::views::diff::{diff, Class, Counts, DiffEntry, DiffQuery, DiffResult, Hazards, InputSummary, Side, NON_OBJECT_GROUP};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The snapshot (file, member dir or data dir) a restore would bring back.
+    old: PathBuf,
+    /// The cluster as it is now (the same input as OLD, with --rev-old/--rev-new, compares two
+    /// revisions of one keyspace).
+    new: PathBuf,
+    /// Only objects of these types (kubectl names: pods, deploy, cm, widgets.example.com, …).
+    types: Vec<String>,
+    /// Read OLD at this revision (default: its current revision).
+    #[arg(long, default_value_t = 0)]
+    rev_old: i64,
+    /// Read NEW at this revision (default: its current revision).
+    #[arg(long, default_value_t = 0)]
+    rev_new: i64,
+    /// Only objects in this namespace.
+    #[arg(short = 'n', long, conflicts_with = "all_namespaces")]
+    namespace: Option<String>,
+    /// Every namespace (the default).
+    #[arg(short = 'A', long)]
+    all_namespaces: bool,
+    /// Also list rewritten keys, and every changed field of each reverted object.
+    #[arg(long)]
+    details: bool,
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    output: Format,
+    /// Exit 1 when any key falls in one of these classes (lost, reappear, revert, rewritten,
+    /// unchanged), or when any restore hazard is found (hazard).
+    #[arg(long, value_delimiter = ',')]
+    fail_on: Vec<String>,
+    /// Keep managedFields and resourceVersion in field changes.
+    #[arg(long)]
+    all_fields: bool,
+    #[arg(long, default_value = "/registry")]
+    etcd_prefix: String,
+    #[command(flatten)]
+    decoding: super::decoding::DecodingArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+pub fn run(a: &DiffArgs, out: &mut impl Write) -> CliResult {
+    let mut fail_classes = Vec::new();
+    let mut fail_on_hazard = false;
+    for c in &a.fail_on {
+        match (c.as_str(), Class::parse(c)) {
+            ("hazard" | "hazards", _) => fail_on_hazard = true,
+            (_, Some(class)) => fail_classes.push(class),
+            _ => return Err(CliError::Usage(format!("--fail-on: unknown class {c:?} (lost, reappear, revert, rewritten, unchanged, hazard)"))),
+        }
+    }
+    let decoder = a.decoding.decoder()?;
+    let query = DiffQuery {
+        rev_old: a.rev_old,
+        rev_new: a.rev_new,
+        types: a.types.iter().flat_map(|t| t.split(',')).filter(|t| !t.is_empty()).map(String::from).collect(),
+        namespace: a.namespace.clone(),
+        etcd_prefix: a.etcd_prefix.clone(),
+        all_fields: a.all_fields,
+    };
+    let (old_source, new_source) = (Source::open(&a.old)?, Source::open(&a.new)?);
+    let (old, new) = (Snapshot::open(&old_source)?, Snapshot::open(&new_source)?);
+    let result = diff(&old, &new, &query, &decoder)?;
+    for e in &result.entries {
+        if let Some(Err(reason)) = &e.changes {
+            eprintln!("etcdscope: warning: {}: fields not compared: {reason}", printable_key(&e.key));
+        }
+    }
+    match a.output {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &to_json(&result)).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        Format::Table => out.write_all(render(&result, a.details).as_bytes())?,
+    }
+    let total = total(&result);
+    let failed = fail_classes.iter().any(|c| total.get(*c) > 0) || (fail_on_hazard && !result.hazards.is_empty());
+    Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn total(r: &DiffResult) -> Counts {
+    r.summary.values().fold(Counts::default(), |t, c| Counts {
+        lost: t.lost + c.lost,
+        reappear: t.reappear + c.reappear,
+        revert: t.revert + c.revert,
+        rewritten: t.rewritten + c.rewritten,
+        unchanged: t.unchanged + c.unchanged,
+    })
+}
+
+fn kind_label(k: InputKind) -> &'static str {
+    match k {
+        InputKind::Snapshot => "snapshot file",
+        InputKind::Db => "bbolt db file",
+        InputKind::MemberDir => "member dir",
+        InputKind::DataDir => "data dir",
+    }
+}
+
+fn input_line(label: &str, s: &InputSummary) -> Vec<String> {
+    let at = if s.revision == s.current_revision { format!("revision {}", s.revision) } else { format!("revision {} (current {})", s.revision, s.current_revision) };
+    let compacted = if s.compact_revision > 0 { format!(", compacted at {}", s.compact_revision) } else { String::new() };
+    vec![label.into(), format!("{} ({})", s.input, kind_label(s.kind)), format!("{at}{compacted}, {} keys", s.keys)]
+}
+
+fn render(r: &DiffResult, details: bool) -> String {
+    let mut text = table(&[input_line("OLD", &r.old), input_line("NEW", &r.new)]);
+    text.push('\n');
+    let mut rows = vec![["RESOURCE", "LOST", "REAPPEAR", "REVERT", "REWRITTEN", "UNCHANGED"].map(String::from).to_vec()];
+    let count_row = |name: &str, c: &Counts| {
+        let mut row = vec![name.to_string()];
+        row.extend(Class::ALL.iter().map(|k| c.get(*k).to_string()));
+        row
+    };
+    // Resources in name order, keys that are not objects last.
+    let (others, objects): (Vec<_>, Vec<_>) = r.summary.iter().partition(|(g, _)| g.as_str() == NON_OBJECT_GROUP);
+    for (group, c) in objects.into_iter().chain(others) {
+        rows.push(count_row(group, c));
+    }
+    rows.push(count_row("TOTAL", &total(r)));
+    text.push_str(&kubectl_table(&rows));
+    let sections = [
+        (Class::Lost, "LOST: in NEW, not in OLD; the restore deletes them"),
+        (Class::Reappear, "REAPPEAR: in OLD, deleted in NEW; the restore brings them back"),
+        (Class::Revert, "REVERT: in both, different values; the restore rolls NEW's value back to OLD's (changes shown NEW → OLD)"),
+        (Class::Rewritten, "REWRITTEN: same value, written again since OLD (no change after the restore)"),
+    ];
+    for (class, title) in sections {
+        if class == Class::Rewritten && !details {
+            continue;
+        }
+        let entries: Vec<&DiffEntry> = r.entries.iter().filter(|e| e.class == class).collect();
+        if entries.is_empty() {
+            continue;
+        }
+        text.push_str(&format!("\n{title}\n"));
+        text.push_str(&entry_table(&entries, class));
+        if class == Class::Revert && details {
+            for e in entries.iter().filter(|e| matches!(&e.changes, Some(Ok(c)) if !c.is_empty())) {
+                let Some(Ok(changes)) = &e.changes else { continue };
+                text.push_str(&format!("\n{}\n", name_of(e)));
+                for c in changes {
+                    text.push_str(&format!("    {}\n", summarize_with(std::slice::from_ref(&reversed(c)), usize::MAX, 200)));
+                }
+            }
+        }
+    }
+    text.push_str(&hazards_text(&r.hazards, &r.old, &r.new));
+    text
+}
+
+/// A change as the restore makes it: from NEW's value to OLD's.
+fn reversed(c: &Change) -> Change {
+    Change { path: c.path.clone(), old: c.new.clone(), new: c.old.clone() }
+}
+
+fn name_of(e: &DiffEntry) -> String {
+    match &e.object {
+        Some(id) => match &id.namespace {
+            Some(ns) => format!("{} -n {ns}", id.kubectl_name()),
+            None => id.kubectl_name(),
+        },
+        None => printable_key(&e.key),
+    }
+}
+
+fn entry_table(entries: &[&DiffEntry], class: Class) -> String {
+    let mut header = vec!["NAMESPACE", "NAME"];
+    match class {
+        Class::Lost => header.extend(["CREATED", "MODIFIED"]),
+        Class::Reappear => header.extend(["CREATED", "MODIFIED"]),
+        Class::Revert => header.extend(["OLD MOD", "NEW MOD", "PARTS", "CHANGES"]),
+        _ => header.extend(["OLD MOD", "NEW MOD"]),
+    }
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    let rev = |s: &Option<Side>, f: fn(&Side) -> i64| s.as_ref().map(|s| f(s).to_string()).unwrap_or_else(|| "-".into());
+    for e in entries {
+        let (ns, name) = match &e.object {
+            Some(id) => (id.namespace.clone().unwrap_or_else(|| "-".into()), id.kubectl_name()),
+            None => ("-".into(), printable_key(&e.key)),
+        };
+        let mut row = vec![ns, name];
+        match class {
+            Class::Lost => row.extend([rev(&e.new, |s| s.create_revision), rev(&e.new, |s| s.mod_revision)]),
+            Class::Reappear => row.extend([rev(&e.old, |s| s.create_revision), rev(&e.old, |s| s.mod_revision)]),
+            Class::Revert => {
+                let (parts, changes) = match &e.changes {
+                    Some(Ok(c)) if c.is_empty() => ("-".to_string(), "no field differs (managedFields or resourceVersion only)".to_string()),
+                    Some(Ok(c)) => (e.parts.join(","), summarize_with(&c.iter().map(reversed).collect::<Vec<_>>(), 3, 32)),
+                    Some(Err(_)) => ("?".into(), "not decodable".into()),
+                    None => ("-".into(), value_change(e)),
+                };
+                row.extend([rev(&e.old, |s| s.mod_revision), rev(&e.new, |s| s.mod_revision), parts, changes]);
+            }
+            _ => row.extend([rev(&e.old, |s| s.mod_revision), rev(&e.new, |s| s.mod_revision)]),
+        }
+        rows.push(row);
+    }
+    kubectl_table(&rows)
+}
+
+fn value_change(e: &DiffEntry) -> String {
+    match (&e.old, &e.new) {
+        (Some(o), Some(n)) if o.create_revision != n.create_revision => format!("recreated since OLD; value {} B → {} B", n.value_size, o.value_size),
+        (Some(o), Some(n)) => format!("value {} B → {} B", n.value_size, o.value_size),
+        _ => String::new(),
+    }
+}
+
+fn hazards_text(h: &Hazards, old: &InputSummary, new: &InputSummary) -> String {
+    if h.is_empty() {
+        return "\nHAZARDS: none found\n".into();
+    }
+    let mut t = String::from("\nHAZARDS\n");
+    if let Some(back) = h.revision_rewind {
+        t.push_str(&format!(
+            "  revision goes back: OLD is at revision {}, NEW at {}; after the restore every watcher and informer \
+             that saw NEW would see revisions go backwards by {back} (and may miss changes). Restore with the revision \
+             bumped past NEW's and the old revisions marked compacted: `etcdutl snapshot restore --bump-revision N \
+             --mark-compacted` with N >= {back} (etcdutl releases that have these flags), so clients re-list.\n",
+            old.revision, new.revision
+        ));
+    }
+    for o in &h.orphans {
+        let name = format!("{} -n {}", o.object.kubectl_name(), o.object.namespace.as_deref().unwrap_or("-"));
+        let owner = format!("{} {} (uid {})", o.owner_kind, o.owner_name, o.owner_uid);
+        let whose = if o.owner_in_new { "is in NEW but not in OLD, so the restore deletes it" } else { "is in neither OLD nor NEW" };
+        t.push_str(&format!("  orphan: {name} is owned by {owner}, which {whose}; the garbage collector would delete {name} after the restore\n"));
+    }
+    for p in &h.stranded_pods {
+        let name = format!("{} -n {}", p.object.kubectl_name(), p.object.namespace.as_deref().unwrap_or("-"));
+        let why = if p.node_in_new { "is in NEW but not in OLD (the restore deletes the Node until its kubelet registers it again)" } else { "is in neither OLD nor NEW" };
+        t.push_str(&format!("  pod on a missing node: {name} is bound to node {}, which {why}\n", p.node));
+    }
+    for l in &h.leases_back {
+        let keys: Vec<String> = l.keys.iter().map(|k| printable_key(k)).collect();
+        t.push_str(&format!(
+            "  lease back: {:016x} (TTL {}s) is in OLD but gone in NEW (expired or revoked); the restore grants it again and \
+             its {} key(s) come back until it expires: {}\n",
+            l.id as u64,
+            l.ttl,
+            l.keys.len(),
+            keys.join(", ")
+        ));
+    }
+    t
+}
+
+fn input_json(s: &InputSummary) -> Value {
+    json!({
+        "input": s.input,
+        "kind": s.kind,
+        "revision": s.revision,
+        "currentRevision": s.current_revision,
+        "compactRevision": s.compact_revision,
+        "keys": s.keys,
+    })
+}
+
+fn side_json(s: &Option<Side>) -> Value {
+    match s {
+        Some(s) => json!({"create_revision": s.create_revision, "mod_revision": s.mod_revision, "version": s.version, "lease": s.lease, "value_size": s.value_size}),
+        None => Value::Null,
+    }
+}
+
+fn entry_json(e: &DiffEntry) -> Value {
+    let mut m = Map::new();
+    m.insert("key".into(), Value::from(String::from_utf8_lossy(&e.key).into_owned()));
+    m.insert("key_base64".into(), Value::from(base64::engine::general_purpose::STANDARD.encode(&e.key)));
+    m.insert("summary_group".into(), Value::from(e.group.as_str()));
+    if let Some(id) = &e.object {
+        m.insert("group".into(), Value::from(id.group.as_str()));
+        m.insert("resource".into(), Value::from(id.resource.as_str()));
+        if !id.kind.is_empty() {
+            m.insert("kind".into(), Value::from(id.kind.as_str()));
+        }
+        m.insert("namespace".into(), id.namespace.as_deref().map(Value::from).unwrap_or(Value::Null));
+        m.insert("name".into(), Value::from(id.name.as_str()));
+    }
+    m.insert("old_mod_revision".into(), e.old.map(|s| Value::from(s.mod_revision)).unwrap_or(Value::Null));
+    m.insert("new_mod_revision".into(), e.new.map(|s| Value::from(s.mod_revision)).unwrap_or(Value::Null));
+    m.insert("old".into(), side_json(&e.old));
+    m.insert("new".into(), side_json(&e.new));
+    match &e.changes {
+        Some(Ok(c)) => {
+            m.insert("parts".into(), json!(e.parts));
+            m.insert("changes".into(), Value::Array(c.iter().map(change_json).collect()));
+        }
+        Some(Err(reason)) => {
+            m.insert("undecodable".into(), Value::from(reason.as_str()));
+        }
+        None => {}
+    }
+    Value::Object(m)
+}
+
+fn to_json(r: &DiffResult) -> Value {
+    let mut summary = Map::new();
+    for (g, c) in &r.summary {
+        summary.insert(g.clone(), json!({"lost": c.lost, "reappear": c.reappear, "revert": c.revert, "rewritten": c.rewritten, "unchanged": c.unchanged}));
+    }
+    let list = |class: Class| Value::Array(r.entries.iter().filter(|e| e.class == class).map(entry_json).collect());
+    let h = &r.hazards;
+    let id_json = |id: &etcdscope::k8s::key::ObjectId| json!({"resource": id.group_resource(), "namespace": id.namespace, "name": id.name});
+    json!({
+        "old": input_json(&r.old),
+        "new": input_json(&r.new),
+        "summary": summary,
+        "lost": list(Class::Lost),
+        "reappear": list(Class::Reappear),
+        "revert": list(Class::Revert),
+        "rewritten": list(Class::Rewritten),
+        "hazards": {
+            "revisionRewind": h.revision_rewind,
+            "orphans": h.orphans.iter().map(|o| json!({
+                "key": String::from_utf8_lossy(&o.key), "object": id_json(&o.object),
+                "owner": {"kind": o.owner_kind, "name": o.owner_name, "uid": o.owner_uid}, "ownerInNew": o.owner_in_new,
+            })).collect::<Vec<_>>(),
+            "podsOnMissingNodes": h.stranded_pods.iter().map(|p| json!({
+                "key": String::from_utf8_lossy(&p.key), "object": id_json(&p.object), "node": p.node, "nodeInNew": p.node_in_new,
+            })).collect::<Vec<_>>(),
+            "leasesBack": h.leases_back.iter().map(|l| json!({
+                "id": format!("{:016x}", l.id as u64), "ttl": l.ttl,
+                "keys": l.keys.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        },
+    })
+}
