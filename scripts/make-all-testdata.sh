@@ -21,3 +21,10 @@ for v in 3.5.1 3.4.23; do
   echo "=== etcd $v"
   "$PY" "$here/make_testdata.py" --version "$v" --out "$root/testdata/etcd-$v" ${extra[@]+"${extra[@]}"} "$@"
 done
+
+# Two snapshots of one cluster, with what etcd's own restore, watch and lease tools say of them
+# (ground truth for `diff` and `history`).
+for v in 3.5.1 3.4.23; do
+  echo "=== etcd $v: snapshot pair"
+  "$PY" "$here/make_diff_data.py" --version "$v" --out "$root/testdata/diff-$v"
+done
