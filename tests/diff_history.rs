@@ -120,12 +120,14 @@ fn check_pair(dir: &Path) {
     // Hazards, against what the script found in the restored members' data.
     let h = &meta["hazards"];
     let orphans: BTreeSet<(String, String, bool)> = ours["hazards"]["orphans"].as_array().unwrap().iter()
-        .map(|o| (o["key"].as_str().unwrap().into(), o["owner"]["uid"].as_str().unwrap().into(), o["ownerInNew"].as_bool().unwrap())).collect();
+        .flat_map(|o| o["dependents"].as_array().unwrap().iter().map(move |d| (d["key"].as_str().unwrap().into(), o["owner"]["uid"].as_str().unwrap().into(), o["ownerInNew"].as_bool().unwrap())))
+        .collect();
     let want_orphans: BTreeSet<(String, String, bool)> = h["orphans"].as_array().unwrap().iter()
         .map(|o| (o["key"].as_str().unwrap().into(), o["owner_uid"].as_str().unwrap().into(), o["owner_in_new"].as_bool().unwrap())).collect();
     assert_eq!(orphans, want_orphans, "{label}: orphans");
     let pods: BTreeSet<(String, String, bool)> = ours["hazards"]["podsOnMissingNodes"].as_array().unwrap().iter()
-        .map(|p| (p["key"].as_str().unwrap().into(), p["node"].as_str().unwrap().into(), p["nodeInNew"].as_bool().unwrap())).collect();
+        .flat_map(|n| n["pods"].as_array().unwrap().iter().map(move |p| (p["key"].as_str().unwrap().into(), n["node"].as_str().unwrap().into(), n["nodeInNew"].as_bool().unwrap())))
+        .collect();
     let want_pods: BTreeSet<(String, String, bool)> = h["pods_on_missing_nodes"].as_array().unwrap().iter()
         .map(|p| (p["key"].as_str().unwrap().into(), p["node"].as_str().unwrap().into(), p["node_in_new"].as_bool().unwrap())).collect();
     assert_eq!(pods, want_pods, "{label}: pods on missing nodes");

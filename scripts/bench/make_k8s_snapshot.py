@@ -4,6 +4,8 @@
     python3 scripts/bench/make_k8s_snapshot.py --out bench-data/k8s.db --target-mib 1100
     python3 scripts/bench/make_k8s_snapshot.py --out bench-data/k8s-wal.db --target-mib 300 \
         --batch 1 --wal-out bench-data/wal      # a WAL of one-object txns, as kube-apiserver writes
+    python3 scripts/bench/make_k8s_snapshot.py --out bench-data/k8s-old.db --target-mib 1100 \
+        --churn-out bench-data/k8s-new.db       # a second snapshot of the same cluster, later (diff)
 
 Values are Kubernetes' own fixture objects (../shared/k8s-fixtures/v1.35.0/*.pb: the bytes
 kube-apiserver writes), each renamed on the protobuf wire (metadata.name = 1,
@@ -106,6 +108,43 @@ def rename(stored, name, namespace):
     return b"k8s\0" + replace(unknown, 2, replace(obj, 1, meta))
 
 
+def churn(gw, made, stored, rng, a):
+    """Updates, deletes, identical re-puts and creations after the first snapshot, in txns of
+    distinct keys (etcd refuses a txn that writes one key twice)."""
+    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    picked = rng.sample(range(len(made)), int(len(made) * (a.churn + 3) / 100))
+    n_upd = int(len(made) * a.churn / 100)
+    step = len(made) // 100
+    ops = []
+    for i, idx in enumerate(picked):
+        key, fixture, name, ns = made[idx]
+        if i < n_upd:  # update: a new generateName (ObjectMeta field 2) on the same object
+            value = rename(stored[fixture], name, ns)
+            obj_unknown = value[4:]
+            obj = field(obj_unknown, 2)
+            meta = replace(field(obj, 1), 2, f"churned-{i}-".encode())
+            value = b"k8s\0" + replace(obj_unknown, 2, replace(obj, 1, meta))
+            ops.append({"request_put": {"key": b64(key.encode()), "value": b64(value)}})
+        elif i < n_upd + step:  # deleted
+            ops.append({"request_delete_range": {"key": b64(key.encode())}})
+        else:  # the same bytes written again
+            ops.append({"request_put": {"key": b64(key.encode()), "value": b64(rename(stored[fixture], name, ns))}})
+        if len(ops) == a.batch:
+            gw.call("/v3/kv/txn", {"compare": [], "success": ops, "failure": []})
+            ops = []
+    for j in range(step):  # created
+        fixture, prefix, namespaced = TYPES[j % len(TYPES)]
+        name, ns = f"new-{j}", f"ns-{j % 300}"
+        key = f"/registry/{prefix}/{ns}/{name}" if namespaced else f"/registry/{prefix}/{name}"
+        ops.append({"request_put": {"key": b64(key.encode()), "value": b64(rename(stored[fixture], name, ns if namespaced else ""))}})
+        if len(ops) == a.batch:
+            gw.call("/v3/kv/txn", {"compare": [], "success": ops, "failure": []})
+            ops = []
+    if ops:
+        gw.call("/v3/kv/txn", {"compare": [], "success": ops, "failure": []})
+    print(f"  churn: {n_upd} updated, {step} deleted, {len(picked) - n_upd - step} re-put unchanged, {step} created", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -113,6 +152,9 @@ def main():
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--batch", type=int, default=100, help="puts per txn (kube-apiserver writes one object per txn: 1)")
     ap.add_argument("--wal-out", help="also copy the member's WAL segments into this directory (for WAL benchmarks)")
+    ap.add_argument("--churn-out", help="after --out, change the cluster (--churn %% of objects updated, 1%% each deleted, "
+                    "re-put unchanged and created) and save a second snapshot here (for diff benchmarks)")
+    ap.add_argument("--churn", type=float, default=5.0, help="percent of objects updated for --churn-out")
     a = ap.parse_args()
     bins = etcd_bins.find_bins()
     if "3.5.1" not in bins:
@@ -132,6 +174,7 @@ def main():
         etcd.start()
         gw = mt.Gateway(etcd.client_port)
         n, value_bytes = 0, 0
+        made = []  # (key, fixture, name, namespace) of every object, for --churn-out
         while True:
             ops = []
             for _ in range(a.batch):
@@ -140,6 +183,8 @@ def main():
                 key = f"/registry/{prefix}/{ns}/{name}" if namespaced else f"/registry/{prefix}/{name}"
                 value = rename(stored[fixture], name, ns if namespaced else "")
                 ops.append({"request_put": {"key": base64.b64encode(key.encode()).decode(), "value": base64.b64encode(value).decode()}})
+                if a.churn_out:
+                    made.append((key, fixture, name, ns if namespaced else ""))
                 value_bytes += len(value)
                 n += 1
             gw.call("/v3/kv/txn", {"compare": [], "success": ops, "failure": []})
@@ -154,6 +199,12 @@ def main():
         if code != 0:
             sys.exit(f"snapshot save failed: {se.decode()}")
         print(f"{a.out}: {os.path.getsize(a.out)} bytes, {n} objects, {value_bytes} value bytes, {time.time() - t0:.0f}s")
+        if a.churn_out:
+            churn(gw, made, stored, rng, a)
+            code, so, se = mt.run([tools["etcdctl"], "--endpoints", etcd.client_url, "snapshot", "save", a.churn_out], {"ETCDCTL_API": "3"}, timeout=1200)
+            if code != 0:
+                sys.exit(f"snapshot save failed: {se.decode()}")
+            print(f"{a.churn_out}: {os.path.getsize(a.churn_out)} bytes, {time.time() - t0:.0f}s")
         if a.wal_out:
             etcd.stop()
             src = os.path.join(etcd.data_dir, "member", "wal")

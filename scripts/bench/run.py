@@ -4,6 +4,7 @@
     python3 scripts/bench/run.py bench-data/big.db [more files...] [--runs 3]
     python3 scripts/bench/run.py --k8s bench-data/k8s.db      # Kubernetes decode
     python3 scripts/bench/run.py --wal bench-data/wal         # WAL directories
+    python3 scripts/bench/run.py --diff OLD.db NEW.db         # diff of two snapshots
 
 For each file and command: median wall time over --runs (after one warm-up `cat`, so every
 command reads from the page cache), peak RSS (ru_maxrss: includes pages of the mmap'd file,
@@ -60,7 +61,11 @@ def main():
                     help="Kubernetes snapshot: time decoding every object to JSON Lines against the raw kv dump")
     ap.add_argument("--wal", action="store_true",
                     help="WAL directories: time decoding every record to JSON Lines against `cat` of the segments")
+    ap.add_argument("--diff", action="store_true",
+                    help="two snapshots OLD NEW: time `diff` against `status` (etcdscope's and etcdutl's) on both")
     a = ap.parse_args()
+    if a.diff:
+        return diff(a)
     if a.k8s:
         return k8s(a)
     if a.wal:
@@ -120,6 +125,39 @@ def k8s(a):
         for name, (t, rss, anon) in results.items():
             rate = value_bytes / t / 1e6
             print(f"| {os.path.basename(path)} ({mib(size)}, {objects} objects, {mib(value_bytes)} of values) | `{name}` | {t:.2f} s | {t / raw_t:.2f}× | {rate:.0f} MB/s | {mib(rss)} | {mib(anon)} |")
+    print()
+
+
+def timed(name, argv, runs):
+    rs = [measure(argv) for _ in range(runs)]
+    if {r[3] for r in rs} - {0, 1}:
+        sys.exit(f"{name} exited {[r[3] for r in rs]}")
+    return statistics.median(r[0] for r in rs), max(r[1] for r in rs), max(r[2] for r in rs)
+
+
+def diff(a):
+    """`diff OLD NEW` against the peers that read both files: `cat` of both, etcdutl snapshot
+    status of each, etcdscope status of each (times summed, memory the larger)."""
+    if len(a.files) != 2:
+        sys.exit("--diff takes two files: OLD NEW")
+    old, new = a.files
+    etcdutl = os.path.join(etcd_bins.find_bins()["3.5.1"], "etcdutl")
+    subprocess.run(["cat", old, new], stdout=subprocess.DEVNULL, check=True)
+    print(f"machine: {os.cpu_count()} cores; etcdscope {a.etcdscope}; etcdutl 3.5.1; median of {a.runs} runs")
+    print(f"OLD {os.path.basename(old)} {mib(os.path.getsize(old))}, NEW {os.path.basename(new)} {mib(os.path.getsize(new))}\n")
+    results = {"cat OLD NEW": timed("cat", ["cat", old, new], a.runs)}
+    for name, argv in [("etcdutl snapshot status", [etcdutl, "snapshot", "status"]), ("etcdscope status", [a.etcdscope, "status"])]:
+        x, y = (timed(name, argv + [f, "-w" if "etcdutl" in name else "-o", "json"], a.runs) for f in (old, new))
+        results[f"{name} OLD + NEW"] = (x[0] + y[0], max(x[1], y[1]), max(x[2], y[2]))
+    results["etcdscope diff OLD NEW -o json"] = timed("diff", [a.etcdscope, "diff", old, new, "-o", "json"], a.runs)
+    results["etcdscope diff OLD NEW (table)"] = timed("diff", [a.etcdscope, "diff", old, new], a.runs)
+    cat_t = results["cat OLD NEW"][0]
+    utl_t = results["etcdutl snapshot status OLD + NEW"][0]
+    st_t = results["etcdscope status OLD + NEW"][0]
+    print("| command | time | vs cat | vs etcdutl status ×2 | vs etcdscope status ×2 | max RSS | peak anon |")
+    print("|---|---|---|---|---|---|---|")
+    for name, (t, rss, anon) in results.items():
+        print(f"| `{name}` | {t:.2f} s | {t / cat_t:.1f}× | {t / utl_t:.2f}× | {t / st_t:.2f}× | {mib(rss)} | {mib(anon)} |")
     print()
 
 

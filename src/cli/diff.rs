@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use etcdscope::k8s::fields::Change;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::{InputKind, Source};
-use etcdscope::views::diff::{diff, Class, Counts, DiffEntry, DiffQuery, DiffResult, Hazards, InputSummary, Side, NON_OBJECT_GROUP};
+use etcdscope::views::diff::{diff, Class, Counts, DiffEntry, DiffQuery, DiffResult, InputSummary, Side, NON_OBJECT_GROUP};
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -89,8 +89,7 @@ pub fn run(a: &DiffArgs, out: &mut impl Write) -> CliResult {
     }
     match a.output {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &to_json(&result)).map_err(std::io::Error::from)?;
-            writeln!(out)?;
+            write_json(&result, out)?;
         }
         Format::Table => out.write_all(render(&result, a.details).as_bytes())?,
     }
@@ -166,7 +165,7 @@ fn render(r: &DiffResult, details: bool) -> String {
             }
         }
     }
-    text.push_str(&hazards_text(&r.hazards, &r.old, &r.new));
+    text.push_str(&hazards_text(r));
     text
 }
 
@@ -205,12 +204,17 @@ fn entry_table(entries: &[&DiffEntry], class: Class) -> String {
             Class::Lost => row.extend([rev(&e.new, |s| s.create_revision), rev(&e.new, |s| s.mod_revision)]),
             Class::Reappear => row.extend([rev(&e.old, |s| s.create_revision), rev(&e.old, |s| s.mod_revision)]),
             Class::Revert => {
+                let recreated = match (&e.old, &e.new) {
+                    (Some(o), Some(n)) if o.create_revision != n.create_revision => "recreated since OLD; ",
+                    _ => "",
+                };
                 let (parts, changes) = match &e.changes {
                     Some(Ok(c)) if c.is_empty() => ("-".to_string(), "no field differs (managedFields or resourceVersion only)".to_string()),
                     Some(Ok(c)) => (e.parts.join(","), summarize_with(&c.iter().map(reversed).collect::<Vec<_>>(), 3, 32)),
                     Some(Err(_)) => ("?".into(), "not decodable".into()),
                     None => ("-".into(), value_change(e)),
                 };
+                let changes = format!("{recreated}{changes}");
                 row.extend([rev(&e.old, |s| s.mod_revision), rev(&e.new, |s| s.mod_revision), parts, changes]);
             }
             _ => row.extend([rev(&e.old, |s| s.mod_revision), rev(&e.new, |s| s.mod_revision)]),
@@ -222,16 +226,31 @@ fn entry_table(entries: &[&DiffEntry], class: Class) -> String {
 
 fn value_change(e: &DiffEntry) -> String {
     match (&e.old, &e.new) {
-        (Some(o), Some(n)) if o.create_revision != n.create_revision => format!("recreated since OLD; value {} B → {} B", n.value_size, o.value_size),
         (Some(o), Some(n)) => format!("value {} B → {} B", n.value_size, o.value_size),
         _ => String::new(),
     }
 }
 
-fn hazards_text(h: &Hazards, old: &InputSummary, new: &InputSummary) -> String {
+fn hazards_text(r: &DiffResult) -> String {
+    let (h, old, new) = (&r.hazards, &r.old, &r.new);
     if h.is_empty() {
         return "\nHAZARDS: none found\n".into();
     }
+    /// Groups, and names within a group, shown before "and N more".
+    const SHOWN: usize = 20;
+    const NAMES: usize = 5;
+    let names = |keys: &[Vec<u8>]| {
+        let mut shown: Vec<String> = keys.iter().take(NAMES).map(|k| object_name(r, k)).collect();
+        if keys.len() > NAMES {
+            shown.push(format!("+{} more", keys.len() - NAMES));
+        }
+        shown.join(", ")
+    };
+    let more = |t: &mut String, n: usize, what: &str| {
+        if n > SHOWN {
+            t.push_str(&format!("    … and {} more {what} (-o json lists them all)\n", n - SHOWN));
+        }
+    };
     let mut t = String::from("\nHAZARDS\n");
     if let Some(back) = h.revision_rewind {
         t.push_str(&format!(
@@ -242,29 +261,47 @@ fn hazards_text(h: &Hazards, old: &InputSummary, new: &InputSummary) -> String {
             old.revision, new.revision
         ));
     }
-    for o in &h.orphans {
-        let name = format!("{} -n {}", o.object.kubectl_name(), o.object.namespace.as_deref().unwrap_or("-"));
-        let owner = format!("{} {} (uid {})", o.owner_kind, o.owner_name, o.owner_uid);
-        let whose = if o.owner_in_new { "is in NEW but not in OLD, so the restore deletes it" } else { "is in neither OLD nor NEW" };
-        t.push_str(&format!("  orphan: {name} is owned by {owner}, which {whose}; the garbage collector would delete {name} after the restore\n"));
+    if !h.orphans.is_empty() {
+        let n: usize = h.orphans.iter().map(|o| o.dependents.len()).sum();
+        t.push_str(&format!("  orphans: {n} object(s) in OLD are owned by objects OLD does not have; the garbage collector would delete them after the restore\n"));
+        for o in h.orphans.iter().take(SHOWN) {
+            let whose = if o.owner_in_new { "in NEW, not in OLD (the restore deletes it)" } else { "in neither OLD nor NEW" };
+            t.push_str(&format!("    {} {} (uid {}), {whose}, owns: {}\n", o.owner_kind, o.owner_name, o.owner_uid, names(&o.dependents)));
+        }
+        more(&mut t, h.orphans.len(), "owners");
     }
-    for p in &h.stranded_pods {
-        let name = format!("{} -n {}", p.object.kubectl_name(), p.object.namespace.as_deref().unwrap_or("-"));
-        let why = if p.node_in_new { "is in NEW but not in OLD (the restore deletes the Node until its kubelet registers it again)" } else { "is in neither OLD nor NEW" };
-        t.push_str(&format!("  pod on a missing node: {name} is bound to node {}, which {why}\n", p.node));
+    if !h.stranded_pods.is_empty() {
+        let n: usize = h.stranded_pods.iter().map(|p| p.pods.len()).sum();
+        t.push_str(&format!("  pods on missing nodes: {n} pod(s) in OLD are bound to nodes OLD has no Node for\n"));
+        for p in h.stranded_pods.iter().take(SHOWN) {
+            let why = if p.node_in_new { "in NEW, not in OLD (the restore deletes it until its kubelet registers again)" } else { "in neither OLD nor NEW" };
+            t.push_str(&format!("    node {}, {why}: {}\n", p.node, names(&p.pods)));
+        }
+        more(&mut t, h.stranded_pods.len(), "nodes");
     }
-    for l in &h.leases_back {
-        let keys: Vec<String> = l.keys.iter().map(|k| printable_key(k)).collect();
+    for l in h.leases_back.iter().take(SHOWN) {
         t.push_str(&format!(
             "  lease back: {:016x} (TTL {}s) is in OLD but gone in NEW (expired or revoked); the restore grants it again and \
              its {} key(s) come back until it expires: {}\n",
             l.id as u64,
             l.ttl,
             l.keys.len(),
-            keys.join(", ")
+            names(&l.keys)
         ));
     }
+    more(&mut t, h.leases_back.len(), "leases");
     t
+}
+
+/// `pod/web -n team-a` for an object key, the key itself otherwise.
+fn object_name(r: &DiffResult, key: &[u8]) -> String {
+    match r.identify(key) {
+        Some(id) => match &id.namespace {
+            Some(ns) => format!("{} -n {ns}", id.kubectl_name()),
+            None => id.kubectl_name(),
+        },
+        None => printable_key(key),
+    }
 }
 
 fn input_json(s: &InputSummary) -> Value {
@@ -316,35 +353,59 @@ fn entry_json(e: &DiffEntry) -> Value {
     Value::Object(m)
 }
 
-fn to_json(r: &DiffResult) -> Value {
+/// The JSON document, written member by member and entry by entry (pretty, as one
+/// `serde_json::to_writer_pretty` of the whole would be) so the entries are never all held as
+/// JSON values at once.
+fn write_json(r: &DiffResult, out: &mut impl Write) -> std::io::Result<()> {
+    let pretty = |v: &Value, indent: &str| -> String {
+        let text = serde_json::to_string_pretty(v).unwrap_or_default();
+        text.replace('\n', &format!("\n{indent}"))
+    };
     let mut summary = Map::new();
     for (g, c) in &r.summary {
         summary.insert(g.clone(), json!({"lost": c.lost, "reappear": c.reappear, "revert": c.revert, "rewritten": c.rewritten, "unchanged": c.unchanged}));
     }
-    let list = |class: Class| Value::Array(r.entries.iter().filter(|e| e.class == class).map(entry_json).collect());
+    out.write_all(b"{\n")?;
+    for (name, v) in [("old", input_json(&r.old)), ("new", input_json(&r.new)), ("summary", Value::Object(summary))] {
+        write!(out, "  \"{name}\": {},\n", pretty(&v, "  "))?;
+    }
+    for class in [Class::Lost, Class::Reappear, Class::Revert, Class::Rewritten] {
+        write!(out, "  \"{}\": [", class.as_str())?;
+        let mut first = true;
+        for e in r.entries.iter().filter(|e| e.class == class) {
+            out.write_all(if first { b"\n    " } else { b",\n    " })?;
+            first = false;
+            out.write_all(pretty(&entry_json(e), "    ").as_bytes())?;
+        }
+        out.write_all(if first { b"],\n" } else { b"\n  ],\n" })?;
+    }
+    write!(out, "  \"hazards\": {}\n}}\n", pretty(&hazards_json(r), "  "))
+}
+
+fn hazards_json(r: &DiffResult) -> Value {
     let h = &r.hazards;
-    let id_json = |id: &etcdscope::k8s::key::ObjectId| json!({"resource": id.group_resource(), "namespace": id.namespace, "name": id.name});
+    let key_json = |key: &Vec<u8>| {
+        let mut m = Map::new();
+        m.insert("key".into(), Value::from(String::from_utf8_lossy(key).into_owned()));
+        if let Some(id) = r.identify(key) {
+            m.insert("resource".into(), Value::from(id.group_resource()));
+            m.insert("namespace".into(), id.namespace.map(Value::from).unwrap_or(Value::Null));
+            m.insert("name".into(), Value::from(id.name));
+        }
+        Value::Object(m)
+    };
     json!({
-        "old": input_json(&r.old),
-        "new": input_json(&r.new),
-        "summary": summary,
-        "lost": list(Class::Lost),
-        "reappear": list(Class::Reappear),
-        "revert": list(Class::Revert),
-        "rewritten": list(Class::Rewritten),
-        "hazards": {
-            "revisionRewind": h.revision_rewind,
-            "orphans": h.orphans.iter().map(|o| json!({
-                "key": String::from_utf8_lossy(&o.key), "object": id_json(&o.object),
-                "owner": {"kind": o.owner_kind, "name": o.owner_name, "uid": o.owner_uid}, "ownerInNew": o.owner_in_new,
-            })).collect::<Vec<_>>(),
-            "podsOnMissingNodes": h.stranded_pods.iter().map(|p| json!({
-                "key": String::from_utf8_lossy(&p.key), "object": id_json(&p.object), "node": p.node, "nodeInNew": p.node_in_new,
-            })).collect::<Vec<_>>(),
-            "leasesBack": h.leases_back.iter().map(|l| json!({
-                "id": format!("{:016x}", l.id as u64), "ttl": l.ttl,
-                "keys": l.keys.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        },
+        "revisionRewind": h.revision_rewind,
+        "orphans": h.orphans.iter().map(|o| json!({
+            "owner": {"kind": o.owner_kind, "name": o.owner_name, "uid": o.owner_uid}, "ownerInNew": o.owner_in_new,
+            "dependents": o.dependents.iter().map(key_json).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "podsOnMissingNodes": h.stranded_pods.iter().map(|p| json!({
+            "node": p.node, "nodeInNew": p.node_in_new, "pods": p.pods.iter().map(key_json).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "leasesBack": h.leases_back.iter().map(|l| json!({
+            "id": format!("{:016x}", l.id as u64), "ttl": l.ttl,
+            "keys": l.keys.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
     })
 }

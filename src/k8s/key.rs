@@ -84,42 +84,134 @@ impl Catalog {
 
     /// Classifies `key` under the etcd prefix `prefix` (e.g. "/registry").
     pub fn classify(&self, key: &[u8], prefix: &str) -> KeyClass {
-        if key == b"compact_rev_key" {
-            return KeyClass::NotObject { what: "revision of the last compaction requested by kube-apiserver" };
+        match self.locate(key, prefix) {
+            Located::Object { info, namespace, name } => KeyClass::Object(ObjectRef {
+                group: info.group.clone(),
+                resource: info.resource.clone(),
+                namespace: namespace.map(str::to_string),
+                name: name.to_string(),
+            }),
+            Located::Unknown { resource_path, namespace, name } => {
+                KeyClass::UnknownResource { resource_path: resource_path.to_string(), namespace: namespace.map(str::to_string), name: name.to_string() }
+            }
+            Located::NotObject(what) => KeyClass::NotObject { what },
+            Located::Outside => KeyClass::Outside,
         }
-        let Ok(key) = std::str::from_utf8(key) else { return KeyClass::Outside };
+    }
+
+    /// What `key` is, borrowed from the key and the catalogue: no allocation, for the paths that
+    /// look at every key of a snapshot.
+    pub fn locate<'k>(&self, key: &'k [u8], prefix: &str) -> Located<'k, '_> {
+        if key == b"compact_rev_key" {
+            return Located::NotObject("revision of the last compaction requested by kube-apiserver");
+        }
+        let Ok(key) = std::str::from_utf8(key) else { return Located::Outside };
         let prefix = prefix.trim_end_matches('/');
         let Some(rest) = key.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) else {
-            return KeyClass::Outside;
+            return Located::Outside;
         };
         if let Some(what) = not_object(rest) {
-            return KeyClass::NotObject { what };
+            return Located::NotObject(what);
         }
-        let segments: Vec<&str> = rest.split('/').collect();
-        if segments.iter().any(|s| s.is_empty()) {
-            return KeyClass::Outside;
+        // An object key has at most 4 segments: a 1- or 2-segment resource prefix, namespace, name.
+        let mut segments = [""; 4];
+        let mut count = 0;
+        for segment in rest.split('/') {
+            if segment.is_empty() || count == segments.len() {
+                return Located::Outside;
+            }
+            segments[count] = segment;
+            count += 1;
         }
+        let segments = &segments[..count];
+        // The first `take` segments as one slice of the key ("services/specs").
+        let joined = |take: usize| &rest[..segments[..take].iter().map(|s| s.len()).sum::<usize>() + take - 1];
         // Longest known key prefix first: "services/specs" before a resource named "services".
-        for take in (1..=segments.len().saturating_sub(1).min(2)).rev() {
-            let key_prefix = segments[..take].join("/");
-            if let Some(info) = self.by_key_prefix.get(&key_prefix) {
+        for take in (1..=count.saturating_sub(1).min(2)).rev() {
+            if let Some(info) = self.by_key_prefix.get(joined(take)) {
                 if let Some((namespace, name)) = split_tail(&segments[take..], Some(info.namespaced)) {
-                    return KeyClass::Object(ObjectRef { group: info.group.clone(), resource: info.resource.clone(), namespace, name });
+                    return Located::Object { info, namespace, name };
                 }
             }
         }
         // <group>/<plural>/… with a dotted group: a custom or aggregated resource not known here.
-        let take = if segments.len() >= 3 && segments[0].contains('.') { 2 } else { 1 };
+        let take = if count >= 3 && segments[0].contains('.') { 2 } else { 1 };
         match split_tail(&segments[take..], None) {
-            Some((namespace, name)) => KeyClass::UnknownResource { resource_path: segments[..take].join("/"), namespace, name },
-            None => KeyClass::Outside,
+            Some((namespace, name)) => Located::Unknown { resource_path: joined(take), namespace, name },
+            None => Located::Outside,
         }
+    }
+
+    /// The object a key names, if it names one: of a known resource, or shaped like an object
+    /// of a resource not known here.
+    pub fn identify(&self, key: &[u8], prefix: &str) -> Option<ObjectId> {
+        self.locate(key, prefix).object_id()
+    }
+}
+
+/// [`KeyClass`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Located<'k, 'c> {
+    Object { info: &'c ResourceInfo, namespace: Option<&'k str>, name: &'k str },
+    Unknown { resource_path: &'k str, namespace: Option<&'k str>, name: &'k str },
+    NotObject(&'static str),
+    Outside,
+}
+
+impl<'k, 'c> Located<'k, 'c> {
+    /// (API group, plural resource) of an object key: what groups objects by type.
+    pub fn group_resource<'s>(self) -> Option<(&'s str, &'s str)>
+    where
+        'k: 's,
+        'c: 's,
+    {
+        match self {
+            Located::Object { info, .. } => Some((&info.group, &info.resource)),
+            Located::Unknown { resource_path, .. } => Some(match resource_path.split_once('/') {
+                Some((g, r)) => (g, r),
+                None => ("", resource_path),
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn namespace(&self) -> Option<&'k str> {
+        match self {
+            Located::Object { namespace, .. } | Located::Unknown { namespace, .. } => *namespace,
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> Option<&'k str> {
+        match self {
+            Located::Object { name, .. } | Located::Unknown { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    pub fn is_known(&self) -> bool {
+        matches!(self, Located::Object { .. })
+    }
+
+    pub fn object_id(&self) -> Option<ObjectId> {
+        let (group, resource) = self.group_resource()?;
+        let kind = match self {
+            Located::Object { info, .. } => info.kind.clone(),
+            _ => String::new(),
+        };
+        Some(ObjectId {
+            group: group.to_string(),
+            resource: resource.to_string(),
+            kind,
+            namespace: self.namespace().map(str::to_string),
+            name: self.name().unwrap_or_default().to_string(),
+        })
     }
 }
 
 /// A Kubernetes object named by its key: the resource it belongs to (known here or not) and
 /// where it lives. What `history` and `diff` print for an object key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectId {
     pub group: String,
     /// Plural resource name ("deployments"); for a resource not known here, the last key segment.
@@ -152,32 +244,11 @@ impl ObjectId {
     }
 }
 
-impl Catalog {
-    /// The object a key names, if it names one: of a known resource, or shaped like an object
-    /// of a resource not known here.
-    pub fn identify(&self, key: &[u8], prefix: &str) -> Option<ObjectId> {
-        match self.classify(key, prefix) {
-            KeyClass::Object(r) => {
-                let kind = self.by_key_prefix.values().find(|i| i.group == r.group && i.resource == r.resource).map(|i| i.kind.clone());
-                Some(ObjectId { group: r.group, resource: r.resource, kind: kind.unwrap_or_default(), namespace: r.namespace, name: r.name })
-            }
-            KeyClass::UnknownResource { resource_path, namespace, name } => {
-                let (group, resource) = match resource_path.split_once('/') {
-                    Some((g, r)) => (g.to_string(), r.to_string()),
-                    None => (String::new(), resource_path.clone()),
-                };
-                Some(ObjectId { group, resource, kind: String::new(), namespace, name })
-            }
-            KeyClass::NotObject { .. } | KeyClass::Outside => None,
-        }
-    }
-}
-
 /// `[name]` or `[namespace, name]`, checked against the scope when it is known.
-fn split_tail(tail: &[&str], namespaced: Option<bool>) -> Option<(Option<String>, String)> {
+fn split_tail<'k>(tail: &[&'k str], namespaced: Option<bool>) -> Option<(Option<&'k str>, &'k str)> {
     match (tail, namespaced) {
-        ([name], None | Some(false)) => Some((None, name.to_string())),
-        ([ns, name], None | Some(true)) => Some((Some(ns.to_string()), name.to_string())),
+        ([name], None | Some(false)) => Some((None, name)),
+        ([ns, name], None | Some(true)) => Some((Some(ns), name)),
         _ => None,
     }
 }

@@ -18,7 +18,7 @@ use crate::etcd::lease::Lease;
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::{is_secret, DecodeOptions, Decoded, Decoder};
-use crate::k8s::facts::{object_facts, ObjectFacts};
+use crate::k8s::facts::{object_facts, OwnerRef, Text};
 use crate::k8s::fields::{diff as field_diff, parts, Change};
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
 use crate::snapshot::Snapshot;
@@ -152,26 +152,27 @@ pub struct InputSummary {
     pub keys: u64,
 }
 
-/// An object in OLD whose owner is not in OLD: the garbage collector deletes it after the restore.
+/// Objects in OLD owned by an object OLD does not have: the garbage collector deletes them
+/// after the restore. One entry per missing owner.
 #[derive(Debug, Clone)]
-pub struct Orphan {
-    pub key: Vec<u8>,
-    pub object: ObjectId,
+pub struct Orphans {
     pub owner_kind: String,
     pub owner_name: String,
     pub owner_uid: String,
     /// The owner exists in NEW: the restore is what removes it.
     pub owner_in_new: bool,
+    /// Keys of OLD's objects that name it as their owner, in key order.
+    pub dependents: Vec<Vec<u8>>,
 }
 
-/// A Pod in OLD bound to a node OLD has no Node object for.
+/// Pods in OLD bound to a node OLD has no Node object for. One entry per node.
 #[derive(Debug, Clone)]
-pub struct StrandedPod {
-    pub key: Vec<u8>,
-    pub object: ObjectId,
+pub struct StrandedPods {
     pub node: String,
     /// The Node exists in NEW (the restore deletes it; its kubelet registers it again).
     pub node_in_new: bool,
+    /// Keys of the Pods, in key order.
+    pub pods: Vec<Vec<u8>>,
 }
 
 /// A lease in OLD that NEW no longer has (it expired or was revoked since): the restore grants
@@ -186,8 +187,8 @@ pub struct LeaseBack {
 
 #[derive(Debug, Clone, Default)]
 pub struct Hazards {
-    pub orphans: Vec<Orphan>,
-    pub stranded_pods: Vec<StrandedPod>,
+    pub orphans: Vec<Orphans>,
+    pub stranded_pods: Vec<StrandedPods>,
     /// OLD's revision is below NEW's by this much: watchers would see revisions go backwards.
     pub revision_rewind: Option<i64>,
     pub leases_back: Vec<LeaseBack>,
@@ -208,56 +209,85 @@ pub struct DiffResult {
     /// Every key that is not unchanged, in key order.
     pub entries: Vec<DiffEntry>,
     pub hazards: Hazards,
+    /// What the keys name, learned from both inputs' CRDs (hazards hold keys only).
+    catalogs: [Arc<Catalog>; 2],
+    prefix: String,
 }
 
-/// One input read for the comparison: its live keys, and its objects' facts.
+impl DiffResult {
+    /// The object a key names (as NEW's catalogue knows it, else OLD's).
+    pub fn identify(&self, key: &[u8]) -> Option<ObjectId> {
+        let [old, new] = &self.catalogs;
+        match new.locate(key, &self.prefix) {
+            l if l.is_known() => l.object_id(),
+            l => old.identify(key, &self.prefix).filter(|id| !id.kind.is_empty()).or_else(|| l.object_id()),
+        }
+    }
+}
+
+/// One input read for the comparison: its live keys, and the facts of its objects.
 struct Read<'a> {
     live: Vec<RevisionEntry<'a>>,
     revision: i64,
     catalog: Arc<Catalog>,
-    facts: HashMap<&'a [u8], (ObjectId, ObjectFacts)>,
+    /// The uid of every object whose facts could be read.
+    uids: HashSet<Text<'a>>,
+    /// Names of the Node objects.
+    nodes: HashSet<&'a str>,
+    /// OLD only (what the restore leaves): objects with owner references, Pods bound to a node.
+    owned: Vec<(&'a [u8], Vec<OwnerRef<'a>>)>,
+    bound: Vec<(&'a [u8], Text<'a>)>,
     leases: Vec<Lease>,
     file: Arc<Path>,
 }
 
-fn read<'a>(snap: &Snapshot<'a>, rev: i64, decoder: &Decoder, prefix: &str) -> Result<Read<'a>> {
+/// Reads one input; `relations` keeps what the hazards need of the objects that remain after
+/// the restore (OLD's owner references and node bindings); of NEW only uids and nodes are kept.
+fn read<'a>(snap: &Snapshot<'a>, rev: i64, decoder: &Decoder, prefix: &str, relations: bool) -> Result<Read<'a>> {
     let store = snap.store();
     let revision = store.read_revision(rev)?;
     let catalog = snap.catalog(decoder, prefix)?;
     let live = store.range(&KeyRange::all(), revision)?;
-    let mut facts = HashMap::default();
+    let (mut uids, mut nodes, mut owned, mut bound) = (HashSet::default(), HashSet::default(), Vec::new(), Vec::new());
     for entry in &live {
-        let Some(id) = catalog.identify(entry.key, prefix) else { continue };
-        let pod = id.group.is_empty() && id.resource == "pods";
-        if let Some(f) = object_facts(decoder, entry.key, entry.value(snap.file())?, pod) {
-            facts.insert(entry.key, (id, f));
+        let located = catalog.locate(entry.key, prefix);
+        let Some(group_resource) = located.group_resource() else { continue };
+        if group_resource == ("", "nodes") {
+            nodes.extend(located.name());
+        }
+        let pod = relations && group_resource == ("", "pods");
+        let Some(facts) = object_facts(decoder, entry.key, entry.value(snap.file())?, pod) else { continue };
+        if !facts.uid.is_empty() {
+            uids.insert(facts.uid);
+        }
+        if relations && !facts.owners.is_empty() {
+            owned.push((entry.key, facts.owners));
+        }
+        if let Some(node) = facts.node_name.filter(|n| !n.is_empty()) {
+            bound.push((entry.key, node));
         }
     }
-    Ok(Read { live, revision, catalog, facts, leases: snap.leases()?, file: snap.file().clone() })
+    Ok(Read { live, revision, catalog, uids, nodes, owned, bound, leases: snap.leases()?, file: snap.file().clone() })
 }
 
 /// Compares OLD with NEW (they may be the same input, read at two revisions).
 pub fn diff(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery, decoder: &Decoder) -> Result<DiffResult> {
     let prefix = normalize_prefix(&query.etcd_prefix);
     let (a, b) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| read(old, query.rev_old, decoder, &prefix));
-        let b = read(new, query.rev_new, decoder, &prefix);
+        let a = scope.spawn(|| read(old, query.rev_old, decoder, &prefix, true));
+        let b = read(new, query.rev_new, decoder, &prefix, false);
         (a.join().expect("reading OLD does not panic"), b)
     });
     let (a, b) = (a?, b?);
     let filter = Filter::new(query, &a.catalog, &b.catalog)?;
-    let mut result = DiffResult {
-        old: summary_of(old, &a),
-        new: summary_of(new, &b),
-        summary: BTreeMap::new(),
-        entries: Vec::new(),
-        hazards: hazards(&a, &b)?,
-    };
+    let mut counts: HashMap<Option<(&str, &str)>, Counts> = HashMap::default();
+    let mut entries = Vec::new();
+    // Reverted objects, compared field by field once the walk is done: (entry, OLD's kv, NEW's kv).
+    let mut reverted = Vec::new();
     let (fa, fb) = (old.file(), new.file());
     let (mut i, mut j) = (0, 0);
     while i < a.live.len() || j < b.live.len() {
-        let (x, y) = (a.live.get(i), b.live.get(j));
-        let (x, y) = match (x, y) {
+        let (x, y) = match (a.live.get(i), b.live.get(j)) {
             (Some(x), Some(y)) if x.key < y.key => (Some(x), None),
             (Some(x), Some(y)) if x.key > y.key => (None, Some(y)),
             (x, y) => (x, y),
@@ -265,8 +295,14 @@ pub fn diff(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery, decoder: 
         i += usize::from(x.is_some());
         j += usize::from(y.is_some());
         let key = x.or(y).expect("one side has the key").key;
-        let object = b.catalog.identify(key, &prefix).filter(|id| !id.kind.is_empty()).or_else(|| a.catalog.identify(key, &prefix));
-        if !filter.keeps(object.as_ref()) {
+        let located = match b.catalog.locate(key, &prefix) {
+            l if l.is_known() => l,
+            l => match a.catalog.locate(key, &prefix) {
+                known if known.is_known() => known,
+                _ => l,
+            },
+        };
+        if !filter.keeps(located.group_resource(), located.namespace()) {
             continue;
         }
         let (kx, ky) = (x.map(|e| e.kv(fa)).transpose()?, y.map(|e| e.kv(fb)).transpose()?);
@@ -277,22 +313,54 @@ pub fn diff(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery, decoder: 
             (Some(p), Some(q)) if Side::of(p) != Side::of(q) => Class::Rewritten,
             _ => Class::Unchanged,
         };
-        let group = object.as_ref().map(ObjectId::group_resource).unwrap_or_else(|| NON_OBJECT_GROUP.to_string());
-        result.summary.entry(group.clone()).or_default().add(class);
+        counts.entry(located.group_resource()).or_default().add(class);
         if class == Class::Unchanged {
             continue;
         }
-        let mut entry = DiffEntry { key: key.to_vec(), class, group, object, old: kx.as_ref().map(Side::of), new: ky.as_ref().map(Side::of), changes: None, parts: Vec::new() };
-        if let (Class::Revert, Some(_), Some(p), Some(q)) = (class, &entry.object, &kx, &ky) {
-            let changes = object_changes(decoder, p, q, query.all_fields);
-            if let Ok(c) = &changes {
-                entry.parts = parts(c);
-            }
-            entry.changes = Some(changes);
+        let object = located.object_id();
+        let group = object.as_ref().map(ObjectId::group_resource).unwrap_or_else(|| NON_OBJECT_GROUP.to_string());
+        if let (Class::Revert, Some(_), Some(p), Some(q)) = (class, &object, kx, ky) {
+            reverted.push((entries.len(), p, q));
         }
-        result.entries.push(entry);
+        entries.push(DiffEntry { key: key.to_vec(), class, group, object, old: kx.as_ref().map(Side::of), new: ky.as_ref().map(Side::of), changes: None, parts: Vec::new() });
     }
-    Ok(result)
+    // Decoding dominates what is left: split it over two threads.
+    let (first, second) = reverted.split_at(reverted.len() / 2);
+    let compare = |part: &[(usize, KeyValueRef<'_>, KeyValueRef<'_>)]| -> Vec<(usize, std::result::Result<Vec<Change>, String>)> {
+        part.iter().map(|(at, p, q)| (*at, object_changes(decoder, p, q, query.all_fields))).collect()
+    };
+    let compared = std::thread::scope(|scope| {
+        let other = scope.spawn(|| compare(first));
+        let mut done = compare(second);
+        done.extend(other.join().expect("comparing objects does not panic"));
+        done
+    });
+    for (at, changes) in compared {
+        if let Ok(c) = &changes {
+            entries[at].parts = parts(c);
+        }
+        entries[at].changes = Some(changes);
+    }
+    let summary = counts
+        .into_iter()
+        .map(|(g, c)| {
+            let name = match g {
+                Some(("", resource)) => resource.to_string(),
+                Some((group, resource)) => format!("{resource}.{group}"),
+                None => NON_OBJECT_GROUP.to_string(),
+            };
+            (name, c)
+        })
+        .collect();
+    Ok(DiffResult {
+        old: summary_of(old, &a),
+        new: summary_of(new, &b),
+        summary,
+        entries,
+        hazards: hazards(&a, &b)?,
+        catalogs: [a.catalog.clone(), b.catalog.clone()],
+        prefix,
+    })
 }
 
 fn summary_of(snap: &Snapshot<'_>, r: &Read<'_>) -> InputSummary {
@@ -341,44 +409,45 @@ impl Filter {
         Ok(Filter { types, namespace: q.namespace.clone() })
     }
 
-    fn keeps(&self, object: Option<&ObjectId>) -> bool {
+    fn keeps(&self, group_resource: Option<(&str, &str)>, namespace: Option<&str>) -> bool {
         if self.types.is_empty() && self.namespace.is_none() {
             return true;
         }
-        let Some(id) = object else { return false };
-        let type_ok = self.types.is_empty() || self.types.iter().any(|(g, r)| *g == id.group && *r == id.resource);
+        let Some((group, resource)) = group_resource else { return false };
+        let type_ok = self.types.is_empty() || self.types.iter().any(|(g, r)| g == group && r == resource);
         let ns_ok = match &self.namespace {
             None => true,
-            Some(ns) => id.namespace.as_deref() == Some(ns.as_str()),
+            Some(ns) => namespace == Some(ns.as_str()),
         };
         type_ok && ns_ok
     }
 }
 
 fn hazards(old: &Read<'_>, new: &Read<'_>) -> Result<Hazards> {
-    let uids = |r: &Read<'_>| -> HashSet<String> { r.facts.values().map(|(_, f)| f.uid.clone()).filter(|u| !u.is_empty()).collect() };
-    let nodes = |r: &Read<'_>| -> HashSet<String> {
-        r.facts.values().filter(|(id, _)| id.group.is_empty() && id.resource == "nodes").map(|(id, _)| id.name.clone()).collect()
-    };
-    let (old_uids, new_uids) = (uids(old), uids(new));
-    let (old_nodes, new_nodes) = (nodes(old), nodes(new));
     let mut h = Hazards::default();
-    let mut objects: Vec<(&&[u8], &(ObjectId, ObjectFacts))> = old.facts.iter().collect();
-    objects.sort_unstable_by(|x, y| x.0.cmp(y.0));
-    for (key, (id, facts)) in objects {
-        for o in facts.owners.iter().filter(|o| !old_uids.contains(&o.uid)) {
-            h.orphans.push(Orphan {
-                key: key.to_vec(),
-                object: id.clone(),
-                owner_kind: o.kind.clone(),
-                owner_name: o.name.clone(),
-                owner_uid: o.uid.clone(),
-                owner_in_new: new_uids.contains(&o.uid),
+    let mut by_owner: HashMap<&str, usize> = HashMap::default();
+    for (key, owners) in &old.owned {
+        for o in owners.iter().filter(|o| !old.uids.contains(o.uid.as_ref())) {
+            let at = *by_owner.entry(o.uid.as_ref()).or_insert_with(|| {
+                h.orphans.push(Orphans {
+                    owner_kind: o.kind.to_string(),
+                    owner_name: o.name.to_string(),
+                    owner_uid: o.uid.to_string(),
+                    owner_in_new: new.uids.contains(o.uid.as_ref()),
+                    dependents: Vec::new(),
+                });
+                h.orphans.len() - 1
             });
+            h.orphans[at].dependents.push(key.to_vec());
         }
-        if let Some(node) = facts.node_name.as_ref().filter(|n| !n.is_empty() && !old_nodes.contains(*n)) {
-            h.stranded_pods.push(StrandedPod { key: key.to_vec(), object: id.clone(), node: node.clone(), node_in_new: new_nodes.contains(node) });
-        }
+    }
+    let mut by_node: HashMap<&str, usize> = HashMap::default();
+    for (key, node) in old.bound.iter().filter(|(_, n)| !old.nodes.contains(n.as_ref())) {
+        let at = *by_node.entry(node.as_ref()).or_insert_with(|| {
+            h.stranded_pods.push(StrandedPods { node: node.to_string(), node_in_new: new.nodes.contains(node.as_ref()), pods: Vec::new() });
+            h.stranded_pods.len() - 1
+        });
+        h.stranded_pods[at].pods.push(key.to_vec());
     }
     if old.revision < new.revision {
         h.revision_rewind = Some(new.revision - old.revision);
