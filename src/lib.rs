@@ -7,8 +7,10 @@
 //! bolt     bbolt pages: meta, branch/leaf/overflow, buckets (nested, inline), freelist, walks
 //! etcd     etcd's buckets, MVCC revisions, meta, members, leases, hashes, ranges at a revision
 //! wal      WAL segments: framing, the CRC chain, torn tails, raft entries, etcd requests
-//! k8s      Kubernetes objects: /registry keys, value envelopes, encryption, schemas, JSON/YAML
-//! views    status, kv get, get, decode: data structures ready to print (the library never prints)
+//! k8s      Kubernetes objects: /registry keys, value envelopes, encryption, schemas, JSON/YAML,
+//!          field-level differences, the facts relations need (uid, owners, node)
+//! snapshot an opened input (source, db, backend, MVCC store, CRD catalogue): what views take
+//! views    status, kv get, get, wal, history, diff: data ready to print (the library never prints)
 //! protowire  the protobuf wire format, read without copying (used by etcd and k8s)
 //! ```
 //! The `etcdscope` binary (src/main.rs, src/cli) is a thin layer of argument parsing and printers.
