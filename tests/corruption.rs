@@ -130,16 +130,21 @@ fn child_beyond_the_file() {
     assert_error(&p, &["1000000", "byte offset"]);
 }
 
-#[test]
-fn page_shared_by_two_parents() {
-    let dir = tempfile::tempdir().unwrap();
+/// The sample db with the `key` bucket root's second child pointing at its first child.
+fn first_child_shared(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     let mut db = sample_db();
     let (_, off, _) = key_bucket_root(&db);
     let e0 = off + PAGE_HEADER_SIZE + BRANCH_CHILD;
     let e1 = e0 + BRANCH_ELEMENT_SIZE;
     let first_child: [u8; 8] = db[e0..e0 + 8].try_into().unwrap();
     db[e1..e1 + 8].copy_from_slice(&first_child);
-    let p = write_tmp(&dir, "shared.db", &db);
+    write_tmp(dir, name, &db)
+}
+
+#[test]
+fn page_shared_by_two_parents() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = first_child_shared(&dir, "shared.db");
     let out = run(&["status".as_ref(), p.as_os_str()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -214,13 +219,7 @@ fn byte_flips_never_panic() {
 #[test]
 fn page_shared_by_two_parents_stops_a_cursor() {
     let dir = tempfile::tempdir().unwrap();
-    let mut db = sample_db();
-    let (_, off, _) = key_bucket_root(&db);
-    let e0 = off + PAGE_HEADER_SIZE + BRANCH_CHILD;
-    let e1 = e0 + BRANCH_ELEMENT_SIZE;
-    let first_child: [u8; 8] = db[e0..e0 + 8].try_into().unwrap();
-    db[e1..e1 + 8].copy_from_slice(&first_child);
-    let p = write_tmp(&dir, "shared-cursor.db", &db);
+    let p = first_child_shared(&dir, "shared-cursor.db");
     let out = run(&["kv".as_ref(), "get".as_ref(), p.as_os_str(), "".as_ref(), "--prefix".as_ref(), "--keys-only".as_ref()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");

@@ -225,12 +225,7 @@ fn recorded_pairs_match_etcd() {
 }
 
 fn live(version: &str) {
-    let bins = Command::new("python3").arg(repo().join("scripts/etcd_bins.py")).arg("--json").output().unwrap();
-    let bins: Value = serde_json::from_slice(&bins.stdout).unwrap_or(Value::Null);
-    if bins.get(version).is_none() {
-        let required = std::env::var("ETCDSCOPE_REQUIRE_ETCD").is_ok_and(|v| v == "1");
-        assert!(!required, "etcd {version} is not installed (scripts/install-etcd.sh); ETCDSCOPE_REQUIRE_ETCD=1 forbids skipping");
-        eprintln!("SKIPPED: etcd {version} not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
+    if bin_dir_or_skip(version).is_none() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

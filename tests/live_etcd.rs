@@ -11,28 +11,6 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-fn etcd_bin_dirs() -> Value {
-    let out = Command::new("python3")
-        .arg(repo().join("scripts/etcd_bins.py"))
-        .arg("--json")
-        .output()
-        .expect("python3 runs scripts/etcd_bins.py");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-/// The bin dir of etcd `version`; `None` (after saying so) when it is missing and skipping is
-/// allowed. With ETCDSCOPE_REQUIRE_ETCD=1 a missing version fails the test.
-fn bin_dir_or_skip(version: &str) -> Option<String> {
-    let bins = etcd_bin_dirs();
-    if let Some(dir) = bins.get(version).and_then(Value::as_str) {
-        return Some(dir.to_string());
-    }
-    let required = std::env::var("ETCDSCOPE_REQUIRE_ETCD").is_ok_and(|v| v == "1");
-    assert!(!required, "etcd {version} is not installed (run scripts/install-etcd.sh); ETCDSCOPE_REQUIRE_ETCD=1 forbids skipping");
-    eprintln!("SKIPPED: etcd {version} not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
-    None
-}
-
 fn live(version: &str) {
     if bin_dir_or_skip(version).is_none() {
         return;

@@ -59,11 +59,7 @@ fn get_json(snapshot: &Path, args: &[&str]) -> Value {
 
 #[test]
 fn fixture_objects_through_real_etcd() {
-    let bins = Command::new("python3").arg(repo().join("scripts/etcd_bins.py")).arg("--json").output().unwrap();
-    let bins: Value = serde_json::from_slice(&bins.stdout).unwrap_or(Value::Null);
-    if bins.get("3.5.1").is_none() {
-        assert!(std::env::var("ETCDSCOPE_REQUIRE_ETCD").ok().as_deref() != Some("1"), "etcd 3.5.1 missing and ETCDSCOPE_REQUIRE_ETCD=1");
-        eprintln!("SKIPPED: etcd 3.5.1 not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
+    if bin_dir_or_skip("3.5.1").is_none() {
         return;
     }
     let fixtures = repo().join("../shared/k8s-fixtures/v1.35.0");

@@ -176,23 +176,6 @@ fn recorded_wals_match_what_etcd_said() {
     }
 }
 
-/// The etcd versions installed here, of 3.5.1 and 3.4.23. A missing one is skipped with a
-/// `SKIPPED:` line, or fails the test when ETCDSCOPE_REQUIRE_ETCD=1 (CI).
-fn installed_etcd_versions() -> Vec<&'static str> {
-    let bins = Command::new("python3").arg(repo().join("scripts/etcd_bins.py")).arg("--json").output().unwrap();
-    let bins: Value = serde_json::from_slice(&bins.stdout).unwrap_or(Value::Null);
-    let mut out = Vec::new();
-    for v in ["3.5.1", "3.4.23"] {
-        if bins.get(v).is_some() {
-            out.push(v);
-            continue;
-        }
-        assert!(std::env::var("ETCDSCOPE_REQUIRE_ETCD").ok().as_deref() != Some("1"), "etcd {v} missing and ETCDSCOPE_REQUIRE_ETCD=1");
-        eprintln!("SKIPPED: etcd {v} not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
-    }
-    out
-}
-
 #[test]
 fn fresh_wals_from_real_etcd() {
     for v in installed_etcd_versions() {

@@ -37,3 +37,16 @@ impl DecodingArgs {
         Ok(Decoder { schemas, options: DecodeOptions { show_secrets: self.show_secrets, show_unknown: self.show_unknown }, encryption })
     }
 }
+
+/// Flags of the views that compare versions of objects (`history`, `diff`).
+#[derive(Args)]
+pub struct CompareArgs {
+    /// Keep managedFields (in objects and changes) and resourceVersion (in changes).
+    #[arg(long)]
+    pub all_fields: bool,
+    /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
+    #[arg(long, default_value = "/registry")]
+    pub etcd_prefix: String,
+    #[command(flatten)]
+    pub decoding: DecodingArgs,
+}

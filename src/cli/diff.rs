@@ -45,13 +45,8 @@ pub struct DiffArgs {
     /// unchanged), or when any restore hazard is found (hazard).
     #[arg(long, value_delimiter = ',')]
     fail_on: Vec<String>,
-    /// Keep managedFields and resourceVersion in field changes.
-    #[arg(long)]
-    all_fields: bool,
-    #[arg(long, default_value = "/registry")]
-    etcd_prefix: String,
     #[command(flatten)]
-    decoding: super::decoding::DecodingArgs,
+    compare: super::decoding::CompareArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,14 +65,14 @@ pub fn run(a: &DiffArgs, out: &mut impl Write) -> CliResult {
             _ => return Err(CliError::Usage(format!("--fail-on: unknown class {c:?} (lost, reappear, revert, rewritten, unchanged, hazard)"))),
         }
     }
-    let decoder = a.decoding.decoder()?;
+    let decoder = a.compare.decoding.decoder()?;
     let query = DiffQuery {
         rev_old: a.rev_old,
         rev_new: a.rev_new,
         types: a.types.iter().flat_map(|t| t.split(',')).filter(|t| !t.is_empty()).map(String::from).collect(),
         namespace: a.namespace.clone(),
-        etcd_prefix: a.etcd_prefix.clone(),
-        all_fields: a.all_fields,
+        etcd_prefix: a.compare.etcd_prefix.clone(),
+        all_fields: a.compare.all_fields,
     };
     let (old_source, new_source) = (Source::open(&a.old)?, Source::open(&a.new)?);
     let (old, new) = (Snapshot::open(&old_source)?, Snapshot::open(&new_source)?);

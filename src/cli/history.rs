@@ -41,13 +41,8 @@ pub struct HistoryArgs {
     to_rev: Option<i64>,
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
     output: Format,
-    /// Keep managedFields in objects, and managedFields and resourceVersion in changes.
-    #[arg(long)]
-    all_fields: bool,
-    #[arg(long, default_value = "/registry")]
-    etcd_prefix: String,
     #[command(flatten)]
-    decoding: super::decoding::DecodingArgs,
+    compare: super::decoding::CompareArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,9 +77,9 @@ fn target(a: &HistoryArgs) -> Result<(Target, bool), CliError> {
 }
 
 pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
-    let decoder = a.decoding.decoder()?;
+    let decoder = a.compare.decoding.decoder()?;
     let (target, single) = target(a)?;
-    let query = HistoryQuery { target, from_rev: a.from_rev, to_rev: a.to_rev, etcd_prefix: a.etcd_prefix.clone(), all_fields: a.all_fields };
+    let query = HistoryQuery { target, from_rev: a.from_rev, to_rev: a.to_rev, etcd_prefix: a.compare.etcd_prefix.clone(), all_fields: a.compare.all_fields };
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let mut findings = false;

@@ -27,6 +27,31 @@ pub fn run(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(bin()).args(args).output().expect("etcdscope runs")
 }
 
+/// The bin dirs of the etcd versions installed here (`scripts/etcd_bins.py --json`).
+fn etcd_bin_dirs() -> Value {
+    let out = Command::new("python3").arg(repo().join("scripts/etcd_bins.py")).arg("--json").output().expect("python3 runs scripts/etcd_bins.py");
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The bin dir of etcd `version`; `None` (after a `SKIPPED:` line) when it is missing and
+/// skipping is allowed. With ETCDSCOPE_REQUIRE_ETCD=1 (CI, scripts/test.sh) a missing version
+/// fails the test.
+pub fn bin_dir_or_skip(version: &str) -> Option<String> {
+    if let Some(dir) = etcd_bin_dirs().get(version).and_then(Value::as_str) {
+        return Some(dir.to_string());
+    }
+    let required = std::env::var("ETCDSCOPE_REQUIRE_ETCD").is_ok_and(|v| v == "1");
+    assert!(!required, "etcd {version} is not installed (run scripts/install-etcd.sh); ETCDSCOPE_REQUIRE_ETCD=1 forbids skipping");
+    eprintln!("SKIPPED: etcd {version} not installed and ETCDSCOPE_REQUIRE_ETCD is not 1");
+    None
+}
+
+/// Of 3.5.1 and 3.4.23, the versions installed here (each missing one skipped or failed as
+/// [`bin_dir_or_skip`] says).
+pub fn installed_etcd_versions() -> Vec<&'static str> {
+    ["3.5.1", "3.4.23"].into_iter().filter(|v| bin_dir_or_skip(v).is_some()).collect()
+}
+
 /// Versions recorded under testdata/.
 pub fn recorded_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo().join("testdata"))
