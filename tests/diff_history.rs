@@ -177,6 +177,17 @@ fn check_pair(dir: &Path) {
             assert_eq!(a, b, "{label}: history --from-rev {from}: event {i} differs from etcdctl watch");
         }
     }
+    // A TYPE without a name: every event of the type in the namespace, as the watch saw them.
+    let from_c = c.to_string();
+    let (code, out, err) = etcdscope(&[os("history"), new_db.as_os_str(), os("pods"), os("-n"), os("team-a"), os("--from-rev"), os(&from_c), os("-o"), os("jsonl")]);
+    assert_eq!(code, Some(0), "{err}");
+    let ours: Vec<(String, Value)> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).map(|v| (v["type"].as_str().unwrap().to_string(), v["kv"].clone())).collect();
+    let theirs: Vec<(String, Value)> = watch_events(&dir.join("expected/watch-from-compact.jsonl"))
+        .into_iter()
+        .filter(|(_, kv)| B64.decode(kv["key"].as_str().unwrap()).unwrap().starts_with(b"/registry/pods/team-a/"))
+        .collect();
+    assert!(theirs.len() >= 5, "{label}: pod events");
+    assert_eq!(ours, theirs, "{label}: history pods -n team-a");
     // Below the compaction revision it is refused, as etcd refuses the watch.
     let below = load(&dir.join("expected/watch-below-compact.json"));
     assert_ne!(below["exit_code"], 0);

@@ -266,3 +266,24 @@ pub fn redact_changes(changes: &mut [Change]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_changes_say_only_how_long_values_were() {
+        let old = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "data": {"password": "aHVudGVyMg==", "gone": "eA=="}});
+        let new = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "labels": {"a": "b"}}, "data": {"password": "c3dvcmRmaXNo", "added": "eXk="}});
+        let mut changes = diff(&old, &new, false);
+        redact_changes(&mut changes);
+        let text = serde_json::to_string(&changes.iter().map(|c| (&c.path, &c.old, &c.new)).collect::<Vec<_>>()).unwrap();
+        for secret in ["aHVudGVyMg==", "c3dvcmRmaXNo", "eA==", "eXk="] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        let password = changes.iter().find(|c| c.path == "data.password").unwrap();
+        assert_eq!(password.old, Some(Value::String(redaction_marker(12))));
+        assert_eq!(changes.iter().find(|c| c.path == "metadata.labels").unwrap().new, Some(json!({"a": "b"})), "other fields stay");
+    }
+}
