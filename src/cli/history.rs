@@ -85,7 +85,7 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     let mut findings = false;
     let mut events = Vec::new();
     let mut rows = Vec::new();
-    let summary = history_each(&snap, &query, &decoder, &mut |e| {
+    let summary = match history_each(&snap, &query, &decoder, &mut |e| {
         if let Some(Err(reason)) = &e.object {
             eprintln!("etcdscope: warning: {} at revision {}: {reason}", printable_key(e.kv.key), e.revision.main);
             findings = true;
@@ -100,7 +100,13 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
             Format::Table => rows.push(table_row(&e)),
         }
         Ok(())
-    })?;
+    }) {
+        Ok(summary) => summary,
+        Err(etcdscope::Error::Usage(m)) if matches!(query.target, Target::Objects { .. }) && m.contains("resource type") => {
+            return Err(CliError::Usage(format!("{m} (a key not starting with / needs --key or --prefix)")));
+        }
+        Err(e) => return Err(e.into()),
+    };
     notes(&summary, a.from_rev.is_none());
     match a.output {
         Format::Jsonl => {}
