@@ -68,7 +68,7 @@ impl<'a> Bucket<'a> {
     }
 
     pub fn cursor<'d>(&self, db: &'d Db<'a>) -> Cursor<'d, 'a> {
-        Cursor { db, root: self.root, stack: Vec::new(), loads: 0, last_key: None }
+        Cursor { db, root: self.root, stack: Vec::new(), loads: 0, total_loads: 0, calls: 0, last_key: None }
     }
 
     /// All entries in key order (nested buckets included, flagged).
@@ -95,20 +95,29 @@ struct Frame<'a> {
 
 /// A position in a bucket's tree. Entries come with the id of the page holding them.
 ///
-/// Two bounds keep every operation on a damaged file short, however often one cursor is reused
-/// (a merge walk seeks thousands of times): each positioning call (`first`, `last`, `seek`,
-/// `next`, `prev`) may load at most [`Cursor::load_budget`] pages, and consecutive steps must
-/// yield strictly ascending (`next`) or descending (`prev`) keys. In a sound tree a step loads
-/// at most one root-to-leaf path and keys are unique and sorted, so neither bound can trip; in
-/// a tree whose pages are shared between parents, a step over a run of empty shared leaves hits
-/// the load budget and a revisited non-empty leaf repeats a key, so a walk that could otherwise
-/// take exponentially long ends with an error at the first repeat.
+/// Bounds keep every use of a cursor on a damaged file short, however often it is reused (a
+/// merge walk seeks thousands of times):
+///
+/// - each positioning call (`first`, `last`, `seek`, `next`, `prev`) may load at most
+///   [`Cursor::load_budget`] pages;
+/// - over the cursor's life, loads may not exceed that budget plus one root-to-leaf path
+///   ([`MAX_TREE_DEPTH`]) per call made;
+/// - consecutive steps must yield strictly ascending (`next`) or descending (`prev`) keys.
+///
+/// In a sound tree a full pass loads each page once, a seek loads one path, and keys are unique
+/// and sorted, so none of these can trip. In a tree whose pages are shared between parents a
+/// revisited non-empty leaf repeats a key, and runs of empty shared leaves exhaust the loads
+/// allowed, so a walk that could otherwise take exponentially (or, step by step, quadratically)
+/// long ends with an error, after work linear in the file and the calls made.
 pub struct Cursor<'d, 'a> {
     db: &'d Db<'a>,
     root: Root<'a>,
     stack: Vec<Frame<'a>>,
-    /// Pages loaded by the current positioning call.
+    /// Pages loaded by the current positioning call, and over the cursor's life.
     loads: u64,
+    total_loads: u64,
+    /// Positioning calls made.
+    calls: u64,
     /// The key the cursor last yielded, with the page holding it.
     last_key: Option<(u64, &'a [u8])>,
 }
@@ -122,9 +131,15 @@ impl<'d, 'a> Cursor<'d, 'a> {
         2 * (self.db.high_water_mark() + MAX_TREE_DEPTH as u64)
     }
 
+    /// Starts a positioning call: a fresh per-call budget, one more path of lifetime allowance.
+    fn begin_call(&mut self) {
+        self.loads = 0;
+        self.calls += 1;
+    }
+
     fn reset(&mut self) -> Result<()> {
         self.stack.clear();
-        self.loads = 0;
+        self.begin_call();
         self.last_key = None;
         let node = match self.root {
             Root::Page(id) => self.checked_node(id, None)?,
@@ -147,10 +162,20 @@ impl<'d, 'a> Cursor<'d, 'a> {
             return Err(self.db.corrupt(from_page, at, format!("cycle: page {from_page} points back to its ancestor page {id}")));
         }
         self.loads += 1;
+        self.total_loads += 1;
         if self.loads > self.load_budget() {
             return Err(self.db.corrupt(from_page, at, format!(
                 "page {id} reached again after {} page loads in one cursor step in a {}-page file: pages are shared between parents",
                 self.loads - 1,
+                self.db.high_water_mark()
+            )));
+        }
+        let lifetime = self.load_budget().saturating_add(self.calls.saturating_mul(MAX_TREE_DEPTH as u64));
+        if self.total_loads > lifetime {
+            return Err(self.db.corrupt(from_page, at, format!(
+                "page {id}: {} page loads in {} cursor calls in a {}-page file: pages are shared between parents",
+                self.total_loads - 1,
+                self.calls,
                 self.db.high_water_mark()
             )));
         }
@@ -207,14 +232,14 @@ impl<'d, 'a> Cursor<'d, 'a> {
 
     /// The next entry in key order; an error if it does not sort after the last one yielded.
     pub fn next(&mut self) -> Result<Positioned<'a>> {
-        self.loads = 0;
+        self.begin_call();
         let found = self.step(true)?;
         self.check_order(found, true)
     }
 
     /// The previous entry in key order; an error if it does not sort before the last one yielded.
     pub fn prev(&mut self) -> Result<Positioned<'a>> {
-        self.loads = 0;
+        self.begin_call();
         let found = self.step(false)?;
         self.check_order(found, false)
     }

@@ -2,7 +2,7 @@
 //! gives the counts per resource, the keys of each class and the restore hazards; `-o json`
 //! one document. `--fail-on` turns chosen classes into exit code 1, for pre-restore gates.
 
-use super::format::{kubectl_table, printable_key, table};
+use super::format::{cell, kubectl_table, printable_key, table};
 use super::history::{change_json, summarize_with};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use base64::Engine;
@@ -171,11 +171,16 @@ fn reversed(c: &Change) -> Change {
 
 fn name_of(e: &DiffEntry) -> String {
     match &e.object {
-        Some(id) => match &id.namespace {
-            Some(ns) => format!("{} -n {ns}", id.kubectl_name()),
-            None => id.kubectl_name(),
-        },
+        Some(id) => id_name(id),
         None => printable_key(&e.key),
+    }
+}
+
+/// `pod/web -n team-a`, escaped for a terminal.
+fn id_name(id: &etcdscope::k8s::key::ObjectId) -> String {
+    match &id.namespace {
+        Some(ns) => format!("{} -n {}", cell(&id.kubectl_name()), cell(ns)),
+        None => cell(&id.kubectl_name()),
     }
 }
 
@@ -191,7 +196,7 @@ fn entry_table(entries: &[&DiffEntry], class: Class) -> String {
     let rev = |s: &Option<Side>, f: fn(&Side) -> i64| s.as_ref().map(|s| f(s).to_string()).unwrap_or_else(|| "-".into());
     for e in entries {
         let (ns, name) = match &e.object {
-            Some(id) => (id.namespace.clone().unwrap_or_else(|| "-".into()), id.kubectl_name()),
+            Some(id) => (id.namespace.as_deref().map(cell).unwrap_or_else(|| "-".into()), cell(&id.kubectl_name())),
             None => ("-".into(), printable_key(&e.key)),
         };
         let mut row = vec![ns, name];
@@ -228,8 +233,15 @@ fn value_change(e: &DiffEntry) -> String {
 
 fn hazards_text(r: &DiffResult) -> String {
     let (h, old, new) = (&r.hazards, &r.old, &r.new);
+    let unread = match h.unreadable {
+        [0, 0] => String::new(),
+        [o, n] => format!(
+            "  note: {o} object(s) of OLD and {n} of NEW could not be read (encrypted without --encryption-config, or \
+             undecodable); orphans and pods on missing nodes are found without them\n"
+        ),
+    };
     if h.is_empty() {
-        return "\nHAZARDS: none found\n".into();
+        return format!("\nHAZARDS: none found\n{unread}");
     }
     /// Groups, and names within a group, shown before "and N more".
     const SHOWN: usize = 20;
@@ -246,13 +258,14 @@ fn hazards_text(r: &DiffResult) -> String {
             t.push_str(&format!("    … and {} more {what} (-o json lists them all)\n", n - SHOWN));
         }
     };
-    let mut t = String::from("\nHAZARDS\n");
+    let mut t = format!("\nHAZARDS\n{unread}");
     if let Some(back) = h.revision_rewind {
         t.push_str(&format!(
             "  revision goes back: OLD is at revision {}, NEW at {}; after the restore every watcher and informer \
              that saw NEW would see revisions go backwards by {back} (and may miss changes). Restore with the revision \
              bumped past NEW's and the old revisions marked compacted: `etcdutl snapshot restore --bump-revision N \
-             --mark-compacted` with N >= {back} (etcdutl releases that have these flags), so clients re-list.\n",
+             --mark-compacted` with N > {back}, plus a margin for writes made after NEW was read (etcdutl releases \
+             that have these flags), so clients re-list.\n",
             old.revision, new.revision
         ));
     }
@@ -261,7 +274,7 @@ fn hazards_text(r: &DiffResult) -> String {
         t.push_str(&format!("  orphans: {n} object(s) in OLD are owned by objects OLD does not have; the garbage collector would delete them after the restore\n"));
         for o in h.orphans.iter().take(SHOWN) {
             let whose = if o.owner_in_new { "in NEW, not in OLD (the restore deletes it)" } else { "in neither OLD nor NEW" };
-            t.push_str(&format!("    {} {} (uid {}), {whose}, owns: {}\n", o.owner_kind, o.owner_name, o.owner_uid, names(&o.dependents)));
+            t.push_str(&format!("    {} {} (uid {}), {whose}, owns: {}\n", cell(&o.owner_kind), cell(&o.owner_name), cell(&o.owner_uid), names(&o.dependents)));
         }
         more(&mut t, h.orphans.len(), "owners");
     }
@@ -270,7 +283,7 @@ fn hazards_text(r: &DiffResult) -> String {
         t.push_str(&format!("  pods on missing nodes: {n} pod(s) in OLD are bound to nodes OLD has no Node for\n"));
         for p in h.stranded_pods.iter().take(SHOWN) {
             let why = if p.node_in_new { "in NEW, not in OLD (the restore deletes it until its kubelet registers again)" } else { "in neither OLD nor NEW" };
-            t.push_str(&format!("    node {}, {why}: {}\n", p.node, names(&p.pods)));
+            t.push_str(&format!("    node {}, {why}: {}\n", cell(&p.node), names(&p.pods)));
         }
         more(&mut t, h.stranded_pods.len(), "nodes");
     }
@@ -291,10 +304,7 @@ fn hazards_text(r: &DiffResult) -> String {
 /// `pod/web -n team-a` for an object key, the key itself otherwise.
 fn object_name(r: &DiffResult, key: &[u8]) -> String {
     match r.identify(key) {
-        Some(id) => match &id.namespace {
-            Some(ns) => format!("{} -n {ns}", id.kubectl_name()),
-            None => id.kubectl_name(),
-        },
+        Some(id) => id_name(&id),
         None => printable_key(key),
     }
 }
@@ -391,6 +401,7 @@ fn hazards_json(r: &DiffResult) -> Value {
     };
     json!({
         "revisionRewind": h.revision_rewind,
+        "unreadableObjects": {"old": h.unreadable[0], "new": h.unreadable[1]},
         "orphans": h.orphans.iter().map(|o| json!({
             "owner": {"kind": o.owner_kind, "name": o.owner_name, "uid": o.owner_uid}, "ownerInNew": o.owner_in_new,
             "dependents": o.dependents.iter().map(key_json).collect::<Vec<_>>(),

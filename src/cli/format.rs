@@ -103,6 +103,11 @@ pub fn printable_key(key: &[u8]) -> String {
     out
 }
 
+/// Text from the data (names, paths, uids) for a table cell, escaped as [`printable_key`] does.
+pub fn cell(text: &str) -> String {
+    printable_key(text.as_bytes())
+}
+
 /// Bytes as a short human size with binary units: 4.0 KiB, 1.5 MiB.
 pub fn human_size(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];

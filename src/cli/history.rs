@@ -2,7 +2,7 @@
 //! `-o jsonl` writes one watch event a line (etcdctl's `type` and `kv`, plus the decoded
 //! object and its changes); `-o json`/`yaml` one document; the table one row per event.
 
-use super::format::{human_size, kubectl_table, kv_json, printable_key};
+use super::format::{cell, human_size, kubectl_table, kv_json, printable_key};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
 use etcdscope::k8s::fields::Change;
@@ -154,7 +154,15 @@ pub fn event_json(e: &Event<'_>) -> Value {
     m.insert("type".into(), Value::from(if e.kind == EventKind::Delete { "DELETE" } else { "PUT" }));
     let mut kv = String::new();
     kv_json(&e.kv, &mut kv);
-    m.insert("kv".into(), serde_json::from_str(&kv).unwrap_or(Value::Null));
+    let mut kv: Value = serde_json::from_str(&kv).unwrap_or(Value::Null);
+    if e.value_redacted {
+        if let Some(kv) = kv.as_object_mut() {
+            if kv.remove("value").is_some() {
+                kv.insert("value_redacted".into(), Value::from(format!("<redacted: {} bytes of a Secret; --show-secrets to show>", e.kv.value.len())));
+            }
+        }
+    }
+    m.insert("kv".into(), kv);
     m.insert("event".into(), Value::from(e.kind.as_str()));
     if e.revision.sub != 0 {
         m.insert("sub".into(), Value::from(e.revision.sub));
@@ -213,7 +221,7 @@ struct Row {
 
 fn table_row(e: &Event<'_>) -> Row {
     let (namespace, name) = match &e.object_id {
-        Some(id) => (id.namespace.clone().unwrap_or_default(), id.kubectl_name()),
+        Some(id) => (id.namespace.as_deref().map(cell).unwrap_or_default(), cell(&id.kubectl_name())),
         None => (String::new(), printable_key(e.kv.key)),
     };
     let revision = if e.revision.sub == 0 { e.revision.main.to_string() } else { format!("{}.{}", e.revision.main, e.revision.sub) };
@@ -247,7 +255,7 @@ pub fn summarize(changes: &[Change]) -> String {
 /// The first `shown` changes as `path: old → new`, values cut to `max` characters.
 pub fn summarize_with(changes: &[Change], shown: usize, max: usize) -> String {
     let mut parts: Vec<String> =
-        changes.iter().take(shown).map(|c| format!("{}: {} → {}", c.path, short(&c.old, max), short(&c.new, max))).collect();
+        changes.iter().take(shown).map(|c| format!("{}: {} → {}", cell(&c.path), short(&c.old, max), short(&c.new, max))).collect();
     if changes.len() > shown {
         parts.push(format!("+{} more", changes.len() - shown));
     }

@@ -169,11 +169,27 @@ pub fn redact_secret(obj: &mut Value) {
             }
         }
     }
+    // `kubectl apply` keeps the whole applied object, data included, in this annotation.
+    if let Some(v) = obj.pointer_mut(&format!("/metadata/annotations/{}", LAST_APPLIED.replace('/', "~1"))) {
+        let len = v.as_str().map(str::len).unwrap_or(0);
+        *v = Value::String(redaction_marker(len));
+    }
 }
+
+/// The annotation in which `kubectl apply` stores the last object it applied, verbatim.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secrets_last_applied_configuration_is_redacted() {
+        let mut s = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"annotations": {LAST_APPLIED: "{\"data\":{\"p\":\"aHVudGVyMg==\"}}", "other": "kept"}}});
+        redact_secret(&mut s);
+        assert!(!s.to_string().contains("aHVudGVyMg=="), "{s}");
+        assert_eq!(s["metadata"]["annotations"]["other"], "kept");
+    }
 
     #[test]
     fn secrets_are_redacted() {

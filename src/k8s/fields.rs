@@ -8,6 +8,7 @@
 //! other lists are matched by position. `metadata.managedFields` and `metadata.resourceVersion`
 //! change on every write and are left out unless asked for. Recursion is bounded.
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde_json::{Map, Value};
 use std::fmt::Write;
 
@@ -96,14 +97,16 @@ impl Differ {
 
     fn array(&mut self, a: &[Value], b: &[Value], depth: usize) {
         if let (Some(an), Some(bn)) = (names(a), names(b)) {
+            let old_at: HashMap<&str, usize> = an.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+            let new_names: HashSet<&str> = bn.iter().copied().collect();
             for (name, new) in bn.iter().zip(b) {
-                self.with_segment(&format!("[name={name}]"), |d| match an.iter().position(|n| n == name) {
-                    Some(i) => d.value(&a[i], new, depth + 1),
+                self.with_segment(&format!("[name={name}]"), |d| match old_at.get(name) {
+                    Some(&i) => d.value(&a[i], new, depth + 1),
                     None => d.change(None, Some(new)),
                 });
             }
             for (name, old) in an.iter().zip(a) {
-                if !bn.contains(name) {
+                if !new_names.contains(name) {
                     self.with_segment(&format!("[name={name}]"), |d| d.change(Some(old), None));
                 }
             }
@@ -148,10 +151,8 @@ impl Differ {
 /// The `name` of every item, when every item is an object with a distinct string name.
 fn names(items: &[Value]) -> Option<Vec<&str>> {
     let names: Vec<&str> = items.iter().map(|v| v.get("name").and_then(Value::as_str)).collect::<Option<_>>()?;
-    let mut sorted = names.clone();
-    sorted.sort_unstable();
-    sorted.dedup();
-    (sorted.len() == names.len() && !names.is_empty()).then_some(names)
+    let distinct: HashSet<&str> = names.iter().copied().collect();
+    (distinct.len() == names.len() && !names.is_empty()).then_some(names)
 }
 
 #[cfg(test)]

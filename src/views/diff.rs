@@ -192,6 +192,9 @@ pub struct Hazards {
     /// OLD's revision is below NEW's by this much: watchers would see revisions go backwards.
     pub revision_rewind: Option<i64>,
     pub leases_back: Vec<LeaseBack>,
+    /// Objects of OLD and of NEW whose uid and owners could not be read (encrypted without a
+    /// key, damaged, no metadata): orphans and stranded pods are found without them.
+    pub unreadable: [u64; 2],
 }
 
 impl Hazards {
@@ -237,6 +240,8 @@ struct Read<'a> {
     /// OLD only (what the restore leaves): objects with owner references, Pods bound to a node.
     owned: Vec<(&'a [u8], Vec<OwnerRef<'a>>)>,
     bound: Vec<(&'a [u8], Text<'a>)>,
+    /// Objects whose facts could not be read.
+    unreadable: u64,
     leases: Vec<Lease>,
     file: Arc<Path>,
 }
@@ -248,7 +253,7 @@ fn read<'a>(snap: &Snapshot<'a>, rev: i64, decoder: &Decoder, prefix: &str, rela
     let revision = store.read_revision(rev)?;
     let catalog = snap.catalog(decoder, prefix)?;
     let live = store.range(&KeyRange::all(), revision)?;
-    let (mut uids, mut nodes, mut owned, mut bound) = (HashSet::default(), HashSet::default(), Vec::new(), Vec::new());
+    let (mut uids, mut nodes, mut owned, mut bound, mut unreadable) = (HashSet::default(), HashSet::default(), Vec::new(), Vec::new(), 0);
     for entry in &live {
         let located = catalog.locate(entry.key, prefix);
         let Some(group_resource) = located.group_resource() else { continue };
@@ -256,7 +261,10 @@ fn read<'a>(snap: &Snapshot<'a>, rev: i64, decoder: &Decoder, prefix: &str, rela
             nodes.extend(located.name());
         }
         let pod = relations && group_resource == ("", "pods");
-        let Some(facts) = object_facts(decoder, entry.key, entry.value(snap.file())?, pod) else { continue };
+        let Some(facts) = object_facts(decoder, entry.key, entry.value(snap.file())?, pod) else {
+            unreadable += 1;
+            continue;
+        };
         if !facts.uid.is_empty() {
             uids.insert(facts.uid);
         }
@@ -267,7 +275,7 @@ fn read<'a>(snap: &Snapshot<'a>, rev: i64, decoder: &Decoder, prefix: &str, rela
             bound.push((entry.key, node));
         }
     }
-    Ok(Read { live, revision, catalog, uids, nodes, owned, bound, leases: snap.leases()?, file: snap.file().clone() })
+    Ok(Read { live, revision, catalog, uids, nodes, owned, bound, unreadable, leases: snap.leases()?, file: snap.file().clone() })
 }
 
 /// Compares OLD with NEW (they may be the same input, read at two revisions).
@@ -424,7 +432,7 @@ impl Filter {
 }
 
 fn hazards(old: &Read<'_>, new: &Read<'_>) -> Result<Hazards> {
-    let mut h = Hazards::default();
+    let mut h = Hazards { unreadable: [old.unreadable, new.unreadable], ..Hazards::default() };
     let mut by_owner: HashMap<&str, usize> = HashMap::default();
     for (key, owners) in &old.owned {
         for o in owners.iter().filter(|o| !old.uids.contains(o.uid.as_ref())) {
@@ -457,10 +465,11 @@ fn hazards(old: &Read<'_>, new: &Read<'_>) -> Result<Hazards> {
         h.leases_back.push(LeaseBack { id: lease.id, ttl: lease.ttl, keys: Vec::new() });
     }
     if !h.leases_back.is_empty() {
+        let at: HashMap<i64, usize> = h.leases_back.iter().enumerate().map(|(i, b)| (b.id, i)).collect();
         for entry in &old.live {
             let lease = entry.int64_field(6, &old.file)?;
-            if let Some(back) = h.leases_back.iter_mut().find(|b| b.id == lease && lease != 0) {
-                back.keys.push(entry.key.to_vec());
+            if let Some(&i) = at.get(&lease).filter(|_| lease != 0) {
+                h.leases_back[i].keys.push(entry.key.to_vec());
             }
         }
     }

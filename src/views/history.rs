@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::revision::Revision;
 use crate::etcd::KeyRange;
-use crate::k8s::decoder::{is_secret, redact_secret, DecodeOptions, Decoded, Decoder};
+use crate::k8s::decoder::{is_secret, redact_secret, DecodeOptions, Decoded, Decoder, LAST_APPLIED};
 use crate::k8s::fields::{diff, Change};
 use crate::k8s::json::redaction_marker;
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
@@ -89,6 +89,9 @@ pub struct Event<'a> {
     pub changes: Option<Vec<Change>>,
     /// For updates: the key's previous put, when retained.
     pub previous: Option<KeyValueRef<'a>>,
+    /// The stored value is a Secret's and secrets were not asked for: printers must not show
+    /// `kv.value` (the bytes hold the Secret's data in clear unless encrypted at rest).
+    pub value_redacted: bool,
 }
 
 /// What a history read covered.
@@ -127,14 +130,13 @@ pub fn history_each(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decoder
     };
     let current = store.current_revision();
     let compact = store.compact_revision();
-    let from = query.from_rev.unwrap_or(0);
-    let to = query.to_rev.unwrap_or(current);
-    if query.from_rev.is_some() {
-        store.read_revision(from)?;
-    }
-    if query.to_rev.is_some() {
-        store.read_revision(to)?;
-    }
+    // As etcd's reads: a revision of 0 (or less) means the current one; from-rev 0 means from
+    // the oldest retained revision.
+    let from = match query.from_rev.filter(|r| *r > 0) {
+        Some(r) => store.read_revision(r)?,
+        None => 0,
+    };
+    let to = store.read_revision(query.to_rev.unwrap_or(0))?;
     if from > to {
         return Err(Error::Usage(format!("--from-rev {from} is after --to-rev {to}: no revision lies between them")));
     }
@@ -165,6 +167,7 @@ pub fn history_each(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decoder
                     object: None,
                     changes: None,
                     previous: None,
+                    value_redacted: false,
                 };
                 count(&mut summary, track);
                 visit(event)?;
@@ -209,6 +212,7 @@ pub fn history_each(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decoder
                 v
             }));
         }
+        let value_redacted = !decoder.options.show_secrets && object_id.as_ref().is_some_and(|id| id.group.is_empty() && id.resource == "secrets");
         let event = Event {
             revision: entry.revision,
             kind,
@@ -219,6 +223,7 @@ pub fn history_each(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decoder
             object,
             changes,
             previous,
+            value_redacted,
         };
         count(&mut summary, track);
         visit(event)?;
@@ -253,15 +258,32 @@ pub fn strip_managed_fields(object: &mut Value) {
     }
 }
 
-/// A Secret's `data` and `stringData` values in a list of changes, replaced by markers that say
-/// only how long they were (as `redact_secret` does to the object itself).
+/// What a Secret's changes may not show: `data` and `stringData` values, and kubectl's
+/// last-applied-configuration annotation (the whole applied Secret), replaced by markers that
+/// say only how long they were (as `redact_secret` does to the object itself).
 pub fn redact_changes(changes: &mut [Change]) {
     let marker = |v: &Value| Value::String(redaction_marker(v.as_str().map(str::len).unwrap_or(0)));
-    for c in changes.iter_mut().filter(|c| c.path.starts_with("data") || c.path.starts_with("stringData")) {
+    let annotation = format!("metadata.annotations[{}]", Value::String(LAST_APPLIED.into()));
+    for c in changes.iter_mut() {
+        let secret_map = c.path.starts_with("data") || c.path.starts_with("stringData");
         for v in [&mut c.old, &mut c.new].into_iter().flatten() {
-            match v {
-                Value::Object(m) => m.values_mut().for_each(|x| *x = marker(x)),
-                other => *other = marker(other),
+            if secret_map {
+                match v {
+                    Value::Object(m) => m.values_mut().for_each(|x| *x = marker(x)),
+                    other => *other = marker(other),
+                }
+            } else if c.path == annotation {
+                *v = marker(v);
+            } else if c.path == "metadata.annotations" || c.path == "metadata" {
+                // The whole map (or metadata) added or removed: redact the annotation inside it.
+                let mut wrapper = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {}});
+                if c.path == "metadata" {
+                    wrapper["metadata"] = v.clone();
+                } else {
+                    wrapper["metadata"]["annotations"] = v.clone();
+                }
+                redact_secret(&mut wrapper);
+                *v = if c.path == "metadata" { wrapper["metadata"].take() } else { wrapper["metadata"]["annotations"].take() };
             }
         }
     }
@@ -274,8 +296,11 @@ mod tests {
 
     #[test]
     fn secret_changes_say_only_how_long_values_were() {
-        let old = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "data": {"password": "aHVudGVyMg==", "gone": "eA=="}});
-        let new = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "labels": {"a": "b"}}, "data": {"password": "c3dvcmRmaXNo", "added": "eXk="}});
+        let applied = |p: &str| format!("{{\"data\":{{\"password\":\"{p}\"}}}}");
+        let old = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "annotations": {LAST_APPLIED: applied("aHVudGVyMg==")}},
+                         "data": {"password": "aHVudGVyMg==", "gone": "eA=="}});
+        let new = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "labels": {"a": "b"}, "annotations": {LAST_APPLIED: applied("c3dvcmRmaXNo")}},
+                         "data": {"password": "c3dvcmRmaXNo", "added": "eXk="}});
         let mut changes = diff(&old, &new, false);
         redact_changes(&mut changes);
         let text = serde_json::to_string(&changes.iter().map(|c| (&c.path, &c.old, &c.new)).collect::<Vec<_>>()).unwrap();
@@ -285,5 +310,9 @@ mod tests {
         let password = changes.iter().find(|c| c.path == "data.password").unwrap();
         assert_eq!(password.old, Some(Value::String(redaction_marker(12))));
         assert_eq!(changes.iter().find(|c| c.path == "metadata.labels").unwrap().new, Some(json!({"a": "b"})), "other fields stay");
+        // The annotation map added or removed as a whole is redacted inside.
+        let mut whole = diff(&json!({"metadata": {}}), &json!({"metadata": {"annotations": {LAST_APPLIED: applied("c3dvcmRmaXNo")}}}), false);
+        redact_changes(&mut whole);
+        assert!(!serde_json::to_string(&whole[0].new).unwrap().contains("c3dvcmRmaXNo"));
     }
 }
