@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export ETCDSCOPE_REQUIRE_ETCD="${ETCDSCOPE_REQUIRE_ETCD:-1}"
 bash scripts/install-etcd.sh
-cargo build --release --locked
+# The `checked` profile: release optimisation with overflow checks and debug assertions.
+cargo build --profile checked --locked
 # schemas/kubernetes must be exactly what the committed generator produces
 cargo xtask schemas --check
 # the generator's own tests (Go struct tag parser, overlay, JSON-name rules)
 cargo test --release --locked --manifest-path xtask/Cargo.toml
-cargo test --release --locked --all-targets -- --test-threads 2
+cargo test --profile checked --locked --all-targets -- --test-threads 2

@@ -1,5 +1,6 @@
 //! bbolt features etcd's files never contain: the persisted freelist in both of its count
-//! encodings, and nested buckets.
+//! encodings, and nested buckets; and crafted files that once crashed the reader (each kept
+//! as a regression test).
 //!
 //! etcd never persists bbolt's freelist (its meta says 0xFFFFFFFFFFFFFFFF) and uses only
 //! top-level buckets, so no file made by real etcd has either, and no other bbolt writer is
@@ -148,4 +149,66 @@ fn nested_and_inline_buckets() {
     assert_eq!((stats.nested_buckets, stats.keys, stats.leaf_pages), (1, 1, 1));
     assert_eq!(space.reachable_pages, 2, "root leaf and outer's leaf");
     assert_eq!(space.free_pages, 0, "the persisted freelist is empty");
+}
+
+/// Two metas (txid 1 and 2) naming the root leaf at page 2 and no persisted freelist.
+fn metas_only(hwm: u64) -> Vec<u8> {
+    let mut f = build(hwm, &[], None);
+    for page in [0usize, 1] {
+        let off = page * PS;
+        f[off + META_FREELIST..off + META_FREELIST + 8].copy_from_slice(&NO_FREELIST.to_le_bytes());
+        let sum = fnv1a64(&f[off + META_MAGIC..off + META_CHECKSUM]);
+        f[off + META_CHECKSUM..off + META_CHECKSUM + 8].copy_from_slice(&sum.to_le_bytes());
+    }
+    f[3 * PS..4 * PS].fill(0);
+    f
+}
+
+/// Found by review: 40,000 inline buckets, each the only value of the one above, in a ~2 MB root
+/// leaf. The whole-tree walk recursed once per level and aborted on a stack overflow.
+#[test]
+fn deeply_nested_inline_buckets_are_refused_not_a_stack_overflow() {
+    const LEVELS: usize = 40_000;
+    // Each level: bucket header, a leaf header with one element, the element, its key "n"; the
+    // innermost bucket holds k = v. Written outside in, so sizes are known from the inside out.
+    let innermost = [bucket_header(0, 0), single_leaf(0, 0, b"k", b"v")].concat();
+    let per_level = 16 + PAGE_HEADER_SIZE + LEAF_ELEMENT_SIZE + 1;
+    let mut value = Vec::with_capacity(LEVELS * per_level + innermost.len());
+    for level in 0..LEVELS {
+        let rest = (LEVELS - level - 1) * per_level + innermost.len();
+        value.extend_from_slice(&bucket_header(0, 0));
+        value.extend_from_slice(&header(0, LEAF_PAGE, 1, 0));
+        value.extend_from_slice(&BUCKET_LEAF_FLAG.to_le_bytes());
+        value.extend_from_slice(&(LEAF_ELEMENT_SIZE as u32).to_le_bytes());
+        value.extend_from_slice(&1u32.to_le_bytes());
+        value.extend_from_slice(&(rest as u32).to_le_bytes());
+        value.push(b'n');
+    }
+    value.extend_from_slice(&innermost);
+    let mut root = single_leaf(2, BUCKET_LEAF_FLAG, b"outer", &value);
+    let run = root.len().div_ceil(PS);
+    root[PAGE_OVERFLOW..PAGE_OVERFLOW + 4].copy_from_slice(&(run as u32 - 1).to_le_bytes());
+    let hwm = 2 + run as u64;
+    let mut bytes = metas_only(hwm);
+    bytes[2 * PS..2 * PS + root.len()].copy_from_slice(&root);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested.db");
+    std::fs::write(&path, &bytes).unwrap();
+    // In a child process: a stack overflow would abort this whole test binary.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_etcdscope")).arg("status").arg(&path).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "status must refuse the file, not crash: {:?} {err}", out.status);
+    assert!(err.contains("nested deeper than") && err.contains("byte offset"), "{err}");
+    assert!(measure(&open(&bytes)).unwrap_err().to_string().contains("nested deeper than"));
+}
+
+/// Found by review: a freelist listing one page 300 times gave more free pages than the file
+/// has, and in-use bytes of 18446744073709402112 (a panic with overflow checks).
+#[test]
+fn a_page_freed_twice_is_refused() {
+    let bytes = build(64, &[10; 300], None);
+    let db = open(&bytes);
+    let err = read_freelist(&db).unwrap_err().to_string();
+    assert!(err.contains("names page 10 again") && err.contains("byte offset"), "{err}");
+    assert!(measure(&db).is_err());
 }

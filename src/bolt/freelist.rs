@@ -5,6 +5,7 @@
 
 use super::db::Db;
 use super::layout::*;
+use super::walk::PageSet;
 use crate::error::Result;
 
 /// Page ids listed on the freelist page of the active meta, or `None` when not persisted.
@@ -37,6 +38,7 @@ pub fn read_freelist(db: &Db<'_>) -> Result<Option<Vec<u64>>> {
     // `count` is bounded by the page run, which is bounded by the file.
     let hwm = db.high_water_mark();
     let mut ids = Vec::with_capacity(count as usize);
+    let mut listed = PageSet::new(hwm);
     for i in 0..count as usize {
         let at = body + i * 8;
         let pid = u64_at(page.bytes, at).unwrap_or_default();
@@ -44,6 +46,11 @@ pub fn read_freelist(db: &Db<'_>) -> Result<Option<Vec<u64>>> {
             return Err(db.corrupt(id, page.offset + at as u64, format!(
                 "freelist entry {i} names page {pid}, outside the data pages 2..{hwm}"
             )));
+        }
+        // bbolt refuses to free a page twice ("page already freed"); a list that does cannot
+        // be counted.
+        if !listed.insert(pid) {
+            return Err(db.corrupt(id, page.offset + at as u64, format!("freelist entry {i} names page {pid} again: page already freed")));
         }
         ids.push(pid);
     }

@@ -41,11 +41,11 @@ impl Space {
     /// a rebuilt file abandons a page or two of its own, and repacking can also save pages
     /// (etcdutl defrag of the 3.5.1 sample, 13 pages free, returned 12).
     pub fn free_bytes(&self) -> u64 {
-        self.free_pages * self.page_size
+        self.free_pages.saturating_mul(self.page_size)
     }
     /// Logical size minus free pages (etcd's "db size in use").
     pub fn in_use_bytes(&self) -> u64 {
-        self.high_water_mark * self.page_size - self.free_bytes()
+        self.high_water_mark.saturating_sub(self.free_pages).saturating_mul(self.page_size)
     }
 }
 

@@ -72,7 +72,16 @@ struct Walker<'w, 'a> {
 }
 
 impl Walker<'_, '_> {
+    /// Walks a bucket's tree; `nesting` counts every level above it (pages and buckets alike),
+    /// so buckets nested in buckets, inline or not, cannot recurse without bound.
     fn root(&mut self, root: Root<'_>, nesting: usize) -> Result<()> {
+        if nesting >= MAX_TREE_DEPTH {
+            let what = format!("buckets nested deeper than {MAX_TREE_DEPTH} levels");
+            return Err(match root {
+                Root::Page(id) => self.db.corrupt(id, id.saturating_mul(self.db.page_size() as u64), what),
+                Root::Inline(node) => node.corrupt(self.db.file(), 0, what),
+            });
+        }
         match root {
             Root::Page(id) => {
                 let depth = self.page(id, None, nesting)?;

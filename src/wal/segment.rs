@@ -100,7 +100,7 @@ pub fn discover(dir: &Path) -> Result<Segments> {
     out.ignored.sort();
     for w in out.files.windows(2) {
         let (a, b) = (&w[0].name, &w[1].name);
-        if b.seq != a.seq + 1 {
+        if a.seq.checked_add(1) != Some(b.seq) {
             out.problems.push(OrderProblem::SeqGap { after: a.file_name(), next: b.file_name() });
         }
         if b.index < a.index {
@@ -113,6 +113,19 @@ pub fn discover(dir: &Path) -> Result<Segments> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_sequence_number_has_no_successor() {
+        let dir = std::env::temp_dir().join(format!("etcdscope-seg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["ffffffffffffffff-0000000000000000.wal", "ffffffffffffffff-0000000000000001.wal"] {
+            std::fs::write(dir.join(name), b"").unwrap();
+        }
+        let found = discover(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found.files.len(), 2);
+        assert!(matches!(found.problems[..], [OrderProblem::SeqGap { .. }]), "{:?}", found.problems);
+    }
 
     #[test]
     fn names() {
