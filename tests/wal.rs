@@ -515,3 +515,59 @@ fn three_member_cluster_with_membership_changes() {
         assert!(m3.iter().any(|e| e.pointer("/put/key") == Some(&Value::from("after/14"))));
     }
 }
+
+/// Found by review: best-effort resynchronisation parsed up to 10 MB at every 8-byte offset, so a
+/// crafted segment took hours. Here every 4 KiB block starts with a plausible length word claiming
+/// ~9.9 MB, followed by tiny fields that parse (one per 2 bytes) and a length-delimited field that
+/// steps over the next block's word: each candidate parses millions of fields before it is
+/// refused (no valid record type). The search is bounded per segment; the read must end soon and
+/// say it gave up. (A liveness check with a generous limit, not a timing test.)
+#[test]
+fn resynchronisation_is_bounded_on_crafted_segments() {
+    const BLOCK: usize = 4096;
+    const SEGMENT: usize = 24 << 20;
+    let n: u64 = 9_900_000 & !7; // a multiple of 8: no padding, so the word is plausible
+    let mut block = vec![0u8; BLOCK];
+    block[..8].copy_from_slice(&n.to_le_bytes());
+    for pair in block[8..BLOCK - 2].chunks_exact_mut(2) {
+        pair.copy_from_slice(&[0x08, 0x00]); // field 1 (varint) = 0
+    }
+    block[BLOCK - 2..].copy_from_slice(&[0x1a, 0x08]); // field 3, 8 bytes: the next block's word
+    let mut seg = Vec::with_capacity(SEGMENT);
+    // A damaged first frame (length over etcd's limit) starts the search at once.
+    seg.extend_from_slice(&(MAX_LEN + 8).to_le_bytes());
+    while seg.len() + BLOCK <= SEGMENT {
+        seg.extend_from_slice(&block);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let wal = tmp.path().join("member/wal");
+    std::fs::create_dir_all(&wal).unwrap();
+    std::fs::write(wal.join("0000000000000000-0000000000000000.wal"), &seg).unwrap();
+    let mut child = std::process::Command::new(bin())
+        .arg("wal")
+        .arg(tmp.path())
+        .args(["--best-effort", "--verify"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            child.kill().unwrap();
+            panic!("wal --best-effort did not finish in 120 s on a crafted segment: resynchronisation is unbounded");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "damage is a finding: {err}");
+    let out = std::process::Command::new(bin()).arg("wal").arg(tmp.path()).args(["--best-effort", "-o", "jsonl"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("gave up looking for the next record"), "{}", &text[..text.len().min(2000)]);
+}
+
+const MAX_LEN: u64 = etcdscope::wal::frame::MAX_RECORD_BYTES;

@@ -108,7 +108,7 @@ impl Wal {
 
     /// Every record of every segment, in order, with damage and segment ends as events.
     pub fn events(&self, best_effort: bool) -> Events<'_> {
-        Events { wal: self, best_effort, segment: 0, pos: 0, record: 0, crc: 0, chain_broken: false, stopped: false, pending: None }
+        Events { wal: self, best_effort, segment: 0, pos: 0, record: 0, crc: 0, chain_broken: false, stopped: false, pending: None, resync_work: 0 }
     }
 }
 
@@ -125,6 +125,8 @@ pub struct Events<'a> {
     chain_broken: bool,
     stopped: bool,
     pending: Option<Event<'a>>,
+    /// Bytes of candidate records parsed while resynchronising in this segment.
+    resync_work: u64,
 }
 
 /// A record's fields, borrowed.
@@ -183,7 +185,14 @@ impl<'a> Events<'a> {
         let mut d = Damage { segment: self.segment, record: self.record, offset, kind, what, resumed_at: None };
         let end = Event::End { segment: self.segment, end: SegmentEnd::Damaged { offset } };
         if self.best_effort {
-            if let Some(at) = self.resync() {
+            let found = self.resync();
+            if found.is_none() && self.resync_work > self.resync_budget() {
+                d.what.push_str(&format!(
+                    "; gave up looking for the next record in this segment after parsing {} bytes of candidates",
+                    self.resync_work
+                ));
+            }
+            if let Some(at) = found {
                 d.resumed_at = Some((self.segment, at));
                 self.pos = at;
                 self.chain_broken = true;
@@ -207,17 +216,31 @@ impl<'a> Events<'a> {
         self.segment += 1;
         self.pos = 0;
         self.record = 0;
+        self.resync_work = 0;
     }
 
-    /// The next 8-aligned offset after the damage that holds a plausible frame.
-    fn resync(&self) -> Option<u64> {
+    /// Bytes of candidate records resynchronisation may parse in one segment: a crafted segment
+    /// can put a plausible length word at every 8-byte offset, each claiming megabytes that
+    /// parse slowly, and searching it all would be quadratic.
+    fn resync_budget(&self) -> u64 {
+        (self.wal.bytes(self.segment).len() as u64).saturating_mul(8).saturating_add(MAX_RECORD_BYTES)
+    }
+
+    /// The next 8-aligned offset after the damage that holds a plausible frame, within the
+    /// segment's resynchronisation budget.
+    fn resync(&mut self) -> Option<u64> {
         let bytes = self.wal.bytes(self.segment);
         let len = bytes.len() as u64;
+        let budget = self.resync_budget();
         let mut at = self.pos + WORD;
         while at + WORD <= len {
             if let Some((n, pad)) = length_word(bytes, at) {
                 let plausible_pad = pad == (WORD - n % WORD) % WORD;
                 if n > 0 && n < MAX_RECORD_BYTES && plausible_pad && at + WORD + n + pad <= len {
+                    self.resync_work += n;
+                    if self.resync_work > budget {
+                        return None;
+                    }
                     let body = &bytes[(at + WORD) as usize..(at + WORD + n) as usize];
                     if parse_record(body).is_ok_and(|p| (METADATA..=SNAPSHOT).contains(&p.rtype)) {
                         return Some(at);
