@@ -93,11 +93,13 @@ impl Source {
         let map = if len == 0 {
             None
         } else {
-            // SAFETY: the map is read-only and private to this process. Another process (a running
-            // etcd) may write the file while it is mapped; every read through it is bounds-checked
-            // and validated, so changed bytes give a parse error, never undefined indexing. etcd
-            // only grows its db file in place (defragmentation replaces it with a new file), so the
-            // mapped range stays backed.
+            // SAFETY: the map is read-only but shared (memmap2's `Mmap::map` is MAP_SHARED): a
+            // running etcd may write the file while it is mapped, and we see its writes. Every read
+            // through the map is bounds-checked and validated, so changed bytes give a parse error,
+            // never undefined indexing. The mapped range stays backed because bbolt only grows its
+            // file in place; defragmentation writes a new file and renames it over the old one,
+            // whose pages stay mapped. (WAL segments, which etcd does truncate while it runs, are
+            // read into memory instead: see wal::frame.)
             Some(unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&db_path, e))?)
         };
         let has_trailer = len >= TRAILER_LEN && len % 512 == TRAILER_LEN;

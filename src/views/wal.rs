@@ -1,5 +1,5 @@
 //! `wal`: every record of a WAL, decoded, as JSON values ready to print, streamed one at a time,
-//! and a summary. Two passes over the mapped segments: the first finds what only the end of the
+//! and a summary. Two passes over the segments (each read into memory in turn): the first finds what only the end of the
 //! log can tell (the final commit index, entries a later term overwrote), the second decodes
 //! and hands each record to the caller. Memory does not grow with the number of entries (the
 //! first pass keeps only the overwrite points, one per leader change that dropped entries).
@@ -194,7 +194,7 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
     // Pass 1: the final commit and the overwrite points.
     let mut overwrites: Vec<Overwrite> = Vec::new();
     let (mut seq, mut last_index, mut commit) = (0u64, 0u64, 0u64);
-    for ev in wal.events(q.best_effort) {
+    wal.scan(q.best_effort, &mut |ev| {
         if let Event::Frame(f) = ev {
             match Record::of(&f) {
                 Ok(Record::Entry(e)) => {
@@ -208,7 +208,8 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                 _ => {}
             }
         }
-    }
+        Ok(())
+    })?;
     // Suffix minimum of overwritten indexes: entry `s` with index `i` is superseded when an
     // overwrite after it starts at or below `i`.
     let mut suffix_min: Vec<u64> = overwrites.iter().map(|o| o.index).collect();
@@ -219,7 +220,7 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
     // Pass 2: decode and show.
     let mut next_overwrite = 0;
     let mut seq = 0u64;
-    for ev in wal.events(q.best_effort) {
+    wal.scan(q.best_effort, &mut |ev| {
         match ev {
             Event::Frame(f) => {
                 summary.records += 1;
@@ -240,7 +241,7 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                         if q.types.is_empty() && !q.summary_only {
                             visit(Value::Object(line).into())?;
                         }
-                        continue;
+                        return Ok(());
                     }
                 };
                 match record {
@@ -259,11 +260,11 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                         summary.superseded += u64::from(superseded);
                         summary.uncommitted += u64::from(!superseded && !committed);
                         if q.summary_only || !index_and_class_shown(q, &e, class) {
-                            continue;
+                            return Ok(());
                         }
                         let p = payload(&e);
                         if !keys_shown(q, &p) {
-                            continue;
+                            return Ok(());
                         }
                         line.insert("kind".into(), json!("entry"));
                         line.insert("index".into(), json!(e.index));
@@ -290,7 +291,7 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                     other => {
                         let (kind, fields) = record_json(&other, &mut summary);
                         if q.summary_only || !q.types.is_empty() || q.from_index.is_some() || q.to_index.is_some() || q.key_prefix.is_some() {
-                            continue;
+                            return Ok(());
                         }
                         line.insert("kind".into(), json!(kind));
                         line.extend(fields);
@@ -324,7 +325,8 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(summary)
 }
 

@@ -6,16 +6,19 @@
 //! a segment. Every record's `crc` is the running CRC-32C of the data of all records before it
 //! and its own; a crc record at the top of each segment carries the running value over.
 //!
+//! Segments are read into memory, not mapped (see [`Wal`]).
+//!
 //! What is wrong is told apart as etcd tells it: a last record cut short, or one that fails in
 //! the last segment and has an all-zero 512-byte sector chunk, is *torn* (etcd would truncate it
 //! on start); anything else is *corrupt*. With `best_effort` the reader then looks for the next
 //! plausible frame and goes on, with the CRC chain restarted there.
 
 use super::segment::Segments;
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 use crate::protowire::{fields, Wire};
-use memmap2::Mmap;
 use std::fs::File;
+use std::io::Read;
+use std::path::Path;
 
 /// etcd refuses records of this size or more (`maxWALEntrySizeLimit`).
 pub const MAX_RECORD_BYTES: u64 = 10 * 1024 * 1024;
@@ -81,49 +84,121 @@ pub enum Event<'a> {
     End { segment: usize, end: SegmentEnd },
 }
 
-/// The mapped segments of one WAL.
+/// Data a segment may hold: etcd cuts a segment once it passes 64 MB, so one holds at most
+/// that plus one record (under 10 MiB). A larger file is not read into memory.
+pub const MAX_SEGMENT_DATA: u64 = 256 << 20;
+/// Zero bytes kept after a segment's last non-zero byte (the rest of the preallocated,
+/// zero-filled tail is not held): enough for the zero length word that ends the log and for
+/// any record torn into the tail to be seen as running into zeros.
+const ZERO_TAIL_KEPT: usize = 64 << 10;
+
+/// One segment's bytes, read into memory. Segments are read, not memory-mapped: a running etcd
+/// truncates a segment when it cuts the next one, and a map of a file that shrinks kills the
+/// reader with SIGBUS; a read just returns fewer bytes.
+struct SegmentBytes {
+    /// The file's bytes, with its zero-filled tail cut to at most [`ZERO_TAIL_KEPT`] bytes.
+    data: Vec<u8>,
+    /// The file's length as read.
+    file_len: u64,
+}
+
+fn read_segment(path: &Path) -> Result<SegmentBytes> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut chunk = vec![0u8; 1 << 20];
+    let (mut data, mut zeros, mut file_len) = (Vec::new(), 0usize, 0u64);
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        file_len += n as u64;
+        let part = &chunk[..n];
+        match part.iter().rposition(|&b| b != 0) {
+            None => zeros += n,
+            Some(last) => {
+                if (data.len() + zeros + last + 1) as u64 > MAX_SEGMENT_DATA {
+                    return Err(Error::corrupt(
+                        Location { file: path.into(), page: None, offset: file_len - n as u64 },
+                        format!("segment holds more than {MAX_SEGMENT_DATA} bytes of data, more than etcd writes to one segment; not read"),
+                    ));
+                }
+                data.resize(data.len() + zeros, 0);
+                data.extend_from_slice(&part[..=last]);
+                zeros = n - last - 1;
+            }
+        }
+    }
+    data.resize(data.len() + zeros.min(ZERO_TAIL_KEPT), 0);
+    Ok(SegmentBytes { data, file_len })
+}
+
+/// The segments of one WAL. Reading holds one segment in memory at a time.
 pub struct Wal {
     pub segments: Segments,
-    maps: Vec<Mmap>,
 }
 
 impl Wal {
-    /// Maps every segment read-only (no lock is taken: a running etcd's WAL can be read).
     pub fn open(segments: Segments) -> Result<Wal> {
-        let mut maps = Vec::with_capacity(segments.files.len());
-        for f in &segments.files {
-            let file = File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
-            // SAFETY: the map is read-only and private to us; etcd only appends to segments (and
-            // truncates a torn tail at start-up, never while running); every read below is
-            // bounds-checked against the map's length.
-            let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&f.path, e))?;
-            maps.push(map);
+        Ok(Wal { segments })
+    }
+
+    /// Every record of every segment, in order, with damage and segment ends as events, handed
+    /// to `visit` one at a time. Each segment is read into memory when its turn comes and let go
+    /// after it (no lock is taken: a running etcd's WAL can be read).
+    pub fn scan(&self, best_effort: bool, visit: &mut dyn FnMut(Event<'_>) -> Result<()>) -> Result<()> {
+        let count = self.segments.files.len();
+        let mut chain = Chain::default();
+        for (segment, file) in self.segments.files.iter().enumerate() {
+            if chain.stopped {
+                break;
+            }
+            let read = read_segment(&file.path)?;
+            let mut events = Events {
+                bytes: &read.data,
+                file_len: read.file_len,
+                segment,
+                last: segment + 1 == count,
+                best_effort,
+                pos: 0,
+                record: 0,
+                chain: &mut chain,
+                finished: false,
+                pending: None,
+                resync_work: 0,
+            };
+            while let Some(e) = events.next() {
+                visit(e)?;
+            }
         }
-        Ok(Wal { segments, maps })
-    }
-
-    pub fn bytes(&self, segment: usize) -> &[u8] {
-        &self.maps[segment]
-    }
-
-    /// Every record of every segment, in order, with damage and segment ends as events.
-    pub fn events(&self, best_effort: bool) -> Events<'_> {
-        Events { wal: self, best_effort, segment: 0, pos: 0, record: 0, crc: 0, chain_broken: false, stopped: false, pending: None, resync_work: 0 }
+        Ok(())
     }
 }
 
-/// Iterator over a WAL's records; see [`Wal::events`].
-pub struct Events<'a> {
-    wal: &'a Wal,
-    best_effort: bool,
-    segment: usize,
-    pos: u64,
-    record: u64,
+/// What carries over from one segment to the next.
+#[derive(Default)]
+struct Chain {
     /// The running CRC.
     crc: u32,
     /// After a resync, the next record re-seeds the chain instead of being checked.
-    chain_broken: bool,
+    broken: bool,
+    /// Reading stopped at damage (not best-effort).
     stopped: bool,
+}
+
+/// The events of one segment.
+struct Events<'a, 'c> {
+    bytes: &'a [u8],
+    file_len: u64,
+    segment: usize,
+    last: bool,
+    best_effort: bool,
+    pos: u64,
+    record: u64,
+    chain: &'c mut Chain,
+    /// This segment is done.
+    finished: bool,
     pending: Option<Event<'a>>,
     /// Bytes of candidate records parsed while resynchronising in this segment.
     resync_work: u64,
@@ -175,11 +250,7 @@ fn has_zero_sector_chunk(body: &[u8], body_offset: u64) -> bool {
     false
 }
 
-impl<'a> Events<'a> {
-    fn last_segment(&self) -> bool {
-        self.segment + 1 == self.wal.segments.files.len()
-    }
-
+impl<'a> Events<'a, '_> {
     fn damage(&mut self, kind: DamageKind, what: String) -> Event<'a> {
         let offset = self.pos;
         let mut d = Damage { segment: self.segment, record: self.record, offset, kind, what, resumed_at: None };
@@ -192,44 +263,37 @@ impl<'a> Events<'a> {
                     self.resync_work
                 ));
             }
+            self.chain.broken = true;
             if let Some(at) = found {
                 d.resumed_at = Some((self.segment, at));
                 self.pos = at;
-                self.chain_broken = true;
                 return Event::Damage(d);
             }
             // Nothing more in this segment: go on with the next one.
             self.pending = Some(end);
-            self.next_segment();
-            if self.segment < self.wal.segments.files.len() {
-                d.resumed_at = Some((self.segment, 0));
+            self.finished = true;
+            if !self.last {
+                d.resumed_at = Some((self.segment + 1, 0));
             }
-            self.chain_broken = true;
             return Event::Damage(d);
         }
-        self.stopped = true;
+        self.chain.stopped = true;
+        self.finished = true;
         self.pending = Some(end);
         Event::Damage(d)
-    }
-
-    fn next_segment(&mut self) {
-        self.segment += 1;
-        self.pos = 0;
-        self.record = 0;
-        self.resync_work = 0;
     }
 
     /// Bytes of candidate records resynchronisation may parse in one segment: a crafted segment
     /// can put a plausible length word at every 8-byte offset, each claiming megabytes that
     /// parse slowly, and searching it all would be quadratic.
     fn resync_budget(&self) -> u64 {
-        (self.wal.bytes(self.segment).len() as u64).saturating_mul(8).saturating_add(MAX_RECORD_BYTES)
+        (self.bytes.len() as u64).saturating_mul(8).saturating_add(MAX_RECORD_BYTES)
     }
 
     /// The next 8-aligned offset after the damage that holds a plausible frame, within the
     /// segment's resynchronisation budget.
     fn resync(&mut self) -> Option<u64> {
-        let bytes = self.wal.bytes(self.segment);
+        let bytes = self.bytes;
         let len = bytes.len() as u64;
         let budget = self.resync_budget();
         let mut at = self.pos + WORD;
@@ -251,47 +315,45 @@ impl<'a> Events<'a> {
         }
         None
     }
-}
 
-impl<'a> Iterator for Events<'a> {
-    type Item = Event<'a>;
+    fn end(&mut self, end: SegmentEnd) -> Event<'a> {
+        self.finished = true;
+        Event::End { segment: self.segment, end }
+    }
 
     fn next(&mut self) -> Option<Event<'a>> {
         if let Some(e) = self.pending.take() {
             return Some(e);
         }
-        if self.stopped || self.segment >= self.wal.segments.files.len() {
+        if self.finished {
             return None;
         }
-        let bytes = self.wal.bytes(self.segment);
+        let bytes = self.bytes;
         let len = bytes.len() as u64;
         let pos = self.pos;
         if pos == len {
-            let segment = self.segment;
-            self.next_segment();
-            return Some(Event::End { segment, end: SegmentEnd::Eof { offset: pos } });
+            return Some(self.end(SegmentEnd::Eof { offset: pos }));
         }
         let Some((n, pad)) = length_word(bytes, pos) else {
-            let kind = if self.last_segment() { DamageKind::Torn } else { DamageKind::Corrupt };
+            let kind = if self.last { DamageKind::Torn } else { DamageKind::Corrupt };
             return Some(self.damage(kind, format!("{} bytes left where a length word belongs", len - pos)));
         };
         if n == 0 && pad == 0 {
-            let segment = self.segment;
-            self.next_segment();
-            return Some(Event::End { segment, end: SegmentEnd::ZeroTail { offset: pos, tail: len - pos } });
+            let tail = self.file_len.saturating_sub(pos);
+            return Some(self.end(SegmentEnd::ZeroTail { offset: pos, tail }));
         }
         if n >= MAX_RECORD_BYTES.saturating_sub(pad) {
             return Some(self.damage(DamageKind::Corrupt, format!("record length {n} is over etcd's limit of {MAX_RECORD_BYTES} bytes")));
         }
         let end = pos + WORD + n + pad;
         if end > len {
-            let kind = if self.last_segment() { DamageKind::Torn } else { DamageKind::Corrupt };
+            let kind = if self.last { DamageKind::Torn } else { DamageKind::Corrupt };
             return Some(self.damage(kind, format!("record of {n} bytes runs {} bytes past the end of the segment", end - len)));
         }
         let body_start = (pos + WORD) as usize;
         let body = &bytes[body_start..body_start + n as usize];
         let framed = &bytes[body_start..end as usize];
-        let torn_or = |this: &Self| if this.last_segment() && has_zero_sector_chunk(framed, pos + WORD) { DamageKind::Torn } else { DamageKind::Corrupt };
+        let torn_or = |this: &Self| if this.last && has_zero_sector_chunk(framed, pos + WORD) { DamageKind::Torn } else { DamageKind::Corrupt };
         let parsed = match parse_record(body) {
             Ok(p) => p,
             Err(e) => {
@@ -300,26 +362,26 @@ impl<'a> Iterator for Events<'a> {
             }
         };
         let mut crc_checked = true;
-        if self.chain_broken {
+        if self.chain.broken {
             // After a resync (or a skipped segment) there is nothing to check this record
             // against: it re-seeds the chain.
-            self.crc = parsed.crc;
-            self.chain_broken = false;
+            self.chain.crc = parsed.crc;
+            self.chain.broken = false;
             crc_checked = false;
         } else if parsed.rtype == CRC {
-            if self.crc != 0 && parsed.crc != self.crc {
-                let what = format!("crc record carries {:08x}, the running CRC is {:08x}", parsed.crc, self.crc);
+            if self.chain.crc != 0 && parsed.crc != self.chain.crc {
+                let what = format!("crc record carries {:08x}, the running CRC is {:08x}", parsed.crc, self.chain.crc);
                 return Some(self.damage(DamageKind::Corrupt, what));
             }
-            self.crc = parsed.crc;
+            self.chain.crc = parsed.crc;
         } else {
-            let running = crc32c::crc32c_append(self.crc, parsed.data);
+            let running = crc32c::crc32c_append(self.chain.crc, parsed.data);
             if running != parsed.crc {
                 let kind = torn_or(self);
                 let what = format!("CRC mismatch: record says {:08x}, data gives {running:08x}", parsed.crc);
                 return Some(self.damage(kind, what));
             }
-            self.crc = running;
+            self.chain.crc = running;
         }
         let frame = Frame { segment: self.segment, record: self.record, offset: pos, rtype: parsed.rtype, crc: parsed.crc, data: parsed.data, crc_checked };
         self.record += 1;
