@@ -352,3 +352,21 @@ fn floats_are_written_as_go_writes_them() {
     assert_eq!(f(1e21), r#"{"maximum":1e+21}"#);
     assert_eq!(f(-0.0), r#"{"maximum":-0}"#);
 }
+
+/// Found by a robustness pass: embedded JSON 20,000 levels deep (a CRD `default`, a managedFields
+/// `fieldsV1`) passed validation, then every reader of the rendered object recursed once per
+/// level and the process aborted on a stack overflow, taking the whole listing with it. Now the
+/// object is refused with the path of the embedded value, and nothing deeper than serde_json's
+/// own limit is ever written.
+#[test]
+fn embedded_json_deeper_than_the_limit_is_refused_with_its_path() {
+    use etcdscope::k8s::json::MAX_EMBEDDED_DEPTH;
+    let s = schemas();
+    let nested = |depth: usize| "[".repeat(depth) + &"]".repeat(depth);
+    let props = |raw: &str| Msg::new().msg(num(&s, PROPS, "not"), &Msg::new().msg(num(&s, PROPS, "default"), &Msg::new().str(1, raw)));
+    assert!(render_props(&s, &props(&nested(MAX_EMBEDDED_DEPTH))).is_ok(), "the limit itself is fine");
+    for depth in [MAX_EMBEDDED_DEPTH + 1, 20_000] {
+        let err = render_props(&s, &props(&nested(depth))).unwrap_err();
+        assert!(err.contains("embedded JSON nested") && err.contains("not.default"), "{err}");
+    }
+}

@@ -19,6 +19,9 @@ use serde_json::Value;
 pub const UNKNOWN_KEY: &str = "__unknownFields__";
 /// Deeper nesting of messages than this is refused (protobuf's usual recursion limit).
 const MAX_DEPTH: usize = 100;
+/// Deepest nesting accepted in embedded JSON (managedFields' fieldsV1, CRD defaults, …): what
+/// serde_json itself parses by default.
+pub const MAX_EMBEDDED_DEPTH: usize = 128;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
@@ -388,14 +391,22 @@ impl<'p> Writer<'p> {
 
     /// Embedded JSON bytes as Go writes them: compacted, otherwise as stored (`null` when
     /// empty; a string when they are not JSON).
-    fn raw_json(&mut self, b: &[u8]) {
+    /// Embedded JSON nested deeper than [`MAX_EMBEDDED_DEPTH`] is refused (with its path): it
+    /// would make every reader of the output recurse once per level.
+    fn raw_json(&mut self, b: &[u8]) -> Result<(), String> {
         if b.is_empty() {
             self.buf.extend_from_slice(b"null");
         } else if serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok() {
-            compact_json(b, &mut self.buf);
+            let start = self.buf.len();
+            let depth = compact_json(b, &mut self.buf);
+            if depth > MAX_EMBEDDED_DEPTH {
+                self.buf.truncate(start);
+                return Err(self.fail(format!("embedded JSON nested {depth} levels deep, more than {MAX_EMBEDDED_DEPTH}")));
+            }
         } else {
             self.string(&String::from_utf8_lossy(b));
         }
+        Ok(())
     }
 
     // ---- messages ----
@@ -851,7 +862,7 @@ impl<'p> Writer<'p> {
                 self.string(&time::go_duration(d));
             }
             Special::RawJson => match last[1] {
-                Some(Wire::Bytes(b)) => self.raw_json(b),
+                Some(Wire::Bytes(b)) => self.raw_json(b)?,
                 None => self.buf.extend_from_slice(b"null"),
                 Some(w) => return Err(self.fail(format!("{} value where embedded JSON belongs", w.type_name()))),
             },
@@ -930,8 +941,10 @@ impl<'p> Writer<'p> {
 
 /// Appends valid JSON `b` without the whitespace between tokens (what Go's encoding/json does
 /// to a Marshaler's output); strings are copied as they are.
-fn compact_json(b: &[u8], out: &mut Vec<u8>) {
+/// Copies valid JSON without insignificant white space; returns its deepest nesting.
+fn compact_json(b: &[u8], out: &mut Vec<u8>) -> usize {
     let (mut in_string, mut escaped) = (false, false);
+    let (mut depth, mut deepest) = (0usize, 0usize);
     for &c in b {
         if in_string {
             out.push(c);
@@ -943,12 +956,19 @@ fn compact_json(b: &[u8], out: &mut Vec<u8>) {
                 in_string = false;
             }
         } else if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
-            if c == b'"' {
-                in_string = true;
+            match c {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
             }
             out.push(c);
         }
     }
+    deepest
 }
 
 mod time {
