@@ -596,3 +596,59 @@ fn a_segment_that_shrinks_while_read_is_not_a_signal() {
     assert!(frames > 0);
     assert!(damage.len() <= 1, "at most the cut record: {damage:?}");
 }
+
+/// Found by review: `wal --verify` exited 0 while reporting a `.snap` file that fails its CRC or
+/// an unreadable db, and called a 0-byte segment clean. Exit codes follow what is reported.
+#[test]
+fn exit_codes_follow_every_finding() {
+    let verify = |dir: &Path| {
+        let out = Command::new(bin()).arg("wal").arg(dir).arg("--verify").output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let copy_member = || {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = repo().join("testdata/wal-3.5.1/member");
+        for sub in ["wal", "snap"] {
+            std::fs::create_dir_all(tmp.path().join("member").join(sub)).unwrap();
+            for e in std::fs::read_dir(src.join(sub)).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), tmp.path().join("member").join(sub).join(e.file_name())).unwrap();
+            }
+        }
+        tmp
+    };
+    let clean = copy_member();
+    assert_eq!(verify(clean.path()).0, Some(0), "{}", verify(clean.path()).1);
+    // A .snap file whose CRC fails.
+    let snap = copy_member();
+    let snap_dir = snap.path().join("member/snap");
+    let file = std::fs::read_dir(&snap_dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|x| x == "snap")).unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let (code, err) = verify(snap.path());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("snapshot file"), "{err}");
+    // An unreadable db.
+    let db = copy_member();
+    std::fs::write(db.path().join("member/snap/db"), b"not a bbolt file").unwrap();
+    let (code, err) = verify(db.path());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("member db"), "{err}");
+    // A 0-byte segment after the last one.
+    let empty = copy_member();
+    let wal = empty.path().join("member/wal");
+    let mut names: Vec<String> = std::fs::read_dir(&wal).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    let last = names.last().unwrap();
+    let seq = u64::from_str_radix(&last[..16], 16).unwrap() + 1;
+    std::fs::write(wal.join(format!("{seq:016x}-{:016x}.wal", u64::from_str_radix(&last[17..33], 16).unwrap() + 1000)), b"").unwrap();
+    let (code, err) = verify(empty.path());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("holds no record"), "{err}");
+    // An empty index range is said, not silently printed as nothing.
+    let out = Command::new(bin()).arg("wal").arg(clean.path()).args(["--from-index", "10", "--to-index", "2"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from-index 10 is after --to-index 2"));
+}

@@ -46,6 +46,11 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
     if let Some(bad) = a.types.iter().find(|t| !CLASSES.contains(&t.as_str())) {
         return Err(CliError::Usage(format!("--type {bad}: not an entry class (one of {})", CLASSES.join(", "))));
     }
+    if let (Some(from), Some(to)) = (a.from_index, a.to_index) {
+        if from > to {
+            return Err(CliError::Usage(format!("--from-index {from} is after --to-index {to}: no entry lies between them")));
+        }
+    }
     let decoder = a.decoding.decoder()?;
     let q = WalQuery {
         best_effort: a.best_effort,
@@ -96,8 +101,22 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         let hint = if d.kind == "torn" { " (a torn last write: etcd truncates it on start)" } else { "" };
         eprintln!("etcdscope: {}: {} record {} at byte {}: {}{hint}{resumed}", d.kind, d.segment, d.record, d.offset, d.what);
     }
+    for s in &summary.empty_segments {
+        eprintln!("etcdscope: warning: segment {s} holds no record (etcd starts every segment with a crc record)");
+    }
+    if let Some(m) = &summary.member {
+        for f in &m.snap_files {
+            if let SnapStatus::Bad(why) = &f.status {
+                eprintln!("etcdscope: warning: snapshot file {}: {why}", f.name);
+            }
+        }
+        if let Some(p) = &m.db_problem {
+            eprintln!("etcdscope: warning: member db: {p}");
+        }
+    }
+    let findings = !summary.findings().is_empty();
     if a.verify {
-        return Ok(if summary.has_damage() { EXIT_FINDINGS } else { EXIT_OK });
+        return Ok(if findings { EXIT_FINDINGS } else { EXIT_OK });
     }
     if !a.best_effort {
         if let Some(e) = corruption_error(&summary) {
@@ -105,7 +124,7 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
             return Ok(EXIT_BAD_INPUT);
         }
     }
-    Ok(if summary.has_damage() { EXIT_FINDINGS } else { EXIT_OK })
+    Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
 }
 
 fn summary_json(s: &WalSummary) -> Value {
@@ -130,6 +149,7 @@ fn summary_json(s: &WalSummary) -> Value {
         "damage": s.damage.iter().map(|d| json!({"segment": d.segment, "record": d.record, "offset": d.offset, "kind": d.kind, "error": d.what})).collect::<Vec<_>>(),
         "tail": s.tail,
         "order_problems": s.order_problems,
+        "empty_segments": s.empty_segments,
         "ignored_files": s.ignored_files.iter().map(|(n, w)| json!({"name": n, "why": w})).collect::<Vec<_>>(),
         "member": s.member.as_ref().map(member_json),
     })

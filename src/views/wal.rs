@@ -146,6 +146,8 @@ pub struct WalSummary {
     /// How the last segment ended.
     pub tail: Option<String>,
     pub order_problems: Vec<String>,
+    /// Segments with no record at all (etcd starts every segment with a crc record).
+    pub empty_segments: Vec<String>,
     pub ignored_files: Vec<(String, String)>,
     /// With a member or data dir: the member's snapshot files and its db's consistent index.
     pub member: Option<MemberState>,
@@ -166,6 +168,25 @@ pub struct MemberState {
 impl WalSummary {
     pub fn has_damage(&self) -> bool {
         !self.damage.is_empty() || !self.order_problems.is_empty()
+    }
+
+    /// Everything reported as wrong, one line each: damage and order problems, empty segments,
+    /// `.snap` files etcd would refuse, a db that cannot be read. What exit codes follow.
+    pub fn findings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.damage.iter().map(|d| format!("{} {}: {} at byte {}", d.kind, d.segment, d.what, d.offset)).collect();
+        out.extend(self.order_problems.iter().cloned());
+        out.extend(self.empty_segments.iter().map(|s| format!("segment {s} holds no record (etcd starts every segment with a crc record)")));
+        if let Some(m) = &self.member {
+            for f in &m.snap_files {
+                if let crate::wal::snap::SnapStatus::Bad(why) = &f.status {
+                    out.push(format!("snapshot file {}: {why}", f.name));
+                }
+            }
+            if let Some(p) = &m.db_problem {
+                out.push(format!("member db: {p}"));
+            }
+        }
+        out
     }
 }
 
@@ -220,10 +241,12 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
     // Pass 2: decode and show.
     let mut next_overwrite = 0;
     let mut seq = 0u64;
+    let mut records_in_segment = 0u64;
     wal.scan(q.best_effort, &mut |ev| {
         match ev {
             Event::Frame(f) => {
                 summary.records += 1;
+                records_in_segment += 1;
                 if f.crc_checked {
                     summary.crc_verified += 1;
                 } else {
@@ -316,6 +339,10 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
                 summary.damage.push(report);
             }
             Event::End { segment, end } => {
+                if records_in_segment == 0 && matches!(end, SegmentEnd::ZeroTail { .. } | SegmentEnd::Eof { .. }) {
+                    summary.empty_segments.push(name(segment));
+                }
+                records_in_segment = 0;
                 if segment + 1 == summary.segments {
                     summary.tail = Some(match end {
                         SegmentEnd::ZeroTail { offset, tail } => format!("zero-filled preallocated tail from byte {offset} ({tail} bytes)"),
