@@ -82,6 +82,9 @@ impl Source {
     pub fn open(input: impl AsRef<Path>) -> Result<Source> {
         let input = input.as_ref().to_path_buf();
         let meta = std::fs::metadata(&input).map_err(|e| Error::io(&input, e))?;
+        if !meta.is_dir() {
+            require_regular(&input, &meta)?;
+        }
         let (db_path, dir_kind) = if meta.is_dir() {
             find_db_in_dir(&input)?
         } else {
@@ -156,6 +159,33 @@ impl Source {
 /// Lowercase hex of `b`.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Refuses what is neither a regular file nor a directory, before anything reads it: a fifo or a
+/// device would block or never end, and a pipe has no size to check.
+pub fn require_regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let what = if t.is_file() || t.is_dir() {
+        return Ok(());
+    } else if t.is_fifo() {
+        "a fifo (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::Unrecognised { path: path.to_path_buf(), reason: format!("is {what}; etcdscope reads regular files (copy the data to a file first)") })
+}
+
+/// [`require_regular`] for a path not yet looked at.
+pub fn require_regular_path(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    require_regular(path, &meta)
 }
 
 fn find_db_in_dir(dir: &Path) -> Result<(PathBuf, Option<InputKind>)> {

@@ -35,6 +35,7 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
         None => std::io::stdin().read_to_end(&mut value)?,
         Some(p) if p.as_os_str() == "-" => std::io::stdin().read_to_end(&mut value)?,
         Some(p) => {
+            etcdscope::source::require_regular_path(p)?;
             value = std::fs::read(p).map_err(|e| etcdscope::Error::Io { path: p.to_path_buf(), source: e })?;
             value.len()
         }

@@ -230,6 +230,17 @@ impl EncryptionConfig {
     }
 
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        if let Err(e) = crate::source::require_regular_path(path) {
+            let kind = match &e {
+                crate::Error::Io { source, .. } => source.kind(),
+                _ => std::io::ErrorKind::InvalidInput,
+            };
+            let message = match e {
+                crate::Error::Unrecognised { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            return Err(ConfigError::Io { path: path.to_path_buf(), source: std::io::Error::new(kind, message) });
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
         Self::from_yaml(&text).map_err(|e| ConfigError::InFile { path: path.to_path_buf(), source: Box::new(e) })
