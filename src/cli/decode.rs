@@ -46,7 +46,7 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
             let json = match json.value() {
                 Ok(v) => v,
                 Err(e) => {
-                    eprintln!("etcdscope: error: {e}");
+                    say!("etcdscope: error: {e}");
                     return Ok(EXIT_BAD_INPUT);
                 }
             };
@@ -58,11 +58,11 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
             Ok(EXIT_OK)
         }
         Decoded::Encrypted { provider, version, key_name, reason } => {
-            eprintln!("etcdscope: encrypted value (provider {provider} {version}, key {key_name}): {reason}");
+            say!("etcdscope: encrypted value (provider {provider} {version}, key {key_name}): {reason}");
             Ok(EXIT_FINDINGS)
         }
         Decoded::Raw { reason } => {
-            eprintln!("etcdscope: error: cannot decode: {reason}");
+            say!("etcdscope: error: cannot decode: {reason}");
             Ok(EXIT_BAD_INPUT)
         }
     }
@@ -71,7 +71,7 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
 fn warn_unknown(paths: &[String]) {
     if !paths.is_empty() {
         let shown: Vec<&str> = paths.iter().take(10).map(String::as_str).collect();
-        eprintln!(
+        say!(
             "etcdscope: warning: {} field(s) not in the schema (newer data?): {}{}",
             paths.len(),
             shown.join(", "),

@@ -79,7 +79,7 @@ pub fn run(a: &DiffArgs, out: &mut impl Write) -> CliResult {
     let result = diff(&old, &new, &query, &decoder)?;
     for e in &result.entries {
         if let Some(Err(reason)) = &e.changes {
-            eprintln!("etcdscope: warning: {}: fields not compared: {reason}", printable_key(&e.key));
+            say!("etcdscope: warning: {}: fields not compared: {reason}", printable_key(&e.key));
         }
     }
     match a.output {

@@ -103,6 +103,20 @@ pub fn printable_key(key: &[u8]) -> String {
     out
 }
 
+/// A message for stderr with every control character escaped (`\x1b` → `\x1b` as text), so
+/// bytes from a file can neither forge log lines nor send terminal escapes.
+pub fn one_line(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    for c in msg.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Text from the data (names, paths, uids) for a table cell, escaped as [`printable_key`] does.
 pub fn cell(text: &str) -> String {
     printable_key(text.as_bytes())
@@ -134,6 +148,9 @@ pub fn kubectl_table(rows: &[Vec<String>]) -> String {
 }
 
 fn aligned(rows: &[Vec<String>], padding: usize, min_width: usize) -> String {
+    // No cell may carry a control character from the data: it would break the table or the terminal.
+    let escaped: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| if c.chars().any(char::is_control) { one_line(c) } else { c.clone() }).collect()).collect();
+    let rows = &escaped;
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count() + padding).max().unwrap_or(0).max(min_width))
@@ -167,6 +184,13 @@ mod tests {
         assert_eq!(go_quote("\u{a0}".as_bytes()), "\"\\u00a0\"");
         assert_eq!(go_quote("\u{b97}".as_bytes()), "\"\\u0b97\"", "unassigned code points are escaped");
         assert_eq!(go_quote("\u{1F600}".as_bytes()), "\"\u{1F600}\"");
+    }
+
+    #[test]
+    fn tables_and_messages_escape_control_characters() {
+        let t = table(&[vec!["a\x1b[31mred".into(), "b\nc".into()]]);
+        assert_eq!(t, "a\\x1b[31mred  b\\x0ac\n");
+        assert_eq!(one_line("x\ry\u{85}"), "x\\x0dy\\x85");
     }
 
     #[test]

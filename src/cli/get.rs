@@ -1,7 +1,7 @@
 //! `etcdscope get`: kubectl's conventions over a snapshot. Tables per common type, `-o
 //! json|yaml` (a `kind: List` for listings), `-o name`, JSON Lines, and a jsonpath subset.
 
-use super::format::{kubectl_table, table};
+use super::format::{cell, kubectl_table, table};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::k8s::select::{FieldSelector, LabelSelector};
@@ -108,7 +108,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         findings |= f.object.is_err();
     }
     for nf in &result.not_found {
-        eprintln!("Error from server (NotFound): {nf}");
+        say!("Error from server (NotFound): {nf}");
         findings = true;
     }
     let mut values = Vec::new();
@@ -117,7 +117,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
             match o.value() {
                 Ok(v) => values.push((f, v)),
                 Err(e) => {
-                    eprintln!("etcdscope: warning: {}: {e}", f.key);
+                    say!("etcdscope: warning: {}: {e}", f.key);
                     findings = true;
                 }
             }
@@ -127,9 +127,9 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     print(a, &query.namespace, single, &objects, out)?;
     if result.items.is_empty() && result.not_found.is_empty() && matches!(a.output.as_str(), "table" | "wide") {
         match &query.namespace {
-            Namespace::All => eprintln!("No resources found"),
-            Namespace::One(n) => eprintln!("No resources found in {n} namespace."),
-            Namespace::Default => eprintln!("No resources found in default namespace."),
+            Namespace::All => say!("No resources found"),
+            Namespace::One(n) => say!("No resources found in {n} namespace."),
+            Namespace::Default => say!("No resources found in default namespace."),
         }
     }
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
@@ -155,7 +155,7 @@ fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: boo
         Ok(())
     })?;
     for nf in &summary.not_found {
-        eprintln!("Error from server (NotFound): {nf}");
+        say!("Error from server (NotFound): {nf}");
         findings = true;
     }
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
@@ -163,10 +163,10 @@ fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: boo
 
 fn warn(f: &Found) {
     if let Err(reason) = &f.object {
-        eprintln!("etcdscope: warning: {} (revision {}): not decoded: {reason}", f.key, f.mod_revision);
+        say!("etcdscope: warning: {} (revision {}): not decoded: {reason}", f.key, f.mod_revision);
     }
     if !f.unknown_fields.is_empty() {
-        eprintln!("etcdscope: warning: {}: {} field(s) not in the schema: {}", f.key, f.unknown_fields.len(), f.unknown_fields.join(", "));
+        say!("etcdscope: warning: {}: {} field(s) not in the schema: {}", f.key, f.unknown_fields.len(), f.unknown_fields.join(", "));
     }
 }
 
@@ -199,7 +199,7 @@ fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut im
             let mut rows = vec![["KEY", "CLASS", "RESOURCE", "NAMESPACE", "NAME", "MOD-REV", "BYTES"].map(String::from).to_vec()];
             for e in &entries {
                 let (class, resource, namespace, name) = describe(&e.class);
-                rows.push(vec![e.key.clone(), class, resource, namespace, name, e.mod_revision.to_string(), e.value_len.to_string()]);
+                rows.push(vec![cell(&e.key), class, cell(&resource), cell(&namespace), cell(&name), e.mod_revision.to_string(), e.value_len.to_string()]);
             }
             out.write_all(table(&rows).as_bytes())?;
         }
@@ -220,7 +220,7 @@ fn raw_key(source: &Snapshot<'_>, key: &str, a: &GetArgs, decoder: &Decoder, out
     };
     let resp = kv_get(source, &req)?;
     let Some(kv) = resp.key_values().next().transpose()? else {
-        eprintln!("etcdscope: key {key} not found at this revision");
+        say!("etcdscope: key {key} not found at this revision");
         return Ok(EXIT_FINDINGS);
     };
     match decoder.decode_at(&kv.key, &kv.value, Some(kv.mod_revision)) {
@@ -228,8 +228,12 @@ fn raw_key(source: &Snapshot<'_>, key: &str, a: &GetArgs, decoder: &Decoder, out
             write_json(out, &json.value().map_err(|e| CliError::Usage(format!("{key}: {e}")))?)?;
             Ok(EXIT_OK)
         }
-        other => {
-            eprintln!("etcdscope: {key}: not decoded: {other:?}");
+        etcdscope::k8s::decoder::Decoded::Encrypted { provider, key_name, reason, .. } => {
+            say!("etcdscope: {key}: not decoded: encrypted ({provider}, key {key_name}): {reason}");
+            Ok(EXIT_FINDINGS)
+        }
+        etcdscope::k8s::decoder::Decoded::Raw { reason } => {
+            say!("etcdscope: {key}: not decoded: {reason}");
             Ok(EXIT_FINDINGS)
         }
     }

@@ -87,7 +87,7 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     let mut rows = Vec::new();
     let summary = match history_each(&snap, &query, &decoder, &mut |e| {
         if let Some(Err(reason)) = &e.object {
-            eprintln!("etcdscope: warning: {} at revision {}: {reason}", printable_key(e.kv.key), e.revision.main);
+            say!("etcdscope: warning: {} at revision {}: {reason}", printable_key(e.kv.key), e.revision.main);
             findings = true;
         }
         match a.output {
@@ -133,7 +133,7 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
         }
     }
     if summary.events == 0 {
-        eprintln!("No retained revisions between revisions {} and {}.", summary.from_rev.max(summary.oldest_retained), summary.to_rev);
+        say!("No retained revisions between revisions {} and {}.", summary.from_rev.max(summary.oldest_retained), summary.to_rev);
         findings |= single;
     }
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
@@ -141,7 +141,7 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
 
 fn notes(s: &HistorySummary, from_oldest: bool) {
     if from_oldest && s.compact_revision > 0 && s.oldest_retained > 0 && s.oldest_retained < s.compact_revision {
-        eprintln!(
+        say!(
             "note: compacted at revision {c}: history before it is gone; entries older than {c} are only each key's state at {c} (etcd replays history from --from-rev {c})",
             c = s.compact_revision
         );

@@ -1,6 +1,13 @@
 //! Command-line surface. Exit codes: 0 fine, 1 findings (e.g. a snapshot trailer mismatch),
 //! 2 bad input or usage. Errors go to stderr as one line naming file, page and offset.
 
+/// `eprintln!` for messages that may carry data from a file: control characters escaped.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::cli::format::one_line(&format!($($arg)*)))
+    };
+}
+
 mod age;
 mod columns;
 mod decode;
@@ -98,7 +105,7 @@ pub fn stdout_error(e: std::io::Error) -> etcdscope::Error {
 }
 
 fn fail(msg: &str) -> i32 {
-    eprintln!("etcdscope: error: {msg}");
+    say!("etcdscope: error: {msg}");
     EXIT_BAD_INPUT
 }
 

@@ -94,24 +94,24 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         _ => out.write_all(summary_text(&summary).as_bytes())?,
     }
     for p in &summary.order_problems {
-        eprintln!("etcdscope: warning: {p}");
+        say!("etcdscope: warning: {p}");
     }
     for d in &summary.damage {
         let resumed = d.resumed_at.as_ref().map(|(s, o)| format!("; went on at {s} byte {o}")).unwrap_or_default();
         let hint = if d.kind == "torn" { " (a torn last write: etcd truncates it on start)" } else { "" };
-        eprintln!("etcdscope: {}: {} record {} at byte {}: {}{hint}{resumed}", d.kind, d.segment, d.record, d.offset, d.what);
+        say!("etcdscope: {}: {} record {} at byte {}: {}{hint}{resumed}", d.kind, d.segment, d.record, d.offset, d.what);
     }
     for s in &summary.empty_segments {
-        eprintln!("etcdscope: warning: segment {s} holds no record (etcd starts every segment with a crc record)");
+        say!("etcdscope: warning: segment {s} holds no record (etcd starts every segment with a crc record)");
     }
     if let Some(m) = &summary.member {
         for f in &m.snap_files {
             if let SnapStatus::Bad(why) = &f.status {
-                eprintln!("etcdscope: warning: snapshot file {}: {why}", f.name);
+                say!("etcdscope: warning: snapshot file {}: {why}", f.name);
             }
         }
         if let Some(p) = &m.db_problem {
-            eprintln!("etcdscope: warning: member db: {p}");
+            say!("etcdscope: warning: member db: {p}");
         }
     }
     let findings = !summary.findings().is_empty();
@@ -120,7 +120,7 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
     }
     if !a.best_effort {
         if let Some(e) = corruption_error(&summary) {
-            eprintln!("etcdscope: error: {e} (--best-effort reads past it)");
+            say!("etcdscope: error: {e} (--best-effort reads past it)");
             return Ok(EXIT_BAD_INPUT);
         }
     }
