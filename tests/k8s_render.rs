@@ -116,6 +116,23 @@ fn secret_values_are_redacted_unless_asked() {
     // Only Secrets: a ConfigMap's data stays.
     let cm = Msg::new().msg(1, &meta("cm")).entry(2, "password", "x");
     assert_eq!(render(&s, "v1", "ConfigMap", &cm, RenderOptions { redact_secrets: true, ..Default::default() })["data"]["password"], "x");
+    // kubectl apply's annotation holds the whole applied Secret (ObjectMeta annotations: 12).
+    let applied = r#"{"apiVersion":"v1","data":{"password":"aHVudGVyMg=="},"kind":"Secret"}"#;
+    let annotated = Msg::new().msg(1, &meta("db").entry(12, "kubectl.kubernetes.io/last-applied-configuration", applied).entry(12, "team", "a")).msg(2, &Msg::new().str(1, "password").bytes(2, b"hunter2"));
+    let hidden = render(&s, "v1", "Secret", &annotated, RenderOptions { redact_secrets: true, resource_version: Some(7), ..Default::default() });
+    assert!(!hidden.to_string().contains("aHVudGVyMg=="), "{hidden}");
+    assert_eq!(hidden["metadata"]["annotations"]["team"], "a");
+    assert_eq!(hidden["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"], format!("<redacted: {} characters; --show-secrets to show>", applied.len()));
+    let without_rv = render(&s, "v1", "Secret", &annotated, RenderOptions { redact_secrets: true, ..Default::default() });
+    assert!(!without_rv.to_string().contains("aHVudGVyMg=="), "{without_rv}");
+    // ObjectMeta written twice merges: the annotation in the second part is redacted too.
+    let split = Msg::new().msg(1, &meta("db")).msg(1, &Msg::new().entry(12, "kubectl.kubernetes.io/last-applied-configuration", applied));
+    let merged = render(&s, "v1", "Secret", &split, RenderOptions { redact_secrets: true, ..Default::default() });
+    assert!(!merged.to_string().contains("aHVudGVyMg=="), "{merged}");
+    let shown = render(&s, "v1", "Secret", &annotated, RenderOptions::default());
+    assert_eq!(shown["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"], applied);
+    let cm = Msg::new().msg(1, &meta("cm").entry(12, "kubectl.kubernetes.io/last-applied-configuration", "{}"));
+    assert_eq!(render(&s, "v1", "ConfigMap", &cm, RenderOptions { redact_secrets: true, ..Default::default() })["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"], "{}");
 }
 
 #[test]

@@ -176,8 +176,7 @@ pub fn redact_secret(obj: &mut Value) {
     }
 }
 
-/// The annotation in which `kubectl apply` stores the last object it applied, verbatim.
-pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+pub use crate::k8s::json::LAST_APPLIED;
 
 #[cfg(test)]
 mod tests {

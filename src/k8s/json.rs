@@ -67,6 +67,10 @@ pub fn parse_rendered(text: &str) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
+/// The annotation in which `kubectl apply` stores the last object it applied, verbatim: for a
+/// Secret, its data.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// The marker that replaces a Secret value of `len` characters.
 pub fn redaction_marker(len: usize) -> String {
     format!("<redacted: {len} characters; --show-secrets to show>")
@@ -84,7 +88,8 @@ pub fn render_object_text(schemas: &Schemas, api_version: &str, kind: &str, raw:
     w.string(api_version);
     w.buf.extend_from_slice(b",\"kind\":");
     w.string(kind);
-    let ctx = Ctx { top: true, redact: opts.redact_secrets && api_version == "v1" && kind == "Secret", resource_version: None, inline: false };
+    let redact = opts.redact_secrets && api_version == "v1" && kind == "Secret";
+    let ctx = Ctx { top: true, redact, secret_meta: false, resource_version: None, inline: false };
     let mut first = false;
     w.fields(index, raw, &mut first, ctx).map_err(malformed)?;
     w.buf.push(b'}');
@@ -114,6 +119,24 @@ pub fn render_message_bytes(schemas: &Schemas, desc: &MessageDescriptor, raw: &[
     Ok(Rendered { json, unknown_fields: t.unknown_fields })
 }
 
+/// Which values of a map are written as redaction markers.
+#[derive(Clone, Copy)]
+enum MapRedact {
+    None,
+    Values,
+    Key(&'static str),
+}
+
+impl MapRedact {
+    fn applies(self, key: &str) -> bool {
+        match self {
+            MapRedact::None => false,
+            MapRedact::Values => true,
+            MapRedact::Key(k) => k == key,
+        }
+    }
+}
+
 /// What is special about the message being written.
 #[derive(Clone, Copy, Default)]
 struct Ctx {
@@ -121,6 +144,9 @@ struct Ctx {
     top: bool,
     /// A v1 Secret's top level: `data` and `stringData` values are redacted.
     redact: bool,
+    /// A redacted Secret's ObjectMeta: kubectl's last-applied-configuration annotation (the
+    /// whole applied Secret) is redacted.
+    secret_meta: bool,
     /// ObjectMeta of the object: resourceVersion is set to this.
     resource_version: Option<i64>,
     /// The message is an inline (`json:",inline"`) field of the one being written: its fields,
@@ -573,7 +599,7 @@ impl<'p> Writer<'p> {
             }
             Shape::Single(Elem::Message(m)) => {
                 let inner = if ctx.top && &*f.json_name == "metadata" && self.plans.get(m).is_object_meta {
-                    Ctx { resource_version: self.opts.resource_version, ..Ctx::default() }
+                    Ctx { resource_version: self.opts.resource_version, secret_meta: ctx.redact, ..Ctx::default() }
                 } else {
                     Ctx { top: ctx.top && f.rule == Rule::Inline, inline: f.rule == Rule::Inline, ..Ctx::default() }
                 };
@@ -592,7 +618,7 @@ impl<'p> Writer<'p> {
                     Rule::Inline => self.fields(m, bytes, first, inner)?,
                     _ => {
                         self.key(f, first);
-                        if inner.resource_version.is_some() {
+                        if inner.resource_version.is_some() || inner.secret_meta {
                             self.buf.push(b'{');
                             let mut inner_first = true;
                             self.fields(m, bytes, &mut inner_first, inner)?;
@@ -620,7 +646,13 @@ impl<'p> Writer<'p> {
             }
             Shape::Map { key, value } => {
                 self.key(f, first);
-                let redact = ctx.redact && matches!(&*f.json_name, "data" | "stringData");
+                let redact = if ctx.redact && matches!(&*f.json_name, "data" | "stringData") {
+                    MapRedact::Values
+                } else if ctx.secret_meta && &*f.json_name == "annotations" {
+                    MapRedact::Key(LAST_APPLIED)
+                } else {
+                    MapRedact::None
+                };
                 self.map(key, value, group, redact)?;
             }
         }
@@ -639,7 +671,7 @@ impl<'p> Writer<'p> {
             Rule::Inline => sub.fields(m, merged, &mut sub_first, ctx)?,
             _ => {
                 sub.key(f, &mut sub_first);
-                if ctx.resource_version.is_some() {
+                if ctx.resource_version.is_some() || ctx.secret_meta {
                     sub.buf.push(b'{');
                     let mut inner_first = true;
                     sub.fields(m, merged, &mut inner_first, ctx)?;
@@ -735,7 +767,7 @@ impl<'p> Writer<'p> {
     }
 
     /// A map field as a JSON object with sorted keys (the last entry of a key wins).
-    fn map(&mut self, key: Scalar, value: Elem, group: &[Occ<'p>], redact: bool) -> Result<(), String> {
+    fn map(&mut self, key: Scalar, value: Elem, group: &[Occ<'p>], redact: MapRedact) -> Result<(), String> {
         let mut entries: Vec<(MapKey<'p>, Option<Wire<'p>>)> = Vec::with_capacity(group.len());
         for o in group {
             let entry = self.bytes_of(o)?;
@@ -772,7 +804,7 @@ impl<'p> Writer<'p> {
             if let MapKey::Str(s) = k {
                 self.path.push(Seg::MapKey(s));
             }
-            let r = self.map_value(value, *v, redact);
+            let r = self.map_value(value, *v, redact.applies(k.as_str()));
             if matches!(k, MapKey::Str(_)) {
                 self.path.pop();
             }
