@@ -364,23 +364,21 @@ fn random_damage_never_panics() {
 /// A WAL written by our own encoder (from the format facts in docs/format/wal.md), for what a
 /// single real member does not produce on demand: a new leader overwriting uncommitted entries.
 /// Term 1 writes entries 1–5 but commits only 3; term 2 rewrites 4 and 5 and adds 6, commits 5.
-#[test]
-fn entries_overwritten_by_a_later_term_are_superseded() {
-    use etcdscope::etcd::pb::{etcdserverpb, raftpb};
-    use prost::Message;
-    let mut seg = Vec::new();
-    let mut crc = 0u32;
-    let mut record = |rtype: u64, data: &[u8]| {
-        crc = if rtype == 4 { crc } else { crc32c::crc32c_append(crc, data) };
+/// A WAL segment as etcd frames it, from (record type, data) pairs: the CRC chain, length words
+/// with padding, and a zero tail.
+fn encode_segment(records: &[(u64, Vec<u8>)]) -> Vec<u8> {
+    let varint = |mut v: u64, out: &mut Vec<u8>| {
+        while v >= 0x80 {
+            out.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    };
+    let (mut seg, mut crc) = (Vec::new(), 0u32);
+    for (rtype, data) in records {
+        crc = if *rtype == 4 { crc } else { crc32c::crc32c_append(crc, data) };
         let mut r = vec![0x08];
-        let varint = |mut v: u64, out: &mut Vec<u8>| {
-            while v >= 0x80 {
-                out.push(v as u8 | 0x80);
-                v >>= 7;
-            }
-            out.push(v as u8);
-        };
-        varint(rtype, &mut r);
+        varint(*rtype, &mut r);
         r.push(0x10);
         varint(u64::from(crc), &mut r);
         if !data.is_empty() {
@@ -393,7 +391,17 @@ fn entries_overwritten_by_a_later_term_are_superseded() {
         seg.extend_from_slice(&word.to_le_bytes());
         seg.extend_from_slice(&r);
         seg.extend(std::iter::repeat(0).take(pad));
-    };
+    }
+    seg.extend(std::iter::repeat(0).take(64));
+    seg
+}
+
+#[test]
+fn entries_overwritten_by_a_later_term_are_superseded() {
+    use etcdscope::etcd::pb::{etcdserverpb, raftpb};
+    use prost::Message;
+    let mut records: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut record = |rtype: u64, data: &[u8]| records.push((rtype, data.to_vec()));
     let put = |term: u64, index: u64| {
         let irr = etcdserverpb::InternalRaftRequest {
             put: Some(etcdserverpb::PutRequest { key: format!("k{index}").into_bytes(), value: format!("t{term}").into_bytes(), ..Default::default() }),
@@ -413,7 +421,7 @@ fn entries_overwritten_by_a_later_term_are_superseded() {
         record(2, &put(2, i));
     }
     record(3, &state(2, 5));
-    seg.extend(std::iter::repeat(0).take(64));
+    let seg = encode_segment(&records);
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("0000000000000000-0000000000000000.wal"), &seg).unwrap();
 
@@ -651,4 +659,45 @@ fn exit_codes_follow_every_finding() {
     let out = Command::new(bin()).arg("wal").arg(clean.path()).args(["--from-index", "10", "--to-index", "2"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--from-index 10 is after --to-index 2"));
+}
+
+/// Found by a robustness pass: `wal -o json|jsonl` printed the raw bytes of a Secret value that
+/// does not decode (damaged, unknown kind). Secrets' bytes are never shown without --show-secrets,
+/// decoded or not, in a put or in a txn.
+#[test]
+fn secret_values_stay_hidden_in_every_wal_format() {
+    use etcdscope::etcd::pb::{etcdserverpb, raftpb};
+    use prost::Message;
+    const MARKER: &str = "S3CRET-WAL-MARKER";
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    let damaged = format!("k8s\0\x0a\x07garbage {MARKER}").into_bytes();
+    let json_secret = format!(r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"j","namespace":"a"}},"data":{{"p":"{}"}}}}"#, b64(MARKER)).into_bytes();
+    let put = |key: &str, value: &[u8]| etcdserverpb::PutRequest { key: key.as_bytes().to_vec(), value: value.to_vec(), ..Default::default() };
+    let entry = |index: u64, irr: etcdserverpb::InternalRaftRequest| {
+        raftpb::Entry { r#type: Some(0), term: Some(1), index: Some(index), data: Some(irr.encode_to_vec()) }.encode_to_vec()
+    };
+    let txn = etcdserverpb::TxnRequest {
+        success: vec![etcdserverpb::RequestOp { request: Some(etcdserverpb::request_op::Request::RequestPut(put("/registry/secrets/a/t", &damaged))) }],
+        ..Default::default()
+    };
+    let records = vec![
+        (4, vec![]),
+        (1, etcdserverpb::Metadata { node_id: Some(1), cluster_id: Some(2) }.encode_to_vec()),
+        (2, entry(1, etcdserverpb::InternalRaftRequest { put: Some(put("/registry/secrets/a/damaged", &damaged)), ..Default::default() })),
+        (2, entry(2, etcdserverpb::InternalRaftRequest { put: Some(put("/registry/secrets/a/j", &json_secret)), ..Default::default() })),
+        (2, entry(3, etcdserverpb::InternalRaftRequest { txn: Some(txn), ..Default::default() })),
+        (3, raftpb::HardState { term: Some(1), vote: Some(1), commit: Some(3) }.encode_to_vec()),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("0000000000000000-0000000000000000.wal"), encode_segment(&records)).unwrap();
+    let leaks = |args: &[&str]| {
+        let out = Command::new(bin()).arg("wal").arg(tmp.path()).args(args).output().unwrap();
+        let all = [out.stdout, out.stderr].concat();
+        let text = String::from_utf8_lossy(&all);
+        text.contains(MARKER) || text.contains(&b64(MARKER)) || text.contains(&b64(&String::from_utf8_lossy(&damaged)))
+    };
+    for format in ["jsonl", "json", "table"] {
+        assert!(!leaks(&["-o", format]), "a Secret's bytes in `wal -o {format}`");
+    }
+    assert!(leaks(&["-o", "jsonl", "--show-secrets"]), "--show-secrets shows them");
 }

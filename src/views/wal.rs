@@ -520,11 +520,22 @@ fn put_value(m: &mut Map<String, Value>, key: &[u8], value: &[u8], vals: &mut Va
                     m.insert("value_encrypted".into(), json!({"provider": provider, "key": key_name}));
                     return;
                 }
+                Decoded::Raw { .. } if is_secret_key(key) && !d.options.show_secrets => {
+                    // Not decodable (damaged, unknown kind), but still a Secret's bytes.
+                    m.insert("value_bytes".into(), json!(value.len()));
+                    m.insert("value_redacted".into(), json!(format!("<redacted: {} bytes of a Secret that does not decode; --show-secrets to show>", value.len())));
+                    return;
+                }
                 Decoded::Raw { .. } => {}
             }
         }
     }
     put_bytes(m, "value", value);
+}
+
+/// A key under kube-apiserver's `secrets` resource, whatever its etcd prefix.
+fn is_secret_key(key: &[u8]) -> bool {
+    key.windows(9).any(|w| w == b"/secrets/")
 }
 
 fn range_json(key: &[u8], end: &[u8]) -> Map<String, Value> {
