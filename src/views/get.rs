@@ -4,7 +4,9 @@
 //! A value that cannot be decoded is returned with the reason, never fatal to a listing.
 
 use crate::error::{Error, Result};
+use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
+use crate::views::parallel::ordered_map;
 use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
 use crate::k8s::key::{normalize_prefix, Catalog, KeyClass, ObjectRef};
 use crate::k8s::resources::ResourceInfo;
@@ -105,19 +107,26 @@ pub fn get_each(snap: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, visit:
     let catalog = snap.catalog(decoder, &prefix)?;
     let mut summary = GetSummary { revision: rev, not_found: Vec::new() };
 
-    // Decodes the objects of `range` one at a time; `resource_of` says what each key is.
-    let mut each = |range: KeyRange, resource_of: &dyn Fn(&str) -> Option<ResourceInfo>| -> Result<usize> {
+    // Decodes the objects of `range` on every core, handing them to `visit` in key order;
+    // `resource_of` says what each key is.
+    let mut each = |range: KeyRange, resource_of: &(dyn Fn(&str) -> Option<ResourceInfo> + Sync)| -> Result<usize> {
         let mut seen = 0;
-        for state in store.range(&range, rev)? {
+        let decode = |state: RevisionEntry<'_>| -> Result<Option<Option<Found>>> {
             let kv = state.kv(file)?;
             let key = String::from_utf8_lossy(kv.key).into_owned();
-            let Some(resource) = resource_of(&key) else { continue };
-            seen += 1;
+            let Some(resource) = resource_of(&key) else { return Ok(None) };
             let decoded = decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision));
-            if let Some(found) = found(query, key, resource, kv.mod_revision, decoded) {
-                visit(found)?;
+            Ok(Some(found(query, key, resource, kv.mod_revision, decoded)))
+        };
+        ordered_map(store.range(&range, rev)?, decode, |result| {
+            if let Some(object) = result? {
+                seen += 1;
+                if let Some(found) = object {
+                    visit(found)?;
+                }
             }
-        }
+            Ok(())
+        })?;
         Ok(seen)
     };
 

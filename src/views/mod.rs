@@ -4,5 +4,6 @@ pub mod get;
 pub mod history;
 pub mod ids;
 pub mod kv_get;
+pub mod parallel;
 pub mod status;
 pub mod wal;
