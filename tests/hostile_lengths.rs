@@ -391,6 +391,66 @@ fn nested_bucket_roots_and_inline_counts() {
     status_refuses(&f, "element count 65535");
 }
 
+/// Found by this audit: nested inline buckets whose values overlap. Each level holds two bucket
+/// elements pointing at the same value, which holds the next level: 62 levels fit in one 4 KiB
+/// leaf, and the space walk visited the innermost level 2^62 times (the walk never ended).
+#[test]
+fn inline_buckets_that_share_bytes_are_refused_not_walked_forever() {
+    const LEVELS: usize = 62;
+    // One level: a bucket header (inline), a leaf header (count 2), two bucket elements, the
+    // byte "k", then the next level. Both elements' values are that next level: element 0's key
+    // is "\0k" (the last byte of element 1's record, always 0, and "k"), element 1's is "k", so
+    // the keys are distinct and sorted and only the walk into the values repeats.
+    let per_level = 16 + PAGE_HEADER_SIZE + 2 * LEAF_ELEMENT_SIZE + 1;
+    let k_at = PAGE_HEADER_SIZE + 2 * LEAF_ELEMENT_SIZE;
+    let mut value = Vec::new();
+    for level in 0..LEVELS {
+        let next_level = (LEVELS - level - 1) * per_level + 16 + PAGE_HEADER_SIZE;
+        value.extend_from_slice(&[0u8; 16]);
+        let mut node = vec![0u8; k_at + 1];
+        put16(&mut node, PAGE_FLAGS, LEAF_PAGE);
+        put16(&mut node, PAGE_COUNT, 2);
+        for (i, ksize) in [(0, 2usize), (1, 1)] {
+            let e = PAGE_HEADER_SIZE + i * LEAF_ELEMENT_SIZE;
+            put32(&mut node, e + LEAF_FLAGS, BUCKET_LEAF_FLAG);
+            put32(&mut node, e + LEAF_POS, (k_at + 1 - ksize - e) as u32);
+            put32(&mut node, e + LEAF_KSIZE, ksize as u32);
+            put32(&mut node, e + LEAF_VSIZE, next_level as u32);
+        }
+        node[k_at] = b'k';
+        value.extend_from_slice(&node);
+    }
+    // The innermost bucket: an empty inline leaf.
+    value.extend_from_slice(&[0u8; 16]);
+    let mut empty = vec![0u8; PAGE_HEADER_SIZE];
+    put16(&mut empty, PAGE_FLAGS, LEAF_PAGE);
+    value.extend_from_slice(&empty);
+    let pages = 2 + (PAGE_HEADER_SIZE + LEAF_ELEMENT_SIZE + 1 + value.len()).div_ceil(PS);
+    let mut f = root_with_bucket(pages, &[]);
+    page_header(&mut f, 2, LEAF_PAGE, 1, (pages - 3) as u32);
+    let e = 2 * PS + PAGE_HEADER_SIZE;
+    put32(&mut f, e + LEAF_VSIZE, value.len() as u32);
+    f[e + LEAF_ELEMENT_SIZE + 1..e + LEAF_ELEMENT_SIZE + 1 + value.len()].copy_from_slice(&value);
+    // Each level's value must be well-formed: the bucket opens and its first level reads.
+    {
+        let db = open(&f).unwrap();
+        let b = db.root().bucket(&db, b"b").unwrap().expect("bucket b");
+        assert!(b.is_inline());
+        let keys: Vec<Vec<u8>> = b.iter(&db).map(|e| e.unwrap().key().to_vec()).collect();
+        assert_eq!(keys, [b"\0k".to_vec(), b"k".to_vec()]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let bytes = f.clone();
+    std::thread::spawn(move || {
+        let db = open(&bytes).unwrap();
+        let _ = tx.send(measure(&db).map(|_| ()).map_err(|e| e.to_string()));
+    });
+    let got = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the space walk must end on shared inline buckets");
+    let err = got.expect_err("shared inline buckets are damage");
+    assert!(err.contains("overlaps the previous nested bucket") && err.contains("byte offset"), "{err}");
+    status_refuses(&f, "overlaps the previous nested bucket");
+}
+
 // ---- protobuf ----------------------------------------------------------------------------------
 
 #[test]
