@@ -667,7 +667,9 @@ fn snap_files_with_hostile_lengths() {
             assert!(matches!(bounded(snap.len(), "snap", || read_snap(&snap)), SnapStatus::Bad(m) if m.contains("raft snapshot does not parse")));
         }
     }
-    // Names at the u64 limits and a name too long.
+    // Names at the u64 limits, a name too long, and things that are not regular files: a link to
+    // /dev/zero (read without end before this audit: an ever-growing buffer) and a fifo (a read
+    // that never returns).
     let tmp = tempfile::tempdir().unwrap();
     let member = tmp.path().join("member");
     let snap = member.join("snap");
@@ -679,11 +681,21 @@ fn snap_files_with_hostile_lengths() {
     let good = snappb::Snapshot { crc: Some(crc32c::crc32c(&raft)), data: Some(raft) }.encode_to_vec();
     std::fs::write(snap.join("ffffffffffffffff-ffffffffffffffff.snap"), &good).unwrap();
     std::fs::write(snap.join("10000000000000000-0000000000000000.snap"), &good).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", snap.join("0000000000000001-0000000000000001.snap")).unwrap();
+    std::fs::create_dir(snap.join("0000000000000002-0000000000000002.snap")).unwrap();
+    let fifo = snap.join("0000000000000003-0000000000000003.snap");
+    let made_fifo = std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success());
     let files = bounded(good.len(), "snap files", || snap_files(&snap).unwrap());
     let status = |name: &str| files.iter().find(|f| f.name == name).map(|f| f.status.clone());
     assert!(matches!(status("ffffffffffffffff-ffffffffffffffff.snap"), Some(SnapStatus::Ok { index: u64::MAX, term: u64::MAX, .. })));
     assert_eq!(files.iter().find(|f| f.name.starts_with("ffff")).unwrap().named, Some((u64::MAX, u64::MAX)));
     assert_eq!(files.iter().find(|f| f.name.starts_with("1000")).unwrap().named, None);
+    for name in ["0000000000000001-0000000000000001.snap", "0000000000000002-0000000000000002.snap"] {
+        assert!(matches!(status(name), Some(SnapStatus::Bad(m)) if m.contains("not a regular file")), "{name}: {:?}", status(name));
+    }
+    if made_fifo {
+        assert!(matches!(status("0000000000000003-0000000000000003.snap"), Some(SnapStatus::Bad(m)) if m.contains("not a regular file")));
+    }
     let summary = wal_view(&member, good.len());
     assert_eq!(summary.member.expect("a member dir").snap_files.len(), files.len());
 }
