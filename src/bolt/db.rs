@@ -83,9 +83,10 @@ impl<'a> Db<'a> {
         self.meta().high_water_mark
     }
 
-    /// Logical size of the database: high-water mark times page size.
+    /// Logical size of the database: high-water mark times page size (checked at open to fit
+    /// in the file, so never saturated in practice).
     pub fn size(&self) -> u64 {
-        self.high_water_mark() * self.page_size as u64
+        self.high_water_mark().saturating_mul(self.page_size as u64)
     }
 
     /// The page run starting at `id`, checked to lie inside the file and below the high-water mark.
@@ -95,15 +96,20 @@ impl<'a> Db<'a> {
         if id >= hwm {
             return Err(self.corrupt(id, id.saturating_mul(ps), format!("page id {id} is beyond the high-water mark {hwm}")));
         }
-        let offset = id * ps; // cannot overflow: id < hwm and hwm * ps was checked at open
-        let start = offset as usize;
-        let header = &self.data[start..start + PAGE_HEADER_SIZE.min(self.page_size)];
+        // id < hwm and hwm * ps <= the file's length were checked at open, so none of this
+        // arithmetic can overflow; it is checked anyway, and every slice is taken with `get`,
+        // so that a wrong assumption gives an error, never a panic.
+        let offset = id.saturating_mul(ps);
+        let beyond = || self.corrupt(id, offset, format!("page {id} lies beyond the end of the {}-byte file", self.data.len()));
+        let start = usize::try_from(offset).map_err(|_| beyond())?;
+        let header = start.checked_add(PAGE_HEADER_SIZE).and_then(|end| self.data.get(start..end)).ok_or_else(beyond)?;
         let flags = u16_at(header, PAGE_FLAGS).unwrap_or_default();
         let count = u16_at(header, PAGE_COUNT).unwrap_or_default();
         let overflow = u32_at(header, PAGE_OVERFLOW).unwrap_or_default();
         let run_pages = u64::from(overflow) + 1;
-        if id + run_pages > hwm {
-            return Err(self.corrupt(id, offset + PAGE_OVERFLOW as u64, format!(
+        // Pages id .. id + run_pages must lie below the high-water mark (hwm - id > 0 here).
+        if run_pages > hwm - id {
+            return Err(self.corrupt(id, offset.saturating_add(PAGE_OVERFLOW as u64), format!(
                 "page {id} claims {overflow} overflow pages, running past the high-water mark {hwm}"
             )));
         }
@@ -111,8 +117,12 @@ impl<'a> Db<'a> {
         if stored_id != id {
             return Err(self.corrupt(id, offset, format!("page {id} holds the header of page {stored_id}")));
         }
-        let end = start + (run_pages * ps) as usize;
-        Ok(Page { id, flags, count, overflow, bytes: &self.data[start..end], offset })
+        let bytes = run_pages
+            .checked_mul(ps)
+            .and_then(|len| usize::try_from(len).ok())
+            .and_then(|len| self.data.get(start..start.checked_add(len)?))
+            .ok_or_else(beyond)?;
+        Ok(Page { id, flags, count, overflow, bytes, offset })
     }
 
     /// The branch or leaf node at page `id`.

@@ -92,7 +92,9 @@ impl<'a> Node<'a> {
     }
 
     fn new(page_id: u64, is_leaf: bool, inline: bool, count: usize, data: &'a [u8], base: u64, file: &Arc<Path>) -> Result<Node<'a>> {
-        let need = PAGE_HEADER_SIZE + count * LEAF_ELEMENT_SIZE; // both element kinds are 16 bytes
+        // Both element kinds are 16 bytes. `count` comes from a u16, but saturate anyway: a
+        // count too large for usize is simply too large for the node.
+        let need = count.saturating_mul(LEAF_ELEMENT_SIZE).saturating_add(PAGE_HEADER_SIZE);
         if need > data.len() {
             return Err(corrupt_at(file, page_id, base + PAGE_COUNT as u64, format!(
                 "element count {count} needs {need} bytes but the {} holds {}",
@@ -122,9 +124,13 @@ impl<'a> Node<'a> {
         let e = self.element_offset(i);
         let field = |o| u32_at(self.data, e + o).unwrap_or_default() as usize;
         let (flags, pos, ksize, vsize) = (field(LEAF_FLAGS) as u32, field(LEAF_POS), field(LEAF_KSIZE), field(LEAF_VSIZE));
-        let key_start = e + pos;
-        let range = key_start.checked_add(ksize).and_then(|k| Some((k, k.checked_add(vsize)?)));
-        let Some((key_end, value_end)) = range.filter(|&(_, v)| v <= self.data.len()) else {
+        // pos, ksize and vsize are each up to u32::MAX: every sum is checked (it wraps in a
+        // 32-bit usize) before it bounds a slice.
+        let range = e.checked_add(pos).and_then(|k| {
+            let key_end = k.checked_add(ksize)?;
+            Some((k, key_end, key_end.checked_add(vsize)?))
+        });
+        let Some((key_start, key_end, value_end)) = range.filter(|&(_, _, v)| v <= self.data.len()) else {
             return Err(self.corrupt(file, e, format!(
                 "leaf element {i}: key and value (pos {pos}, key {ksize} bytes, value {vsize} bytes) run past the end of the {}-byte run",
                 self.data.len()
@@ -147,8 +153,8 @@ impl<'a> Node<'a> {
         let pos = u32_at(self.data, e + BRANCH_POS).unwrap_or_default() as usize;
         let ksize = u32_at(self.data, e + BRANCH_KSIZE).unwrap_or_default() as usize;
         let child = u64_at(self.data, e + BRANCH_CHILD).unwrap_or_default();
-        let key_start = e + pos;
-        let Some(key) = key_start.checked_add(ksize).and_then(|end| self.data.get(key_start..end)) else {
+        let key = e.checked_add(pos).and_then(|start| self.data.get(start..start.checked_add(ksize)?));
+        let Some(key) = key else {
             return Err(self.corrupt(file, e, format!(
                 "branch element {i}: key (pos {pos}, {ksize} bytes) runs past the end of the {}-byte run",
                 self.data.len()

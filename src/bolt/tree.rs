@@ -155,6 +155,11 @@ impl<'d, 'a> Cursor<'d, 'a> {
         if id < 2 {
             return Err(self.db.corrupt(from_page, at, format!("page {from_page} points to page {id}, a meta page")));
         }
+        // Said here, where the pointer is known, rather than by `Db::page` at the page itself.
+        let hwm = self.db.high_water_mark();
+        if id >= hwm && parent.is_some() {
+            return Err(self.db.corrupt(from_page, at, format!("page {from_page} points to page {id}, beyond the high-water mark {hwm}")));
+        }
         if self.stack.len() >= MAX_TREE_DEPTH {
             return Err(self.db.corrupt(from_page, at, format!("tree deeper than {MAX_TREE_DEPTH} levels below page {from_page}")));
         }

@@ -143,6 +143,11 @@ impl Walker<'_, '_> {
 
     fn leaf(&mut self, node: &Node<'_>, level: usize) -> Result<()> {
         let mut used = PAGE_HEADER_SIZE as u64;
+        // End (file offset) of the previous nested bucket's value in this node. bbolt writes
+        // values in element order, so they never overlap; bucket values that did could nest
+        // inline buckets within one page so that a walk visits each level's bucket once per
+        // element pointing at it: 2^63 visits from a 4 KiB page.
+        let mut bucket_values_end = 0u64;
         for i in 0..node.count {
             let e = node.leaf(i, self.db.file())?;
             used += (LEAF_ELEMENT_SIZE + e.key.len() + e.value.len()) as u64;
@@ -150,6 +155,13 @@ impl Walker<'_, '_> {
                 self.stats.keys += 1;
                 continue;
             }
+            if e.value_offset < bucket_values_end {
+                return Err(self.db.corrupt(node.page_id, node.element_file_offset(i), format!(
+                    "leaf element {i}: nested bucket value at byte offset {} overlaps the previous nested bucket's value",
+                    e.value_offset
+                )));
+            }
+            bucket_values_end = e.value_offset.saturating_add(e.value.len() as u64);
             self.stats.nested_buckets += 1;
             if self.enter_nested {
                 let child = Bucket::from_element(self.db, node.page_id, &e)?;

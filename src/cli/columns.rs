@@ -36,7 +36,12 @@ pub fn columns(info: &ResourceInfo, o: &Value, wide: bool) -> (Vec<String>, Vec<
             let statuses = o.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
             let ready = statuses.iter().filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true)).count();
             let total = len(o, "/spec/containers");
-            let restarts: i64 = statuses.iter().map(|c| c.get("restartCount").and_then(Value::as_i64).unwrap_or(0)).sum();
+            // Saturating: the counts are whatever the stored object says (a JSON Pod can hold
+            // any int64), and a plain sum panics with overflow checks on.
+            let restarts = statuses
+                .iter()
+                .map(|c| c.get("restartCount").and_then(Value::as_i64).unwrap_or(0))
+                .fold(0i64, i64::saturating_add);
             let mut cells = vec![format!("{ready}/{total}"), pod_status(o), restarts.to_string()];
             if wide {
                 head.extend(h(&["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]));
@@ -220,6 +225,16 @@ mod tests {
         assert_eq!(go_float(1234567.0), "1.234567e+06");
         assert_eq!(go_float(0.00001), "1e-05");
         assert_eq!(go_float(0.0001), "0.0001");
+    }
+
+    #[test]
+    fn restart_counts_near_i64_max_saturate() {
+        let pods = etcdscope::k8s::resources::built_in().into_iter().find(|r| r.group.is_empty() && r.resource == "pods").unwrap();
+        let o = serde_json::json!({"status": {"containerStatuses": [
+            {"restartCount": i64::MAX}, {"restartCount": i64::MAX}, {"restartCount": 1}]}});
+        assert_eq!(columns(&pods, &o, false).1[2], i64::MAX.to_string());
+        let o = serde_json::json!({"status": {"containerStatuses": [{"restartCount": i64::MIN}, {"restartCount": -1}]}});
+        assert_eq!(columns(&pods, &o, false).1[2], i64::MIN.to_string());
     }
 
     #[test]

@@ -113,14 +113,15 @@ fn read_segment(path: &Path) -> Result<SegmentBytes> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::io(path, e)),
         };
-        file_len += n as u64;
+        file_len = file_len.saturating_add(n as u64);
         let part = &chunk[..n];
         match part.iter().rposition(|&b| b != 0) {
-            None => zeros += n,
+            // A zero-filled run is counted, not held: it can be as long as the file.
+            None => zeros = zeros.saturating_add(n),
             Some(last) => {
-                if (data.len() + zeros + last + 1) as u64 > MAX_SEGMENT_DATA {
+                if data.len().saturating_add(zeros).saturating_add(last + 1) as u64 > MAX_SEGMENT_DATA {
                     return Err(Error::corrupt(
-                        Location { file: path.into(), page: None, offset: file_len - n as u64 },
+                        Location { file: path.into(), page: None, offset: file_len.saturating_sub(n as u64) },
                         format!("segment holds more than {MAX_SEGMENT_DATA} bytes of data, more than etcd writes to one segment; not read"),
                     ));
                 }
@@ -228,7 +229,7 @@ fn parse_record(b: &[u8]) -> std::result::Result<Parsed<'_>, String> {
 /// The frame at `pos`: (record length, padding) from its length word, or why not.
 fn length_word(bytes: &[u8], pos: u64) -> Option<(u64, u64)> {
     let at = usize::try_from(pos).ok()?;
-    let w = u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?);
+    let w = u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?);
     let n = w & !(0xff << 56);
     let pad = if (w as i64) < 0 { (w >> 56) & 7 } else { 0 };
     Some((n, pad))

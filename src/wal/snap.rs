@@ -75,7 +75,16 @@ pub fn snap_files(dir: &Path) -> Result<Vec<SnapFile>> {
         if !name.ends_with(".snap") {
             continue;
         }
-        let bytes = std::fs::read(e.path()).map_err(|err| Error::io(&e.path(), err))?;
+        let path = e.path();
+        // Only a regular file is read: a fifo named *.snap would block forever, and a link to a
+        // device such as /dev/zero would be read without end, into an ever larger buffer.
+        let meta = std::fs::metadata(&path).map_err(|err| Error::io(&path, err))?;
+        if !meta.is_file() {
+            let status = SnapStatus::Bad("not a regular file (a directory, fifo, socket or device); not read".into());
+            out.push(SnapFile { named: parse_name(&name), len: 0, status, name });
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(|err| Error::io(&path, err))?;
         out.push(SnapFile { named: parse_name(&name), len: bytes.len() as u64, status: read_snap(&bytes), name });
     }
     out.sort_by(|a, b| a.named.cmp(&b.named).then_with(|| a.name.cmp(&b.name)));
