@@ -169,10 +169,35 @@ pub fn printer_headers(cols: &[PrinterColumn], wide: bool) -> Vec<String> {
     cols.iter().filter(|c| wide || c.priority == 0).map(|c| c.name.to_uppercase()).collect()
 }
 
+/// A table cell, or an age that is known only once every row is in (it is relative to the
+/// newest object listed, unless `--now` says otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Text(String),
+    /// An age since this time; `None` shows as `<unknown>`.
+    Since(Option<i64>),
+}
+
+impl Cell {
+    pub fn show(self, now: i64) -> String {
+        match self {
+            Cell::Text(t) => t,
+            Cell::Since(Some(t)) => super::age::human_duration(now - t),
+            Cell::Since(None) => "<unknown>".into(),
+        }
+    }
+}
+
 /// A custom resource's cells, as the API server's table for CRDs makes them: the first value the
 /// column's JSONPath selects, typed by the column (a value of the wrong type, or none, is
 /// `<none>`); `date` columns as an age relative to `now`.
+#[cfg(test)]
 pub fn printer_cells(cols: &[PrinterColumn], o: &Value, now: i64, wide: bool) -> Vec<String> {
+    printer_cells_deferred(cols, o, wide).into_iter().map(|c| c.show(now)).collect()
+}
+
+/// [`printer_cells`] with the ages left to compute.
+pub fn printer_cells_deferred(cols: &[PrinterColumn], o: &Value, wide: bool) -> Vec<Cell> {
     cols.iter()
         .filter(|c| wide || c.priority == 0)
         .map(|c| {
@@ -185,11 +210,14 @@ pub fn printer_cells(cols: &[PrinterColumn], o: &Value, now: i64, wide: bool) ->
                 ("number", Some(Value::Number(n))) => n.as_f64().map(go_float),
                 ("boolean", Some(Value::Bool(b))) => Some(b.to_string()),
                 ("date", Some(Value::String(t))) => {
-                    Some(super::age::parse_rfc3339(t).map(|t| super::age::human_duration(now - t)).unwrap_or_else(|| "<invalid>".into()))
+                    return match super::age::parse_rfc3339(t) {
+                        Some(t) => Cell::Since(Some(t)),
+                        None => Cell::Text("<invalid>".into()),
+                    };
                 }
                 _ => None,
             };
-            cell.unwrap_or_else(|| "<none>".into())
+            Cell::Text(cell.unwrap_or_else(|| "<none>".into()))
         })
         .collect()
 }

@@ -1,6 +1,7 @@
 //! `etcdscope get`: kubectl's conventions over a snapshot. Tables per common type, `-o
 //! json|yaml` (a `kind: List` for listings), `-o name`, JSON Lines, and a jsonpath subset.
 
+use super::columns::Cell;
 use super::format::{cell, kubectl_table, table};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
@@ -101,31 +102,34 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     if matches!(a.output.as_str(), "jsonl" | "name") {
         return stream(source, &query, &decoder, a.output == "jsonl", out);
     }
-    let result = get(source, &query, &decoder)?;
+    if a.output.starts_with("jsonpath=") {
+        // A template addresses the whole List (`{.items[*].metadata.name}`): it is built.
+        return collected(a, source, &query, &decoder, single, out);
+    }
+    // Tables, json and yaml are written as objects arrive: a table keeps its rows, a List is
+    // written item by item, so memory does not grow with the objects' size.
+    let mut printer = Printer::new(a, &query.namespace, single)?;
     let mut findings = false;
-    for f in &result.items {
-        warn(f);
-        findings |= f.object.is_err();
-    }
-    for nf in &result.not_found {
-        say!("Error from server (NotFound): {nf}");
-        findings = true;
-    }
-    let mut values = Vec::new();
-    for f in &result.items {
-        if let Ok(o) = &f.object {
-            match o.value() {
-                Ok(v) => values.push((f, v)),
+    let summary = etcdscope::views::get::get_each(source, &query, &decoder, &mut |f| {
+        warn(&f);
+        match &f.object {
+            Err(_) => findings = true,
+            Ok(o) => match o.value() {
+                Ok(v) => printer.add(&f, v, out).map_err(super::stdout_error)?,
                 Err(e) => {
                     say!("etcdscope: warning: {}: {e}", f.key);
                     findings = true;
                 }
-            }
+            },
         }
+        Ok(())
+    })?;
+    for nf in &summary.not_found {
+        say!("Error from server (NotFound): {nf}");
+        findings = true;
     }
-    let objects: Vec<(&Found, &Value)> = values.iter().map(|(f, v)| (*f, v)).collect();
-    print(a, &query.namespace, single, &objects, out)?;
-    if result.items.is_empty() && result.not_found.is_empty() && matches!(a.output.as_str(), "table" | "wide") {
+    let shown = printer.finish(out)?;
+    if shown == 0 && summary.not_found.is_empty() && matches!(a.output.as_str(), "table" | "wide") {
         match &query.namespace {
             Namespace::All => say!("No resources found"),
             Namespace::One(n) => say!("No resources found in {n} namespace."),
@@ -245,95 +249,213 @@ pub fn write_json(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
     writeln!(out)
 }
 
-fn print(a: &GetArgs, ns: &Namespace, single: bool, objects: &[(&Found, &Value)], out: &mut impl Write) -> Result<(), CliError> {
-    let list = || json!({"apiVersion": "v1", "items": objects.iter().map(|(_, o)| (*o).clone()).collect::<Vec<_>>(), "kind": "List", "metadata": {"resourceVersion": ""}});
-    match a.output.as_str() {
-        "json" => write_json(out, &if single && objects.len() == 1 { objects[0].1.clone() } else { list() })?,
-        "yaml" => {
-            let v = if single && objects.len() == 1 { objects[0].1.clone() } else { list() };
-            out.write_all(etcdscope::k8s::yaml::to_yaml(&v).as_bytes())?;
-        }
-        "name" => {
-            for (f, o) in objects {
-                let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-                writeln!(out, "{}/{name}", f.resource.qualified_singular())?;
-            }
-        }
-        "jsonl" => {
-            for (_, o) in objects {
-                serde_json::to_writer(&mut *out, o).map_err(std::io::Error::from)?;
-                writeln!(out)?;
-            }
-        }
-        "table" | "wide" => out.write_all(tables(a, ns, objects)?.as_bytes())?,
-        other => {
-            if let Some(template) = other.strip_prefix("jsonpath=") {
-                let target = if single && objects.len() == 1 { objects[0].1.clone() } else { list() };
-                write!(out, "{}", super::jsonpath::render(template, &target).map_err(CliError::Usage)?)?;
-            } else {
-                return Err(CliError::Usage(format!("unable to match a printer suitable for the output format \"{other}\"")));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// One table per resource type, in the order first seen, as kubectl prints several types.
-fn tables(a: &GetArgs, ns: &Namespace, objects: &[(&Found, &Value)]) -> Result<String, CliError> {
-    let now = match &a.now {
-        Some(t) => super::age::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?,
-        None => objects.iter().filter_map(|(_, o)| created(o)).max().unwrap_or(0),
-    };
-    let wide = a.output == "wide";
-    let mut order: Vec<String> = Vec::new();
-    for (f, _) in objects {
-        if !order.contains(&f.resource.key_prefix) {
-            order.push(f.resource.key_prefix.clone());
-        }
-    }
-    let several = order.len() > 1;
-    let mut text = String::new();
-    for prefix in order {
-        let group: Vec<&(&Found, &Value)> = objects.iter().filter(|(f, _)| f.resource.key_prefix == prefix).collect();
-        let info = &group[0].0.resource;
-        let with_ns = *ns == Namespace::All && info.namespaced;
-        let crd_columns = info.printer_columns.as_deref();
-        let mut header = match crd_columns {
-            Some(cols) => super::columns::printer_headers(cols, wide),
-            None => {
-                let (mut h, _) = super::columns::columns(info, &json!({}), wide);
-                h.push("AGE".into());
-                h
-            }
-        };
-        header.insert(0, "NAME".into());
-        if with_ns {
-            header.insert(0, "NAMESPACE".into());
-        }
-        let mut rows = vec![header];
-        for (_, o) in group {
-            let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-            let name = if several { format!("{}/{name}", info.qualified_singular()) } else { name.to_string() };
-            let mut row = vec![name];
-            match crd_columns {
-                Some(cols) => row.extend(super::columns::printer_cells(cols, o, now, wide)),
-                None => {
-                    let (_, cells) = super::columns::columns(info, o, wide);
-                    row.extend(cells);
-                    row.push(created(o).map(|c| super::age::human_duration(now - c)).unwrap_or_else(|| "<unknown>".into()));
+/// `-o jsonpath=…`: every object is collected into the List the template addresses.
+fn collected(a: &GetArgs, source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, single: bool, out: &mut impl Write) -> CliResult {
+    let result = get(source, query, decoder)?;
+    let mut findings = false;
+    let mut items = Vec::new();
+    for f in &result.items {
+        warn(f);
+        findings |= f.object.is_err();
+        if let Ok(o) = &f.object {
+            match o.value() {
+                Ok(v) => items.push(v),
+                Err(e) => {
+                    say!("etcdscope: warning: {}: {e}", f.key);
+                    findings = true;
                 }
             }
-            if with_ns {
-                row.insert(0, o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string());
-            }
-            rows.push(row);
         }
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(&kubectl_table(&rows));
     }
-    Ok(text)
+    for nf in &result.not_found {
+        say!("Error from server (NotFound): {nf}");
+        findings = true;
+    }
+    let template = a.output.strip_prefix("jsonpath=").unwrap_or_default();
+    let target = if single && items.len() == 1 { items.remove(0) } else { list_of(items) };
+    write!(out, "{}", super::jsonpath::render(template, &target).map_err(CliError::Usage)?)?;
+    Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn list_of(items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}})
+}
+
+/// The printers that take objects one at a time.
+enum Printer {
+    /// `TYPE NAME` in json or yaml: the object itself when found (at most one).
+    Single { yaml: bool, object: Option<Value> },
+    /// A `kind: List`, its items written as they come.
+    List { yaml: bool, items: usize },
+    Tables(Tables),
+}
+
+impl Printer {
+    fn new(a: &GetArgs, ns: &Namespace, single: bool) -> Result<Printer, CliError> {
+        Ok(match a.output.as_str() {
+            "json" | "yaml" if single => Printer::Single { yaml: a.output == "yaml", object: None },
+            "json" | "yaml" => Printer::List { yaml: a.output == "yaml", items: 0 },
+            "table" | "wide" => Printer::Tables(Tables::new(a, ns)?),
+            other => return Err(CliError::Usage(format!("unable to match a printer suitable for the output format \"{other}\""))),
+        })
+    }
+
+    fn add(&mut self, f: &Found, v: Value, out: &mut impl Write) -> std::io::Result<()> {
+        match self {
+            Printer::Single { object, .. } => *object = Some(v),
+            Printer::List { yaml, items } => {
+                if *items == 0 {
+                    out.write_all(if *yaml { b"apiVersion: v1\nitems:\n" } else { b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n" })?;
+                } else if !*yaml {
+                    out.write_all(b",\n")?;
+                }
+                *items += 1;
+                if *yaml {
+                    out.write_all(yaml_list_item(&etcdscope::k8s::yaml::to_yaml(&v)).as_bytes())?;
+                } else {
+                    out.write_all(json_list_item(&v).as_bytes())?;
+                }
+            }
+            Printer::Tables(t) => t.add(f, &v),
+        }
+        Ok(())
+    }
+
+    /// Writes what is left; returns how many objects were printed.
+    fn finish(self, out: &mut impl Write) -> Result<usize, CliError> {
+        Ok(match self {
+            Printer::Single { yaml, object } => {
+                let shown = usize::from(object.is_some());
+                let v = object.unwrap_or_else(|| list_of(Vec::new()));
+                if yaml {
+                    out.write_all(etcdscope::k8s::yaml::to_yaml(&v).as_bytes())?;
+                } else {
+                    write_json(out, &v)?;
+                }
+                shown
+            }
+            Printer::List { yaml, items } => {
+                let tail: &[u8] = match (yaml, items) {
+                    (true, 0) => b"apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: \"\"\n",
+                    (true, _) => b"kind: List\nmetadata:\n  resourceVersion: \"\"\n",
+                    (false, 0) => b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n",
+                    (false, _) => b"\n    ],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n",
+                };
+                out.write_all(tail)?;
+                items
+            }
+            Printer::Tables(t) => {
+                let shown = t.rows;
+                out.write_all(t.render().as_bytes())?;
+                shown
+            }
+        })
+    }
+}
+
+/// One item of a JSON `kind: List` as `write_json` would indent it inside the list.
+fn json_list_item(v: &Value) -> String {
+    let mut text = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut text, serde_json::ser::PrettyFormatter::with_indent(b"    "));
+    let _ = serde::Serialize::serialize(v, &mut ser);
+    let text = String::from_utf8(text).unwrap_or_default();
+    format!("        {}", text.replace('\n', "\n        "))
+}
+
+/// One item of a YAML `kind: List`, from the item's own YAML: `- ` before its first line, two
+/// spaces before the others (empty lines stay empty, as the emitter writes them).
+fn yaml_list_item(item: &str) -> String {
+    let mut out = String::with_capacity(item.len() + item.len() / 16);
+    for (i, line) in item.lines().enumerate() {
+        out.push_str(if i == 0 { "- " } else if line.is_empty() { "" } else { "  " });
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// One table per resource type, in the order first seen, as kubectl prints several types;
+/// rows are kept, objects are not, and ages are computed once every row is in.
+struct Tables {
+    wide: bool,
+    with_ns_scope: bool,
+    now: Option<i64>,
+    newest: i64,
+    groups: Vec<(etcdscope::k8s::resources::ResourceInfo, Vec<Vec<Cell>>)>,
+    rows: usize,
+}
+
+impl Tables {
+    fn new(a: &GetArgs, ns: &Namespace) -> Result<Tables, CliError> {
+        let now = match &a.now {
+            Some(t) => Some(super::age::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?),
+            None => None,
+        };
+        Ok(Tables { wide: a.output == "wide", with_ns_scope: *ns == Namespace::All, now, newest: 0, groups: Vec::new(), rows: 0 })
+    }
+
+    fn add(&mut self, f: &Found, o: &Value) {
+        let created = created(o);
+        self.newest = self.newest.max(created.unwrap_or(0));
+        let info = &f.resource;
+        let at = match self.groups.iter().position(|(i, _)| i.key_prefix == info.key_prefix) {
+            Some(at) => at,
+            None => {
+                self.groups.push((info.clone(), Vec::new()));
+                self.groups.len() - 1
+            }
+        };
+        let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+        let mut row = vec![Cell::Text(name)];
+        match info.printer_columns.as_deref() {
+            Some(cols) => row.extend(super::columns::printer_cells_deferred(cols, o, self.wide)),
+            None => {
+                let (_, cells) = super::columns::columns(info, o, self.wide);
+                row.extend(cells.into_iter().map(Cell::Text));
+                row.push(Cell::Since(created));
+            }
+        }
+        if self.with_ns_scope && info.namespaced {
+            row.insert(0, Cell::Text(o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string()));
+        }
+        self.groups[at].1.push(row);
+        self.rows += 1;
+    }
+
+    fn render(self) -> String {
+        let now = self.now.unwrap_or(self.newest);
+        let several = self.groups.len() > 1;
+        let mut text = String::new();
+        for (info, rows) in self.groups {
+            let with_ns = self.with_ns_scope && info.namespaced;
+            let mut header = match info.printer_columns.as_deref() {
+                Some(cols) => super::columns::printer_headers(cols, self.wide),
+                None => {
+                    let (mut h, _) = super::columns::columns(&info, &json!({}), self.wide);
+                    h.push("AGE".into());
+                    h
+                }
+            };
+            header.insert(0, "NAME".into());
+            if with_ns {
+                header.insert(0, "NAMESPACE".into());
+            }
+            let name_at = usize::from(with_ns);
+            let mut table = vec![header];
+            for row in rows {
+                let mut cells: Vec<String> = row.into_iter().map(|c| c.show(now)).collect();
+                if several {
+                    cells[name_at] = format!("{}/{}", info.qualified_singular(), cells[name_at]);
+                }
+                table.push(cells);
+            }
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&kubectl_table(&table));
+        }
+        text
+    }
 }
 
 fn created(o: &Value) -> Option<i64> {

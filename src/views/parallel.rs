@@ -1,7 +1,7 @@
 //! Decoding on every core, output in order. Views that decode one object per key (get's
 //! listings) hand the keys to worker threads in chunks and receive the results in key order,
-//! with a bounded number of chunks in flight, so memory stays at a few chunks of objects
-//! however many keys there are.
+//! with a bounded number of chunks in flight (queued, decoding or waiting for their turn), so
+//! memory stays at a few chunks of objects however many keys there are.
 
 use crate::error::Result;
 use std::collections::BTreeMap;
@@ -32,9 +32,19 @@ where
     }
     let (job_tx, job_rx) = sync_channel::<(usize, Vec<T>)>(threads * 2);
     let job_rx = Mutex::new(job_rx);
-    let (done_tx, done_rx) = channel::<(usize, Vec<R>)>();
+    let (work, job_rx) = (&work, &job_rx);
     std::thread::scope(|scope| {
-        let (work, job_rx) = (&work, &job_rx);
+        // Declared in here so that returning (an error from `visit`) drops them before the
+        // scope joins its threads: the feeder and the workers then see closed channels.
+        let (done_tx, done_rx) = channel::<(usize, Vec<R>)>();
+        // Chunks in flight (queued, being decoded, or waiting for their turn to be visited) are
+        // bounded by credits: the feeder takes one per chunk, the consumer returns it once the
+        // chunk is visited. Without them a slow consumer would let results pile up.
+        let in_flight = threads * 4;
+        let (credit_tx, credit_rx) = sync_channel::<()>(in_flight);
+        for _ in 0..in_flight {
+            let _ = credit_tx.send(());
+        }
         for _ in 0..threads {
             let done_tx = done_tx.clone();
             scope.spawn(move || {
@@ -53,14 +63,12 @@ where
             });
         }
         drop(done_tx);
-        // Feed the chunks from a thread of their own, so a full job queue never blocks the
-        // consumer below.
         let total = items.len().div_ceil(CHUNK);
         scope.spawn(move || {
             let mut items = items.into_iter();
             for seq in 0.. {
                 let chunk: Vec<T> = items.by_ref().take(CHUNK).collect();
-                if chunk.is_empty() || job_tx.send((seq, chunk)).is_err() {
+                if chunk.is_empty() || credit_rx.recv().is_err() || job_tx.send((seq, chunk)).is_err() {
                     return;
                 }
             }
@@ -73,9 +81,9 @@ where
             while let Some(results) = pending.remove(&next) {
                 next += 1;
                 for r in results {
-                    // Dropping the receivers on return stops the feeder and the workers.
                     visit(r)?;
                 }
+                let _ = credit_tx.send(());
             }
         }
         Ok(())
