@@ -354,7 +354,7 @@ impl Printer {
 }
 
 /// One item of a JSON `kind: List` as `write_json` would indent it inside the list.
-fn json_list_item(v: &Value) -> String {
+pub fn json_list_item(v: &Value) -> String {
     let mut text = Vec::new();
     let mut ser = serde_json::Serializer::with_formatter(&mut text, serde_json::ser::PrettyFormatter::with_indent(b"    "));
     let _ = serde::Serialize::serialize(v, &mut ser);

@@ -60,7 +60,8 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         key_prefix: a.key_prefix.as_ref().map(|p| p.as_bytes().to_vec()),
         summary_only: a.verify,
     };
-    let mut collected = Vec::new();
+    // `-o json` is one document, written record by record: {"records": [...], "summary": {...}}.
+    let mut records_written = 0usize;
     let mut io_error = None;
     // Tables show a put's key and size, not its object: no need to decode it.
     let decoding = if a.output == "table" { None } else { Some(&decoder) };
@@ -69,8 +70,9 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
             (true, _) => Ok(()),
             (false, "jsonl") => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
             (false, "json") => {
-                collected.push(v.to_value());
-                Ok(())
+                let head: &[u8] = if records_written == 0 { b"{\n    \"records\": [\n" } else { b",\n" };
+                records_written += 1;
+                out.write_all(head).and_then(|()| out.write_all(super::get::json_list_item(&v.to_value()).as_bytes()))
             }
             (false, _) => writeln!(out, "{}", table_line(&v.json)),
         };
@@ -88,7 +90,14 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
     match a.output.as_str() {
         "jsonl" => writeln!(out, "{}", json!({"summary": s}))?,
         "json" if !a.verify => {
-            super::get::write_json(out, &json!({"records": collected, "summary": s}))?;
+            let summary = super::get::json_list_item(&s);
+            let summary = summary.trim_start().replace("\n    ", "\n");
+            if records_written == 0 {
+                out.write_all(b"{\n    \"records\": [],\n")?;
+            } else {
+                out.write_all(b"\n    ],\n")?;
+            }
+            writeln!(out, "    \"summary\": {summary}\n}}")?;
         }
         "json" => super::get::write_json(out, &s)?,
         _ => out.write_all(summary_text(&summary).as_bytes())?,
