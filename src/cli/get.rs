@@ -364,7 +364,7 @@ pub fn json_list_item(v: &Value) -> String {
 
 /// One item of a YAML `kind: List`, from the item's own YAML: `- ` before its first line, two
 /// spaces before the others (empty lines stay empty, as the emitter writes them).
-fn yaml_list_item(item: &str) -> String {
+pub fn yaml_list_item(item: &str) -> String {
     let mut out = String::with_capacity(item.len() + item.len() / 16);
     for (i, line) in item.lines().enumerate() {
         out.push_str(if i == 0 { "- " } else if line.is_empty() { "" } else { "  " });

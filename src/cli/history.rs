@@ -10,7 +10,7 @@ use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::get::Namespace;
 use etcdscope::views::history::{history_each, Event, EventKind, HistoryQuery, HistorySummary, Target};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -83,7 +83,7 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let mut findings = false;
-    let mut events = Vec::new();
+    let mut doc = Document::new(a.output, &snap, a.from_rev, a.to_rev);
     let mut rows = Vec::new();
     let summary = match history_each(&snap, &query, &decoder, &mut |e| {
         if let Some(Err(reason)) = &e.object {
@@ -96,7 +96,7 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
                 line.push(b'\n');
                 out.write_all(&line).map_err(super::stdout_error)?;
             }
-            Format::Json | Format::Yaml => events.push(event_json(&e)),
+            Format::Json | Format::Yaml => doc.event(&event_json(&e), out).map_err(super::stdout_error)?,
             Format::Table => rows.push(table_row(&e)),
         }
         Ok(())
@@ -110,22 +110,7 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     notes(&summary, a.from_rev.is_none());
     match a.output {
         Format::Jsonl => {}
-        Format::Json | Format::Yaml => {
-            let doc = json!({
-                "compactRevision": summary.compact_revision,
-                "currentRevision": summary.current_revision,
-                "fromRevision": summary.from_rev,
-                "toRevision": summary.to_rev,
-                "oldestRetainedRevision": summary.oldest_retained,
-                "events": events,
-            });
-            if a.output == Format::Json {
-                serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-                writeln!(out)?;
-            } else {
-                out.write_all(etcdscope::k8s::yaml::to_yaml(&doc).as_bytes())?;
-            }
-        }
+        Format::Json | Format::Yaml => doc.finish(summary.oldest_retained, out)?,
         Format::Table => {
             if !rows.is_empty() {
                 out.write_all(table(rows).as_bytes())?;
@@ -137,6 +122,81 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
         findings |= single;
     }
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// `-o json` / `-o yaml`: one document written event by event, so a long history is never held.
+/// JSON: the revisions read, `events`, then `oldestRetainedRevision` (known only at the end);
+/// YAML: keys in order, as kubectl's emitter sorts them.
+struct Document {
+    format: Format,
+    head: Vec<(&'static str, i64)>,
+    events: usize,
+}
+
+impl Document {
+    fn new(format: Format, snap: &Snapshot<'_>, from: Option<i64>, to: Option<i64>) -> Document {
+        let store = snap.store();
+        let current = store.current_revision();
+        let head = vec![
+            ("compactRevision", store.compact_revision()),
+            ("currentRevision", current),
+            ("fromRevision", from.filter(|r| *r > 0).unwrap_or(0)),
+            ("toRevision", to.filter(|r| *r > 0).unwrap_or(current)),
+        ];
+        Document { format, head, events: 0 }
+    }
+
+    fn event(&mut self, e: &Value, out: &mut impl Write) -> std::io::Result<()> {
+        if self.events == 0 {
+            out.write_all(self.opening().as_bytes())?;
+        } else if self.format == Format::Json {
+            out.write_all(b",\n")?;
+        }
+        self.events += 1;
+        if self.format == Format::Json {
+            let text = serde_json::to_string_pretty(e).unwrap_or_default();
+            write!(out, "    {}", text.replace('\n', "\n    "))
+        } else {
+            out.write_all(super::get::yaml_list_item(&etcdscope::k8s::yaml::to_yaml(e)).as_bytes())
+        }
+    }
+
+    fn opening(&self) -> String {
+        let value = |name: &str| self.head.iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| *v);
+        match self.format {
+            Format::Json => {
+                let mut t = String::from("{\n");
+                for (name, v) in &self.head {
+                    t.push_str(&format!("  \"{name}\": {v},\n"));
+                }
+                t.push_str("  \"events\": [\n");
+                t
+            }
+            _ => format!("compactRevision: {}\ncurrentRevision: {}\nevents:\n", value("compactRevision"), value("currentRevision")),
+        }
+    }
+
+    fn finish(self, oldest: i64, out: &mut impl Write) -> std::io::Result<()> {
+        let value = |name: &str| self.head.iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| *v);
+        match self.format {
+            Format::Json => {
+                if self.events == 0 {
+                    out.write_all(self.opening().trim_end_matches("[\n").as_bytes())?;
+                    out.write_all(b"[],\n")?;
+                } else {
+                    out.write_all(b"\n  ],\n")?;
+                }
+                writeln!(out, "  \"oldestRetainedRevision\": {oldest}\n}}")
+            }
+            _ => {
+                if self.events == 0 {
+                    out.write_all(self.opening().trim_end_matches('\n').as_bytes())?;
+                    out.write_all(b" []\n")?;
+                }
+                write!(out, "fromRevision: {}\noldestRetainedRevision: {oldest}\ntoRevision: {}\n", value("fromRevision"), value("toRevision"))
+            }
+        }
+    }
 }
 
 fn notes(s: &HistorySummary, from_oldest: bool) {
