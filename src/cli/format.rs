@@ -148,8 +148,12 @@ pub fn kubectl_table(rows: &[Vec<String>]) -> String {
 }
 
 fn aligned(rows: &[Vec<String>], padding: usize, min_width: usize) -> String {
-    // No cell may carry a control character from the data: it would break the table or the terminal.
-    let escaped: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| if c.chars().any(char::is_control) { one_line(c) } else { c.clone() }).collect()).collect();
+    // No cell may carry a control character from the data: it would break the table or the
+    // terminal. (Borrowed when clean: tables can have hundreds of thousands of rows.)
+    let escaped: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| if c.chars().any(char::is_control) { one_line(c).into() } else { c.as_str().into() }).collect())
+        .collect();
     let rows = &escaped;
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)

@@ -176,7 +176,6 @@ fn warn(f: &Found) {
 
 fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
     use etcdscope::k8s::key::KeyClass;
-    let entries = etcdscope::views::get::list_keys(source, &a.etcd_prefix, a.rev, decoder)?;
     let describe = |c: &KeyClass| -> (String, String, String, String) {
         match c {
             KeyClass::Object(r) => {
@@ -190,23 +189,22 @@ fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut im
             KeyClass::Outside => ("outside-prefix".into(), String::new(), String::new(), String::new()),
         }
     };
-    match a.output.as_str() {
-        "json" | "jsonl" => {
-            for e in &entries {
-                let (class, resource, namespace, name) = describe(&e.class);
-                let line = json!({"key": e.key, "class": class, "resource": resource, "namespace": namespace, "name": name, "modRevision": e.mod_revision, "valueBytes": e.value_len});
-                serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
-                writeln!(out)?;
-            }
+    let jsonl = matches!(a.output.as_str(), "json" | "jsonl");
+    let mut rows = vec![["KEY", "CLASS", "RESOURCE", "NAMESPACE", "NAME", "MOD-REV", "BYTES"].map(String::from).to_vec()];
+    etcdscope::views::get::list_keys_each(source, &a.etcd_prefix, a.rev, decoder, &mut |e| {
+        let (class, resource, namespace, name) = describe(&e.class);
+        if jsonl {
+            let line = json!({"key": e.key, "class": class, "resource": resource, "namespace": namespace, "name": name, "modRevision": e.mod_revision, "valueBytes": e.value_len});
+            let mut text = serde_json::to_vec(&line).unwrap_or_default();
+            text.push(b'\n');
+            out.write_all(&text).map_err(super::stdout_error)?;
+        } else {
+            rows.push(vec![cell(&e.key), class, cell(&resource), cell(&namespace), cell(&name), e.mod_revision.to_string(), e.value_len.to_string()]);
         }
-        _ => {
-            let mut rows = vec![["KEY", "CLASS", "RESOURCE", "NAMESPACE", "NAME", "MOD-REV", "BYTES"].map(String::from).to_vec()];
-            for e in &entries {
-                let (class, resource, namespace, name) = describe(&e.class);
-                rows.push(vec![cell(&e.key), class, cell(&resource), cell(&namespace), cell(&name), e.mod_revision.to_string(), e.value_len.to_string()]);
-            }
-            out.write_all(table(&rows).as_bytes())?;
-        }
+        Ok(())
+    })?;
+    if !jsonl {
+        out.write_all(table(&rows).as_bytes())?;
     }
     Ok(EXIT_OK)
 }

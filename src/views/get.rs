@@ -48,16 +48,25 @@ pub struct KeyEntry {
 /// Every key in the keyspace at the revision, classified (objects, non-object keys, unknown
 /// resources, keys outside the prefix). CRDs in the snapshot are learned first.
 pub fn list_keys(snap: &Snapshot<'_>, etcd_prefix: &str, revision: i64, decoder: &Decoder) -> Result<Vec<KeyEntry>> {
+    let mut out = Vec::new();
+    list_keys_each(snap, etcd_prefix, revision, decoder, &mut |e| {
+        out.push(e);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`list_keys`], one key at a time, in key order.
+pub fn list_keys_each(snap: &Snapshot<'_>, etcd_prefix: &str, revision: i64, decoder: &Decoder, visit: &mut dyn FnMut(KeyEntry) -> Result<()>) -> Result<()> {
     let store = snap.store();
     let rev = store.read_revision(revision)?;
     let prefix = normalize_prefix(etcd_prefix);
     let catalog = snap.catalog(decoder, &prefix)?;
-    let mut out = Vec::new();
     for state in store.range(&KeyRange::all(), rev)? {
         let kv = state.kv(snap.file())?;
-        out.push(KeyEntry { class: catalog.classify(kv.key, &prefix), key: String::from_utf8_lossy(kv.key).into_owned(), mod_revision: kv.mod_revision, value_len: kv.value.len() });
+        visit(KeyEntry { class: catalog.classify(kv.key, &prefix), key: String::from_utf8_lossy(kv.key).into_owned(), mod_revision: kv.mod_revision, value_len: kv.value.len() })?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// One object found.
