@@ -4,6 +4,7 @@
 //! (every key/value pair in every bucket, as etcdutl 3.5 counts it).
 
 use super::backend::{Backend, KEY};
+use super::mvcc::{revision_entry, HistoryCounter, HistoryCounts};
 use super::revision::RevisionKey;
 use crate::error::Result;
 
@@ -15,9 +16,16 @@ pub struct SnapshotHash {
 }
 
 pub fn snapshot_hash(backend: &Backend<'_>) -> Result<SnapshotHash> {
+    Ok(snapshot_hash_and_counts(backend, false)?.0)
+}
+
+/// The snapshot hash and, in the same pass over the `key` bucket, the history counts (`status`
+/// needs both, and the bucket is most of the file).
+pub fn snapshot_hash_and_counts(backend: &Backend<'_>, with_counts: bool) -> Result<(SnapshotHash, Option<HistoryCounts>)> {
     let db = &backend.db;
     let mut crc = 0u32;
     let mut out = SnapshotHash::default();
+    let mut counter = with_counts.then(HistoryCounter::default);
     for (name, bucket) in backend.buckets()? {
         crc = crc32c::crc32c_append(crc, name);
         let is_key = name == KEY;
@@ -32,10 +40,13 @@ pub fn snapshot_hash(backend: &Backend<'_>) -> Result<SnapshotHash> {
                 if let Ok(rk) = RevisionKey::parse(entry.key()) {
                     out.revision = rk.revision.main;
                 }
+                if let Some(counter) = counter.as_mut() {
+                    counter.add(&revision_entry(db, &entry)?);
+                }
             }
             out.total_key += 1;
         }
     }
     out.hash = crc;
-    Ok(out)
+    Ok((out, counter.map(HistoryCounter::finish)))
 }

@@ -246,20 +246,43 @@ impl<'a> Store<'a> {
 
     /// Counts over the whole retained history.
     pub fn history_counts(&self) -> Result<HistoryCounts> {
-        let mut counts = HistoryCounts::default();
-        let mut newest_is_tombstone: HashMap<&'a [u8], bool> = HashMap::default();
+        let mut counter = HistoryCounter::default();
         for entry in self.revisions(None, 0..=i64::MAX) {
-            let entry = entry?;
-            counts.revisions += 1;
-            counts.tombstones += u64::from(entry.tombstone);
-            if !entry.is_marker() {
-                newest_is_tombstone.insert(entry.key, entry.tombstone);
-            }
+            counter.add(&entry?);
         }
-        counts.distinct_keys = newest_is_tombstone.len() as u64;
-        counts.live_keys = newest_is_tombstone.values().filter(|t| !**t).count() as u64;
-        Ok(counts)
+        Ok(counter.finish())
     }
+}
+
+/// [`HistoryCounts`] built one `key` bucket entry at a time, for passes that read the bucket
+/// for something else too (`status` hashes it in the same pass).
+#[derive(Default)]
+pub struct HistoryCounter<'a> {
+    counts: HistoryCounts,
+    newest_is_tombstone: HashMap<&'a [u8], bool>,
+}
+
+impl<'a> HistoryCounter<'a> {
+    pub fn add(&mut self, entry: &RevisionEntry<'a>) {
+        self.counts.revisions += 1;
+        self.counts.tombstones += u64::from(entry.tombstone);
+        if !entry.is_marker() {
+            self.newest_is_tombstone.insert(entry.key, entry.tombstone);
+        }
+    }
+
+    pub fn finish(self) -> HistoryCounts {
+        let mut counts = self.counts;
+        counts.distinct_keys = self.newest_is_tombstone.len() as u64;
+        counts.live_keys = self.newest_is_tombstone.values().filter(|t| !**t).count() as u64;
+        counts
+    }
+}
+
+/// One `key` bucket entry as a revision entry (the bucket's own iteration, for passes that do
+/// not go through [`Store::revisions`]).
+pub fn revision_entry<'a>(db: &Db<'a>, entry: &Entry<'a>) -> Result<RevisionEntry<'a>> {
+    parse_entry(db, entry)
 }
 
 /// The iterator of [`Store::revisions`]; it stops after the first error it yields.

@@ -4,7 +4,7 @@
 
 use crate::bolt::space::{measure, Space};
 use crate::etcd::backend::describe_bucket;
-use crate::etcd::hash::snapshot_hash;
+use crate::etcd::hash::snapshot_hash_and_counts;
 use crate::etcd::members::Member;
 use crate::error::Result;
 use crate::snapshot::Snapshot;
@@ -110,11 +110,17 @@ fn build(snap: &Snapshot<'_>) -> Result<Status> {
     let choice = snap.db().meta_choice().clone();
     let backend = snap.backend();
     let store = snap.store();
-    let hash = snapshot_hash(backend)?;
-    let counts = store.history_counts()?;
+    // The page walk and the pass over every key and value share nothing: a core each.
+    let (space, hashed) = std::thread::scope(|scope| {
+        let space = scope.spawn(|| measure(&backend.db));
+        let hashed = snapshot_hash_and_counts(backend, true);
+        (space.join().expect("the page walk does not panic"), hashed)
+    });
+    let space: Space = space?;
+    let (hash, counts) = hashed?;
+    let counts = counts.unwrap_or_default();
     let membership = snap.membership()?;
     let leases = snap.leases()?;
-    let space: Space = measure(&backend.db)?;
 
     let voters: Vec<&Member> = membership.members.iter().filter(|m| !m.is_learner).collect();
     let n = voters.len() as u64;
