@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Store given values under given keys in a fresh REAL etcd, then save a snapshot.
 
-    python3 scripts/put_values.py --version 3.5.1 --manifest puts.json --out DIR [--random-ports]
+    python3 scripts/put_values.py --version 3.5.1 --manifest puts.json --out DIR [--random-ports] [--keep-member]
 
 puts.json: [{"key": "/registry/pods/default/web", "value_file": "/path/to/bytes"}, ...]
 Writes DIR/snapshot.db (etcdctl snapshot save) and DIR/puts.json: the manifest with each put's
-"mod_revision" as etcd returned it. etcd binds to 127.0.0.1 only and is always stopped.
+"mod_revision" as etcd returned it; with --keep-member also DIR/data/member (db, WAL, .snap
+files), copied after etcd stopped. A put with "txn": true is written in a txn with the next
+put. etcd binds to 127.0.0.1 only and is always stopped.
 """
 import argparse
 import base64
@@ -26,6 +28,7 @@ def main():
     ap.add_argument("--manifest", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--random-ports", action="store_true")
+    ap.add_argument("--keep-member", action="store_true", help="also copy the member dir to OUT/data/member")
     a = ap.parse_args()
     bins = etcd_bins.find_bins()
     if a.version not in bins:
@@ -40,10 +43,22 @@ def main():
     try:
         etcd.start()
         gw = mt.Gateway(etcd.client_port)
+        txn = []
         for p in puts:
             with open(p["value_file"], "rb") as f:
                 value = f.read()
             body = {"key": base64.b64encode(p["key"].encode()).decode(), "value": base64.b64encode(value).decode()}
+            if p.get("txn"):
+                txn.append((p, body))
+                continue
+            if txn:
+                ops = [{"request_put": b} for _, b in txn] + [{"request_put": body}]
+                rev = mt.Gateway.rev(gw.call("/v3/kv/txn", {"compare": [], "success": ops, "failure": []}))
+                for q, _ in txn:
+                    q["mod_revision"] = rev
+                txn = []
+                p["mod_revision"] = rev
+                continue
             p["mod_revision"] = mt.Gateway.rev(gw.call("/v3/kv/put", body))
         gw.close()
         snap = os.path.join(a.out, "snapshot.db")
@@ -52,6 +67,9 @@ def main():
             sys.exit(f"snapshot save failed: {se.decode()}")
         with open(os.path.join(a.out, "puts.json"), "w") as f:
             json.dump(puts, f, indent=1)
+        if a.keep_member:
+            etcd.stop()
+            shutil.copytree(os.path.join(etcd.data_dir, "member"), os.path.join(a.out, "data", "member"))
     finally:
         etcd.stop()
         shutil.rmtree(tmp, ignore_errors=True)
