@@ -1,10 +1,8 @@
 //! `etcdscope kv get`: etcdctl's flags and its three output formats (simple, json, fields).
 
 use super::format::{go_quote, kv_json};
-use etcdscope::etcd::mvcc::KeyValueRef;
 use super::{CliError, CliResult, EXIT_OK};
 use clap::{Args, ValueEnum};
-use etcdscope::etcd::pb::mvccpb::KeyValue;
 use etcdscope::etcd::KeyRange;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
@@ -182,16 +180,19 @@ fn print_json(resp: &GetResponse<'_>, out: &mut impl Write) -> Result<(), CliErr
         "{{\"header\":{{\"cluster_id\":{},\"member_id\":{},\"revision\":{},\"raft_term\":{}}}",
         resp.cluster_id, resp.member_id, resp.revision, resp.raft_term
     )?;
+    // Base64 and JSON for each key-value are made on every core, written in order.
     let mut first = true;
-    let mut buf = String::new();
-    for kv in resp.key_values() {
-        out.write_all(if first { b",\"kvs\":[" } else { b"," })?;
+    let to_json = |state: etcdscope::etcd::mvcc::RevisionEntry<'_>| -> etcdscope::Result<String> {
+        let mut text = String::new();
+        kv_json(&resp.key_value(&state)?, &mut text);
+        Ok(text)
+    };
+    etcdscope::views::parallel::ordered_map(resp.kvs.clone(), to_json, |text| {
+        let text = text?;
+        out.write_all(if first { b",\"kvs\":[" } else { b"," }).and_then(|()| out.write_all(text.as_bytes())).map_err(super::stdout_error)?;
         first = false;
-        buf.clear();
-        let kv = kv?;
-        kv_json(&borrowed(&kv), &mut buf);
-        out.write_all(buf.as_bytes())?;
-    }
+        Ok(())
+    })?;
     if !first {
         out.write_all(b"]")?;
     }
@@ -205,13 +206,15 @@ fn print_json(resp: &GetResponse<'_>, out: &mut impl Write) -> Result<(), CliErr
     Ok(())
 }
 
-fn borrowed(kv: &KeyValue) -> KeyValueRef<'_> {
-    KeyValueRef { key: &kv.key, create_revision: kv.create_revision, mod_revision: kv.mod_revision, version: kv.version, value: &kv.value, lease: kv.lease }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use etcdscope::etcd::mvcc::KeyValueRef;
+    use etcdscope::etcd::pb::mvccpb::KeyValue;
+
+    fn borrowed(kv: &KeyValue) -> KeyValueRef<'_> {
+        KeyValueRef { key: &kv.key, create_revision: kv.create_revision, mod_revision: kv.mod_revision, version: kv.version, value: &kv.value, lease: kv.lease }
+    }
 
     #[test]
     fn key_value_json_omits_zero_fields() {

@@ -3,7 +3,7 @@
 //! RangeResponse so printers can reproduce etcdctl's output byte for byte.
 
 use crate::error::{Error, Result};
-use crate::etcd::mvcc::RevisionEntry;
+use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::pb::mvccpb::KeyValue;
 use crate::etcd::KeyRange;
 use crate::snapshot::Snapshot;
@@ -58,7 +58,21 @@ pub struct GetResponse<'a> {
     file: Arc<Path>,
 }
 
-impl GetResponse<'_> {
+impl<'a> GetResponse<'a> {
+    /// The db file, as errors name it.
+    pub fn file(&self) -> &Arc<Path> {
+        &self.file
+    }
+
+    /// One key-value, borrowed from the file (its value empty with keys-only).
+    pub fn key_value(&self, state: &RevisionEntry<'a>) -> Result<KeyValueRef<'a>> {
+        let mut kv = state.kv(&self.file)?;
+        if self.keys_only {
+            kv.value = &[];
+        }
+        Ok(kv)
+    }
+
     /// The key-values in output order, decoded lazily (values cleared with keys-only).
     pub fn key_values(&self) -> impl Iterator<Item = Result<KeyValue>> + '_ {
         self.kvs.iter().map(|s| {
