@@ -11,6 +11,8 @@
 # FUZZ_OUT      AFL output dirs and the summary (default fuzz/out, not committed)
 # FUZZ_FIXTURES .pb files from ../shared/k8s-fixtures added to the protobuf targets' seeds
 #               (default 24; they are not copied into the repository)
+# FUZZ_TMP      where targets that read paths write their files (default /dev/shm when it
+#               exists: in memory, several times faster than a disk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,6 +20,9 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
 FUZZ_OUT=${FUZZ_OUT:-$ROOT/fuzz/out}
 FUZZ_FIXTURES=${FUZZ_FIXTURES:-24}
+if [ -z "${FUZZ_TMP:-}" ]; then
+    if [ -d /dev/shm ] && [ -w /dev/shm ]; then FUZZ_TMP=/dev/shm; else FUZZ_TMP=${TMPDIR:-/tmp}; fi
+fi
 
 if [ $# -gt 0 ]; then
     TARGETS=("$@")
@@ -52,9 +57,11 @@ export AFL_SKIP_CRASHES=1 AFL_QUIET=1
 mkdir -p "$FUZZ_OUT"
 
 fuzz_one() {
-    local t=$1 out="$FUZZ_OUT/$1"
+    local t=$1 out="$FUZZ_OUT/$1" tmp dict=()
     rm -rf "$out"
-    mkdir -p "$out/in" "$out/tmp"
+    mkdir -p "$out/in"
+    tmp=$(mktemp -d "$FUZZ_TMP/etcdscope-fuzz-$t.XXXXXX")
+    [ -f "fuzz/dict/$t.dict" ] && dict=(-x "$ROOT/fuzz/dict/$t.dict")
     find "fuzz/corpus/$t" -maxdepth 1 -type f ! -name '.*' -exec cp {} "$out/in/" \;
     if [ "$t" = k8s_protobuf ] || [ "$t" = envelope ]; then
         local fixtures="$ROOT/../shared/k8s-fixtures/HEAD"
@@ -63,14 +70,15 @@ fuzz_one() {
                 while read -r f; do cp "$f" "$out/in/fixture-$(basename "$f")"; done
         fi
     fi
-    # The targets write the files they read (path entry points) under TMPDIR: keep it here.
-    TMPDIR="$out/tmp" cargo afl fuzz -i "$out/in" -o "$out/afl" -V "$FUZZ_SECONDS" -t 2000 \
+    # The targets write the files they read (path entry points) under TMPDIR.
+    TMPDIR="$tmp" cargo afl fuzz -i "$out/in" -o "$out/afl" -V "$FUZZ_SECONDS" -t 2000 "${dict[@]}" \
         -- "$ROOT/fuzz/target/release/$t" >"$out/afl.log" 2>&1 || {
         echo "fuzz.sh: afl-fuzz failed for $t; see $out/afl.log" >&2
         tail -n 20 "$out/afl.log" >&2
+        rm -rf "$tmp"
         return 1
     }
-    rm -rf "$out/tmp"
+    rm -rf "$tmp"
     # Keep every crash as a regression case, named by its content.
     local crashes="$out/afl/default/crashes" dest="fuzz/crashes/$t"
     mkdir -p "$dest"
