@@ -56,6 +56,10 @@ pub struct MetaPlan {
     pub bad_checksum: [bool; 2],
     /// Byte damage after everything is written: (offset, xor).
     pub damage: Vec<(usize, u8)>,
+    /// Page pointers (branch children, bucket roots) redirected after everything is written:
+    /// (which pointer, new page id). Makes shared pages, cycles, pointers to metas or past the
+    /// end, the damage tree walks must refuse.
+    pub retarget: Vec<(usize, u64)>,
     /// Bytes cut off the end (a truncated copy) or added (zeros).
     pub truncate: usize,
     pub extra: usize,
@@ -74,6 +78,7 @@ impl MetaPlan {
             page_size_override: None,
             bad_checksum: [false; 2],
             damage: Vec::new(),
+            retarget: Vec::new(),
             truncate: 0,
             extra: 0,
         }
@@ -98,6 +103,11 @@ impl MetaPlan {
                 4 => p.bad_checksum[r.below(2)] = true,
                 5 => p.truncate = r.below(700),
                 6 => p.extra = r.below(600),
+                7 if r.bool() => {
+                    for _ in 0..1 + r.below(2) {
+                        p.retarget.push((r.below(64), u64::from(r.u8() % 24)));
+                    }
+                }
                 _ => {
                     for _ in 0..1 + r.below(4) {
                         p.damage.push((r.u32() as usize, r.u8()));
@@ -228,7 +238,15 @@ impl BoltWriter {
             let at = slot * self.ps;
             self.buf[at..at + m.len()].copy_from_slice(&m);
         }
+        let ps = self.ps;
         let mut buf = self.buf;
+        let pointers = page_pointers(&buf, ps);
+        for &(which, to) in &plan.retarget {
+            if !pointers.is_empty() {
+                let at = pointers[which % pointers.len()];
+                buf[at..at + 8].copy_from_slice(&to.to_le_bytes());
+            }
+        }
         for &(offset, xor) in &plan.damage {
             if !buf.is_empty() {
                 let at = offset % buf.len();
@@ -239,6 +257,37 @@ impl BoltWriter {
         buf.resize(buf.len() + plan.extra, 0);
         buf
     }
+}
+
+/// File offsets of every page pointer in the data pages: branch elements' children and the
+/// root ids of non-inline nested buckets.
+fn page_pointers(buf: &[u8], ps: usize) -> Vec<usize> {
+    let rd16 = |at: usize| u16::from_le_bytes([buf[at], buf[at + 1]]);
+    let rd32 = |at: usize| u32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes"));
+    let mut out = Vec::new();
+    let mut page = 2;
+    while (page + 1) * ps <= buf.len() {
+        let base = page * ps;
+        let (flags, count, overflow) = (rd16(base + PAGE_FLAGS), rd16(base + PAGE_COUNT) as usize, rd32(base + PAGE_OVERFLOW) as usize);
+        let end = (base + (overflow + 1) * ps).min(buf.len());
+        for i in 0..count {
+            let e = base + PAGE_HEADER_SIZE + i * LEAF_ELEMENT_SIZE;
+            if e + LEAF_ELEMENT_SIZE > end {
+                break;
+            }
+            if flags == BRANCH_PAGE {
+                out.push(e + BRANCH_CHILD);
+            } else if flags == LEAF_PAGE && rd32(e + LEAF_FLAGS) & BUCKET_LEAF_FLAG != 0 {
+                let value = e + rd32(e + LEAF_POS) as usize + rd32(e + LEAF_KSIZE) as usize;
+                let root = buf.get(value..value + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+                if root.is_some_and(|r| r != 0) {
+                    out.push(value);
+                }
+            }
+        }
+        page += overflow + 1;
+    }
+    out
 }
 
 /// A leaf node: header (flags and count filled in by `alloc`), element records, keys and values.
@@ -326,6 +375,11 @@ pub fn bucket_from_recipe(r: &mut Recipe<'_>, depth: usize, ps: usize) -> Bucket
         spec.entries.push((key, item));
     }
     spec.normalize();
+    if spec.entries.len() > 1 && r.below(24) == 23 {
+        // Keys out of order, which bbolt never writes: cursors and seeks must not trust them.
+        let i = r.below(spec.entries.len());
+        spec.entries.swap(0, i.max(1));
+    }
     spec
 }
 
