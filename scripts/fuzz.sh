@@ -66,8 +66,9 @@ fuzz_one() {
     if [ "$t" = k8s_protobuf ] || [ "$t" = envelope ]; then
         local fixtures="$ROOT/../shared/k8s-fixtures/HEAD"
         if [ -d "$fixtures" ] && [ "$FUZZ_FIXTURES" -gt 0 ]; then
-            find "$fixtures" -name '*.pb' -size -8k | sort | head -n "$FUZZ_FIXTURES" |
-                while read -r f; do cp "$f" "$out/in/fixture-$(basename "$f")"; done
+            local fx
+            mapfile -t fx < <(find "$fixtures" -name '*.pb' -size -8k | sort)
+            for f in "${fx[@]:0:$FUZZ_FIXTURES}"; do cp "$f" "$out/in/fixture-$(basename "$f")"; done
         fi
     fi
     # The targets write the files they read (path entry points) under TMPDIR.
@@ -88,6 +89,7 @@ fuzz_one() {
             cp "$f" "$dest/crash-$(sha256sum "$f" | cut -c1-16)"
         done
     fi
+    touch "$out/done"
 }
 
 pids=()
@@ -95,7 +97,7 @@ status=0
 for t in "${TARGETS[@]}"; do
     while [ "$(jobs -rp | wc -l)" -ge "$FUZZ_JOBS" ]; do wait -n || status=1; done
     echo "fuzz.sh: $t for ${FUZZ_SECONDS}s"
-    fuzz_one "$t" &
+    (fuzz_one "$t") &
     pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || status=1; done
@@ -108,6 +110,11 @@ summary="$FUZZ_OUT/summary.md"
     for t in "${TARGETS[@]}"; do
         s="$FUZZ_OUT/$t/afl/default/fuzzer_stats"
         seeds=$(find "fuzz/corpus/$t" -maxdepth 1 -type f ! -name '.*' | wc -l)
+        if [ ! -f "$FUZZ_OUT/$t/done" ]; then
+            echo "| $t | did not finish (see $FUZZ_OUT/$t/afl.log) | | | | | | |"
+            status=1
+            continue
+        fi
         echo "| $t | $(stat "$s" run_time) | $(stat "$s" execs_done) | $(stat "$s" execs_per_sec) | $seeds → $(stat "$s" corpus_count) | $(stat "$s" edges_found) ($(stat "$s" bitmap_cvg)) | $(stat "$s" saved_crashes) | $(stat "$s" saved_hangs) |"
     done
 } >"$summary"
