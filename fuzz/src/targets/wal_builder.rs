@@ -19,6 +19,12 @@ pub struct WalWriter {
     crc: u32,
 }
 
+impl Default for WalWriter {
+    fn default() -> WalWriter {
+        WalWriter::new()
+    }
+}
+
 impl WalWriter {
     pub fn new() -> WalWriter {
         WalWriter { segments: vec![(0, 0, Vec::new())], crc: 0 }
