@@ -25,7 +25,10 @@ pub fn snapshot_hash_and_counts(backend: &Backend<'_>, with_counts: bool) -> Res
     let db = &backend.db;
     let mut crc = 0u32;
     let mut out = SnapshotHash::default();
-    let mut counter = with_counts.then(HistoryCounter::default);
+    // Distinct keys are rarely more than the file's pages (a 4 KiB page holds many small
+    // entries; a large value spans pages); capped, so a huge file reserves at most 4 Mi slots.
+    let expected = usize::try_from(db.high_water_mark()).unwrap_or(usize::MAX).min(4 << 20);
+    let mut counter = with_counts.then(|| HistoryCounter::with_capacity(expected));
     for (name, bucket) in backend.buckets()? {
         crc = crc32c::crc32c_append(crc, name);
         let is_key = name == KEY;

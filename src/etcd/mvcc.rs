@@ -263,6 +263,12 @@ pub struct HistoryCounter<'a> {
 }
 
 impl<'a> HistoryCounter<'a> {
+    /// A counter whose key index is sized for about `keys` distinct keys from the start (growing
+    /// it step by step was an eighth of `status`).
+    pub fn with_capacity(keys: usize) -> HistoryCounter<'a> {
+        HistoryCounter { counts: HistoryCounts::default(), newest_is_tombstone: HashMap::with_capacity_and_hasher(keys, Default::default()) }
+    }
+
     pub fn add(&mut self, entry: &RevisionEntry<'a>) {
         self.counts.revisions += 1;
         self.counts.tombstones += u64::from(entry.tombstone);
