@@ -234,27 +234,16 @@ fn fifos_and_devices_are_refused_before_they_are_read() {
     let fifo = dir.path().join("fifo");
     assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let snapshot = common::repo().join("testdata/etcd-3.5.1/snapshot.db");
-    for args in [
+    let lists: [Vec<std::ffi::OsString>; 4] = [
         vec!["status".into(), fifo.clone().into_os_string()],
         vec!["decode".into(), fifo.clone().into_os_string()],
         vec!["get".into(), snapshot.clone().into_os_string(), "pods".into(), "-A".into(), "--encryption-config".into(), fifo.clone().into_os_string()],
         vec!["status".into(), "/dev/null".into()],
-    ] {
-        let mut child = std::process::Command::new(common::bin()).args(&args).stderr(std::process::Stdio::piped()).stdout(std::process::Stdio::null()).spawn().unwrap();
-        let started = std::time::Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if started.elapsed() > std::time::Duration::from_secs(20) {
-                child.kill().unwrap();
-                panic!("{args:?} blocked on a fifo");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
-        let mut err = String::new();
-        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+    ];
+    for args in &lists {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a: &std::ffi::OsString| a.as_os_str()).collect();
+        let (code, err) = common::run_within(&args, std::time::Duration::from_secs(20), "blocked on a fifo");
+        assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(err.contains("fifo") || err.contains("character device"), "{args:?}: {err}");
     }
 }

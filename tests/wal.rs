@@ -553,28 +553,12 @@ fn resynchronisation_is_bounded_on_crafted_segments() {
     let wal = tmp.path().join("member/wal");
     std::fs::create_dir_all(&wal).unwrap();
     std::fs::write(wal.join("0000000000000000-0000000000000000.wal"), &seg).unwrap();
-    let mut child = std::process::Command::new(bin())
-        .arg("wal")
-        .arg(tmp.path())
-        .args(["--best-effort", "--verify"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(120) {
-            child.kill().unwrap();
-            panic!("wal --best-effort did not finish in 120 s on a crafted segment: resynchronisation is unbounded");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert_eq!(status.code(), Some(1), "damage is a finding: {err}");
+    let (code, err) = run_within(
+        &["wal".as_ref(), tmp.path().as_os_str(), "--best-effort".as_ref(), "--verify".as_ref()],
+        std::time::Duration::from_secs(120),
+        "resynchronisation is unbounded on a crafted segment",
+    );
+    assert_eq!(code, Some(1), "damage is a finding: {err}");
     let out = std::process::Command::new(bin()).arg("wal").arg(tmp.path()).args(["--best-effort", "-o", "jsonl"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("gave up looking for the next record"), "{}", &text[..text.len().min(2000)]);

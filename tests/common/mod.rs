@@ -52,6 +52,26 @@ pub fn installed_etcd_versions() -> Vec<&'static str> {
     ["3.5.1", "3.4.23"].into_iter().filter(|v| bin_dir_or_skip(v).is_some()).collect()
 }
 
+/// Runs etcdscope with `args`, stdout discarded; `(exit code, stderr)`. A run still going after
+/// `limit` is killed and fails the test with `why` (a liveness check, not a timing test).
+pub fn run_within(args: &[&std::ffi::OsStr], limit: std::time::Duration, why: &str) -> (Option<i32>, String) {
+    let mut child = Command::new(bin()).args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("etcdscope runs");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("child status") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{args:?} did not finish in {limit:?}: {why}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().expect("piped stderr"), &mut err).expect("stderr is text");
+    (status.code(), err)
+}
+
 /// Versions recorded under testdata/.
 pub fn recorded_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo().join("testdata"))
