@@ -6,6 +6,7 @@ mod common;
 use common::{repo, run};
 use etcdscope::bolt::layout::*;
 use etcdscope::bolt::tree::Root;
+use etcdscope::bolt::walk::{walk_bucket_split, PageSet, TreeStats, Visitor};
 use etcdscope::bolt::Db;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -149,6 +150,63 @@ fn page_shared_by_two_parents() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("reached twice"), "{err}");
+}
+
+/// The sample db with the `key` bucket root's last child pointing at its first child; the root's
+/// page id and the shared page.
+fn first_and_last_child_shared(dir: &tempfile::TempDir) -> (PathBuf, u64, u64) {
+    let mut db = sample_db();
+    let (id, off, _) = key_bucket_root(&db);
+    let count = u16::from_le_bytes(db[off + PAGE_COUNT..off + PAGE_COUNT + 2].try_into().unwrap()) as usize;
+    assert!(count >= 4, "the sample's key bucket root should have several children, has {count}");
+    let first = off + PAGE_HEADER_SIZE + BRANCH_CHILD;
+    let last = first + (count - 1) * BRANCH_ELEMENT_SIZE;
+    let first_child: [u8; 8] = db[first..first + 8].try_into().unwrap();
+    db[last..last + 8].copy_from_slice(&first_child);
+    (write_tmp(dir, "shared-across.db", &db), id, u64::from_le_bytes(first_child))
+}
+
+/// A visitor that waits, before its first chunk, until the other side has started too: so each
+/// side of the split walk takes at least one end.
+struct BothEnds {
+    barrier: Arc<std::sync::Barrier>,
+    started: bool,
+}
+
+impl Visitor<'_> for BothEnds {
+    fn entry(&mut self, _: &etcdscope::bolt::Entry<'_>) -> etcdscope::error::Result<()> {
+        Ok(())
+    }
+    fn chunk(&mut self, _: usize) {
+        if !self.started {
+            self.started = true;
+            self.barrier.wait();
+        }
+    }
+}
+
+/// `status` walks the `key` bucket from both ends on two threads, each side with its own set of
+/// pages seen: a page shared between the first child (one side) and the last (the other) is
+/// caught when the sides are joined.
+#[test]
+fn page_shared_across_the_two_sides_of_a_split_walk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, id, shared) = first_and_last_child_shared(&dir);
+    let bytes = std::fs::read(&p).unwrap();
+    let db = Db::open(&bytes, Arc::from(p.as_path())).unwrap();
+    let bucket = db.root().bucket(&db, b"key").unwrap().expect("key bucket");
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let (mut left, mut right) = (BothEnds { barrier: barrier.clone(), started: false }, BothEnds { barrier, started: false });
+    let mut seen = PageSet::new(db.high_water_mark());
+    let err = walk_bucket_split(&db, &bucket, &mut seen, &mut TreeStats::default(), &mut left, &mut right).unwrap_err().to_string();
+    assert!(err.contains(&format!("page {shared} is reached twice under page {id}")), "{err}");
+    assert!(err.contains("byte offset"), "{err}");
+
+    // The command: whichever side meets the page second (or the same side twice) says so.
+    let out = run(&["status".as_ref(), p.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("page {shared} is reached twice")), "{err}");
 }
 
 #[test]

@@ -51,6 +51,16 @@ impl Space {
 
 /// Walks every tree reachable from the active meta once.
 pub fn measure(db: &Db<'_>) -> Result<Space> {
+    measure_with(db, |_, bucket, seen, stats| walk_bucket(db, bucket, seen, stats, true))
+}
+
+/// [`measure`], each top-level bucket (in key order, with its name) walked by `walk`, which must
+/// walk it whole, nested buckets included: a reader of every entry walks it with its visitor
+/// and so reads the file once for both.
+pub fn measure_with<'a>(
+    db: &Db<'a>,
+    mut walk: impl FnMut(&'a [u8], &Bucket<'a>, &mut PageSet, &mut TreeStats) -> Result<()>,
+) -> Result<Space> {
     let hwm = db.high_water_mark();
     let mut seen = PageSet::new(hwm);
     seen.insert(0);
@@ -66,7 +76,7 @@ pub fn measure(db: &Db<'_>) -> Result<Space> {
         }
         let bucket = Bucket::from_element(db, entry.page, &entry.element)?;
         let mut stats = TreeStats::default();
-        walk_bucket(db, &bucket, &mut seen, &mut stats, true)?;
+        walk(entry.key(), &bucket, &mut seen, &mut stats)?;
         buckets.push(BucketSpace { name: entry.key().to_vec(), stats });
     }
     let reachable = seen.len() - 2;

@@ -256,31 +256,68 @@ impl<'a> Store<'a> {
 
 /// [`HistoryCounts`] built one `key` bucket entry at a time, for passes that read the bucket
 /// for something else too (`status` hashes it in the same pass).
+///
+/// Entries may come in chunks (runs of consecutive entries) taken in descending order, as the
+/// right-hand side of a split walk takes them: a key's state is replaced only by one from the
+/// same or a later chunk.
 #[derive(Default)]
 pub struct HistoryCounter<'a> {
     counts: HistoryCounts,
-    newest_is_tombstone: HashMap<&'a [u8], bool>,
+    /// Per key: the chunk of its newest entry seen, and whether that entry is a tombstone.
+    newest: HashMap<&'a [u8], (u32, bool)>,
+    chunk: u32,
 }
 
 impl<'a> HistoryCounter<'a> {
     /// A counter whose key index is sized for about `keys` distinct keys from the start (growing
     /// it step by step was an eighth of `status`).
     pub fn with_capacity(keys: usize) -> HistoryCounter<'a> {
-        HistoryCounter { counts: HistoryCounts::default(), newest_is_tombstone: HashMap::with_capacity_and_hasher(keys, Default::default()) }
+        HistoryCounter { newest: HashMap::with_capacity_and_hasher(keys, Default::default()), ..Default::default() }
+    }
+
+    /// The entries that follow are chunk `index` (chunks are numbered in revision order).
+    pub fn start_chunk(&mut self, index: u32) {
+        self.chunk = index;
     }
 
     pub fn add(&mut self, entry: &RevisionEntry<'a>) {
         self.counts.revisions += 1;
         self.counts.tombstones += u64::from(entry.tombstone);
-        if !entry.is_marker() {
-            self.newest_is_tombstone.insert(entry.key, entry.tombstone);
+        if entry.is_marker() {
+            return;
         }
+        let state = (self.chunk, entry.tombstone);
+        match self.newest.entry(entry.key) {
+            std::collections::hash_map::Entry::Occupied(mut o) if o.get().0 <= self.chunk => *o.get_mut() = state,
+            std::collections::hash_map::Entry::Occupied(_) => {}
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(state);
+            }
+        }
+    }
+
+    /// The counts of this counter's entries followed by `newer`'s (the next revisions): a
+    /// key's newest state is `newer`'s when it has one. Looks this side's keys up there rather
+    /// than inserting them (half the work of merging the maps).
+    pub fn finish_with_newer(self, newer: HistoryCounter<'a>) -> HistoryCounts {
+        let mut counts = newer.counts;
+        counts.revisions += self.counts.revisions;
+        counts.tombstones += self.counts.tombstones;
+        counts.distinct_keys = newer.newest.len() as u64;
+        counts.live_keys = newer.newest.values().filter(|(_, t)| !t).count() as u64;
+        for (key, (_, tombstone)) in &self.newest {
+            if !newer.newest.contains_key(key) {
+                counts.distinct_keys += 1;
+                counts.live_keys += u64::from(!tombstone);
+            }
+        }
+        counts
     }
 
     pub fn finish(self) -> HistoryCounts {
         let mut counts = self.counts;
-        counts.distinct_keys = self.newest_is_tombstone.len() as u64;
-        counts.live_keys = self.newest_is_tombstone.values().filter(|t| !**t).count() as u64;
+        counts.distinct_keys = self.newest.len() as u64;
+        counts.live_keys = self.newest.values().filter(|(_, t)| !t).count() as u64;
         counts
     }
 }
@@ -380,5 +417,41 @@ mod tests {
         assert!(KeyRange::from_key(b"").contains(b"\0"));
         assert!(KeyRange::prefix(b"").contains(b"\0\0"));
         assert!(KeyRange::single(b"x").contains(b"x") && !KeyRange::single(b"x").contains(b"xy"));
+    }
+
+    fn entry(main: i64, key: &'static [u8], tombstone: bool) -> RevisionEntry<'static> {
+        let revision = crate::etcd::revision::Revision { main, sub: 0 };
+        RevisionEntry { revision, tombstone, key, raw: b"kv", page: 0, offset: 0 }
+    }
+
+    /// The history a, b put; a deleted; b put again; c put; a put again, read in chunks
+    /// [r1 r2] [r3 r4] [r5 r6]: one side takes chunk 0 ascending, the other 2 then 1
+    /// (descending), as a split walk does. Counts equal one ordered pass.
+    #[test]
+    fn chunks_taken_from_both_ends_count_as_one_pass() {
+        let history = [entry(1, b"a", false), entry(2, b"b", false), entry(3, b"a", true), entry(4, b"b", false), entry(5, b"c", false), entry(6, b"a", false)];
+        let mut ordered = HistoryCounter::default();
+        history.iter().for_each(|e| ordered.add(e));
+        let ordered = ordered.finish();
+        assert_eq!((ordered.revisions, ordered.tombstones, ordered.distinct_keys, ordered.live_keys), (6, 1, 3, 3));
+
+        let (mut left, mut right) = (HistoryCounter::default(), HistoryCounter::default());
+        left.start_chunk(0);
+        history[0..2].iter().for_each(|e| left.add(e));
+        right.start_chunk(2);
+        history[4..6].iter().for_each(|e| right.add(e));
+        right.start_chunk(1);
+        history[2..4].iter().for_each(|e| right.add(e));
+        assert_eq!(left.finish_with_newer(right), ordered);
+
+        // Without the last put of a, a's newest state is chunk 1's tombstone.
+        let (mut left, mut right) = (HistoryCounter::default(), HistoryCounter::default());
+        history[0..2].iter().for_each(|e| left.add(e));
+        right.start_chunk(2);
+        right.add(&history[4]);
+        right.start_chunk(1);
+        history[2..4].iter().for_each(|e| right.add(e));
+        let counts = left.finish_with_newer(right);
+        assert_eq!((counts.revisions, counts.tombstones, counts.distinct_keys, counts.live_keys), (5, 1, 3, 2));
     }
 }

@@ -2,9 +2,9 @@
 //! and what it doesn't: trailer, raft position, compaction, MVCC counts, members and quorum,
 //! space per bucket and roughly what a defragmentation would give back.
 
-use crate::bolt::space::{measure, Space};
+use crate::bolt::space::Space;
 use crate::etcd::backend::describe_bucket;
-use crate::etcd::hash::snapshot_hash_and_counts;
+use crate::etcd::hash::space_hash_and_counts;
 use crate::etcd::members::Member;
 use crate::error::Result;
 use crate::snapshot::Snapshot;
@@ -110,15 +110,9 @@ fn build(snap: &Snapshot<'_>) -> Result<Status> {
     let choice = snap.db().meta_choice().clone();
     let backend = snap.backend();
     let store = snap.store();
-    // The page walk and the pass over every key and value share nothing: a core each.
-    let (space, hashed) = std::thread::scope(|scope| {
-        let space = scope.spawn(|| measure(&backend.db));
-        let hashed = snapshot_hash_and_counts(backend, true);
-        (space.join().expect("the page walk does not panic"), hashed)
-    });
-    let space: Space = space?;
-    let (hash, counts) = hashed?;
-    let counts = counts.unwrap_or_default();
+    // One walk of the pages for the space accounting, the hash and the counts (the `key`
+    // bucket on both cores).
+    let (space, hash, counts): (Space, _, _) = space_hash_and_counts(backend)?;
     let membership = snap.membership()?;
     let leases = snap.leases()?;
 

@@ -242,7 +242,7 @@ fn exercise_backend(db: Db<'_>) {
     let _ = etcd::meta::read_meta(&backend);
     let _ = etcd::members::read_membership(&backend).map(|m| m.cluster_id());
     let _ = etcd::lease::read_leases(&backend);
-    let _ = etcd::hash::snapshot_hash(&backend);
+    let _ = etcd::hash::space_hash_and_counts(&backend);
     let Ok(store) = Store::open(backend) else { return };
     exercise_store(&store);
 }
