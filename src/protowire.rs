@@ -38,7 +38,18 @@ impl std::fmt::Display for WireError {
 }
 
 /// Reads a varint at `*pos`, advancing it; `None` when truncated or longer than 10 bytes.
+#[inline]
 pub fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    // Tags and lengths are mostly one byte.
+    let first = *buf.get(*pos)?;
+    if first < 0x80 {
+        *pos += 1;
+        return Some(u64::from(first));
+    }
+    varint_long(buf, pos)
+}
+
+fn varint_long(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let mut v: u64 = 0;
     for shift in (0..64).step_by(7) {
         let b = *buf.get(*pos)?;

@@ -5,6 +5,7 @@ against `etcdscope kv get SNAPSHOT "" --prefix -o json`; and `etcdscope get --al
 against the raw `kv get` dump.
 
     python3 scripts/bench/restore_path.py bench-data/k8s-old.db [--runs 3]
+    python3 scripts/bench/restore_path.py bench-data/k8s-old.db --objects-only --runs 7
 
 etcd 3.5.1 binds to 127.0.0.1 on free ports in a temp dir and is always stopped. Output goes to
 /dev/null everywhere (etcdctl's and ours are the same JSON). Prints a Markdown table.
@@ -57,7 +58,20 @@ def main():
     ap.add_argument("snapshot")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--etcdscope", default=os.path.join(ROOT, "target/release/etcdscope"))
+    ap.add_argument("--objects-only", action="store_true", help="only `get --all-objects` against the raw dump, runs interleaved")
     a = ap.parse_args()
+    if a.objects_only:
+        subprocess.run(["cat", a.snapshot], stdout=subprocess.DEVNULL, check=True)
+        dumps, objs = [], []
+        for _ in range(a.runs):
+            dumps.append(timed([a.etcdscope, "kv", "get", a.snapshot, "", "--prefix", "-o", "json"]))
+            objs.append(timed([a.etcdscope, "get", a.snapshot, "--all-objects", "-o", "jsonl"]))
+        ratios = sorted(o / d for o, d in zip(objs, dumps))
+        print(f"{os.path.basename(a.snapshot)}; {os.cpu_count()} cores; {a.runs} interleaved runs")
+        print(f"kv get dump: median {statistics.median(dumps):.2f} s ({min(dumps):.2f}–{max(dumps):.2f})")
+        print(f"get --all-objects: median {statistics.median(objs):.2f} s ({min(objs):.2f}–{max(objs):.2f})")
+        print(f"ratio of medians {statistics.median(objs) / statistics.median(dumps):.2f}×; per-pair ratios {ratios[0]:.2f}–{ratios[-1]:.2f}×")
+        return
     bins = etcd_bins.find_bins()
     tools = etcd_bins.tools("3.5.1", bins["3.5.1"])
     subprocess.run(["cat", a.snapshot], stdout=subprocess.DEVNULL, check=True)

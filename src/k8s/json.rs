@@ -67,6 +67,18 @@ pub fn parse_rendered(text: &str) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
+/// Whether any of the eight bytes in `word` must be escaped in a JSON string: a control
+/// character (below 0x20), `"` or `\\`. Each test sets a byte's high bit exactly when that byte
+/// is below the bound (or equal to the character, after an XOR).
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    (below(word, 0x20) | below(quote, 1) | below(backslash, 1)) != 0
+}
+
 /// The annotation in which `kubectl apply` stores the last object it applied, verbatim: for a
 /// Secret, its data.
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -76,6 +88,9 @@ pub fn redaction_marker(len: usize) -> String {
     format!("<redacted: {len} characters; --show-secrets to show>")
 }
 
+/// The most [`render_object_text`] reserves before it knows the output's size.
+const MAX_RESERVE: usize = 4 << 20;
+
 /// Renders the object in a runtime.Unknown envelope as JSON text: apiVersion and kind first,
 /// then its fields.
 pub fn render_object_text(schemas: &Schemas, api_version: &str, kind: &str, raw: &[u8], opts: RenderOptions) -> Result<RenderedText, DecodeError> {
@@ -83,7 +98,10 @@ pub fn render_object_text(schemas: &Schemas, api_version: &str, kind: &str, raw:
         .plan_for_type(api_version, kind)
         .ok_or_else(|| DecodeError::NoSchema { api_version: api_version.into(), kind: kind.into() })?;
     let malformed = |reason: String| DecodeError::Malformed { api_version: api_version.into(), kind: kind.into(), reason };
-    let mut w = Writer::new(schemas.plans(), opts);
+    // The JSON of an object is about twice its protobuf (field names written out): reserved up
+    // front rather than grown by copying.
+    let capacity = raw.len().saturating_mul(2).saturating_add(256).min(MAX_RESERVE);
+    let mut w = Writer::with_capacity(schemas.plans(), opts, capacity);
     w.buf.extend_from_slice(b"{\"apiVersion\":");
     w.string(api_version);
     w.buf.extend_from_slice(b",\"kind\":");
@@ -294,7 +312,11 @@ struct Writer<'p> {
 
 impl<'p> Writer<'p> {
     fn new(plans: &'p Plans, opts: RenderOptions) -> Self {
-        Writer { plans, opts, buf: Vec::with_capacity(4096), unknown: Vec::new(), path: Vec::new(), scratch: Vec::new(), depth: 0, inline_unknown: Vec::new() }
+        Self::with_capacity(plans, opts, 4096)
+    }
+
+    fn with_capacity(plans: &'p Plans, opts: RenderOptions, capacity: usize) -> Self {
+        Writer { plans, opts, buf: Vec::with_capacity(capacity), unknown: Vec::new(), path: Vec::new(), scratch: Vec::new(), depth: 0, inline_unknown: Vec::new() }
     }
 
     fn finish(self) -> Result<RenderedText, String> {
@@ -337,7 +359,16 @@ impl<'p> Writer<'p> {
         self.buf.push(b'"');
         let bytes = s.as_bytes();
         let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
+        let mut i = 0;
+        while i < bytes.len() {
+            // Eight bytes at a time while none needs escaping (most strings have none).
+            if let Some(Ok(word)) = bytes.get(i..i + 8).map(<[u8; 8]>::try_from) {
+                if !needs_escape(u64::from_le_bytes(word)) {
+                    i += 8;
+                    continue;
+                }
+            }
+            let b = bytes[i];
             let esc: &[u8] = match b {
                 b'"' => b"\\\"",
                 b'\\' => b"\\\\",
@@ -347,7 +378,10 @@ impl<'p> Writer<'p> {
                 0x08 => b"\\b",
                 0x0c => b"\\f",
                 0..=0x1f => &[],
-                _ => continue,
+                _ => {
+                    i += 1;
+                    continue;
+                }
             };
             self.buf.extend_from_slice(&bytes[start..i]);
             if esc.is_empty() {
@@ -355,7 +389,8 @@ impl<'p> Writer<'p> {
             } else {
                 self.buf.extend_from_slice(esc);
             }
-            start = i + 1;
+            i += 1;
+            start = i;
         }
         self.buf.extend_from_slice(&bytes[start..]);
         self.buf.push(b'"');
@@ -1107,6 +1142,42 @@ mod time {
             assert_eq!(go_duration(90_000_000_000), "1m30s");
             assert_eq!(go_duration(2_500_000_000), "2.5s");
             assert_eq!(go_duration(-1_000), "-1µs");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escapes(b: u8) -> bool {
+        b < 0x20 || b == b'"' || b == b'\\'
+    }
+
+    #[test]
+    fn needs_escape_matches_the_byte_rule_for_every_byte_and_position() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut word = *b"aZ ~\x7f\x80\xff0";
+                word[pos] = b;
+                let want = word.iter().any(|&x| escapes(x));
+                assert_eq!(needs_escape(u64::from_le_bytes(word)), want, "byte {b:#x} at {pos} in {word:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let plans = Plans::default();
+        let mut samples: Vec<String> = vec![String::new(), "plain ascii, longer than eight bytes".into(), "é ü 漢字 🦀".into()];
+        for b in 0..0x80u8 {
+            samples.push(format!("0123456789{}abcdefghij{}", b as char, b as char));
+            samples.push((b as char).to_string());
+        }
+        for s in &samples {
+            let mut w = Writer::new(&plans, RenderOptions::default());
+            w.string(s);
+            assert_eq!(String::from_utf8(w.buf).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
         }
     }
 }

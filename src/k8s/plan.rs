@@ -98,6 +98,9 @@ pub struct MessagePlan {
     pub fields: Vec<FieldPlan>,
     /// (field number, index into `fields`), sorted by number.
     by_number: Vec<(u32, u32)>,
+    /// Index into `fields` by field number, for the numbers below [`DENSE_NUMBERS`]
+    /// (`u32::MAX`: no such field); looking a field up is per field of every object.
+    dense: Box<[u32]>,
     /// Some field is shown as `null` when absent.
     pub has_null_rule: bool,
     /// metav1.ObjectMeta (where the API server sets resourceVersion on read).
@@ -107,6 +110,9 @@ pub struct MessagePlan {
 impl MessagePlan {
     /// The index in `fields` of field `number`.
     pub fn field_index(&self, number: u32) -> Option<usize> {
+        if let Some(&i) = self.dense.get(number as usize) {
+            return (i != u32::MAX).then_some(i as usize);
+        }
         self.by_number.binary_search_by_key(&number, |&(n, _)| n).ok().map(|i| self.by_number[i].1 as usize)
     }
 }
@@ -137,11 +143,22 @@ impl Plans {
     }
 }
 
+/// Field numbers below this are looked up in a table (Kubernetes' messages number their fields
+/// from 1, rarely past 40); the rest by binary search.
+const DENSE_NUMBERS: usize = 64;
+
 fn plan(m: &MessageDescriptor, index: &HashMap<String, usize>) -> MessagePlan {
     let full_name = m.full_name();
     let fields: Vec<FieldPlan> = m.fields().map(|f| field_plan(&f, index)).collect();
     let mut by_number: Vec<(u32, u32)> = fields.iter().enumerate().map(|(i, f)| (f.number, i as u32)).collect();
     by_number.sort_unstable();
+    let dense_len = by_number.iter().map(|&(n, _)| n as usize + 1).filter(|&n| n <= DENSE_NUMBERS).max().unwrap_or(0);
+    let mut dense = vec![u32::MAX; dense_len];
+    for &(n, i) in &by_number {
+        if let Some(slot) = dense.get_mut(n as usize) {
+            *slot = i;
+        }
+    }
     let special = special(full_name, &fields);
     MessagePlan {
         full_name: full_name.into(),
@@ -150,6 +167,7 @@ fn plan(m: &MessageDescriptor, index: &HashMap<String, usize>) -> MessagePlan {
         is_object_meta: full_name == "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta",
         fields,
         by_number,
+        dense: dense.into(),
     }
 }
 
