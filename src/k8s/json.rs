@@ -79,6 +79,11 @@ fn needs_escape(word: u64) -> bool {
     (below(word, 0x20) | below(quote, 1) | below(backslash, 1)) != 0
 }
 
+/// Whether all eight bytes in `word` are ASCII.
+fn is_ascii_word(word: u64) -> bool {
+    word & 0x8080_8080_8080_8080 == 0
+}
+
 /// The annotation in which `kubectl apply` stores the last object it applied, verbatim: for a
 /// Secret, its data.
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -355,15 +360,29 @@ impl<'p> Writer<'p> {
 
     /// A JSON string, escaped as serde_json escapes it.
     fn string(&mut self, s: &str) {
+        // Text already known to be UTF-8 cannot fail the check.
+        let _ = self.escaped(s.as_bytes(), true);
+    }
+
+    /// A protobuf string field's bytes as a JSON string, checked to be UTF-8 in the same pass
+    /// that escapes them (the separate check was a twelfth of decoding).
+    fn utf8_string(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.escaped(bytes, false)
+    }
+
+    /// Writes `bytes` as a JSON string. With `checked` false they are checked to be UTF-8:
+    /// ASCII needs no check, and from the first non-ASCII byte (a character boundary) the rest
+    /// is checked once.
+    fn escaped(&mut self, bytes: &[u8], mut checked: bool) -> Result<(), String> {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         self.buf.push(b'"');
-        let bytes = s.as_bytes();
         let mut start = 0;
         let mut i = 0;
         while i < bytes.len() {
-            // Eight bytes at a time while none needs escaping (most strings have none).
+            // Eight bytes at a time while none needs attention (most strings have none).
             if let Some(Ok(word)) = bytes.get(i..i + 8).map(<[u8; 8]>::try_from) {
-                if !needs_escape(u64::from_le_bytes(word)) {
+                let word = u64::from_le_bytes(word);
+                if !needs_escape(word) && (checked || is_ascii_word(word)) {
                     i += 8;
                     continue;
                 }
@@ -378,6 +397,18 @@ impl<'p> Writer<'p> {
                 0x08 => b"\\b",
                 0x0c => b"\\f",
                 0..=0x1f => &[],
+                0x80.. if !checked => {
+                    if std::str::from_utf8(&bytes[i..]).is_err() {
+                        // std's message, with offsets into the whole string.
+                        return Err(match std::str::from_utf8(bytes) {
+                            Err(e) => format!("string is not UTF-8 ({e})"),
+                            Ok(_) => "string is not UTF-8".into(),
+                        });
+                    }
+                    checked = true;
+                    i += 1;
+                    continue;
+                }
                 _ => {
                     i += 1;
                     continue;
@@ -394,6 +425,7 @@ impl<'p> Writer<'p> {
         }
         self.buf.extend_from_slice(&bytes[start..]);
         self.buf.push(b'"');
+        Ok(())
     }
 
     fn key(&mut self, f: &FieldPlan, first: &mut bool) {
@@ -625,6 +657,13 @@ impl<'p> Writer<'p> {
         match f.shape {
             Shape::Single(Elem::Scalar(s)) => {
                 let Some(last) = group.last() else { return Ok(()) };
+                if let (Scalar::String, Wire::Bytes(b)) = (s, last.wire) {
+                    if f.rule == Rule::Omit && b.is_empty() {
+                        return Ok(());
+                    }
+                    self.key(f, first);
+                    return self.utf8_string(b).map_err(|e| self.fail(e));
+                }
                 let v = scalar_value(s, last.wire).map_err(|e| self.fail(e))?;
                 if f.rule == Rule::Omit && v.is_zero() {
                     return Ok(());
@@ -780,9 +819,12 @@ impl<'p> Writer<'p> {
                         self.buf.push(b',');
                     }
                     self.path.push(Seg::Index(n));
-                    let v = scalar_value(s, w).map_err(|e| self.fail(e));
+                    let written = match (s, w) {
+                        (Scalar::String, Wire::Bytes(b)) => self.utf8_string(b).map_err(|e| self.fail(e)),
+                        _ => scalar_value(s, w).map_err(|e| self.fail(e)).map(|v| self.scalar(v)),
+                    };
                     self.path.pop();
-                    self.scalar(v?);
+                    written?;
                     n += 1;
                 }
                 (Elem::Message(m), _) => {
@@ -1178,6 +1220,24 @@ mod tests {
             let mut w = Writer::new(&plans, RenderOptions::default());
             w.string(s);
             assert_eq!(String::from_utf8(w.buf).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn protobuf_strings_are_checked_and_escaped_in_one_pass() {
+        let plans = Plans::default();
+        let render = |b: &[u8]| {
+            let mut w = Writer::new(&plans, RenderOptions::default());
+            w.utf8_string(b).map(|()| String::from_utf8(w.buf).unwrap())
+        };
+        let valid = ["", "ascii only", "0123456789abcdef\"\n", "é", "longer ascii prefix then é and 漢字 then \t", "🦀🦀🦀🦀 crab", "x\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}"];
+        for s in valid {
+            assert_eq!(render(s.as_bytes()).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+        let invalid: [&[u8]; 6] = [b"\xff", b"abcdefgh\xc3", b"abcdefghijklmnop\xe6\xbc", b"\xc3\xa9\xff", b"ok \xed\xa0\x80 surrogate", b"12345678\xf8\x88\x80\x80\x80"];
+        for b in invalid {
+            let want = format!("string is not UTF-8 ({})", std::str::from_utf8(b).unwrap_err());
+            assert_eq!(render(b).unwrap_err(), want, "{b:?}");
         }
     }
 }
