@@ -13,11 +13,13 @@ mod columns;
 mod decode;
 mod decoding;
 mod diff;
+mod export;
 mod format;
 mod get;
 mod history;
 mod jsonpath;
 mod kv;
+mod progress;
 mod status;
 mod wal;
 
@@ -52,6 +54,14 @@ enum Command {
     /// WAL segments record by record: raft entries and the etcd requests in them, the CRC chain,
     /// torn tails and damage.
     Wal(wal::WalArgs),
+    /// The keyspace as SQLite tables (kv, objects, labels, revisions, leases, members, …).
+    Export {
+        #[command(subcommand)]
+        command: export::ExportCommand,
+    },
+    /// One SQL statement over the same tables as `export sqlite`, built in a temporary
+    /// database: for one-off questions.
+    Query(export::QueryArgs),
     /// etcd key-value reads (etcdctl semantics).
     Kv {
         #[command(subcommand)]
@@ -84,6 +94,8 @@ pub fn run() -> i32 {
         Command::History(args) => history::run(&args, &mut out),
         Command::Diff(args) => diff::run(&args, &mut out),
         Command::Wal(args) => wal::run(&args, &mut out),
+        Command::Export { command } => export::run_export(&command, &mut out),
+        Command::Query(args) => export::run(&args, &mut out),
     };
     let flushed = out.flush();
     match result {

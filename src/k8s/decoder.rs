@@ -24,6 +24,10 @@ impl ObjectJson {
         &self.0
     }
 
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
     pub fn value(&self) -> Result<Value, String> {
         crate::k8s::json::parse_rendered(&self.0).map_err(|e| format!("internal: decoded JSON does not parse: {e}"))
     }
@@ -179,6 +183,17 @@ pub fn redact_secret(obj: &mut Value) {
 
 pub use crate::k8s::json::LAST_APPLIED;
 
+/// Reads one byte of every cache line of `bytes` in a tight loop, so the hardware streams the
+/// object into cache before the writer's field-by-field walk (which otherwise waits on memory
+/// at each field of a cold object).
+fn warm(bytes: &[u8]) {
+    let mut x = 0u8;
+    for line in bytes.chunks(64) {
+        x ^= line[0];
+    }
+    std::hint::black_box(x);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,15 +216,4 @@ mod tests {
         redact_secret(&mut cm);
         assert_eq!(cm["data"]["a"], "b");
     }
-}
-
-/// Reads one byte of every cache line of `bytes` in a tight loop, so the hardware streams the
-/// object into cache before the writer's field-by-field walk (which otherwise waits on memory
-/// at each field of a cold object).
-fn warm(bytes: &[u8]) {
-    let mut x = 0u8;
-    for line in bytes.chunks(64) {
-        x ^= line[0];
-    }
-    std::hint::black_box(x);
 }

@@ -1080,7 +1080,7 @@ fn compact_json(b: &[u8], out: &mut Vec<u8>) -> usize {
     deepest
 }
 
-mod time {
+pub mod time {
     //! Kubernetes' time formats.
 
     /// RFC 3339 in UTC: whole seconds (metav1.Time) or with 6 fraction digits (MicroTime).

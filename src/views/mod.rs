@@ -1,5 +1,6 @@
 //! Views: data ready to print, built from the layers below.
 pub mod diff;
+pub mod export;
 pub mod get;
 pub mod history;
 pub mod ids;

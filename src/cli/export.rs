@@ -1,0 +1,192 @@
+//! `etcdscope export sqlite` and `etcdscope query`: the keyspace as SQLite tables, written to a
+//! file or queried once. Tables and example queries: docs/commands/export.md.
+
+use super::format::{printable_key, table};
+use super::progress::Bar;
+use super::{CliError, CliResult, EXIT_OK};
+use base64::Engine;
+use clap::{Args, Subcommand};
+use etcdscope::snapshot::Snapshot;
+use etcdscope::source::Source;
+use etcdscope::views::export::query::{run as run_query, temporary_tables, Cell, Event};
+use etcdscope::views::export::{export_sqlite, ExportOptions};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum ExportCommand {
+    /// Write the keyspace to a SQLite database: kv, objects, labels, annotations, owner_refs,
+    /// leases, members, buckets, source (and revisions with --history).
+    Sqlite(SqliteArgs),
+}
+
+#[derive(Args)]
+pub struct TableArgs {
+    /// Add the `revisions` table: every retained revision (and the churn_by_resource view).
+    #[arg(long)]
+    history: bool,
+    /// Read at this revision (0 = current).
+    #[arg(long, default_value_t = 0)]
+    rev: i64,
+    /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
+    #[arg(long, default_value = "/registry")]
+    etcd_prefix: String,
+    #[command(flatten)]
+    decoding: super::decoding::DecodingArgs,
+}
+
+impl TableArgs {
+    fn options(&self) -> ExportOptions {
+        ExportOptions { history: self.history, revision: self.rev, etcd_prefix: self.etcd_prefix.clone() }
+    }
+}
+
+#[derive(Args)]
+pub struct SqliteArgs {
+    /// Snapshot file, member db, member dir or data dir.
+    src: PathBuf,
+    /// The database to write (mode 0600; it may hold Secrets with --show-secrets).
+    out: PathBuf,
+    /// Replace OUT if it exists.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    tables: TableArgs,
+}
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// Snapshot file, member db, member dir or data dir.
+    src: PathBuf,
+    /// One SQL statement over the export's tables.
+    sql: String,
+    /// table, json (an array of objects keyed by column), jsonl or csv
+    #[arg(short = 'o', long, default_value = "table")]
+    output: String,
+    #[command(flatten)]
+    tables: TableArgs,
+}
+
+pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
+    let ExportCommand::Sqlite(a) = command;
+    let decoder = a.tables.decoding.decoder()?;
+    let source = Source::open(&a.src)?;
+    let snap = Snapshot::open(&source)?;
+    let mut bar = Bar::new();
+    let s = export_sqlite(&snap, &decoder, &a.out, &a.tables.options(), a.force, &mut |p| bar.update(p))?;
+    drop(bar);
+    writeln!(
+        out,
+        "{}: {} keys, {} objects ({} not decoded), {} revisions, {} leases, {} members at revision {}",
+        a.out.display(),
+        s.keys,
+        s.objects,
+        s.undecoded,
+        s.revisions,
+        s.leases,
+        s.members,
+        s.read_revision
+    )?;
+    Ok(EXIT_OK)
+}
+
+pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
+    let format = match a.output.as_str() {
+        f @ ("table" | "json" | "jsonl" | "csv") => f,
+        other => return Err(CliError::Usage(format!("unknown output format {other:?}: table, json, jsonl or csv"))),
+    };
+    let decoder = a.tables.decoding.decoder()?;
+    let source = Source::open(&a.src)?;
+    let snap = Snapshot::open(&source)?;
+    let mut bar = Bar::new();
+    let conn = temporary_tables(&snap, &decoder, &a.tables.options(), &mut |p| bar.update(p))?;
+    drop(bar);
+    let mut names: Vec<String> = Vec::new();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut first = true;
+    let io = super::stdout_error;
+    if format == "json" {
+        out.write_all(b"[").map_err(io)?;
+    }
+    run_query(&conn, &a.sql, &mut |event| {
+        match (event, format) {
+            (Event::Columns(cols), _) => {
+                names = cols.to_vec();
+                match format {
+                    "table" => rows.push(names.clone()),
+                    "csv" => writeln!(out, "{}", names.iter().map(|n| csv_field(n)).collect::<Vec<_>>().join(",")).map_err(io)?,
+                    _ => {}
+                }
+                return Ok(());
+            }
+            (Event::Row(cells), "table") => rows.push(cells.iter().map(table_cell).collect()),
+            (Event::Row(cells), "csv") => writeln!(out, "{}", cells.iter().map(|c| csv_field(&text_cell(c))).collect::<Vec<_>>().join(",")).map_err(io)?,
+            (Event::Row(cells), _) => {
+                let mut object = serde_json::Map::new();
+                for (name, cell) in names.iter().zip(cells) {
+                    object.insert(name.clone(), json_cell(cell));
+                }
+                let line = serde_json::Value::Object(object).to_string();
+                if format == "json" {
+                    out.write_all(if first { b"\n" } else { b",\n" }).map_err(io)?;
+                }
+                out.write_all(line.as_bytes()).map_err(io)?;
+                if format == "jsonl" {
+                    out.write_all(b"\n").map_err(io)?;
+                }
+            }
+        }
+        first = false;
+        Ok(())
+    })?;
+    match format {
+        "json" => out.write_all(if first { b"]\n" } else { b"\n]\n" })?,
+        "table" => out.write_all(table(&rows).as_bytes())?,
+        _ => {}
+    }
+    Ok(EXIT_OK)
+}
+
+/// Blobs are base64 in JSON and CSV, as etcdctl writes keys and values in JSON.
+fn blob(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn json_cell(c: &Cell) -> serde_json::Value {
+    match c {
+        Cell::Null => serde_json::Value::Null,
+        Cell::Integer(v) => (*v).into(),
+        Cell::Real(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Cell::Text(t) => t.clone().into(),
+        Cell::Blob(b) => blob(b).into(),
+    }
+}
+
+fn text_cell(c: &Cell) -> String {
+    match c {
+        Cell::Null => String::new(),
+        Cell::Integer(v) => v.to_string(),
+        Cell::Real(v) => v.to_string(),
+        Cell::Text(t) => t.clone(),
+        Cell::Blob(b) => blob(b),
+    }
+}
+
+/// A table cell: NULL shown as sqlite3 shows it (empty), text and blobs with control
+/// characters and invalid UTF-8 escaped.
+fn table_cell(c: &Cell) -> String {
+    match c {
+        Cell::Blob(b) => printable_key(b),
+        Cell::Text(t) => printable_key(t.as_bytes()),
+        other => text_cell(other),
+    }
+}
+
+/// RFC 4180: quoted when it holds a comma, quote, or line break; quotes doubled.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

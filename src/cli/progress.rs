@@ -1,0 +1,49 @@
+//! Progress bars on stderr, only when stderr is a terminal (never on a pipe, never in tests'
+//! output): keys or revisions done of the total, rate and time left.
+
+use etcdscope::views::export::Progress;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+
+pub struct Bar {
+    bar: Option<ProgressBar>,
+    phase: &'static str,
+}
+
+impl Bar {
+    /// A bar if stderr is a terminal; otherwise one that draws nothing.
+    pub fn new() -> Bar {
+        Bar { bar: None, phase: "" }
+    }
+
+    pub fn update(&mut self, p: Progress) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        if self.phase != p.phase {
+            if let Some(old) = self.bar.take() {
+                old.finish_and_clear();
+            }
+            let bar = ProgressBar::with_draw_target(Some(p.total), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template("{prefix:>10} [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_prefix(p.phase);
+            self.bar = Some(bar);
+            self.phase = p.phase;
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_length(p.total);
+            bar.set_position(p.done);
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! Filling an export's tables from a snapshot.
+
+use super::rows::{encoding, object_columns_wanted, ObjectColumns, Wants};
+use super::schema::{HISTORY_INDEXES, HISTORY_TABLES, INDEXES, SCHEMA_VERSION, TABLES};
+use super::sql_error;
+use crate::error::Result;
+use crate::etcd::mvcc::RevisionEntry;
+use crate::etcd::KeyRange;
+use crate::k8s::decoder::{Decoded, Decoder};
+use crate::k8s::key::{normalize_prefix, Catalog, Located};
+use crate::snapshot::Snapshot;
+use crate::views::parallel::ordered_map;
+use crate::bolt::space::measure;
+use crate::etcd::backend::describe_bucket;
+use rusqlite::{params, Connection};
+use rustc_hash::FxHashMap as HashMap;
+use std::path::Path;
+
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// Add the `revisions` table: every retained revision up to the read revision.
+    pub history: bool,
+    /// Read revision (0 = current).
+    pub revision: i64,
+    /// kube-apiserver's `--etcd-prefix`.
+    pub etcd_prefix: String,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into() }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub read_revision: i64,
+    pub keys: u64,
+    pub objects: u64,
+    /// Objects whose value could not be decoded (their row has the reason, no JSON).
+    pub undecoded: u64,
+    pub revisions: u64,
+    pub leases: u64,
+    pub members: u64,
+}
+
+/// Where a long export is: `done` of `total` in `phase` ("keys", "revisions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: &'static str,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// Progress is reported every this many rows.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// One key at the read revision, ready to insert (built on a worker thread).
+struct KeyRow<'a> {
+    entry: RevisionEntry<'a>,
+    key_text: String,
+    create_revision: i64,
+    mod_revision: i64,
+    version: i64,
+    lease: i64,
+    value: &'a [u8],
+    encoding: &'static str,
+    secret: bool,
+    object: Option<ObjectRow>,
+}
+
+struct ObjectRow {
+    api_group: String,
+    resource: String,
+    kind_from_catalog: String,
+    namespace: Option<String>,
+    name: String,
+    encoding: Option<&'static str>,
+    json: Option<String>,
+    error: Option<String>,
+    columns: ObjectColumns,
+}
+
+/// Whether a located key is a Secret: its value is not written unless Secrets are shown.
+fn is_secret(located: &Located<'_, '_>) -> bool {
+    located.group_resource() == Some(("", "secrets"))
+}
+
+/// Creates the tables in `conn` (a new, empty database) and fills them from `snap`. `path`
+/// names the database in errors.
+pub fn fill<'a>(conn: &Connection, snap: &Snapshot<'a>, decoder: &Decoder, options: &ExportOptions, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
+    let sql = |e| sql_error(path, e);
+    let store = snap.store();
+    let rev = store.read_revision(options.revision)?;
+    let prefix = normalize_prefix(&options.etcd_prefix);
+    let catalog = snap.catalog(decoder, &prefix)?;
+    let show_secrets = decoder.options.show_secrets;
+    conn.execute_batch("BEGIN").map_err(sql)?;
+    conn.execute_batch(TABLES).map_err(sql)?;
+    if options.history {
+        conn.execute_batch(HISTORY_TABLES).map_err(sql)?;
+    }
+    let source = snap.source();
+    // The trailer check (SHA-256 of the whole file) shares nothing with the rest: it runs
+    // beside the export and its verdict is written last.
+    std::thread::scope(|scope| {
+        let trailer = scope.spawn(|| source.verify_trailer());
+        let summary = fill_tables(conn, snap, decoder, options, path, progress, rev, &prefix, &catalog)?;
+        let trailer = trailer.join().expect("the trailer check does not panic");
+        let membership = snap.membership()?;
+        let exported_at = {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            crate::k8s::json::time::rfc3339(i64::try_from(now.as_secs()).unwrap_or(i64::MAX), None)
+        };
+        let meta = &store.meta;
+        conn.execute(
+            "INSERT INTO source VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            params![
+                source.input.display().to_string(),
+                serde_json::to_value(source.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                source.db_path.display().to_string(),
+                trailer.label(),
+                store.current_revision(),
+                rev,
+                store.compact_revision(),
+                meta.consistent_index.and_then(|i| i64::try_from(i).ok()),
+                meta.term.and_then(|t| i64::try_from(t).ok()),
+                format!("{:x}", membership.cluster_id()),
+                snap.db().page_size() as i64,
+                i64::try_from(source.file_size()).unwrap_or(i64::MAX),
+                options.history,
+                show_secrets,
+                prefix,
+                exported_at,
+                env!("CARGO_PKG_VERSION"),
+                SCHEMA_VERSION,
+            ],
+        )
+        .map_err(sql)?;
+        conn.execute_batch(INDEXES).map_err(sql)?;
+        if options.history {
+            conn.execute_batch(HISTORY_INDEXES).map_err(sql)?;
+        }
+        conn.execute_batch("COMMIT").map_err(sql)?;
+        Ok(summary)
+    })
+}
+
+/// Every table but `source`.
+#[allow(clippy::too_many_arguments)]
+fn fill_tables<'a>(
+    conn: &Connection,
+    snap: &Snapshot<'a>,
+    decoder: &Decoder,
+    options: &ExportOptions,
+    path: &Path,
+    progress: &mut dyn FnMut(Progress),
+    rev: i64,
+    prefix: &str,
+    catalog: &Catalog,
+) -> Result<ExportSummary> {
+    let sql = |e| sql_error(path, e);
+    let store = snap.store();
+    let file = snap.file();
+    let show_secrets = decoder.options.show_secrets;
+    let mut summary = ExportSummary { read_revision: rev, ..Default::default() };
+    {
+        let space = measure(snap.db())?;
+        let mut insert = conn.prepare("INSERT INTO buckets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)").map_err(sql)?;
+        for b in &space.buckets {
+            let t = &b.stats;
+            let pages = t.branch_pages + t.leaf_pages + t.overflow_pages;
+            insert
+                .execute(params![
+                    String::from_utf8_lossy(&b.name),
+                    describe_bucket(&b.name),
+                    t.keys as i64,
+                    t.branch_pages as i64,
+                    t.leaf_pages as i64,
+                    t.overflow_pages as i64,
+                    pages as i64,
+                    t.allocated_bytes as i64,
+                    t.used_bytes as i64,
+                    t.inline
+                ])
+                .map_err(sql)?;
+        }
+    }
+
+    // Keys at the read revision: decoded on the workers, inserted here in key order.
+    let entries = store.range(&KeyRange::all(), rev)?;
+    let total = entries.len() as u64;
+    let mut lease_keys: HashMap<i64, u64> = HashMap::default();
+    {
+        // Row i of a values table belongs to row i of its rows table (both rowids count from 1).
+        let mut kv = conn.prepare("INSERT INTO kv_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)").map_err(sql)?;
+        let mut kv_value = conn.prepare("INSERT INTO kv_values VALUES (?1)").map_err(sql)?;
+        let mut objects = conn.prepare("INSERT INTO object_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)").map_err(sql)?;
+        let mut object_json = conn.prepare("INSERT INTO object_json VALUES (?1)").map_err(sql)?;
+        let mut labels = conn.prepare("INSERT INTO labels VALUES (?1, ?2, ?3)").map_err(sql)?;
+        let mut annotations = conn.prepare("INSERT INTO annotations VALUES (?1, ?2, ?3)").map_err(sql)?;
+        let mut owners = conn.prepare("INSERT INTO owner_refs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").map_err(sql)?;
+        let work = |entry: RevisionEntry<'a>| key_row(entry, file, decoder, catalog, prefix);
+        ordered_map(entries, work, |row| {
+            let row = row?;
+            let key_text = &row.key_text;
+            let hidden = row.secret && !show_secrets;
+            kv.execute(params![
+                row.entry.key,
+                key_text,
+                row.create_revision,
+                row.mod_revision,
+                row.version,
+                row.lease,
+                row.value.len() as i64,
+                row.encoding,
+                hidden,
+            ])
+            .map_err(sql)?;
+            kv_value.execute(params![if hidden { None } else { Some(row.value) }]).map_err(sql)?;
+            if row.lease != 0 {
+                *lease_keys.entry(row.lease).or_default() += 1;
+            }
+            summary.keys += 1;
+            if let Some(o) = row.object {
+                let c = &o.columns;
+                let owner = c.main_owner();
+                objects
+                    .execute(params![
+                        key_text,
+                        o.api_group,
+                        c.api_version,
+                        c.kind.as_deref().or(Some(o.kind_from_catalog.as_str()).filter(|k| !k.is_empty())),
+                        o.resource,
+                        o.namespace,
+                        o.name,
+                        c.uid,
+                        row.mod_revision,
+                        c.generation,
+                        c.creation_timestamp,
+                        c.deletion_timestamp,
+                        owner.and_then(|o| o.kind.as_deref()),
+                        owner.and_then(|o| o.name.as_deref()),
+                        owner.and_then(|o| o.uid.as_deref()),
+                        c.node_name,
+                        c.phase,
+                        row.value.len() as i64,
+                        o.encoding,
+                        o.error,
+                    ])
+                    .map_err(sql)?;
+                object_json.execute(params![o.json]).map_err(sql)?;
+                for (name, value) in &c.labels {
+                    labels.execute(params![key_text, name, value]).map_err(sql)?;
+                }
+                for (name, value) in &c.annotations {
+                    annotations.execute(params![key_text, name, value]).map_err(sql)?;
+                }
+                for r in &c.owners {
+                    owners
+                        .execute(params![key_text, r.api_version, r.kind, r.name, r.uid, r.controller.unwrap_or(false), r.block_owner_deletion.unwrap_or(false)])
+                        .map_err(sql)?;
+                }
+                summary.objects += 1;
+                summary.undecoded += u64::from(o.error.is_some());
+            }
+            if summary.keys % PROGRESS_EVERY == 0 || summary.keys == total {
+                progress(Progress { phase: "keys", done: summary.keys, total });
+            }
+            Ok(())
+        })?;
+    }
+
+    if options.history {
+        summary.revisions = revisions(conn, snap, catalog, prefix, rev, show_secrets, path, progress)?;
+    }
+
+    {
+        let mut insert = conn.prepare("INSERT INTO leases VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sql)?;
+        for l in snap.leases()? {
+            let keys = lease_keys.get(&l.id).copied().unwrap_or(0);
+            insert.execute(params![l.id, format!("{:016x}", l.id), l.ttl, l.remaining_ttl, keys as i64]).map_err(sql)?;
+            summary.leases += 1;
+        }
+    }
+    {
+        let membership = snap.membership()?;
+        let mut insert = conn.prepare("INSERT INTO members VALUES (?1, ?2, ?3, ?4, ?5, ?6)").map_err(sql)?;
+        for m in &membership.members {
+            insert.execute(params![format!("{:x}", m.id), m.name, m.peer_urls.join(","), m.client_urls.join(","), m.is_learner, false]).map_err(sql)?;
+            summary.members += 1;
+        }
+        for id in &membership.removed {
+            insert.execute(params![format!("{id:x}"), "", "", "", false, true]).map_err(sql)?;
+        }
+    }
+
+    Ok(summary)
+}
+
+/// The row of one key (and, if it is an object, the object's row).
+fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &Decoder, catalog: &Catalog, prefix: &str) -> Result<KeyRow<'a>> {
+    let kv = entry.kv(file)?;
+    let located = catalog.locate(kv.key, prefix);
+    let object = located.group_resource().map(|(group, resource)| {
+        let kind_from_catalog = match located {
+            Located::Object { info, .. } => info.kind.clone(),
+            _ => String::new(),
+        };
+        let (encoding, json, error, columns) = match decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision)) {
+            Decoded::Object { json, encoding, .. } => {
+                let columns = object_columns_wanted(json.as_str(), Wants::for_resource(group, resource));
+                (Some(encoding), Some(json.into_string()), None, columns)
+            }
+            Decoded::Encrypted { provider, key_name, reason, .. } => {
+                (Some("encrypted"), None, Some(format!("encrypted ({provider}, key {key_name}): {reason}")), ObjectColumns::default())
+            }
+            Decoded::Raw { reason } => (None, None, Some(reason), ObjectColumns::default()),
+        };
+        ObjectRow {
+            api_group: group.to_string(),
+            resource: resource.to_string(),
+            kind_from_catalog,
+            namespace: located.namespace().map(str::to_string),
+            name: located.name().unwrap_or_default().to_string(),
+            encoding,
+            json,
+            error,
+            columns,
+        }
+    });
+    Ok(KeyRow {
+        create_revision: kv.create_revision,
+        mod_revision: kv.mod_revision,
+        version: kv.version,
+        lease: kv.lease,
+        value: kv.value,
+        encoding: encoding(kv.value),
+        secret: is_secret(&located),
+        object,
+        key_text: String::from_utf8_lossy(entry.key).into_owned(),
+        entry,
+    })
+}
+
+/// The `revisions` table: every retained `key` bucket entry up to `rev`, markers left out.
+#[allow(clippy::too_many_arguments)]
+fn revisions(conn: &Connection, snap: &Snapshot<'_>, catalog: &Catalog, prefix: &str, rev: i64, show_secrets: bool, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<u64> {
+    let sql = |e| sql_error(path, e);
+    let store = snap.store();
+    let file = snap.file();
+    let total = u64::try_from(rev.saturating_sub(store.first_revision) + 1).unwrap_or(0);
+    let mut insert = conn.prepare("INSERT INTO revisions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)").map_err(sql)?;
+    let mut previous: HashMap<&[u8], i64> = HashMap::default();
+    let mut count = 0u64;
+    for entry in store.revisions(None, 0..=rev) {
+        let entry = entry?;
+        if entry.is_marker() {
+            continue;
+        }
+        let kv = entry.kv(file)?;
+        let located = catalog.locate(entry.key, prefix);
+        let hidden = is_secret(&located) && !show_secrets;
+        let (group, resource) = located.group_resource().map_or((None, None), |(g, r)| (Some(g), Some(r)));
+        let prev = previous.insert(entry.key, entry.main());
+        insert
+            .execute(params![
+                entry.main(),
+                entry.sub(),
+                entry.key,
+                String::from_utf8_lossy(entry.key),
+                if entry.tombstone { "delete" } else { "put" },
+                kv.version,
+                kv.create_revision,
+                kv.lease,
+                kv.value.len() as i64,
+                if hidden || entry.tombstone { None } else { Some(kv.value) },
+                hidden,
+                prev,
+                group,
+                resource,
+            ])
+            .map_err(sql)?;
+        count += 1;
+        if count % PROGRESS_EVERY == 0 {
+            let done = u64::try_from(entry.main().saturating_sub(store.first_revision) + 1).unwrap_or(0);
+            progress(Progress { phase: "revisions", done, total });
+        }
+    }
+    progress(Progress { phase: "revisions", done: total, total });
+    Ok(count)
+}

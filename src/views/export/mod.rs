@@ -1,0 +1,76 @@
+//! `export sqlite` and `query`: the keyspace as SQLite tables anyone can query (sqlite3,
+//! Datasette, DuckDB). One pass over the keys at the read revision fills `kv` and, for keys that
+//! are Kubernetes objects, `objects`, `labels`, `annotations` and `owner_refs`; objects are
+//! decoded on worker threads while the calling thread inserts, in key order, inside one
+//! transaction. `--history` adds every retained revision. Tables: [`schema`]; their meaning:
+//! docs/commands/export.md.
+
+mod load;
+pub mod query;
+pub mod rows;
+pub mod schema;
+
+pub use load::{fill, ExportOptions, ExportSummary, Progress};
+
+use crate::error::{Error, Result};
+use crate::k8s::decoder::Decoder;
+use crate::snapshot::Snapshot;
+use rusqlite::Connection;
+use std::path::Path;
+
+/// A SQLite failure while writing or querying `path`, as a library error.
+pub(crate) fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
+    Error::Output { path: path.to_path_buf(), what: format!("SQLite: {e}") }
+}
+
+/// Settings for a database written once, start to end, by one connection: no journal, no
+/// syncs (an interrupted export is discarded whole), a bounded page cache, pages large enough
+/// for objects.
+pub(crate) fn bulk_load_pragmas(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "PRAGMA page_size = 65536;
+         PRAGMA journal_mode = OFF;
+         PRAGMA synchronous = OFF;
+         PRAGMA locking_mode = EXCLUSIVE;
+         PRAGMA cache_size = -32768;
+         PRAGMA temp_store = FILE;",
+    )
+}
+
+/// Writes the export of `snap` to `out`: built in a temporary file beside it (mode 0600, as it
+/// may hold Secrets) and renamed over `out` only when complete, so an interrupted or failed
+/// export leaves no `out`. An existing `out` is refused unless `force`.
+pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options: &ExportOptions, force: bool, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
+    match std::fs::symlink_metadata(out) {
+        Ok(m) if m.is_dir() => return Err(Error::Usage(format!("{}: is a directory", out.display()))),
+        Ok(_) if !force => return Err(Error::Usage(format!("{}: already exists (--force to replace it)", out.display()))),
+        _ => {}
+    }
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export".into());
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    let summary = {
+        let conn = Connection::open(tmp.path()).map_err(|e| sql_error(tmp.path(), e))?;
+        bulk_load_pragmas(&conn).map_err(|e| sql_error(tmp.path(), e))?;
+        let summary = fill(&conn, snap, decoder, options, tmp.path(), progress)?;
+        conn.close().map_err(|(_, e)| sql_error(tmp.path(), e))?;
+        summary
+    };
+    let persisted = if force { tmp.persist(out) } else { tmp.persist_noclobber(out) };
+    persisted.map_err(|e| {
+        let existed = e.error.kind() == std::io::ErrorKind::AlreadyExists;
+        if existed {
+            Error::Usage(format!("{}: already exists (--force to replace it)", out.display()))
+        } else {
+            Error::io(out, e.error)
+        }
+    })?;
+    Ok(summary)
+}
