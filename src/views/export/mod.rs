@@ -33,7 +33,8 @@ pub(crate) fn bulk_load_pragmas(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA synchronous = OFF;
          PRAGMA locking_mode = EXCLUSIVE;
          PRAGMA cache_size = -32768;
-         PRAGMA temp_store = FILE;",
+         PRAGMA temp_store = FILE;
+         PRAGMA threads = 2;",
     )
 }
 
