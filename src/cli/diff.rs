@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use etcdscope::k8s::fields::Change;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::{InputKind, Source};
-use etcdscope::views::diff::{diff, Class, Counts, DiffEntry, DiffQuery, DiffResult, InputSummary, Side, NON_OBJECT_GROUP};
+use etcdscope::views::diff::{diff_reporting, Class, Counts, DiffEntry, DiffQuery, DiffResult, InputSummary, Side, NON_OBJECT_GROUP};
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -76,7 +76,9 @@ pub fn run(a: &DiffArgs, out: &mut impl Write) -> CliResult {
     };
     let (old_source, new_source) = (Source::open(&a.old)?, Source::open(&a.new)?);
     let (old, new) = (Snapshot::open(&old_source)?, Snapshot::open(&new_source)?);
-    let result = diff(&old, &new, &query, &decoder)?;
+    let mut bar = super::progress::Bar::new();
+    let result = diff_reporting(&old, &new, &query, &decoder, &mut |p| bar.update(p))?;
+    drop(bar);
     for e in &result.entries {
         if let Some(Err(reason)) = &e.changes {
             say!("etcdscope: warning: {}: fields not compared: {reason}", printable_key(&e.key));

@@ -110,7 +110,8 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     // written item by item, so memory does not grow with the objects' size.
     let mut printer = Printer::new(a, &query.namespace, single)?;
     let mut findings = false;
-    let summary = etcdscope::views::get::get_each(source, &query, &decoder, &mut |f| {
+    let mut bar = super::progress::Bar::new();
+    let summary = etcdscope::views::get::get_each_reporting(source, &query, &decoder, &mut |f| {
         warn(&f);
         match &f.object {
             Err(_) => findings = true,
@@ -123,7 +124,8 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
             },
         }
         Ok(())
-    })?;
+    }, &mut |p| bar.update(p))?;
+    drop(bar);
     for nf in &summary.not_found {
         say!("Error from server (NotFound): {nf}");
         findings = true;
@@ -143,7 +145,8 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
 /// the number of objects.
 fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: bool, out: &mut impl Write) -> CliResult {
     let mut findings = false;
-    let summary = etcdscope::views::get::get_each(source, query, decoder, &mut |f| {
+    let mut bar = super::progress::Bar::new();
+    let summary = etcdscope::views::get::get_each_reporting(source, query, decoder, &mut |f| {
         warn(&f);
         match &f.object {
             Err(_) => findings = true,
@@ -157,7 +160,8 @@ fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: boo
             }
         }
         Ok(())
-    })?;
+    }, &mut |p| bar.update(p))?;
+    drop(bar);
     for nf in &summary.not_found {
         say!("Error from server (NotFound): {nf}");
         findings = true;

@@ -9,7 +9,7 @@ use etcdscope::k8s::fields::Change;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::get::Namespace;
-use etcdscope::views::history::{history_each, Event, EventKind, HistoryQuery, HistorySummary, Target};
+use etcdscope::views::history::{history_each_reporting, Event, EventKind, HistoryQuery, HistorySummary, Target};
 use serde_json::{Map, Value};
 use std::ffi::OsString;
 use std::io::Write;
@@ -85,7 +85,8 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     let mut findings = false;
     let mut doc = Document::new(a.output, &snap, a.from_rev, a.to_rev);
     let mut rows = Vec::new();
-    let summary = match history_each(&snap, &query, &decoder, &mut |e| {
+    let mut bar = super::progress::Bar::new();
+    let summary = match history_each_reporting(&snap, &query, &decoder, &mut |e| {
         if let Some(Err(reason)) = &e.object {
             say!("etcdscope: warning: {} at revision {}: {reason}", printable_key(e.kv.key), e.revision.main);
             findings = true;
@@ -100,8 +101,11 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
             Format::Table => rows.push(table_row(&e)),
         }
         Ok(())
-    }) {
-        Ok(summary) => summary,
+    }, &mut |p| bar.update(p)) {
+        Ok(summary) => {
+            drop(bar);
+            summary
+        }
         Err(etcdscope::Error::Usage(m)) if matches!(query.target, Target::Objects { .. }) && m.contains("resource type") => {
             return Err(CliError::Usage(format!("{m} (a key not starting with / needs --key or --prefix)")));
         }

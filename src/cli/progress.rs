@@ -1,23 +1,29 @@
 //! Progress bars on stderr, only when stderr is a terminal (never on a pipe, never in tests'
-//! output): keys or revisions done of the total, rate and time left.
+//! output) and only once a command has run for a second: units done of the total, rate and
+//! time left.
 
-use etcdscope::views::export::Progress;
+use etcdscope::views::progress::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 
 pub struct Bar {
     bar: Option<ProgressBar>,
     phase: &'static str,
+    started: std::time::Instant,
+    terminal: bool,
 }
+
+/// Commands that finish sooner show no bar.
+const DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Bar {
     /// A bar if stderr is a terminal; otherwise one that draws nothing.
     pub fn new() -> Bar {
-        Bar { bar: None, phase: "" }
+        Bar { bar: None, phase: "", started: std::time::Instant::now(), terminal: std::io::stderr().is_terminal() }
     }
 
     pub fn update(&mut self, p: Progress) {
-        if !std::io::stderr().is_terminal() {
+        if !self.terminal || (self.bar.is_none() && self.started.elapsed() < DELAY) {
             return;
         }
         if self.phase != p.phase {

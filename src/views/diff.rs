@@ -13,6 +13,7 @@
 //! files, so no value is held. Only objects that revert are decoded. Restore hazards are
 //! computed over every object of OLD (what the cluster holds after the restore) against NEW.
 
+use crate::views::progress::{self, Counter, Progress};
 use crate::error::Result;
 use crate::etcd::lease::Lease;
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
@@ -280,6 +281,11 @@ fn read<'a>(snap: &Snapshot<'a>, rev: i64, decoder: &Decoder, prefix: &str, rela
 
 /// Compares OLD with NEW (they may be the same input, read at two revisions).
 pub fn diff(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery, decoder: &Decoder) -> Result<DiffResult> {
+    diff_reporting(old, new, query, decoder, &mut progress::ignore)
+}
+
+/// [`diff`], reporting the keys of both sides compared.
+pub fn diff_reporting(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery, decoder: &Decoder, report: &mut dyn FnMut(Progress)) -> Result<DiffResult> {
     let prefix = normalize_prefix(&query.etcd_prefix);
     let (a, b) = std::thread::scope(|scope| {
         let a = scope.spawn(|| read(old, query.rev_old, decoder, &prefix, true));
@@ -294,6 +300,7 @@ pub fn diff(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery, decoder: 
     let mut reverted = Vec::new();
     let (fa, fb) = (old.file(), new.file());
     let (mut i, mut j) = (0, 0);
+    let mut progress = Counter::new(report, "keys", (a.live.len() + b.live.len()) as u64);
     while i < a.live.len() || j < b.live.len() {
         let (x, y) = match (a.live.get(i), b.live.get(j)) {
             (Some(x), Some(y)) if x.key < y.key => (Some(x), None),
@@ -302,6 +309,7 @@ pub fn diff(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery, decoder: 
         };
         i += usize::from(x.is_some());
         j += usize::from(y.is_some());
+        progress.set((i + j) as u64);
         let key = x.or(y).expect("one side has the key").key;
         let located = match b.catalog.locate(key, &prefix) {
             l if l.is_known() => l,

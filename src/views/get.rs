@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
 use crate::views::parallel::ordered_map;
+use crate::views::progress::{self, Counter, Progress};
 use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
 use crate::k8s::key::{normalize_prefix, Catalog, KeyClass, ObjectRef};
 use crate::k8s::resources::ResourceInfo;
@@ -109,6 +110,17 @@ pub struct GetSummary {
 /// Streams each object to `visit` as it is decoded: memory stays at one decoded object (plus
 /// the small per-key index of the range), however many objects the snapshot holds.
 pub fn get_each(snap: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, visit: &mut dyn FnMut(Found) -> Result<()>) -> Result<GetSummary> {
+    get_each_reporting(snap, query, decoder, visit, &mut progress::ignore)
+}
+
+/// [`get_each`], reporting the keys decoded of each range read.
+pub fn get_each_reporting(
+    snap: &Snapshot<'_>,
+    query: &GetQuery,
+    decoder: &Decoder,
+    visit: &mut dyn FnMut(Found) -> Result<()>,
+    report: &mut dyn FnMut(Progress),
+) -> Result<GetSummary> {
     let store = snap.store();
     let file = snap.file();
     let rev = store.read_revision(query.revision)?;
@@ -127,7 +139,10 @@ pub fn get_each(snap: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, visit:
             let decoded = decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision));
             Ok(Some(found(query, key, resource, kv.mod_revision, decoded)))
         };
-        ordered_map(store.range(&range, rev)?, decode, |result| {
+        let entries = store.range(&range, rev)?;
+        let mut progress = Counter::new(&mut *report, "keys", entries.len() as u64);
+        ordered_map(entries, decode, |result| {
+            progress.step();
             if let Some(object) = result? {
                 seen += 1;
                 if let Some(found) = object {

@@ -17,6 +17,7 @@ use crate::k8s::fields::{diff, Change};
 use crate::k8s::json::redaction_marker;
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
 use crate::snapshot::Snapshot;
+use crate::views::progress::{self, Counter, Progress};
 use crate::views::get::{object_range, Namespace};
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value;
@@ -119,6 +120,18 @@ struct Track<'a> {
 
 /// Streams the events of `query` to `visit`, oldest first.
 pub fn history_each(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decoder, visit: &mut dyn FnMut(Event<'_>) -> Result<()>) -> Result<HistorySummary> {
+    history_each_reporting(snap, query, decoder, visit, &mut progress::ignore)
+}
+
+/// [`history_each`], reporting the revisions read (of those from the oldest retained one to
+/// `--to-rev`).
+pub fn history_each_reporting(
+    snap: &Snapshot<'_>,
+    query: &HistoryQuery,
+    decoder: &Decoder,
+    visit: &mut dyn FnMut(Event<'_>) -> Result<()>,
+    report: &mut dyn FnMut(Progress),
+) -> Result<HistorySummary> {
     let store = snap.store();
     let file = snap.file();
     let prefix = normalize_prefix(&query.etcd_prefix);
@@ -144,8 +157,11 @@ pub fn history_each(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decoder
     let unredacted = DecodeOptions { show_secrets: true, ..decoder.options };
     let mut tracks: HashMap<&[u8], Track<'_>> = HashMap::default();
     let ids = Identify { catalog: &catalog, prefix: &prefix };
+    let first = store.first_revision;
+    let mut progress = Counter::new(report, "revisions", u64::try_from(to.saturating_sub(first)).unwrap_or(0) + 1);
     for entry in store.revisions(Some(&range), 0..=to) {
         let entry = entry?;
+        progress.set(u64::try_from(entry.main().saturating_sub(first)).unwrap_or(0) + 1);
         if summary.oldest_retained == 0 {
             summary.oldest_retained = entry.main();
         }

@@ -6,5 +6,6 @@ pub mod history;
 pub mod ids;
 pub mod kv_get;
 pub mod parallel;
+pub mod progress;
 pub mod status;
 pub mod wal;

@@ -45,16 +45,7 @@ pub struct ExportSummary {
     pub members: u64,
 }
 
-/// Where a long export is: `done` of `total` in `phase` ("keys", "revisions").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    pub phase: &'static str,
-    pub done: u64,
-    pub total: u64,
-}
-
-/// Progress is reported every this many rows.
-const PROGRESS_EVERY: u64 = 4096;
+use crate::views::progress::{Progress, EVERY as PROGRESS_EVERY};
 
 /// One key at the read revision, ready to insert (built on a worker thread).
 struct KeyRow<'a> {

@@ -10,7 +10,8 @@ pub mod query;
 pub mod rows;
 pub mod schema;
 
-pub use load::{fill, ExportOptions, ExportSummary, Progress};
+pub use crate::views::progress::Progress;
+pub use load::{fill, ExportOptions, ExportSummary};
 
 use crate::error::{Error, Result};
 use crate::k8s::decoder::Decoder;
