@@ -360,6 +360,8 @@ fn query_prints_rows_in_every_format() {
     let q = |format: &str| {
         let o = run(&["query".as_ref(), db.as_os_str(), sql.as_ref(), "-o".as_ref(), format.as_ref()]);
         assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        // Progress is drawn only on a terminal: nothing on a pipe.
+        assert!(o.stderr.is_empty(), "stderr on a pipe: {}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).unwrap()
     };
     let rows: Vec<Value> = serde_json::from_str(&q("json")).unwrap();

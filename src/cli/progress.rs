@@ -3,7 +3,7 @@
 //! time left.
 
 use etcdscope::views::progress::Progress;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
 
 pub struct Bar {
@@ -31,8 +31,16 @@ impl Bar {
                 old.finish_and_clear();
             }
             let bar = ProgressBar::with_draw_target(Some(p.total), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{prefix:>10} [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}")
+            let template = if p.phase.starts_with("WAL") {
+                "{prefix:>10} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}"
+            } else {
+                "{prefix:>10} [{bar:30}] {human_pos}/{human_len} {rate} eta {eta}"
+            };
+            let style = ProgressStyle::with_template(template)
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}/s", s.per_sec());
+                })
                 .progress_chars("=> ");
             bar.set_style(style);
             bar.set_prefix(p.phase);

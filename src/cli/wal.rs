@@ -4,7 +4,7 @@
 
 use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
-use etcdscope::views::wal::{corruption_error, read, MemberState, WalQuery, WalSummary};
+use etcdscope::views::wal::{corruption_error, read_reporting, MemberState, WalQuery, WalSummary};
 use etcdscope::wal::snap::SnapStatus;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -65,7 +65,8 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
     let mut io_error = None;
     // Tables show a put's key and size, not its object: no need to decode it.
     let decoding = if a.output == "table" { None } else { Some(&decoder) };
-    let summary = read(&a.dir, &q, decoding, &mut |v| {
+    let mut bar = super::progress::Bar::new();
+    let summary = read_reporting(&a.dir, &q, decoding, &mut |v| {
         let r = match (a.verify, a.output.as_str()) {
             (true, _) => Ok(()),
             (false, "jsonl") => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
@@ -81,7 +82,8 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
             io_error = Some(e);
             etcdscope::Error::io(std::path::Path::new("<stdout>"), std::io::Error::from(kind))
         })
-    });
+    }, &mut |p| bar.update(p));
+    drop(bar);
     if let Some(e) = io_error {
         return Err(CliError::Io(e));
     }

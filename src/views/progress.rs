@@ -1,7 +1,8 @@
 //! Progress of the long reads (export, get's listings, history of a prefix, diff, wal), for a
 //! progress bar: the library reports, the command line draws (only on a terminal).
 
-/// `done` of `total` units of `phase` ("keys", "objects", "revisions", "bytes"…).
+/// `done` of `total` units of `phase`: keys ("keys"), revisions ("revisions"), or bytes of
+/// WAL segments (phases named "WAL …").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     pub phase: &'static str,

@@ -4,6 +4,7 @@
 //! and hands each record to the caller. Memory does not grow with the number of entries (the
 //! first pass keeps only the overwrite points, one per leader change that dropped entries).
 
+use crate::views::progress::{self, Counter, Progress};
 use crate::error::{Error, Location, Result};
 use crate::etcd::pb::{etcdserverpb, raftpb};
 use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
@@ -198,6 +199,17 @@ struct Overwrite {
 
 /// Reads the WAL at (or under) `input`, calling `visit` with one JSON value per record shown.
 pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut dyn FnMut(WalLine) -> Result<()>) -> Result<WalSummary> {
+    read_reporting(input, q, decoder, visit, &mut progress::ignore)
+}
+
+/// [`read`], reporting the bytes of segments read in each of the two passes.
+pub fn read_reporting(
+    input: &Path,
+    q: &WalQuery,
+    decoder: Option<&Decoder>,
+    visit: &mut dyn FnMut(WalLine) -> Result<()>,
+    report: &mut dyn FnMut(Progress),
+) -> Result<WalSummary> {
     let dir = wal_dir(input)?;
     let segments = discover(&dir)?;
     let mut summary = WalSummary {
@@ -211,12 +223,22 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
     let consistent_index = summary.member.as_ref().and_then(|m| m.consistent_index);
     let wal = Wal::open(segments)?;
     let name = |i: usize| wal.segments.files[i].name.file_name();
+    // Bytes before each segment, for progress.
+    let mut before = Vec::with_capacity(wal.segments.files.len());
+    let mut total = 0u64;
+    for f in &wal.segments.files {
+        before.push(total);
+        total = total.saturating_add(f.len);
+    }
+    let at = |segment: usize, offset: u64| before.get(segment).copied().unwrap_or(total).saturating_add(offset);
 
     // Pass 1: the final commit and the overwrite points.
     let mut overwrites: Vec<Overwrite> = Vec::new();
     let (mut seq, mut last_index, mut commit) = (0u64, 0u64, 0u64);
+    let mut progress = Counter::new(&mut *report, "WAL check", total);
     wal.scan(q.best_effort, &mut |ev| {
         if let Event::Frame(f) = ev {
+            progress.set(at(f.segment, f.offset));
             match Record::of(&f) {
                 Ok(Record::Entry(e)) => {
                     if seq > 0 && e.index <= last_index {
@@ -242,9 +264,12 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
     let mut next_overwrite = 0;
     let mut seq = 0u64;
     let mut records_in_segment = 0u64;
+    progress.set(total);
+    let mut progress = Counter::new(&mut *report, "WAL read", total);
     wal.scan(q.best_effort, &mut |ev| {
         match ev {
             Event::Frame(f) => {
+                progress.set(at(f.segment, f.offset));
                 summary.records += 1;
                 records_in_segment += 1;
                 if f.crc_checked {
@@ -354,6 +379,7 @@ pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut d
         }
         Ok(())
     })?;
+    progress.set(total);
     Ok(summary)
 }
 
