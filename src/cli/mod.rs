@@ -22,6 +22,7 @@ mod kv;
 mod progress;
 mod status;
 mod wal;
+mod wal_json;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;

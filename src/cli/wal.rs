@@ -4,6 +4,7 @@
 
 use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
+use super::wal_json::line_json;
 use etcdscope::views::wal::{corruption_error, read_reporting, MemberState, WalQuery, WalSummary};
 use etcdscope::wal::snap::SnapStatus;
 use serde_json::{json, Value};
@@ -66,7 +67,11 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
     // Tables show a put's key and size, not its object: no need to decode it.
     let decoding = if a.output == "table" { None } else { Some(&decoder) };
     let mut bar = super::progress::Bar::new();
-    let summary = read_reporting(&a.dir, &q, decoding, &mut |v| {
+    let summary = read_reporting(&a.dir, &q, decoding, &mut |line| {
+        if a.verify {
+            return Ok(());
+        }
+        let v = line_json(&line);
         let r = match (a.verify, a.output.as_str()) {
             (true, _) => Ok(()),
             (false, "jsonl") => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),

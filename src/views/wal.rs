@@ -1,5 +1,6 @@
-//! `wal`: every record of a WAL, decoded, as JSON values ready to print, streamed one at a time,
-//! and a summary. Two passes over the segments (each read into memory in turn): the first finds what only the end of the
+//! `wal`: every record of a WAL, decoded into typed lines (the raft entry, the etcd request in
+//! it as etcd's own messages, and the Kubernetes objects its puts store, decoded), streamed one
+//! at a time, and a summary. Printing them (JSON, tables) is the command line's job. Two passes over the segments (each read into memory in turn): the first finds what only the end of the
 //! log can tell (the final commit index, entries a later term overwrote), the second decodes
 //! and hands each record to the caller. Memory does not grow with the number of entries (the
 //! first pass keeps only the overwrite points, one per leader change that dropped entries).
@@ -10,10 +11,8 @@ use crate::etcd::pb::{etcdserverpb, raftpb};
 use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
 use crate::wal::frame::{DamageKind, Event, SegmentEnd, Wal};
 use crate::wal::record::{Entry, Record};
-use crate::wal::request::{class_fast, payload, v3_op, Payload};
+use crate::wal::request::{class_fast, payload, Payload};
 use crate::wal::segment::{discover, wal_dir};
-use base64::Engine;
-use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -32,83 +31,122 @@ pub struct WalQuery {
     pub summary_only: bool,
 }
 
-/// One record as JSON, with the Kubernetes objects in it kept as the text they were rendered
-/// to (at `objects`' JSON pointers the value holds `null`), so writing a line costs no parse.
+/// Where a record is: segment file name, byte offset, record number within the segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordAt {
+    pub segment: String,
+    pub offset: u64,
+    pub record: u64,
+}
+
+/// One record of the log, as shown.
 #[derive(Debug, Clone)]
-pub struct WalLine {
-    pub json: Value,
-    pub objects: Vec<(String, ObjectJson)>,
+pub enum WalLine {
+    Entry(Box<EntryLine>),
+    /// A record other than an entry: crc, metadata, hard state, snapshot marker, unknown type.
+    Record { at: RecordAt, record: OtherRecord },
+    /// A record whose frame is sound but whose content does not decode.
+    Undecodable { at: RecordAt, error: String },
+    Damage(DamageReport),
 }
 
-impl WalLine {
-    /// The whole line as one value (objects parsed into place).
-    pub fn to_value(&self) -> Value {
-        let mut v = self.json.clone();
-        for (ptr, obj) in &self.objects {
-            if let (Some(slot), Ok(o)) = (v.pointer_mut(ptr), obj.value()) {
-                *slot = o;
-            }
-        }
-        v
-    }
+#[derive(Debug, Clone)]
+pub enum OtherRecord {
+    Crc(u32),
+    Metadata { node_id: u64, cluster_id: u64 },
+    State { term: u64, vote: u64, commit: u64 },
+    Snapshot { index: u64, term: u64, conf_state: Option<raftpb::ConfState> },
+    Unknown(i64),
+}
 
-    /// The line as compact JSON, objects written from their text.
-    pub fn write_compact(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
-        fn write(v: &Value, path: &mut String, objects: &[(String, ObjectJson)], out: &mut dyn std::io::Write) -> std::io::Result<()> {
-            if let Some((_, o)) = objects.iter().find(|(p, _)| p == path) {
-                return out.write_all(o.as_str().as_bytes());
-            }
-            match v {
-                Value::Object(m) => {
-                    out.write_all(b"{")?;
-                    for (i, (k, x)) in m.iter().enumerate() {
-                        if i > 0 {
-                            out.write_all(b",")?;
-                        }
-                        serde_json::to_writer(&mut *out, k)?;
-                        out.write_all(b":")?;
-                        let len = path.len();
-                        path.push('/');
-                        path.push_str(k);
-                        write(x, path, objects, out)?;
-                        path.truncate(len);
-                    }
-                    out.write_all(b"}")
-                }
-                Value::Array(a) => {
-                    out.write_all(b"[")?;
-                    for (i, x) in a.iter().enumerate() {
-                        if i > 0 {
-                            out.write_all(b",")?;
-                        }
-                        let len = path.len();
-                        path.push('/');
-                        path.push_str(&i.to_string());
-                        write(x, path, objects, out)?;
-                        path.truncate(len);
-                    }
-                    out.write_all(b"]")
-                }
-                scalar => Ok(serde_json::to_writer(&mut *out, scalar)?),
+/// A raft entry and what it asks.
+#[derive(Debug, Clone)]
+pub struct EntryLine {
+    pub at: RecordAt,
+    pub index: u64,
+    pub term: u64,
+    /// raftpb.EntryType: 0 normal, 1 conf change, 2 conf change v2.
+    pub entry_type: i32,
+    /// `put`, `delete`, `txn`, `lease`, `conf`, … (what `--type` selects).
+    pub class: &'static str,
+    /// At or below the last hard state's commit index and not overwritten by a later term.
+    pub committed: bool,
+    /// At or below the member db's consistent index (with a member dir).
+    pub in_db: Option<bool>,
+    /// Overwritten by an entry of the same index from a later term.
+    pub superseded: bool,
+    pub request: Request,
+}
+
+/// The entry's request, as etcd's own messages.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// A normal entry without data: a new leader's first entry.
+    Empty,
+    Undecodable(String),
+    ConfChange(raftpb::ConfChange),
+    ConfChangeV2(raftpb::ConfChangeV2),
+    V2(Box<etcdserverpb::Request>),
+    V3 {
+        request: Box<etcdserverpb::InternalRaftRequest>,
+        /// The values the request stores, in [`puts`] order, as they are shown.
+        values: Vec<StoredValue>,
+    },
+}
+
+/// A value a put stores, as it is shown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredValue {
+    /// Shown as bytes (not a Kubernetes object, or no decoder asked for).
+    Bytes,
+    /// A Kubernetes object, decoded.
+    Object { json: ObjectJson, encoding: &'static str },
+    /// Encrypted at rest and not decryptable here.
+    Encrypted { provider: String, key_name: String },
+    /// A Secret's bytes that do not decode: not shown without --show-secrets.
+    SecretRedacted,
+}
+
+/// The puts of a v3 request in the order they are shown: the request's own put, else the
+/// txn's success operations then its failure operations, nested txns in place.
+pub fn puts(r: &etcdserverpb::InternalRaftRequest) -> Vec<&etcdserverpb::PutRequest> {
+    fn txn<'a>(t: &'a etcdserverpb::TxnRequest, out: &mut Vec<&'a etcdserverpb::PutRequest>) {
+        use etcdserverpb::request_op::Request as R;
+        for op in t.success.iter().chain(&t.failure) {
+            match &op.request {
+                Some(R::RequestPut(p)) => out.push(p),
+                Some(R::RequestTxn(t)) => txn(t, out),
+                _ => {}
             }
         }
-        if self.objects.is_empty() {
-            return Ok(serde_json::to_writer(&mut *out, &self.json)?);
-        }
-        write(&self.json, &mut String::new(), &self.objects, out)
+    }
+    let mut out = Vec::new();
+    if let Some(p) = &r.put {
+        out.push(p);
+    } else if let Some(t) = &r.txn {
+        txn(t, &mut out);
+    }
+    out
+}
+
+/// How a stored value is shown: decoded as a Kubernetes object when it is one and a decoder is
+/// given, else as bytes (a Secret's undecodable bytes redacted).
+fn stored_value(decoder: Option<&Decoder>, key: &[u8], value: &[u8]) -> StoredValue {
+    let Some(d) = decoder else { return StoredValue::Bytes };
+    if !key.starts_with(b"/") {
+        return StoredValue::Bytes;
+    }
+    match d.decode_at(key, value, None) {
+        Decoded::Object { json, encoding, .. } => StoredValue::Object { json, encoding },
+        Decoded::Encrypted { provider, key_name, .. } => StoredValue::Encrypted { provider, key_name },
+        Decoded::Raw { .. } if is_secret_key(key) && !d.options.show_secrets => StoredValue::SecretRedacted,
+        Decoded::Raw { .. } => StoredValue::Bytes,
     }
 }
 
-impl From<Value> for WalLine {
-    fn from(json: Value) -> Self {
-        WalLine { json, objects: Vec::new() }
-    }
-}
-
-/// How stored values are shown, and the Kubernetes objects found so far (by JSON pointer).
-struct Values<'d> {
-    decoder: Option<&'d Decoder>,
-    objects: Vec<(String, ObjectJson)>,
+/// A key under kube-apiserver's `secrets` resource, whatever its etcd prefix.
+fn is_secret_key(key: &[u8]) -> bool {
+    key.windows(9).any(|w| w == b"/secrets/")
 }
 
 /// Damage found, located.
@@ -277,17 +315,12 @@ pub fn read_reporting(
                 } else {
                     summary.crc_unchecked += 1;
                 }
-                let mut line = Map::new();
-                line.insert("segment".into(), Value::String(name(f.segment)));
-                line.insert("offset".into(), json!(f.offset));
-                line.insert("record".into(), json!(f.record));
+                let at = RecordAt { segment: name(f.segment), offset: f.offset, record: f.record };
                 let record = match Record::of(&f) {
                     Ok(r) => r,
                     Err(why) => {
-                        line.insert("kind".into(), json!("undecodable"));
-                        line.insert("error".into(), json!(why));
                         if q.types.is_empty() && !q.summary_only {
-                            visit(Value::Object(line).into())?;
+                            visit(WalLine::Undecodable { at, error: why.to_string() })?;
                         }
                         return Ok(());
                     }
@@ -307,6 +340,12 @@ pub fn read_reporting(
                         summary.last_entry = Some((e.index, e.term));
                         summary.superseded += u64::from(superseded);
                         summary.uncommitted += u64::from(!superseded && !committed);
+                        let in_db = consistent_index.map(|ci| e.index <= ci);
+                        if committed && in_db == Some(false) {
+                            if let Some(m) = summary.member.as_mut() {
+                                m.committed_not_in_db += 1;
+                            }
+                        }
                         if q.summary_only || !index_and_class_shown(q, &e, class) {
                             return Ok(());
                         }
@@ -314,36 +353,25 @@ pub fn read_reporting(
                         if !keys_shown(q, &p) {
                             return Ok(());
                         }
-                        line.insert("kind".into(), json!("entry"));
-                        line.insert("index".into(), json!(e.index));
-                        line.insert("term".into(), json!(e.term));
-                        line.insert("type".into(), json!(entry_type_name(e.entry_type)));
-                        line.insert("class".into(), json!(class));
-                        line.insert("committed".into(), json!(committed));
-                        if let Some(ci) = consistent_index {
-                            let in_db = e.index <= ci;
-                            line.insert("in_db".into(), json!(in_db));
-                            if committed && !in_db {
-                                if let Some(m) = summary.member.as_mut() {
-                                    m.committed_not_in_db += 1;
-                                }
+                        let request = match p {
+                            Payload::Empty => Request::Empty,
+                            Payload::Undecodable(why) => Request::Undecodable(why),
+                            Payload::ConfChange(c) => Request::ConfChange(c),
+                            Payload::ConfChangeV2(c) => Request::ConfChangeV2(c),
+                            Payload::V2(r) => Request::V2(r),
+                            Payload::V3(r) => {
+                                let values = puts(&r).into_iter().map(|p| stored_value(decoder, &p.key, &p.value)).collect();
+                                Request::V3 { request: r, values }
                             }
-                        }
-                        if superseded {
-                            line.insert("superseded".into(), json!(true));
-                        }
-                        let mut vals = Values { decoder, objects: Vec::new() };
-                        payload_json(&p, &mut vals, &mut line);
-                        visit(WalLine { json: Value::Object(line), objects: vals.objects })?;
+                        };
+                        visit(WalLine::Entry(Box::new(EntryLine { at, index: e.index, term: e.term, entry_type: e.entry_type, class, committed, in_db, superseded, request })))?;
                     }
                     other => {
-                        let (kind, fields) = record_json(&other, &mut summary);
+                        let record = note_record(&other, &mut summary);
                         if q.summary_only || !q.types.is_empty() || q.from_index.is_some() || q.to_index.is_some() || q.key_prefix.is_some() {
                             return Ok(());
                         }
-                        line.insert("kind".into(), json!(kind));
-                        line.extend(fields);
-                        visit(Value::Object(line).into())?;
+                        visit(WalLine::Record { at, record })?;
                     }
                 }
             }
@@ -357,9 +385,7 @@ pub fn read_reporting(
                     resumed_at: d.resumed_at.map(|(s, o)| (name(s), o)),
                 };
                 if q.types.is_empty() && !q.summary_only {
-                    visit(WalLine::from(json!({"kind": "damage", "segment": report.segment, "offset": report.offset, "record": report.record,
-                        "damage": report.kind, "error": report.what,
-                        "resumed_at": report.resumed_at.as_ref().map(|(s, o)| json!({"segment": s, "offset": o}))})))?;
+                    visit(WalLine::Damage(report.clone()))?;
                 }
                 summary.damage.push(report);
             }
@@ -417,7 +443,7 @@ pub fn corruption_error(summary: &WalSummary) -> Option<Error> {
     Some(Error::corrupt(Location { file, page: None, offset: d.offset }, format!("WAL record {}: {}", d.record, d.what)))
 }
 
-fn entry_type_name(t: i32) -> &'static str {
+pub fn entry_type_name(t: i32) -> &'static str {
     match t {
         0 => "normal",
         1 => "conf_change",
@@ -470,332 +496,25 @@ fn keys_of(p: &Payload) -> Vec<&[u8]> {
     out
 }
 
-fn record_json(r: &Record<'_>, summary: &mut WalSummary) -> (&'static str, Map<String, Value>) {
-    let mut m = Map::new();
-    let kind = match r {
-        Record::Crc(c) => {
-            m.insert("crc".into(), json!(format!("{c:08x}")));
-            "crc"
-        }
+/// What a record other than an entry says, noted in the summary.
+fn note_record(r: &Record<'_>, summary: &mut WalSummary) -> OtherRecord {
+    match r {
+        Record::Crc(c) => OtherRecord::Crc(*c),
         Record::Metadata { node_id, cluster_id } => {
             summary.node_id = Some(*node_id);
             summary.cluster_id = Some(*cluster_id);
-            m.insert("node_id".into(), json!(format!("{node_id:x}")));
-            m.insert("cluster_id".into(), json!(format!("{cluster_id:x}")));
-            "metadata"
+            OtherRecord::Metadata { node_id: *node_id, cluster_id: *cluster_id }
         }
         Record::State(h) => {
             summary.hard_state = Some((h.term(), h.vote(), h.commit()));
-            m.insert("term".into(), json!(h.term()));
-            m.insert("vote".into(), json!(format!("{:x}", h.vote())));
-            m.insert("commit".into(), json!(h.commit()));
-            "state"
+            OtherRecord::State { term: h.term(), vote: h.vote(), commit: h.commit() }
         }
-        Record::Snapshot(s) => {
-            summary.snapshot = Some((s.index(), s.term()));
-            m.insert("index".into(), json!(s.index()));
-            m.insert("term".into(), json!(s.term()));
-            if let Some(cs) = &s.conf_state {
-                m.insert("conf_state".into(), conf_state_json(cs));
-            }
-            "snapshot"
+        Record::Snapshot(snap) => {
+            summary.snapshot = Some((snap.index(), snap.term()));
+            OtherRecord::Snapshot { index: snap.index(), term: snap.term(), conf_state: snap.conf_state.clone() }
         }
-        Record::Unknown(t) => {
-            m.insert("type".into(), json!(t));
-            "unknown"
-        }
-        Record::Entry(_) => "entry",
-    };
-    (kind, m)
-}
-
-fn conf_state_json(cs: &raftpb::ConfState) -> Value {
-    let hex = |v: &[u64]| v.iter().map(|i| format!("{i:x}")).collect::<Vec<_>>();
-    json!({"voters": hex(&cs.voters), "learners": hex(&cs.learners), "voters_outgoing": hex(&cs.voters_outgoing),
-           "learners_next": hex(&cs.learners_next), "auto_leave": cs.auto_leave()})
-}
-
-/// `key` as text when it is UTF-8, else `key_base64`.
-fn put_bytes(m: &mut Map<String, Value>, name: &str, b: &[u8]) {
-    match std::str::from_utf8(b) {
-        Ok(s) => m.insert(name.into(), Value::String(s.into())),
-        Err(_) => m.insert(format!("{name}_base64"), Value::String(base64::engine::general_purpose::STANDARD.encode(b))),
-    };
-}
-
-fn redacted(s: &str) -> Value {
-    Value::String(format!("<redacted, {} bytes>", s.len()))
-}
-
-/// A stored value: decoded as a Kubernetes object when it is one (and a decoder is given),
-/// else as bytes.
-fn put_value(m: &mut Map<String, Value>, key: &[u8], value: &[u8], vals: &mut Values<'_>, path: &str) {
-    if let Some(d) = vals.decoder {
-        if key.starts_with(b"/") {
-            match d.decode_at(key, value, None) {
-                Decoded::Object { json, encoding, .. } => {
-                    m.insert("value_bytes".into(), json!(value.len()));
-                    m.insert("value_encoding".into(), json!(encoding));
-                    // Kept as text and written in place (see WalLine): no parse and re-write.
-                    m.insert("object".into(), Value::Null);
-                    vals.objects.push((format!("{path}/object"), json));
-                    return;
-                }
-                Decoded::Encrypted { provider, key_name, .. } => {
-                    m.insert("value_bytes".into(), json!(value.len()));
-                    m.insert("value_encrypted".into(), json!({"provider": provider, "key": key_name}));
-                    return;
-                }
-                Decoded::Raw { .. } if is_secret_key(key) && !d.options.show_secrets => {
-                    // Not decodable (damaged, unknown kind), but still a Secret's bytes.
-                    m.insert("value_bytes".into(), json!(value.len()));
-                    m.insert("value_redacted".into(), json!(format!("<redacted: {} bytes of a Secret that does not decode; --show-secrets to show>", value.len())));
-                    return;
-                }
-                Decoded::Raw { .. } => {}
-            }
-        }
-    }
-    put_bytes(m, "value", value);
-}
-
-/// A key under kube-apiserver's `secrets` resource, whatever its etcd prefix.
-fn is_secret_key(key: &[u8]) -> bool {
-    key.windows(9).any(|w| w == b"/secrets/")
-}
-
-fn range_json(key: &[u8], end: &[u8]) -> Map<String, Value> {
-    let mut m = Map::new();
-    put_bytes(&mut m, "key", key);
-    if !end.is_empty() {
-        put_bytes(&mut m, "range_end", end);
-    }
-    m
-}
-
-fn put_json(p: &etcdserverpb::PutRequest, vals: &mut Values<'_>, path: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    put_bytes(&mut m, "key", &p.key);
-    put_value(&mut m, &p.key, &p.value, vals, path);
-    if p.lease != 0 {
-        m.insert("lease".into(), json!(format!("{:x}", p.lease)));
-    }
-    for (flag, set) in [("prev_kv", p.prev_kv), ("ignore_value", p.ignore_value), ("ignore_lease", p.ignore_lease)] {
-        if set {
-            m.insert(flag.into(), json!(true));
-        }
-    }
-    m
-}
-
-fn txn_json(t: &etcdserverpb::TxnRequest, vals: &mut Values<'_>, path: &str) -> Value {
-    use etcdserverpb::compare::TargetUnion as T;
-    use etcdserverpb::request_op::Request as R;
-    let compares: Vec<Value> = t
-        .compare
-        .iter()
-        .map(|c| {
-            let mut m = range_json(&c.key, &c.range_end);
-            m.insert("target".into(), json!(c.target().as_str_name()));
-            m.insert("result".into(), json!(c.result().as_str_name()));
-            match &c.target_union {
-                Some(T::Version(v)) => m.insert("version".into(), json!(v)),
-                Some(T::CreateRevision(v)) => m.insert("create_revision".into(), json!(v)),
-                Some(T::ModRevision(v)) => m.insert("mod_revision".into(), json!(v)),
-                Some(T::Lease(v)) => m.insert("lease".into(), json!(format!("{v:x}"))),
-                Some(T::Value(v)) => {
-                    put_bytes(&mut m, "value", v);
-                    None
-                }
-                None => None,
-            };
-            Value::Object(m)
-        })
-        .collect();
-    let mut ops = |ops: &[etcdserverpb::RequestOp], branch: &str| -> Vec<Value> {
-        ops.iter()
-            .enumerate()
-            .map(|(i, op)| match &op.request {
-                Some(R::RequestPut(p)) => {
-                    let mut m = put_json(p, vals, &format!("{path}/{branch}/{i}"));
-                    m.insert("op".into(), json!("put"));
-                    Value::Object(m)
-                }
-                Some(R::RequestDeleteRange(d)) => {
-                    let mut m = range_json(&d.key, &d.range_end);
-                    m.insert("op".into(), json!("delete_range"));
-                    Value::Object(m)
-                }
-                Some(R::RequestRange(r)) => {
-                    let mut m = range_json(&r.key, &r.range_end);
-                    m.insert("op".into(), json!("range"));
-                    Value::Object(m)
-                }
-                Some(R::RequestTxn(t)) => json!({"op": "txn", "txn": txn_json(t, vals, &format!("{path}/{branch}/{i}/txn"))}),
-                None => json!({"op": "none"}),
-            })
-            .collect()
-    };
-    let success = ops(&t.success, "success");
-    let failure = ops(&t.failure, "failure");
-    json!({"compare": compares, "success": success, "failure": failure})
-}
-
-/// The entry's request, under its operation's name; passwords and tokens never shown.
-fn payload_json(p: &Payload, vals: &mut Values<'_>, line: &mut Map<String, Value>) {
-    match p {
-        Payload::Empty => {}
-        Payload::Undecodable(why) => {
-            line.insert("error".into(), json!(why));
-        }
-        Payload::ConfChange(c) => {
-            let mut m = Map::new();
-            m.insert("change".into(), json!(c.r#type().as_str_name().trim_start_matches("ConfChange")));
-            m.insert("node_id".into(), json!(format!("{:x}", c.node_id())));
-            if c.id() != 0 {
-                m.insert("id".into(), json!(c.id()));
-            }
-            context_json(c.context(), &mut m);
-            line.insert("conf_change".into(), Value::Object(m));
-        }
-        Payload::ConfChangeV2(c) => {
-            let changes: Vec<Value> = c
-                .changes
-                .iter()
-                .map(|s| json!({"change": s.r#type().as_str_name().trim_start_matches("ConfChange"), "node_id": format!("{:x}", s.node_id())}))
-                .collect();
-            let mut m = Map::new();
-            m.insert("transition".into(), json!(c.transition().as_str_name().trim_start_matches("ConfChangeTransition")));
-            m.insert("changes".into(), Value::Array(changes));
-            context_json(c.context(), &mut m);
-            line.insert("conf_change_v2".into(), Value::Object(m));
-        }
-        Payload::V2(r) => {
-            let mut m = Map::new();
-            m.insert("id".into(), json!(r.id()));
-            m.insert("method".into(), json!(r.method()));
-            m.insert("path".into(), json!(r.path()));
-            // v2 auth records hold bcrypt hashes in their value.
-            if r.path().starts_with("/2/") {
-                m.insert("val".into(), redacted(r.val()));
-            } else if r.val.is_some() {
-                m.insert("val".into(), json!(r.val()));
-            }
-            for (name, v) in [("dir", r.dir()), ("prev_exist", r.prev_exist()), ("recursive", r.recursive()), ("refresh", r.refresh())] {
-                if v {
-                    m.insert(name.into(), json!(true));
-                }
-            }
-            if r.expiration() != 0 {
-                m.insert("expiration".into(), json!(r.expiration()));
-            }
-            line.insert("v2".into(), Value::Object(m));
-        }
-        Payload::V3(r) => v3_json(r, vals, line),
-    }
-}
-
-/// etcd puts the member (id, peerURLs, name, clientURLs, isLearner, isPromote) as JSON in the
-/// conf change context.
-fn context_json(ctx: &[u8], m: &mut Map<String, Value>) {
-    if ctx.is_empty() {
-        return;
-    }
-    match serde_json::from_slice::<Value>(ctx) {
-        Ok(mut v) => {
-            // Member IDs are u64: show them in hex, as etcdctl does.
-            if let Some(id) = v.get("id").and_then(Value::as_u64) {
-                v["id"] = json!(format!("{id:x}"));
-            }
-            m.insert("member".into(), v);
-        }
-        Err(_) => put_bytes(m, "context", ctx),
-    }
-}
-
-fn v3_json(r: &etcdserverpb::InternalRaftRequest, vals: &mut Values<'_>, line: &mut Map<String, Value>) {
-    let op = v3_op(r);
-    line.insert("op".into(), json!(op));
-    let id = if r.id != 0 { r.id } else { r.header.as_ref().map_or(0, |h| h.id) };
-    if id != 0 {
-        line.insert("request_id".into(), json!(format!("{id:x}")));
-    }
-    if let Some(h) = &r.header {
-        if !h.username.is_empty() {
-            line.insert("username".into(), json!(h.username));
-        }
-        if h.auth_revision != 0 {
-            line.insert("auth_revision".into(), json!(h.auth_revision));
-        }
-    }
-    let body: Value = if let Some(p) = &r.put {
-        Value::Object(put_json(p, vals, "/put"))
-    } else if let Some(d) = &r.delete_range {
-        let mut m = range_json(&d.key, &d.range_end);
-        if d.prev_kv {
-            m.insert("prev_kv".into(), json!(true));
-        }
-        Value::Object(m)
-    } else if let Some(t) = &r.txn {
-        txn_json(t, vals, "/txn")
-    } else if let Some(rr) = &r.range {
-        Value::Object(range_json(&rr.key, &rr.range_end))
-    } else if let Some(c) = &r.compaction {
-        json!({"revision": c.revision, "physical": c.physical})
-    } else if let Some(g) = &r.lease_grant {
-        json!({"id": format!("{:x}", g.id), "ttl": g.ttl})
-    } else if let Some(l) = &r.lease_revoke {
-        json!({"id": format!("{:x}", l.id)})
-    } else if let Some(c) = &r.lease_checkpoint {
-        json!({"checkpoints": c.checkpoints.iter().map(|c| json!({"id": format!("{:x}", c.id), "remaining_ttl": c.remaining_ttl})).collect::<Vec<_>>()})
-    } else if let Some(a) = &r.alarm {
-        json!({"action": a.action().as_str_name(), "member_id": format!("{:x}", a.member_id), "alarm": a.alarm().as_str_name()})
-    } else if let Some(a) = &r.authenticate {
-        json!({"name": a.name, "password": redacted(&a.password), "simple_token": redacted(&a.simple_token)})
-    } else if let Some(u) = &r.auth_user_add {
-        json!({"name": u.name, "password": redacted(&u.password), "hashed_password": redacted(&u.hashed_password),
-               "no_password": u.options.as_ref().is_some_and(|o| o.no_password)})
-    } else if let Some(u) = &r.auth_user_change_password {
-        json!({"name": u.name, "password": redacted(&u.password), "hashed_password": redacted(&u.hashed_password)})
-    } else if let Some(u) = &r.auth_user_delete {
-        json!({"name": u.name})
-    } else if let Some(u) = &r.auth_user_get {
-        json!({"name": u.name})
-    } else if let Some(g) = &r.auth_user_grant_role {
-        json!({"user": g.user, "role": g.role})
-    } else if let Some(g) = &r.auth_user_revoke_role {
-        json!({"name": g.name, "role": g.role})
-    } else if let Some(a) = &r.auth_role_add {
-        json!({"name": a.name})
-    } else if let Some(a) = &r.auth_role_delete {
-        json!({"role": a.role})
-    } else if let Some(a) = &r.auth_role_get {
-        json!({"role": a.role})
-    } else if let Some(g) = &r.auth_role_grant_permission {
-        let mut m = Map::new();
-        m.insert("name".into(), json!(g.name));
-        if let Some(p) = &g.perm {
-            let mut pm = range_json(&p.key, &p.range_end);
-            pm.insert("type".into(), json!(p.perm_type().as_str_name()));
-            m.insert("perm".into(), Value::Object(pm));
-        }
-        Value::Object(m)
-    } else if let Some(g) = &r.auth_role_revoke_permission {
-        let mut m = range_json(&g.key, &g.range_end);
-        m.insert("role".into(), json!(g.role));
-        Value::Object(m)
-    } else if let Some(c) = &r.cluster_version_set {
-        json!({"ver": c.ver})
-    } else if let Some(c) = &r.cluster_member_attr_set {
-        let attrs = c.member_attributes.as_ref();
-        json!({"member_id": format!("{:x}", c.member_id), "name": attrs.map(|a| a.name.clone()),
-               "client_urls": attrs.map(|a| a.client_urls.clone()).unwrap_or_default()})
-    } else if let Some(d) = &r.downgrade_info_set {
-        json!({"enabled": d.enabled, "ver": d.ver})
-    } else {
-        Value::Object(Map::new())
-    };
-    if op != "none" {
-        line.insert(op.into(), body);
+        Record::Unknown(t) => OtherRecord::Unknown(*t),
+        // Entries are handled by the caller.
+        Record::Entry(_) => OtherRecord::Unknown(0),
     }
 }
