@@ -31,13 +31,16 @@ pub struct TableArgs {
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
     #[arg(long, default_value = "/registry")]
     etcd_prefix: String,
+    /// Add the member's WAL (a data dir, member dir or WAL dir): wal_entries, wal_puts, wal_damage.
+    #[arg(long)]
+    wal: Option<PathBuf>,
     #[command(flatten)]
     decoding: super::decoding::DecodingArgs,
 }
 
 impl TableArgs {
     fn options(&self) -> ExportOptions {
-        ExportOptions { history: self.history, revision: self.rev, etcd_prefix: self.etcd_prefix.clone() }
+        ExportOptions { history: self.history, revision: self.rev, etcd_prefix: self.etcd_prefix.clone(), wal: self.wal.clone() }
     }
 }
 
@@ -77,7 +80,7 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
     drop(bar);
     writeln!(
         out,
-        "{}: {} keys, {} objects ({} not decoded), {} revisions, {} leases, {} members at revision {}",
+        "{}: {} keys, {} objects ({} not decoded), {} revisions, {} leases, {} members at revision {}{}",
         a.out.display(),
         s.keys,
         s.objects,
@@ -85,7 +88,8 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
         s.revisions,
         s.leases,
         s.members,
-        s.read_revision
+        s.read_revision,
+        if a.tables.wal.is_some() { format!("; {} WAL entries", s.wal_entries) } else { String::new() }
     )?;
     Ok(EXIT_OK)
 }

@@ -1,7 +1,7 @@
 //! Filling an export's tables from a snapshot.
 
 use super::rows::{encoding, object_columns_wanted, ObjectColumns, Wants};
-use super::schema::{HISTORY_INDEXES, HISTORY_TABLES, INDEXES, SCHEMA_VERSION, TABLES};
+use super::schema::{HISTORY_INDEXES, HISTORY_TABLES, INDEXES, SCHEMA_VERSION, TABLES, WAL_INDEXES, WAL_TABLES};
 use super::sql_error;
 use crate::error::Result;
 use crate::etcd::mvcc::RevisionEntry;
@@ -24,11 +24,14 @@ pub struct ExportOptions {
     pub revision: i64,
     /// kube-apiserver's `--etcd-prefix`.
     pub etcd_prefix: String,
+    /// A member's WAL (a data dir, member dir or WAL dir): `wal_entries`, `wal_puts`,
+    /// `wal_damage`.
+    pub wal: Option<std::path::PathBuf>,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into() }
+        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into(), wal: None }
     }
 }
 
@@ -43,6 +46,7 @@ pub struct ExportSummary {
     pub revisions: u64,
     pub leases: u64,
     pub members: u64,
+    pub wal_entries: u64,
 }
 
 use crate::views::progress::{Progress, EVERY as PROGRESS_EVERY};
@@ -92,6 +96,9 @@ pub fn fill<'a>(conn: &Connection, snap: &Snapshot<'a>, decoder: &Decoder, optio
     if options.history {
         conn.execute_batch(HISTORY_TABLES).map_err(sql)?;
     }
+    if options.wal.is_some() {
+        conn.execute_batch(WAL_TABLES).map_err(sql)?;
+    }
     let source = snap.source();
     // The trailer check (SHA-256 of the whole file) shares nothing with the rest: it runs
     // beside the export and its verdict is written last.
@@ -132,6 +139,9 @@ pub fn fill<'a>(conn: &Connection, snap: &Snapshot<'a>, decoder: &Decoder, optio
         conn.execute_batch(INDEXES).map_err(sql)?;
         if options.history {
             conn.execute_batch(HISTORY_INDEXES).map_err(sql)?;
+        }
+        if options.wal.is_some() {
+            conn.execute_batch(WAL_INDEXES).map_err(sql)?;
         }
         conn.execute_batch("COMMIT").map_err(sql)?;
         Ok(summary)
@@ -266,6 +276,9 @@ fn fill_tables<'a>(
     if options.history {
         summary.revisions = revisions(conn, snap, catalog, prefix, rev, show_secrets, path, progress)?;
     }
+    if let Some(dir) = &options.wal {
+        summary.wal_entries = wal_tables(conn, dir, decoder, catalog, prefix, show_secrets, path, progress)?;
+    }
 
     {
         let mut insert = conn.prepare("INSERT INTO leases VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sql)?;
@@ -380,5 +393,104 @@ fn revisions(conn: &Connection, snap: &Snapshot<'_>, catalog: &Catalog, prefix: 
         }
     }
     progress(Progress { phase: "revisions", done: total, total });
+    Ok(count)
+}
+
+/// The WAL tables: every entry (read past damage, which gets its own table), and every put in
+/// the entries, decoded as `wal` decodes them. Returns the number of entries.
+#[allow(clippy::too_many_arguments)]
+fn wal_tables(conn: &Connection, dir: &Path, decoder: &Decoder, catalog: &Catalog, prefix: &str, show_secrets: bool, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<u64> {
+    use crate::views::wal::{entry_type_name, puts, read_reporting, Request, StoredValue, WalLine, WalQuery};
+    let sql = |e| sql_error(path, e);
+    let mut entries = conn.prepare("INSERT INTO wal_entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)").map_err(sql)?;
+    let mut put_rows = conn.prepare("INSERT INTO wal_puts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)").map_err(sql)?;
+    let mut damage = conn.prepare("INSERT INTO wal_damage VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sql)?;
+    let query = WalQuery { best_effort: true, ..Default::default() };
+    let mut count = 0u64;
+    read_reporting(dir, &query, Some(decoder), &mut |line| {
+        let e = match line {
+            WalLine::Entry(e) => e,
+            WalLine::Damage(d) => {
+                damage.execute(params![d.segment, d.offset as i64, d.record as i64, d.kind, d.what]).map_err(sql)?;
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        count += 1;
+        let (op, key, range_end, error): (Option<&str>, Option<&[u8]>, Option<&[u8]>, Option<&str>) = match &e.request {
+            Request::V3 { request, .. } => {
+                let r = request.as_ref();
+                let (key, end) = if let Some(p) = &r.put {
+                    (Some(p.key.as_slice()), None)
+                } else if let Some(d) = &r.delete_range {
+                    (Some(d.key.as_slice()), Some(d.range_end.as_slice()).filter(|e| !e.is_empty()))
+                } else if let Some(rr) = &r.range {
+                    (Some(rr.key.as_slice()), Some(rr.range_end.as_slice()).filter(|e| !e.is_empty()))
+                } else if let Some(t) = &r.txn {
+                    (t.compare.first().map(|c| c.key.as_slice()).or_else(|| puts(r).first().map(|p| p.key.as_slice())), None)
+                } else {
+                    (None, None)
+                };
+                (Some(crate::wal::request::v3_op(r)), key, end, None)
+            }
+            Request::Undecodable(why) => (None, None, None, Some(why.as_str())),
+            _ => (None, None, None, None),
+        };
+        let (put_list, values): (Vec<&crate::etcd::pb::etcdserverpb::PutRequest>, &[StoredValue]) = match &e.request {
+            Request::V3 { request, values } => (puts(request), values),
+            _ => (Vec::new(), &[]),
+        };
+        let single = match (put_list.as_slice(), values) {
+            ([_], [StoredValue::Object { json, encoding }]) => Some((json.as_str(), *encoding)),
+            _ => None,
+        };
+        let value_size: Option<i64> = (!put_list.is_empty()).then(|| put_list.iter().map(|p| p.value.len() as i64).sum());
+        entries
+            .execute(params![
+                e.at.segment,
+                e.at.offset as i64,
+                e.index as i64,
+                e.term as i64,
+                entry_type_name(e.entry_type),
+                e.class,
+                op,
+                e.committed,
+                e.in_db,
+                e.superseded,
+                key,
+                key.map(String::from_utf8_lossy),
+                range_end,
+                put_list.len() as i64,
+                value_size,
+                single.map(|s| s.0),
+                single.map(|s| s.1),
+                error,
+            ])
+            .map_err(sql)?;
+        for (n, (p, v)) in put_list.iter().zip(values.iter().chain(std::iter::repeat(&StoredValue::Bytes))).enumerate() {
+            let hidden = !show_secrets && (is_secret(&catalog.locate(&p.key, prefix)) || *v == StoredValue::SecretRedacted);
+            let (object, encoding) = match v {
+                StoredValue::Object { json, encoding } => (Some(json.as_str()), Some(*encoding)),
+                StoredValue::Encrypted { .. } => (None, Some("encrypted")),
+                _ => (None, None),
+            };
+            put_rows
+                .execute(params![
+                    e.index as i64,
+                    e.term as i64,
+                    n as i64,
+                    p.key,
+                    String::from_utf8_lossy(&p.key),
+                    p.lease,
+                    p.value.len() as i64,
+                    if hidden { None } else { Some(p.value.as_slice()) },
+                    hidden,
+                    object,
+                    encoding,
+                ])
+                .map_err(sql)?;
+        }
+        Ok(())
+    }, progress)?;
     Ok(count)
 }

@@ -175,3 +175,48 @@ CREATE VIEW churn_by_resource AS
     FROM revisions WHERE resource IS NOT NULL
     GROUP BY api_group, resource;
 ";
+
+/// With `--wal`: the member's log. `raft_index`/`raft_term` because INDEX is reserved in SQL.
+pub const WAL_TABLES: &str = "
+CREATE TABLE wal_entries (
+    segment TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    raft_index INTEGER NOT NULL,
+    raft_term INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    class TEXT NOT NULL,
+    op TEXT,
+    committed INTEGER NOT NULL,
+    in_db INTEGER,
+    superseded INTEGER NOT NULL,
+    key BLOB,
+    key_text TEXT,
+    range_end BLOB,
+    puts INTEGER NOT NULL,
+    value_size INTEGER,
+    object TEXT,
+    encoding TEXT,
+    error TEXT
+);
+CREATE TABLE wal_puts (
+    raft_index INTEGER NOT NULL,
+    raft_term INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    key_text TEXT NOT NULL,
+    lease INTEGER NOT NULL,
+    value_size INTEGER NOT NULL,
+    value BLOB,
+    redacted INTEGER NOT NULL,
+    object TEXT,
+    encoding TEXT
+);
+CREATE TABLE wal_damage (segment TEXT NOT NULL, offset INTEGER NOT NULL, record INTEGER NOT NULL, kind TEXT NOT NULL, error TEXT NOT NULL);
+";
+
+pub const WAL_INDEXES: &str = "
+CREATE INDEX wal_entries_index ON wal_entries (raft_index);
+CREATE INDEX wal_entries_key ON wal_entries (key);
+CREATE INDEX wal_puts_key ON wal_puts (key);
+CREATE INDEX wal_puts_index ON wal_puts (raft_index);
+";
