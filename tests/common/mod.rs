@@ -199,3 +199,46 @@ pub fn check_status(expected: &Value, ours: &Value) -> Result<(), String> {
     }
     diffs.is_empty().then_some(()).ok_or_else(|| diffs.join("; "))
 }
+
+/// Exports `db` (`export sqlite --show-secrets`) and compares its `kv` rows, and
+/// `source.revision`, with `etcdctl get "" --prefix -w json` of the same data.
+pub fn check_export_kv(db: &Path, etcdctl_get: &Path) -> Result<usize, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = dir.path().join("kv.sqlite");
+    let o = run(&["export".as_ref(), "sqlite".as_ref(), db.as_os_str(), out.as_os_str(), "--show-secrets".as_ref()]);
+    if o.status.code() != Some(0) {
+        return Err(format!("export {}: {}", db.display(), String::from_utf8_lossy(&o.stderr)));
+    }
+    let conn = rusqlite::Connection::open(&out).map_err(|e| e.to_string())?;
+    type Row = (Vec<u8>, i64, i64, i64, i64, Vec<u8>, i64);
+    let mut stmt = conn.prepare("SELECT key, create_revision, mod_revision, version, lease, value, value_size FROM kv ORDER BY key").map_err(|e| e.to_string())?;
+    let ours: Vec<Row> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default(), r.get(6)?)))
+        .map_err(|e| e.to_string())?
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let expected: Value = serde_json::from_slice(&std::fs::read(etcdctl_get).map_err(|e| format!("{}: {e}", etcdctl_get.display()))?).map_err(|e| e.to_string())?;
+    let b64 = |v: &Value| B64.decode(v.as_str().unwrap_or("")).unwrap_or_default();
+    let int = |v: &Value| v.as_i64().unwrap_or(0);
+    let theirs: Vec<Row> = expected["kvs"]
+        .as_array()
+        .ok_or("no kvs in etcdctl's output")?
+        .iter()
+        .map(|kv| {
+            let value = b64(&kv["value"]);
+            let size = value.len() as i64;
+            (b64(&kv["key"]), int(&kv["create_revision"]), int(&kv["mod_revision"]), int(&kv["version"]), int(&kv["lease"]), value, size)
+        })
+        .collect();
+    if ours.len() != theirs.len() {
+        return Err(format!("{}: {} kv rows, etcdctl shows {}", db.display(), ours.len(), theirs.len()));
+    }
+    if let Some((o, t)) = ours.iter().zip(&theirs).find(|(o, t)| o != t) {
+        return Err(format!("{}: key {:?}: export {o:?}, etcdctl {t:?}", db.display(), String::from_utf8_lossy(&t.0)));
+    }
+    let revision: i64 = conn.query_row("SELECT revision FROM source", [], |r| r.get(0)).map_err(|e| e.to_string())?;
+    if revision != int(&expected["header"]["revision"]) {
+        return Err(format!("{}: source.revision {revision}, etcdctl's header {}", db.display(), expected["header"]["revision"]));
+    }
+    Ok(ours.len())
+}
