@@ -194,11 +194,33 @@ fn no_output_shows_a_secret_without_show_secrets() {
         runs.push(with([os(&["wal"]), vec![d.clone()], os(&["-o", format])].concat()));
         runs.push([os(&["wal"]), vec![d.clone()], os(&["-o", format])].concat());
     }
+    for sql in ["SELECT * FROM kv", "SELECT * FROM objects", "SELECT * FROM annotations", "SELECT * FROM revisions", "SELECT * FROM wal_puts", "SELECT * FROM wal_entries"] {
+        for format in ["table", "json", "csv"] {
+            runs.push(with([os(&["query"]), vec![s.clone(), sql.into()], os(&["--history", "--wal"]), vec![d.clone()], os(&["-o", format])].concat()));
+        }
+    }
     let forms = marker_forms();
+    // export sqlite: no table of the file holds a marker in any form, nor do its raw bytes.
+    let db = tmp.path().join("export.sqlite");
+    let exported = Command::new(bin()).args(with([os(&["export", "sqlite"]), vec![s.clone(), db.clone().into_os_string()], os(&["--history", "--wal"]), vec![d.clone()]].concat())).output().unwrap();
+    assert_eq!(exported.status.code(), Some(0), "{}", String::from_utf8_lossy(&exported.stderr));
+    let bytes = std::fs::read(&db).unwrap();
+    for marker in [MARKER, MARKER2] {
+        assert!(!bytes.windows(marker.len()).any(|w| w == marker), "the export's bytes hold a Secret");
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    for form in &forms {
+        assert!(!text.contains(form.as_str()), "the export holds a Secret ({form})");
+    }
+    let damaged = Command::new(bin()).arg("query").arg(&s).arg("SELECT error FROM objects WHERE key = '/registry/secrets/s/damaged'").args(["-o", "jsonl"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&damaged.stdout).contains("\"error\":\""), "an undecodable object gets a row with the reason: {}", String::from_utf8_lossy(&damaged.stdout));
     for args in &runs {
         let out = Command::new(bin()).args(args).output().unwrap();
         let text = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
         assert!(out.status.code().is_some_and(|c| c <= 2), "{args:?}: {text}");
+        if args[0] == "query" {
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
+        }
         for form in &forms {
             assert!(!text.contains(form.as_str()), "{args:?} shows a Secret ({form}):\n{}", &text[..text.len().min(3000)]);
         }
@@ -207,6 +229,7 @@ fn no_output_shows_a_secret_without_show_secrets() {
     for args in [
         with([os(&["history"]), vec![s.clone()], os(&["/registry/secrets/", "--prefix", "-o", "jsonl", "--show-secrets"])].concat()),
         with([os(&["wal"]), vec![d.clone()], os(&["-o", "jsonl", "--show-secrets"])].concat()),
+        with([os(&["query"]), vec![s.clone(), "SELECT * FROM kv".into()], os(&["-o", "jsonl", "--show-secrets"])].concat()),
     ] {
         let out = Command::new(bin()).args(&args).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
