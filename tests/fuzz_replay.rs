@@ -71,7 +71,7 @@ macro_rules! replay_tests {
     };
 }
 
-replay_tests!(bolt_raw, bolt, mvcc, wal_raw, wal, wal_record, protowire, k8s_protobuf, envelope, registry_key, encryption_config, diff);
+replay_tests!(bolt_raw, bolt, mvcc, wal_raw, wal, wal_record, protowire, k8s_protobuf, envelope, registry_key, encryption_config, diff, export_rows);
 
 #[test]
 fn every_target_is_replayed_and_every_directory_is_a_target() {

@@ -44,6 +44,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("registry_key", registry_key),
     ("encryption_config", encryption_config),
     ("diff", diff),
+    ("export_rows", export_rows),
 ];
 
 /// Inputs are cut to this size, so one run stays in milliseconds.
@@ -794,4 +795,18 @@ pub fn encryption_config(data: &[u8]) {
         let _ = d.plaintext();
         let _ = config.decrypt(b"/registry/configmaps/x/y", v);
     }
+}
+
+/// The export's row readers: an object's columns read off its JSON (whole, and only as far as
+/// wanted, for each choice of wanted parts), and a value's encoding. First byte: what is wanted.
+pub fn export_rows(data: &[u8]) {
+    use etcdscope::views::export::rows::{encoding, object_columns, object_columns_wanted, Wants};
+    let data = bounded(data);
+    let _ = encoding(data);
+    let Some((&flags, rest)) = data.split_first() else { return };
+    let text = String::from_utf8_lossy(rest);
+    let full = object_columns(&text);
+    let wants = Wants { node_name: flags & 1 != 0, phase: flags & 2 != 0 };
+    let part = object_columns_wanted(&text, wants);
+    let _ = (full.main_owner(), part.main_owner(), full.labels.len() + part.annotations.len());
 }
