@@ -50,6 +50,9 @@ pub enum Error {
     /// An argument the caller gave that cannot be honoured.
     #[error("{0}")]
     Usage(String),
+    /// The caller asked to stop (an interrupt signal during an export).
+    #[error("interrupted")]
+    Interrupted,
     /// Writing an output file (an export database) failed.
     #[error("{}: {what}", path.display())]
     Output { path: PathBuf, what: String },

@@ -3,7 +3,9 @@
 use super::rows::{encoding, object_columns_wanted, ObjectColumns, Wants};
 use super::schema::{HISTORY_INDEXES, HISTORY_TABLES, INDEXES, SCHEMA_VERSION, TABLES, WAL_INDEXES, WAL_TABLES};
 use super::sql_error;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::{Decoded, Decoder};
@@ -27,11 +29,23 @@ pub struct ExportOptions {
     /// A member's WAL (a data dir, member dir or WAL dir): `wal_entries`, `wal_puts`,
     /// `wal_damage`.
     pub wal: Option<std::path::PathBuf>,
+    /// Set (by a signal handler) to stop: the export ends with [`Error::Interrupted`] at the
+    /// next row, and nothing is left behind.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl ExportOptions {
+    fn check(&self) -> Result<()> {
+        match &self.cancel {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Interrupted),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into(), wal: None }
+        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into(), wal: None, cancel: None }
     }
 }
 
@@ -204,6 +218,7 @@ fn fill_tables<'a>(
         let mut owners = conn.prepare("INSERT INTO owner_refs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").map_err(sql)?;
         let work = |entry: RevisionEntry<'a>| key_row(entry, file, decoder, catalog, prefix);
         ordered_map(entries, work, |row| {
+            options.check()?;
             let row = row?;
             let key_text = &row.key_text;
             let hidden = row.secret && !show_secrets;
@@ -274,11 +289,12 @@ fn fill_tables<'a>(
     }
 
     if options.history {
-        summary.revisions = revisions(conn, snap, catalog, prefix, rev, show_secrets, path, progress)?;
+        summary.revisions = revisions(conn, snap, catalog, prefix, rev, show_secrets, path, options, progress)?;
     }
     if let Some(dir) = &options.wal {
-        summary.wal_entries = wal_tables(conn, dir, decoder, catalog, prefix, show_secrets, path, progress)?;
+        summary.wal_entries = wal_tables(conn, dir, decoder, catalog, prefix, show_secrets, path, options, progress)?;
     }
+    options.check()?;
 
     {
         let mut insert = conn.prepare("INSERT INTO leases VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sql)?;
@@ -350,7 +366,17 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
 
 /// The `revisions` table: every retained `key` bucket entry up to `rev`, markers left out.
 #[allow(clippy::too_many_arguments)]
-fn revisions(conn: &Connection, snap: &Snapshot<'_>, catalog: &Catalog, prefix: &str, rev: i64, show_secrets: bool, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<u64> {
+fn revisions(
+    conn: &Connection,
+    snap: &Snapshot<'_>,
+    catalog: &Catalog,
+    prefix: &str,
+    rev: i64,
+    show_secrets: bool,
+    path: &Path,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<u64> {
     let sql = |e| sql_error(path, e);
     let store = snap.store();
     let file = snap.file();
@@ -359,6 +385,7 @@ fn revisions(conn: &Connection, snap: &Snapshot<'_>, catalog: &Catalog, prefix: 
     let mut previous: HashMap<&[u8], i64> = HashMap::default();
     let mut count = 0u64;
     for entry in store.revisions(None, 0..=rev) {
+        options.check()?;
         let entry = entry?;
         if entry.is_marker() {
             continue;
@@ -399,7 +426,17 @@ fn revisions(conn: &Connection, snap: &Snapshot<'_>, catalog: &Catalog, prefix: 
 /// The WAL tables: every entry (read past damage, which gets its own table), and every put in
 /// the entries, decoded as `wal` decodes them. Returns the number of entries.
 #[allow(clippy::too_many_arguments)]
-fn wal_tables(conn: &Connection, dir: &Path, decoder: &Decoder, catalog: &Catalog, prefix: &str, show_secrets: bool, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<u64> {
+fn wal_tables(
+    conn: &Connection,
+    dir: &Path,
+    decoder: &Decoder,
+    catalog: &Catalog,
+    prefix: &str,
+    show_secrets: bool,
+    path: &Path,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<u64> {
     use crate::views::wal::{entry_type_name, puts, read_reporting, Request, StoredValue, WalLine, WalQuery};
     let sql = |e| sql_error(path, e);
     let mut entries = conn.prepare("INSERT INTO wal_entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)").map_err(sql)?;
@@ -408,6 +445,7 @@ fn wal_tables(conn: &Connection, dir: &Path, decoder: &Decoder, catalog: &Catalo
     let query = WalQuery { best_effort: true, ..Default::default() };
     let mut count = 0u64;
     read_reporting(dir, &query, Some(decoder), &mut |line| {
+        options.check()?;
         let e = match line {
             WalLine::Entry(e) => e,
             WalLine::Damage(d) => {
