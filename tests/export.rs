@@ -270,6 +270,22 @@ fn the_file_is_private_never_overwritten_and_never_half_written() {
     assert_eq!(std::fs::read(&out).unwrap(), before, "refused export must not touch OUT");
     export(&db, &dir, "out.db", &["--force"]);
 
+    // --force never replaces what the export reads: the input, or a WAL segment with --wal.
+    let input = dir.path().join("input.db");
+    std::fs::copy(&db, &input).unwrap();
+    let onto = run(&["export".as_ref(), "sqlite".as_ref(), input.as_os_str(), input.as_os_str(), "--force".as_ref()]);
+    assert_eq!(onto.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&onto.stderr).contains("is an input"), "{}", String::from_utf8_lossy(&onto.stderr));
+    assert_eq!(std::fs::read(&input).unwrap(), std::fs::read(&db).unwrap(), "the input was changed");
+    let member = dir.path().join("member");
+    let copy = std::process::Command::new("cp").arg("-r").arg(repo().join("testdata/wal-3.5.1/member")).arg(&member).status().unwrap();
+    assert!(copy.success());
+    let segment = std::fs::read_dir(member.join("wal")).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|x| x == "wal")).unwrap();
+    let before = std::fs::read(&segment).unwrap();
+    let onto = run(&["export".as_ref(), "sqlite".as_ref(), db.as_os_str(), segment.as_os_str(), "--force".as_ref(), "--wal".as_ref(), member.as_os_str()]);
+    assert_eq!(onto.status.code(), Some(2), "{}", String::from_utf8_lossy(&onto.stderr));
+    assert_eq!(std::fs::read(&segment).unwrap(), before, "a WAL segment was changed");
+
     // A snapshot damaged inside the key bucket: the export fails part-way and leaves nothing.
     let mut bytes = std::fs::read(&db).unwrap();
     let len = bytes.len();

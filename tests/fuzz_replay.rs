@@ -133,21 +133,8 @@ mod seeds {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
     }
 
-    /// Deterministic bytes (xorshift64*), for recipe seeds.
-    fn noise(seed: u64, len: usize) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x >> 12;
-                x ^= x << 25;
-                x ^= x >> 27;
-                (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-            })
-            .collect()
-    }
-
     fn recipes(n: u64, lens: &[usize]) -> Vec<(String, Vec<u8>)> {
-        (0..n).map(|i| (format!("recipe-{i:02}"), noise(i + 1, lens[i as usize % lens.len()]))).collect()
+        (0..n).map(|i| (format!("recipe-{i:02}"), super::seeds_noise(i + 1, lens[i as usize % lens.len()]))).collect()
     }
 
     /// Live key-values of a real db at its current revision.
@@ -436,6 +423,7 @@ fn most_recipes_build_readable_input() {
     assert!(pct(bolt_ok) >= 70 && pct(store_ok) >= 70 && pct(wal_ok) >= 70, "the builders make too much unreadable input");
 }
 
+/// Deterministic bytes (xorshift64*), for recipe seeds.
 fn seeds_noise(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)

@@ -126,10 +126,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         Ok(())
     }, &mut |p| bar.update(p))?;
     drop(bar);
-    for nf in &summary.not_found {
-        say!("Error from server (NotFound): {nf}");
-        findings = true;
-    }
+    findings |= say_not_found(&summary.not_found);
     let shown = printer.finish(out)?;
     if shown == 0 && summary.not_found.is_empty() && matches!(a.output.as_str(), "table" | "wide") {
         match &query.namespace {
@@ -162,11 +159,16 @@ fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: boo
         Ok(())
     }, &mut |p| bar.update(p))?;
     drop(bar);
-    for nf in &summary.not_found {
-        say!("Error from server (NotFound): {nf}");
-        findings = true;
-    }
+    findings |= say_not_found(&summary.not_found);
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// kubectl's message for each name given that was not found; whether there was one.
+fn say_not_found(not_found: &[String]) -> bool {
+    for nf in not_found {
+        say!("Error from server (NotFound): {nf}");
+    }
+    !not_found.is_empty()
 }
 
 fn warn(f: &Found) {
@@ -269,10 +271,7 @@ fn collected(a: &GetArgs, source: &Snapshot<'_>, query: &GetQuery, decoder: &Dec
             }
         }
     }
-    for nf in &result.not_found {
-        say!("Error from server (NotFound): {nf}");
-        findings = true;
-    }
+    findings |= say_not_found(&result.not_found);
     let template = a.output.strip_prefix("jsonpath=").unwrap_or_default();
     let target = if single && items.len() == 1 { items.remove(0) } else { list_of(items) };
     write!(out, "{}", super::jsonpath::render(template, &target).map_err(CliError::Usage)?)?;

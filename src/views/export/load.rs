@@ -3,20 +3,22 @@
 use super::rows::{encoding, object_columns_wanted, ObjectColumns, Wants};
 use super::schema::{HISTORY_INDEXES, HISTORY_TABLES, INDEXES, SCHEMA_VERSION, TABLES, WAL_INDEXES, WAL_TABLES};
 use super::sql_error;
+use crate::bolt::space::measure;
 use crate::error::{Error, Result};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use crate::etcd::backend::describe_bucket;
+use crate::etcd::members::Membership;
 use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::{Decoded, Decoder};
 use crate::k8s::key::{normalize_prefix, Catalog, Located};
 use crate::snapshot::Snapshot;
 use crate::views::parallel::ordered_map;
-use crate::bolt::space::measure;
-use crate::etcd::backend::describe_bucket;
+use crate::views::progress::{Counter, Progress};
 use rusqlite::{params, Connection};
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -63,8 +65,6 @@ pub struct ExportSummary {
     pub wal_entries: u64,
 }
 
-use crate::views::progress::{Progress, EVERY as PROGRESS_EVERY};
-
 /// One key at the read revision, ready to insert (built on a worker thread).
 struct KeyRow<'a> {
     entry: RevisionEntry<'a>,
@@ -96,6 +96,32 @@ fn is_secret(located: &Located<'_, '_>) -> bool {
     located.group_resource() == Some(("", "secrets"))
 }
 
+/// What every table writer needs: the connection (and the database's name for errors), how
+/// keys are classified, whether Secrets are shown, when to stop.
+struct Tables<'c> {
+    conn: &'c Connection,
+    path: &'c Path,
+    catalog: &'c Catalog,
+    prefix: &'c str,
+    show_secrets: bool,
+    options: &'c ExportOptions,
+}
+
+impl Tables<'_> {
+    fn sql(&self, e: rusqlite::Error) -> Error {
+        sql_error(self.path, e)
+    }
+
+    fn prepare(&self, sql: &str) -> Result<rusqlite::Statement<'_>> {
+        self.conn.prepare(sql).map_err(|e| self.sql(e))
+    }
+
+    /// Whether a key's value is withheld: a Secret's, unless Secrets are shown.
+    fn hides(&self, key: &[u8]) -> bool {
+        !self.show_secrets && is_secret(&self.catalog.locate(key, self.prefix))
+    }
+}
+
 /// Creates the tables in `conn` (a new, empty database) and fills them from `snap`. `path`
 /// names the database in errors.
 pub fn fill<'a>(conn: &Connection, snap: &Snapshot<'a>, decoder: &Decoder, options: &ExportOptions, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
@@ -116,11 +142,12 @@ pub fn fill<'a>(conn: &Connection, snap: &Snapshot<'a>, decoder: &Decoder, optio
     let source = snap.source();
     // The trailer check (SHA-256 of the whole file) shares nothing with the rest: it runs
     // beside the export and its verdict is written last.
+    let membership = snap.membership()?;
+    let tables = Tables { conn, path, catalog: &catalog, prefix: &prefix, show_secrets, options };
     std::thread::scope(|scope| {
         let trailer = scope.spawn(|| source.verify_trailer());
-        let summary = fill_tables(conn, snap, decoder, options, path, progress, rev, &prefix, &catalog)?;
+        let summary = fill_tables(&tables, snap, decoder, &membership, rev, progress)?;
         let trailer = trailer.join().expect("the trailer check does not panic");
-        let membership = snap.membership()?;
         let exported_at = {
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
             crate::k8s::json::time::rfc3339(i64::try_from(now.as_secs()).unwrap_or(i64::MAX), None)
@@ -163,41 +190,28 @@ pub fn fill<'a>(conn: &Connection, snap: &Snapshot<'a>, decoder: &Decoder, optio
 }
 
 /// Every table but `source`.
-#[allow(clippy::too_many_arguments)]
-fn fill_tables<'a>(
-    conn: &Connection,
-    snap: &Snapshot<'a>,
-    decoder: &Decoder,
-    options: &ExportOptions,
-    path: &Path,
-    progress: &mut dyn FnMut(Progress),
-    rev: i64,
-    prefix: &str,
-    catalog: &Catalog,
-) -> Result<ExportSummary> {
-    let sql = |e| sql_error(path, e);
-    let store = snap.store();
-    let file = snap.file();
-    let show_secrets = decoder.options.show_secrets;
+fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membership: &Membership, rev: i64, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
+    let sql = |e| t.sql(e);
+    let (store, file, options) = (snap.store(), snap.file(), t.options);
     let mut summary = ExportSummary { read_revision: rev, ..Default::default() };
     {
         let space = measure(snap.db())?;
-        let mut insert = conn.prepare("INSERT INTO buckets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)").map_err(sql)?;
+        let mut insert = t.prepare("INSERT INTO buckets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
         for b in &space.buckets {
-            let t = &b.stats;
-            let pages = t.branch_pages + t.leaf_pages + t.overflow_pages;
+            let st = &b.stats;
+            let pages = st.branch_pages + st.leaf_pages + st.overflow_pages;
             insert
                 .execute(params![
                     String::from_utf8_lossy(&b.name),
                     describe_bucket(&b.name),
-                    t.keys as i64,
-                    t.branch_pages as i64,
-                    t.leaf_pages as i64,
-                    t.overflow_pages as i64,
+                    st.keys as i64,
+                    st.branch_pages as i64,
+                    st.leaf_pages as i64,
+                    st.overflow_pages as i64,
                     pages as i64,
-                    t.allocated_bytes as i64,
-                    t.used_bytes as i64,
-                    t.inline
+                    st.allocated_bytes as i64,
+                    st.used_bytes as i64,
+                    st.inline
                 ])
                 .map_err(sql)?;
         }
@@ -205,23 +219,23 @@ fn fill_tables<'a>(
 
     // Keys at the read revision: decoded on the workers, inserted here in key order.
     let entries = store.range(&KeyRange::all(), rev)?;
-    let total = entries.len() as u64;
     let mut lease_keys: HashMap<i64, u64> = HashMap::default();
     {
         // Row i of a values table belongs to row i of its rows table (both rowids count from 1).
-        let mut kv = conn.prepare("INSERT INTO kv_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)").map_err(sql)?;
-        let mut kv_value = conn.prepare("INSERT INTO kv_values VALUES (?1)").map_err(sql)?;
-        let mut objects = conn.prepare("INSERT INTO object_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)").map_err(sql)?;
-        let mut object_json = conn.prepare("INSERT INTO object_json VALUES (?1)").map_err(sql)?;
-        let mut labels = conn.prepare("INSERT INTO labels VALUES (?1, ?2, ?3)").map_err(sql)?;
-        let mut annotations = conn.prepare("INSERT INTO annotations VALUES (?1, ?2, ?3)").map_err(sql)?;
-        let mut owners = conn.prepare("INSERT INTO owner_refs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").map_err(sql)?;
-        let work = |entry: RevisionEntry<'a>| key_row(entry, file, decoder, catalog, prefix);
+        let mut kv = t.prepare("INSERT INTO kv_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?;
+        let mut kv_value = t.prepare("INSERT INTO kv_values VALUES (?1)")?;
+        let mut objects = t.prepare("INSERT INTO object_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")?;
+        let mut object_json = t.prepare("INSERT INTO object_json VALUES (?1)")?;
+        let mut labels = t.prepare("INSERT INTO labels VALUES (?1, ?2, ?3)")?;
+        let mut annotations = t.prepare("INSERT INTO annotations VALUES (?1, ?2, ?3)")?;
+        let mut owners = t.prepare("INSERT INTO owner_refs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+        let mut progress = Counter::new(&mut *progress, "keys", entries.len() as u64);
+        let work = |entry: RevisionEntry<'a>| key_row(entry, file, decoder, t.catalog, t.prefix);
         ordered_map(entries, work, |row| {
             options.check()?;
             let row = row?;
             let key_text = &row.key_text;
-            let hidden = row.secret && !show_secrets;
+            let hidden = row.secret && !t.show_secrets;
             kv.execute(params![
                 row.entry.key,
                 key_text,
@@ -281,23 +295,21 @@ fn fill_tables<'a>(
                 summary.objects += 1;
                 summary.undecoded += u64::from(o.error.is_some());
             }
-            if summary.keys % PROGRESS_EVERY == 0 || summary.keys == total {
-                progress(Progress { phase: "keys", done: summary.keys, total });
-            }
+            progress.step();
             Ok(())
         })?;
     }
 
     if options.history {
-        summary.revisions = revisions(conn, snap, catalog, prefix, rev, show_secrets, path, options, progress)?;
+        summary.revisions = revisions(t, snap, rev, progress)?;
     }
     if let Some(dir) = &options.wal {
-        summary.wal_entries = wal_tables(conn, dir, decoder, catalog, prefix, show_secrets, path, options, progress)?;
+        summary.wal_entries = wal_tables(t, dir, decoder, progress)?;
     }
     options.check()?;
 
     {
-        let mut insert = conn.prepare("INSERT INTO leases VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sql)?;
+        let mut insert = t.prepare("INSERT INTO leases VALUES (?1, ?2, ?3, ?4, ?5)")?;
         for l in snap.leases()? {
             let keys = lease_keys.get(&l.id).copied().unwrap_or(0);
             insert.execute(params![l.id, format!("{:016x}", l.id), l.ttl, l.remaining_ttl, keys as i64]).map_err(sql)?;
@@ -305,8 +317,7 @@ fn fill_tables<'a>(
         }
     }
     {
-        let membership = snap.membership()?;
-        let mut insert = conn.prepare("INSERT INTO members VALUES (?1, ?2, ?3, ?4, ?5, ?6)").map_err(sql)?;
+        let mut insert = t.prepare("INSERT INTO members VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
         for m in &membership.members {
             insert.execute(params![format!("{:x}", m.id), m.name, m.peer_urls.join(","), m.client_urls.join(","), m.is_learner, false]).map_err(sql)?;
             summary.members += 1;
@@ -365,34 +376,22 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
 }
 
 /// The `revisions` table: every retained `key` bucket entry up to `rev`, markers left out.
-#[allow(clippy::too_many_arguments)]
-fn revisions(
-    conn: &Connection,
-    snap: &Snapshot<'_>,
-    catalog: &Catalog,
-    prefix: &str,
-    rev: i64,
-    show_secrets: bool,
-    path: &Path,
-    options: &ExportOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<u64> {
-    let sql = |e| sql_error(path, e);
-    let store = snap.store();
-    let file = snap.file();
-    let total = u64::try_from(rev.saturating_sub(store.first_revision) + 1).unwrap_or(0);
-    let mut insert = conn.prepare("INSERT INTO revisions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)").map_err(sql)?;
+fn revisions(t: &Tables<'_>, snap: &Snapshot<'_>, rev: i64, progress: &mut dyn FnMut(Progress)) -> Result<u64> {
+    let (store, file) = (snap.store(), snap.file());
+    let since = |r: i64| u64::try_from(r.saturating_sub(store.first_revision)).unwrap_or(0) + 1;
+    let mut progress = Counter::new(progress, "revisions", since(rev));
+    let mut insert = t.prepare("INSERT INTO revisions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")?;
     let mut previous: HashMap<&[u8], i64> = HashMap::default();
     let mut count = 0u64;
     for entry in store.revisions(None, 0..=rev) {
-        options.check()?;
+        t.options.check()?;
         let entry = entry?;
         if entry.is_marker() {
             continue;
         }
         let kv = entry.kv(file)?;
-        let located = catalog.locate(entry.key, prefix);
-        let hidden = is_secret(&located) && !show_secrets;
+        let located = t.catalog.locate(entry.key, t.prefix);
+        let hidden = is_secret(&located) && !t.show_secrets;
         let (group, resource) = located.group_resource().map_or((None, None), |(g, r)| (Some(g), Some(r)));
         let prev = previous.insert(entry.key, entry.main());
         insert
@@ -412,40 +411,26 @@ fn revisions(
                 group,
                 resource,
             ])
-            .map_err(sql)?;
+            .map_err(|e| t.sql(e))?;
         count += 1;
-        if count % PROGRESS_EVERY == 0 {
-            let done = u64::try_from(entry.main().saturating_sub(store.first_revision) + 1).unwrap_or(0);
-            progress(Progress { phase: "revisions", done, total });
-        }
+        progress.set(since(entry.main()));
     }
-    progress(Progress { phase: "revisions", done: total, total });
+    progress.set(since(rev));
     Ok(count)
 }
 
 /// The WAL tables: every entry (read past damage, which gets its own table), and every put in
 /// the entries, decoded as `wal` decodes them. Returns the number of entries.
-#[allow(clippy::too_many_arguments)]
-fn wal_tables(
-    conn: &Connection,
-    dir: &Path,
-    decoder: &Decoder,
-    catalog: &Catalog,
-    prefix: &str,
-    show_secrets: bool,
-    path: &Path,
-    options: &ExportOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<u64> {
+fn wal_tables(t: &Tables<'_>, dir: &Path, decoder: &Decoder, progress: &mut dyn FnMut(Progress)) -> Result<u64> {
     use crate::views::wal::{entry_type_name, puts, read_reporting, Request, StoredValue, WalLine, WalQuery};
-    let sql = |e| sql_error(path, e);
-    let mut entries = conn.prepare("INSERT INTO wal_entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)").map_err(sql)?;
-    let mut put_rows = conn.prepare("INSERT INTO wal_puts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)").map_err(sql)?;
-    let mut damage = conn.prepare("INSERT INTO wal_damage VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sql)?;
+    let sql = |e| t.sql(e);
+    let mut entries = t.prepare("INSERT INTO wal_entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")?;
+    let mut put_rows = t.prepare("INSERT INTO wal_puts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?;
+    let mut damage = t.prepare("INSERT INTO wal_damage VALUES (?1, ?2, ?3, ?4, ?5)")?;
     let query = WalQuery { best_effort: true, ..Default::default() };
     let mut count = 0u64;
     read_reporting(dir, &query, Some(decoder), &mut |line| {
-        options.check()?;
+        t.options.check()?;
         let e = match line {
             WalLine::Entry(e) => e,
             WalLine::Damage(d) => {
@@ -455,24 +440,13 @@ fn wal_tables(
             _ => return Ok(()),
         };
         count += 1;
-        let (op, key, range_end, error): (Option<&str>, Option<&[u8]>, Option<&[u8]>, Option<&str>) = match &e.request {
-            Request::V3 { request, .. } => {
-                let r = request.as_ref();
-                let (key, end) = if let Some(p) = &r.put {
-                    (Some(p.key.as_slice()), None)
-                } else if let Some(d) = &r.delete_range {
-                    (Some(d.key.as_slice()), Some(d.range_end.as_slice()).filter(|e| !e.is_empty()))
-                } else if let Some(rr) = &r.range {
-                    (Some(rr.key.as_slice()), Some(rr.range_end.as_slice()).filter(|e| !e.is_empty()))
-                } else if let Some(t) = &r.txn {
-                    (t.compare.first().map(|c| c.key.as_slice()).or_else(|| puts(r).first().map(|p| p.key.as_slice())), None)
-                } else {
-                    (None, None)
-                };
-                (Some(crate::wal::request::v3_op(r)), key, end, None)
-            }
-            Request::Undecodable(why) => (None, None, None, Some(why.as_str())),
-            _ => (None, None, None, None),
+        let (op, (key, range_end)) = match &e.request {
+            Request::V3 { request, .. } => (Some(crate::wal::request::v3_op(request)), named_key(request)),
+            _ => (None, (None, None)),
+        };
+        let error = match &e.request {
+            Request::Undecodable(why) => Some(why.as_str()),
+            _ => None,
         };
         let (put_list, values): (Vec<&crate::etcd::pb::etcdserverpb::PutRequest>, &[StoredValue]) = match &e.request {
             Request::V3 { request, values } => (puts(request), values),
@@ -506,7 +480,7 @@ fn wal_tables(
             ])
             .map_err(sql)?;
         for (n, (p, v)) in put_list.iter().zip(values.iter().chain(std::iter::repeat(&StoredValue::Bytes))).enumerate() {
-            let hidden = !show_secrets && (is_secret(&catalog.locate(&p.key, prefix)) || *v == StoredValue::SecretRedacted);
+            let hidden = t.hides(&p.key) || (!t.show_secrets && *v == StoredValue::SecretRedacted);
             let (object, encoding) = match v {
                 StoredValue::Object { json, encoding } => (Some(json.as_str()), Some(*encoding)),
                 StoredValue::Encrypted { .. } => (None, Some("encrypted")),
@@ -531,4 +505,23 @@ fn wal_tables(
         Ok(())
     }, progress)?;
     Ok(count)
+}
+
+/// The key (and range end) a v3 request names: a put's or a delete's or a range's key, a txn's
+/// first compare (or first put).
+fn named_key(r: &crate::etcd::pb::etcdserverpb::InternalRaftRequest) -> (Option<&[u8]>, Option<&[u8]>) {
+    fn end(e: &[u8]) -> Option<&[u8]> {
+        Some(e).filter(|e| !e.is_empty())
+    }
+    if let Some(p) = &r.put {
+        (Some(p.key.as_slice()), None)
+    } else if let Some(d) = &r.delete_range {
+        (Some(d.key.as_slice()), end(&d.range_end))
+    } else if let Some(rr) = &r.range {
+        (Some(rr.key.as_slice()), end(&rr.range_end))
+    } else if let Some(t) = &r.txn {
+        (t.compare.first().map(|c| c.key.as_slice()).or_else(|| crate::views::wal::puts(r).first().map(|p| p.key.as_slice())), None)
+    } else {
+        (None, None)
+    }
 }

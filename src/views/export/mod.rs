@@ -43,6 +43,7 @@ pub(crate) fn bulk_load_pragmas(conn: &Connection) -> rusqlite::Result<()> {
 /// may hold Secrets) and renamed over `out` only when complete, so an interrupted or failed
 /// export leaves no `out`. An existing `out` is refused unless `force`.
 pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options: &ExportOptions, force: bool, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
+    refuse_input_as_output(snap, options, out)?;
     match std::fs::symlink_metadata(out) {
         Ok(m) if m.is_dir() => return Err(Error::Usage(format!("{}: is a directory", out.display()))),
         Ok(_) if !force => return Err(Error::Usage(format!("{}: already exists (--force to replace it)", out.display()))),
@@ -75,4 +76,22 @@ pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options
         }
     })?;
     Ok(summary)
+}
+
+/// OUT must not be a file the export reads (with `--force` it would be replaced): the input,
+/// the db read for it, a WAL segment, or a path through a link to one of them.
+fn refuse_input_as_output(snap: &Snapshot<'_>, options: &ExportOptions, out: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(target) = std::fs::metadata(out) else { return Ok(()) };
+    let source = snap.source();
+    let mut read: Vec<std::path::PathBuf> = vec![source.input.clone(), source.db_path.to_path_buf()];
+    if let Some(dir) = options.wal.as_deref().and_then(|w| crate::wal::segment::wal_dir(w).ok()) {
+        read.extend(std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()));
+    }
+    for path in &read {
+        if std::fs::metadata(path).is_ok_and(|m| m.dev() == target.dev() && m.ino() == target.ino()) {
+            return Err(Error::Usage(format!("{}: is an input ({}); write the export elsewhere", out.display(), path.display())));
+        }
+    }
+    Ok(())
 }
