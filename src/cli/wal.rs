@@ -72,15 +72,14 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
             return Ok(());
         }
         let v = line_json(&line);
-        let r = match (a.verify, a.output.as_str()) {
-            (true, _) => Ok(()),
-            (false, "jsonl") => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
-            (false, "json") => {
+        let r = match a.output.as_str() {
+            "jsonl" => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
+            "json" => {
                 let head: &[u8] = if records_written == 0 { b"{\n    \"records\": [\n" } else { b",\n" };
                 records_written += 1;
                 out.write_all(head).and_then(|()| out.write_all(super::get::json_list_item(&v.to_value()).as_bytes()))
             }
-            (false, _) => writeln!(out, "{}", table_line(&v.json)),
+            _ => writeln!(out, "{}", table_line(&v.json)),
         };
         r.map_err(|e| {
             let kind = e.kind();

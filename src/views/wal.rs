@@ -367,7 +367,7 @@ pub fn read_reporting(
                         visit(WalLine::Entry(Box::new(EntryLine { at, index: e.index, term: e.term, entry_type: e.entry_type, class, committed, in_db, superseded, request })))?;
                     }
                     other => {
-                        let record = note_record(&other, &mut summary);
+                        let Some(record) = note_record(&other, &mut summary) else { return Ok(()) };
                         if q.summary_only || !q.types.is_empty() || q.from_index.is_some() || q.to_index.is_some() || q.key_prefix.is_some() {
                             return Ok(());
                         }
@@ -496,9 +496,9 @@ fn keys_of(p: &Payload) -> Vec<&[u8]> {
     out
 }
 
-/// What a record other than an entry says, noted in the summary.
-fn note_record(r: &Record<'_>, summary: &mut WalSummary) -> OtherRecord {
-    match r {
+/// What a record other than an entry says, noted in the summary (`None` for an entry).
+fn note_record(r: &Record<'_>, summary: &mut WalSummary) -> Option<OtherRecord> {
+    Some(match r {
         Record::Crc(c) => OtherRecord::Crc(*c),
         Record::Metadata { node_id, cluster_id } => {
             summary.node_id = Some(*node_id);
@@ -514,7 +514,6 @@ fn note_record(r: &Record<'_>, summary: &mut WalSummary) -> OtherRecord {
             OtherRecord::Snapshot { index: snap.index(), term: snap.term(), conf_state: snap.conf_state.clone() }
         }
         Record::Unknown(t) => OtherRecord::Unknown(*t),
-        // Entries are handled by the caller.
-        Record::Entry(_) => OtherRecord::Unknown(0),
-    }
+        Record::Entry(_) => return None,
+    })
 }

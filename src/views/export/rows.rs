@@ -37,17 +37,11 @@ pub struct ObjectColumns {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Owner {
-    #[serde(default)]
     pub api_version: Option<String>,
-    #[serde(default)]
     pub kind: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub uid: Option<String>,
-    #[serde(default)]
     pub controller: Option<bool>,
-    #[serde(default)]
     pub block_owner_deletion: Option<bool>,
 }
 
@@ -62,47 +56,33 @@ impl ObjectColumns {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Head {
-    #[serde(default)]
     api_version: Option<Value>,
-    #[serde(default)]
     kind: Option<Value>,
-    #[serde(default)]
     metadata: Option<Meta>,
-    #[serde(default)]
     spec: Option<SpecHead>,
-    #[serde(default)]
     status: Option<StatusHead>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Meta {
-    #[serde(default)]
     uid: Option<Value>,
-    #[serde(default)]
     generation: Option<Value>,
-    #[serde(default)]
     creation_timestamp: Option<Value>,
-    #[serde(default)]
     deletion_timestamp: Option<Value>,
-    #[serde(default)]
     labels: Option<Map<String, Value>>,
-    #[serde(default)]
     annotations: Option<Map<String, Value>>,
-    #[serde(default)]
     owner_references: Option<Vec<Owner>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SpecHead {
-    #[serde(default)]
     node_name: Option<Value>,
 }
 
 #[derive(Deserialize)]
 struct StatusHead {
-    #[serde(default)]
     phase: Option<Value>,
 }
 
