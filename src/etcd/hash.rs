@@ -38,10 +38,9 @@ pub fn space_hash_and_counts(backend: &Backend<'_>) -> Result<(Space, SnapshotHa
             walk_bucket_split(db, bucket, seen, stats, &mut first, &mut second)?;
             (first, second)
         } else {
-            let mut only = Side::new(db, 0);
-            only.counter = None;
+            let mut only = Side::plain(db);
             walk_bucket_visiting(db, bucket, seen, stats, true, &mut only)?;
-            (only, Side::new(db, 0))
+            (only, Side::plain(db))
         };
         let mut pieces: Vec<&Piece> = first.pieces.iter().chain(&second.pieces).collect();
         pieces.sort_unstable_by_key(|p| p.index);
@@ -78,8 +77,14 @@ struct Piece {
 }
 
 impl<'d, 'a> Side<'d, 'a> {
+    /// A side of the `key` bucket: it also counts revisions (about `expected` distinct keys).
     fn new(db: &'d Db<'a>, expected: usize) -> Side<'d, 'a> {
         Side { db, pieces: Vec::new(), entries: 0, counter: Some(HistoryCounter::with_capacity(expected)) }
+    }
+
+    /// Any other bucket: hashed and counted only.
+    fn plain(db: &'d Db<'a>) -> Side<'d, 'a> {
+        Side { db, pieces: Vec::new(), entries: 0, counter: None }
     }
 }
 
