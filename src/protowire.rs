@@ -141,3 +141,44 @@ mod tests {
         assert!(fields(&[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).next().unwrap().is_err());
     }
 }
+
+/// Writing messages field by field, in the order given, as gogoproto marshals etcd's records:
+/// every scalar field is written even when zero (etcd's messages are non-nullable), bytes only
+/// when the caller has them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Encoder {
+    pub bytes: Vec<u8>,
+}
+
+impl Encoder {
+    pub fn new() -> Encoder {
+        Encoder::default()
+    }
+
+    fn raw_varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.bytes.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.bytes.push(v as u8);
+    }
+
+    /// A varint field (wire type 0).
+    pub fn varint(&mut self, field: u32, v: u64) -> &mut Encoder {
+        self.raw_varint(u64::from(field) << 3);
+        self.raw_varint(v);
+        self
+    }
+
+    /// A length-delimited field (wire type 2).
+    pub fn bytes(&mut self, field: u32, b: &[u8]) -> &mut Encoder {
+        self.raw_varint((u64::from(field) << 3) | 2);
+        self.raw_varint(b.len() as u64);
+        self.bytes.extend_from_slice(b);
+        self
+    }
+
+    pub fn finish(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+}

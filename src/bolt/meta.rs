@@ -5,7 +5,7 @@ use super::layout::*;
 use serde::Serialize;
 
 /// A bucket header: the root page of a bucket's tree (0 = inline) and its sequence counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct BucketHeader {
     pub root: u64,
     pub sequence: u64,

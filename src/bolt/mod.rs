@@ -1,5 +1,6 @@
 //! bbolt, read from scratch: meta pages, page runs, branch and leaf nodes, buckets (nested and
-//! inline), cursors, the freelist and whole-tree walks. Byte layout: docs/format/bbolt.md.
+//! inline), cursors, the freelist and whole-tree walks; and a bulk-load writer of fresh files.
+//! Byte layout: docs/format/bbolt.md.
 
 pub mod db;
 pub mod freelist;
@@ -9,6 +10,7 @@ pub mod page;
 pub mod space;
 pub mod tree;
 pub mod walk;
+pub mod write;
 
 pub use db::Db;
 pub use meta::{Meta, MetaChoice};

@@ -20,6 +20,7 @@ mod history;
 mod jsonpath;
 mod kv;
 mod progress;
+mod rebuild;
 mod status;
 mod wal;
 mod wal_json;
@@ -63,6 +64,9 @@ enum Command {
     /// One SQL statement over the same tables as `export sqlite`, built in a temporary
     /// database: for one-off questions.
     Query(export::QueryArgs),
+    /// A new member data dir that real etcd starts from, as `etcdutl snapshot restore` writes
+    /// one: compact db, optionally at an earlier revision or with the revision bumped.
+    Rebuild(rebuild::RebuildArgs),
     /// etcd key-value reads (etcdctl semantics).
     Kv {
         #[command(subcommand)]
@@ -97,6 +101,7 @@ pub fn run() -> i32 {
         Command::Wal(args) => wal::run(&args, &mut out),
         Command::Export { command } => export::run_export(&command, &mut out),
         Command::Query(args) => export::run(&args, &mut out),
+        Command::Rebuild(args) => rebuild::run(&args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -7,5 +7,6 @@ pub mod ids;
 pub mod kv_get;
 pub mod parallel;
 pub mod progress;
+pub mod rebuild;
 pub mod status;
 pub mod wal;

@@ -20,17 +20,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-/// etcd refuses records of this size or more (`maxWALEntrySizeLimit`).
-pub const MAX_RECORD_BYTES: u64 = 10 * 1024 * 1024;
-const SECTOR: u64 = 512;
-const WORD: u64 = 8;
-
-/// Record types (walpb.Record.type).
-pub const METADATA: i64 = 1;
-pub const ENTRY: i64 = 2;
-pub const STATE: i64 = 3;
-pub const CRC: i64 = 4;
-pub const SNAPSHOT: i64 = 5;
+pub use super::layout::{CRC, ENTRY, MAX_RECORD_BYTES, METADATA, SNAPSHOT, STATE};
+use super::layout::{LENGTH_BITS, SECTOR, WORD};
 
 /// One record as framed on disk.
 #[derive(Debug, Clone, Copy)]
@@ -230,8 +221,8 @@ fn parse_record(b: &[u8]) -> std::result::Result<Parsed<'_>, String> {
 fn length_word(bytes: &[u8], pos: u64) -> Option<(u64, u64)> {
     let at = usize::try_from(pos).ok()?;
     let w = u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?);
-    let n = w & !(0xff << 56);
-    let pad = if (w as i64) < 0 { (w >> 56) & 7 } else { 0 };
+    let n = w & !(0xff << LENGTH_BITS);
+    let pad = if (w as i64) < 0 { (w >> LENGTH_BITS) & 7 } else { 0 };
     Some((n, pad))
 }
 

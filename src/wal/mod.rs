@@ -5,7 +5,9 @@
 //! docs/format/wal.md describes the format these modules rely on.
 
 pub mod frame;
+pub mod layout;
 pub mod record;
 pub mod request;
 pub mod segment;
 pub mod snap;
+pub mod write;

@@ -23,7 +23,7 @@ impl SegmentName {
     }
 
     pub fn file_name(&self) -> String {
-        format!("{:016x}-{:016x}.wal", self.seq, self.index)
+        super::layout::segment_name(self.seq, self.index)
     }
 }
 

@@ -1,0 +1,117 @@
+//! `etcdscope rebuild SRC --out DIR`: a new member data dir, as `etcdutl snapshot restore`
+//! writes one (docs/commands/rebuild.md).
+
+use super::{CliError, CliResult, EXIT_OK};
+use clap::Args;
+use etcdscope::snapshot::Snapshot;
+use etcdscope::source::Source;
+use etcdscope::views::rebuild::cluster::ClusterFlags;
+use etcdscope::views::rebuild::{plan, rebuild, RebuildOptions, RebuildPlan};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct RebuildArgs {
+    /// Snapshot file (`etcdctl snapshot save`), member db, member dir or data dir.
+    src: PathBuf,
+    /// The data dir to create (must not exist, or be empty). etcd starts with --data-dir DIR.
+    #[arg(long)]
+    out: PathBuf,
+    /// This member's name (etcd's --name).
+    #[arg(long, default_value = "default")]
+    name: String,
+    /// The new cluster: name=peerURL,… (etcd's --initial-cluster).
+    #[arg(long, default_value = "default=http://localhost:2380")]
+    initial_cluster: String,
+    /// The new cluster's token; member and cluster IDs derive from it.
+    #[arg(long, default_value = "etcd-cluster")]
+    initial_cluster_token: String,
+    /// This member's peer URLs; must match its entry in --initial-cluster.
+    #[arg(long, default_value = "http://localhost:2380")]
+    initial_advertise_peer_urls: String,
+    /// Use a file without (or with a wrong) sha256 trailer, e.g. a member's db.
+    #[arg(long)]
+    skip_hash_check: bool,
+    /// The keyspace as it was at this revision (≥ the compact revision); later history dropped.
+    #[arg(long)]
+    to_revision: Option<i64>,
+    /// Add N to the latest revision (so watchers never see revisions go back); needs --mark-compacted.
+    #[arg(long)]
+    bump_revision: Option<i64>,
+    /// Mark the (bumped) latest revision compacted, as etcdutl does.
+    #[arg(long)]
+    mark_compacted: bool,
+    /// Print what would be written (IDs, consistent index, revisions, warnings), write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// table or json
+    #[arg(short = 'o', long, default_value = "table")]
+    output: String,
+}
+
+pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
+    if args.output != "table" && args.output != "json" {
+        return Err(CliError::Usage(format!("-o {}: rebuild prints table or json", args.output)));
+    }
+    let options = RebuildOptions {
+        cluster: ClusterFlags {
+            name: args.name.clone(),
+            initial_cluster: args.initial_cluster.clone(),
+            token: args.initial_cluster_token.clone(),
+            advertise_peer_urls: args.initial_advertise_peer_urls.clone(),
+        },
+        skip_hash_check: args.skip_hash_check,
+        to_revision: args.to_revision,
+        bump_revision: args.bump_revision,
+        mark_compacted: args.mark_compacted,
+    };
+    let source = Source::open(&args.src)?;
+    let snap = Snapshot::open(&source)?;
+    if args.dry_run {
+        let (plan, _) = plan(&snap, &options)?;
+        etcdscope::views::rebuild::check_out(&args.out)?;
+        if args.output == "json" {
+            serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "dryRun": true, "plan": plan })).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        } else {
+            print_plan(&plan, out)?;
+            writeln!(out, "dry run: nothing written")?;
+        }
+        return Ok(EXIT_OK);
+    }
+    let (plan, summary) = rebuild(&snap, &options, &args.out)?;
+    if args.output == "json" {
+        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "plan": plan, "written": summary })).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+        return Ok(EXIT_OK);
+    }
+    print_plan(&plan, out)?;
+    let pct = if summary.source_db_bytes > 0 { 100.0 * (1.0 - summary.db_bytes as f64 / summary.source_db_bytes as f64) } else { 0.0 };
+    writeln!(out, "db                {} ({} bytes; the source's is {}, {pct:.1}% smaller)", summary.db.display(), summary.db_bytes, summary.source_db_bytes)?;
+    writeln!(out, "wal               {}", summary.wal.display())?;
+    writeln!(out, "snap              {}", summary.snap.display())?;
+    writeln!(out, "start it with     etcd --name {} --data-dir {} --initial-advertise-peer-urls {} …", plan.name, summary.out.display(), args.initial_advertise_peer_urls)?;
+    Ok(EXIT_OK)
+}
+
+fn print_plan(plan: &RebuildPlan, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "member            {} ({:x})", plan.name, plan.member_id)?;
+    writeln!(out, "cluster           {:x}, {} member(s)", plan.cluster_id, plan.members.len())?;
+    for m in &plan.members {
+        writeln!(out, "  {:<16} {:x}  {}", m.name, m.id, m.peer_urls.join(","))?;
+    }
+    writeln!(out, "consistent index  {} (term {})", plan.consistent_index, plan.term)?;
+    let mut rev = format!("{} (source {}, compacted at {})", plan.revision, plan.source_revision, plan.compact_revision);
+    if plan.dropped_revisions > 0 {
+        rev.push_str(&format!("; {} later revision(s) dropped", plan.dropped_revisions));
+    }
+    if let Some(n) = plan.bumped_by {
+        rev.push_str(&format!("; bumped by {n} and marked compacted"));
+    }
+    writeln!(out, "revision          {rev}")?;
+    writeln!(out, "trailer           {}", plan.trailer)?;
+    for w in &plan.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    Ok(())
+}

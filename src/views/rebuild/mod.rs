@@ -1,0 +1,253 @@
+//! `rebuild`: a new member data dir real etcd starts from, as `etcdutl snapshot restore` writes
+//! one (same flags, same defaults, same IDs), with a compact db and optionally the keyspace cut
+//! at a revision or its latest revision bumped and marked compacted.
+//!
+//! Everything is written into a temp dir beside `--out` (mode 0700) and renamed into place at
+//! the end, so a failed or interrupted rebuild leaves no half data dir. Nothing is printed: the
+//! plan and the summary are data for the CLI.
+
+pub mod cluster;
+pub mod db;
+pub mod member_dir;
+pub mod v2store;
+
+use crate::error::{Error, Result};
+use crate::etcd::revision::Revision;
+use crate::snapshot::Snapshot;
+use crate::source::Trailer;
+use cluster::{ClusterFlags, NewCluster};
+use db::{DbWritten, KeyspaceEdit};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default)]
+pub struct RebuildOptions {
+    pub cluster: ClusterFlags,
+    /// Do not require (or check) the snapshot's sha256 trailer.
+    pub skip_hash_check: bool,
+    /// Keep the keyspace up to this revision (None: all of it).
+    pub to_revision: Option<i64>,
+    /// Add this to the latest revision; requires `mark_compacted`.
+    pub bump_revision: Option<i64>,
+    pub mark_compacted: bool,
+}
+
+/// What a rebuild will do (all of it known before writing anything; `--dry-run` prints it).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RebuildPlan {
+    pub name: String,
+    #[serde(serialize_with = "hex")]
+    pub member_id: u64,
+    #[serde(serialize_with = "hex")]
+    pub cluster_id: u64,
+    pub members: Vec<PlannedMember>,
+    /// The new WAL's bootstrap ends here; the db's consistent index and term say so.
+    pub consistent_index: u64,
+    pub term: u64,
+    /// The source's current and compact revisions.
+    pub source_revision: i64,
+    pub compact_revision: i64,
+    /// The new member's latest revision (after a cut or a bump).
+    pub revision: i64,
+    /// Retained revisions after `--to-revision` that are dropped.
+    pub dropped_revisions: u64,
+    pub bumped_by: Option<i64>,
+    pub trailer: &'static str,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedMember {
+    #[serde(serialize_with = "hex")]
+    pub id: u64,
+    pub name: String,
+    pub peer_urls: Vec<String>,
+}
+
+fn hex<S: serde::Serializer>(v: &u64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{v:x}"))
+}
+
+/// What a rebuild wrote.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RebuildSummary {
+    pub out: PathBuf,
+    pub db: PathBuf,
+    pub wal: PathBuf,
+    pub snap: PathBuf,
+    /// Bytes of the source's bbolt file and of the new, compact one.
+    pub source_db_bytes: u64,
+    pub db_bytes: u64,
+    pub key_entries: u64,
+    pub latest_revision: i64,
+}
+
+/// Checks the options against the source and works out what the rebuild will do.
+pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPlan, NewCluster)> {
+    let cluster = options.cluster.cluster()?;
+    let store = snap.store();
+    let source = snap.source();
+    let trailer = if options.skip_hash_check {
+        "not checked"
+    } else {
+        match source.verify_trailer() {
+            Trailer::Ok => "ok",
+            Trailer::Missing => {
+                return Err(Error::Usage(format!(
+                    "{} has no sha256 trailer (it is not an `etcdctl snapshot save` file); as etcdutl, a rebuild needs --skip-hash-check to use it",
+                    source.db_path.display()
+                )))
+            }
+            Trailer::Mismatch { .. } => {
+                return Err(Error::Usage(format!(
+                    "{}: the sha256 trailer does not match the file: it changed after `snapshot save`; --skip-hash-check to rebuild from it anyway",
+                    source.db_path.display()
+                )))
+            }
+        }
+    };
+    if options.bump_revision.is_some() != options.mark_compacted {
+        return Err(Error::Usage("--bump-revision and --mark-compacted go together (as in etcdutl)".into()));
+    }
+    if let Some(n) = options.bump_revision {
+        if n <= 0 {
+            return Err(Error::Usage(format!("--bump-revision {n}: the bump must be positive")));
+        }
+    }
+    let current = store.current_revision();
+    let compact = store.compact_revision();
+    let mut dropped = 0u64;
+    let mut warnings = Vec::new();
+    let mut revision = current;
+    if let Some(r) = options.to_revision {
+        store.read_revision(r)?;
+        for entry in store.revisions(None, r.saturating_add(1)..=i64::MAX) {
+            entry?;
+            dropped += 1;
+        }
+        revision = r;
+        if r < current && options.bump_revision.is_none() {
+            warnings.push(format!(
+                "the new member's revision {r} is below the source's {current}: clients that saw later revisions (watchers, Kubernetes informers) will see revisions go backwards; consider --bump-revision {} --mark-compacted",
+                current - r
+            ));
+        }
+    }
+    if let Some(n) = options.bump_revision {
+        revision = revision.saturating_add(n);
+    }
+    let membership = snap.membership()?;
+    let learners: Vec<String> = membership.members.iter().filter(|m| m.is_learner).map(|m| format!("{} ({:x})", m.name, m.id)).collect();
+    if !learners.is_empty() {
+        warnings.push(format!("the source has learners ({}); the new cluster has only the members of --initial-cluster, all voters", learners.join(", ")));
+    }
+    if let Some(cs) = &store.meta.conf_state {
+        if cs.voters != cluster.member_ids() {
+            warnings.push(format!(
+                "meta/confState keeps the source's voters [{}], as etcdutl leaves it; etcd rewrites it at its next snapshot",
+                cs.voters.iter().map(|v| format!("{v:x}")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    let alarms = snap.backend().entries(crate::etcd::backend::ALARM)?;
+    if !alarms.is_empty() {
+        warnings.push(format!("the source has {} raised alarm(s) in its alarm bucket; they come back with the new member (etcdctl alarm list; alarm disarm)", alarms.len()));
+    }
+    let (consistent_index, term) = member_dir::bootstrap_point(&cluster);
+    let plan = RebuildPlan {
+        name: cluster.local().name.clone(),
+        member_id: cluster.local().id,
+        cluster_id: cluster.cluster_id,
+        members: cluster.members.iter().map(|m| PlannedMember { id: m.id, name: m.name.clone(), peer_urls: m.peer_urls.clone() }).collect(),
+        consistent_index,
+        term,
+        source_revision: current,
+        compact_revision: compact,
+        revision,
+        dropped_revisions: dropped,
+        bumped_by: options.bump_revision,
+        trailer,
+        warnings,
+    };
+    Ok((plan, cluster))
+}
+
+/// Refuses an `out` that exists and is not an empty directory (etcd would find old data).
+pub fn check_out(out: &Path) -> Result<()> {
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(Error::Usage(format!("{}: not empty; a rebuild writes a new data dir and never into an existing one", out.display())));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(Error::Usage(format!("{}: exists and is not a directory", out.display()))),
+        Err(e) => Err(Error::io(out, e)),
+    }
+}
+
+/// Writes the data dir `out` from `snap`.
+pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Result<(RebuildPlan, RebuildSummary)> {
+    let (plan, cluster) = plan(snap, options)?;
+    check_out(out)?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "data".into());
+    let temp = tempfile::Builder::new().prefix(&format!(".{base}.rebuild-")).tempdir_in(&parent).map_err(|e| Error::io(&parent, e))?;
+    let member = temp.path().join("member");
+    let (snap_dir, wal_dir) = (member.join("snap"), member.join("wal"));
+    for dir in [temp.path(), &member, &snap_dir, &wal_dir] {
+        make_private_dir(dir)?;
+    }
+    let edit = KeyspaceEdit { to_revision: options.to_revision, bump: options.bump_revision };
+    let db_path = snap_dir.join("db");
+    let DbWritten { file, key_entries, latest, .. } = db::write_db(snap.backend(), &db_path, &cluster, plan.consistent_index, plan.term, &edit)?;
+    let snap_file = member_dir::write_snap(&snap_dir, &cluster)?;
+    let wal_file = member_dir::write_wal(&wal_dir, &cluster)?;
+    for dir in [&snap_dir, &wal_dir, &member] {
+        sync_dir(dir)?;
+    }
+    if out.exists() {
+        std::fs::remove_dir(out).map_err(|e| Error::io(out, e))?;
+    }
+    let kept = temp.keep();
+    std::fs::rename(&kept, out).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&kept);
+        Error::io(out, e)
+    })?;
+    sync_dir(&parent)?;
+    let moved = |p: &Path| out.join(p.strip_prefix(&kept).unwrap_or(p));
+    let summary = RebuildSummary {
+        out: out.to_path_buf(),
+        db: moved(&db_path),
+        wal: moved(&wal_file),
+        snap: moved(&snap_file),
+        source_db_bytes: snap.db().size(),
+        db_bytes: file.db_size,
+        key_entries,
+        latest_revision: Revision::max(latest, Revision { main: 0, sub: 0 }).main,
+    };
+    Ok((plan, summary))
+}
+
+fn make_private_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        std::fs::create_dir(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| Error::io(dir, e))
+}
