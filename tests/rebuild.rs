@@ -85,12 +85,14 @@ fn check(version: &str) {
     assert_eq!(t["etcdscope"]["get"]["kvs"], at["stdout"]["kvs"], "etcd {version}: --to-revision {rev} vs etcdctl get --rev {rev}");
     assert_eq!(t["etcdscope"]["get"]["header"]["revision"].as_i64(), Some(rev), "etcd {version}: the member's revision is R");
     assert!(t["rebuild"]["plan"]["droppedRevisions"].as_u64().unwrap() > 0);
+    assert_eq!(t["rebuild"]["plan"]["revision"].as_i64(), Some(rev), "etcd {version}: the plan's revision is the member's");
 
     // --bump-revision 1000 --mark-compacted: same keys, revision + 1000, reads below refused.
     let b = &r["bump"];
     let src = b["source_revision"].as_i64().unwrap();
     assert_eq!(b["etcdscope"]["get"]["kvs"], b["etcdutl"]["get"]["kvs"], "etcd {version}: bump keeps the keyspace");
     assert_eq!(b["etcdscope"]["get"]["header"]["revision"].as_i64(), Some(src + 1000), "etcd {version}: bumped revision");
+    assert_eq!(b["rebuild"]["plan"]["revision"].as_i64(), Some(src + 1000), "etcd {version}: the plan's bumped revision");
     let below = &b["etcdscope"]["queries"]["below"];
     assert_ne!(below["exit_code"], 0, "etcd {version}: a read at the old revision must be refused after the bump");
     assert!(below["stderr"].as_str().unwrap().contains("compacted"), "etcd {version}: {}", below["stderr"]);

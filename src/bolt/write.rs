@@ -1,6 +1,7 @@
 //! Writing a fresh, compact bbolt file by bulk load, as `bbolt compact` and etcd's defrag leave
-//! one: every bucket's entries arrive in key order and are packed into full leaf pages (a value
-//! too big for a page gets an overflow run of its own), branch pages are built bottom-up as leaves
+//! one: every bucket's entries arrive in key order and are packed into full leaf nodes (a node
+//! may span a short run of pages, as bbolt's nodes of large values do, so little of any page is
+//! left empty), branch pages are built bottom-up as leaves
 //! complete, small buckets are inlined where bbolt would inline them, and two valid meta pages are
 //! written last. No freelist is persisted (etcd's setting), so nothing is free: the file is
 //! exactly its high-water mark.
@@ -165,6 +166,8 @@ fn meta_page(page_size: usize, id: u64, root: u64, pages: u64, txid: u64) -> Vec
 
 /// Most elements a page can count (the header's count is 16 bits).
 const MAX_ELEMENTS: usize = u16::MAX as usize;
+/// Pages a node's run grows to, at most, before it is written (one element may need more).
+const MAX_RUN_PAGES: usize = 4;
 
 /// A node being filled: its elements (flags, key, value or child id) in order.
 #[derive(Default)]
@@ -179,6 +182,26 @@ struct PendingNode {
 impl PendingNode {
     fn new() -> PendingNode {
         PendingNode { size: PAGE_HEADER_SIZE, ..Default::default() }
+    }
+
+    /// Whether the node is written before an element of `add` bytes joins it. A node may span
+    /// a run of pages, as bbolt's nodes of large values do: it is written when the element
+    /// would cross into another page and the node wastes little of its last page (an eighth at
+    /// most), or already takes [`MAX_RUN_PAGES`]; so values of 2–4 KiB in 4 KiB pages pack
+    /// into runs instead of leaving half of every page empty.
+    fn full_before(&self, add: usize, page_size: usize) -> bool {
+        if self.elements.is_empty() {
+            return false;
+        }
+        if self.elements.len() == MAX_ELEMENTS {
+            return true;
+        }
+        let pages = self.size.div_ceil(page_size);
+        if self.size + add <= pages * page_size {
+            return false;
+        }
+        let slack = pages * page_size - self.size;
+        slack <= page_size / 8 || pages >= MAX_RUN_PAGES
     }
 
     fn element_size(is_leaf: bool, key: &[u8], value: &[u8]) -> usize {
@@ -271,7 +294,7 @@ impl TreeWriter {
             }
         }
         let size = PendingNode::element_size(true, key, value);
-        if !self.leaf.elements.is_empty() && (self.leaf.size + size > file.page_size || self.leaf.elements.len() == MAX_ELEMENTS) {
+        if self.leaf.full_before(size, file.page_size) {
             self.flush_leaf(file)?;
         }
         self.leaf.elements.push((flags, key.to_vec(), value.to_vec()));
@@ -298,8 +321,7 @@ impl TreeWriter {
             self.branches.push(PendingNode::new());
         }
         let size = PendingNode::element_size(false, &first_key, &[]);
-        let node = &self.branches[level];
-        if !node.elements.is_empty() && (node.size + size > file.page_size || node.elements.len() == MAX_ELEMENTS) {
+        if self.branches[level].full_before(size, file.page_size) {
             self.flush_branch(file, level)?;
         }
         let node = &mut self.branches[level];

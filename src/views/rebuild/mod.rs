@@ -128,11 +128,16 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
             entry?;
             dropped += 1;
         }
-        revision = r;
-        if r < current && options.bump_revision.is_none() {
+        // The member's revision is the last kept entry's: R itself, unless R's own entry was
+        // compacted away (a tombstone at the compact revision), then an earlier one.
+        revision = last_revision_up_to(store, compact.min(r), r)?;
+        if revision < compact {
+            revision = last_revision_up_to(store, 0, r)?;
+        }
+        if revision < current && options.bump_revision.is_none() {
             warnings.push(format!(
-                "the new member's revision {r} is below the source's {current}: clients that saw later revisions (watchers, Kubernetes informers) will see revisions go backwards; consider --bump-revision {} --mark-compacted",
-                current - r
+                "the new member's revision {revision} is below the source's {current}: clients that saw later revisions (watchers, Kubernetes informers) will see revisions go backwards; consider --bump-revision {} --mark-compacted",
+                current - revision
             ));
         }
     }
@@ -173,6 +178,15 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
         warnings,
     };
     Ok((plan, cluster))
+}
+
+/// The main revision of the last `key` entry in `from..=to` (0 when there is none).
+fn last_revision_up_to(store: &crate::etcd::Store<'_>, from: i64, to: i64) -> Result<i64> {
+    let mut last = 0;
+    for entry in store.revisions(None, from..=to) {
+        last = last.max(entry?.main());
+    }
+    Ok(last)
 }
 
 /// Refuses an `out` that exists and is not an empty directory (etcd would find old data).
