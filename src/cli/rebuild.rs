@@ -41,6 +41,13 @@ pub struct RebuildArgs {
     /// Mark the (bumped) latest revision compacted, as etcdutl does.
     #[arg(long)]
     mark_compacted: bool,
+    /// A member's WAL (its data dir, member dir or wal dir): replay the committed entries after
+    /// the snapshot's consistent index (up to --to-index or --to-revision).
+    #[arg(long)]
+    wal: Option<PathBuf>,
+    /// With --wal: replay entries up to this raft index.
+    #[arg(long)]
+    to_index: Option<u64>,
     /// Print what would be written (IDs, consistent index, revisions, warnings), write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -64,11 +71,13 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
         to_revision: args.to_revision,
         bump_revision: args.bump_revision,
         mark_compacted: args.mark_compacted,
+        wal: args.wal.clone(),
+        to_index: args.to_index,
     };
     let source = Source::open(&args.src)?;
     let snap = Snapshot::open(&source)?;
     if args.dry_run {
-        let (plan, _) = plan(&snap, &options)?;
+        let (plan, _, _) = plan(&snap, &options)?;
         etcdscope::views::rebuild::check_out(&args.out)?;
         if args.output == "json" {
             serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "dryRun": true, "plan": plan })).map_err(std::io::Error::from)?;
@@ -109,6 +118,19 @@ fn print_plan(plan: &RebuildPlan, out: &mut impl Write) -> std::io::Result<()> {
         rev.push_str(&format!("; bumped by {n} and marked compacted"));
     }
     writeln!(out, "revision          {rev}")?;
+    if let Some(r) = &plan.replay {
+        writeln!(
+            out,
+            "wal replay        entries {}..{} ({} applied, {} wrote keys, {} refused as etcd refused them); stopped at {}",
+            r.from_index + 1,
+            r.to_index,
+            r.entries,
+            r.writes,
+            r.refused,
+            r.stopped
+        )?;
+        writeln!(out, "                  revision {}, compacted at {}, {} lease(s) granted, {} revoked", r.revision, r.compact_revision, r.leases_granted, r.leases_revoked)?;
+    }
     writeln!(out, "trailer           {}", plan.trailer)?;
     for w in &plan.warnings {
         writeln!(out, "warning: {w}")?;

@@ -2,6 +2,7 @@
 //! revision, the meta bucket, members, leases and the hashes etcd's tools print.
 //! Record layouts: docs/format/etcd.md.
 
+pub mod apply;
 pub mod backend;
 pub mod hash;
 pub mod lease;

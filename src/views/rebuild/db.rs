@@ -6,10 +6,16 @@
 //!   (index = number of members, term 1); `meta/confState` is left as it was, as etcdutl leaves
 //!   it (etcd rewrites it when it next applies a snapshot);
 //! - with a target revision, `key` entries after it are dropped;
+//! - with a WAL replay, its entries follow the snapshot's, a compaction it replayed is carried
+//!   out (and marked finished), and its lease grants and revokes change `lease`;
 //! - with a revision bump, an empty `key` entry at latest + N and `meta/scheduledCompactRev`
 //!   set to it (etcdutl 3.5's `--bump-revision --mark-compacted`).
 
 use super::cluster::{member_json, NewCluster};
+use super::replay::Replayed;
+use crate::etcd::backend::LEASE;
+use crate::etcd::wire;
+use rustc_hash::FxHashMap as HashMap;
 use crate::bolt::write::{FileWriter, TreeWriter, WrittenFile};
 use crate::bolt::Db;
 use crate::error::{Error, Result};
@@ -17,13 +23,61 @@ use crate::etcd::backend::{Backend, KEY, MEMBERS, MEMBERS_REMOVED, META};
 use crate::etcd::revision::{Revision, RevisionKey};
 use std::path::Path;
 
-/// How the keyspace is cut and marked.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyspaceEdit {
+/// How the keyspace is cut, extended and marked.
+#[derive(Debug, Clone, Default)]
+pub struct KeyspaceEdit<'r> {
     /// Keep `key` entries with a main revision up to this one (None: all).
     pub to_revision: Option<i64>,
+    /// What a WAL replay adds after the snapshot's entries (and a later compaction).
+    pub replay: Option<&'r Replayed>,
     /// Add this to the latest revision and mark the result compacted.
     pub bump: Option<i64>,
+}
+
+/// Which `key` entries a compaction at `compact` keeps: for each key, its newest entry at or
+/// below `compact` unless that is a tombstone, and everything above `compact`. `None` when
+/// there is nothing to compact beyond what the snapshot already did.
+struct Compaction {
+    compact: i64,
+    newest: HashMap<Vec<u8>, (Revision, bool)>,
+}
+
+impl Compaction {
+    fn plan(db: &Db<'_>, bucket: &crate::bolt::Bucket<'_>, replay: &Replayed, source_compact: i64) -> Result<Option<Compaction>> {
+        let compact = replay.compact;
+        if compact <= source_compact {
+            return Ok(None);
+        }
+        let mut newest = HashMap::default();
+        let mut note = |rev: RevisionKey, raw: &[u8]| {
+            if rev.revision.main <= compact {
+                let key = wire::bytes_field(raw, 1).ok().flatten().unwrap_or_default();
+                newest.insert(key.to_vec(), (rev.revision, rev.tombstone));
+            }
+        };
+        for entry in bucket.iter(db) {
+            let entry = entry?;
+            let rev = RevisionKey::parse(entry.key()).map_err(|e| db.corrupt(entry.page, entry.element.value_offset, format!("key bucket: {e}")))?;
+            if rev.revision.main > compact {
+                break;
+            }
+            note(rev, entry.value());
+        }
+        for (k, v) in &replay.entries {
+            if let Ok(rev) = RevisionKey::parse(k) {
+                note(rev, v);
+            }
+        }
+        Ok(Some(Compaction { compact, newest }))
+    }
+
+    fn keeps(&self, rev: &RevisionKey, raw: &[u8]) -> bool {
+        if rev.revision.main > self.compact {
+            return true;
+        }
+        let key = wire::bytes_field(raw, 1).ok().flatten().unwrap_or_default();
+        matches!(self.newest.get(key), Some((newest, tombstone)) if *newest == rev.revision && !tombstone)
+    }
 }
 
 /// What writing the db did.
@@ -41,6 +95,7 @@ pub struct DbWritten {
 const CONSISTENT_INDEX: &[u8] = b"consistent_index";
 const TERM: &[u8] = b"term";
 const SCHEDULED_COMPACT: &[u8] = b"scheduledCompactRev";
+const FINISHED_COMPACT: &[u8] = b"finishedCompactRev";
 
 /// Writes `out` from the backend of `src`, for the member `cluster.local()` of `cluster`, whose
 /// WAL will end its bootstrap at raft index `index`, term `term`.
@@ -50,6 +105,7 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
     let mut key_entries = 0;
     let mut dropped = 0;
     let mut latest = Revision { main: 0, sub: 0 };
+    let source_compact = crate::etcd::meta::read_meta(backend)?.compact_revision();
     let mut buckets = backend.buckets()?;
     for name in [MEMBERS, MEMBERS_REMOVED] {
         if !buckets.iter().any(|(n, _)| *n == name) {
@@ -64,16 +120,31 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
         let mut tree = TreeWriter::new();
         match *name {
             KEY => {
+                let compaction = match edit.replay {
+                    Some(replay) => Compaction::plan(db, bucket, replay, source_compact)?,
+                    None => None,
+                };
+                let keeps = |rev: &RevisionKey, raw: &[u8]| compaction.as_ref().is_none_or(|c| c.keeps(rev, raw));
                 for entry in bucket.iter(db) {
                     let entry = entry?;
                     no_nested(db, name, &entry)?;
                     let rev = RevisionKey::parse(entry.key()).map_err(|e| db.corrupt(entry.page, entry.element.value_offset, format!("key bucket: {e}")))?;
-                    if edit.to_revision.is_some_and(|r| rev.revision.main > r) {
+                    if edit.to_revision.is_some_and(|r| rev.revision.main > r) || !keeps(&rev, entry.value()) {
                         dropped += 1;
                         continue;
                     }
                     latest = latest.max(rev.revision);
                     tree.put(writer.page_file(), entry.key(), entry.value())?;
+                    key_entries += 1;
+                }
+                for (k, v) in edit.replay.map(|r| r.entries.as_slice()).unwrap_or_default() {
+                    let rev = RevisionKey::parse(k).map_err(|e| Error::Usage(format!("a replayed entry's revision key: {e}")))?;
+                    if !keeps(&rev, v) {
+                        dropped += 1;
+                        continue;
+                    }
+                    latest = latest.max(rev.revision);
+                    tree.put(writer.page_file(), k, v)?;
                     key_entries += 1;
                 }
                 if let Some(n) = edit.bump {
@@ -93,8 +164,16 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
             MEMBERS_REMOVED => {}
             META => {
                 let mut replaced: Vec<(&[u8], Vec<u8>)> = vec![(CONSISTENT_INDEX, index.to_be_bytes().to_vec()), (TERM, term.to_be_bytes().to_vec())];
+                let mark = |main: i64| RevisionKey { revision: Revision { main, sub: 0 }, tombstone: false }.encode();
+                if let Some(r) = edit.replay.filter(|r| r.compact > source_compact) {
+                    // The replayed compaction is done here, so it is both scheduled and finished.
+                    replaced.push((FINISHED_COMPACT, mark(r.compact)));
+                    if edit.bump.is_none() {
+                        replaced.push((SCHEDULED_COMPACT, mark(r.compact)));
+                    }
+                }
                 if edit.bump.is_some() {
-                    replaced.push((SCHEDULED_COMPACT, RevisionKey { revision: Revision { main: latest.main, sub: 0 }, tombstone: false }.encode()));
+                    replaced.push((SCHEDULED_COMPACT, mark(latest.main)));
                 }
                 let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
                 for entry in bucket.iter(db) {
@@ -105,6 +184,23 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
                     }
                 }
                 entries.extend(replaced.into_iter().map(|(k, v)| (k.to_vec(), v)));
+                entries.sort();
+                for (k, v) in &entries {
+                    tree.put(writer.page_file(), k, v)?;
+                }
+            }
+            LEASE if edit.replay.is_some_and(|r| !r.leases.is_empty()) => {
+                let changes = &edit.replay.expect("checked").leases;
+                let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+                for entry in bucket.iter(db) {
+                    let entry = entry?;
+                    no_nested(db, name, &entry)?;
+                    let id = <[u8; 8]>::try_from(entry.key()).map(i64::from_be_bytes).ok();
+                    if id.is_none_or(|id| !changes.contains_key(&id)) {
+                        entries.push((entry.key().to_vec(), entry.value().to_vec()));
+                    }
+                }
+                entries.extend(changes.iter().filter_map(|(id, v)| v.as_ref().map(|v| (id.to_be_bytes().to_vec(), v.clone()))));
                 entries.sort();
                 for (k, v) in &entries {
                     tree.put(writer.page_file(), k, v)?;

@@ -1,6 +1,7 @@
 //! `rebuild`: a new member data dir real etcd starts from, as `etcdutl snapshot restore` writes
 //! one (same flags, same defaults, same IDs), with a compact db and optionally the keyspace cut
-//! at a revision or its latest revision bumped and marked compacted.
+//! at a revision, extended by the committed entries of a member's WAL, or its latest revision
+//! bumped and marked compacted.
 //!
 //! Everything is written into a temp dir beside `--out` (mode 0700) and renamed into place at
 //! the end, so a failed or interrupted rebuild leaves no half data dir. Nothing is printed: the
@@ -9,6 +10,7 @@
 pub mod cluster;
 pub mod db;
 pub mod member_dir;
+pub mod replay;
 pub mod v2store;
 
 use crate::error::{Error, Result};
@@ -30,6 +32,10 @@ pub struct RebuildOptions {
     /// Add this to the latest revision; requires `mark_compacted`.
     pub bump_revision: Option<i64>,
     pub mark_compacted: bool,
+    /// A member's WAL (data dir, member dir or WAL dir) to replay past the snapshot.
+    pub wal: Option<PathBuf>,
+    /// With `wal`: replay entries up to this raft index.
+    pub to_index: Option<u64>,
 }
 
 /// What a rebuild will do (all of it known before writing anything; `--dry-run` prints it).
@@ -53,6 +59,9 @@ pub struct RebuildPlan {
     /// Retained revisions after `--to-revision` that are dropped.
     pub dropped_revisions: u64,
     pub bumped_by: Option<i64>,
+    /// With `--wal`: what the replay applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<replay::ReplayReport>,
     pub trailer: &'static str,
     pub warnings: Vec<String>,
 }
@@ -86,7 +95,7 @@ pub struct RebuildSummary {
 }
 
 /// Checks the options against the source and works out what the rebuild will do.
-pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPlan, NewCluster)> {
+pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPlan, NewCluster, Option<replay::Replayed>)> {
     let cluster = options.cluster.cluster()?;
     let store = snap.store();
     let source = snap.source();
@@ -122,7 +131,32 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
     let mut dropped = 0u64;
     let mut warnings = Vec::new();
     let mut revision = current;
-    if let Some(r) = options.to_revision {
+    if options.to_index.is_some() && options.wal.is_none() {
+        return Err(Error::Usage("--to-index needs --wal".into()));
+    }
+    let replayed = match &options.wal {
+        Some(wal) => {
+            if let Some(r) = options.to_revision.filter(|r| *r < current) {
+                return Err(Error::Usage(format!(
+                    "--to-revision {r} is below the snapshot's revision {current}: the snapshot alone has it, without --wal"
+                )));
+            }
+            let limits = replay::ReplayLimits { to_index: options.to_index, to_revision: options.to_revision };
+            let replayed = replay::replay(snap, wal, &limits)?;
+            revision = replayed.report.revision;
+            for (kind, n) in &replayed.report.not_replayed {
+                let why = match kind.as_str() {
+                    "auth" => "users, roles and the auth switch stay as the snapshot has them",
+                    "alarm" => "alarms stay as the snapshot has them",
+                    _ => "it describes the old cluster's membership, which the rebuild replaces",
+                };
+                warnings.push(format!("{n} WAL entr{} of kind {kind} not replayed: {why}", if *n == 1 { "y" } else { "ies" }));
+            }
+            Some(replayed)
+        }
+        None => None,
+    };
+    if let Some(r) = options.to_revision.filter(|_| replayed.is_none()) {
         store.read_revision(r)?;
         for entry in store.revisions(None, r.saturating_add(1)..=i64::MAX) {
             entry?;
@@ -174,10 +208,11 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
         revision,
         dropped_revisions: dropped,
         bumped_by: options.bump_revision,
+        replay: replayed.as_ref().map(|r| r.report.clone()),
         trailer,
         warnings,
     };
-    Ok((plan, cluster))
+    Ok((plan, cluster, replayed))
 }
 
 /// The main revision of the last `key` entry in `from..=to` (0 when there is none).
@@ -206,7 +241,7 @@ pub fn check_out(out: &Path) -> Result<()> {
 
 /// Writes the data dir `out` from `snap`.
 pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Result<(RebuildPlan, RebuildSummary)> {
-    let (plan, cluster) = plan(snap, options)?;
+    let (plan, cluster, replayed) = plan(snap, options)?;
     check_out(out)?;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -219,7 +254,11 @@ pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Res
     for dir in [temp.path(), &member, &snap_dir, &wal_dir] {
         make_private_dir(dir)?;
     }
-    let edit = KeyspaceEdit { to_revision: options.to_revision, bump: options.bump_revision };
+    let edit = KeyspaceEdit {
+        to_revision: options.to_revision.filter(|_| replayed.is_none()),
+        replay: replayed.as_ref(),
+        bump: options.bump_revision,
+    };
     let db_path = snap_dir.join("db");
     let DbWritten { file, key_entries, latest, .. } = db::write_db(snap.backend(), &db_path, &cluster, plan.consistent_index, plan.term, &edit)?;
     let snap_file = member_dir::write_snap(&snap_dir, &cluster)?;
