@@ -53,6 +53,9 @@ pub enum Error {
     /// The caller asked to stop (an interrupt signal during an export).
     #[error("interrupted")]
     Interrupted,
+    /// A live etcd member refused or could not be reached.
+    #[error("{endpoint}: {what}")]
+    Live { endpoint: String, what: String },
     /// Writing an output file (an export database) failed.
     #[error("{}: {what}", path.display())]
     Output { path: PathBuf, what: String },

@@ -4,13 +4,18 @@
 //!
 //! ```text
 //! source   open read-only (mmap, no lock, no write); find the db; check the sha256 trailer
-//! bolt     bbolt pages: meta, branch/leaf/overflow, buckets (nested, inline), freelist, walks
-//! etcd     etcd's buckets, MVCC revisions, meta, members, leases, hashes, ranges at a revision
-//! wal      WAL segments: framing, the CRC chain, torn tails, raft entries, etcd requests
+//! bolt     bbolt pages: meta, branch/leaf/overflow, buckets (nested, inline), freelist, walks;
+//!          and a bulk-load writer of fresh files
+//! etcd     etcd's buckets, MVCC revisions, meta, members, leases, hashes, ranges at a revision;
+//!          requests applied as etcd applies them (WAL replay)
+//! wal      WAL segments: framing, the CRC chain, torn tails, raft entries, etcd requests; and
+//!          a segment writer
 //! k8s      Kubernetes objects: /registry keys, value envelopes, encryption, schemas, JSON/YAML,
 //!          field-level differences, the facts relations need (uid, owners, node)
 //! snapshot an opened input (source, db, backend, MVCC store, CRD catalogue): what views take
-//! views    status, kv get, get, wal, history, diff: data ready to print (the library never prints)
+//! live     a running etcd member over gRPC (replay's guarded writes)
+//! views    status, kv get, get, wal, history, diff, export, rebuild, replay: data ready to
+//!          print, and the files rebuild and export write (the library never prints)
 //! protowire  the protobuf wire format, read without copying (used by etcd and k8s)
 //! ```
 //! The `etcdscope` binary (src/main.rs, src/cli) is a thin layer of argument parsing and printers.
@@ -19,6 +24,7 @@ pub mod bolt;
 pub mod error;
 pub mod etcd;
 pub mod k8s;
+pub mod live;
 pub mod protowire;
 pub mod snapshot;
 pub mod source;

@@ -21,6 +21,7 @@ mod jsonpath;
 mod kv;
 mod progress;
 mod rebuild;
+mod replay;
 mod status;
 mod wal;
 mod wal_json;
@@ -67,6 +68,10 @@ enum Command {
     /// A new member data dir that real etcd starts from, as `etcdutl snapshot restore` writes
     /// one: compact db, optionally at an earlier revision or with the revision bumped.
     Rebuild(rebuild::RebuildArgs),
+    /// Chosen keys of a snapshot written back into a live etcd, one guarded transaction per
+    /// key: never over a key that exists (unless --overwrite-if-unchanged, and then only if it
+    /// did not change since planned).
+    Replay(replay::ReplayArgs),
     /// etcd key-value reads (etcdctl semantics).
     Kv {
         #[command(subcommand)]
@@ -102,6 +107,7 @@ pub fn run() -> i32 {
         Command::Export { command } => export::run_export(&command, &mut out),
         Command::Query(args) => export::run(&args, &mut out),
         Command::Rebuild(args) => rebuild::run(&args, &mut out),
+        Command::Replay(args) => replay::run(&args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -8,5 +8,6 @@ pub mod kv_get;
 pub mod parallel;
 pub mod progress;
 pub mod rebuild;
+pub mod replay;
 pub mod status;
 pub mod wal;

@@ -1,0 +1,148 @@
+//! The gRPC client: endpoints written as etcdctl takes them (`host:port`, `http://…`,
+//! `https://…`), TLS with etcdctl's `--cacert`, `--cert`, `--key`, and the three calls `replay`
+//! needs (KV.Range, KV.Txn, Lease.LeaseTimeToLive). Stubs are generated from
+//! schemas/etcd/rpc.proto at build time (tonic, no protoc).
+
+use crate::error::{Error, Result};
+use crate::etcd::pb::etcdserverpb::{kv_client::KvClient, lease_client::LeaseClient};
+use crate::etcd::pb::etcdserverpb::{LeaseTimeToLiveRequest, RangeRequest, RangeResponse, TxnRequest, TxnResponse};
+use std::path::PathBuf;
+use std::time::Duration;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+/// etcdctl's TLS flags.
+#[derive(Debug, Clone, Default)]
+pub struct TlsFiles {
+    pub cacert: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    pub fn any(&self) -> bool {
+        self.cacert.is_some() || self.cert.is_some() || self.key.is_some()
+    }
+}
+
+/// One endpoint, with the scheme etcdctl would use: https when TLS files are given and no
+/// scheme is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub url: String,
+    pub tls: bool,
+}
+
+impl Endpoint {
+    pub fn parse(s: &str, tls_files: bool) -> Result<Endpoint> {
+        let s = s.trim().trim_end_matches('/');
+        let (url, tls) = match s.split_once("://") {
+            Some(("http", _)) => (s.to_string(), false),
+            Some(("https", _)) => (s.to_string(), true),
+            Some((scheme, _)) => return Err(Error::Usage(format!("endpoint {s:?}: scheme {scheme} is not http or https"))),
+            None if tls_files => (format!("https://{s}"), true),
+            None => (format!("http://{s}"), false),
+        };
+        Ok(Endpoint { url, tls })
+    }
+}
+
+/// A connection to one member.
+pub struct LiveEtcd {
+    runtime: tokio::runtime::Runtime,
+    kv: KvClient<Channel>,
+    lease: LeaseClient<Channel>,
+    pub endpoint: String,
+}
+
+fn live_error(endpoint: &str, what: impl std::fmt::Display) -> Error {
+    Error::Live { endpoint: endpoint.to_string(), what: what.to_string() }
+}
+
+/// An error and its causes, as one line ("transport error: …: invalid peer certificate: …").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+impl LiveEtcd {
+    /// Connects to the first endpoint that answers, in the order given.
+    pub fn connect(endpoints: &[String], tls: &TlsFiles, timeout: Duration) -> Result<LiveEtcd> {
+        if endpoints.is_empty() {
+            return Err(Error::Usage("no --endpoints given".into()));
+        }
+        if tls.cert.is_some() != tls.key.is_some() {
+            return Err(Error::Usage("--cert and --key go together".into()));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| live_error("", e))?;
+        let mut tls_config = ClientTlsConfig::new().with_native_roots();
+        if let Some(ca) = &tls.cacert {
+            tls_config = tls_config.ca_certificate(Certificate::from_pem(read(ca)?));
+        }
+        if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+            tls_config = tls_config.identity(Identity::from_pem(read(cert)?, read(key)?));
+        }
+        let mut last_error = None;
+        for e in endpoints {
+            let endpoint = Endpoint::parse(e, tls.any())?;
+            let attempt = runtime.block_on(async {
+                let mut ep = Channel::from_shared(endpoint.url.clone()).map_err(|e| live_error(&endpoint.url, e))?.connect_timeout(timeout).timeout(timeout);
+                if endpoint.tls {
+                    ep = ep.tls_config(tls_config.clone()).map_err(|e| live_error(&endpoint.url, e))?;
+                }
+                ep.connect().await.map_err(|e| live_error(&endpoint.url, format!("cannot connect: {}", chain(&e))))
+            });
+            match attempt {
+                Ok(channel) => {
+                    return Ok(LiveEtcd { runtime, kv: KvClient::new(channel.clone()), lease: LeaseClient::new(channel), endpoint: endpoint.url });
+                }
+                Err(err) => last_error = Some(err),
+            }
+        }
+        Err(last_error.expect("at least one endpoint was tried"))
+    }
+
+    fn status(&self, s: tonic::Status) -> Error {
+        live_error(&self.endpoint, format!("{}: {}", s.code(), s.message()))
+    }
+
+    /// One key, as a linearizable read.
+    pub fn get(&mut self, key: &[u8]) -> Result<RangeResponse> {
+        let request = RangeRequest { key: key.to_vec(), ..Default::default() };
+        let kv = &mut self.kv;
+        let answer = self.runtime.block_on(kv.range(request));
+        answer.map(|r| r.into_inner()).map_err(|s| self.status(s))
+    }
+
+    pub fn txn(&mut self, request: TxnRequest) -> Result<TxnResponse> {
+        let kv = &mut self.kv;
+        let answer = self.runtime.block_on(kv.txn(request));
+        answer.map(|r| r.into_inner()).map_err(|s| self.status(s))
+    }
+
+    /// The remaining TTL of a lease, `None` when the member does not have it.
+    pub fn lease_ttl(&mut self, id: i64) -> Result<Option<i64>> {
+        let lease = &mut self.lease;
+        let answer = self.runtime.block_on(lease.lease_time_to_live(LeaseTimeToLiveRequest { id, keys: false }));
+        match answer {
+            Ok(r) => {
+                let r = r.into_inner();
+                Ok((r.ttl > 0).then_some(r.ttl))
+            }
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
+            Err(s) => Err(self.status(s)),
+        }
+    }
+}

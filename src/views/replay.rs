@@ -1,0 +1,229 @@
+//! `replay`: chosen keys of a snapshot written back into a live cluster, each in its own
+//! transaction guarded so nothing live is clobbered: a put that succeeds only while the key is
+//! still absent (create revision 0), or, when overwriting is asked for, only while its mod
+//! revision is still the one read when the key was planned. Values are written as stored (a
+//! Kubernetes object keeps its bytes; the API server sets resourceVersion from the revision).
+//!
+//! A key's lease is kept when the live cluster still has that lease; otherwise the key is written
+//! without one, and its line says so.
+
+use crate::error::{Error, Result};
+use crate::etcd::pb::etcdserverpb::{compare, request_op, Compare, PutRequest, RangeRequest, RequestOp, TxnRequest};
+use crate::etcd::KeyRange;
+use crate::k8s::decoder::Decoder;
+use crate::k8s::key::normalize_prefix;
+use crate::live::LiveEtcd;
+use crate::snapshot::Snapshot;
+use crate::views::get::{object_range, Namespace};
+use base64::Engine;
+use rustc_hash::FxHashSet as HashSet;
+use serde::Serialize;
+
+/// Which keys of the snapshot to replay.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// One key, or every key under a prefix (`""` with `prefix`: all keys).
+    Key { key: Vec<u8>, prefix: bool },
+    /// Kubernetes objects of a type (`deploy`, `pods`, `widgets.example.com`), one by name or all
+    /// in a namespace or in all namespaces.
+    Objects { type_name: String, name: Option<String>, namespace: Namespace },
+    /// Exact keys (from a diff's class).
+    Keys(Vec<Vec<u8>>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub selection: Selection,
+    /// Read the snapshot at this revision (0 = current).
+    pub revision: i64,
+    pub etcd_prefix: String,
+    /// Read the live cluster and say what would be written, but write nothing.
+    pub dry_run: bool,
+    /// Overwrite a key that exists, but only while its mod revision is the one planned with.
+    pub overwrite_if_unchanged: bool,
+}
+
+/// What happened to one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Written,
+    Overwritten,
+    WouldWrite,
+    WouldOverwrite,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayLine {
+    pub key: String,
+    pub key_base64: String,
+    pub outcome: Outcome,
+    /// Why a key was skipped, or what else is worth knowing (a lease not attached).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The key's mod revision in the snapshot (None: not in the snapshot at the read revision).
+    pub source_mod_revision: Option<i64>,
+    /// The key's mod revision in the live cluster when planned (None: absent).
+    pub live_mod_revision: Option<i64>,
+    /// The live revision the write took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
+    pub value_size: usize,
+    /// The lease the key was written with (hex), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReplaySummary {
+    pub endpoint: String,
+    pub source_revision: i64,
+    pub selected: u64,
+    pub written: u64,
+    pub overwritten: u64,
+    pub would_write: u64,
+    pub skipped: u64,
+    pub dry_run: bool,
+}
+
+/// The keys of one class (`lost`, `reappear`, `revert`, `rewritten`) of a `diff -o json`
+/// document.
+pub fn keys_from_diff(diff: &serde_json::Value, class: &str) -> Result<Vec<Vec<u8>>> {
+    let entries = diff.get(class).and_then(|v| v.as_array()).ok_or_else(|| {
+        Error::Usage(format!("the diff document has no {class:?} list (is it `etcdscope diff -o json` output?)"))
+    })?;
+    entries
+        .iter()
+        .map(|e| {
+            let b64 = e.get("key_base64").and_then(|k| k.as_str()).ok_or_else(|| Error::Usage(format!("a {class} entry without key_base64")))?;
+            base64::engine::general_purpose::STANDARD.decode(b64).map_err(|err| Error::Usage(format!("a {class} entry's key_base64: {err}")))
+        })
+        .collect()
+}
+
+fn line(key: &[u8], outcome: Outcome) -> ReplayLine {
+    ReplayLine {
+        key: String::from_utf8_lossy(key).into_owned(),
+        key_base64: base64::engine::general_purpose::STANDARD.encode(key),
+        outcome,
+        reason: None,
+        source_mod_revision: None,
+        live_mod_revision: None,
+        revision: None,
+        value_size: 0,
+        lease: None,
+    }
+}
+
+fn guard(key: &[u8], target: compare::CompareTarget, union: compare::TargetUnion) -> Compare {
+    Compare {
+        result: compare::CompareResult::Equal as i32,
+        target: target as i32,
+        key: key.to_vec(),
+        target_union: Some(union),
+        range_end: Vec::new(),
+    }
+}
+
+/// Replays the selected keys of `snap` into `live`, one line per key to `visit`, in key order.
+pub fn replay(snap: &Snapshot<'_>, decoder: &Decoder, live: &mut LiveEtcd, options: &ReplayOptions, visit: &mut dyn FnMut(ReplayLine) -> Result<()>) -> Result<ReplaySummary> {
+    let store = snap.store();
+    let rev = store.read_revision(options.revision)?;
+    let file = snap.file();
+    let mut summary = ReplaySummary { endpoint: live.endpoint.clone(), source_revision: rev, dry_run: options.dry_run, ..Default::default() };
+    let (range, wanted) = match &options.selection {
+        Selection::Key { key, prefix: true } if key.is_empty() => (KeyRange::all(), None),
+        Selection::Key { key, prefix: true } => (KeyRange::prefix(key), None),
+        Selection::Key { key, prefix: false } => (KeyRange::single(key), None),
+        Selection::Objects { type_name, name, namespace } => {
+            let prefix = normalize_prefix(&options.etcd_prefix);
+            let catalog = snap.catalog(decoder, &prefix)?;
+            (object_range(&catalog, &prefix, type_name, name.as_deref(), namespace)?.1, None)
+        }
+        Selection::Keys(keys) => (KeyRange::all(), Some(keys.iter().map(Vec::as_slice).collect::<HashSet<&[u8]>>())),
+    };
+    let mut entries = store.range(&range, rev)?;
+    if let Some(wanted) = &wanted {
+        entries.retain(|e| wanted.contains(e.key));
+        // Keys asked for that the snapshot does not hold at the revision: said, not guessed.
+        let found: HashSet<&[u8]> = entries.iter().map(|e| e.key).collect();
+        let mut missing: Vec<&[u8]> = wanted.iter().copied().filter(|k| !found.contains(k)).collect();
+        missing.sort_unstable();
+        for key in missing {
+            summary.selected += 1;
+            summary.skipped += 1;
+            let mut l = line(key, Outcome::Skipped);
+            l.reason = Some(format!("not in the snapshot at revision {rev}"));
+            visit(l)?;
+        }
+    }
+    for entry in entries {
+        let kv = entry.kv(file)?;
+        summary.selected += 1;
+        let mut l = line(kv.key, Outcome::Skipped);
+        l.source_mod_revision = Some(kv.mod_revision);
+        l.value_size = kv.value.len();
+        let current = live.get(kv.key)?;
+        let existing = current.kvs.first();
+        l.live_mod_revision = existing.map(|e| e.mod_revision);
+        let guard = match existing {
+            None => guard(kv.key, compare::CompareTarget::Create, compare::TargetUnion::CreateRevision(0)),
+            Some(e) if options.overwrite_if_unchanged => guard(kv.key, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(e.mod_revision)),
+            Some(e) => {
+                let same = if e.value == kv.value { " with the same value" } else { "" };
+                l.reason = Some(format!("exists in the live cluster{same} (mod revision {}); never overwritten without --overwrite-if-unchanged", e.mod_revision));
+                summary.skipped += 1;
+                visit(l)?;
+                continue;
+            }
+        };
+        let mut lease = 0;
+        if kv.lease != 0 {
+            if live.lease_ttl(kv.lease)?.is_some() {
+                lease = kv.lease;
+                l.lease = Some(format!("{:016x}", kv.lease));
+            } else {
+                l.reason = Some(format!("lease {:016x} is not in the live cluster: written without a lease (it will not expire)", kv.lease));
+            }
+        }
+        let overwrite = existing.is_some();
+        if options.dry_run {
+            l.outcome = if overwrite { Outcome::WouldOverwrite } else { Outcome::WouldWrite };
+            summary.would_write += 1;
+            visit(l)?;
+            continue;
+        }
+        let put = PutRequest { key: kv.key.to_vec(), value: kv.value.to_vec(), lease, ..Default::default() };
+        let txn = TxnRequest {
+            compare: vec![guard],
+            success: vec![RequestOp { request: Some(request_op::Request::RequestPut(put)) }],
+            failure: vec![RequestOp { request: Some(request_op::Request::RequestRange(RangeRequest { key: kv.key.to_vec(), ..Default::default() })) }],
+        };
+        let answer = live.txn(txn)?;
+        if answer.succeeded {
+            l.outcome = if overwrite { Outcome::Overwritten } else { Outcome::Written };
+            l.revision = answer.header.map(|h| h.revision);
+            if overwrite {
+                summary.overwritten += 1;
+            } else {
+                summary.written += 1;
+            }
+        } else {
+            let now = answer.responses.first().and_then(|r| match &r.response {
+                Some(crate::etcd::pb::etcdserverpb::response_op::Response::ResponseRange(rr)) => rr.kvs.first().map(|k| k.mod_revision),
+                _ => None,
+            });
+            l.reason = Some(match (overwrite, now) {
+                (false, Some(m)) => format!("created in the live cluster after it was planned (mod revision {m}); left as it is"),
+                (true, Some(m)) => format!("changed in the live cluster after it was planned (mod revision {m}); left as it is"),
+                (true, None) => "deleted in the live cluster after it was planned; not recreated".into(),
+                (false, None) => "the guard failed and the key is absent again; not retried".into(),
+            });
+            l.lease = None;
+            summary.skipped += 1;
+        }
+        visit(l)?;
+    }
+    Ok(summary)
+}
