@@ -71,7 +71,7 @@ macro_rules! replay_tests {
     };
 }
 
-replay_tests!(bolt_raw, bolt, mvcc, wal_raw, wal, wal_record, protowire, k8s_protobuf, envelope, registry_key, encryption_config, diff, export_rows);
+replay_tests!(bolt_raw, bolt, mvcc, wal_raw, wal, wal_record, protowire, k8s_protobuf, envelope, registry_key, encryption_config, diff, export_rows, rebuild);
 
 #[test]
 fn every_target_is_replayed_and_every_directory_is_a_target() {
@@ -204,6 +204,7 @@ mod seeds {
         c.insert("bolt", recipes(12, &[32, 96, 200, 400]));
         c.insert("mvcc", recipes(10, &[64, 200, 500, 900]));
         c.insert("diff", recipes(10, &[100, 300, 700, 1200]));
+        c.insert("rebuild", recipes(10, &[100, 300, 700, 1200]));
         c.insert("wal", recipes(10, &[64, 200, 500, 900]));
 
         // WAL segments: real ones (3.5.1, 3.4.23), two segments, modes; one the builder wrote.

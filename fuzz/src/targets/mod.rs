@@ -45,6 +45,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("encryption_config", encryption_config),
     ("diff", diff),
     ("export_rows", export_rows),
+    ("rebuild", rebuild),
 ];
 
 /// Inputs are cut to this size, so one run stays in milliseconds.
@@ -407,6 +408,62 @@ pub fn mvcc(data: &[u8]) {
     let Some(dir) = write_tree("mvcc", &[(PathBuf::from("member/snap/db"), &bytes)]) else { return };
     let input = if r.bool() { dir } else { dir.join("member/snap/db") };
     open_views(&input, Some(&mut r));
+}
+
+/// A generated backend rebuilt into a new data dir (the bbolt, WAL and .snap writers, with a
+/// cut, a bump, odd cluster flags), then random v3 requests applied to its keyspace as a WAL
+/// replay applies them (compares, nested txns, range deletes, compactions, leases).
+pub fn rebuild(data: &[u8]) {
+    use etcdscope::etcd::apply::{Applier, LiveKey};
+    use etcdscope::views::rebuild::{cluster::ClusterFlags, rebuild as rebuild_dir, RebuildOptions};
+    use etcdscope::wal::{record, request};
+    let mut r = Recipe::new(bounded(data));
+    let start = r.below(4) as i64;
+    let writes = etcd_builder::history_from_recipe(&mut r, start, 32);
+    let file = etcd_builder::backend_file(&mut r, &writes);
+    let Some(dir) = write_tree("rebuild", &[(PathBuf::from("member/snap/db"), &file)]) else { return };
+    let Ok(source) = Source::open(dir.join("member/snap/db")) else { return };
+    let Ok(snap) = Snapshot::open(&source) else { return };
+    let urls = ["http://127.0.0.1:2380", "https://[::1]:2380", "http://a:1", "localhost:2380", ""];
+    let (u1, u2) = (*r.pick(&urls), *r.pick(&urls));
+    let cluster = ClusterFlags {
+        name: if r.bool() { "a".into() } else { r.text(8) },
+        initial_cluster: format!("a={u1},b={u2}"),
+        token: r.text(12),
+        advertise_peer_urls: u1.to_string(),
+    };
+    let options = RebuildOptions {
+        cluster,
+        skip_hash_check: true,
+        to_revision: r.bool().then(|| r.below(40) as i64),
+        bump_revision: None,
+        mark_compacted: false,
+        wal: None,
+        to_index: None,
+    };
+    let options = if r.below(4) == 0 { RebuildOptions { bump_revision: Some(1 + r.below(1000) as i64), mark_compacted: true, ..options } } else { options };
+    let _ = rebuild_dir(&snap, &options, &dir.join("out"));
+
+    let store = snap.store();
+    let mut live = Vec::new();
+    if let Ok(entries) = store.range(&KeyRange::all(), store.current_revision()) {
+        for e in entries {
+            if let Ok(kv) = e.kv(snap.file()) {
+                let value = std::borrow::Cow::Borrowed(kv.value);
+                live.push((e.key, LiveKey { create_revision: kv.create_revision, mod_revision: kv.mod_revision, version: kv.version, lease: kv.lease, value }));
+            }
+        }
+    }
+    let mut applier = Applier::new(live, Vec::new(), store.current_revision(), store.compact_revision());
+    while !r.exhausted() {
+        let len = r.below(200);
+        let bytes = r.bytes(len);
+        let entry = record::Entry { entry_type: 0, term: 1, index: 1, data: bytes };
+        if let request::Payload::V3(req) = request::payload(&entry) {
+            let max = applier.revision + r.below(3) as i64;
+            let _ = applier.apply_until(&req, max);
+        }
+    }
 }
 
 /// OLD and NEW backends from one recipe (NEW is OLD's history continued, or the other way
