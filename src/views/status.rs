@@ -136,7 +136,7 @@ fn build(snap: &Snapshot<'_>) -> Result<Status> {
         }
     }
     if let (Some(s), f) = (meta.scheduled_compact_revision, meta.finished_compact_revision) {
-        if f.is_none_or(|f| s > f) {
+        if f.map_or(true, |f| s > f) {
             warnings.push(format!("compaction to revision {s} was scheduled but not finished; etcd resumes it at startup"));
         }
     }

@@ -68,8 +68,7 @@ fn check_url(url: &str) -> Result<String> {
     if host.contains('/') {
         return Err(bad("a peer URL has no path"));
     }
-    let port = host.rsplit_once(':').map(|(h, p)| (h, p));
-    match port {
+    match host.rsplit_once(':') {
         Some((h, p)) if !h.is_empty() && !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => Ok(format!("{scheme}://{host}")),
         _ => Err(bad("it needs a host and a port (host:port)")),
     }

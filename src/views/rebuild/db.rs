@@ -124,7 +124,7 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
                     Some(replay) => Compaction::plan(db, bucket, replay, source_compact)?,
                     None => None,
                 };
-                let keeps = |rev: &RevisionKey, raw: &[u8]| compaction.as_ref().is_none_or(|c| c.keeps(rev, raw));
+                let keeps = |rev: &RevisionKey, raw: &[u8]| compaction.as_ref().map_or(true, |c| c.keeps(rev, raw));
                 for entry in bucket.iter(db) {
                     let entry = entry?;
                     no_nested(db, name, &entry)?;
@@ -196,7 +196,7 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
                     let entry = entry?;
                     no_nested(db, name, &entry)?;
                     let id = <[u8; 8]>::try_from(entry.key()).map(i64::from_be_bytes).ok();
-                    if id.is_none_or(|id| !changes.contains_key(&id)) {
+                    if id.map_or(true, |id| !changes.contains_key(&id)) {
                         entries.push((entry.key().to_vec(), entry.value().to_vec()));
                     }
                 }

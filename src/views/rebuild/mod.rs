@@ -234,7 +234,7 @@ pub fn check_out(out: &Path) -> Result<()> {
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(Error::Usage(format!("{}: exists and is not a directory", out.display()))),
+        Err(_) if out.exists() && !out.is_dir() => Err(Error::Usage(format!("{}: exists and is not a directory", out.display()))),
         Err(e) => Err(Error::io(out, e)),
     }
 }
