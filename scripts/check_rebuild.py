@@ -104,6 +104,28 @@ class Member:
             self.log.close()
 
 
+def etcd_351_tools():
+    """etcd, etcdctl and etcdutl 3.5.1, or exit saying how to install them."""
+    bins = etcd_bins.find_bins()
+    if "3.5.1" not in bins:
+        sys.exit("etcd 3.5.1 is not installed (scripts/install-etcd.sh)")
+    return etcd_bins.tools("3.5.1", bins["3.5.1"])
+
+
+def script_args():
+    """--etcdscope BIN --out JSON, plus what `more` adds to the parser."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--etcdscope", required=True)
+    ap.add_argument("--out", required=True)
+    return ap
+
+
+def write_result(path, result):
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+
+
 def ports(n):
     out = set()
     while len(out) < n:
@@ -155,18 +177,13 @@ def pair(a, tools, tmp, label, flags, name, peer_port, client_ports, extra, quer
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--etcdscope", required=True)
+    ap = script_args()
     ap.add_argument("--snapshot", required=True)
-    ap.add_argument("--out", required=True)
     ap.add_argument("--to-revision", type=int, help="also the to-revision scenario at this revision")
     ap.add_argument("--no-cluster3", action="store_true")
     a = ap.parse_args()
     a.snapshot = os.path.abspath(a.snapshot)
-    bins = etcd_bins.find_bins()
-    if "3.5.1" not in bins:
-        sys.exit("etcd 3.5.1 is not installed (scripts/install-etcd.sh)")
-    tools = etcd_bins.tools("3.5.1", bins["3.5.1"])
+    tools = etcd_351_tools()
     tmp = tempfile.mkdtemp(prefix="etcdscope-rebuild-")
     result = {"snapshot": os.path.basename(a.snapshot)}
     try:
@@ -217,9 +234,7 @@ def main():
                     m.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    with open(a.out, "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
+    write_result(a.out, result)
 
 
 if __name__ == "__main__":

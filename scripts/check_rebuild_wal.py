@@ -10,7 +10,6 @@ etcd is stopped.
 
     python3 scripts/check_rebuild_wal.py --etcdscope target/release/etcdscope --out /tmp/wal.json
 """
-import argparse
 import base64
 import json
 import os
@@ -21,7 +20,6 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import check_rebuild as cr  # noqa: E402
-import etcd_bins  # noqa: E402
 import make_testdata as mt  # noqa: E402
 
 
@@ -62,14 +60,8 @@ def record(m, leases, compact_rev, extra_revs):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--etcdscope", required=True)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
-    bins = etcd_bins.find_bins()
-    if "3.5.1" not in bins:
-        sys.exit("etcd 3.5.1 is not installed (scripts/install-etcd.sh)")
-    tools = etcd_bins.tools("3.5.1", bins["3.5.1"])
+    a = cr.script_args().parse_args()
+    tools = cr.etcd_351_tools()
     tmp = tempfile.mkdtemp(prefix="etcdscope-rebuild-wal-")
     result = {}
     member = None
@@ -154,9 +146,7 @@ def main():
         except Exception:  # noqa: BLE001 - best effort: never leave etcd running
             pass
         shutil.rmtree(tmp, ignore_errors=True)
-    with open(a.out, "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
+    cr.write_result(a.out, result)
 
 
 if __name__ == "__main__":

@@ -8,28 +8,15 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::process::Command;
 
 fn record(version: &str) -> Option<Value> {
     bin_dir_or_skip("3.5.1")?;
     let dir = repo().join(format!("testdata/etcd-{version}"));
     let meta: Value = serde_json::from_slice(&std::fs::read(dir.join("meta.json")).unwrap()).unwrap();
     let to_rev = meta["marks"]["just_after_compaction_rev"].as_i64().unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let json = out.path().join("rebuild.json");
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/check_rebuild.py"))
-        .arg("--etcdscope")
-        .arg(bin())
-        .arg("--snapshot")
-        .arg(dir.join("snapshot.db"))
-        .arg("--out")
-        .arg(&json)
-        .args(["--to-revision", &to_rev.to_string()])
-        .status()
-        .expect("check_rebuild.py runs");
-    assert!(status.success(), "check_rebuild.py on etcd {version}'s snapshot failed");
-    Some(serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap())
+    let snapshot = dir.join("snapshot.db");
+    let to_rev = to_rev.to_string();
+    Some(recording("check_rebuild.py", &["--snapshot".as_ref(), snapshot.as_os_str(), "--to-revision".as_ref(), to_rev.as_ref()]))
 }
 
 /// `member list` without the client URLs (each member was started on its own free port).
@@ -132,18 +119,7 @@ fn rebuild_with_wal_equals_the_member_restarted() {
     if bin_dir_or_skip("3.5.1").is_none() {
         return;
     }
-    let out = tempfile::tempdir().unwrap();
-    let json = out.path().join("wal.json");
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/check_rebuild_wal.py"))
-        .arg("--etcdscope")
-        .arg(bin())
-        .arg("--out")
-        .arg(&json)
-        .status()
-        .expect("check_rebuild_wal.py runs");
-    assert!(status.success(), "check_rebuild_wal.py failed");
-    let r: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let r = recording("check_rebuild_wal.py", &[]);
     let (member, ours) = (&r["member"], &r["rebuilt"]);
     assert!(r["refused_put"].as_str().unwrap().contains("lease not found"), "the script's put on a missing lease was refused by etcd");
     assert_eq!(ours["get"]["kvs"], member["get"]["kvs"], "keys, values, revisions, versions, leases");

@@ -13,7 +13,6 @@ use base64::Engine;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::Command;
 
 fn kvs_by_key(get: &Value) -> BTreeMap<String, Value> {
     get["kvs"].as_array().map(|a| a.iter().map(|kv| (kv["key"].as_str().unwrap().to_string(), kv.clone())).collect()).unwrap_or_default()
@@ -24,18 +23,7 @@ fn replay_puts_back_lost_keys_and_never_overwrites() {
     if bin_dir_or_skip("3.5.1").is_none() {
         return;
     }
-    let out = tempfile::tempdir().unwrap();
-    let json = out.path().join("replay.json");
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/check_replay.py"))
-        .arg("--etcdscope")
-        .arg(bin())
-        .arg("--out")
-        .arg(&json)
-        .status()
-        .expect("check_replay.py runs");
-    assert!(status.success(), "check_replay.py failed");
-    let r: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let r = recording("check_replay.py", &[]);
 
     // 1. Lost keys: NEW's values, as etcd itself served them from a member restored from NEW.
     let restored_new: Value = serde_json::from_slice(&std::fs::read(repo().join("testdata/diff-3.5.1/expected/restored-new.json")).unwrap()).unwrap();

@@ -46,6 +46,24 @@ pub fn bin_dir_or_skip(version: &str) -> Option<String> {
     None
 }
 
+/// Runs `scripts/<script>` with `--etcdscope <our binary> --out <json>` and `args`, and returns
+/// the JSON it recorded (etcd's answers; the script decides nothing).
+pub fn recording(script: &str, args: &[&std::ffi::OsStr]) -> Value {
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("recorded.json");
+    let status = Command::new("python3")
+        .arg(repo().join("scripts").join(script))
+        .arg("--etcdscope")
+        .arg(bin())
+        .arg("--out")
+        .arg(&json)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{script} runs: {e}"));
+    assert!(status.success(), "{script} failed");
+    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
+}
+
 /// Of 3.5.1 and 3.4.23, the versions installed here (each missing one skipped or failed as
 /// [`bin_dir_or_skip`] says).
 pub fn installed_etcd_versions() -> Vec<&'static str> {
