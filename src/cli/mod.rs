@@ -16,6 +16,7 @@ mod diff;
 mod export;
 mod format;
 mod get;
+mod hash;
 mod history;
 mod jsonpath;
 mod kv;
@@ -65,6 +66,9 @@ enum Command {
     /// One SQL statement over the same tables as `export sqlite`, built in a temporary
     /// database: for one-off questions.
     Query(export::QueryArgs),
+    /// The checksums etcd's tools print, offline: snapshot status's hash, etcd-dump-db's,
+    /// endpoint hashkv's (at a revision) and the sha256 trailer.
+    Hash(hash::HashArgs),
     /// A new member data dir that real etcd starts from, as `etcdutl snapshot restore` writes
     /// one: compact db, optionally at an earlier revision or with the revision bumped.
     Rebuild(rebuild::RebuildArgs),
@@ -107,6 +111,7 @@ pub fn run() -> i32 {
         Command::Export { command } => export::run_export(&command, &mut out),
         Command::Query(args) => export::run(&args, &mut out),
         Command::Rebuild(args) => rebuild::run(&args, &mut out),
+        Command::Hash(args) => hash::run(&args, &mut out),
         Command::Replay(args) => replay::run(&args, &mut out),
     };
     let flushed = out.flush();

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod backend;
 pub mod hash;
+pub mod hashkv;
 pub mod lease;
 pub mod members;
 pub mod meta;

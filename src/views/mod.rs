@@ -2,6 +2,7 @@
 pub mod diff;
 pub mod export;
 pub mod get;
+pub mod hash;
 pub mod history;
 pub mod ids;
 pub mod kv_get;
