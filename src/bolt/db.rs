@@ -43,6 +43,38 @@ impl<'a> Db<'a> {
         Ok(db)
     }
 
+    /// As [`Db::open`], but when neither meta is valid, uses the one that still parses (the
+    /// higher txid) whatever its checksum says: for `check --best-effort` and salvage, which
+    /// report the bad metas rather than stop at them.
+    pub fn open_permissive(data: &'a [u8], file: Arc<Path>) -> Result<Db<'a>> {
+        if let Ok(db) = Db::open(data, file.clone()) {
+            return Ok(db);
+        }
+        let page_size = match detect_page_size(data, &file) {
+            Ok(ps) => ps,
+            Err(e) => page_size_of_damaged_metas(data).ok_or(e)?,
+        };
+        let slot = |page: u64| {
+            let start = page as usize * page_size;
+            let bytes = data.get(start..(start + page_size).min(data.len())).unwrap_or_default();
+            match Meta::parse(bytes) {
+                Ok(meta) => MetaSlot { page, meta: Some(meta), problem: None },
+                Err((meta, problem)) => MetaSlot { page, meta, problem: Some(problem) },
+            }
+        };
+        let slots = [slot(0), slot(1)];
+        let txid = |s: &MetaSlot| s.meta.as_ref().map(|m| m.txid);
+        let active = match (txid(&slots[0]), txid(&slots[1])) {
+            (Some(a), Some(b)) => usize::from(b > a),
+            (Some(_), None) => 0,
+            (None, Some(_)) => 1,
+            (None, None) => return Db::open(data, file),
+        };
+        let db = Db { data, file, page_size, choice: MetaChoice { slots, active } };
+        db.check_meta_fits()?;
+        Ok(db)
+    }
+
     fn check_meta_fits(&self) -> Result<()> {
         let meta = self.meta();
         let meta_off = self.choice.slots[self.choice.active].page * self.page_size as u64;
@@ -142,6 +174,27 @@ impl<'a> Db<'a> {
 
 /// Finds the page size: from meta page 0 if it validates, else by probing for meta page 1 at
 /// power-of-two offsets (what bbolt does when page 0 is damaged).
+/// The page size a damaged meta still states, when it carries bbolt's magic and a plausible
+/// size (page 0's, or page 1's found at that size).
+fn page_size_of_damaged_metas(data: &[u8]) -> Option<usize> {
+    let plausible = |ps: usize| ps.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&ps);
+    let stated = |bytes: &[u8]| match Meta::parse(bytes) {
+        Ok(m) | Err((Some(m), _)) if m.magic == MAGIC && plausible(m.page_size as usize) => Some(m.page_size as usize),
+        _ => None,
+    };
+    if let Some(ps) = stated(data) {
+        return Some(ps);
+    }
+    let mut ps = MIN_PAGE_SIZE;
+    while ps <= MAX_PAGE_SIZE && ps + META_END <= data.len() {
+        if stated(&data[ps..]) == Some(ps) {
+            return Some(ps);
+        }
+        ps *= 2;
+    }
+    None
+}
+
 fn detect_page_size(data: &[u8], file: &Arc<Path>) -> Result<usize> {
     if data.len() < META_END {
         return Err(Error::Unrecognised {

@@ -2,6 +2,7 @@
 //! inline), cursors, the freelist and whole-tree walks; and a bulk-load writer of fresh files.
 //! Byte layout: docs/format/bbolt.md.
 
+pub mod check;
 pub mod db;
 pub mod freelist;
 pub mod layout;

@@ -9,6 +9,7 @@ macro_rules! say {
 }
 
 mod age;
+mod check;
 mod columns;
 mod decode;
 mod decoding;
@@ -66,6 +67,9 @@ enum Command {
     /// One SQL statement over the same tables as `export sqlite`, built in a temporary
     /// database: for one-off questions.
     Query(export::QueryArgs),
+    /// Every finding in a snapshot or db: bbolt structure (in bbolt check's words), etcd's
+    /// buckets, the sha256 trailer. Exit 0 clean, 1 findings, 2 unreadable.
+    Check(check::CheckArgs),
     /// The checksums etcd's tools print, offline: snapshot status's hash, etcd-dump-db's,
     /// endpoint hashkv's (at a revision) and the sha256 trailer.
     Hash(hash::HashArgs),
@@ -112,6 +116,7 @@ pub fn run() -> i32 {
         Command::Query(args) => export::run(&args, &mut out),
         Command::Rebuild(args) => rebuild::run(&args, &mut out),
         Command::Hash(args) => hash::run(&args, &mut out),
+        Command::Check(args) => check::run(&args, &mut out),
         Command::Replay(args) => replay::run(&args, &mut out),
     };
     let flushed = out.flush();

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod backend;
+pub mod check;
 pub mod hash;
 pub mod hashkv;
 pub mod lease;

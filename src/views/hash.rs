@@ -69,3 +69,10 @@ pub fn hashes(snap: &Snapshot<'_>, kinds: &[HashKind], rev: i64) -> Result<Hashe
     }
     Ok(out)
 }
+
+/// Every hash of `source` at its current revision, when it opens (for the fuzz harness and
+/// tools that want all of them).
+pub fn hashes_all(source: &crate::source::Source) -> Result<Hashes> {
+    let snap = Snapshot::open(source)?;
+    hashes(&snap, &[HashKind::Status, HashKind::DumpDb, HashKind::Kv, HashKind::Sha256], 0)
+}

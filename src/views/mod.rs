@@ -1,4 +1,5 @@
 //! Views: data ready to print, built from the layers below.
+pub mod check;
 pub mod diff;
 pub mod export;
 pub mod get;

@@ -309,6 +309,10 @@ pub fn bolt(data: &[u8]) {
 fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
     let Ok(source) = Source::open(path) else { return };
     let _ = (source.verify_trailer().label(), source.has_trailer(), source.file_size(), source.kind);
+    // `check` reads what the other views refuse: every finding, and the permissive open.
+    let _ = views::check::check(&source, false);
+    let _ = views::check::check(&source, true);
+    let _ = views::hash::hashes_all(&source);
     let Ok(snap) = Snapshot::open(&source) else { return };
     let _ = views::status::status(&snap);
     let mut fallback = Recipe::new(&[]);

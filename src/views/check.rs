@@ -1,0 +1,71 @@
+//! `check`: everything wrong with a snapshot or member db, as a list of findings rather than
+//! the first error: the bbolt structure ([`crate::bolt::check`]), etcd's buckets
+//! ([`crate::etcd::check`]) and the sha256 trailer. Each finding names its page and byte offset
+//! where it has one.
+
+use crate::bolt::check::{check as check_tree, Finding, Severity, TreeCheck};
+use crate::bolt::Db;
+use crate::error::Result;
+use crate::etcd::check::check as check_etcd;
+use crate::etcd::Backend;
+use crate::source::{Source, Trailer};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    pub input: String,
+    /// Which meta page the check read the tree from, and why.
+    pub meta: String,
+    pub tree: TreeCheck,
+    pub key_entries: u64,
+    pub findings: Vec<Finding>,
+    pub errors: u64,
+    pub warnings: u64,
+}
+
+impl CheckReport {
+    /// Whether anything worse than information was found.
+    pub fn has_findings(&self) -> bool {
+        self.errors + self.warnings > 0
+    }
+}
+
+/// Checks `source`. With `best_effort`, a file whose metas are both invalid is read through the
+/// one that still parses (and the check says so) instead of being refused.
+pub fn check(source: &Source, best_effort: bool) -> Result<CheckReport> {
+    let db = if best_effort { Db::open_permissive(source.db_bytes(), source.db_path.clone())? } else { source.db()? };
+    let mut findings = Vec::new();
+    let choice = db.meta_choice();
+    let meta = if choice.slots.iter().any(|s| s.is_valid()) {
+        choice.reason()
+    } else {
+        let used = &choice.slots[choice.active];
+        findings.push(Finding::bolt(Severity::Error, Some(used.page), None, "neither meta page is valid; read through the one that still parses (--best-effort)"));
+        format!("neither meta page is valid; read through meta page {} (txid {}) anyway", used.page, db.meta().txid)
+    };
+    let tree = check_tree(&db, &mut findings);
+    let key_entries = check_etcd(&Backend::new(db), &mut findings);
+    match source.verify_trailer() {
+        Trailer::Ok => {}
+        Trailer::Missing => findings.push(Finding { severity: Severity::Info, layer: "trailer", page: None, offset: None, what: "no sha256 trailer (a member's db, not an `etcdctl snapshot save` file)".into() }),
+        Trailer::Mismatch { stored, computed } => findings.push(Finding {
+            severity: Severity::Error,
+            layer: "trailer",
+            page: None,
+            offset: Some(source.db_bytes().len() as u64),
+            what: format!("sha256 trailer mismatch: stored {}, computed {}", crate::source::hex(&stored), crate::source::hex(&computed)),
+        }),
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.page.cmp(&b.page)).then(a.offset.cmp(&b.offset)));
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count() as u64;
+    Ok(CheckReport {
+        input: source.input.display().to_string(),
+        meta,
+        tree,
+        key_entries,
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        findings,
+    })
+}
