@@ -67,6 +67,8 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>) -> u64 {
     let mut last: Option<Revision> = None;
     let mut latest = 0i64;
     let mut entries = 0u64;
+    // False when reading the key bucket stopped at damage: its revisions are then incomplete.
+    let mut complete = true;
     match backend.bucket(KEY) {
         Ok(Some(bucket)) => {
             for entry in bucket.iter(db) {
@@ -74,6 +76,7 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>) -> u64 {
                     Ok(e) => e,
                     Err(e) => {
                         out.push(Finding::from_error("etcd", &e));
+                        complete = false;
                         break;
                     }
                 };
@@ -148,7 +151,7 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>) -> u64 {
 
     if let Some(m) = &meta {
         let (s, f) = (m.scheduled_compact_revision, m.finished_compact_revision);
-        if let Some(s) = s.filter(|s| *s > latest && entries > 0) {
+        if let Some(s) = s.filter(|s| *s > latest && entries > 0 && complete) {
             out.push(finding(Severity::Error, None, None, format!("meta/scheduledCompactRev {s} is above the latest revision {latest}")));
         }
         if let (Some(s), Some(f)) = (s, f) {
