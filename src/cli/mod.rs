@@ -9,6 +9,7 @@ macro_rules! say {
 }
 
 mod age;
+mod analyze;
 mod check;
 mod columns;
 mod decode;
@@ -70,6 +71,9 @@ enum Command {
     /// Every finding in a snapshot or db: bbolt structure (in bbolt check's words), etcd's
     /// buckets, the sha256 trailer. Exit 0 clean, 1 findings, 2 unreadable.
     Check(check::CheckArgs),
+    /// Where the keyspace's bytes go, per resource, namespace or prefix: live and retained
+    /// bytes, churn, tombstones, leases; what compaction and defragmentation would give back.
+    Analyze(analyze::AnalyzeArgs),
     /// The checksums etcd's tools print, offline: snapshot status's hash, etcd-dump-db's,
     /// endpoint hashkv's (at a revision) and the sha256 trailer.
     Hash(hash::HashArgs),
@@ -117,6 +121,7 @@ pub fn run() -> i32 {
         Command::Rebuild(args) => rebuild::run(&args, &mut out),
         Command::Hash(args) => hash::run(&args, &mut out),
         Command::Check(args) => check::run(&args, &mut out),
+        Command::Analyze(args) => analyze::run(&args, &mut out),
         Command::Replay(args) => replay::run(&args, &mut out),
     };
     let flushed = out.flush();

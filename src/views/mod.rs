@@ -1,4 +1,5 @@
 //! Views: data ready to print, built from the layers below.
+pub mod analyze;
 pub mod check;
 pub mod diff;
 pub mod export;

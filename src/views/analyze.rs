@@ -1,0 +1,261 @@
+//! `analyze`: where a keyspace's bytes go. Per Kubernetes resource (or namespace, or key prefix
+//! to a depth): live keys and their bytes, every retained revision's bytes, revisions per key,
+//! tombstones, lease-bound keys; the keys with the most history; what a compaction at the
+//! current revision and a defragmentation would give back, against etcd's quotas; membership
+//! and quorum. One pass over the `key` bucket; memory grows with the number of keys, not their
+//! size.
+
+use crate::bolt::space::measure;
+use crate::error::Result;
+use crate::k8s::decoder::Decoder;
+use crate::k8s::key::{normalize_prefix, Catalog, Located};
+use crate::snapshot::Snapshot;
+use rustc_hash::FxHashMap as HashMap;
+use serde::Serialize;
+
+/// etcd's default backend quota (`--quota-backend-bytes` unset) and its recommended maximum.
+pub const DEFAULT_QUOTA: u64 = 2 << 30;
+pub const MAX_QUOTA: u64 = 8 << 30;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupBy {
+    Resource,
+    Namespace,
+    /// The first `depth` `/`-separated segments of the key.
+    Prefix(usize),
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub name: String,
+    /// Live keys (newest revision a put).
+    pub keys: u64,
+    /// Key and value bytes of the live keys (what `etcdctl get -w json` returns).
+    pub live_bytes: u64,
+    /// Every retained revision: count and stored bytes (revision key plus stored KeyValue).
+    pub revisions: u64,
+    pub history_bytes: u64,
+    pub tombstones: u64,
+    pub leased_keys: u64,
+    /// Bytes a compaction at the current revision would remove from this group.
+    pub compactable_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopKey {
+    pub key: String,
+    pub group: String,
+    pub revisions: u64,
+    pub history_bytes: u64,
+    pub live_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Analysis {
+    pub by: String,
+    pub revision: i64,
+    pub compact_revision: i64,
+    pub groups: Vec<Group>,
+    pub total: Group,
+    pub top: Vec<TopKey>,
+    /// Bytes of the file, bytes in use by pages reached from the meta, free pages' bytes.
+    pub file_bytes: u64,
+    pub in_use_bytes: u64,
+    pub free_bytes: u64,
+    /// What a defragmentation now would give back (the free pages), and after a compaction at
+    /// the current revision (about: the compacted revisions' bytes leave pages free too).
+    pub defrag_now_bytes: u64,
+    pub compact_then_defrag_bytes: u64,
+    pub quota: Vec<QuotaUse>,
+    pub members: Quorum,
+    /// Plain sentences: Events and Leases, the biggest group, the quota.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaUse {
+    pub quota_bytes: u64,
+    pub file_percent: f64,
+    pub in_use_percent: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quorum {
+    pub members: usize,
+    pub voters: usize,
+    pub quorum: usize,
+    pub tolerates: usize,
+}
+
+/// One key's totals.
+#[derive(Default)]
+struct KeyAcc {
+    revisions: u64,
+    history_bytes: u64,
+    tombstones: u64,
+    live: bool,
+    live_bytes: u64,
+    latest_stored: u64,
+    leased: bool,
+}
+
+fn group_of(by: &GroupBy, key: &[u8], catalog: &Catalog, prefix: &str) -> String {
+    match by {
+        GroupBy::Prefix(depth) => {
+            let text = String::from_utf8_lossy(key);
+            let mut parts = text.split('/');
+            let mut out = String::new();
+            if text.starts_with('/') {
+                parts.next();
+            }
+            for (i, part) in parts.enumerate() {
+                if i == *depth {
+                    break;
+                }
+                out.push('/');
+                out.push_str(part);
+            }
+            if out.is_empty() {
+                text.into_owned()
+            } else {
+                out
+            }
+        }
+        GroupBy::Resource => match catalog.locate(key, prefix) {
+            Located::Object { info, .. } => {
+                if info.group.is_empty() {
+                    info.resource.clone()
+                } else {
+                    format!("{}.{}", info.resource, info.group)
+                }
+            }
+            Located::Unknown { resource_path, .. } => format!("{resource_path} (unknown resource)"),
+            Located::NotObject(_) => "(non-object keys)".into(),
+            Located::Outside => format!("(outside {prefix})"),
+        },
+        GroupBy::Namespace => match catalog.locate(key, prefix) {
+            Located::Object { namespace: Some(ns), .. } | Located::Unknown { namespace: Some(ns), .. } => ns.to_string(),
+            Located::Object { .. } | Located::Unknown { .. } => "(cluster-scoped)".into(),
+            Located::NotObject(_) => "(non-object keys)".into(),
+            Located::Outside => format!("(outside {prefix})"),
+        },
+    }
+}
+
+/// Analyses `snap`, grouping keys `by`, listing the `top` keys by history bytes.
+pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &GroupBy, top: usize) -> Result<Analysis> {
+    let store = snap.store();
+    let prefix = normalize_prefix(etcd_prefix);
+    let catalog = snap.catalog(decoder, &prefix)?;
+    let file = snap.file();
+    let mut keys: HashMap<&[u8], KeyAcc> = HashMap::default();
+    for entry in store.revisions(None, 0..=i64::MAX) {
+        let entry = entry?;
+        if entry.is_marker() {
+            continue;
+        }
+        let acc = keys.entry(entry.key).or_default();
+        let stored = (entry.raw.len() + if entry.tombstone { 18 } else { 17 }) as u64;
+        acc.revisions += 1;
+        acc.history_bytes += stored;
+        acc.latest_stored = stored;
+        if entry.tombstone {
+            acc.tombstones += 1;
+            acc.live = false;
+            acc.live_bytes = 0;
+            acc.leased = false;
+        } else {
+            let kv = entry.kv(file)?;
+            acc.live = true;
+            acc.live_bytes = (kv.key.len() + kv.value.len()) as u64;
+            acc.leased = kv.lease != 0;
+        }
+    }
+    let mut groups: HashMap<String, Group> = HashMap::default();
+    let mut total = Group { name: "(all)".into(), ..Default::default() };
+    let mut tops: Vec<TopKey> = Vec::new();
+    for (key, acc) in &keys {
+        let name = group_of(by, key, &catalog, &prefix);
+        let g = groups.entry(name.clone()).or_insert_with(|| Group { name: name.clone(), ..Default::default() });
+        // A compaction at the current revision keeps each live key's newest revision only.
+        let kept = if acc.live { acc.latest_stored } else { 0 };
+        for t in [&mut *g, &mut total] {
+            t.keys += u64::from(acc.live);
+            t.live_bytes += acc.live_bytes;
+            t.revisions += acc.revisions;
+            t.history_bytes += acc.history_bytes;
+            t.tombstones += acc.tombstones;
+            t.leased_keys += u64::from(acc.live && acc.leased);
+            t.compactable_bytes += acc.history_bytes - kept;
+        }
+        if top > 0 {
+            tops.push(TopKey { key: String::from_utf8_lossy(key).into_owned(), group: name, revisions: acc.revisions, history_bytes: acc.history_bytes, live_bytes: acc.live_bytes });
+            if tops.len() > top * 4 {
+                tops.sort_unstable_by(|a, b| b.history_bytes.cmp(&a.history_bytes).then_with(|| a.key.cmp(&b.key)));
+                tops.truncate(top);
+            }
+        }
+    }
+    tops.sort_unstable_by(|a, b| b.history_bytes.cmp(&a.history_bytes).then_with(|| a.key.cmp(&b.key)));
+    tops.truncate(top);
+    let mut groups: Vec<Group> = groups.into_values().collect();
+    groups.sort_by(|a, b| b.history_bytes.cmp(&a.history_bytes).then_with(|| a.name.cmp(&b.name)));
+
+    let space = measure(snap.db())?;
+    let file_bytes = snap.db().size();
+    let free_bytes = space.free_pages * space.page_size;
+    let in_use_bytes = file_bytes.saturating_sub(free_bytes);
+    let quota = [DEFAULT_QUOTA, MAX_QUOTA]
+        .iter()
+        .map(|&q| QuotaUse { quota_bytes: q, file_percent: 100.0 * file_bytes as f64 / q as f64, in_use_percent: 100.0 * in_use_bytes as f64 / q as f64 })
+        .collect();
+    let membership = snap.membership()?;
+    let voters = membership.members.iter().filter(|m| !m.is_learner).count();
+    let quorum = voters / 2 + 1;
+    let members = Quorum { members: membership.members.len(), voters, quorum, tolerates: voters.saturating_sub(quorum) };
+
+    let mut notes = Vec::new();
+    let pct = |part: u64, whole: u64| if whole == 0 { 0.0 } else { 100.0 * part as f64 / whole as f64 };
+    for (name, what) in [("events", "Events"), ("leases.coordination.k8s.io", "Leases (node heartbeats, leader election)")] {
+        if let Some(g) = groups.iter().find(|g| g.name == name) {
+            notes.push(format!(
+                "{what}: {} keys, {:.1}% of the history bytes and {:.1}% of the revisions ({:.1} revisions a key)",
+                g.keys,
+                pct(g.history_bytes, total.history_bytes),
+                pct(g.revisions, total.revisions),
+                if g.keys + g.tombstones > 0 { g.revisions as f64 / (g.keys.max(1)) as f64 } else { 0.0 }
+            ));
+        }
+    }
+    if let Some(g) = groups.first() {
+        notes.push(format!("the largest group is {} with {:.1}% of the history bytes", g.name, pct(g.history_bytes, total.history_bytes)));
+    }
+    if file_bytes > DEFAULT_QUOTA * 8 / 10 {
+        notes.push(format!("the file is {:.0}% of etcd's default 2 GiB quota: raise --quota-backend-bytes (8 GiB at most is recommended) or compact and defragment", pct(file_bytes, DEFAULT_QUOTA)));
+    }
+    Ok(Analysis {
+        by: match by {
+            GroupBy::Resource => "resource".into(),
+            GroupBy::Namespace => "namespace".into(),
+            GroupBy::Prefix(d) => format!("prefix:{d}"),
+        },
+        revision: store.current_revision(),
+        compact_revision: store.compact_revision(),
+        defrag_now_bytes: free_bytes,
+        compact_then_defrag_bytes: free_bytes + total.compactable_bytes,
+        groups,
+        total,
+        top: tops,
+        file_bytes,
+        in_use_bytes,
+        free_bytes,
+        quota,
+        members,
+        notes,
+    })
+}
