@@ -74,6 +74,11 @@ struct Visit {
 
 /// Checks the whole file, adding findings to `out`.
 pub fn check(db: &Db<'_>, out: &mut Vec<Finding>) -> TreeCheck {
+    check_reaching(db, out).0
+}
+
+/// [`check`], also returning the pages reached from the meta (trees, overflow, freelist).
+pub fn check_reaching(db: &Db<'_>, out: &mut Vec<Finding>) -> (TreeCheck, PageSet) {
     let hwm = db.high_water_mark();
     let choice = db.meta_choice();
     for slot in &choice.slots {
@@ -120,7 +125,7 @@ pub fn check(db: &Db<'_>, out: &mut Vec<Finding>) -> TreeCheck {
         Err(e) => out.push(Finding::from_error("bbolt", &e)),
     }
     report.reachable = seen.len();
-    report
+    (report, seen)
 }
 
 fn visit(db: &Db<'_>, v: Visit, seen: &mut PageSet, stack: &mut Vec<Visit>, out: &mut Vec<Finding>) {

@@ -25,6 +25,7 @@ mod kv;
 mod progress;
 mod rebuild;
 mod replay;
+mod salvage;
 mod status;
 mod wal;
 mod wal_json;
@@ -74,6 +75,9 @@ enum Command {
     /// Where the keyspace's bytes go, per resource, namespace or prefix: live and retained
     /// bytes, churn, tombstones, leases; what compaction and defragmentation would give back.
     Analyze(analyze::AnalyzeArgs),
+    /// What a damaged snapshot or db still holds, written as a clean snapshot: every page
+    /// scanned, revisions deduplicated, a report of what was and was not recovered.
+    Salvage(salvage::SalvageArgs),
     /// The checksums etcd's tools print, offline: snapshot status's hash, etcd-dump-db's,
     /// endpoint hashkv's (at a revision) and the sha256 trailer.
     Hash(hash::HashArgs),
@@ -121,6 +125,7 @@ pub fn run() -> i32 {
         Command::Rebuild(args) => rebuild::run(&args, &mut out),
         Command::Hash(args) => hash::run(&args, &mut out),
         Command::Check(args) => check::run(&args, &mut out),
+        Command::Salvage(args) => salvage::run(&args, &mut out),
         Command::Analyze(args) => analyze::run(&args, &mut out),
         Command::Replay(args) => replay::run(&args, &mut out),
     };

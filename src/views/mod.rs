@@ -11,6 +11,7 @@ pub mod kv_get;
 pub mod parallel;
 pub mod progress;
 pub mod rebuild;
+pub mod salvage;
 pub mod replay;
 pub mod status;
 pub mod wal;
