@@ -12,6 +12,7 @@ mod age;
 mod analyze;
 mod check;
 mod columns;
+mod compare;
 mod decode;
 mod decoding;
 mod diff;
@@ -78,6 +79,9 @@ enum Command {
     /// What a damaged snapshot or db still holds, written as a clean snapshot: every page
     /// scanned, revisions deduplicated, a report of what was and was not recovered.
     Salvage(salvage::SalvageArgs),
+    /// Several members' data dirs or snapshots side by side: revision, consistent index and
+    /// term, who is behind, and the first key where their keyspaces differ.
+    Compare(compare::CompareArgs),
     /// The checksums etcd's tools print, offline: snapshot status's hash, etcd-dump-db's,
     /// endpoint hashkv's (at a revision) and the sha256 trailer.
     Hash(hash::HashArgs),
@@ -125,6 +129,7 @@ pub fn run() -> i32 {
         Command::Rebuild(args) => rebuild::run(&args, &mut out),
         Command::Hash(args) => hash::run(&args, &mut out),
         Command::Check(args) => check::run(&args, &mut out),
+        Command::Compare(args) => compare::run(&args, &mut out),
         Command::Salvage(args) => salvage::run(&args, &mut out),
         Command::Analyze(args) => analyze::run(&args, &mut out),
         Command::Replay(args) => replay::run(&args, &mut out),
