@@ -40,7 +40,17 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
             value.len()
         }
     };
-    match decoder.decode_at(a.etcd_key.as_deref().unwrap_or("").as_bytes(), &value, None) {
+    let key = a.etcd_key.as_deref().unwrap_or("").as_bytes();
+    let mut decoded = decoder.decode_at(key, &value, None);
+    // `etcdctl get KEY --print-value-only` ends the value with a newline of its own: when the
+    // value as read does not decode, the value without it is tried.
+    if !matches!(decoded, Decoded::Object { .. }) && value.ends_with(b"\n") {
+        let trimmed = decoder.decode_at(key, &value[..value.len() - 1], None);
+        if matches!(trimmed, Decoded::Object { .. }) {
+            decoded = trimmed;
+        }
+    }
+    match decoded {
         Decoded::Object { json, unknown_fields, .. } => {
             warn_unknown(&unknown_fields);
             let json = match json.value() {

@@ -92,6 +92,13 @@ enum Command {
     /// key: never over a key that exists (unless --overwrite-if-unchanged, and then only if it
     /// did not change since planned).
     Replay(replay::ReplayArgs),
+    /// Shell completions: `etcdscope completions bash > /etc/bash_completion.d/etcdscope`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff): `etcdscope man > /usr/local/share/man/man1/etcdscope.1`.
+    Man,
     /// etcd key-value reads (etcdctl semantics).
     Kv {
         #[command(subcommand)]
@@ -127,6 +134,15 @@ pub fn run() -> i32 {
         Command::Export { command } => export::run_export(&command, &mut out),
         Command::Query(args) => export::run(&args, &mut out),
         Command::Rebuild(args) => rebuild::run(&args, &mut out),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "etcdscope", &mut out);
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut out).map(|()| EXIT_OK).map_err(CliError::Io)
+        }
         Command::Hash(args) => hash::run(&args, &mut out),
         Command::Check(args) => check::run(&args, &mut out),
         Command::Compare(args) => compare::run(&args, &mut out),

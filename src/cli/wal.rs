@@ -79,7 +79,11 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
                 records_written += 1;
                 out.write_all(head).and_then(|()| out.write_all(super::get::json_list_item(&v.to_value()).as_bytes()))
             }
-            _ => writeln!(out, "{}", table_line(&v.json)),
+            _ => {
+                let head = if records_written == 0 { format!("{TABLE_HEADER}\n") } else { String::new() };
+                records_written += 1;
+                write!(out, "{head}{}\n", table_line(&v.json))
+            }
         };
         r.map_err(|e| {
             let kind = e.kind();
@@ -218,6 +222,10 @@ fn summary_text(s: &WalSummary) -> String {
         s.tail.as_deref().unwrap_or("-"),
     )
 }
+
+/// The table's header row: the columns every entry line fills (other records put their gist
+/// after RECORD).
+const TABLE_HEADER: &str = "SEGMENT:OFFSET           RECORD    INDEX TERM CLASS      DETAIL";
 
 /// One record as a table line: where, what, and the gist of the request.
 fn table_line(v: &Value) -> String {
