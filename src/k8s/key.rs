@@ -75,7 +75,30 @@ impl Catalog {
         }
         // The core group wins a tie, as kubectl prefers it; then the shortest group name.
         candidates.sort_by_key(|r| (!r.group.is_empty(), r.group.len(), r.group.clone()));
-        candidates.first().copied().ok_or_else(|| format!("the server doesn't have a resource type \"{name}\""))
+        candidates.first().copied().ok_or_else(|| match self.closest(&lower) {
+            Some(close) => format!("the server doesn't have a resource type \"{name}\"; did you mean {close}?"),
+            None => format!("the server doesn't have a resource type \"{name}\""),
+        })
+    }
+
+    /// The resource name (plural, singular or short name) nearest to a misspelt one, if one is
+    /// within a third of its length in edits (at least one, at most three).
+    fn closest(&self, name: &str) -> Option<String> {
+        let budget = (name.chars().count() / 3).clamp(1, 3);
+        // Ranked by distance, then full names before short names, then by name.
+        let mut best: Option<(usize, bool, String)> = None;
+        for r in self.by_key_prefix.values() {
+            let names = [(r.resource.clone(), false), (r.singular(), false)].into_iter().chain(r.short_names.iter().map(|s| (s.clone(), true)));
+            for (n, short) in names {
+                let d = edit_distance(name, &n);
+                let shown = if r.group.is_empty() { n } else { format!("{n}.{}", r.group) };
+                let candidate = (d, short, shown);
+                if d <= budget && best.as_ref().map_or(true, |b| candidate < *b) {
+                    best = Some(candidate);
+                }
+            }
+        }
+        best.map(|(_, _, n)| n)
     }
 
     pub fn by_key_prefix(&self, prefix: &str) -> Option<&ResourceInfo> {
@@ -322,5 +345,35 @@ mod tests {
         });
         assert_eq!(c.classify(b"/registry/example.com/widgets/ns1/w", "/registry"), object("example.com", "widgets", Some("ns1"), "w"));
         assert_eq!(c.classify(b"/kubernetes.io/pods/a/b", "/kubernetes.io/"), object("", "pods", Some("a"), "b"));
+    }
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions), for "did you mean".
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod suggestion_tests {
+    use super::*;
+
+    #[test]
+    fn misspelt_types_get_the_nearest_name() {
+        let c = Catalog::built_in();
+        assert_eq!(edit_distance("deploymnets", "deployments"), 2);
+        assert!(c.resolve("deploymnets").unwrap_err().ends_with("did you mean deployments.apps?"));
+        assert!(c.resolve("pds").unwrap_err().ends_with("did you mean pods?"));
+        assert!(!c.resolve("zzzzzzzz").unwrap_err().contains("did you mean"));
     }
 }
