@@ -27,12 +27,133 @@ fn or_none(v: String) -> String {
     }
 }
 
-/// (headers, cells) for `info`'s table; cells are empty when `o` is a placeholder.
-pub fn columns(info: &ResourceInfo, o: &Value, wide: bool) -> (Vec<String>, Vec<String>) {
+/// (headers, cells, where AGE goes) for `info`'s table: kubectl's columns, then with `wide` its
+/// wide columns, which kubectl prints after AGE. Cells are empty when `o` is a placeholder.
+pub fn columns(info: &ResourceInfo, o: &Value, wide: bool) -> (Vec<String>, Vec<String>, usize) {
+    let (mut head, mut cells) = default_columns(info, o);
+    // kubectl puts AGE last among the default columns, except for nodes: STATUS ROLES AGE VERSION.
+    let age_at = if (info.group.as_str(), info.resource.as_str()) == ("", "nodes") { 2 } else { head.len() };
+    if wide {
+        let (h, c) = wide_columns(info, o);
+        head.extend(h);
+        cells.extend(c);
+    }
+    (head, cells, age_at)
+}
+
+/// kubectl's `-o wide` extra columns.
+fn wide_columns(info: &ResourceInfo, o: &Value) -> (Vec<String>, Vec<String>) {
+    let h = |names: &[&str]| names.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let workload = |template: &str, selector: Option<String>| {
+        let (names, images) = containers(o, template);
+        let mut head = h(&["CONTAINERS", "IMAGES"]);
+        let mut cells = vec![names, images];
+        if let Some(sel) = selector {
+            head.push("SELECTOR".into());
+            cells.push(sel);
+        }
+        (head, cells)
+    };
+    match (info.group.as_str(), info.resource.as_str()) {
+        ("", "pods") => (h(&["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]), vec![
+            or_none(s(o, "/status/podIP").into()),
+            or_none(s(o, "/spec/nodeName").into()),
+            or_none(s(o, "/status/nominatedNodeName").into()),
+            readiness_gates(o),
+        ]),
+        ("apps", "deployments") | ("apps", "replicasets") | ("apps", "daemonsets") => workload("/spec/template/spec", Some(label_selector(o.pointer("/spec/selector")))),
+        ("", "replicationcontrollers") => workload("/spec/template/spec", Some(map_selector(o.pointer("/spec/selector")))),
+        ("apps", "statefulsets") => workload("/spec/template/spec", None),
+        ("batch", "jobs") => workload("/spec/template/spec", Some(label_selector(o.pointer("/spec/selector")))),
+        ("batch", "cronjobs") => workload("/spec/jobTemplate/spec/template/spec", Some(label_selector(o.pointer("/spec/jobTemplate/spec/selector")))),
+        ("", "services") => (h(&["SELECTOR"]), vec![map_selector(o.pointer("/spec/selector"))]),
+        ("", "nodes") => {
+            let address = |kind: &str| {
+                o.pointer("/status/addresses")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.iter().find(|x| x.get("type").and_then(Value::as_str) == Some(kind)))
+                    .and_then(|x| x.get("address").and_then(Value::as_str))
+                    .unwrap_or("<none>")
+                    .to_string()
+            };
+            (h(&["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]), vec![
+                address("InternalIP"),
+                address("ExternalIP"),
+                or_unknown(s(o, "/status/nodeInfo/osImage")),
+                or_unknown(s(o, "/status/nodeInfo/kernelVersion")),
+                or_unknown(s(o, "/status/nodeInfo/containerRuntimeVersion")),
+            ])
+        }
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
+fn or_unknown(v: &str) -> String {
+    if v.is_empty() { "<unknown>".into() } else { v.into() }
+}
+
+/// Container names and images of a pod template, comma-joined, as kubectl's wide columns.
+fn containers(o: &Value, spec: &str) -> (String, String) {
+    let list = o.pointer(&format!("{spec}/containers")).and_then(Value::as_array).cloned().unwrap_or_default();
+    let field = |f: &str| list.iter().map(|c| c.get(f).and_then(Value::as_str).unwrap_or("").to_string()).collect::<Vec<_>>().join(",");
+    (field("name"), field("image"))
+}
+
+/// A `matchLabels`/`matchExpressions` selector as kubectl prints it: `k=v,k2 in (a,b),!k3`;
+/// `<none>` when empty.
+fn label_selector(sel: Option<&Value>) -> String {
+    let Some(sel) = sel else { return "<none>".into() };
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(labels) = sel.get("matchLabels").and_then(Value::as_object) {
+        let mut kv: Vec<(&String, &Value)> = labels.iter().collect();
+        kv.sort_by(|a, b| a.0.cmp(b.0));
+        parts.extend(kv.into_iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))));
+    }
+    for e in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
+        let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+        let values: Vec<&str> = e.get("values").and_then(Value::as_array).map(|v| v.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        parts.push(match e.get("operator").and_then(Value::as_str).unwrap_or("") {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_string(),
+            "DoesNotExist" => format!("!{key}"),
+            other => format!("{key} {other} ({})", values.join(",")),
+        });
+    }
+    if parts.is_empty() { "<none>".into() } else { parts.join(",") }
+}
+
+/// A plain map selector (Services, ReplicationControllers): `k=v,…` sorted by key.
+fn map_selector(sel: Option<&Value>) -> String {
+    let Some(map) = sel.and_then(Value::as_object) else { return "<none>".into() };
+    let mut kv: Vec<String> = map.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
+    kv.sort();
+    if kv.is_empty() { "<none>".into() } else { kv.join(",") }
+}
+
+/// kubectl's READINESS GATES: `ready/total` of the gates the Pod declares, or `<none>`.
+fn readiness_gates(o: &Value) -> String {
+    let gates = o.pointer("/spec/readinessGates").and_then(Value::as_array).cloned().unwrap_or_default();
+    if gates.is_empty() {
+        return "<none>".into();
+    }
+    let conditions = o.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let ready = gates
+        .iter()
+        .filter(|g| {
+            let t = g.get("conditionType").and_then(Value::as_str);
+            conditions.iter().any(|c| c.get("type").and_then(Value::as_str) == t && c.get("status").and_then(Value::as_str) == Some("True"))
+        })
+        .count();
+    format!("{ready}/{}", gates.len())
+}
+
+/// kubectl's default columns for `info`.
+fn default_columns(info: &ResourceInfo, o: &Value) -> (Vec<String>, Vec<String>) {
     let h = |names: &[&str]| names.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     match (info.group.as_str(), info.resource.as_str()) {
         ("", "pods") => {
-            let mut head = h(&["READY", "STATUS", "RESTARTS"]);
+            let head = h(&["READY", "STATUS", "RESTARTS"]);
             let statuses = o.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
             let ready = statuses.iter().filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true)).count();
             let total = len(o, "/spec/containers");
@@ -42,17 +163,7 @@ pub fn columns(info: &ResourceInfo, o: &Value, wide: bool) -> (Vec<String>, Vec<
                 .iter()
                 .map(|c| c.get("restartCount").and_then(Value::as_i64).unwrap_or(0))
                 .fold(0i64, i64::saturating_add);
-            let mut cells = vec![format!("{ready}/{total}"), pod_status(o), restarts.to_string()];
-            if wide {
-                head.extend(h(&["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]));
-                cells.extend([
-                    or_none(s(o, "/status/podIP").into()),
-                    or_none(s(o, "/spec/nodeName").into()),
-                    or_none(s(o, "/status/nominatedNodeName").into()),
-                    "<none>".into(),
-                ]);
-            }
-            (head, cells)
+            (head, vec![format!("{ready}/{total}"), pod_status(o), restarts.to_string()])
         }
         ("apps", "deployments") => (
             h(&["READY", "UP-TO-DATE", "AVAILABLE"]),
@@ -67,12 +178,17 @@ pub fn columns(info: &ResourceInfo, o: &Value, wide: bool) -> (Vec<String>, Vec<
             h(&["DESIRED", "CURRENT", "READY"]),
             vec![n(o, "/spec/replicas").to_string(), n(o, "/status/replicas").to_string(), n(o, "/status/readyReplicas").to_string()],
         ),
-        ("apps", "daemonsets") => (
-            h(&["DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE"]),
-            ["desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled", "numberAvailable"]
+        ("apps", "daemonsets") => {
+            let mut cells: Vec<String> = ["desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled", "numberAvailable"]
                 .iter()
                 .map(|f| n(o, &format!("/status/{f}")).to_string())
-                .collect(),
+                .collect();
+            cells.push(map_selector(o.pointer("/spec/template/spec/nodeSelector")));
+            (h(&["DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR"]), cells)
+        }
+        ("", "replicationcontrollers") => (
+            h(&["DESIRED", "CURRENT", "READY"]),
+            vec![n(o, "/spec/replicas").to_string(), n(o, "/status/replicas").to_string(), n(o, "/status/readyReplicas").to_string()],
         ),
         ("", "services") => (h(&["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"]), vec![
             s(o, "/spec/type").to_string(),

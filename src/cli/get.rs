@@ -411,9 +411,10 @@ impl Tables {
         match info.printer_columns.as_deref() {
             Some(cols) => row.extend(super::columns::printer_cells_deferred(cols, o, self.wide)),
             None => {
-                let (_, cells) = super::columns::columns(info, o, self.wide);
-                row.extend(cells.into_iter().map(Cell::Text));
-                row.push(Cell::Since(created));
+                let (_, cells, age_at) = super::columns::columns(info, o, self.wide);
+                let mut cells: Vec<Cell> = cells.into_iter().map(Cell::Text).collect();
+                cells.insert(age_at.min(cells.len()), Cell::Since(created));
+                row.extend(cells);
             }
         }
         if self.with_ns_scope && info.namespaced {
@@ -432,8 +433,8 @@ impl Tables {
             let mut header = match info.printer_columns.as_deref() {
                 Some(cols) => super::columns::printer_headers(cols, self.wide),
                 None => {
-                    let (mut h, _) = super::columns::columns(&info, &json!({}), self.wide);
-                    h.push("AGE".into());
+                    let (mut h, _, age_at) = super::columns::columns(&info, &json!({}), self.wide);
+                    h.insert(age_at, "AGE".into());
                     h
                 }
             };
