@@ -41,9 +41,13 @@ pub struct GetArgs {
     /// resource, or a key outside the prefix.
     #[arg(long, conflicts_with = "key")]
     list_keys: bool,
-    /// table, wide, json, yaml, name, jsonl or jsonpath=TEMPLATE
+    /// table, wide, json, yaml, name, jsonl, jsonpath=TEMPLATE or custom-columns=NAME:.path,…
     #[arg(short = 'o', long, default_value = "table")]
     output: String,
+    /// Sort the listing by a field, as kubectl: a jsonpath such as .metadata.name or
+    /// '{.status.startTime}' (numbers by value, text by bytes, missing first).
+    #[arg(long)]
+    sort_by: Option<String>,
     /// Reference time for AGE (RFC 3339); default: the newest creationTimestamp listed.
     #[arg(long)]
     now: Option<String>,
@@ -52,6 +56,20 @@ pub struct GetArgs {
     #[command(flatten)]
     decoding: super::decoding::DecodingArgs,
 }
+
+/// What `kubectl get all` lists, in kubectl's order.
+const ALL_CATEGORY: &[&str] = &[
+    "pods",
+    "replicationcontrollers",
+    "services",
+    "daemonsets.apps",
+    "deployments.apps",
+    "replicasets.apps",
+    "statefulsets.apps",
+    "horizontalpodautoscalers.autoscaling",
+    "cronjobs.batch",
+    "jobs.batch",
+];
 
 fn targets(args: &[String]) -> Result<Vec<(String, Option<String>)>, CliError> {
     let Some(first) = args.first() else {
@@ -66,7 +84,12 @@ fn targets(args: &[String]) -> Result<Vec<(String, Option<String>)>, CliError> {
             })
             .collect();
     }
-    let types: Vec<&str> = first.split(',').filter(|t| !t.is_empty()).collect();
+    // kubectl's `all` category: the workload types and services.
+    let types: Vec<&str> = first
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .flat_map(|t| if t.eq_ignore_ascii_case("all") { ALL_CATEGORY.to_vec() } else { vec![t] })
+        .collect();
     let names = &args[1..];
     if names.is_empty() {
         return Ok(types.iter().map(|t| (t.to_string(), None)).collect());
@@ -111,11 +134,15 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     let mut printer = Printer::new(a, &query.namespace, single)?;
     let mut findings = false;
     let mut bar = super::progress::Bar::new();
+    // With --sort-by every object is held until the end, then sorted (as kubectl does).
+    let sort_by = a.sort_by.as_deref().map(|s| s.trim().trim_start_matches('{').trim_end_matches('}').to_string());
+    let mut held: Vec<(Found, Value)> = Vec::new();
     let summary = etcdscope::views::get::get_each_reporting(source, &query, &decoder, &mut |f| {
         warn(&f);
         match &f.object {
             Err(_) => findings = true,
             Ok(o) => match o.value() {
+                Ok(v) if sort_by.is_some() => held.push((f.clone(), v)),
                 Ok(v) => printer.add(&f, v, out).map_err(super::stdout_error)?,
                 Err(e) => {
                     say!("etcdscope: warning: {}: {e}", f.key);
@@ -126,6 +153,17 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         Ok(())
     }, &mut |p| bar.update(p))?;
     drop(bar);
+    if let Some(expr) = &sort_by {
+        let mut keyed = Vec::with_capacity(held.len());
+        for (f, v) in held {
+            let key = super::jsonpath::first(expr, &v).map_err(CliError::Usage)?.cloned();
+            keyed.push((key, f, v));
+        }
+        keyed.sort_by(|a, b| sort_order(a.0.as_ref(), b.0.as_ref()));
+        for (_, f, v) in keyed {
+            printer.add(&f, v, out)?;
+        }
+    }
     findings |= say_not_found(&summary.not_found);
     let shown = printer.finish(out)?;
     if shown == 0 && summary.not_found.is_empty() && matches!(a.output.as_str(), "table" | "wide") {
@@ -282,6 +320,20 @@ fn list_of(items: Vec<Value>) -> Value {
     json!({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}})
 }
 
+/// kubectl's --sort-by order: missing values first, numbers by value, text by bytes, and
+/// anything else by its JSON text.
+fn sort_order(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(Value::Number(x)), Some(Value::Number(y))) => x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal),
+        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
+        (Some(x), Some(y)) => x.to_string().cmp(&y.to_string()),
+    }
+}
+
 /// The printers that take objects one at a time.
 enum Printer {
     /// `TYPE NAME` in json or yaml: the object itself when found (at most one).
@@ -289,6 +341,8 @@ enum Printer {
     /// A `kind: List`, its items written as they come.
     List { yaml: bool, items: usize },
     Tables(Tables),
+    /// `-o custom-columns=HEADER:.path,…`: one table over every type.
+    Custom { columns: Vec<(String, String)>, rows: Vec<Vec<String>> },
 }
 
 impl Printer {
@@ -297,6 +351,7 @@ impl Printer {
             "json" | "yaml" if single => Printer::Single { yaml: a.output == "yaml", object: None },
             "json" | "yaml" => Printer::List { yaml: a.output == "yaml", items: 0 },
             "table" | "wide" => Printer::Tables(Tables::new(a, ns)?),
+            other if other.starts_with("custom-columns=") => Printer::Custom { columns: custom_columns(&other["custom-columns=".len()..])?, rows: Vec::new() },
             other => return Err(CliError::Usage(format!("unable to match a printer suitable for the output format \"{other}\""))),
         })
     }
@@ -318,6 +373,18 @@ impl Printer {
                 }
             }
             Printer::Tables(t) => t.add(f, &v),
+            Printer::Custom { columns, rows } => rows.push(
+                columns
+                    .iter()
+                    .map(|(_, path)| match super::jsonpath::eval_all(path, &v) {
+                        Ok(values) if !values.is_empty() => values.iter().map(|x| match x {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }).collect::<Vec<_>>().join(","),
+                        _ => "<none>".into(),
+                    })
+                    .collect(),
+            ),
         }
         Ok(())
     }
@@ -350,8 +417,31 @@ impl Printer {
                 out.write_all(t.render().as_bytes())?;
                 shown
             }
+            Printer::Custom { columns, rows } => {
+                let shown = rows.len();
+                if shown > 0 {
+                    let mut table = vec![columns.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>()];
+                    table.extend(rows);
+                    out.write_all(kubectl_table(&table).as_bytes())?;
+                }
+                shown
+            }
         })
     }
+}
+
+/// `HEADER:.path,HEADER2:{.path}` as kubectl takes custom columns.
+fn custom_columns(spec: &str) -> Result<Vec<(String, String)>, CliError> {
+    spec.split(',')
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            let (head, path) = c.split_once(':').ok_or_else(|| CliError::Usage(format!("custom-columns: {c:?} is not HEADER:JSONPATH")))?;
+            let path = path.trim().trim_start_matches('{').trim_end_matches('}');
+            super::jsonpath::eval_all(path, &Value::Null).map_err(|e| CliError::Usage(format!("custom-columns {head}: {e}")))?;
+            Ok((head.to_string(), path.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|c| if c.is_empty() { Err(CliError::Usage("custom-columns: no columns given".into())) } else { Ok(c) })
 }
 
 /// One item of a JSON `kind: List` as `write_json` would indent it inside the list.

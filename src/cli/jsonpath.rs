@@ -143,6 +143,11 @@ impl Filter {
     }
 }
 
+/// Every value the expression selects.
+pub fn eval_all<'a>(expr: &str, root: &'a Value) -> Result<Vec<&'a Value>, String> {
+    eval(expr, root)
+}
+
 /// The first value the expression selects (what a CRD printer column shows).
 pub fn first<'a>(expr: &str, root: &'a Value) -> Result<Option<&'a Value>, String> {
     Ok(eval(expr, root)?.into_iter().next())
