@@ -92,9 +92,12 @@ fn member_of(input: &std::path::Path) -> Option<u64> {
     id
 }
 
-/// One key's state, compared by what etcd serves: revisions, version and value.
-fn state(kv: &crate::etcd::mvcc::KeyValueRef<'_>) -> (i64, i64, i64, i64, Vec<u8>) {
-    (kv.create_revision, kv.mod_revision, kv.version, kv.lease, kv.value.to_vec())
+/// One key's state, compared by what etcd serves: revisions, version, lease and value (the
+/// value borrowed from the mapped file).
+type State<'a> = (i64, i64, i64, i64, &'a [u8]);
+
+fn state<'a>(kv: &crate::etcd::mvcc::KeyValueRef<'a>) -> State<'a> {
+    (kv.create_revision, kv.mod_revision, kv.version, kv.lease, kv.value)
 }
 
 pub fn compare(sources: &[Source]) -> Result<Comparison> {
@@ -124,13 +127,19 @@ pub fn compare(sources: &[Source]) -> Result<Comparison> {
     }
     let mut divergences = Vec::new();
     if comparable {
-        let reference = keyspace(&snaps[0], common)?;
+        // Built only when a hash differs: keys and borrowed values, so memory grows with the
+        // number of keys, not with their size.
+        let mut reference: Option<Keyspace<'_>> = None;
         for (i, snap) in snaps.iter().enumerate().skip(1) {
             if members[i].hash_kv == members[0].hash_kv {
                 continue;
             }
+            if reference.is_none() {
+                reference = Some(keyspace(&snaps[0], common)?);
+            }
+            let reference = reference.as_ref().expect("built above");
             let other = keyspace(snap, common)?;
-            if let Some(d) = divergence(i, &reference, &other) {
+            if let Some(d) = divergence(i, reference, &other) {
                 divergences.push(d);
             }
         }
@@ -139,14 +148,14 @@ pub fn compare(sources: &[Source]) -> Result<Comparison> {
     Ok(Comparison { members, common_revision: common, comparable, agree, divergences })
 }
 
-type Keyspace = Vec<(Vec<u8>, (i64, i64, i64, i64, Vec<u8>))>;
+type Keyspace<'a> = Vec<(&'a [u8], State<'a>)>;
 
-fn keyspace(snap: &Snapshot<'_>, rev: i64) -> Result<Keyspace> {
+fn keyspace<'a>(snap: &Snapshot<'a>, rev: i64) -> Result<Keyspace<'a>> {
     let file = snap.file();
-    snap.store().range(&KeyRange::all(), rev)?.iter().map(|e| e.kv(file).map(|kv| (kv.key.to_vec(), state(&kv)))).collect()
+    snap.store().range(&KeyRange::all(), rev)?.iter().map(|e| e.kv(file).map(|kv| (kv.key, state(&kv)))).collect()
 }
 
-fn key_at(s: Option<&(i64, i64, i64, i64, Vec<u8>)>) -> KeyAt {
+fn key_at(s: Option<&State<'_>>) -> KeyAt {
     match s {
         Some((c, m, v, _, val)) => KeyAt { present: true, create_revision: *c, mod_revision: *m, version: *v, value_size: val.len() },
         None => KeyAt { present: false, mod_revision: 0, create_revision: 0, version: 0, value_size: 0 },
@@ -154,10 +163,13 @@ fn key_at(s: Option<&(i64, i64, i64, i64, Vec<u8>)>) -> KeyAt {
 }
 
 /// Per-range hashes over the reference's keys, then the first differing key.
-fn divergence(member: usize, a: &Keyspace, b: &Keyspace) -> Option<Divergence> {
-    let hash_range = |ks: &Keyspace, lo: &[u8], hi: Option<&[u8]>| {
+fn divergence(member: usize, a: &Keyspace<'_>, b: &Keyspace<'_>) -> Option<Divergence> {
+    let hash_range = |ks: &Keyspace<'_>, lo: &[u8], hi: Option<&[u8]>| {
         let mut crc = 0u32;
-        for (k, (c, m, v, l, val)) in ks.iter().filter(|(k, _)| k.as_slice() >= lo && hi.map_or(true, |hi| k.as_slice() < hi)) {
+        // Both keyspaces are sorted: the range is a slice found by binary search.
+        let from = ks.partition_point(|(k, _)| *k < lo);
+        let to = hi.map_or(ks.len(), |hi| ks.partition_point(|(k, _)| *k < hi));
+        for (k, (c, m, v, l, val)) in &ks[from..to.max(from)] {
             crc = crc32c::crc32c_append(crc, k);
             for n in [c, m, v, l] {
                 crc = crc32c::crc32c_append(crc, &n.to_le_bytes());
@@ -166,7 +178,7 @@ fn divergence(member: usize, a: &Keyspace, b: &Keyspace) -> Option<Divergence> {
         }
         crc
     };
-    let starts: Vec<&[u8]> = std::iter::once(&[][..]).chain(a.iter().step_by(RANGE_KEYS).skip(1).map(|(k, _)| k.as_slice())).collect();
+    let starts: Vec<&[u8]> = std::iter::once(&[][..]).chain(a.iter().step_by(RANGE_KEYS).skip(1).map(|(k, _)| *k)).collect();
     let mut differing = 0u64;
     let mut first: Option<(Vec<u8>, Option<Vec<u8>>)> = None;
     for (i, lo) in starts.iter().enumerate() {
