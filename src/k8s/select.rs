@@ -21,20 +21,25 @@ pub struct LabelSelector {
 }
 
 impl LabelSelector {
+    /// Parses kubectl's `-l` syntax: requirements separated by commas, each `key`, `!key`,
+    /// `key=value`, `key==value`, `key!=value`, `key in (a,b)` or `key notin (a,b)`. An error
+    /// says at which byte the text stops making sense.
     pub fn parse(text: &str) -> Result<LabelSelector, String> {
-        let mut requirements = Vec::new();
-        for part in split_top_level(text) {
-            let part = part.trim();
-            if part.is_empty() {
-                continue;
-            }
-            requirements.push(parse_requirement(part)?);
+        if text.trim().is_empty() {
+            return Ok(LabelSelector::default());
         }
-        Ok(LabelSelector { requirements })
+        match grammar::selector(text) {
+            Ok((rest, requirements)) if rest.trim().is_empty() => Ok(LabelSelector { requirements }),
+            Ok((rest, _)) => match rest.trim_start().strip_prefix(',') {
+                Some(after) => Err(grammar::error_at("label selector", text, after, "a requirement: key, !key, key=value, key!=value, key in (…), key notin (…)")),
+                None => Err(grammar::error_at("label selector", text, rest, "a comma and another requirement")),
+            },
+            Err(nom::Err::Failure(e)) => Err(grammar::error_at("label selector", text, e.input, "the set of an in/notin requirement: values separated by commas, then ')'")),
+            Err(nom::Err::Error(e)) => Err(grammar::error_at("label selector", text, e.input, "a requirement: key, !key, key=value, key!=value, key in (…), key notin (…)")),
+            Err(nom::Err::Incomplete(_)) => Err(format!("invalid label selector {text:?}: it ends too soon")),
+        }
     }
 
-    /// Whether an object's `metadata.labels` satisfy every requirement.
-    /// Selects everything.
     pub fn is_empty(&self) -> bool {
         self.requirements.is_empty()
     }
@@ -53,80 +58,102 @@ impl LabelSelector {
     }
 }
 
-/// Splits at commas that are not inside parentheses.
-fn split_top_level(text: &str) -> Vec<&str> {
-    let (mut depth, mut start, mut parts) = (0i32, 0, Vec::new());
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
+/// The selector grammars, as nom combinators.
+mod grammar {
+    use super::Requirement;
+    use nom::branch::alt;
+    use nom::bytes::complete::{tag, take_while, take_while1};
+    use nom::character::complete::{char, multispace0, multispace1};
+    use nom::combinator::{cut, map, opt};
+    use nom::multi::separated_list1;
+    use nom::sequence::{delimited, preceded, terminated, tuple};
+    use nom::IResult;
+
+    fn ws<'a, O>(inner: impl FnMut(&'a str) -> IResult<&'a str, O>) -> impl FnMut(&'a str) -> IResult<&'a str, O> {
+        delimited(multispace0, inner, multispace0)
     }
-    parts.push(&text[start..]);
-    parts
+
+    /// A label key: an optional DNS prefix and `/`, then a name of letters, digits, `-`, `_`, `.`.
+    fn key(i: &str) -> IResult<&str, String> {
+        map(take_while1(|c: char| c.is_ascii_alphanumeric() || "-_./".contains(c)), str::to_string)(i)
+    }
+
+    /// A label value (may be empty).
+    fn value(i: &str) -> IResult<&str, String> {
+        map(take_while(|c: char| c.is_ascii_alphanumeric() || "-_.".contains(c)), str::to_string)(i)
+    }
+
+    fn set(i: &str) -> IResult<&str, Vec<String>> {
+        delimited(ws(char('(')), separated_list1(ws(char(',')), value), ws(char(')')))(i)
+    }
+
+    fn requirement(i: &str) -> IResult<&str, Requirement> {
+        alt((
+            map(preceded(ws(char('!')), key), Requirement::NotExists),
+            // Once `in`/`notin` is read, the set must follow: an error there is where it is.
+            map(tuple((key, delimited(multispace1, tag("notin"), multispace0), cut(set))), |(k, _, v)| Requirement::NotIn(k, v)),
+            map(tuple((key, delimited(multispace1, tag("in"), multispace0), cut(set))), |(k, _, v)| Requirement::In(k, v)),
+            map(tuple((key, ws(tag("!=")), value)), |(k, _, v)| Requirement::NotEquals(k, v)),
+            map(tuple((key, ws(alt((tag("=="), tag("=")))), value)), |(k, _, v)| Requirement::Equals(k, v)),
+            map(key, Requirement::Exists),
+        ))(i)
+    }
+
+    pub fn selector(i: &str) -> IResult<&str, Vec<Requirement>> {
+        terminated(separated_list1(ws(char(',')), ws(requirement)), opt(ws(char(','))))(i)
+    }
+
+    /// `(field, value, negated)` of a field selector term.
+    fn term(i: &str) -> IResult<&str, (String, String, bool)> {
+        map(
+            tuple((
+                ws(take_while1(|c: char| c.is_ascii_alphanumeric() || c == '.')),
+                alt((map(tag("!="), |_| true), map(alt((tag("=="), tag("="))), |_| false))),
+                ws(take_while(|c: char| c != ',')),
+            )),
+            |(f, negated, v): (&str, bool, &str)| (f.to_string(), v.trim().to_string(), negated),
+        )(i)
+    }
+
+    pub fn field_selector(i: &str) -> IResult<&str, Vec<(String, String, bool)>> {
+        terminated(separated_list1(char(','), term), opt(ws(char(','))))(i)
+    }
+
+    /// "invalid WHAT at byte N (…): expected EXPECTED".
+    pub fn error_at(what: &str, text: &str, rest: &str, expected: &str) -> String {
+        let at = text.len().saturating_sub(rest.len());
+        let near: String = rest.chars().take(20).collect();
+        format!("invalid {what} {text:?} at byte {at} (at {near:?}): expected {expected}")
+    }
 }
 
-fn parse_requirement(part: &str) -> Result<Requirement, String> {
-    let bad = || format!("invalid label selector requirement {part:?}");
-    if let Some(key) = part.strip_prefix('!') {
-        return Ok(Requirement::NotExists(valid_key(key.trim()).ok_or_else(bad)?));
-    }
-    for (op, neg) in [(" notin ", true), (" in ", false)] {
-        if let Some((k, set)) = part.split_once(op) {
-            let set = set.trim();
-            let inner = set.strip_prefix('(').and_then(|s| s.strip_suffix(')')).ok_or_else(bad)?;
-            let values: Vec<String> = inner.split(',').map(|v| v.trim().to_string()).collect();
-            let key = valid_key(k.trim()).ok_or_else(bad)?;
-            return Ok(if neg { Requirement::NotIn(key, values) } else { Requirement::In(key, values) });
-        }
-    }
-    for (op, neg) in [("!=", true), ("==", false), ("=", false)] {
-        if let Some((k, v)) = part.split_once(op) {
-            let key = valid_key(k.trim()).ok_or_else(bad)?;
-            let v = v.trim().to_string();
-            return Ok(if neg { Requirement::NotEquals(key, v) } else { Requirement::Equals(key, v) });
-        }
-    }
-    Ok(Requirement::Exists(valid_key(part).ok_or_else(bad)?))
-}
-
-fn valid_key(k: &str) -> Option<String> {
-    let ok = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-    ok.then(|| k.to_string())
-}
-
-/// A field selector over `metadata.name` / `metadata.namespace`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldSelector {
     terms: Vec<(String, String, bool)>,
 }
 
 impl FieldSelector {
+    /// Parses `--field-selector`: `field=value`, `field==value`, `field!=value`, comma-separated,
+    /// on `metadata.name` and `metadata.namespace` (what a snapshot can answer without the API
+    /// server's per-type field tables).
     pub fn parse(text: &str) -> Result<FieldSelector, String> {
-        let mut terms = Vec::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (field, value, negated) = if let Some((f, v)) = part.split_once("!=") {
-                (f, v, true)
-            } else if let Some((f, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
-                (f, v, false)
-            } else {
-                return Err(format!("invalid field selector {part:?}"));
-            };
-            let field = field.trim();
-            if !matches!(field, "metadata.name" | "metadata.namespace") {
+        if text.trim().is_empty() {
+            return Ok(FieldSelector::default());
+        }
+        let terms = match grammar::field_selector(text) {
+            Ok((rest, terms)) if rest.trim().is_empty() => terms,
+            Ok((rest, _)) => return Err(grammar::error_at("field selector", text, rest, "a comma and another field=value")),
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => return Err(grammar::error_at("field selector", text, e.input, "field=value, field==value or field!=value")),
+            Err(nom::Err::Incomplete(_)) => return Err(format!("invalid field selector {text:?}: it ends too soon")),
+        };
+        for (field, _, _) in &terms {
+            if !matches!(field.as_str(), "metadata.name" | "metadata.namespace") {
                 return Err(format!("field selector on {field:?} is not supported (metadata.name, metadata.namespace)"));
             }
-            terms.push((field.to_string(), value.trim().to_string(), negated));
         }
         Ok(FieldSelector { terms })
     }
 
-    /// Selects everything.
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
     }
@@ -153,6 +180,11 @@ mod tests {
         assert!(m("app in (web,db)") && m("tier notin (back)") && m("app=web,tier in (front)"));
         assert!(!m("app=db") && !m("!app") && !m("app notin (web)") && !m("missing in (x)"));
         assert!(LabelSelector::parse("app in web").is_err());
+        assert!(m(" app = web , tier in ( front , back ) ") && m("app.kubernetes.io/part-of notin (x)"));
+        let e = LabelSelector::parse("app=web,tier in (front").unwrap_err();
+        assert!(e.contains("at byte 22"), "{e}");
+        let e = LabelSelector::parse("app=web,%").unwrap_err();
+        assert!(e.contains("at byte 8"), "{e}");
         assert!(LabelSelector::parse("").unwrap().matches(&o));
     }
 
@@ -163,5 +195,7 @@ mod tests {
         assert!(m("metadata.name=web") && m("metadata.namespace!=dev") && m("metadata.name==web,metadata.namespace=prod"));
         assert!(!m("metadata.name=db"));
         assert!(FieldSelector::parse("spec.nodeName=x").is_err());
+        let e = FieldSelector::parse("metadata.name").unwrap_err();
+        assert!(e.contains("at byte"), "{e}");
     }
 }
