@@ -19,9 +19,15 @@ pub struct SalvageArgs {
     /// deleted objects' last versions).
     #[arg(long)]
     free_pages: bool,
+    /// Also export what was recovered to this SQLite database (the tables of `export sqlite`,
+    /// with the revisions table), to query it at once.
+    #[arg(long)]
+    export_sqlite: Option<PathBuf>,
     /// table or json
     #[arg(short = 'o', long, default_value = "table")]
     output: String,
+    #[command(flatten)]
+    decoding: super::decoding::DecodingArgs,
 }
 
 pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
@@ -31,8 +37,23 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
     if a.out.exists() {
         return Err(CliError::Usage(format!("{}: exists; salvage writes a new file", a.out.display())));
     }
+    if let Some(db) = &a.export_sqlite {
+        if db.exists() {
+            return Err(CliError::Usage(format!("{}: exists; salvage writes a new database", db.display())));
+        }
+    }
     let source = Source::open(&a.src)?;
     let r = salvage(&source, &a.out, &SalvageOptions { free_pages: a.free_pages })?;
+    let exported = match &a.export_sqlite {
+        Some(db) => {
+            let decoder = a.decoding.decoder()?;
+            let salvaged = Source::open(&a.out)?;
+            let snap = etcdscope::snapshot::Snapshot::open(&salvaged)?;
+            let options = etcdscope::views::export::ExportOptions { history: true, ..Default::default() };
+            Some(etcdscope::views::export::export_sqlite(&snap, &decoder, db, &options, false, &mut |_| {})?)
+        }
+        None => None,
+    };
     if a.output == "json" {
         serde_json::to_writer_pretty(&mut *out, &r).map_err(std::io::Error::from)?;
         writeln!(out)?;
@@ -60,6 +81,9 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
             }
         }
         writeln!(out, "written: {}", r.out.display())?;
+        if let (Some(db), Some(e)) = (&a.export_sqlite, &exported) {
+            writeln!(out, "exported: {} ({} keys, {} objects, {} revisions)", db.display(), e.keys, e.objects, e.revisions)?;
+        }
     }
     Ok(if r.unparseable.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
 }
