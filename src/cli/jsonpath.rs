@@ -29,117 +29,163 @@ pub fn render(template: &str, root: &Value) -> Result<String, String> {
 }
 
 fn eval<'a>(expr: &str, root: &'a Value) -> Result<Vec<&'a Value>, String> {
+    Ok(apply(&parse(expr)?, root))
+}
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    /// `.name` or `['name']`.
+    Field(String),
+    /// `[n]`, negative from the end.
+    Index(i64),
+    /// `[*]`: every element or member.
+    Wildcard,
+    /// `[?(@.path)]` or `[?(@.path OP literal)]`: the elements for which it holds.
+    Filter(Vec<Step>, Option<(&'static str, Value)>),
+}
+
+/// The path grammar, as nom combinators. `in_filter` paths stop at operators and `)`.
+mod grammar {
+    use super::Step;
+    use nom::branch::alt;
+    use nom::bytes::complete::{tag, take_while};
+    use nom::character::complete::{char, i64 as integer, multispace0};
+    use nom::combinator::{cut, map, opt, value};
+    use nom::multi::many0;
+    use nom::number::complete::double;
+    use nom::sequence::{delimited, pair, preceded, terminated};
+    use nom::IResult;
+    use serde_json::Value;
+
+    fn quoted(i: &str) -> IResult<&str, String> {
+        alt((
+            delimited(char('\''), map(take_while(|c| c != '\''), str::to_string), char('\'')),
+            delimited(char('"'), map(take_while(|c| c != '"'), str::to_string), char('"')),
+        ))(i)
+    }
+
+    fn literal(i: &str) -> IResult<&str, Value> {
+        alt((
+            map(quoted, Value::String),
+            value(Value::Bool(true), tag("true")),
+            value(Value::Bool(false), tag("false")),
+            map(double, |f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        ))(i)
+    }
+
+    fn op(i: &str) -> IResult<&str, &'static str> {
+        alt((value("==", tag("==")), value("!=", tag("!=")), value("<=", tag("<=")), value(">=", tag(">=")), value("<", tag("<")), value(">", tag(">"))))(i)
+    }
+
+    fn filter(i: &str) -> IResult<&str, Step> {
+        let (i, _) = pair(tag("?("), multispace0)(i)?;
+        let (i, _) = cut(char('@'))(i)?;
+        let (i, path) = path(true)(i)?;
+        let (i, test) = opt(pair(delimited(multispace0, op, multispace0), cut(literal)))(i)?;
+        let (i, _) = cut(preceded(multispace0, char(')')))(i)?;
+        Ok((i, Step::Filter(path, test)))
+    }
+
+    fn bracket(i: &str) -> IResult<&str, Step> {
+        delimited(
+            pair(char('['), multispace0),
+            cut(alt((value(Step::Wildcard, char('*')), map(quoted, Step::Field), map(integer, Step::Index), filter))),
+            pair(multispace0, cut(char(']'))),
+        )(i)
+    }
+
+    fn dot(in_filter: bool) -> impl FnMut(&str) -> IResult<&str, Option<Step>> {
+        move |i| {
+            preceded(
+                char('.'),
+                map(
+                    take_while(move |c: char| c != '.' && c != '[' && !(in_filter && (c.is_whitespace() || "=!<>)".contains(c)))),
+                    |name: &str| (!name.is_empty()).then(|| Step::Field(name.to_string())),
+                ),
+            )(i)
+        }
+    }
+
+    pub fn path(in_filter: bool) -> impl FnMut(&str) -> IResult<&str, Vec<Step>> {
+        move |i| {
+            map(many0(alt((dot(in_filter), map(bracket, Some)))), |steps| steps.into_iter().flatten().collect())(i)
+        }
+    }
+
+    pub fn expression(i: &str) -> IResult<&str, Vec<Step>> {
+        terminated(preceded(opt(char('$')), path(false)), multispace0)(i)
+    }
+
+}
+
+/// Parses a path expression (`.a.b[0]`, `$.items[*].metadata.name`, filters), saying at which
+/// byte it stops making sense.
+fn parse(expr: &str) -> Result<Vec<Step>, String> {
+    let supported = "supported: .field, ['field'], [n], [*], [?(@.f==\"v\")]";
+    match grammar::expression(expr) {
+        Ok(("", steps)) => Ok(steps),
+        Ok((rest, _)) => Err(format!("unsupported jsonpath expression {expr:?} at byte {} ({supported})", expr.len() - rest.len())),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(format!("unsupported jsonpath expression {expr:?} at byte {} ({supported})", expr.len() - e.input.len())),
+        Err(nom::Err::Incomplete(_)) => Err(format!("unsupported jsonpath expression {expr:?}: it ends too soon")),
+    }
+}
+
+fn elements(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(m) => m.values().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn apply<'a>(steps: &[Step], root: &'a Value) -> Vec<&'a Value> {
     let mut current = vec![root];
-    let mut s = expr.strip_prefix('$').unwrap_or(expr);
-    while !s.is_empty() {
-        if let Some(r) = s.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            let key = &r[..end];
-            if !key.is_empty() {
-                current = current.into_iter().filter_map(|v| v.get(key)).collect();
-            }
-            s = &r[end..];
-        } else if let Some(r) = s.strip_prefix('[') {
-            let end = closing_bracket(r).ok_or_else(|| format!("unclosed [ in {expr:?}"))?;
-            let sel = r[..end].trim();
-            current = match sel {
-                f if f.starts_with("?(") && f.ends_with(')') => {
-                    let pred = Filter::parse(&f[2..f.len() - 1]).ok_or_else(|| format!("unsupported jsonpath filter [{f}]"))?;
-                    current
-                        .into_iter()
-                        .flat_map(|v| match v {
-                            Value::Array(a) => a.iter().collect::<Vec<_>>(),
-                            other => vec![other],
-                        })
-                        .filter(|v| pred.holds(v))
-                        .collect()
-                }
-                "*" => current.into_iter().flat_map(|v| match v {
+    for step in steps {
+        current = match step {
+            Step::Field(name) => current.into_iter().filter_map(|v| v.get(name.as_str())).collect(),
+            Step::Index(i) => current
+                .into_iter()
+                .filter_map(|v| {
+                    let a = v.as_array()?;
+                    let idx = if *i < 0 { a.len() as i64 + i } else { *i };
+                    a.get(usize::try_from(idx).ok()?)
+                })
+                .collect(),
+            Step::Wildcard => current.into_iter().flat_map(elements).collect(),
+            Step::Filter(path, test) => current
+                .into_iter()
+                .flat_map(|v| match v {
                     Value::Array(a) => a.iter().collect::<Vec<_>>(),
-                    Value::Object(m) => m.values().collect(),
-                    _ => Vec::new(),
-                }).collect(),
-                q if q.starts_with('\'') && q.ends_with('\'') && q.len() >= 2 => {
-                    let key = &q[1..q.len() - 1];
-                    current.into_iter().filter_map(|v| v.get(key)).collect()
-                }
-                n => {
-                    let i: i64 = n.parse().map_err(|_| format!("unsupported jsonpath selector [{n}]"))?;
-                    current.into_iter().filter_map(|v| {
-                        let a = v.as_array()?;
-                        let idx = if i < 0 { a.len() as i64 + i } else { i };
-                        a.get(usize::try_from(idx).ok()?)
-                    }).collect()
-                }
-            };
-            s = &r[end + 1..];
-        } else {
-            return Err(format!("unsupported jsonpath expression {expr:?} (supported: .field, ['field'], [n], [*], [?(@.f==\"v\")])"));
-        }
-    }
-    Ok(current)
-}
-
-/// The `]` closing the selector that starts `r` (quotes and nested brackets skipped).
-fn closing_bracket(r: &str) -> Option<usize> {
-    let (mut depth, mut quote) = (0usize, None);
-    for (i, c) in r.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '[') => depth += 1,
-            (None, ']') if depth == 0 => return Some(i),
-            (None, ']') => depth -= 1,
-            _ => {}
-        }
-    }
-    None
-}
-
-/// `@.path`, or `@.path <op> literal` (a quoted string or a number).
-struct Filter {
-    path: String,
-    test: Option<(&'static str, Value)>,
-}
-
-impl Filter {
-    fn parse(text: &str) -> Option<Filter> {
-        let text = text.trim();
-        // The left side is a path (no quotes), so the first operator from the left is the one.
-        let at = text.char_indices().find_map(|(i, _)| ["==", "!=", "<=", ">=", "<", ">"].into_iter().find(|op| text[i..].starts_with(op)).map(|op| (i, op)));
-        if let Some((i, op)) = at {
-            let (lhs, rhs) = (&text[..i], text[i + op.len()..].trim());
-            let quoted = rhs.strip_prefix('"').and_then(|r| r.strip_suffix('"')).or_else(|| rhs.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')));
-            let lit = match quoted {
-                Some(s) => Value::String(s.to_string()),
-                None => serde_json::from_str::<Value>(rhs).ok().filter(|v| v.is_number() || v.is_boolean())?,
-            };
-            return Some(Filter { path: lhs.trim().strip_prefix('@')?.to_string(), test: Some((op, lit)) });
-        }
-        Some(Filter { path: text.strip_prefix('@')?.to_string(), test: None })
-    }
-
-    fn holds(&self, v: &Value) -> bool {
-        let Ok(found) = eval(&self.path, v) else { return false };
-        let Some(&actual) = found.first() else { return false };
-        let Some((op, lit)) = &self.test else { return !matches!(actual, Value::Null | Value::Bool(false)) };
-        let order = match (actual, lit) {
-            (Value::Number(a), Value::Number(b)) => a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
-            (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
-            (a, b) if a == b => Some(std::cmp::Ordering::Equal),
-            _ => None,
+                    other => vec![other],
+                })
+                .filter(|v| holds(path, test.as_ref(), v))
+                .collect(),
         };
-        use std::cmp::Ordering::*;
-        match (*op, order) {
-            ("==", o) => o == Some(Equal),
-            ("!=", o) => o != Some(Equal),
-            ("<", Some(o)) => o == Less,
-            ("<=", Some(o)) => o != Greater,
-            (">", Some(o)) => o == Greater,
-            (">=", Some(o)) => o != Less,
-            _ => false,
-        }
+    }
+    current
+}
+
+/// Whether a filter holds for `v`: its path selects something truthy, or compares as asked.
+fn holds(path: &[Step], test: Option<&(&'static str, Value)>, v: &Value) -> bool {
+    let found = apply(path, v);
+    let Some(&actual) = found.first() else { return false };
+    let Some((op, lit)) = test else { return !matches!(actual, Value::Null | Value::Bool(false)) };
+    let order = match (actual, lit) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
+        (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+        (a, b) if a == b => Some(std::cmp::Ordering::Equal),
+        _ => None,
+    };
+    use std::cmp::Ordering::*;
+    match (*op, order) {
+        ("==", o) => o == Some(Equal),
+        ("!=", o) => o != Some(Equal),
+        ("<", Some(o)) => o == Less,
+        ("<=", Some(o)) => o != Greater,
+        (">", Some(o)) => o == Greater,
+        (">=", Some(o)) => o != Less,
+        _ => false,
     }
 }
 
@@ -171,5 +217,11 @@ mod tests {
         assert_eq!(render("{.status.conditions[?(@.n)].type}", &c).unwrap(), "Ready");
         assert_eq!(render(r#"{.status.conditions[?(@.type=="a]b")].type}"#, &c).unwrap(), "");
         assert!(render("{.items[?(x)]}", &v).is_err());
+        // Errors say where the expression stops making sense.
+        let e = render("{.items[0}", &v).unwrap_err();
+        assert!(e.contains("at byte 8"), "{e}");
+        let e = eval(".a[?(@.b==)]", &v).unwrap_err();
+        assert!(e.contains("at byte 10"), "{e}");
+        assert_eq!(eval("$.items[*].metadata.name", &v).unwrap().len(), 2);
     }
 }
