@@ -317,7 +317,7 @@ pub fn printer_cells_deferred(cols: &[PrinterColumn], o: &Value, wide: bool) -> 
     cols.iter()
         .filter(|c| wide || c.priority == 0)
         .map(|c| {
-            let v = super::jsonpath::first(&c.json_path, o).ok().flatten();
+            let v = etcdscope::k8s::jsonpath::first(&c.json_path, o).ok().flatten();
             let cell = match (c.kind.as_str(), v) {
                 (_, None | Some(Value::Null)) => None,
                 ("string", Some(Value::String(s))) => Some(s.clone()),

@@ -156,7 +156,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     if let Some(expr) = &sort_by {
         let mut keyed = Vec::with_capacity(held.len());
         for (f, v) in held {
-            let key = super::jsonpath::first(expr, &v).map_err(CliError::Usage)?.cloned();
+            let key = etcdscope::k8s::jsonpath::first(expr, &v).map_err(CliError::Usage)?.cloned();
             keyed.push((key, f, v));
         }
         keyed.sort_by(|a, b| sort_order(a.0.as_ref(), b.0.as_ref()));
@@ -312,7 +312,7 @@ fn collected(a: &GetArgs, source: &Snapshot<'_>, query: &GetQuery, decoder: &Dec
     findings |= say_not_found(&result.not_found);
     let template = a.output.strip_prefix("jsonpath=").unwrap_or_default();
     let target = if single && items.len() == 1 { items.remove(0) } else { list_of(items) };
-    write!(out, "{}", super::jsonpath::render(template, &target).map_err(CliError::Usage)?)?;
+    write!(out, "{}", etcdscope::k8s::jsonpath::render(template, &target).map_err(CliError::Usage)?)?;
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
 }
 
@@ -376,7 +376,7 @@ impl Printer {
             Printer::Custom { columns, rows } => rows.push(
                 columns
                     .iter()
-                    .map(|(_, path)| match super::jsonpath::eval_all(path, &v) {
+                    .map(|(_, path)| match etcdscope::k8s::jsonpath::eval_all(path, &v) {
                         Ok(values) if !values.is_empty() => values.iter().map(|x| match x {
                             Value::String(s) => s.clone(),
                             other => other.to_string(),
@@ -437,7 +437,7 @@ fn custom_columns(spec: &str) -> Result<Vec<(String, String)>, CliError> {
         .map(|c| {
             let (head, path) = c.split_once(':').ok_or_else(|| CliError::Usage(format!("custom-columns: {c:?} is not HEADER:JSONPATH")))?;
             let path = path.trim().trim_start_matches('{').trim_end_matches('}');
-            super::jsonpath::eval_all(path, &Value::Null).map_err(|e| CliError::Usage(format!("custom-columns {head}: {e}")))?;
+            etcdscope::k8s::jsonpath::eval_all(path, &Value::Null).map_err(|e| CliError::Usage(format!("custom-columns {head}: {e}")))?;
             Ok((head.to_string(), path.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()

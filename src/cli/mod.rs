@@ -21,7 +21,6 @@ mod format;
 mod get;
 mod hash;
 mod history;
-mod jsonpath;
 mod kv;
 mod progress;
 mod rebuild;

@@ -10,6 +10,7 @@ pub mod resources;
 pub mod encryption;
 pub mod schema;
 pub mod json;
+pub mod jsonpath;
 pub mod plan;
 pub mod select;
 pub mod crd;

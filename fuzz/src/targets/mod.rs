@@ -806,6 +806,10 @@ pub fn registry_key(data: &[u8]) {
     }
     let _ = etcdscope::k8s::select::LabelSelector::parse(&text);
     let _ = etcdscope::k8s::select::FieldSelector::parse(&text);
+    // The same text as a jsonpath template and expression, over a small object.
+    let object = serde_json::json!({"items": [{"metadata": {"name": "a", "labels": {"app": "web"}}, "spec": {"replicas": 3}}, {"metadata": {"name": "b"}}], "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
+    let _ = etcdscope::k8s::jsonpath::render(&text, &object);
+    let _ = etcdscope::k8s::jsonpath::eval_all(&text, &object);
     let _ = etcd::mvcc::prefix_end(data);
     let _ = KeyRange::prefix(data).contains(data);
     let _ = etcd::revision::RevisionKey::parse(data);

@@ -1,7 +1,8 @@
 //! A subset of kubectl's jsonpath templates: literal text with `{…}` expressions made of
 //! `.field`, `['field']`, `[n]`, `[*]` and filter (`[?(@.type=="Ready")]`, `[?(@.port>80)]`,
 //! `[?(@.ready)]`) steps, `{"\n"}`-style literals; several results of one expression are joined
-//! with spaces, as kubectl does. CRDs' additionalPrinterColumns use the same expressions.
+//! with spaces, as kubectl does. CRDs' additionalPrinterColumns use the same expressions, and
+//! the command line's `-o jsonpath`, `--sort-by` and `-o custom-columns`.
 
 use serde_json::Value;
 
