@@ -30,26 +30,6 @@ def hashkv(m, rev):
     return {"exit_code": 0, "hash": h["hash"], "compact_revision": h.get("compact_revision", 0)}
 
 
-def watch_events(m, tools, from_rev, last_rev):
-    """Every event from `from_rev` on, as `etcdctl watch --rev` streams them."""
-    w = subprocess.Popen([tools["etcdctl"], "--endpoints", m.client, "watch", "", "--prefix", "--rev", str(from_rev), "-w", "json"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=cr.ENV)
-    events = []
-    try:
-        while True:
-            line = w.stdout.readline()
-            if not line:
-                break
-            if line.strip().startswith(b"{"):
-                events.extend(json.loads(line).get("Events") or [])
-                if events and events[-1]["kv"]["mod_revision"] >= last_rev:
-                    break
-    finally:
-        w.terminate()
-        w.communicate(timeout=30)
-    return events
-
-
 def ours(a, snapshot, rev):
     p = subprocess.run([a.etcdscope, "hash", snapshot, "--rev", str(rev), "-o", "json"], capture_output=True)
     return {"exit_code": p.returncode, "json": json.loads(p.stdout) if p.returncode == 0 else None,
@@ -94,7 +74,7 @@ def main():
                 result["analyze"] = {
                     "get": m.ctl_json("get", "", "--prefix"),
                     "get_at_compact": m.ctl_json("get", "", "--prefix", "--rev", str(compact)),
-                    "events": watch_events(m, tools, compact + 1, current),
+                    "events": cr.watch_events(m, tools, compact + 1, current),
                     "ours": json.loads(subprocess.run([a.etcdscope, "analyze", snap, "--by", "prefix:1", "-o", "json", "--top", "3"],
                                                       capture_output=True, check=True).stdout),
                 }

@@ -126,6 +126,26 @@ def write_result(path, result):
         f.write("\n")
 
 
+def watch_events(m, tools, from_rev, last_rev, prefix=""):
+    """Every event from `from_rev` on, as `etcdctl watch --rev` streams them."""
+    w = subprocess.Popen([tools["etcdctl"], "--endpoints", m.client, "watch", prefix, "--prefix", "--rev", str(from_rev), "-w", "json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
+    events = []
+    try:
+        while True:
+            line = w.stdout.readline()
+            if not line:
+                break
+            if line.strip().startswith(b"{"):
+                events.extend(json.loads(line).get("Events") or [])
+                if events and events[-1]["kv"]["mod_revision"] >= last_rev:
+                    break
+    finally:
+        w.terminate()
+        w.communicate(timeout=30)
+    return events
+
+
 def ports(n):
     out = set()
     while len(out) < n:

@@ -110,23 +110,9 @@ def main():
         result["race"] = {"exit_code": p.returncode, "report": json.loads(p.stdout or b"null"),
                           "stderr": p.stderr.decode(errors="replace"), "racer_done": bool(racer_done),
                           "racer_keys": len(order), "start_revision": start_rev}
-        w = subprocess.Popen([tools["etcdctl"], "--endpoints", ep, "watch", "/small/", "--prefix", "--rev", str(start_rev + 1), "-w", "json"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=cr.ENV)
         # The watch streams the history, then waits: read until every event has arrived.
         final = m.ctl_json("get", "/no-such-key")["header"]["revision"]
-        events = []
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            line = w.stdout.readline()
-            if not line:
-                break
-            line = line.strip()
-            if line.startswith(b"{"):
-                events.extend(json.loads(line).get("Events") or [])
-                if events and events[-1]["kv"]["mod_revision"] >= final:
-                    break
-        w.terminate()
-        w.communicate(timeout=30)
+        events = cr.watch_events(m, tools, start_rev + 1, final, "/small/")
         result["race"]["final_revision"] = final
         result["race"]["events"] = events
         result["race"]["final"] = m.ctl_json("get", "/small/", "--prefix")

@@ -26,14 +26,7 @@ impl<'a> Db<'a> {
     /// Opens the database held in `data`. `file` names it in errors.
     pub fn open(data: &'a [u8], file: Arc<Path>) -> Result<Db<'a>> {
         let page_size = detect_page_size(data, &file)?;
-        let slot = |page: u64| {
-            let start = page as usize * page_size;
-            let bytes = data.get(start..(start + page_size).min(data.len())).unwrap_or_default();
-            match Meta::parse(bytes) {
-                Ok(meta) => MetaSlot { page, meta: Some(meta), problem: None },
-                Err((meta, problem)) => MetaSlot { page, meta, problem: Some(problem) },
-            }
-        };
+        let slot = |page: u64| read_slot(data, page_size, page);
         let (slot0, slot1) = (slot(0), slot(1));
         let Some(choice) = MetaChoice::choose(slot0.clone(), slot1.clone()) else {
             return Err(both_metas_invalid(&file, page_size, &slot0, &slot1));
@@ -54,14 +47,7 @@ impl<'a> Db<'a> {
             Ok(ps) => ps,
             Err(e) => page_size_of_damaged_metas(data).ok_or(e)?,
         };
-        let slot = |page: u64| {
-            let start = page as usize * page_size;
-            let bytes = data.get(start..(start + page_size).min(data.len())).unwrap_or_default();
-            match Meta::parse(bytes) {
-                Ok(meta) => MetaSlot { page, meta: Some(meta), problem: None },
-                Err((meta, problem)) => MetaSlot { page, meta, problem: Some(problem) },
-            }
-        };
+        let slot = |page: u64| read_slot(data, page_size, page);
         let slots = [slot(0), slot(1)];
         let txid = |s: &MetaSlot| s.meta.as_ref().map(|m| m.txid);
         let active = match (txid(&slots[0]), txid(&slots[1])) {
@@ -174,6 +160,16 @@ impl<'a> Db<'a> {
 
 /// Finds the page size: from meta page 0 if it validates, else by probing for meta page 1 at
 /// power-of-two offsets (what bbolt does when page 0 is damaged).
+/// What meta slot `page` (0 or 1) holds, for pages of `page_size` bytes.
+fn read_slot(data: &[u8], page_size: usize, page: u64) -> MetaSlot {
+    let start = page as usize * page_size;
+    let bytes = data.get(start..(start + page_size).min(data.len())).unwrap_or_default();
+    match Meta::parse(bytes) {
+        Ok(meta) => MetaSlot { page, meta: Some(meta), problem: None },
+        Err((meta, problem)) => MetaSlot { page, meta, problem: Some(problem) },
+    }
+}
+
 /// The page size a damaged meta still states, when it carries bbolt's magic and a plausible
 /// size (page 0's, or page 1's found at that size).
 fn page_size_of_damaged_metas(data: &[u8]) -> Option<usize> {

@@ -41,9 +41,7 @@ fn group_by(s: &str) -> Result<GroupBy, CliError> {
 }
 
 pub fn run(a: &AnalyzeArgs, out: &mut impl Write) -> CliResult {
-    if a.output != "table" && a.output != "json" {
-        return Err(CliError::Usage(format!("-o {}: analyze prints table or json", a.output)));
-    }
+    super::format::table_or_json(&a.output, "analyze")?;
     let by = group_by(&a.by)?;
     let decoder = a.decoding.decoder()?;
     let source = Source::open(&a.src)?;

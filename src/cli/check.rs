@@ -2,7 +2,7 @@
 //! Exit codes: 0 clean, 1 findings, 2 unreadable.
 
 use super::format::{one_line, table};
-use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
+use super::{CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::source::Source;
 use etcdscope::views::check::check;
@@ -22,9 +22,7 @@ pub struct CheckArgs {
 }
 
 pub fn run(a: &CheckArgs, out: &mut impl Write) -> CliResult {
-    if a.output != "table" && a.output != "json" {
-        return Err(CliError::Usage(format!("-o {}: check prints table or json", a.output)));
-    }
+    super::format::table_or_json(&a.output, "check")?;
     let source = Source::open(&a.src)?;
     let report = check(&source, a.best_effort)?;
     if a.output == "json" {

@@ -2,7 +2,7 @@
 //! Exit 0 when the keyspaces agree at the common revision, 1 when they differ, 2 unreadable.
 
 use super::format::{one_line, table};
-use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
+use super::{CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::source::Source;
 use etcdscope::views::compare::compare;
@@ -20,9 +20,7 @@ pub struct CompareArgs {
 }
 
 pub fn run(a: &CompareArgs, out: &mut impl Write) -> CliResult {
-    if a.output != "table" && a.output != "json" {
-        return Err(CliError::Usage(format!("-o {}: compare prints table or json", a.output)));
-    }
+    super::format::table_or_json(&a.output, "compare")?;
     let sources: Vec<Source> = a.src.iter().map(Source::open).collect::<Result<_, _>>()?;
     let c = compare(&sources)?;
     if a.output == "json" {

@@ -123,6 +123,14 @@ pub fn cell(text: &str) -> String {
 }
 
 /// Bytes as a short human size with binary units: 4.0 KiB, 1.5 MiB.
+/// Refuses an `-o` other than table or json for `command`.
+pub fn table_or_json(output: &str, command: &str) -> Result<(), super::CliError> {
+    match output {
+        "table" | "json" => Ok(()),
+        other => Err(super::CliError::Usage(format!("-o {other}: {command} prints table or json"))),
+    }
+}
+
 pub fn human_size(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     if n < 1024 {

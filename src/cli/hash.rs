@@ -33,9 +33,7 @@ enum Kind {
 }
 
 pub fn run(a: &HashArgs, out: &mut impl Write) -> CliResult {
-    if a.output != "table" && a.output != "json" {
-        return Err(super::CliError::Usage(format!("-o {}: hash prints table or json", a.output)));
-    }
+    super::format::table_or_json(&a.output, "hash")?;
     let kinds: Vec<HashKind> = if a.kind.is_empty() { vec![Kind::Status, Kind::DumpDb, Kind::Kv, Kind::Sha256] } else { a.kind.clone() }
         .into_iter()
         .map(|k| match k {

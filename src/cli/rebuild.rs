@@ -1,7 +1,7 @@
 //! `etcdscope rebuild SRC --out DIR`: a new member data dir, as `etcdutl snapshot restore`
 //! writes one (docs/commands/rebuild.md).
 
-use super::{CliError, CliResult, EXIT_OK};
+use super::{CliResult, EXIT_OK};
 use clap::Args;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
@@ -57,9 +57,7 @@ pub struct RebuildArgs {
 }
 
 pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
-    if args.output != "table" && args.output != "json" {
-        return Err(CliError::Usage(format!("-o {}: rebuild prints table or json", args.output)));
-    }
+    super::format::table_or_json(&args.output, "rebuild")?;
     let options = RebuildOptions {
         cluster: ClusterFlags {
             name: args.name.clone(),

@@ -107,9 +107,7 @@ fn selection(a: &ReplayArgs) -> Result<Selection, CliError> {
 }
 
 pub fn run(a: &ReplayArgs, out: &mut impl Write) -> CliResult {
-    if a.output != "table" && a.output != "json" {
-        return Err(CliError::Usage(format!("-o {}: replay prints table or json", a.output)));
-    }
+    super::format::table_or_json(&a.output, "replay")?;
     let options = ReplayOptions {
         selection: selection(a)?,
         revision: a.rev,

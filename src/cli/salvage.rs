@@ -31,9 +31,7 @@ pub struct SalvageArgs {
 }
 
 pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
-    if a.output != "table" && a.output != "json" {
-        return Err(CliError::Usage(format!("-o {}: salvage prints table or json", a.output)));
-    }
+    super::format::table_or_json(&a.output, "salvage")?;
     if a.out.exists() {
         return Err(CliError::Usage(format!("{}: exists; salvage writes a new file", a.out.display())));
     }
