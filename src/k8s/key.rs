@@ -89,7 +89,12 @@ impl Catalog {
         let mut best: Option<(usize, bool, String)> = None;
         for r in self.by_key_prefix.values() {
             let names = [(r.resource.clone(), false), (r.singular(), false)].into_iter().chain(r.short_names.iter().map(|s| (s.clone(), true)));
+            let len = name.chars().count();
             for (n, short) in names {
+                // A length apart by more than the budget cannot be within it: skip the table.
+                if n.chars().count().abs_diff(len) > budget {
+                    continue;
+                }
                 let d = edit_distance(name, &n);
                 let shown = if r.group.is_empty() { n } else { format!("{n}.{}", r.group) };
                 let candidate = (d, short, shown);
