@@ -228,9 +228,12 @@ fn check_node(db: &Db<'_>, node: &Node<'_>, v: &Visit, stack: &mut Vec<Visit>, o
             if elem.is_bucket() {
                 match Bucket::from_element(db, node.page_id, &elem) {
                     Ok(Bucket { root: Root::Page(root), .. }) => stack.push(Visit { id: root, parent: Some(node.page_id), low: None, high: None, depth: v.depth + 1 }),
-                    Ok(Bucket { root: Root::Inline(inline), .. }) => {
+                    Ok(Bucket { root: Root::Inline(inline), .. }) if v.depth < MAX_TREE_DEPTH => {
                         let inner = Visit { id: node.page_id, parent: Some(node.page_id), low: None, high: None, depth: v.depth + 1 };
                         check_node(db, &inline, &inner, stack, out);
+                    }
+                    Ok(Bucket { root: Root::Inline(_), .. }) => {
+                        out.push(Finding::bolt(Severity::Error, Some(node.page_id), at, format!("page {}: inline buckets nested deeper than {MAX_TREE_DEPTH} levels", node.page_id)));
                     }
                     Err(e) => out.push(Finding::from_error("bbolt", &e)),
                 }

@@ -245,7 +245,7 @@ impl<'a> Applier<'a> {
             _ => p.lease,
         };
         let (create_revision, version) = match prev {
-            Some(prev) => (prev.create_revision, prev.version + 1),
+            Some(prev) => (prev.create_revision, prev.version.saturating_add(1)),
             None => (0, 1),
         };
         out.push(Change::Put(p.key.clone(), LiveKey { create_revision, mod_revision: 0, version, lease, value }));
@@ -257,6 +257,13 @@ impl<'a> Applier<'a> {
         } else {
             self.live.range(key.to_vec()..).map(|(k, _)| k).take_while(|k| in_range(k, key, end)).cloned().collect()
         };
+        // A key an earlier delete of the same txn removed is gone by now: etcd reads its index
+        // inside the txn, so overlapping deletes delete each key once.
+        let already: std::collections::HashSet<&[u8]> = out.iter().filter_map(|c| match c {
+            Change::Delete(k) => Some(k.as_slice()),
+            Change::Put(..) => None,
+        }).collect();
+        let found: Vec<Vec<u8>> = found.into_iter().filter(|k| !already.contains(k.as_slice())).collect();
         out.extend(found.into_iter().map(Change::Delete));
     }
 
@@ -297,7 +304,7 @@ impl<'a> Applier<'a> {
 
     /// Writes `changes` at the next revision.
     fn commit(&mut self, changes: Vec<Change<'a>>) -> Applied {
-        let rev = self.revision + 1;
+        let rev = self.revision.saturating_add(1);
         let n = changes.len();
         for (sub, change) in changes.into_iter().enumerate() {
             let revision = Revision { main: rev, sub: sub as i64 };
@@ -376,5 +383,17 @@ mod tests {
         assert_eq!((live.create_revision, live.mod_revision, live.version), (2, 3, 2));
         let del = pb::InternalRaftRequest { delete_range: Some(pb::DeleteRangeRequest { key: b"z".to_vec(), ..Default::default() }), ..Default::default() };
         assert_eq!(a.apply(&del), Applied::NoKeyChange, "deleting nothing takes no revision");
+    }
+
+    #[test]
+    fn overlapping_deletes_in_one_txn_delete_each_key_once() {
+        use pb::request_op::Request as R;
+        let mut a = Applier::new(Vec::new(), Vec::new(), 1, 0);
+        for k in ["k/1", "k/12", "k/2"] {
+            a.apply(&put(k, "v", 0));
+        }
+        let del = |key: &str, end: &str| pb::RequestOp { request: Some(R::RequestDeleteRange(pb::DeleteRangeRequest { key: key.into(), range_end: end.into(), ..Default::default() })) };
+        let txn = pb::InternalRaftRequest { txn: Some(pb::TxnRequest { success: vec![del("k/1", ""), del("k/1", "k/2")], ..Default::default() }), ..Default::default() };
+        assert_eq!(a.apply(&txn), Applied::Wrote { revision: 5, changes: 2 }, "k/1 once, then k/12");
     }
 }

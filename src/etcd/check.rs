@@ -125,7 +125,7 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>) -> u64 {
                 }
                 match state {
                     Some(s) if s.live => {
-                        if kv.version != s.version + 1 || kv.create != s.create {
+                        if kv.version != s.version.saturating_add(1) || kv.create != s.create {
                             out.push(at(format!(
                                 "version {} and create_revision {} do not follow version {} and create_revision {} of the key's previous revision",
                                 kv.version, kv.create, s.version, s.create

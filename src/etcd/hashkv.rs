@@ -28,7 +28,13 @@ pub struct HashKv {
 
 /// `etcdctl endpoint hashkv --rev rev` (0 = the current revision) of the store.
 pub fn hash_kv(store: &Store<'_>, rev: i64) -> Result<HashKv> {
-    let (compact, current) = (store.compact_revision(), store.current_revision());
+    hash_kv_compacted_at(store, rev, store.compact_revision())
+}
+
+/// [`hash_kv`] as if the store were compacted at `compact` (at least its own compaction): how
+/// members compacted at different revisions are compared on equal terms.
+pub fn hash_kv_compacted_at(store: &Store<'_>, rev: i64, compact: i64) -> Result<HashKv> {
+    let (compact, current) = (compact.max(store.compact_revision()), store.current_revision());
     if rev > 0 && rev <= compact {
         return Err(Error::Compacted { requested: rev, compact_revision: compact });
     }
@@ -37,7 +43,8 @@ pub fn hash_kv(store: &Store<'_>, rev: i64) -> Result<HashKv> {
     }
     let rev = if rev == 0 { current } else { rev };
     let meta = &store.meta;
-    let reported = if meta.scheduled_compact_revision.is_none() && meta.finished_compact_revision.is_none() { -1 } else { compact };
+    let never = meta.scheduled_compact_revision.is_none() && meta.finished_compact_revision.is_none() && compact == 0;
+    let reported = if never { -1 } else { compact };
     let db = store.db();
     let Some(bucket) = store.backend().bucket(KEY)? else {
         return Ok(HashKv { hash: crc32c::crc32c(KEY), revision: rev, compact_revision: reported });

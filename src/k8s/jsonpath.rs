@@ -33,6 +33,9 @@ fn eval<'a>(expr: &str, root: &'a Value) -> Result<Vec<&'a Value>, String> {
     Ok(apply(&parse(expr)?, root))
 }
 
+/// Deepest bracket nesting an expression may have.
+const MAX_NESTING: usize = 16;
+
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
@@ -123,6 +126,25 @@ mod grammar {
 /// Parses a path expression (`.a.b[0]`, `$.items[*].metadata.name`, filters), saying at which
 /// byte it stops making sense.
 fn parse(expr: &str) -> Result<Vec<Step>, String> {
+    // The grammar recurses at every `[` inside a filter: bound the nesting first (quotes aside),
+    // so a hostile expression (a CRD's printer column, say) cannot exhaust the stack.
+    let (mut depth, mut deepest, mut quote) = (0usize, 0usize, None);
+    for c in expr.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '[') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_NESTING {
+        return Err(format!("jsonpath expression nests brackets {deepest} deep; at most {MAX_NESTING} are read"));
+    }
     let supported = "supported: .field, ['field'], [n], [*], [?(@.f==\"v\")]";
     match grammar::expression(expr) {
         Ok(("", steps)) => Ok(steps),
@@ -224,5 +246,7 @@ mod tests {
         let e = eval(".a[?(@.b==)]", &v).unwrap_err();
         assert!(e.contains("at byte 10"), "{e}");
         assert_eq!(eval("$.items[*].metadata.name", &v).unwrap().len(), 2);
+        let deep = format!(".a{}", "[?(@.b".repeat(5000));
+        assert!(eval(&deep, &v).unwrap_err().contains("nests brackets"));
     }
 }

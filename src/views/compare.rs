@@ -1,11 +1,12 @@
 //! `compare`: several members' data dirs or snapshots side by side. Per member: the revision,
 //! the compaction, the consistent index and term (how far it applied the raft log), and the
 //! member it is; which are ahead or behind; and whether their keyspaces agree at the newest
-//! revision they all hold: `endpoint hashkv` at that revision, then per-range hashes and a walk
-//! to the first key where one differs from the first member.
+//! revision they all hold: `endpoint hashkv` at that revision (all hashed as if compacted at the
+//! latest compaction among them), then per-range hashes and a walk to the first key where one
+//! differs from the first member.
 
 use crate::error::Result;
-use crate::etcd::hashkv::hash_kv;
+use crate::etcd::hashkv::hash_kv_compacted_at;
 use crate::etcd::KeyRange;
 use crate::snapshot::Snapshot;
 use crate::source::Source;
@@ -103,13 +104,16 @@ fn state<'a>(kv: &crate::etcd::mvcc::KeyValueRef<'a>) -> State<'a> {
 pub fn compare(sources: &[Source]) -> Result<Comparison> {
     let snaps: Vec<Snapshot<'_>> = sources.iter().map(Snapshot::open).collect::<Result<_>>()?;
     let common = snaps.iter().map(|s| s.store().current_revision()).min().unwrap_or(0);
-    let comparable = snaps.iter().all(|s| s.store().compact_revision() < common);
+    // Members compacted at different revisions are hashed as if all were compacted at the
+    // latest of them, so a difference in compaction alone is not a difference.
+    let compact = snaps.iter().map(|s| s.store().compact_revision()).max().unwrap_or(0);
+    let comparable = compact < common;
     let top_index = snaps.iter().filter_map(|s| s.store().meta.consistent_index).max().unwrap_or(0);
     let top_rev = snaps.iter().map(|s| s.store().current_revision()).max().unwrap_or(0);
     let mut members = Vec::new();
     for (snap, source) in snaps.iter().zip(sources) {
         let store = snap.store();
-        let hash = if comparable { hash_kv(store, common)?.hash } else { 0 };
+        let hash = if comparable { hash_kv_compacted_at(store, common, compact)?.hash } else { 0 };
         let is_dir = source.input.is_dir();
         members.push(MemberState {
             input: source.input.display().to_string(),

@@ -46,7 +46,8 @@ pub struct SalvageReport {
     pub revisions_from_unreachable_pages: u64,
     /// Copies of the same revision seen on several pages.
     pub duplicates: u64,
-    /// Compacted revisions found in free pages: written with `free_pages`, else left out.
+    /// Revisions found only in free pages that the tree let go of (compacted away, or, with the
+    /// tree whole, anything the tree no longer reaches): written with `free_pages`, else left out.
     pub compacted_found: u64,
     pub compacted_written: u64,
     /// Entries that looked like `key` bucket entries but did not parse, with their page.
@@ -89,7 +90,7 @@ struct Found<'a> {
 
 /// Every leaf element of every page (and of inline buckets in them), with its page.
 /// Returns (pages scanned, leaf pages).
-fn scan_leaves<'a>(db: &Db<'a>, data: &'a [u8], visit: &mut dyn FnMut(u64, Option<&'a [u8]>, &'a [u8], &'a [u8], bool)) -> (u64, u64) {
+fn scan_leaves<'a>(db: &Db<'a>, data: &'a [u8], reachable: &crate::bolt::walk::PageSet, visit: &mut dyn FnMut(u64, Option<&'a [u8]>, &'a [u8], &'a [u8], bool)) -> (u64, u64) {
     let ps = db.page_size();
     let pages = (data.len() / ps) as u64;
     let mut leaves = 0;
@@ -108,20 +109,22 @@ fn scan_leaves<'a>(db: &Db<'a>, data: &'a [u8], visit: &mut dyn FnMut(u64, Optio
         let bytes = &data[at..at + (run as usize) * ps];
         let page = crate::bolt::page::Page { id: p, flags, count: u16_at(header, PAGE_COUNT).unwrap_or(0), overflow, bytes, offset: at as u64 };
         if let Ok(node) = Node::from_page(&page, file) {
-            leaf_elements(db, &node, None, visit);
+            leaf_elements(db, &node, None, 0, visit);
         }
-        p += run;
+        // A run is skipped whole only where the tree vouches for it: a free page's stale header
+        // could claim an overflow over pages that hold live leaves.
+        p += if reachable.contains(p) { run } else { 1 };
     }
     (pages, leaves)
 }
 
-fn leaf_elements<'a>(db: &Db<'a>, node: &Node<'a>, bucket: Option<&'a [u8]>, visit: &mut dyn FnMut(u64, Option<&'a [u8]>, &'a [u8], &'a [u8], bool)) {
+fn leaf_elements<'a>(db: &Db<'a>, node: &Node<'a>, bucket: Option<&'a [u8]>, depth: usize, visit: &mut dyn FnMut(u64, Option<&'a [u8]>, &'a [u8], &'a [u8], bool)) {
     for i in 0..node.count {
         let Ok(e) = node.leaf(i, db.file()) else { continue };
         if e.is_bucket() {
-            if let Some(inline) = e.value.get(BUCKET_HEADER_SIZE..).filter(|_| u64_at(e.value, BUCKET_ROOT) == Some(0)) {
+            if let Some(inline) = e.value.get(BUCKET_HEADER_SIZE..).filter(|_| u64_at(e.value, BUCKET_ROOT) == Some(0) && depth < MAX_TREE_DEPTH) {
                 if let Ok(inner) = Node::inline(node.page_id, inline, e.value_offset + BUCKET_HEADER_SIZE as u64, db.file()) {
-                    leaf_elements(db, &inner, Some(e.key), visit);
+                    leaf_elements(db, &inner, Some(e.key), depth + 1, visit);
                 }
             }
             visit(node.page_id, bucket, e.key, e.value, true);
@@ -171,7 +174,7 @@ pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<
     let mut revisions: BTreeMap<Vec<u8>, Found<'_>> = BTreeMap::new();
     let mut strays: BTreeMap<(&'static [u8], Vec<u8>), (Vec<u8>, bool)> = BTreeMap::new();
     let (mut duplicates, mut unparseable) = (0u64, Vec::new());
-    let (scanned, leaves) = scan_leaves(&db, data, &mut |page, bucket, key, value, is_bucket| {
+    let (scanned, leaves) = scan_leaves(&db, data, &reachable, &mut |page, bucket, key, value, is_bucket| {
         if is_bucket {
             return;
         }
@@ -220,6 +223,7 @@ pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<
             .max()
             .unwrap_or(0)
     };
+    let tree_intact = !report.damage.iter().any(|f| f.severity != crate::bolt::check::Severity::Info);
     let mut newest: HashMap<&[u8], (Revision, bool)> = HashMap::default();
     let mut last_put: HashMap<&[u8], (i64, usize)> = HashMap::default();
     for (k, f) in &revisions {
@@ -237,7 +241,10 @@ pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<
         let rk = RevisionKey::parse(k).expect("stored from a parsed key");
         let user_key = wire::bytes_field(f.value, 1).ok().flatten().unwrap_or_default();
         let compacted = rk.revision.main <= compact && compacted_away(newest.get(user_key), rk.revision);
-        if compacted {
+        // With the tree whole, a revision only free pages hold is one the tree let go of (a
+        // compaction, or a deleted key's past), whatever the compaction rule says of what remains.
+        let stale = tree_intact && !reachable.contains(f.page);
+        if compacted || stale {
             report.compacted_found += 1;
             if !options.free_pages {
                 continue;
@@ -292,6 +299,10 @@ pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<
                 Some(rows) => (rows, "tree"),
                 None => (strays.iter().filter(|((b, _), _)| *b == name.as_slice()).map(|((_, k), (v, _))| (k.clone(), v.clone())).collect(), "page scan"),
             };
+            let mut rows = rows;
+            rows.retain(|(k, _)| !k.is_empty() && k.len() <= MAX_KEY_SIZE);
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            rows.dedup_by(|a, b| a.0 == b.0);
             for (k, v) in &rows {
                 tree.put(writer.page_file(), k, v)?;
             }

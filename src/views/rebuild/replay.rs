@@ -79,9 +79,11 @@ pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits) -> Result<
     let mut report = ReplayReport { from_index: from, to_index: from, ..Default::default() };
     let max_rev = limits.to_revision.unwrap_or(i64::MAX);
     let max_index = limits.to_index.unwrap_or(u64::MAX);
-    let mut expected = from + 1;
+    let Some(mut expected) = from.checked_add(1) else {
+        return Err(Error::Usage(format!("{}: the consistent index {from} leaves no room for WAL entries after it", file.display())));
+    };
     let mut stopped: Option<String> = None;
-    let query = WalQuery { best_effort: false, from_index: Some(from + 1), ..Default::default() };
+    let query = WalQuery { best_effort: false, from_index: Some(expected), ..Default::default() };
     read(wal, &query, None, &mut |line| {
         let WalLine::Entry(e) = line else { return Ok(()) };
         if stopped.is_some() || e.index <= from || e.superseded {
@@ -120,7 +122,7 @@ pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits) -> Result<
                     outcome
                 }
                 None => {
-                    stopped = Some(format!("--to-revision {max_rev} (entry {} would write revision {})", e.index, max_rev + 1));
+                    stopped = Some(format!("--to-revision {max_rev} (entry {} would write revision {})", e.index, max_rev.saturating_add(1)));
                     return Ok(());
                 }
             },
@@ -133,7 +135,7 @@ pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits) -> Result<
         }
         report.entries += 1;
         report.to_index = e.index;
-        expected = e.index + 1;
+        expected = e.index.saturating_add(1);
         Ok(())
     })?;
     if let Some(r) = limits.to_revision {
