@@ -82,7 +82,7 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
             _ => {
                 let head = if records_written == 0 { format!("{TABLE_HEADER}\n") } else { String::new() };
                 records_written += 1;
-                write!(out, "{head}{}\n", table_line(&v.json))
+                writeln!(out, "{head}{}", table_line(&v.json))
             }
         };
         r.map_err(|e| {

@@ -276,7 +276,7 @@ pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<
     // The other buckets: through their trees when those read whole, else what the scan found.
     let mut writer = FileWriter::create(out, db.page_size())?;
     let mut names: Vec<Vec<u8>> = backend.buckets().map(|b| b.into_iter().map(|(n, _)| n.to_vec()).collect()).unwrap_or_default();
-    for ((b, _), _) in &strays {
+    for (b, _) in strays.keys() {
         if !names.iter().any(|n| n == b) {
             names.push(b.to_vec());
         }
