@@ -178,13 +178,14 @@ pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &G
     }
     let mut groups: HashMap<String, Group> = HashMap::default();
     let mut total = Group { name: "(all)".into(), ..Default::default() };
-    let mut tops: Vec<TopKey> = Vec::new();
+    // The top keys are chosen by bytes first; their names and groups are written out at the end.
+    let mut tops: Vec<(u64, &[u8])> = Vec::new();
     for (key, acc) in &keys {
         let name = group_of(by, key, &catalog, &prefix);
-        let g = groups.entry(name.clone()).or_insert_with(|| Group { name: name.clone(), ..Default::default() });
         // A compaction at the current revision keeps each live key's newest revision only.
         let kept = if acc.live { acc.latest_stored } else { 0 };
-        for t in [&mut *g, &mut total] {
+        let g = groups.entry(name).or_insert_with_key(|name| Group { name: name.clone(), ..Default::default() });
+        for t in [g, &mut total] {
             t.keys += u64::from(acc.live);
             t.live_bytes += acc.live_bytes;
             t.revisions += acc.revisions;
@@ -194,15 +195,22 @@ pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &G
             t.compactable_bytes += acc.history_bytes - kept;
         }
         if top > 0 {
-            tops.push(TopKey { key: String::from_utf8_lossy(key).into_owned(), group: name, revisions: acc.revisions, history_bytes: acc.history_bytes, live_bytes: acc.live_bytes });
+            tops.push((acc.history_bytes, key));
             if tops.len() > top * 4 {
-                tops.sort_unstable_by(|a, b| b.history_bytes.cmp(&a.history_bytes).then_with(|| a.key.cmp(&b.key)));
+                tops.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
                 tops.truncate(top);
             }
         }
     }
-    tops.sort_unstable_by(|a, b| b.history_bytes.cmp(&a.history_bytes).then_with(|| a.key.cmp(&b.key)));
+    tops.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     tops.truncate(top);
+    let tops: Vec<TopKey> = tops
+        .into_iter()
+        .map(|(_, key)| {
+            let acc = &keys[key];
+            TopKey { key: String::from_utf8_lossy(key).into_owned(), group: group_of(by, key, &catalog, &prefix), revisions: acc.revisions, history_bytes: acc.history_bytes, live_bytes: acc.live_bytes }
+        })
+        .collect();
     let mut groups: Vec<Group> = groups.into_values().collect();
     groups.sort_by(|a, b| b.history_bytes.cmp(&a.history_bytes).then_with(|| a.name.cmp(&b.name)));
 
