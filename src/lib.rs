@@ -17,14 +17,18 @@
 //! views    status, kv get, get, wal, history, diff, export, rebuild, replay: data ready to
 //!          print, and the files rebuild and export write (the library never prints)
 //! protowire  the protobuf wire format, read without copying (used by etcd and k8s)
+//! cancel   a token long views check, so a signal or a caller can stop them between items
+//! output   files and directories written under a temporary name and renamed when whole
 //! ```
 //! The `etcdscope` binary (src/main.rs, src/cli) is a thin layer of argument parsing and printers.
 
 pub mod bolt;
+pub mod cancel;
 pub mod error;
 pub mod etcd;
 pub mod k8s;
 pub mod live;
+pub mod output;
 pub mod protowire;
 pub mod snapshot;
 pub mod source;

@@ -499,20 +499,18 @@ fn wal_tables_agree_with_the_member_that_wrote_them() {
 fn an_interrupted_export_leaves_nothing() {
     use etcdscope::k8s::decoder::{DecodeOptions, Decoder};
     use etcdscope::views::export::{export_sqlite, ExportOptions};
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let source = etcdscope::source::Source::open(repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
     let snap = etcdscope::snapshot::Snapshot::open(&source).unwrap();
     let decoder = Decoder { schemas: etcdscope::k8s::schema::Schemas::embedded().unwrap(), options: DecodeOptions::default(), encryption: None };
     let out = dir.path().join("never.sqlite");
-    let options = ExportOptions { cancel: Some(Arc::new(AtomicBool::new(true))), history: true, ..Default::default() };
+    let options = ExportOptions { cancel: { let c = etcdscope::cancel::Cancel::new(); c.cancel(); c }, history: true, ..Default::default() };
     let err = export_sqlite(&snap, &decoder, &out, &options, false, &mut |_| {}).unwrap_err();
     assert!(matches!(err, etcdscope::Error::Interrupted), "{err}");
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
     // Not asked to stop: the same call writes OUT.
-    let options = ExportOptions { cancel: Some(Arc::new(AtomicBool::new(false))), ..Default::default() };
+    let options = ExportOptions { cancel: etcdscope::cancel::Cancel::new(), ..Default::default() };
     export_sqlite(&snap, &decoder, &out, &options, false, &mut |_| {}).unwrap();
     assert!(out.is_file());
 }

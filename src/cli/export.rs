@@ -11,8 +11,6 @@ use etcdscope::source::Source;
 use etcdscope::views::export::query::{run as run_query, temporary_tables, Cell, Event};
 use etcdscope::views::export::{export_sqlite, ExportOptions};
 use std::io::Write;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -41,15 +39,11 @@ pub struct TableArgs {
 }
 
 impl TableArgs {
-    /// The options, with a flag that SIGINT and SIGTERM set: the export then stops at the next
+    /// The options, with the token SIGINT and SIGTERM cancel: the export then stops at the next
     /// row and removes its temporary file, instead of dying with it on disk.
     fn options(&self) -> ExportOptions {
-        let cancel = Arc::new(AtomicBool::new(false));
-        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            // Without the handler, a signal ends the process as before: OUT is still not written.
-            let _ = signal_hook::flag::register(signal, cancel.clone());
-        }
-        ExportOptions { history: self.history, revision: self.rev, etcd_prefix: self.etcd_prefix.clone(), wal: self.wal.clone(), cancel: Some(cancel) }
+        let cancel = super::interrupt::watch();
+        ExportOptions { history: self.history, revision: self.rev, etcd_prefix: self.etcd_prefix.clone(), wal: self.wal.clone(), cancel }
     }
 }
 

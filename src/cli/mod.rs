@@ -21,6 +21,7 @@ mod format;
 mod get;
 mod hash;
 mod history;
+mod interrupt;
 mod kv;
 mod progress;
 mod rebuild;
@@ -112,6 +113,7 @@ enum KvCommand {
 }
 
 pub fn run() -> i32 {
+    interrupt::report_sigbus();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -158,6 +160,10 @@ pub fn run() -> i32 {
         },
         Err(CliError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(CliError::Lib(etcdscope::Error::Io { source, .. })) if source.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(CliError::Lib(etcdscope::Error::Interrupted)) => {
+            say!("etcdscope: interrupted");
+            interrupt::EXIT_INTERRUPTED
+        }
         Err(e) => fail(&e.to_string()),
     }
 }

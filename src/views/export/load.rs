@@ -17,8 +17,7 @@ use crate::views::progress::{Counter, Progress};
 use rusqlite::{params, Connection};
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use crate::cancel::Cancel;
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -31,23 +30,14 @@ pub struct ExportOptions {
     /// A member's WAL (a data dir, member dir or WAL dir): `wal_entries`, `wal_puts`,
     /// `wal_damage`.
     pub wal: Option<std::path::PathBuf>,
-    /// Set (by a signal handler) to stop: the export ends with [`Error::Interrupted`] at the
-    /// next row, and nothing is left behind.
-    pub cancel: Option<Arc<AtomicBool>>,
-}
-
-impl ExportOptions {
-    fn check(&self) -> Result<()> {
-        match &self.cancel {
-            Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Interrupted),
-            _ => Ok(()),
-        }
-    }
+    /// Cancelled (by a signal, a caller) to stop: the export ends with
+    /// [`Error::Interrupted`] at the next row, and nothing is left behind.
+    pub cancel: Cancel,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into(), wal: None, cancel: None }
+        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into(), wal: None, cancel: Cancel::default() }
     }
 }
 
@@ -232,7 +222,7 @@ fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membe
         let mut progress = Counter::new(&mut *progress, "keys", entries.len() as u64);
         let work = |entry: RevisionEntry<'a>| key_row(entry, file, decoder, t.catalog, t.prefix);
         ordered_map(entries, work, |row| {
-            options.check()?;
+            options.cancel.check()?;
             let row = row?;
             let key_text = &row.key_text;
             let hidden = row.secret && !t.show_secrets;
@@ -306,7 +296,7 @@ fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membe
     if let Some(dir) = &options.wal {
         summary.wal_entries = wal_tables(t, dir, decoder, progress)?;
     }
-    options.check()?;
+    options.cancel.check()?;
 
     {
         let mut insert = t.prepare("INSERT INTO leases VALUES (?1, ?2, ?3, ?4, ?5)")?;
@@ -384,7 +374,7 @@ fn revisions(t: &Tables<'_>, snap: &Snapshot<'_>, rev: i64, progress: &mut dyn F
     let mut previous: HashMap<&[u8], i64> = HashMap::default();
     let mut count = 0u64;
     for entry in store.revisions(None, 0..=rev) {
-        t.options.check()?;
+        t.options.cancel.check()?;
         let entry = entry?;
         if entry.is_marker() {
             continue;
@@ -430,7 +420,7 @@ fn wal_tables(t: &Tables<'_>, dir: &Path, decoder: &Decoder, progress: &mut dyn 
     let query = WalQuery { best_effort: true, ..Default::default() };
     let mut count = 0u64;
     read_reporting(dir, &query, Some(decoder), &mut |line| {
-        t.options.check()?;
+        t.options.cancel.check()?;
         let e = match line {
             WalLine::Entry(e) => e,
             WalLine::Damage(d) => {

@@ -44,21 +44,8 @@ pub(crate) fn bulk_load_pragmas(conn: &Connection) -> rusqlite::Result<()> {
 /// export leaves no `out`. An existing `out` is refused unless `force`.
 pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options: &ExportOptions, force: bool, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
     refuse_input_as_output(snap, options, out)?;
-    match std::fs::symlink_metadata(out) {
-        Ok(m) if m.is_dir() => return Err(Error::Usage(format!("{}: is a directory", out.display()))),
-        Ok(_) if !force => return Err(Error::Usage(format!("{}: already exists (--force to replace it)", out.display()))),
-        _ => {}
-    }
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export".into());
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    crate::output::refuse_existing(out, force)?;
+    let tmp = crate::output::PendingFile::beside(out)?;
     let summary = {
         let conn = Connection::open(tmp.path()).map_err(|e| sql_error(tmp.path(), e))?;
         bulk_load_pragmas(&conn).map_err(|e| sql_error(tmp.path(), e))?;
@@ -66,15 +53,7 @@ pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options
         conn.close().map_err(|(_, e)| sql_error(tmp.path(), e))?;
         summary
     };
-    let persisted = if force { tmp.persist(out) } else { tmp.persist_noclobber(out) };
-    persisted.map_err(|e| {
-        let existed = e.error.kind() == std::io::ErrorKind::AlreadyExists;
-        if existed {
-            Error::Usage(format!("{}: already exists (--force to replace it)", out.display()))
-        } else {
-            Error::io(out, e.error)
-        }
-    })?;
+    tmp.commit(force)?;
     Ok(summary)
 }
 
