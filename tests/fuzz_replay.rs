@@ -8,6 +8,8 @@
 
 #[path = "../fuzz/src/targets/mod.rs"]
 mod targets;
+#[path = "common/fixtures.rs"]
+mod fixtures;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -89,15 +91,11 @@ fn every_target_is_replayed_and_every_directory_is_a_target() {
     }
 }
 
-/// Kubernetes' own round-trip fixtures (../shared/k8s-fixtures, not copied into the repository)
-/// are seeds of the protobuf targets too; replayed here when they are beside the repository.
+/// Kubernetes' own round-trip fixtures (scripts/k8s-fixtures.sh, not copied into the
+/// repository) are seeds of the protobuf targets too.
 #[test]
 fn kubernetes_fixtures_through_the_protobuf_targets() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/k8s-fixtures");
-    if !dir.is_dir() {
-        eprintln!("SKIPPED: {} is not there", dir.display());
-        return;
-    }
+    let dir = fixtures::k8s_fixtures();
     let mut pbs = Vec::new();
     for release in files_and_dirs(&dir) {
         if release.is_dir() {

@@ -1,4 +1,4 @@
-//! Kubernetes' own API round-trip fixtures (../shared/k8s-fixtures, Apache-2.0, not copied into
+//! Kubernetes' own API round-trip fixtures (scripts/k8s-fixtures.sh, Apache-2.0, not copied into
 //! this repository): the `.pb` files are the bytes kube-apiserver writes to etcd.
 
 mod common;
@@ -7,9 +7,7 @@ use etcdscope::k8s::envelope::{classify, Value};
 use std::path::PathBuf;
 
 fn fixtures() -> PathBuf {
-    let dir = common::repo().join("../shared/k8s-fixtures");
-    assert!(dir.is_dir(), "{} is missing: the fixtures live beside the repository", dir.display());
-    dir
+    common::k8s_fixtures()
 }
 
 /// `<group>.<version>.<Kind>` from a fixture file name (core types are `core.v1.Pod` or `v1.Pod`).

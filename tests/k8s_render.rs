@@ -4,6 +4,9 @@
 //! redact (Secrets), what we report (unknown fields, malformed bytes with their path), and that
 //! no damaged object makes it panic.
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+
 use etcdscope::k8s::json::{render_object, render_object_text, RenderOptions};
 use etcdscope::k8s::schema::Schemas;
 use serde_json::{json, Value};
@@ -186,8 +189,7 @@ fn deep_nesting_is_refused_not_a_stack_overflow() {
 #[test]
 fn damaged_objects_never_panic() {
     let s = schemas();
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/k8s-fixtures/HEAD");
-    assert!(dir.is_dir(), "{} is missing", dir.display());
+    let dir = fixtures::k8s_fixtures().join("HEAD");
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         seed ^= seed << 13;

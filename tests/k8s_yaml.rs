@@ -1,4 +1,4 @@
-//! `to_yaml` against Kubernetes' own round-trip fixtures (../shared/k8s-fixtures, not copied into
+//! `to_yaml` against Kubernetes' own round-trip fixtures (scripts/k8s-fixtures.sh, not copied into
 //! this repository): for every `X.json` with an `X.yaml` beside it, the YAML must be byte-identical.
 //! Plus the scalar styles go-yaml v2 picks for tricky strings.
 
@@ -6,10 +6,11 @@ use etcdscope::k8s::yaml::to_yaml;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+
 fn fixtures() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/k8s-fixtures");
-    assert!(dir.is_dir(), "{} is missing: the fixtures live beside the repository", dir.display());
-    dir
+    fixtures::k8s_fixtures()
 }
 
 #[test]

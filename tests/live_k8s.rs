@@ -1,4 +1,4 @@
-//! Kubernetes objects through real etcd: Kubernetes' own fixture bytes (../shared/k8s-fixtures,
+//! Kubernetes objects through real etcd: Kubernetes' own fixture bytes (scripts/k8s-fixtures.sh,
 //! v1.35.0), renamed on the protobuf wire, stored under realistic /registry keys in a fresh etcd
 //! 3.5.1 together with a JSON-stored CRD and custom resource, a CBOR-stored custom resource and an
 //! AES-GCM encrypted Secret; then `etcdscope get … -o json` on the snapshot must show each object
@@ -62,7 +62,7 @@ fn fixture_objects_through_real_etcd() {
     if bin_dir_or_skip("3.5.1").is_none() {
         return;
     }
-    let fixtures = repo().join("../shared/k8s-fixtures/v1.35.0");
+    let fixtures = k8s_fixtures().join("v1.35.0");
     assert!(fixtures.is_dir(), "{} missing", fixtures.display());
     let tmp = tempfile::tempdir().unwrap();
     let mut puts = Vec::new();

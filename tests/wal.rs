@@ -182,7 +182,7 @@ fn fresh_wals_from_real_etcd() {
         let tmp = tempfile::tempdir().unwrap();
         // With one Kubernetes object stored as kube-apiserver stores it (fixture bytes, read from
         // ../shared; nothing of them is committed).
-        let fixture = repo().join("../shared/k8s-fixtures/v1.35.0/core.v1.ConfigMap.pb");
+        let fixture = k8s_fixtures().join("v1.35.0/core.v1.ConfigMap.pb");
         let out = Command::new("python3")
             .arg(repo().join("scripts/make_wal.py"))
             .args(["--version", v, "--big-puts", "66", "--k8s-key", "/registry/configmaps/default/settings", "--k8s-value"])

@@ -7,7 +7,7 @@
     python3 scripts/bench/make_k8s_snapshot.py --out bench-data/k8s-old.db --target-mib 1100 \
         --churn-out bench-data/k8s-new.db       # a second snapshot of the same cluster, later (diff)
 
-Values are Kubernetes' own fixture objects (../shared/k8s-fixtures/v1.35.0/*.pb: the bytes
+Values are Kubernetes' own fixture objects (v1.35.0/*.pb of scripts/k8s-fixtures.sh: the bytes
 kube-apiserver writes), each renamed on the protobuf wire (metadata.name = 1,
 metadata.namespace = 3 inside runtime.Unknown.raw), stored under realistic /registry keys
 through the gRPC gateway in transactions of 100 puts, until the backend reaches the target size;
@@ -161,7 +161,9 @@ def main():
         sys.exit("etcd 3.5.1 not installed: run scripts/install-etcd.sh")
     d = bins["3.5.1"]
     tools = {"etcd": os.path.join(d, "etcd"), "etcdctl": os.path.join(d, "etcdctl")}
-    fixtures = os.path.join(ROOT, "..", "shared", "k8s-fixtures", "v1.35.0")
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from fixtures import k8s_fixtures
+    fixtures = os.path.join(k8s_fixtures(), "v1.35.0")
     stored = {f: open(os.path.join(fixtures, f + ".pb"), "rb").read() for f, _, _ in TYPES}
     mt.QUOTA_BYTES = 8 * 1024 * 1024 * 1024
     rng = random.Random(a.seed)

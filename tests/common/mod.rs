@@ -5,7 +5,11 @@
 
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod k8s_wire;
+
+#[allow(unused_imports)]
+pub use fixtures::k8s_fixtures;
 
 use serde_json::Value;
 use base64::engine::general_purpose::STANDARD as B64;

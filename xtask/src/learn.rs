@@ -1,6 +1,6 @@
 //! `cargo xtask learn-overlay`: learns the schema overlay from Kubernetes' round-trip fixtures.
 //!
-//! Every fixture (`../shared/k8s-fixtures/<release>/<group>.<version>.<Kind>.pb` and `.json`) is
+//! Every fixture (`<release>/<group>.<version>.<Kind>.pb` and `.json` under `ETCDSCOPE_K8S_FIXTURES`, what scripts/k8s-fixtures.sh prints, or ../shared/k8s-fixtures) is
 //! the same object in protobuf and in JSON, with every field filled with a recognisable value
 //! (`protocolValue`, small distinct integers, fixed dates). For each fixture the `.pb` is walked
 //! with the current schemas (k8s-pb plus the overlay so far, compiled with protox) beside the
@@ -89,6 +89,15 @@ struct Fixture {
 impl Fixture {
     fn name(&self) -> String {
         format!("{}/{}", self.release, self.stem)
+    }
+}
+
+/// Kubernetes' fixtures: `ETCDSCOPE_K8S_FIXTURES` (what scripts/k8s-fixtures.sh prints), else
+/// `../shared/k8s-fixtures` beside the repository.
+fn fixtures_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("ETCDSCOPE_K8S_FIXTURES") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => root.join("../shared/k8s-fixtures"),
     }
 }
 
@@ -1057,7 +1066,7 @@ pub fn run(dry_run: bool) -> Result<()> {
     let path = root.join(overlay::PATH);
     let start = Overlay::load(&path)?;
     let mut ov = start.clone();
-    let fixtures = load_fixtures(&root.join("../shared/k8s-fixtures"))?;
+    let fixtures = load_fixtures(&fixtures_dir(root))?;
     eprintln!("{} fixtures ({})", fixtures.len(), RELEASES.join(", "));
     let mut skipped = BTreeMap::new();
     for round in 1..=20 {
