@@ -99,10 +99,15 @@ impl Source {
             // SAFETY: the map is read-only but shared (memmap2's `Mmap::map` is MAP_SHARED): a
             // running etcd may write the file while it is mapped, and we see its writes. Every read
             // through the map is bounds-checked and validated, so changed bytes give a parse error,
-            // never undefined indexing. The mapped range stays backed because bbolt only grows its
-            // file in place; defragmentation writes a new file and renames it over the old one,
-            // whose pages stay mapped. (WAL segments, which etcd does truncate while it runs, are
-            // read into memory instead: see wal::frame.)
+            // never undefined indexing. bbolt only grows its file in place, and defragmentation
+            // writes a new file and renames it over the old one, whose pages stay mapped.
+            // The accepted risk: another process that truncates this very file (not etcd; a copy
+            // being rewritten, a user's `truncate`) takes pages away from under the map, and the
+            // next read of one raises SIGBUS. That cannot be turned into an error here; the
+            // command line's SIGBUS handler reports it in one line and exits 2 (tests/signals.rs).
+            // Reading through `pread` instead would cost the speed this map buys (docs/
+            // benchmarks.md). WAL segments, which etcd itself truncates while it runs, are read
+            // into memory instead: see wal::frame.
             Some(unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&db_path, e))?)
         };
         let has_trailer = len >= TRAILER_LEN && len % 512 == TRAILER_LEN;

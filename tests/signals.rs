@@ -1,0 +1,54 @@
+//! Signals the command line must survive or report: a mapped input truncated under the reader
+//! (SIGBUS) ends in one line and exit 2, not a core dump.
+
+mod common;
+
+use common::*;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Waits until `pid` sleeps (blocked writing to a full pipe), at most `limit`.
+fn wait_until_blocked(pid: u32, limit: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state is the field after the parenthesised command name.
+        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+        if state == Some('S') {
+            std::thread::sleep(Duration::from_millis(200));
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// `kv get` prints values read from the mapped file. Its stdout is a pipe nobody reads until
+/// the file has been cut to its two meta pages, so the pages of the values still to print are
+/// gone when it reads them: the kernel raises SIGBUS, and the handler says so in one line.
+#[test]
+fn an_input_truncated_while_mapped_is_reported_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("member-db");
+    std::fs::copy(repo().join("testdata/etcd-3.5.1/member-db"), &db).unwrap();
+    let mut child = Command::new(bin())
+        .args(["kv", "get"])
+        .arg(&db)
+        .args(["", "--prefix"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_until_blocked(child.id(), Duration::from_secs(20)), "kv get never blocked on its output");
+    std::fs::OpenOptions::new().write(true).open(&db).unwrap().set_len(8192).unwrap();
+    let mut printed = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut printed).unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("an input file shrank while it was being read (SIGBUS)"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(printed.len() < 383_593, "the whole output was printed ({} bytes): nothing was read past the cut", printed.len());
+}
