@@ -79,3 +79,106 @@ fn decode_of_an_endless_stdin_is_refused() {
     assert!(err.contains("larger than") && err.contains("stdin"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+// ---- --proto-path: a bounded walk of regular files ---------------------------------------------
+
+const WIDGET: &str = "syntax = \"proto2\";\npackage test.v1;\nmessage Widget { optional string name = 1; }\n";
+
+/// A value file for `decode` to read while it loads `--proto-path`.
+fn value_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("value.json");
+    std::fs::write(&path, br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}"#).unwrap();
+    path
+}
+
+/// `decode VALUE --proto-path DIR`, killed (and failed) if it runs past 20 s.
+fn decode_with_proto_path(proto_path: &std::path::Path) -> (Option<i32>, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let value = value_file(tmp.path());
+    run_within(&[std::ffi::OsStr::new("decode"), value.as_os_str(), "--proto-path".as_ref(), proto_path.as_os_str()], Duration::from_secs(20), "the --proto-path walk is bounded")
+}
+
+#[test]
+fn proto_path_follows_no_symlink_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("widget.proto"), WIDGET).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink(".", dir.path().join("self")).unwrap();
+    std::os::unix::fs::symlink("..", dir.path().join("sub/up")).unwrap();
+    std::os::unix::fs::symlink("loop-b", dir.path().join("loop-a")).unwrap();
+    std::os::unix::fs::symlink("loop-a", dir.path().join("loop-b")).unwrap();
+    let (code, err) = decode_with_proto_path(dir.path());
+    assert_eq!(code, Some(0), "{err}");
+    // Each directory is read once, whatever the links: the file is loaded once, not as
+    // self/widget.proto, self/self/widget.proto, ….
+    let started = Instant::now();
+    let schemas = etcdscope::k8s::schema::Schemas::with_proto_path(dir.path()).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(schemas.message("test.v1.Widget").is_some());
+}
+
+#[test]
+fn proto_path_refuses_a_fifo_named_proto() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("widget.proto"), WIDGET).unwrap();
+    let fifo = dir.path().join("pipe.proto");
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    let (code, err) = decode_with_proto_path(dir.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("pipe.proto") && err.contains("fifo") && err.contains("regular files"), "{err}");
+}
+
+#[test]
+fn proto_path_over_a_device_directory_ends_with_a_message() {
+    let (code, err) = decode_with_proto_path(std::path::Path::new("/dev"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--proto-path /dev"), "{err}");
+}
+
+#[test]
+fn proto_path_walk_is_bounded_in_depth_files_entries_and_bytes() {
+    // Deeper than 32 directories.
+    let deep = tempfile::tempdir().unwrap();
+    let mut path = deep.path().to_path_buf();
+    for i in 0..40 {
+        path.push(format!("d{i}"));
+    }
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join("widget.proto"), WIDGET).unwrap();
+    let (code, err) = decode_with_proto_path(deep.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("deep"), "{err}");
+
+    // More .proto files than any real tree holds (kubernetes/api has about 60).
+    let many = tempfile::tempdir().unwrap();
+    for i in 0..10_001 {
+        std::fs::write(many.path().join(format!("f{i}.proto")), "").unwrap();
+    }
+    let (code, err) = decode_with_proto_path(many.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("10000 .proto files"), "{err}");
+
+    // More directory entries than a walk looks at (a home directory or / by mistake).
+    let wide = tempfile::tempdir().unwrap();
+    for i in 0..100_001 {
+        std::fs::File::create(wide.path().join(format!("n{i}"))).unwrap();
+    }
+    let (code, err) = decode_with_proto_path(wide.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("100000 entries"), "{err}");
+
+    // More bytes than any real tree: a sparse 65 MiB .proto is refused without being read.
+    let big = tempfile::tempdir().unwrap();
+    std::fs::write(big.path().join("widget.proto"), WIDGET).unwrap();
+    std::fs::File::create(big.path().join("huge.proto")).unwrap().set_len(65 << 20).unwrap();
+    let (code, err) = decode_with_proto_path(big.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("huge.proto") && err.contains("MiB"), "{err}");
+
+    // A directory without a .proto file gives nothing to add: said, not ignored.
+    let empty = tempfile::tempdir().unwrap();
+    let (code, err) = decode_with_proto_path(empty.path());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no .proto file"), "{err}");
+}
