@@ -182,3 +182,86 @@ fn proto_path_walk_is_bounded_in_depth_files_entries_and_bytes() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("no .proto file"), "{err}");
 }
+
+// ---- names with control bytes: escaped wherever they are printed -------------------------------
+
+/// A name with ESC (a colour change), BEL and a newline, as a real etcd stores it under a
+/// ConfigMap's key and in the object's own metadata.name.
+const EVIL: &str = "ev\u{1b}[31mil\u{7}na\nme";
+
+/// Stores a ConfigMap named [`EVIL`] (and a plain one) in a real etcd 3.5.1; returns the temp
+/// dir holding `out/snapshot.db` and `out/data/member`.
+fn snapshot_with_evil_names() -> Option<tempfile::TempDir> {
+    bin_dir_or_skip("3.5.1")?;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut puts = Vec::new();
+    for (i, name) in [EVIL, "plain"].into_iter().enumerate() {
+        let value = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}, "data": {"k": name}});
+        let file = tmp.path().join(format!("value-{i}"));
+        std::fs::write(&file, value.to_string()).unwrap();
+        puts.push(serde_json::json!({"key": format!("/registry/configmaps/default/{name}"), "value_file": file}));
+    }
+    let manifest = tmp.path().join("puts.json");
+    std::fs::write(&manifest, serde_json::to_vec(&puts).unwrap()).unwrap();
+    let status = Command::new("python3")
+        .arg(repo().join("scripts/put_values.py"))
+        .args(["--version", "3.5.1", "--random-ports", "--keep-member", "--manifest"])
+        .arg(&manifest)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    Some(tmp)
+}
+
+#[test]
+fn names_with_control_bytes_never_reach_the_terminal_raw() {
+    let Some(tmp) = snapshot_with_evil_names() else { return };
+    let snap = tmp.path().join("out/snapshot.db").display().to_string();
+    let data = tmp.path().join("out/data").display().to_string();
+    // Every command and format that prints keys or names from the file, except those that
+    // print raw by design: `kv get` (etcdctl's bytes) and `get -o jsonpath` (kubectl's text).
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    let s = |items: &[&str]| items.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    for format in ["table", "wide", "name", "json", "yaml", "jsonl", "custom-columns=NAME:.metadata.name,DATA:.data.k"] {
+        runs.push(s(&["get", &snap, "configmaps", "-o", format]));
+    }
+    runs.push(s(&["get", &snap, "--all-objects", "-o", "name"]));
+    for format in ["table", "json"] {
+        runs.push(s(&["get", &snap, "--list-keys", "-o", format]));
+    }
+    for format in ["table", "json", "jsonl", "yaml"] {
+        runs.push(s(&["history", &snap, "configmaps", "-o", format]));
+        runs.push(s(&["history", &snap, "/registry/configmaps/", "--prefix", "-o", format]));
+    }
+    for extra in [vec!["-o", "json"], vec!["--details"], vec![]] {
+        runs.push([s(&["diff", &snap, &snap, "--rev-old", "1"]), s(&extra)].concat());
+    }
+    for format in ["table", "json", "csv"] {
+        runs.push(s(&["query", &snap, "SELECT key_text, name FROM objects", "-o", format]));
+    }
+    for by in ["namespace", "resource", "prefix"] {
+        runs.push(s(&["analyze", &snap, "--by", by]));
+    }
+    for format in ["json", "jsonl"] {
+        runs.push(s(&["wal", &data, "-o", format]));
+    }
+    runs.push(s(&["compare", &snap, &data]));
+    runs.push(s(&["check", &snap]));
+    let mut leaks = Vec::new();
+    for args in &runs {
+        let out = Command::new(bin()).args(args).output().unwrap();
+        assert!(out.status.code().is_some_and(|c| c <= 2), "{args:?}");
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let text = String::from_utf8_lossy(bytes);
+            if bytes.iter().any(|b| matches!(b, 0x1b | 0x07)) || text.contains("na\nme") {
+                leaks.push(format!("{args:?} {stream}:\n{}", text.escape_debug()));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "control bytes from the file reached the terminal raw:\n{}", leaks.join("\n"));
+    // `-o name` shows the name escaped as tables do.
+    let out = Command::new(bin()).args(["get", &snap, "configmaps", "-o", "name"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "configmap/ev\\x1b[31mil\\x07na\\x0ame\nconfigmap/plain\n");
+}

@@ -190,8 +190,9 @@ fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: boo
             }
             Ok(o) => {
                 let v = o.value().unwrap_or_default();
-                let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-                writeln!(out, "{}/{name}", f.resource.qualified_singular()).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
+                // Escaped as a table cell: a name from the file must not reach the terminal raw.
+                let name = cell(v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(""));
+                writeln!(out, "{}/{name}", cell(&f.resource.qualified_singular())).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
             }
         }
         Ok(())
