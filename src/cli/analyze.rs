@@ -43,7 +43,7 @@ fn group_by(s: &str) -> Result<GroupBy, CliError> {
 pub fn run(a: &AnalyzeArgs, out: &mut impl Write) -> CliResult {
     super::format::table_or_json(&a.output, "analyze")?;
     let by = group_by(&a.by)?;
-    let decoder = a.decoding.decoder()?;
+    let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let r = analyze(&Snapshot::open(&source)?, &decoder, &a.etcd_prefix, &by, a.top)?;
     if a.output == "json" {

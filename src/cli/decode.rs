@@ -29,12 +29,16 @@ pub struct DecodeArgs {
     /// The etcd key the value was read from (authenticates AES-GCM encrypted values).
     #[arg(long)]
     etcd_key: Option<String>,
+    /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`): Secrets' keys are under
+    /// `<prefix>/secrets/`.
+    #[arg(long, default_value = super::decoding::DEFAULT_ETCD_PREFIX)]
+    etcd_prefix: String,
     #[command(flatten)]
     decoding: super::decoding::DecodingArgs,
 }
 
 pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
-    let decoder = a.decoding.decoder()?;
+    let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     if a.stream {
         return stream(&decoder, out);
     }

@@ -98,7 +98,7 @@ fn targets(args: &[String]) -> Result<Vec<(String, Option<String>)>, CliError> {
 }
 
 pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
-    let decoder = a.decoding.decoder()?;
+    let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let source = &snap;

@@ -92,7 +92,7 @@ resources:
 ";
 
 fn schemas_decoder(encryption: Option<EncryptionConfig>, options: DecodeOptions) -> Decoder {
-    Decoder { schemas: Schemas::embedded().expect("embedded schemas load"), options, encryption }
+    Decoder { schemas: Schemas::embedded().expect("embedded schemas load"), options, encryption, etcd_prefix: "/registry".into() }
 }
 
 /// A decoder without keys (`keys` false) or holding [`ENCRYPTION_CONFIG`]'s keys; the second
@@ -688,9 +688,10 @@ fn exercise_json(text: &str) {
     let _ = etcdscope::k8s::fields::parts(&changes);
     let _ = etcdscope::k8s::fields::diff(&v, &v, true);
     let _ = etcdscope::k8s::crd::resource_from_crd(&v);
-    let _ = etcdscope::k8s::decoder::is_secret(&v);
+    let kind = v.get("kind").and_then(serde_json::Value::as_str);
+    let _ = etcdscope::k8s::secret::is_secret(etcdscope::k8s::secret::Evidence { key: None, kind });
     let mut redacted = v.clone();
-    etcdscope::k8s::decoder::redact_secret(&mut redacted);
+    let _ = etcdscope::k8s::decoder::redact_shown(&mut redacted);
     if let Ok(sel) = etcdscope::k8s::select::LabelSelector::parse("app=web,tier notin (db)") {
         let _ = sel.matches(&v);
     }
