@@ -761,6 +761,7 @@ pub fn envelope(data: &[u8]) {
     for keys in [false, true] {
         let dec = decoder(keys);
         exercise_decoded(&dec.decode_at(key, data, Some(3)));
+        let _ = (dec.stored_secret(key, data), dec.stored_secret(b"/app/x", data), etcdscope::k8s::secret::stored_kind(data));
         let opts = DecodeOptions { show_secrets: !keys, show_unknown: !keys };
         let _ = dec.decode_at_with(b"/registry/configmaps/a/b", data, None, opts);
         let _ = etcdscope::k8s::facts::object_facts(dec, key, data, true);
@@ -801,6 +802,7 @@ pub fn registry_key(data: &[u8]) {
             let _ = (id.group_resource(), id.kubectl_name());
         }
         let _ = catalog.identify(data, prefix);
+        let _ = etcdscope::k8s::secret::is_secret(etcdscope::k8s::secret::Evidence { key: Some((data, prefix)), kind: None });
     }
     let _ = normalize_prefix(&text);
     if let Ok(info) = catalog.resolve(&text) {
