@@ -15,7 +15,8 @@
 //! Secret's `data`, `stringData` and last-applied-configuration, and do not show at all what
 //! decodes as another type under the secrets prefix (see `k8s::decoder`).
 
-use crate::k8s::envelope::{classify, Value as Stored};
+use crate::etcd::wire;
+use crate::k8s::envelope::{classify, Value as Stored, PROTOBUF_MAGIC};
 use std::borrow::Cow;
 
 /// The kind of kube-apiserver's Secrets.
@@ -58,8 +59,15 @@ fn under_secrets(key: &[u8], etcd_prefix: &str) -> bool {
 /// bytes name `Secret`.
 pub fn stored_kind(plain: &[u8]) -> Option<Cow<'_, str>> {
     let names_secret = || contains(plain, SECRET_KIND.as_bytes()).then_some(Cow::Borrowed(SECRET_KIND));
+    // The envelope's TypeMeta, read in place: views ask this of every revision they show.
+    if let Some(msg) = plain.strip_prefix(PROTOBUF_MAGIC) {
+        let type_meta = wire::bytes_field(msg, 1).ok().map(Option::unwrap_or_default);
+        return match type_meta.and_then(|t| wire::bytes_field(t, 2).ok()) {
+            Some(kind) => Some(String::from_utf8_lossy(kind.unwrap_or_default())),
+            None => names_secret(),
+        };
+    }
     match classify(plain) {
-        Ok(Stored::Protobuf(u)) => Some(Cow::Owned(u.kind)),
         Ok(Stored::Json(json)) => {
             // Without "Secret" and without an escape, the kind cannot be Secret: no parse.
             if !contains(json, SECRET_KIND.as_bytes()) && !contains(json, b"\\u") {
@@ -76,7 +84,8 @@ pub fn stored_kind(plain: &[u8]) -> Option<Cow<'_, str>> {
             Ok(v) => v.get("kind").and_then(serde_json::Value::as_str).map(|k| Cow::Owned(k.to_string())),
             Err(_) => names_secret(),
         },
-        Ok(Stored::Encrypted(_) | Stored::Other(_)) => None,
+        // (Protobuf is read above.)
+        Ok(Stored::Protobuf(_) | Stored::Encrypted(_) | Stored::Other(_)) => None,
         Err(_) => names_secret(),
     }
 }
