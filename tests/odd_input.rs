@@ -195,11 +195,12 @@ fn snapshot_with_evil_names() -> Option<tempfile::TempDir> {
     bin_dir_or_skip("3.5.1")?;
     let tmp = tempfile::tempdir().unwrap();
     let mut puts = Vec::new();
-    for (i, name) in [EVIL, "plain"].into_iter().enumerate() {
-        let value = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}, "data": {"k": name}});
+    // The namespace named EVIL holds the most bytes, so `analyze` names it in its notes too.
+    for (i, (namespace, name, size)) in [("default", EVIL, 1), ("default", "plain", 1), (EVIL, "big", 20_000)].into_iter().enumerate() {
+        let value = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}, "data": {"k": name.repeat(size)}});
         let file = tmp.path().join(format!("value-{i}"));
         std::fs::write(&file, value.to_string()).unwrap();
-        puts.push(serde_json::json!({"key": format!("/registry/configmaps/default/{name}"), "value_file": file}));
+        puts.push(serde_json::json!({"key": format!("/registry/configmaps/{namespace}/{name}"), "value_file": file}));
     }
     let manifest = tmp.path().join("puts.json");
     std::fs::write(&manifest, serde_json::to_vec(&puts).unwrap()).unwrap();
@@ -228,6 +229,7 @@ fn names_with_control_bytes_never_reach_the_terminal_raw() {
         runs.push(s(&["get", &snap, "configmaps", "-o", format]));
     }
     runs.push(s(&["get", &snap, "--all-objects", "-o", "name"]));
+    runs.push(s(&["get", &snap, "configmaps", "-A"]));
     for format in ["table", "json"] {
         runs.push(s(&["get", &snap, "--list-keys", "-o", format]));
     }

@@ -97,7 +97,8 @@ fn print_table(r: &Analysis, out: &mut impl Write) -> std::io::Result<()> {
     let m = &r.members;
     writeln!(out, "members {} ({} voting): quorum {}, {} may fail", m.members, m.voters, m.quorum, m.tolerates)?;
     for n in &r.notes {
-        writeln!(out, "note: {n}")?;
+        // Notes name groups (namespaces, prefixes) read from the file: escaped.
+        writeln!(out, "note: {}", one_line(n))?;
     }
     Ok(())
 }
