@@ -8,8 +8,9 @@ use etcdscope::wal::layout::MAX_RECORD_BYTES;
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
-/// The largest value read. Every value etcd stores reached it in one WAL record, and etcd
-/// refuses records of 10 MiB or more (`maxWALEntrySizeLimit`), so no stored value is larger.
+/// The largest value read. Every value etcd stores reached it in one WAL record, and etcd's WAL
+/// reader refuses records of 10 MiB or more (`maxWALEntrySizeLimit`); kube-apiserver's own
+/// request bodies are at most 3 MiB by default. No Kubernetes value comes near it.
 const MAX_VALUE: usize = MAX_RECORD_BYTES as usize;
 /// The longest `--stream` line: the hex of the largest value, plus room for a `\r` and spaces
 /// around it. A longer line is answered with an error naming it, and the stream goes on.
@@ -108,7 +109,7 @@ fn read_value(from: impl Read, name: &Path) -> Result<Vec<u8>, CliError> {
     from.take(MAX_VALUE as u64 + 2).read_to_end(&mut value).map_err(|e| etcdscope::Error::io(name, e))?;
     if value.len() > MAX_VALUE + 1 {
         return Err(CliError::Usage(format!(
-            "{}: larger than {MAX_VALUE} bytes: not one stored value (etcd stores none that large)",
+            "{}: larger than {MAX_VALUE} bytes: not one stored Kubernetes value (etcd reads back no WAL record that large)",
             name.display()
         )));
     }
