@@ -502,7 +502,7 @@ fn an_interrupted_export_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let source = etcdscope::source::Source::open(repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
     let snap = etcdscope::snapshot::Snapshot::open(&source).unwrap();
-    let decoder = Decoder { schemas: etcdscope::k8s::schema::Schemas::embedded().unwrap(), options: DecodeOptions::default(), encryption: None };
+    let decoder = Decoder { schemas: etcdscope::k8s::schema::Schemas::embedded().unwrap(), options: DecodeOptions::default(), encryption: None, etcd_prefix: "/registry".into() };
     let out = dir.path().join("never.sqlite");
     let options = ExportOptions { cancel: { let c = etcdscope::cancel::Cancel::new(); c.cancel(); c }, history: true, ..Default::default() };
     let err = export_sqlite(&snap, &decoder, &out, &options, false, &mut |_| {}).unwrap_err();

@@ -707,6 +707,7 @@ fn decoder(encryption: Option<etcdscope::k8s::encryption::EncryptionConfig>) -> 
         schemas: etcdscope::k8s::schema::Schemas::embedded().expect("embedded schemas"),
         options: Default::default(),
         encryption,
+        etcd_prefix: "/registry".into(),
     }
 }
 

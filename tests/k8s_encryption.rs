@@ -605,3 +605,70 @@ fn bad_configurations_say_where() {
     let e = bad("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- providers:\n  - identity: {}\n");
     assert!(e.to_string().contains("resources[0]") && e.to_string().contains("no resources"), "{e}");
 }
+
+// ---- hostile configurations: bounded before the YAML parser sees them ---------------------------
+
+const HEAD: &str = "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\n";
+
+/// Parses `yaml`, requiring an answer within `limit`; returns the error's text.
+fn refused_within(yaml: &str, limit: std::time::Duration) -> String {
+    let start = std::time::Instant::now();
+    let result = EncryptionConfig::from_yaml(yaml);
+    let took = start.elapsed();
+    assert!(took < limit, "took {took:?} (limit {limit:?})");
+    match result {
+        Ok(_) => panic!("accepted a hostile configuration"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_before_parsing() {
+    // 100,000 levels took the YAML parser over 20 s (its time grows with the square of the
+    // depth); each form must be refused at once, saying why and where.
+    let n = 100_000;
+    let flow = format!("{HEAD}resources: {}{}\n", "[".repeat(n), "]".repeat(n));
+    let maps = format!("{HEAD}resources: {}1{}\n", "{a: ".repeat(n), "}".repeat(n));
+    let block = format!("{HEAD}resources:\n{}x\n", "- ".repeat(n));
+    let limit = std::time::Duration::from_millis(250);
+    for (name, yaml, line) in [("flow sequences", &flow, 3), ("flow mappings", &maps, 3), ("block sequences", &block, 4)] {
+        let msg = refused_within(yaml, limit);
+        assert!(msg.contains("nested deeper than") && msg.contains(&format!("line {line}:")), "{name}: {msg}");
+    }
+    // Indentation nests too: one level per step.
+    let mut indented = format!("{HEAD}resources:\n");
+    for i in 0..200 {
+        indented.push_str(&format!("{}k{i}:\n", " ".repeat(i)));
+    }
+    let msg = refused_within(&indented, limit);
+    assert!(msg.contains("nested deeper than"), "{msg}");
+}
+
+#[test]
+fn oversized_configurations_are_refused_before_parsing() {
+    let mut yaml = config_yaml();
+    yaml.push_str(&format!("# {}\n", "x".repeat(2 << 20)));
+    let msg = refused_within(&yaml, std::time::Duration::from_millis(250));
+    assert!(msg.contains("larger than"), "{msg}");
+    // From a file, too, without reading it all.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.yaml");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(8 << 30).unwrap();
+    let start = std::time::Instant::now();
+    let err = EncryptionConfig::from_file(&path).unwrap_err().to_string();
+    assert!(start.elapsed() < std::time::Duration::from_secs(1) && err.contains("larger than") && err.contains("big.yaml"), "{err}");
+}
+
+#[test]
+fn nesting_a_real_configuration_uses_is_accepted() {
+    // Comments, quoted brackets and flow lists must not count as nesting.
+    let yaml = format!(
+        "{HEAD}resources:\n  - resources: [\"secrets\", '[odd]', \"a]b\"]   # [[[[ a comment, not nesting\n    providers:\n      - aesgcm:\n          keys:\n            - {{name: \"k[1\", secret: {}}}\n      - identity: {{}}\n",
+        b64(&[7u8; 32])
+    );
+    let c = EncryptionConfig::from_yaml(&yaml).unwrap();
+    assert_eq!(c.entries()[0].resources, ["secrets", "[odd]", "a]b"]);
+    let yaml = config_yaml();
+    assert_eq!(EncryptionConfig::from_yaml(&yaml).unwrap(), config());
+}

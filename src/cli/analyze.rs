@@ -43,7 +43,7 @@ fn group_by(s: &str) -> Result<GroupBy, CliError> {
 pub fn run(a: &AnalyzeArgs, out: &mut impl Write) -> CliResult {
     super::format::table_or_json(&a.output, "analyze")?;
     let by = group_by(&a.by)?;
-    let decoder = a.decoding.decoder()?;
+    let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let r = analyze(&Snapshot::open(&source)?, &decoder, &a.etcd_prefix, &by, a.top)?;
     if a.output == "json" {
@@ -97,7 +97,8 @@ fn print_table(r: &Analysis, out: &mut impl Write) -> std::io::Result<()> {
     let m = &r.members;
     writeln!(out, "members {} ({} voting): quorum {}, {} may fail", m.members, m.voters, m.quorum, m.tolerates)?;
     for n in &r.notes {
-        writeln!(out, "note: {n}")?;
+        // Notes name groups (namespaces, prefixes) read from the file: escaped.
+        writeln!(out, "note: {}", one_line(n))?;
     }
     Ok(())
 }

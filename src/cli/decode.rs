@@ -1,11 +1,20 @@
 //! `etcdscope decode`: one stored value from a file or stdin, or a stream of hex lines in
 //! etcd-dump-logs' `--stream-decoder` protocol (`OK|<json>` or `ERROR:<reason>|` per line).
 
-use super::{CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
+use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::k8s::decoder::{Decoded, Decoder};
+use etcdscope::wal::layout::MAX_RECORD_BYTES;
 use std::io::{BufRead, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The largest value read. Every value etcd stores reached it in one WAL record, and etcd's WAL
+/// reader refuses records of 10 MiB or more (`maxWALEntrySizeLimit`); kube-apiserver's own
+/// request bodies are at most 3 MiB by default. No Kubernetes value comes near it.
+const MAX_VALUE: usize = MAX_RECORD_BYTES as usize;
+/// The longest `--stream` line: the hex of the largest value, plus room for a `\r` and spaces
+/// around it. A longer line is answered with an error naming it, and the stream goes on.
+const MAX_LINE: usize = 2 * MAX_VALUE + 64;
 
 #[derive(Args)]
 pub struct DecodeArgs {
@@ -21,23 +30,26 @@ pub struct DecodeArgs {
     /// The etcd key the value was read from (authenticates AES-GCM encrypted values).
     #[arg(long)]
     etcd_key: Option<String>,
+    /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`): Secrets' keys are under
+    /// `<prefix>/secrets/`.
+    #[arg(long, default_value = super::decoding::DEFAULT_ETCD_PREFIX)]
+    etcd_prefix: String,
     #[command(flatten)]
     decoding: super::decoding::DecodingArgs,
 }
 
 pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
-    let decoder = a.decoding.decoder()?;
+    let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     if a.stream {
         return stream(&decoder, out);
     }
-    let mut value = Vec::new();
-    match a.file.as_deref() {
-        None => std::io::stdin().read_to_end(&mut value)?,
-        Some(p) if p.as_os_str() == "-" => std::io::stdin().read_to_end(&mut value)?,
+    let value = match a.file.as_deref() {
+        None => read_value(std::io::stdin().lock(), Path::new("<stdin>"))?,
+        Some(p) if p.as_os_str() == "-" => read_value(std::io::stdin().lock(), Path::new("<stdin>"))?,
         Some(p) => {
             etcdscope::source::require_regular_path(p)?;
-            value = std::fs::read(p).map_err(|e| etcdscope::Error::Io { path: p.to_path_buf(), source: e })?;
-            value.len()
+            let file = std::fs::File::open(p).map_err(|e| etcdscope::Error::io(p, e))?;
+            read_value(file, p)?
         }
     };
     let key = a.etcd_key.as_deref().unwrap_or("").as_bytes();
@@ -90,10 +102,93 @@ fn warn_unknown(paths: &[String]) {
     }
 }
 
-/// One answer line per input line; `|` never appears inside the payload (JSON escapes it).
+/// Reads one value of at most [`MAX_VALUE`] bytes (and the newline `etcdctl
+/// --print-value-only` adds); more is refused without being read.
+fn read_value(from: impl Read, name: &Path) -> Result<Vec<u8>, CliError> {
+    let mut value = Vec::new();
+    from.take(MAX_VALUE as u64 + 2).read_to_end(&mut value).map_err(|e| etcdscope::Error::io(name, e))?;
+    if value.len() > MAX_VALUE + 1 {
+        return Err(CliError::Usage(format!(
+            "{}: larger than {MAX_VALUE} bytes: not one stored Kubernetes value (etcd reads back no WAL record that large)",
+            name.display()
+        )));
+    }
+    Ok(value)
+}
+
+/// A line of the stream, read with a bound.
+enum Line {
+    /// The line, without its newline.
+    Read,
+    /// Longer than the bound: what was read of it is dropped, the rest is still unread.
+    TooLong,
+    End,
+}
+
+/// Reads the next line into `buf` (cleared first), holding at most `max` bytes of it.
+fn read_line_bounded(input: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
+    buf.clear();
+    let mut any = false;
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(if any { Line::Read } else { Line::End });
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(at) => (at, true),
+            None => (chunk.len(), false),
+        };
+        if buf.len() + take > max {
+            buf.clear();
+            return Ok(Line::TooLong);
+        }
+        buf.extend_from_slice(&chunk[..take]);
+        input.consume(take + usize::from(done));
+        if done {
+            return Ok(Line::Read);
+        }
+    }
+}
+
+/// Reads and drops the rest of the current line, in constant memory.
+fn skip_line(input: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                input.consume(at + 1);
+                return Ok(());
+            }
+            None => {
+                let n = chunk.len();
+                input.consume(n);
+            }
+        }
+    }
+}
+
+/// One answer line per input line; `|` never appears inside the payload (JSON escapes it). A
+/// line longer than [`MAX_LINE`] is answered with an error naming it as soon as it passes the
+/// bound (etcd-dump-logs then still gets one answer per line), and the rest of it is dropped.
 fn stream(decoder: &Decoder, out: &mut impl Write) -> CliResult {
-    for line in std::io::stdin().lock().lines() {
-        let line = line?;
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut buf = Vec::new();
+    for number in 1u64.. {
+        let line = match read_line_bounded(&mut input, &mut buf, MAX_LINE)? {
+            Line::End => break,
+            Line::Read => String::from_utf8_lossy(&buf),
+            Line::TooLong => {
+                writeln!(out, "ERROR:line {number}: longer than {MAX_LINE} bytes (the hex of a value etcd can hold is at most {} bytes); skipped|", 2 * MAX_VALUE)?;
+                out.flush()?;
+                skip_line(&mut input)?;
+                continue;
+            }
+        };
         let answer = match hex_decode(line.trim()) {
             Err(e) => format!("ERROR:{e}|"),
             Ok(bytes) => match decoder.decode(&bytes) {

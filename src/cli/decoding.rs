@@ -23,8 +23,19 @@ pub struct DecodingArgs {
     encryption_config: Option<PathBuf>,
 }
 
+/// kube-apiserver's default `--etcd-prefix`.
+pub const DEFAULT_ETCD_PREFIX: &str = "/registry";
+
 impl DecodingArgs {
+    /// The decoder, Secrets' keys under the default etcd prefix (for commands without
+    /// `--etcd-prefix`).
     pub fn decoder(&self) -> Result<Decoder, CliError> {
+        self.decoder_for(DEFAULT_ETCD_PREFIX)
+    }
+
+    /// The decoder, Secrets' keys under `<etcd_prefix>/secrets/` (the command's `--etcd-prefix`,
+    /// the same one its view locates objects with).
+    pub fn decoder_for(&self, etcd_prefix: &str) -> Result<Decoder, CliError> {
         let schemas = match &self.proto_path {
             Some(dir) => Schemas::with_proto_path(dir),
             None => Schemas::embedded(),
@@ -34,7 +45,8 @@ impl DecodingArgs {
             Some(p) => Some(EncryptionConfig::from_file(p).map_err(|e| CliError::Usage(format!("--encryption-config {}: {e}", p.display())))?),
             None => None,
         };
-        Ok(Decoder { schemas, options: DecodeOptions { show_secrets: self.show_secrets, show_unknown: self.show_unknown }, encryption })
+        let options = DecodeOptions { show_secrets: self.show_secrets, show_unknown: self.show_unknown };
+        Ok(Decoder { schemas, options, encryption, etcd_prefix: etcd_prefix.to_string() })
     }
 }
 

@@ -65,7 +65,7 @@ pub fn run(a: &DiffArgs, out: &mut impl Write) -> CliResult {
             _ => return Err(CliError::Usage(format!("--fail-on: unknown class {c:?} (lost, reappear, revert, rewritten, unchanged, hazard)"))),
         }
     }
-    let decoder = a.compare.decoding.decoder()?;
+    let decoder = a.compare.decoding.decoder_for(&a.compare.etcd_prefix)?;
     let query = DiffQuery {
         rev_old: a.rev_old,
         rev_new: a.rev_new,

@@ -75,7 +75,7 @@ pub struct QueryArgs {
 
 pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
     let ExportCommand::Sqlite(a) = command;
-    let decoder = a.tables.decoding.decoder()?;
+    let decoder = a.tables.decoding.decoder_for(&a.tables.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let mut bar = Bar::new();
@@ -102,7 +102,7 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
         f @ ("table" | "json" | "jsonl" | "csv") => f,
         other => return Err(CliError::Usage(format!("unknown output format {other:?}: table, json, jsonl or csv"))),
     };
-    let decoder = a.tables.decoding.decoder()?;
+    let decoder = a.tables.decoding.decoder_for(&a.tables.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let mut bar = Bar::new();

@@ -98,7 +98,7 @@ fn targets(args: &[String]) -> Result<Vec<(String, Option<String>)>, CliError> {
 }
 
 pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
-    let decoder = a.decoding.decoder()?;
+    let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let source = &snap;
@@ -190,8 +190,9 @@ fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: boo
             }
             Ok(o) => {
                 let v = o.value().unwrap_or_default();
-                let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-                writeln!(out, "{}/{name}", f.resource.qualified_singular()).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
+                // Escaped as a table cell: a name from the file must not reach the terminal raw.
+                let name = cell(v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(""));
+                writeln!(out, "{}/{name}", cell(&f.resource.qualified_singular())).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
             }
         }
         Ok(())

@@ -77,7 +77,7 @@ fn target(a: &HistoryArgs) -> Result<(Target, bool), CliError> {
 }
 
 pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
-    let decoder = a.compare.decoding.decoder()?;
+    let decoder = a.compare.decoding.decoder_for(&a.compare.etcd_prefix)?;
     let (target, single) = target(a)?;
     let query = HistoryQuery { target, from_rev: a.from_rev, to_rev: a.to_rev, etcd_prefix: a.compare.etcd_prefix.clone(), all_fields: a.compare.all_fields };
     let source = Source::open(&a.src)?;
@@ -219,11 +219,10 @@ pub fn event_json(e: &Event<'_>) -> Value {
     let mut kv = String::new();
     kv_json(&e.kv, &mut kv);
     let mut kv: Value = serde_json::from_str(&kv).unwrap_or(Value::Null);
-    if e.value_redacted {
+    // The view left a withheld value empty (so `kv_json` wrote no `value`): say it was there.
+    if e.value_redacted && e.value_size > 0 {
         if let Some(kv) = kv.as_object_mut() {
-            if kv.remove("value").is_some() {
-                kv.insert("value_redacted".into(), Value::from(format!("<redacted: {} bytes of a Secret; --show-secrets to show>", e.kv.value.len())));
-            }
+            kv.insert("value_redacted".into(), Value::from(format!("<redacted: {} bytes of a Secret; --show-secrets to show>", e.value_size)));
         }
     }
     m.insert("kv".into(), kv);
@@ -290,10 +289,10 @@ fn table_row(e: &Event<'_>) -> Row {
     };
     let revision = if e.revision.sub == 0 { e.revision.main.to_string() } else { format!("{}.{}", e.revision.main, e.revision.sub) };
     let changes = match (e.kind, &e.previous, &e.changes) {
-        (EventKind::Update, Some(prev), _) if prev.value == e.kv.value => "same value written again".to_string(),
+        (EventKind::Update, Some(prev), _) if prev.same_value => "same value written again".to_string(),
         (EventKind::Update, _, Some(c)) if c.is_empty() => "no field changed (managedFields or resourceVersion only)".to_string(),
         (EventKind::Update, _, Some(c)) => summarize(c),
-        (EventKind::Update, Some(prev), None) => format!("value {} → {}", human_size(prev.value.len() as u64), human_size(e.kv.value.len() as u64)),
+        (EventKind::Update, Some(prev), None) => format!("value {} → {}", human_size(prev.value_size as u64), human_size(e.value_size as u64)),
         (EventKind::Update, None, _) => "previous revision compacted".to_string(),
         _ if e.before_compaction => "state at the compaction".to_string(),
         _ => String::new(),
@@ -306,7 +305,7 @@ fn table_row(e: &Event<'_>) -> Row {
         version: if e.kind == EventKind::Delete { "-".into() } else { e.kv.version.to_string() },
         created: e.incarnation.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
         lease: if e.kv.lease == 0 { "-".into() } else { format!("{:016x}", e.kv.lease as u64) },
-        size: if e.kind == EventKind::Delete { "-".into() } else { human_size(e.kv.value.len() as u64) },
+        size: if e.kind == EventKind::Delete { "-".into() } else { human_size(e.value_size as u64) },
         changes,
     }
 }

@@ -115,7 +115,7 @@ pub fn run(a: &ReplayArgs, out: &mut impl Write) -> CliResult {
         dry_run: a.dry_run,
         overwrite_if_unchanged: a.overwrite_if_unchanged,
     };
-    let decoder = a.decoding.decoder()?;
+    let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let tls = TlsFiles { cacert: a.cacert.clone(), cert: a.cert.clone(), key: a.key.clone() };

@@ -37,6 +37,10 @@ pub struct WalArgs {
     /// Output format.
     #[arg(short = 'o', long, default_value = "table", value_parser = ["table", "json", "jsonl"])]
     output: String,
+    /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`): Secrets' keys are under
+    /// `<prefix>/secrets/`.
+    #[arg(long, default_value = super::decoding::DEFAULT_ETCD_PREFIX)]
+    etcd_prefix: String,
     #[command(flatten)]
     decoding: super::decoding::DecodingArgs,
 }
@@ -52,7 +56,7 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
             return Err(CliError::Usage(format!("--from-index {from} is after --to-index {to}: no entry lies between them")));
         }
     }
-    let decoder = a.decoding.decoder()?;
+    let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     let q = WalQuery {
         best_effort: a.best_effort,
         from_index: a.from_index,

@@ -6,7 +6,9 @@ use crate::k8s::encryption::{Decrypted, EncryptionConfig};
 use crate::k8s::envelope::{classify, Value as Stored};
 use crate::k8s::json::{redaction_marker, render_object_text, RenderOptions};
 use crate::k8s::schema::Schemas;
+use crate::k8s::secret::{is_secret, stored_kind, Evidence};
 use serde_json::Value;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DecodeOptions {
@@ -46,6 +48,9 @@ pub enum Decoded {
         encoding: &'static str,
         /// Paths of fields the schema did not name.
         unknown_fields: Vec<String>,
+        /// A Secret's ([`is_secret`]: its kind, or its key under the secrets prefix): `json` is
+        /// redacted unless Secrets are shown, and views withhold the stored bytes.
+        secret: bool,
     },
     /// Encrypted and not decryptable here (KMS, or no matching key given).
     Encrypted { provider: String, version: String, key_name: String, reason: String },
@@ -58,6 +63,9 @@ pub struct Decoder {
     pub options: DecodeOptions,
     /// The user's EncryptionConfiguration, for values encrypted at rest.
     pub encryption: Option<EncryptionConfig>,
+    /// kube-apiserver's `--etcd-prefix`: Secrets' keys are under `<prefix>/secrets/`. Views that
+    /// take a prefix of their own for locating objects are given the same one.
+    pub etcd_prefix: String,
 }
 
 impl Decoder {
@@ -72,7 +80,8 @@ impl Decoder {
     /// As [`Decoder::decode_at`], with other options (views that compare two versions of a
     /// Secret decode it unredacted and redact what they show).
     pub fn decode_at_with(&self, key: &[u8], value: &[u8], resource_version: Option<i64>, options: DecodeOptions) -> Decoded {
-        let Some(config) = &self.encryption else { return self.decode_with(value, resource_version, options) };
+        let at = Some((key, self.etcd_prefix.as_str()));
+        let Some(config) = &self.encryption else { return self.decode_with(value, resource_version, options, at) };
         let encrypted = |provider: String, key_name: String, reason: String| Decoded::Encrypted {
             provider,
             version: "v1".into(),
@@ -80,8 +89,8 @@ impl Decoder {
             reason,
         };
         match config.decrypt(key, value) {
-            Decrypted::NotEncrypted(v) => self.decode_with(v, resource_version, options),
-            Decrypted::Decrypted { plaintext, .. } => self.decode_with(&plaintext, resource_version, options),
+            Decrypted::NotEncrypted(v) => self.decode_with(v, resource_version, options, at),
+            Decrypted::Decrypted { plaintext, .. } => self.decode_with(&plaintext, resource_version, options, at),
             Decrypted::Kms { version, name } => Decoded::Encrypted {
                 provider: "kms".into(),
                 version,
@@ -104,31 +113,69 @@ impl Decoder {
         }
     }
 
-    /// Decodes one stored value (not encrypted, or already decrypted).
+    /// Decodes one stored value (not encrypted, or already decrypted) whose key is not known:
+    /// only its kind says whether it is a Secret.
     pub fn decode(&self, value: &[u8]) -> Decoded {
-        self.decode_with(value, None, self.options)
+        self.decode_with(value, None, self.options, None)
     }
 
-    fn decode_with(&self, value: &[u8], resource_version: Option<i64>, options: DecodeOptions) -> Decoded {
+    /// Whether the value stored at `key` is a Secret's ([`is_secret`]): its key under the
+    /// secrets prefix, or the kind it names (decrypted with the configuration when it can be;
+    /// ciphertext that cannot be opened here shows nothing and is not one by its kind). For
+    /// views that show stored bytes without decoding them; a decoded value says it itself
+    /// ([`Decoded::Object`]'s `secret`).
+    pub fn stored_secret(&self, key: &[u8], value: &[u8]) -> bool {
+        let at = Some((key, self.etcd_prefix.as_str()));
+        if is_secret(Evidence { key: at, kind: None }) {
+            return true;
+        }
+        let plain: Cow<'_, [u8]> = match &self.encryption {
+            None => Cow::Borrowed(value),
+            Some(config) => match config.decrypt(key, value) {
+                Decrypted::NotEncrypted(v) => Cow::Borrowed(v),
+                Decrypted::Decrypted { plaintext, .. } => Cow::Owned(plaintext),
+                _ => return false,
+            },
+        };
+        is_secret(Evidence { key: at, kind: stored_kind(&plain).as_deref() })
+    }
+
+    /// `at`: the value's key and the etcd prefix, when the key is known.
+    fn decode_with(&self, value: &[u8], resource_version: Option<i64>, options: DecodeOptions, at: Option<(&[u8], &str)>) -> Decoded {
         let raw = |reason: String| Decoded::Raw { reason };
+        // Under the secrets prefix, kube-apiserver keeps only Secrets: anything else there may be
+        // a Secret's bytes read as another type, and is not shown.
+        let hidden_other = |kind: &str| {
+            let under_secrets = is_secret(Evidence { key: at, kind: None });
+            (under_secrets && kind != crate::k8s::secret::SECRET_KIND && !options.show_secrets).then(|| raw(hidden_reason(kind)))
+        };
         // JSON and CBOR objects are values first; the API server's read-time changes are made
         // on them, then they are written as text like protobuf objects.
         let from_value = |mut json: Value, encoding: &'static str| {
+            let kind = json.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+            if let Some(hidden) = hidden_other(&kind) {
+                return hidden;
+            }
             if let (Some(rv), Some(meta)) = (resource_version, json.get_mut("metadata").and_then(Value::as_object_mut)) {
                 meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
             }
-            if !options.show_secrets {
-                redact_secret(&mut json);
+            let secret = is_secret(Evidence { key: at, kind: Some(&kind) });
+            if secret && !options.show_secrets {
+                redact_secret_fields(&mut json);
             }
-            Decoded::Object { json: ObjectJson::from_value(&json), encoding, unknown_fields: Vec::new() }
+            Decoded::Object { json: ObjectJson::from_value(&json), encoding, unknown_fields: Vec::new(), secret }
         };
         match classify(value) {
             Err(e) => raw(e.to_string()),
             Ok(Stored::Protobuf(u)) => {
+                if let Some(hidden) = hidden_other(&u.kind) {
+                    return hidden;
+                }
+                let secret = is_secret(Evidence { key: at, kind: Some(&u.kind) });
                 let opts = RenderOptions { show_unknown: options.show_unknown, redact_secrets: !options.show_secrets, resource_version };
                 warm(u.raw);
                 match render_object_text(&self.schemas, &u.api_version, &u.kind, u.raw, opts) {
-                    Ok(r) => Decoded::Object { json: ObjectJson(r.json), encoding: "protobuf", unknown_fields: r.unknown_fields },
+                    Ok(r) => Decoded::Object { json: ObjectJson(r.json), encoding: "protobuf", unknown_fields: r.unknown_fields, secret },
                     Err(e) => raw(e.to_string()),
                 }
             }
@@ -155,17 +202,30 @@ impl Decoder {
     }
 }
 
-/// A core v1 Secret.
-pub fn is_secret(obj: &Value) -> bool {
-    obj.get("kind").and_then(Value::as_str) == Some("Secret") && obj.get("apiVersion").and_then(Value::as_str) == Some("v1")
+/// What may be shown of a decoded object that is a Secret's ([`Decoded::Object`]'s `secret`)
+/// when Secrets are not shown: a Secret, with [`redact_secret_fields`]; anything else (stored
+/// under the secrets prefix, so possibly a Secret's bytes read as another type) not at all,
+/// and the reason is returned. [`Decoder`] applies it itself; views that decode unredacted (to
+/// compare two versions) apply it to what they show.
+pub fn redact_shown(obj: &mut Value) -> Result<(), String> {
+    match obj.get("kind").and_then(Value::as_str) {
+        Some(crate::k8s::secret::SECRET_KIND) => {
+            redact_secret_fields(obj);
+            Ok(())
+        }
+        other => Err(hidden_reason(other.unwrap_or(""))),
+    }
 }
 
-/// Replaces the values of a Secret's `data` and `stringData` with a marker saying how long they
-/// were, so outputs can be shared without leaking credentials.
-pub fn redact_secret(obj: &mut Value) {
-    if !is_secret(obj) {
-        return;
-    }
+fn hidden_reason(kind: &str) -> String {
+    format!("stored under the secrets prefix but of kind {kind:?}: not shown without --show-secrets")
+}
+
+/// Replaces the values of a Secret's `data` and `stringData`, and kubectl's
+/// last-applied-configuration annotation, with a marker saying how long they were, so outputs
+/// can be shared without leaking credentials. The caller has decided that `obj` is a Secret's
+/// ([`is_secret`]).
+pub fn redact_secret_fields(obj: &mut Value) {
     for field in ["data", "stringData"] {
         if let Some(Value::Object(map)) = obj.get_mut(field) {
             for v in map.values_mut() {
@@ -201,7 +261,7 @@ mod tests {
     #[test]
     fn a_secrets_last_applied_configuration_is_redacted() {
         let mut s = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"annotations": {LAST_APPLIED: "{\"data\":{\"p\":\"aHVudGVyMg==\"}}", "other": "kept"}}});
-        redact_secret(&mut s);
+        redact_secret_fields(&mut s);
         assert!(!s.to_string().contains("aHVudGVyMg=="), "{s}");
         assert_eq!(s["metadata"]["annotations"]["other"], "kept");
     }
@@ -209,11 +269,8 @@ mod tests {
     #[test]
     fn secrets_are_redacted() {
         let mut s = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "data": {"password": "aHVudGVyMg=="}, "stringData": {"u": "x"}});
-        redact_secret(&mut s);
+        redact_secret_fields(&mut s);
         assert_eq!(s["data"]["password"], "<redacted: 12 characters; --show-secrets to show>");
         assert_eq!(s["stringData"]["u"], "<redacted: 1 characters; --show-secrets to show>");
-        let mut cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}});
-        redact_secret(&mut cm);
-        assert_eq!(cm["data"]["a"], "b");
     }
 }

@@ -214,7 +214,11 @@ pub enum CryptoError {
 }
 
 impl EncryptionConfig {
+    /// Parses an EncryptionConfiguration. Its size and nesting are bounded first
+    /// ([`MAX_CONFIG_BYTES`], [`MAX_CONFIG_DEPTH`]): the YAML parser's time grows with the
+    /// square of the nesting.
     pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
+        check_bounds(text)?;
         let raw: RawConfig = serde_yaml_ng::from_str(text)?;
         if raw.api_version != API_VERSION || raw.kind != KIND {
             return Err(ConfigError::Kind { api_version: raw.api_version, kind: raw.kind });
@@ -241,8 +245,7 @@ impl EncryptionConfig {
             };
             return Err(ConfigError::Io { path: path.to_path_buf(), source: std::io::Error::new(kind, message) });
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+        let text = read_bounded(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
         Self::from_yaml(&text).map_err(|e| ConfigError::InFile { path: path.to_path_buf(), source: Box::new(e) })
     }
 
@@ -550,6 +553,10 @@ pub enum ConfigError {
     Kind { api_version: String, kind: String },
     #[error("EncryptionConfiguration: resources is empty")]
     NoResources,
+    #[error("EncryptionConfiguration is larger than {max} bytes (a real one is a few kilobytes); refused before parsing")]
+    TooLarge { max: usize },
+    #[error("EncryptionConfiguration: line {line}: nested deeper than {max} levels (a real one nests fewer than 10); refused before parsing")]
+    TooDeep { line: usize, max: usize },
     #[error("resources[{entry}] ({}): {problem}", resources.join(", "))]
     Entry { entry: usize, resources: Vec<String>, problem: EntryProblem },
     #[error("{}", ProviderErrorDisplay(self))]
@@ -622,6 +629,125 @@ impl fmt::Display for ProviderErrorDisplay<'_> {
 }
 
 // ---- parsing -----------------------------------------------------------------------------------
+
+/// The largest configuration read. A real one is a few kilobytes (a key is about 100 bytes);
+/// 1 MiB leaves room for thousands of keys.
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+/// The deepest nesting accepted. A real configuration nests fewer than 10 levels (resources →
+/// entry → providers → provider → kind → keys → key); the YAML parser's time grows with the
+/// square of the depth (100,000 levels of `[` took it over 20 s), and at 64 it is negligible.
+pub const MAX_CONFIG_DEPTH: usize = 64;
+
+/// Reads at most [`MAX_CONFIG_BYTES`] (and one more, to tell that there is more): a huge or
+/// endless file is refused without being read.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)?.take(MAX_CONFIG_BYTES as u64 + 1).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Refuses a configuration larger than [`MAX_CONFIG_BYTES`] or nested deeper than
+/// [`MAX_CONFIG_DEPTH`], in one linear pass, before the parser sees it.
+fn check_bounds(text: &str) -> Result<(), ConfigError> {
+    if text.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge { max: MAX_CONFIG_BYTES });
+    }
+    match first_line_deeper_than(text, MAX_CONFIG_DEPTH) {
+        Some(line) => Err(ConfigError::TooDeep { line, max: MAX_CONFIG_DEPTH }),
+        None => Ok(()),
+    }
+}
+
+/// The first line (1-based) at which YAML `text` may nest deeper than `max` levels, counting
+/// block levels (distinct open indentations, plus compact `- ` / `? ` indicators on a line)
+/// and flow levels (`[` and `{`, which may span lines). It never counts fewer levels than the
+/// parser sees: brackets are skipped only inside a quoted scalar that opens where a scalar
+/// starts and closes on the same line, and after a comment's `#`; elsewhere every bracket
+/// counts, so a bracket inside a plain scalar can only make the estimate higher.
+fn first_line_deeper_than(text: &str, max: usize) -> Option<usize> {
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        let mut block = indents.len();
+        if flow == 0 {
+            let indent = bytes.iter().take_while(|&&b| b == b' ').count();
+            let rest = &bytes[indent..];
+            if rest.is_empty() || rest[0] == b'#' {
+                continue;
+            }
+            while indents.last().is_some_and(|&top| top > indent) {
+                indents.pop();
+            }
+            if indents.last() != Some(&indent) {
+                indents.push(indent);
+            }
+            i = indent;
+            block = indents.len();
+            // `- - x`, `? - x`: each compact indicator opens one more level on the same line.
+            while i < bytes.len() && matches!(bytes[i], b'-' | b'?') && bytes.get(i + 1).map_or(true, |b| *b == b' ') {
+                block += 1;
+                i += 1;
+                while bytes.get(i) == Some(&b' ') {
+                    i += 1;
+                }
+            }
+        }
+        if block + flow > max {
+            return Some(n + 1);
+        }
+        // Whether the next character starts a scalar (where a quote opens a quoted scalar).
+        let mut scalar_start = true;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match b {
+                b'\'' | b'"' if scalar_start => match closing_quote(bytes, i) {
+                    Some(end) => {
+                        i = end;
+                        scalar_start = false;
+                    }
+                    None => scalar_start = false,
+                },
+                b'#' if i == 0 || bytes[i - 1] == b' ' || bytes[i - 1] == b'\t' => break,
+                b'[' | b'{' => {
+                    flow += 1;
+                    if block + flow > max {
+                        return Some(n + 1);
+                    }
+                    scalar_start = true;
+                }
+                b']' | b'}' => {
+                    flow = flow.saturating_sub(1);
+                    scalar_start = false;
+                }
+                b',' if flow > 0 => scalar_start = true,
+                b':' if bytes.get(i + 1).map_or(true, |c| *c == b' ') => scalar_start = true,
+                b' ' | b'\t' => {}
+                _ => scalar_start = false,
+            }
+            i += 1;
+        }
+    }
+    None
+}
+
+/// The index of the quote that closes the quoted scalar opening at `bytes[open]` on the same
+/// line (`\` escapes in double quotes; `''` in single quotes ends and reopens, which is fine).
+fn closing_quote(bytes: &[u8], open: usize) -> Option<usize> {
+    let quote = bytes[open];
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 1,
+            c if c == quote => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
 
 #[derive(Deserialize)]
 struct RawConfig {

@@ -27,7 +27,9 @@ pub const MAX_EMBEDDED_DEPTH: usize = 128;
 pub struct RenderOptions {
     /// Render fields the schema does not name under [`UNKNOWN_KEY`].
     pub show_unknown: bool,
-    /// Replace the values of a v1 Secret's `data` and `stringData` with a length marker.
+    /// Replace the values of a Secret's `data` and `stringData` (and kubectl's
+    /// last-applied-configuration annotation) with a length marker; whether the object is a
+    /// Secret is [`crate::k8s::secret::is_secret`]'s to say, by its kind.
     pub redact_secrets: bool,
     /// Set `metadata.resourceVersion`, as the API server does on read (the key's mod revision).
     pub resource_version: Option<i64>,
@@ -111,7 +113,7 @@ pub fn render_object_text(schemas: &Schemas, api_version: &str, kind: &str, raw:
     w.string(api_version);
     w.buf.extend_from_slice(b",\"kind\":");
     w.string(kind);
-    let redact = opts.redact_secrets && api_version == "v1" && kind == "Secret";
+    let redact = opts.redact_secrets && crate::k8s::secret::is_secret(crate::k8s::secret::Evidence { key: None, kind: Some(kind) });
     let ctx = Ctx { top: true, redact, secret_meta: false, resource_version: None, inline: false };
     let mut first = false;
     w.fields(index, raw, &mut first, ctx).map_err(malformed)?;

@@ -9,6 +9,7 @@ pub mod key;
 pub mod resources;
 pub mod encryption;
 pub mod schema;
+pub mod secret;
 pub mod json;
 pub mod jsonpath;
 pub mod plan;

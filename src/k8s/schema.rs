@@ -34,15 +34,19 @@ impl Schemas {
     }
 
     /// The built-in schemas plus every .proto file under `dir` (imports resolved against `dir`
-    /// and the built-in files).
+    /// and Google's well-known files). `dir` is walked with bounds ([`proto_tree`]) and every
+    /// file is read once, before compiling: the compiler opens nothing itself.
     pub fn with_proto_path(dir: &Path) -> Result<Schemas, SchemaError> {
         let mut pool = DescriptorPool::decode(EMBEDDED).map_err(|e| SchemaError::Embedded(e.to_string()))?;
         let err = |reason: String| SchemaError::ProtoPath { dir: dir.display().to_string(), reason };
-        let mut files = Vec::new();
-        collect_protos(dir, dir, &mut files).map_err(|e| err(e.to_string()))?;
-        let mut compiler = protox::Compiler::new([dir]).map_err(|e| err(e.to_string()))?;
+        let tree = proto_tree::read(dir).map_err(err)?;
+        let names: Vec<String> = tree.names().map(str::to_string).collect();
+        let mut resolver = protox::file::ChainFileResolver::new();
+        resolver.add(tree);
+        resolver.add(protox::file::GoogleFileResolver::new());
+        let mut compiler = protox::Compiler::with_file_resolver(resolver);
         compiler.include_imports(true);
-        for f in &files {
+        for f in &names {
             compiler.open_file(f).map_err(|e| err(e.to_string()))?;
         }
         for file in compiler.file_descriptor_set().file {
@@ -111,16 +115,135 @@ fn package_segment(group: &str) -> &str {
     }
 }
 
-fn collect_protos(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.path());
-    for e in entries {
-        let p = e.path();
-        if p.is_dir() {
-            collect_protos(root, &p, out)?;
-        } else if p.extension().is_some_and(|x| x == "proto") {
-            out.push(p.strip_prefix(root).unwrap_or(&p).to_string_lossy().into_owned());
+/// The `--proto-path` walk: every `*.proto` regular file under a directory, read into memory,
+/// with bounds, so a mistaken or hostile path (a symlink loop, `/dev`, `/`, a FIFO named
+/// `x.proto`) ends at once with a message instead of hanging or reading without end.
+///
+/// Symlinks are followed, but each directory (device and inode) is entered once: a link back
+/// to a directory already entered is a loop and is not followed again. A `*.proto` that is not
+/// a regular file (a FIFO, a device, a socket, a dangling link) is refused, and files are
+/// opened non-blocking and checked again once open, so one swapped for a FIFO cannot block
+/// the read. Other non-regular files are never opened.
+pub mod proto_tree {
+    use std::collections::{BTreeMap, HashSet};
+    use std::io::Read as _;
+    use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+    use std::path::Path;
+
+    /// Directories below the root: Go module paths of proto trees nest about 10 deep
+    /// (`github.com/org/repo/pkg/apis/group/v1`).
+    pub const MAX_DEPTH: usize = 32;
+    /// `.proto` files: kubernetes/api holds about 60, all of Kubernetes about 200.
+    pub const MAX_FILES: usize = 10_000;
+    /// Bytes of `.proto` source in all: Kubernetes' own are about 5 MiB.
+    pub const MAX_BYTES: u64 = 64 << 20;
+    /// Directory entries looked at: a proto tree holds a few thousand; a home directory, `/` or
+    /// `/proc` given by mistake would otherwise be walked for minutes.
+    pub const MAX_ENTRIES: usize = 100_000;
+
+    /// The files read, by their name relative to the root (as imports name them).
+    pub struct Tree {
+        files: BTreeMap<String, String>,
+    }
+
+    impl Tree {
+        pub fn names(&self) -> impl Iterator<Item = &str> {
+            self.files.keys().map(String::as_str)
         }
     }
-    Ok(())
+
+    impl protox::file::FileResolver for Tree {
+        fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
+            match self.files.get(name) {
+                Some(source) => protox::file::File::from_source(name, source),
+                None => Err(protox::Error::file_not_found(name)),
+            }
+        }
+    }
+
+    struct Walk {
+        entered: HashSet<(u64, u64)>,
+        entries: usize,
+        bytes: u64,
+        files: BTreeMap<String, String>,
+    }
+
+    /// Reads every `*.proto` regular file under `root`; the error says which bound or file.
+    pub fn read(root: &Path) -> Result<Tree, String> {
+        let meta = std::fs::metadata(root).map_err(|e| e.to_string())?;
+        if !meta.is_dir() {
+            return Err("not a directory".into());
+        }
+        let mut walk = Walk { entered: HashSet::new(), entries: 0, bytes: 0, files: BTreeMap::new() };
+        walk.dir(root, "", &meta, 0)?;
+        if walk.files.is_empty() {
+            return Err("no .proto file under it (give the directory that holds the .proto files)".into());
+        }
+        Ok(Tree { files: walk.files })
+    }
+
+    impl Walk {
+        fn dir(&mut self, dir: &Path, name: &str, meta: &std::fs::Metadata, depth: usize) -> Result<(), String> {
+            if !self.entered.insert((meta.dev(), meta.ino())) {
+                return Ok(());
+            }
+            if depth > MAX_DEPTH {
+                return Err(format!("{}: more than {MAX_DEPTH} directories deep", dir.display()));
+            }
+            let mut children = Vec::new();
+            for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+                let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+                self.entries += 1;
+                if self.entries > MAX_ENTRIES {
+                    return Err(format!("more than {MAX_ENTRIES} entries under it (give the directory that holds the .proto files)"));
+                }
+                children.push(entry.file_name());
+            }
+            children.sort();
+            for child in children {
+                let path = dir.join(&child);
+                let child = child.to_string_lossy();
+                let name = if name.is_empty() { child.into_owned() } else { format!("{name}/{child}") };
+                let is_proto = name.ends_with(".proto");
+                // Follows a symlink; a dangling or looping link has no metadata.
+                let meta = match std::fs::metadata(&path) {
+                    Ok(m) => m,
+                    Err(e) if is_proto => return Err(format!("{}: {e}", path.display())),
+                    Err(_) => continue,
+                };
+                if meta.is_dir() {
+                    self.dir(&path, &name, &meta, depth + 1)?;
+                } else if is_proto {
+                    self.file(&path, name, &meta)?;
+                }
+            }
+            Ok(())
+        }
+
+        fn file(&mut self, path: &Path, name: String, meta: &std::fs::Metadata) -> Result<(), String> {
+            crate::source::require_regular(path, meta).map_err(|e| e.to_string())?;
+            if self.files.len() >= MAX_FILES {
+                return Err(format!("more than {MAX_FILES} .proto files under it"));
+            }
+            let too_big = || format!("{}: more than {} MiB of .proto files under it", path.display(), MAX_BYTES >> 20);
+            let left = MAX_BYTES - self.bytes;
+            if meta.len() > left {
+                return Err(too_big());
+            }
+            let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let opened = file.metadata().map_err(|e| format!("{}: {e}", path.display()))?;
+            crate::source::require_regular(path, &opened).map_err(|e| e.to_string())?;
+            if opened.is_dir() {
+                return Err(format!("{}: is a directory", path.display()));
+            }
+            let mut source = String::new();
+            file.take(left + 1).read_to_string(&mut source).map_err(|e| format!("{}: {e}", path.display()))?;
+            if source.len() as u64 > left {
+                return Err(too_big());
+            }
+            self.bytes += source.len() as u64;
+            self.files.insert(name, source);
+            Ok(())
+        }
+    }
 }

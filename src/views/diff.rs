@@ -18,13 +18,13 @@ use crate::error::Result;
 use crate::etcd::lease::Lease;
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::KeyRange;
-use crate::k8s::decoder::{is_secret, DecodeOptions, Decoded, Decoder};
+use crate::k8s::decoder::{DecodeOptions, Decoded, Decoder};
 use crate::k8s::facts::{object_facts, OwnerRef, Text};
 use crate::k8s::fields::{diff as field_diff, parts, Change};
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
 use crate::snapshot::Snapshot;
 use crate::source::InputKind;
-use crate::views::history::redact_changes;
+use crate::views::history::shown_changes;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -396,16 +396,14 @@ fn summary_of(snap: &Snapshot<'_>, r: &Read<'_>) -> InputSummary {
 fn object_changes(decoder: &Decoder, p: &KeyValueRef<'_>, q: &KeyValueRef<'_>, all_fields: bool) -> std::result::Result<Vec<Change>, String> {
     let unredacted = DecodeOptions { show_secrets: true, ..decoder.options };
     let decode = |kv: &KeyValueRef<'_>, side: &str| match decoder.decode_at_with(kv.key, kv.value, Some(kv.mod_revision), unredacted) {
-        Decoded::Object { json, .. } => json.value().map_err(|e| format!("{side}: {e}")),
+        Decoded::Object { json, secret, .. } => json.value().map(|v| (v, secret)).map_err(|e| format!("{side}: {e}")),
         Decoded::Encrypted { provider, key_name, reason, .. } => Err(format!("{side}: encrypted ({provider}, key {key_name}): {reason}")),
         Decoded::Raw { reason } => Err(format!("{side}: {reason}")),
     };
     let (old, new) = (decode(p, "OLD")?, decode(q, "NEW")?);
-    let mut changes = field_diff(&old, &new, all_fields);
-    if !decoder.options.show_secrets && (is_secret(&old) || is_secret(&new)) {
-        redact_changes(&mut changes);
-    }
-    Ok(changes)
+    let changes = field_diff(&old.0, &new.0, all_fields);
+    shown_changes(changes, (&old.0, old.1), (&new.0, new.1), !decoder.options.show_secrets)
+        .ok_or_else(|| "stored under the secrets prefix but not a Secret: not shown without --show-secrets".to_string())
 }
 
 /// Which keys a query compares.

@@ -6,13 +6,16 @@
 //! only its last put (borrowed) and the generation it belongs to; events from `from` on are
 //! handed to the caller one at a time. An update of a Kubernetes object is compared field by
 //! field with the key's previous put, both decoded unredacted; what is shown of a Secret is
-//! redacted afterwards unless secrets were asked for.
+//! redacted afterwards unless secrets were asked for. Whether a value is a Secret's is the
+//! decoder's to say ([`crate::k8s::secret`]: its key under the secrets prefix, whatever its
+//! shape, or its kind), and an event never carries a Secret's stored bytes: they are withheld
+//! here, not by printers.
 
 use crate::error::{Error, Result};
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::revision::Revision;
 use crate::etcd::KeyRange;
-use crate::k8s::decoder::{is_secret, redact_secret, DecodeOptions, Decoded, Decoder, LAST_APPLIED};
+use crate::k8s::decoder::{redact_secret_fields, redact_shown, DecodeOptions, Decoded, Decoder, LAST_APPLIED};
 use crate::k8s::fields::{diff, Change};
 use crate::k8s::json::redaction_marker;
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
@@ -73,8 +76,10 @@ pub struct Event<'a> {
     pub revision: Revision,
     pub kind: EventKind,
     /// The stored KeyValue; for a delete, the key with `mod_revision` set to the deleting
-    /// revision, as etcd's watch sends it.
+    /// revision, as etcd's watch sends it. When [`Event::value_redacted`], `value` is empty.
     pub kv: KeyValueRef<'a>,
+    /// The size of the stored value (also when it is withheld).
+    pub value_size: usize,
     /// The generation the event belongs to (its create revision), when known: a delete's
     /// generation is unknown when none of its puts is retained.
     pub incarnation: Option<i64>,
@@ -89,10 +94,19 @@ pub struct Event<'a> {
     /// when it is not, or when either version does not decode).
     pub changes: Option<Vec<Change>>,
     /// For updates: the key's previous put, when retained.
-    pub previous: Option<KeyValueRef<'a>>,
-    /// The stored value is a Secret's and secrets were not asked for: printers must not show
-    /// `kv.value` (the bytes hold the Secret's data in clear unless encrypted at rest).
+    pub previous: Option<PreviousPut>,
+    /// The stored value is a Secret's and secrets were not asked for: `kv.value` is left empty
+    /// (the bytes hold the Secret's data in clear unless encrypted at rest).
     pub value_redacted: bool,
+}
+
+/// What is known of an update's previous put, without its bytes (they may be a Secret's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviousPut {
+    pub mod_revision: i64,
+    pub value_size: usize,
+    /// The update wrote the same bytes again.
+    pub same_value: bool,
 }
 
 /// What a history read covered.
@@ -177,6 +191,7 @@ pub fn history_each_reporting(
                     revision: entry.revision,
                     kind: EventKind::Delete,
                     kv,
+                    value_size: 0,
                     incarnation,
                     before_compaction: entry.main() < compact,
                     object_id: ids.of(kv.key),
@@ -202,37 +217,41 @@ pub fn history_each_reporting(
             Some(p) => Some(p.kv(file)?),
             None => None,
         };
+        let hide = !decoder.options.show_secrets;
+        let mut secret = None;
         if object_id.is_some() {
+            // Decoded unredacted to compare; each says whether it is a Secret's, and what is
+            // shown is redacted afterwards.
             let decode = |kv: &KeyValueRef<'_>| match decoder.decode_at_with(kv.key, kv.value, Some(kv.mod_revision), unredacted) {
-                Decoded::Object { json, .. } => json.value(),
+                Decoded::Object { json, secret, .. } => json.value().map(|v| (v, secret)),
                 Decoded::Encrypted { provider, key_name, reason, .. } => Err(format!("encrypted ({provider}, key {key_name}): {reason}")),
                 Decoded::Raw { reason } => Err(reason),
             };
             let now = decode(&kv);
+            secret = now.as_ref().ok().map(|(_, s)| *s);
             if let (Some(prev), Ok(new)) = (&previous, &now) {
                 if let Ok(old) = decode(prev) {
-                    let mut found = diff(&old, new, query.all_fields);
-                    if !decoder.options.show_secrets && is_secret(new) {
-                        redact_changes(&mut found);
-                    }
-                    changes = Some(found);
+                    changes = shown_changes(diff(&old.0, &new.0, query.all_fields), (&old.0, old.1), (&new.0, new.1), hide);
                 }
             }
-            object = Some(now.map(|mut v| {
-                if !decoder.options.show_secrets {
-                    redact_secret(&mut v);
+            object = Some(now.and_then(|(mut v, secret)| {
+                if hide && secret {
+                    redact_shown(&mut v)?;
                 }
                 if !query.all_fields {
                     strip_managed_fields(&mut v);
                 }
-                v
+                Ok(v)
             }));
         }
-        let value_redacted = !decoder.options.show_secrets && object_id.as_ref().is_some_and(|id| id.group.is_empty() && id.resource == "secrets");
+        let value_redacted = hide && secret.unwrap_or_else(|| decoder.stored_secret(kv.key, kv.value));
+        let value_size = kv.value.len();
+        let previous = previous.map(|p| PreviousPut { mod_revision: p.mod_revision, value_size: p.value.len(), same_value: p.value == kv.value });
         let event = Event {
             revision: entry.revision,
             kind,
-            kv,
+            kv: if value_redacted { KeyValueRef { value: &[], ..kv } } else { kv },
+            value_size,
             incarnation: Some(kv.create_revision),
             before_compaction: entry.main() < compact,
             object_id,
@@ -274,6 +293,22 @@ pub fn strip_managed_fields(object: &mut Value) {
     }
 }
 
+/// The changes between two decoded versions (each with whether it is a Secret's) as they may be
+/// shown: unless Secrets are shown (`hide`), redacted when either is a Secret, and none at all
+/// when either is something other than a Secret stored under the secrets prefix (which is not
+/// shown either).
+pub fn shown_changes(mut changes: Vec<Change>, old: (&Value, bool), new: (&Value, bool), hide: bool) -> Option<Vec<Change>> {
+    if !hide || !(old.1 || new.1) {
+        return Some(changes);
+    }
+    let other = |(v, secret): (&Value, bool)| secret && v.get("kind").and_then(Value::as_str) != Some(crate::k8s::secret::SECRET_KIND);
+    if other(old) || other(new) {
+        return None;
+    }
+    redact_changes(&mut changes);
+    Some(changes)
+}
+
 /// What a Secret's changes may not show: `data` and `stringData` values, and kubectl's
 /// last-applied-configuration annotation (the whole applied Secret), replaced by markers that
 /// say only how long they were (as `redact_secret` does to the object itself).
@@ -298,7 +333,7 @@ pub fn redact_changes(changes: &mut [Change]) {
                 } else {
                     wrapper["metadata"]["annotations"] = v.clone();
                 }
-                redact_secret(&mut wrapper);
+                redact_secret_fields(&mut wrapper);
                 *v = if c.path == "metadata" { wrapper["metadata"].take() } else { wrapper["metadata"]["annotations"].take() };
             }
         }

@@ -103,7 +103,8 @@ pub enum StoredValue {
     Object { json: ObjectJson, encoding: &'static str },
     /// Encrypted at rest and not decryptable here.
     Encrypted { provider: String, key_name: String },
-    /// A Secret's bytes that do not decode: not shown without --show-secrets.
+    /// A Secret's bytes that do not decode (or are not shown decoded: something other than a
+    /// Secret under the secrets prefix): not shown without --show-secrets.
     SecretRedacted,
 }
 
@@ -130,23 +131,19 @@ pub fn puts(r: &etcdserverpb::InternalRaftRequest) -> Vec<&etcdserverpb::PutRequ
 }
 
 /// How a stored value is shown: decoded as a Kubernetes object when it is one and a decoder is
-/// given, else as bytes (a Secret's undecodable bytes redacted).
+/// given, else as bytes; a Secret's bytes that do not decode are withheld
+/// ([`Decoder::stored_secret`]: under the decoder's secrets prefix, or naming kind Secret).
 fn stored_value(decoder: Option<&Decoder>, key: &[u8], value: &[u8]) -> StoredValue {
     let Some(d) = decoder else { return StoredValue::Bytes };
+    let bytes = || if !d.options.show_secrets && d.stored_secret(key, value) { StoredValue::SecretRedacted } else { StoredValue::Bytes };
     if !key.starts_with(b"/") {
-        return StoredValue::Bytes;
+        return bytes();
     }
     match d.decode_at(key, value, None) {
         Decoded::Object { json, encoding, .. } => StoredValue::Object { json, encoding },
         Decoded::Encrypted { provider, key_name, .. } => StoredValue::Encrypted { provider, key_name },
-        Decoded::Raw { .. } if is_secret_key(key) && !d.options.show_secrets => StoredValue::SecretRedacted,
-        Decoded::Raw { .. } => StoredValue::Bytes,
+        Decoded::Raw { .. } => bytes(),
     }
-}
-
-/// A key under kube-apiserver's `secrets` resource, whatever its etcd prefix.
-fn is_secret_key(key: &[u8]) -> bool {
-    key.windows(9).any(|w| w == b"/secrets/")
 }
 
 /// Damage found, located.

@@ -92,7 +92,7 @@ resources:
 ";
 
 fn schemas_decoder(encryption: Option<EncryptionConfig>, options: DecodeOptions) -> Decoder {
-    Decoder { schemas: Schemas::embedded().expect("embedded schemas load"), options, encryption }
+    Decoder { schemas: Schemas::embedded().expect("embedded schemas load"), options, encryption, etcd_prefix: "/registry".into() }
 }
 
 /// A decoder without keys (`keys` false) or holding [`ENCRYPTION_CONFIG`]'s keys; the second
@@ -688,9 +688,10 @@ fn exercise_json(text: &str) {
     let _ = etcdscope::k8s::fields::parts(&changes);
     let _ = etcdscope::k8s::fields::diff(&v, &v, true);
     let _ = etcdscope::k8s::crd::resource_from_crd(&v);
-    let _ = etcdscope::k8s::decoder::is_secret(&v);
+    let kind = v.get("kind").and_then(serde_json::Value::as_str);
+    let _ = etcdscope::k8s::secret::is_secret(etcdscope::k8s::secret::Evidence { key: None, kind });
     let mut redacted = v.clone();
-    etcdscope::k8s::decoder::redact_secret(&mut redacted);
+    let _ = etcdscope::k8s::decoder::redact_shown(&mut redacted);
     if let Ok(sel) = etcdscope::k8s::select::LabelSelector::parse("app=web,tier notin (db)") {
         let _ = sel.matches(&v);
     }
@@ -760,6 +761,7 @@ pub fn envelope(data: &[u8]) {
     for keys in [false, true] {
         let dec = decoder(keys);
         exercise_decoded(&dec.decode_at(key, data, Some(3)));
+        let _ = (dec.stored_secret(key, data), dec.stored_secret(b"/app/x", data), etcdscope::k8s::secret::stored_kind(data));
         let opts = DecodeOptions { show_secrets: !keys, show_unknown: !keys };
         let _ = dec.decode_at_with(b"/registry/configmaps/a/b", data, None, opts);
         let _ = etcdscope::k8s::facts::object_facts(dec, key, data, true);
@@ -800,6 +802,7 @@ pub fn registry_key(data: &[u8]) {
             let _ = (id.group_resource(), id.kubectl_name());
         }
         let _ = catalog.identify(data, prefix);
+        let _ = etcdscope::k8s::secret::is_secret(etcdscope::k8s::secret::Evidence { key: Some((data, prefix)), kind: None });
     }
     let _ = normalize_prefix(&text);
     if let Ok(info) = catalog.resolve(&text) {

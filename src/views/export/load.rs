@@ -81,11 +81,6 @@ struct ObjectRow {
     columns: ObjectColumns,
 }
 
-/// Whether a located key is a Secret: its value is not written unless Secrets are shown.
-fn is_secret(located: &Located<'_, '_>) -> bool {
-    located.group_resource() == Some(("", "secrets"))
-}
-
 /// What every table writer needs: the connection (and the database's name for errors), how
 /// keys are classified, whether Secrets are shown, when to stop.
 struct Tables<'c> {
@@ -106,9 +101,10 @@ impl Tables<'_> {
         self.conn.prepare(sql).map_err(|e| self.sql(e))
     }
 
-    /// Whether a key's value is withheld: a Secret's, unless Secrets are shown.
-    fn hides(&self, key: &[u8]) -> bool {
-        !self.show_secrets && is_secret(&self.catalog.locate(key, self.prefix))
+    /// Whether the value stored at `key` is withheld: a Secret's ([`Decoder::stored_secret`]),
+    /// unless Secrets are shown.
+    fn hides(&self, decoder: &Decoder, key: &[u8], value: &[u8]) -> bool {
+        !self.show_secrets && decoder.stored_secret(key, value)
     }
 }
 
@@ -291,7 +287,7 @@ fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membe
     }
 
     if options.history {
-        summary.revisions = revisions(t, snap, rev, progress)?;
+        summary.revisions = revisions(t, snap, decoder, rev, progress)?;
     }
     if let Some(dir) = &options.wal {
         summary.wal_entries = wal_tables(t, dir, decoder, progress)?;
@@ -324,13 +320,16 @@ fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membe
 fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &Decoder, catalog: &Catalog, prefix: &str) -> Result<KeyRow<'a>> {
     let kv = entry.kv(file)?;
     let located = catalog.locate(kv.key, prefix);
+    // A decoded object says whether it is a Secret's; any other value is asked.
+    let mut decoded_secret = None;
     let object = located.group_resource().map(|(group, resource)| {
         let kind_from_catalog = match located {
             Located::Object { info, .. } => info.kind.clone(),
             _ => String::new(),
         };
         let (encoding, json, error, columns) = match decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision)) {
-            Decoded::Object { json, encoding, .. } => {
+            Decoded::Object { json, encoding, secret, .. } => {
+                decoded_secret = Some(secret);
                 let columns = object_columns_wanted(json.as_str(), Wants::for_resource(group, resource));
                 (Some(encoding), Some(json.into_string()), None, columns)
             }
@@ -358,7 +357,7 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
         lease: kv.lease,
         value: kv.value,
         encoding: encoding(kv.value),
-        secret: is_secret(&located),
+        secret: decoded_secret.unwrap_or_else(|| decoder.stored_secret(kv.key, kv.value)),
         object,
         key_text: String::from_utf8_lossy(entry.key).into_owned(),
         entry,
@@ -366,7 +365,7 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
 }
 
 /// The `revisions` table: every retained `key` bucket entry up to `rev`, markers left out.
-fn revisions(t: &Tables<'_>, snap: &Snapshot<'_>, rev: i64, progress: &mut dyn FnMut(Progress)) -> Result<u64> {
+fn revisions(t: &Tables<'_>, snap: &Snapshot<'_>, decoder: &Decoder, rev: i64, progress: &mut dyn FnMut(Progress)) -> Result<u64> {
     let (store, file) = (snap.store(), snap.file());
     let since = |r: i64| u64::try_from(r.saturating_sub(store.first_revision)).unwrap_or(0) + 1;
     let mut progress = Counter::new(progress, "revisions", since(rev));
@@ -381,7 +380,7 @@ fn revisions(t: &Tables<'_>, snap: &Snapshot<'_>, rev: i64, progress: &mut dyn F
         }
         let kv = entry.kv(file)?;
         let located = t.catalog.locate(entry.key, t.prefix);
-        let hidden = is_secret(&located) && !t.show_secrets;
+        let hidden = !entry.tombstone && t.hides(decoder, entry.key, kv.value);
         let (group, resource) = located.group_resource().map_or((None, None), |(g, r)| (Some(g), Some(r)));
         let prev = previous.insert(entry.key, entry.main());
         insert
@@ -470,7 +469,7 @@ fn wal_tables(t: &Tables<'_>, dir: &Path, decoder: &Decoder, progress: &mut dyn 
             ])
             .map_err(sql)?;
         for (n, (p, v)) in put_list.iter().zip(values.iter().chain(std::iter::repeat(&StoredValue::Bytes))).enumerate() {
-            let hidden = t.hides(&p.key) || (!t.show_secrets && *v == StoredValue::SecretRedacted);
+            let hidden = *v == StoredValue::SecretRedacted || t.hides(decoder, &p.key, &p.value);
             let (object, encoding) = match v {
                 StoredValue::Object { json, encoding } => (Some(json.as_str()), Some(*encoding)),
                 StoredValue::Encrypted { .. } => (None, Some("encrypted")),
