@@ -4,6 +4,7 @@
 
 use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
+use super::format::{one_line, printable_key};
 use super::wal_json::line_json;
 use etcdscope::views::wal::{corruption_error, read_reporting, MemberState, WalQuery, WalSummary};
 use etcdscope::wal::snap::SnapStatus;
@@ -241,24 +242,24 @@ fn table_line(v: &Value) -> String {
             }
             let class = str_of("class");
             let detail = match class.as_str() {
-                "put" => format!("{} ({} bytes)", v.pointer("/put/key").and_then(Value::as_str).unwrap_or("?"), value_len(v.pointer("/put"))),
+                "put" => format!("{} ({} bytes)", key_cell(v, "/put/key").unwrap_or_else(|| "?".into()), value_len(v.pointer("/put"))),
                 "delete" => {
-                    let key = v.pointer("/delete_range/key").and_then(Value::as_str).unwrap_or("?");
-                    match v.pointer("/delete_range/range_end").and_then(Value::as_str) {
+                    let key = key_cell(v, "/delete_range/key").unwrap_or_else(|| "?".into());
+                    match key_cell(v, "/delete_range/range_end") {
                         Some(end) => format!("[{key}, {end})"),
-                        None => key.to_string(),
+                        None => key,
                     }
                 }
                 "txn" => {
                     let n = |k: &str| v.pointer(&format!("/txn/{k}")).and_then(Value::as_array).map_or(0, Vec::len);
                     format!("{} compares, {} success, {} failure ops", n("compare"), n("success"), n("failure"))
                 }
-                "conf" => v.get("conf_change").or_else(|| v.get("conf_change_v2")).map(Value::to_string).unwrap_or_default(),
-                "v2" => format!("{} {}", v.pointer("/v2/method").and_then(Value::as_str).unwrap_or(""), v.pointer("/v2/path").and_then(Value::as_str).unwrap_or("")),
+                "conf" => one_line(&v.get("conf_change").or_else(|| v.get("conf_change_v2")).map(Value::to_string).unwrap_or_default()),
+                "v2" => format!("{} {}", key_cell(v, "/v2/method").unwrap_or_default(), key_cell(v, "/v2/path").unwrap_or_default()),
                 "empty" => String::new(),
                 _ => {
                     let op = str_of("op");
-                    format!("{op} {}", v.get(op.as_str()).map(Value::to_string).unwrap_or_default())
+                    one_line(&format!("{op} {}", v.get(op.as_str()).map(Value::to_string).unwrap_or_default()))
                 }
             };
             format!("{place:<24} entry  {:>8} {:>4} {class:<10} {detail}{flags}", str_of("index"), str_of("term"))
@@ -270,6 +271,18 @@ fn table_line(v: &Value) -> String {
         "damage" => format!("{place:<24} DAMAGE {}: {}", str_of("damage"), str_of("error")),
         other => format!("{place:<24} {other} {v}"),
     }
+}
+
+/// The bytes at `ptr` in a line's JSON (text there, or base64 at `ptr` + `_base64`), escaped
+/// for a table cell as every table escapes keys ([`printable_key`]): data never sends control
+/// bytes to the terminal.
+fn key_cell(v: &Value, ptr: &str) -> Option<String> {
+    if let Some(text) = v.pointer(ptr).and_then(Value::as_str) {
+        return Some(printable_key(text.as_bytes()));
+    }
+    let encoded = v.pointer(&format!("{ptr}_base64")).and_then(Value::as_str)?;
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
+    Some(printable_key(&bytes))
 }
 
 fn value_len(put: Option<&Value>) -> u64 {
