@@ -8,6 +8,7 @@ use super::format::{one_line, printable_key};
 use super::wal_json::line_json;
 use etcdscope::views::wal::{corruption_error, read_reporting, MemberState, WalQuery, WalSummary};
 use etcdscope::wal::snap::SnapStatus;
+use etcdscope::wal::startup::{StartFrom, StartPoint};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -121,6 +122,9 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         let hint = if d.kind == "torn" { " (a torn last write: etcd truncates it on start)" } else { "" };
         say!("etcdscope: {}: {} record {} at byte {}: {}{hint}{resumed}", d.kind, d.segment, d.record, d.offset, d.what);
     }
+    for i in &summary.invalid {
+        say!("etcdscope: invalid: {i}");
+    }
     for s in &summary.empty_segments {
         say!("etcdscope: warning: segment {s} holds no record (etcd starts every segment with a crc record)");
     }
@@ -132,6 +136,9 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         }
         if let Some(p) = &m.db_problem {
             say!("etcdscope: warning: member db: {p}");
+        }
+        if let Some(p) = &m.start_problem {
+            say!("etcdscope: invalid: member: {p}");
         }
     }
     let findings = !summary.findings().is_empty();
@@ -167,6 +174,11 @@ fn summary_json(s: &WalSummary) -> Value {
         "crc_verified": s.crc_verified,
         "crc_unchecked": s.crc_unchecked,
         "damage": s.damage.iter().map(|d| json!({"segment": d.segment, "record": d.record, "offset": d.offset, "kind": d.kind, "error": d.what})).collect::<Vec<_>>(),
+        "invalid": s.invalid.iter().map(|i| match &i.segment {
+            Some(seg) => json!({"segment": seg, "record": i.record, "offset": i.offset, "error": i.what}),
+            None => json!({"error": i.what}),
+        }).collect::<Vec<_>>(),
+        "start": s.start.as_ref().map(start_json),
         "tail": s.tail,
         "order_problems": s.order_problems,
         "empty_segments": s.empty_segments,
@@ -185,7 +197,25 @@ fn member_json(m: &MemberState) -> Value {
             SnapStatus::Bad(why) => json!({"name": f.name, "bytes": f.len, "ok": false, "error": why}),
         })
         .collect();
-    json!({"snap_files": snaps, "consistent_index": m.consistent_index, "committed_not_in_db": m.committed_not_in_db, "db_problem": m.db_problem})
+    json!({"snap_files": snaps, "consistent_index": m.consistent_index, "committed_not_in_db": m.committed_not_in_db, "db_problem": m.db_problem, "start_problem": m.start_problem})
+}
+
+/// The snapshot etcd starts from, and how that was decided.
+fn start_json(p: &StartPoint) -> Value {
+    let from = match &p.from {
+        StartFrom::SnapFile(name) => json!({"snap_file": name}),
+        StartFrom::NoSnapshot => json!("no usable .snap file: etcd replays the log from index 0"),
+        StartFrom::Assumed => json!("assumed: the newest committed snapshot record (no snap/ dir here)"),
+    };
+    json!({"index": p.index, "term": p.term, "from": from})
+}
+
+fn start_text(p: &StartPoint) -> String {
+    match &p.from {
+        StartFrom::SnapFile(name) => format!("etcd starts from the snapshot at index {} (term {}, {name})", p.index, p.term),
+        StartFrom::NoSnapshot => "etcd starts from index 0 (no usable .snap file)".into(),
+        StartFrom::Assumed => format!("etcd would start from the snapshot at index {} (term {}; no snap/ dir here to check)", p.index, p.term),
+    }
 }
 
 fn summary_text(s: &WalSummary) -> String {
@@ -196,6 +226,11 @@ fn summary_text(s: &WalSummary) -> String {
     };
     let commit = s.hard_state.map(|(_, _, c)| c.to_string()).unwrap_or_else(|| "none".into());
     let crc = if s.damage.is_empty() { format!("CRC ok ({} records verified)", s.crc_verified) } else { format!("{} damaged place(s)", s.damage.len()) };
+    let start = s.start.as_ref().map(|p| format!("{}\n", start_text(p))).unwrap_or_default();
+    let invalid = match s.invalid.len() {
+        0 => String::new(),
+        n => format!("{n} thing(s) etcd would not start from (listed on stderr)\n"),
+    };
     let member = match &s.member {
         None => String::new(),
         Some(m) => {
@@ -213,7 +248,7 @@ fn summary_text(s: &WalSummary) -> String {
         }
     };
     format!(
-        "summary: {} segment(s), {} records, {} entries ({}), {span}, commit {commit}, {} superseded, {} uncommitted, {crc}; last segment: {}\n{member}",
+        "summary: {} segment(s), {} records, {} entries ({}), {span}, commit {commit}, {} superseded, {} uncommitted, {crc}; last segment: {}\n{member}{start}{invalid}",
         s.segments,
         s.records,
         s.entries,
