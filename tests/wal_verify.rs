@@ -3,9 +3,10 @@
 //! etcd) with one thing changed the way damage or a bug could change it, and etcd 3.5.1 is
 //! started on it (scripts/etcd_starts.py: 127.0.0.1, free ports, a temp copy, stopped by PID,
 //! bounded wait). Where etcd refuses to start, `wal --verify` must exit 1 and say where
-//! (segment, byte offset) and why; where etcd starts, the reason `verify` gives must say that
-//! etcd does not read the damage at start. The unchanged member, and the same records framed
-//! anew by our writer, must start and verify clean.
+//! (segment, byte offset) and why; where etcd starts, verify must be clean, except for a torn
+//! last record, which etcd cuts off before it starts (it loses that write): verify reports it.
+//! The unchanged member, and the same records framed anew by our writer, must start and verify
+//! clean.
 //!
 //! Records are rewritten with `etcdscope::wal::write::SegmentWriter` (which recomputes the CRC
 //! chain, so the change is not mere CRC damage); the ground truth is etcd's behaviour only.
@@ -230,6 +231,22 @@ fn cases() -> Vec<Case> {
     case("db missing", Some("failed to recover v3 backend from snapshot"), Some("000000000000002a.snap.db"), &|_| None, &|dir| {
         std::fs::remove_file(dir.join("member/snap/db")).unwrap();
     });
+    // Raw damage to the recorded bytes, no re-framing: a flipped bit mid-log, and a last record
+    // whose 512-byte sector never reached the disk.
+    let original = std::fs::read(repo().join("testdata/wal-3.5.1/member/wal").join(SEGMENT)).unwrap();
+    let offsets = frame_offsets(&original);
+    let mut raw = |name, etcd_says, verify_says, record: usize, edit: &dyn Fn(&mut [u8])| {
+        let dir = member_copy();
+        let mut b = original.clone();
+        let (start, len) = (offsets[record], u64::from_le_bytes(original[offsets[record]..offsets[record] + 8].try_into().unwrap()) & ((1 << 56) - 1));
+        edit(&mut b[start + 8..start + 8 + len as usize]);
+        std::fs::write(segment(dir.path()), &b).unwrap();
+        out.push(Case { name, dir, etcd_says, offset: Some(offsets[record]), verify_says: Some(verify_says) });
+    };
+    let mid = entry_at(&recs, 30);
+    raw("CRC mismatch mid-log", Some("crc mismatch"), "CRC mismatch", mid, &|body| body[body.len() / 2] ^= 0x10);
+    // etcd repairs a torn tail (truncates the segment there) and starts; verify reports it.
+    raw("torn last record", None, "torn", offsets.len() - 1, &|body| body.fill(0));
     out
 }
 
