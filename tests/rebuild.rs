@@ -145,3 +145,58 @@ fn rebuild_with_wal_equals_the_member_restarted() {
     assert_eq!(to_mid["get"]["header"]["revision"], r["marks"]["mid"], "--wal --to-revision: the member's revision");
     assert_eq!(to_mid["get"]["kvs"], member["at_mid"]["stdout"]["kvs"], "--wal --to-revision R = the member's get --rev R");
 }
+
+/// Found by trying to break every command: `rebuild --wal` replayed a WAL whose metadata names a
+/// member of another cluster without a word. With real data from two clusters — a 3-member
+/// cluster whose membership changed (scripts/make_wal_cluster.py) and the single member recorded
+/// in testdata/wal-3.5.1 — a member's db takes the WAL of another member of its own cluster, and
+/// refuses (exit 2) the other cluster's, naming both sides' IDs as etcdctl reported them, unless
+/// --force-foreign-wal.
+#[test]
+fn rebuild_refuses_a_wal_of_another_cluster() {
+    if bin_dir_or_skip("3.5.1").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("python3").arg(repo().join("scripts/make_wal_cluster.py")).args(["--version", "3.5.1", "--out"]).arg(tmp.path()).output().unwrap();
+    assert!(made.status.success(), "make_wal_cluster.py: {}", String::from_utf8_lossy(&made.stderr));
+    let ground: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("ground.json")).unwrap()).unwrap();
+    let other: Value = serde_json::from_slice(&std::fs::read(repo().join("testdata/wal-3.5.1/ground.json")).unwrap()).unwrap();
+    let header = &other["status"][0]["Status"]["header"];
+    let (other_member, other_cluster) = (format!("{:x}", header["member_id"].as_u64().unwrap()), format!("{:x}", header["cluster_id"].as_u64().unwrap()));
+    let members: Vec<String> = ground["members_after"].as_array().unwrap().iter().map(|m| format!("{:x}", m["ID"].as_u64().unwrap())).collect();
+    let survivor = ground["survivors"][1].as_str().unwrap();
+    let db = tmp.path().join("m0/db");
+    let rebuild = |wal: &std::path::Path, extra: &[&str]| {
+        let out = tmp.path().join("out");
+        let o = std::process::Command::new(bin())
+            .arg("rebuild")
+            .arg(&db)
+            .arg("--skip-hash-check")
+            .arg("--wal")
+            .arg(wal)
+            .arg("--out")
+            .arg(&out)
+            .arg("--dry-run")
+            .args(extra)
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    // Another member of the same cluster: its WAL is this cluster's log.
+    let (code, _, err) = rebuild(&tmp.path().join(survivor), &[]);
+    assert_eq!(code, Some(0), "m0's db with {survivor}'s WAL: {err}");
+    // The other cluster's member: refused, both sides named.
+    let foreign = repo().join("testdata/wal-3.5.1");
+    let (code, _, err) = rebuild(&foreign, &[]);
+    assert_eq!(code, Some(2), "a WAL of another cluster is refused: {err}");
+    for id in members.iter().chain([&other_member, &other_cluster]) {
+        assert!(err.contains(id.as_str()), "{id} not named in: {err}");
+    }
+    assert!(err.contains("--force-foreign-wal"), "{err}");
+    assert!(!tmp.path().join("out").exists());
+    // Forced: replayed, with a warning naming the WAL's member.
+    let (code, out, err) = rebuild(&foreign, &["--force-foreign-wal"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("warning") && out.contains(&other_member), "{out}");
+}

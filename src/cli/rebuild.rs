@@ -48,6 +48,9 @@ pub struct RebuildArgs {
     /// With --wal: replay entries up to this raft index.
     #[arg(long)]
     to_index: Option<u64>,
+    /// With --wal: replay a WAL whose metadata names a member the snapshot's cluster never had.
+    #[arg(long)]
+    force_foreign_wal: bool,
     /// Print what would be written (IDs, consistent index, revisions, warnings), write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -71,6 +74,7 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
         mark_compacted: args.mark_compacted,
         wal: args.wal.clone(),
         to_index: args.to_index,
+        force_foreign_wal: args.force_foreign_wal,
     };
     let source = Source::open(&args.src)?;
     let snap = Snapshot::open(&source)?;

@@ -515,6 +515,29 @@ fn db_reaches(wal_dir: &Path, m: &MemberState, start: &StartPoint) -> Option<Str
     ))
 }
 
+/// The member and cluster IDs the WAL at (or under) `input` names: its first metadata record
+/// (every segment starts with one), read without reading the rest of the log.
+pub fn wal_ids(input: &Path) -> Result<Option<(u64, u64)>> {
+    let segments = discover(&wal_dir(input)?)?;
+    let Some(first) = segments.files.first().cloned() else { return Ok(None) };
+    let wal = Wal::open(crate::wal::segment::Segments { files: vec![first], ..segments })?;
+    let mut ids = None;
+    let stopped = wal.scan(false, &mut |ev| {
+        if let Event::Frame(f) = ev {
+            if let Ok(Record::Metadata { node_id, cluster_id }) = Record::of(&f) {
+                ids = Some((node_id, cluster_id));
+                // Nothing more is needed: stop reading here.
+                return Err(Error::Interrupted);
+            }
+        }
+        Ok(())
+    });
+    match stopped {
+        Err(Error::Interrupted) if ids.is_some() => Ok(ids),
+        other => other.map(|()| ids),
+    }
+}
+
 /// The member dir around a WAL dir (`<member>/wal`): its `.snap` files and the db's
 /// consistent index. `None` for a bare WAL directory.
 fn member_state(wal_dir: &Path) -> Option<MemberState> {

@@ -452,6 +452,7 @@ pub fn rebuild(data: &[u8]) {
         mark_compacted: false,
         wal: None,
         to_index: None,
+        force_foreign_wal: false,
     };
     let options = if r.below(4) == 0 { RebuildOptions { bump_revision: Some(1 + r.below(1000) as i64), mark_compacted: true, ..options } } else { options };
     let _ = rebuild_dir(&snap, &options, &dir.join("out"));

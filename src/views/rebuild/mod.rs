@@ -36,6 +36,8 @@ pub struct RebuildOptions {
     pub wal: Option<PathBuf>,
     /// With `wal`: replay entries up to this raft index.
     pub to_index: Option<u64>,
+    /// With `wal`: replay a WAL whose metadata names a member the snapshot does not know.
+    pub force_foreign_wal: bool,
 }
 
 /// What a rebuild will do (all of it known before writing anything; `--dry-run` prints it).
@@ -141,6 +143,9 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
                     "--to-revision {r} is below the snapshot's revision {current}: the snapshot alone has it, without --wal"
                 )));
             }
+            if let Some(w) = foreign_wal(snap, wal, options.force_foreign_wal)? {
+                warnings.push(w);
+            }
             let limits = replay::ReplayLimits { to_index: options.to_index, to_revision: options.to_revision };
             let replayed = replay::replay(snap, wal, &limits)?;
             revision = replayed.report.revision;
@@ -213,6 +218,33 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
         warnings,
     };
     Ok((plan, cluster, replayed))
+}
+
+/// Refuses a WAL written by a member the snapshot's cluster never had (its metadata names a
+/// member neither among the snapshot's members nor its removed ones): its entries are another
+/// cluster's log, and replaying them would mix two keyspaces. With `force`, a warning instead.
+/// A cluster ID is not compared on its own: the snapshot holds no cluster ID, only one derived
+/// from its current members, which changes with every membership change.
+fn foreign_wal(snap: &Snapshot<'_>, wal: &Path, force: bool) -> Result<Option<String>> {
+    let Some((wal_member, wal_cluster)) = crate::views::wal::wal_ids(wal)? else {
+        return Err(Error::Usage(format!("{}: the WAL has no metadata record, so whose log it is cannot be told", wal.display())));
+    };
+    let membership = snap.membership()?;
+    let ids: Vec<String> = membership.members.iter().map(|m| format!("{:x}", m.id)).collect();
+    if membership.members.iter().any(|m| m.id == wal_member) || membership.removed.contains(&wal_member) {
+        return Ok(None);
+    }
+    let theirs = format!("the WAL in {} was written by member {wal_member:x} of cluster {wal_cluster:x}", wal.display());
+    let ours = if ids.is_empty() {
+        "the snapshot records no members to compare with".to_string()
+    } else {
+        format!("the snapshot's members are {} (cluster {:x}, as derived from them), and {wal_member:x} is not one of them, nor a removed member", ids.join(", "), membership.cluster_id())
+    };
+    if force || ids.is_empty() {
+        let what = if force { "replayed anyway (--force-foreign-wal)" } else { "replayed" };
+        return Ok(Some(format!("{theirs}; {ours}: {what}")));
+    }
+    Err(Error::Usage(format!("{theirs}; {ours}: its entries are another cluster's log; --force-foreign-wal to replay them anyway")))
 }
 
 /// The main revision of the last `key` entry in `from..=to` (0 when there is none).
