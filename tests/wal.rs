@@ -734,3 +734,19 @@ fn table_keys_are_escaped() {
         assert!(text.contains(shown), "{shown} not in:\n{text}");
     }
 }
+
+/// Found by trying to break every command: reading a WAL (multi-GB during an outage) could not
+/// be stopped. Asked to stop, the read ends with `Interrupted` at the next record.
+#[test]
+fn an_interrupted_wal_read_stops() {
+    use etcdscope::views::wal::{read, WalQuery};
+    let q = WalQuery { cancel: { let c = etcdscope::cancel::Cancel::new(); c.cancel(); c }, ..Default::default() };
+    let mut lines = 0;
+    let err = read(&repo().join("testdata/wal-3.5.1"), &q, None, &mut |_| {
+        lines += 1;
+        Ok(())
+    })
+    .unwrap_err();
+    assert!(matches!(err, etcdscope::Error::Interrupted), "{err}");
+    assert_eq!(lines, 0);
+}

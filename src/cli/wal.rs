@@ -62,6 +62,8 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         types: a.types.clone(),
         key_prefix: a.key_prefix.as_ref().map(|p| p.as_bytes().to_vec()),
         summary_only: a.verify,
+        // SIGINT/SIGTERM stop the read at the next record (exit 130).
+        cancel: super::interrupt::watch(),
     };
     // `-o json` is one document, written record by record: {"records": [...], "summary": {...}}.
     let mut records_written = 0usize;

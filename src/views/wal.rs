@@ -5,6 +5,7 @@
 //! and hands each record to the caller. Memory does not grow with the number of entries (the
 //! first pass keeps only the overwrite points, one per leader change that dropped entries).
 
+use crate::cancel::Cancel;
 use crate::views::progress::{self, Counter, Progress};
 use crate::error::{Error, Location, Result};
 use crate::etcd::pb::{etcdserverpb, raftpb};
@@ -30,6 +31,8 @@ pub struct WalQuery {
     pub key_prefix: Option<Vec<u8>>,
     /// Only the summary is wanted: records are checked and counted, not decoded or shown.
     pub summary_only: bool,
+    /// Stops the read at the next record.
+    pub cancel: Cancel,
 }
 
 /// Where a record is: segment file name, byte offset, record number within the segment.
@@ -309,6 +312,7 @@ pub fn read_reporting(
     let mut snapshot_records = SnapshotRecords::default();
     let mut progress = Counter::new(&mut *report, "WAL check", total);
     wal.scan(q.best_effort, &mut |ev| {
+        q.cancel.check()?;
         if let Event::Frame(f) = ev {
             progress.set(at(f.segment, f.offset));
             match Record::of(&f) {
@@ -344,6 +348,7 @@ pub fn read_reporting(
     progress.set(total);
     let mut progress = Counter::new(&mut *report, "WAL read", total);
     wal.scan(q.best_effort, &mut |ev| {
+        q.cancel.check()?;
         match ev {
             Event::Frame(f) => {
                 progress.set(at(f.segment, f.offset));
