@@ -139,9 +139,6 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         if let Some(p) = &m.db_problem {
             say!("etcdscope: warning: member db: {p}");
         }
-        if let Some(p) = &m.start_problem {
-            say!("etcdscope: invalid: member: {p}");
-        }
     }
     let findings = !summary.findings().is_empty();
     if a.verify {
@@ -199,7 +196,7 @@ fn member_json(m: &MemberState) -> Value {
             SnapStatus::Bad(why) => json!({"name": f.name, "bytes": f.len, "ok": false, "error": why}),
         })
         .collect();
-    json!({"snap_files": snaps, "consistent_index": m.consistent_index, "committed_not_in_db": m.committed_not_in_db, "db_problem": m.db_problem, "start_problem": m.start_problem})
+    json!({"snap_files": snaps, "consistent_index": m.consistent_index, "committed_not_in_db": m.committed_not_in_db, "db_problem": m.db_problem})
 }
 
 /// The snapshot etcd starts from, and how that was decided.
@@ -231,7 +228,7 @@ fn summary_text(s: &WalSummary) -> String {
     let start = s.start.as_ref().map(|p| format!("{}\n", start_text(p))).unwrap_or_default();
     let invalid = match s.invalid.len() {
         0 => String::new(),
-        n => format!("{n} thing(s) etcd would not start from (listed on stderr)\n"),
+        n => format!("at start etcd would refuse or stop: {n} problem(s), listed on stderr\n"),
     };
     let member = match &s.member {
         None => String::new(),

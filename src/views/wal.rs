@@ -222,8 +222,6 @@ pub struct MemberState {
     pub db_problem: Option<String>,
     /// Committed entries after the consistent index (applied again when etcd starts).
     pub committed_not_in_db: u64,
-    /// Why etcd could not bring the db up to the snapshot it starts from, when it could not.
-    pub start_problem: Option<String>,
 }
 
 impl WalSummary {
@@ -246,9 +244,6 @@ impl WalSummary {
             }
             if let Some(p) = &m.db_problem {
                 out.push(format!("member db: {p}"));
-            }
-            if let Some(p) = &m.start_problem {
-                out.push(format!("member: {p}"));
             }
         }
         out
@@ -489,8 +484,8 @@ fn start_checker(wal: &Wal, records: &SnapshotRecords, last_state: Option<(u64, 
         });
         return None;
     };
-    if let Some(m) = summary.member.as_mut() {
-        m.start_problem = db_reaches(Path::new(&summary.dir), m, &start);
+    if let Some(what) = summary.member.as_ref().and_then(|m| db_reaches(Path::new(&summary.dir), m, &start)) {
+        summary.invalid.push(InvalidReport { segment: None, record: 0, offset: 0, what });
     }
     summary.start = Some(start.clone());
     let first_read = first_segment_read(&wal.segments.files, start.index);
