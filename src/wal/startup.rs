@@ -18,6 +18,10 @@ use super::request::Payload;
 use super::segment::SegmentFile;
 use super::snap::{SnapFile, SnapStatus};
 
+/// Findings listed; past this many (a crafted log can hold millions of bad records) they are
+/// only counted.
+pub const MAX_FINDINGS: usize = 1000;
+
 /// Snapshot records kept while looking for the start point: real WALs hold a few (one per
 /// snapshot, older segments purged); a crafted one could hold millions.
 pub const MAX_SNAPSHOT_RECORDS: usize = 1 << 16;
@@ -110,6 +114,8 @@ pub enum Verdict {
     StopsApplying { committed: bool },
     /// It panics reading the record at start.
     StopsReading,
+    /// Not a finding about one record: `what` says it all (how many more were not listed).
+    Note,
 }
 
 /// One thing etcd would not accept, where it is and why.
@@ -128,6 +134,7 @@ impl std::fmt::Display for Finding {
             Verdict::StopsApplying { committed: true } => write!(f, "{}: etcd stops (panics) applying it at start", self.what),
             Verdict::StopsApplying { committed: false } => write!(f, "{}: etcd stops (panics) applying it once it is committed", self.what),
             Verdict::StopsReading => write!(f, "{}: etcd stops (panics) reading it at start", self.what),
+            Verdict::Note => f.write_str(&self.what),
         }
     }
 }
@@ -150,6 +157,8 @@ pub struct Checker {
     last_index: u64,
     last_state_at: Option<Place>,
     findings: Vec<Finding>,
+    /// Findings past [`MAX_FINDINGS`], counted.
+    unlisted: u64,
 }
 
 impl Checker {
@@ -163,7 +172,7 @@ impl Checker {
             });
         }
         let next_index = start.index.saturating_add(1);
-        Checker { last_index: start.index, next_index, start, first_read, last_state, metadata: None, last_state_at: None, findings }
+        Checker { last_index: start.index, next_index, start, first_read, last_state, metadata: None, last_state_at: None, findings, unlisted: 0 }
     }
 
     pub fn start(&self) -> &StartPoint {
@@ -176,6 +185,10 @@ impl Checker {
     }
 
     fn found(&mut self, at: Place, what: String, verdict: Verdict) {
+        if self.findings.len() >= MAX_FINDINGS {
+            self.unlisted += 1;
+            return;
+        }
         self.findings.push(Finding { at: Some(at), what, verdict });
     }
 
@@ -271,6 +284,10 @@ impl Checker {
                 self.findings.push(Finding { at, what, verdict: Verdict::Refuses(words) });
             }
         }
+        if self.unlisted > 0 {
+            let what = format!("{} more records etcd would not start from (or would stop at), not listed", self.unlisted);
+            self.findings.push(Finding { at: None, what, verdict: Verdict::Note });
+        }
         self.findings
     }
 }
@@ -296,6 +313,24 @@ mod tests {
         assert_eq!(start_point(&r, 53, Some(&files[..1])).unwrap().index, 21);
         assert_eq!(start_point(&r, 53, Some(&[])).unwrap().from, StartFrom::NoSnapshot);
         assert_eq!(start_point(&r, 53, None).unwrap(), StartPoint { index: 42, term: 2, from: StartFrom::Assumed });
+    }
+
+    #[test]
+    fn crafted_logs_stay_bounded() {
+        let mut r = SnapshotRecords::default();
+        for i in 0..=MAX_SNAPSHOT_RECORDS as u64 {
+            r.add(i, 1);
+        }
+        assert!(r.overflow && r.seen.len() == MAX_SNAPSHOT_RECORDS);
+        assert_eq!(start_point(&r, u64::MAX, None), None, "no start point is guessed");
+        let start = StartPoint { index: 0, term: 0, from: StartFrom::NoSnapshot };
+        let mut c = Checker::new(start, Some(0), None);
+        for n in 0..5000u64 {
+            c.record(Place { segment: 0, record: n, offset: n * 8 }, &Record::Unknown(9), &[]);
+        }
+        let f = c.finish();
+        assert_eq!(f.len(), MAX_FINDINGS + 1);
+        assert_eq!(f[MAX_FINDINGS].to_string(), "4000 more records etcd would not start from (or would stop at), not listed");
     }
 
     #[test]
