@@ -6,7 +6,7 @@
 Starts members m0, m1, m2 (free ports, temp data dirs, --snapshot-count 10), puts through m0,
 removes a follower (m2, or m1 when m2 leads; ground.json names the survivors) and stops it, adds m3 and starts it with --initial-cluster-state existing, puts
 again, then stops every member. DIR/<name>/member/wal holds each member's WAL (segments cut 4096
-bytes after their last record), DIR/ground.json the etcdctl answers (`-w json`): the member
+bytes after their last record), DIR/<name>/db its db, DIR/ground.json the etcdctl answers (`-w json`): the member
 lists, the removed and added IDs, and each put's revision and raft term.
 Only the Python standard library is used; every process binds to 127.0.0.1 and is stopped.
 """
@@ -147,6 +147,8 @@ def main():
                 if f.endswith(".wal"):
                     data = open(os.path.join(src, f), "rb").read()
                     open(os.path.join(dst, f), "wb").write(data[: last_record_end(data) + 4096])
+            # The member's db beside (not in) its member dir, so the WAL is read on its own.
+            shutil.copyfile(os.path.join(members[n].dir, "data", "member", "snap", "db"), os.path.join(a.out, n, "db"))
         with open(os.path.join(a.out, "ground.json"), "w") as f:
             json.dump(ground, f, indent=1)
     finally:

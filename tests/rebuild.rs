@@ -145,3 +145,140 @@ fn rebuild_with_wal_equals_the_member_restarted() {
     assert_eq!(to_mid["get"]["header"]["revision"], r["marks"]["mid"], "--wal --to-revision: the member's revision");
     assert_eq!(to_mid["get"]["kvs"], member["at_mid"]["stdout"]["kvs"], "--wal --to-revision R = the member's get --rev R");
 }
+
+/// Found by trying to break every command: `rebuild --wal` replayed a WAL whose metadata names a
+/// member of another cluster without a word. With real data from two clusters — a 3-member
+/// cluster whose membership changed (scripts/make_wal_cluster.py) and the single member recorded
+/// in testdata/wal-3.5.1 — a member's db takes the WAL of another member of its own cluster, and
+/// refuses (exit 2) the other cluster's, naming both sides' IDs as etcdctl reported them, unless
+/// --force-foreign-wal.
+#[test]
+fn rebuild_refuses_a_wal_of_another_cluster() {
+    if bin_dir_or_skip("3.5.1").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("python3").arg(repo().join("scripts/make_wal_cluster.py")).args(["--version", "3.5.1", "--out"]).arg(tmp.path()).output().unwrap();
+    assert!(made.status.success(), "make_wal_cluster.py: {}", String::from_utf8_lossy(&made.stderr));
+    let ground: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("ground.json")).unwrap()).unwrap();
+    let other: Value = serde_json::from_slice(&std::fs::read(repo().join("testdata/wal-3.5.1/ground.json")).unwrap()).unwrap();
+    let header = &other["status"][0]["Status"]["header"];
+    let (other_member, other_cluster) = (format!("{:x}", header["member_id"].as_u64().unwrap()), format!("{:x}", header["cluster_id"].as_u64().unwrap()));
+    let members: Vec<String> = ground["members_after"].as_array().unwrap().iter().map(|m| format!("{:x}", m["ID"].as_u64().unwrap())).collect();
+    let survivor = ground["survivors"][1].as_str().unwrap();
+    let db = tmp.path().join("m0/db");
+    let rebuild = |wal: &std::path::Path, extra: &[&str]| {
+        let out = tmp.path().join("out");
+        let o = std::process::Command::new(bin())
+            .arg("rebuild")
+            .arg(&db)
+            .arg("--skip-hash-check")
+            .arg("--wal")
+            .arg(wal)
+            .arg("--out")
+            .arg(&out)
+            .arg("--dry-run")
+            .args(extra)
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    // Another member of the same cluster: its WAL is this cluster's log.
+    let (code, _, err) = rebuild(&tmp.path().join(survivor), &[]);
+    assert_eq!(code, Some(0), "m0's db with {survivor}'s WAL: {err}");
+    // The other cluster's member: refused, both sides named.
+    let foreign = repo().join("testdata/wal-3.5.1");
+    let (code, _, err) = rebuild(&foreign, &[]);
+    assert_eq!(code, Some(2), "a WAL of another cluster is refused: {err}");
+    for id in members.iter().chain([&other_member, &other_cluster]) {
+        assert!(err.contains(id.as_str()), "{id} not named in: {err}");
+    }
+    assert!(err.contains("--force-foreign-wal"), "{err}");
+    assert!(!tmp.path().join("out").exists());
+    // Forced: replayed, with a warning naming the WAL's member.
+    let (code, out, err) = rebuild(&foreign, &["--force-foreign-wal"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("warning") && out.contains(&other_member), "{out}");
+}
+
+/// Found by trying to break every command: `rebuild` left its temp dir (a whole db, Secrets
+/// included) beside OUT when interrupted. A rebuild asked to stop (as the command's SIGINT
+/// handler asks) ends with `Interrupted` and leaves neither OUT nor a temp dir, whether it is
+/// stopped writing the db or replaying a WAL; not asked, the same call writes OUT.
+#[test]
+fn an_interrupted_rebuild_leaves_nothing() {
+    use etcdscope::cancel::Cancel;
+    use etcdscope::views::rebuild::{rebuild, RebuildOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let stop = Cancel::new();
+    stop.cancel();
+    let source = etcdscope::source::Source::open(repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
+    let snap = etcdscope::snapshot::Snapshot::open(&source).unwrap();
+    let options = RebuildOptions { cancel: stop.clone(), ..Default::default() };
+    let err = rebuild(&snap, &options, &out).unwrap_err();
+    assert!(matches!(err, etcdscope::Error::Interrupted), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // With a WAL to replay (the recorded member's db and its own WAL).
+    let member = etcdscope::source::Source::open(repo().join("testdata/wal-3.5.1")).unwrap();
+    let member_snap = etcdscope::snapshot::Snapshot::open(&member).unwrap();
+    let options = RebuildOptions { cancel: stop, skip_hash_check: true, wal: Some(repo().join("testdata/wal-3.5.1")), ..Default::default() };
+    let err = rebuild(&member_snap, &options, &out).unwrap_err();
+    assert!(matches!(err, etcdscope::Error::Interrupted), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    rebuild(&snap, &RebuildOptions::default(), &out).unwrap();
+    assert!(out.join("member/snap/db").is_file());
+}
+
+/// The same through the command and a real SIGINT, sent while the rebuild is writing its db
+/// (the temp dir beside OUT holds a db file): it exits 130 saying it was interrupted — stopped
+/// by its own check, not by the 5 s grace — and leaves neither OUT nor the temp dir.
+/// ETCDSCOPE_TEST_REBUILD_ENTRY_PAUSE_US (a test hook of the command, see cli/rebuild.rs)
+/// stretches the write of the small recorded snapshot to seconds, so the signal lands mid-write
+/// every time instead of racing the end of a fast rebuild.
+#[test]
+fn sigint_stops_a_rebuild_and_removes_its_temp_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut child = std::process::Command::new(bin())
+        .arg("rebuild")
+        .arg(repo().join("testdata/etcd-3.5.1/snapshot.db"))
+        .arg("--out")
+        .arg(&out)
+        .env("ETCDSCOPE_TEST_REBUILD_ENTRY_PAUSE_US", "2000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let writing = loop {
+        let temp = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".out.rebuild-"));
+        if let Some(t) = temp.filter(|t| t.join("member/snap/db").is_file()) {
+            break t;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the rebuild ended before it was interrupted");
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "no temp dir with a db appeared");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    // SAFETY: kill(2) on the PID of the child this test started and has not yet reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let signalled = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if signalled.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the rebuild did not stop within 30 s of SIGINT");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("etcdscope: interrupted") && !err.contains("stopped at once"), "stopped by its own check: {err}");
+    assert!(signalled.elapsed() < std::time::Duration::from_secs(4), "it stopped at the next entry, not after the grace period");
+    assert!(!writing.exists() && !out.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing beside OUT");
+}

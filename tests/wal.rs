@@ -691,3 +691,62 @@ fn secret_values_stay_hidden_in_every_wal_format() {
     }
     assert!(leaks(&["-o", "jsonl", "--show-secrets"]), "--show-secrets shows them");
 }
+
+/// Found by trying to break every command: the `wal` table printed keys raw, so a key holding
+/// ESC, BEL or a newline reached the terminal (a forged line, a terminal escape). Keys, ranges
+/// and v2 paths are escaped in the table as every other table escapes them (`\x1b`, `\x07`,
+/// `\x0a`); a key that is not UTF-8 is shown escaped, not as "?".
+#[test]
+fn table_keys_are_escaped() {
+    use etcdscope::etcd::pb::{etcdserverpb, raftpb};
+    use prost::Message;
+    let entry = |index: u64, irr: etcdserverpb::InternalRaftRequest| {
+        raftpb::Entry { r#type: Some(0), term: Some(1), index: Some(index), data: Some(irr.encode_to_vec()) }.encode_to_vec()
+    };
+    let put = |key: &[u8]| etcdserverpb::InternalRaftRequest {
+        put: Some(etcdserverpb::PutRequest { key: key.to_vec(), value: b"v".to_vec(), ..Default::default() }),
+        ..Default::default()
+    };
+    let delete = etcdserverpb::InternalRaftRequest {
+        delete_range: Some(etcdserverpb::DeleteRangeRequest { key: b"a\x1b]0;title\x07".to_vec(), range_end: b"b\nFORGED".to_vec(), ..Default::default() }),
+        ..Default::default()
+    };
+    let v2 = etcdserverpb::Request { id: Some(1), method: Some("PUT\x1b[2J".into()), path: Some("/0/x\ny".into()), dir: Some(false), ..Default::default() };
+    let records = vec![
+        (4, vec![]),
+        (1, etcdserverpb::Metadata { node_id: Some(1), cluster_id: Some(2) }.encode_to_vec()),
+        (2, entry(1, put(b"/esc\x1b[31mred"))),
+        (2, entry(2, put(b"/bel\x07/nl\nFORGED LINE"))),
+        (2, entry(3, put(b"/bin/\xff\xfe"))),
+        (2, entry(4, delete)),
+        (2, raftpb::Entry { r#type: Some(0), term: Some(1), index: Some(5), data: Some(v2.encode_to_vec()) }.encode_to_vec()),
+        (3, raftpb::HardState { term: Some(1), vote: Some(1), commit: Some(5) }.encode_to_vec()),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("0000000000000000-0000000000000000.wal"), encode_segment(&records)).unwrap();
+    let out = Command::new(bin()).arg("wal").arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let raw = |b: &u8| *b < 0x20 && *b != b'\n' || *b == 0x7f;
+    assert!(!out.stdout.iter().any(raw), "control bytes reach the terminal: {:?}", String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.lines().any(|l| l.starts_with("FORGED")), "a key started a line of its own:\n{text}");
+    for shown in [r"/esc\x1b[31mred", r"/bel\x07/nl\x0aFORGED LINE", r"/bin/\xff\xfe", r"[a\x1b]0;title\x07, b\x0aFORGED)", r"PUT\x1b[2J /0/x\x0ay"] {
+        assert!(text.contains(shown), "{shown} not in:\n{text}");
+    }
+}
+
+/// Found by trying to break every command: reading a WAL (multi-GB during an outage) could not
+/// be stopped. Asked to stop, the read ends with `Interrupted` at the next record.
+#[test]
+fn an_interrupted_wal_read_stops() {
+    use etcdscope::views::wal::{read, WalQuery};
+    let q = WalQuery { cancel: { let c = etcdscope::cancel::Cancel::new(); c.cancel(); c }, ..Default::default() };
+    let mut lines = 0;
+    let err = read(&repo().join("testdata/wal-3.5.1"), &q, None, &mut |_| {
+        lines += 1;
+        Ok(())
+    })
+    .unwrap_err();
+    assert!(matches!(err, etcdscope::Error::Interrupted), "{err}");
+    assert_eq!(lines, 0);
+}

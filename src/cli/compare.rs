@@ -22,7 +22,8 @@ pub struct CompareArgs {
 pub fn run(a: &CompareArgs, out: &mut impl Write) -> CliResult {
     super::format::table_or_json(&a.output, "compare")?;
     let sources: Vec<Source> = a.src.iter().map(Source::open).collect::<Result<_, _>>()?;
-    let c = compare(&sources)?;
+    // SIGINT/SIGTERM stop the comparison at the next key (exit 130).
+    let c = compare(&sources, &super::interrupt::watch())?;
     if a.output == "json" {
         serde_json::to_writer_pretty(&mut *out, &c).map_err(std::io::Error::from)?;
         writeln!(out)?;

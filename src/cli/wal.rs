@@ -4,9 +4,11 @@
 
 use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
+use super::format::{one_line, printable_key};
 use super::wal_json::line_json;
 use etcdscope::views::wal::{corruption_error, read_reporting, MemberState, WalQuery, WalSummary};
 use etcdscope::wal::snap::SnapStatus;
+use etcdscope::wal::startup::{StartFrom, StartPoint};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,6 +66,8 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         types: a.types.clone(),
         key_prefix: a.key_prefix.as_ref().map(|p| p.as_bytes().to_vec()),
         summary_only: a.verify,
+        // SIGINT/SIGTERM stop the read at the next record (exit 130).
+        cancel: super::interrupt::watch(),
     };
     // `-o json` is one document, written record by record: {"records": [...], "summary": {...}}.
     let mut records_written = 0usize;
@@ -124,6 +128,9 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         let hint = if d.kind == "torn" { " (a torn last write: etcd truncates it on start)" } else { "" };
         say!("etcdscope: {}: {} record {} at byte {}: {}{hint}{resumed}", d.kind, d.segment, d.record, d.offset, d.what);
     }
+    for i in &summary.invalid {
+        say!("etcdscope: invalid: {i}");
+    }
     for s in &summary.empty_segments {
         say!("etcdscope: warning: segment {s} holds no record (etcd starts every segment with a crc record)");
     }
@@ -170,6 +177,11 @@ fn summary_json(s: &WalSummary) -> Value {
         "crc_verified": s.crc_verified,
         "crc_unchecked": s.crc_unchecked,
         "damage": s.damage.iter().map(|d| json!({"segment": d.segment, "record": d.record, "offset": d.offset, "kind": d.kind, "error": d.what})).collect::<Vec<_>>(),
+        "invalid": s.invalid.iter().map(|i| match &i.segment {
+            Some(seg) => json!({"segment": seg, "record": i.record, "offset": i.offset, "error": i.what}),
+            None => json!({"error": i.what}),
+        }).collect::<Vec<_>>(),
+        "start": s.start.as_ref().map(start_json),
         "tail": s.tail,
         "order_problems": s.order_problems,
         "empty_segments": s.empty_segments,
@@ -191,6 +203,24 @@ fn member_json(m: &MemberState) -> Value {
     json!({"snap_files": snaps, "consistent_index": m.consistent_index, "committed_not_in_db": m.committed_not_in_db, "db_problem": m.db_problem})
 }
 
+/// The snapshot etcd starts from, and how that was decided.
+fn start_json(p: &StartPoint) -> Value {
+    let from = match &p.from {
+        StartFrom::SnapFile(name) => json!({"snap_file": name}),
+        StartFrom::NoSnapshot => json!("no usable .snap file: etcd replays the log from index 0"),
+        StartFrom::Assumed => json!("assumed: the newest committed snapshot record (no snap/ dir here)"),
+    };
+    json!({"index": p.index, "term": p.term, "from": from})
+}
+
+fn start_text(p: &StartPoint) -> String {
+    match &p.from {
+        StartFrom::SnapFile(name) => format!("etcd starts from the snapshot at index {} (term {}, {name})", p.index, p.term),
+        StartFrom::NoSnapshot => "etcd starts from index 0 (no usable .snap file)".into(),
+        StartFrom::Assumed => format!("etcd would start from the snapshot at index {} (term {}; no snap/ dir here to check)", p.index, p.term),
+    }
+}
+
 fn summary_text(s: &WalSummary) -> String {
     let by_class: Vec<String> = s.entries_by_class.iter().map(|(c, n)| format!("{c} {n}")).collect();
     let span = match (s.first_entry, s.last_entry) {
@@ -199,6 +229,11 @@ fn summary_text(s: &WalSummary) -> String {
     };
     let commit = s.hard_state.map(|(_, _, c)| c.to_string()).unwrap_or_else(|| "none".into());
     let crc = if s.damage.is_empty() { format!("CRC ok ({} records verified)", s.crc_verified) } else { format!("{} damaged place(s)", s.damage.len()) };
+    let start = s.start.as_ref().map(|p| format!("{}\n", start_text(p))).unwrap_or_default();
+    let invalid = match s.invalid.len() {
+        0 => String::new(),
+        n => format!("at start etcd would refuse or stop: {n} problem(s), listed on stderr\n"),
+    };
     let member = match &s.member {
         None => String::new(),
         Some(m) => {
@@ -216,7 +251,7 @@ fn summary_text(s: &WalSummary) -> String {
         }
     };
     format!(
-        "summary: {} segment(s), {} records, {} entries ({}), {span}, commit {commit}, {} superseded, {} uncommitted, {crc}; last segment: {}\n{member}",
+        "summary: {} segment(s), {} records, {} entries ({}), {span}, commit {commit}, {} superseded, {} uncommitted, {crc}; last segment: {}\n{member}{start}{invalid}",
         s.segments,
         s.records,
         s.entries,
@@ -245,24 +280,24 @@ fn table_line(v: &Value) -> String {
             }
             let class = str_of("class");
             let detail = match class.as_str() {
-                "put" => format!("{} ({} bytes)", v.pointer("/put/key").and_then(Value::as_str).unwrap_or("?"), value_len(v.pointer("/put"))),
+                "put" => format!("{} ({} bytes)", key_cell(v, "/put/key").unwrap_or_else(|| "?".into()), value_len(v.pointer("/put"))),
                 "delete" => {
-                    let key = v.pointer("/delete_range/key").and_then(Value::as_str).unwrap_or("?");
-                    match v.pointer("/delete_range/range_end").and_then(Value::as_str) {
+                    let key = key_cell(v, "/delete_range/key").unwrap_or_else(|| "?".into());
+                    match key_cell(v, "/delete_range/range_end") {
                         Some(end) => format!("[{key}, {end})"),
-                        None => key.to_string(),
+                        None => key,
                     }
                 }
                 "txn" => {
                     let n = |k: &str| v.pointer(&format!("/txn/{k}")).and_then(Value::as_array).map_or(0, Vec::len);
                     format!("{} compares, {} success, {} failure ops", n("compare"), n("success"), n("failure"))
                 }
-                "conf" => v.get("conf_change").or_else(|| v.get("conf_change_v2")).map(Value::to_string).unwrap_or_default(),
-                "v2" => format!("{} {}", v.pointer("/v2/method").and_then(Value::as_str).unwrap_or(""), v.pointer("/v2/path").and_then(Value::as_str).unwrap_or("")),
+                "conf" => one_line(&v.get("conf_change").or_else(|| v.get("conf_change_v2")).map(Value::to_string).unwrap_or_default()),
+                "v2" => format!("{} {}", key_cell(v, "/v2/method").unwrap_or_default(), key_cell(v, "/v2/path").unwrap_or_default()),
                 "empty" => String::new(),
                 _ => {
                     let op = str_of("op");
-                    format!("{op} {}", v.get(op.as_str()).map(Value::to_string).unwrap_or_default())
+                    one_line(&format!("{op} {}", v.get(op.as_str()).map(Value::to_string).unwrap_or_default()))
                 }
             };
             format!("{place:<24} entry  {:>8} {:>4} {class:<10} {detail}{flags}", str_of("index"), str_of("term"))
@@ -274,6 +309,18 @@ fn table_line(v: &Value) -> String {
         "damage" => format!("{place:<24} DAMAGE {}: {}", str_of("damage"), str_of("error")),
         other => format!("{place:<24} {other} {v}"),
     }
+}
+
+/// The bytes at `ptr` in a line's JSON (text there, or base64 at `ptr` + `_base64`), escaped
+/// for a table cell as every table escapes keys ([`printable_key`]): data never sends control
+/// bytes to the terminal.
+fn key_cell(v: &Value, ptr: &str) -> Option<String> {
+    if let Some(text) = v.pointer(ptr).and_then(Value::as_str) {
+        return Some(printable_key(text.as_bytes()));
+    }
+    let encoded = v.pointer(&format!("{ptr}_base64")).and_then(Value::as_str)?;
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
+    Some(printable_key(&bytes))
 }
 
 fn value_len(put: Option<&Value>) -> u64 {

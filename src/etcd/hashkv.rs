@@ -12,6 +12,7 @@ use super::backend::{Backend, KEY, META};
 use super::revision::{Revision, RevisionKey};
 use super::wire;
 use super::Store;
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
@@ -28,12 +29,13 @@ pub struct HashKv {
 
 /// `etcdctl endpoint hashkv --rev rev` (0 = the current revision) of the store.
 pub fn hash_kv(store: &Store<'_>, rev: i64) -> Result<HashKv> {
-    hash_kv_compacted_at(store, rev, store.compact_revision())
+    hash_kv_compacted_at(store, rev, store.compact_revision(), &Cancel::default())
 }
 
 /// [`hash_kv`] as if the store were compacted at `compact` (at least its own compaction): how
-/// members compacted at different revisions are compared on equal terms.
-pub fn hash_kv_compacted_at(store: &Store<'_>, rev: i64, compact: i64) -> Result<HashKv> {
+/// members compacted at different revisions are compared on equal terms. Stops at the next
+/// entry once `cancel` is cancelled.
+pub fn hash_kv_compacted_at(store: &Store<'_>, rev: i64, compact: i64, cancel: &Cancel) -> Result<HashKv> {
     let (compact, current) = (compact.max(store.compact_revision()), store.current_revision());
     if rev > 0 && rev <= compact {
         return Err(Error::Compacted { requested: rev, compact_revision: compact });
@@ -56,6 +58,7 @@ pub fn hash_kv_compacted_at(store: &Store<'_>, rev: i64, compact: i64) -> Result
     let mut newest: HashMap<&[u8], (Revision, bool)> = HashMap::default();
     for entry in bucket.iter(db) {
         let entry = entry?;
+        cancel.check()?;
         let rk = parse(&entry)?;
         if rk.revision.main > rev {
             break;
@@ -67,6 +70,7 @@ pub fn hash_kv_compacted_at(store: &Store<'_>, rev: i64, compact: i64) -> Result
     let mut crc = crc32c::crc32c(KEY);
     for entry in bucket.iter(db) {
         let entry = entry?;
+        cancel.check()?;
         let rk = parse(&entry)?;
         if rk.revision.main > rev {
             break;

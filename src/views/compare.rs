@@ -5,6 +5,7 @@
 //! latest compaction among them), then per-range hashes and a walk to the first key where one
 //! differs from the first member.
 
+use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::etcd::hashkv::hash_kv_compacted_at;
 use crate::etcd::KeyRange;
@@ -76,21 +77,10 @@ pub struct Comparison {
     pub divergences: Vec<Divergence>,
 }
 
-/// The member ID a data dir's WAL names (its metadata record), if the input is a data or
+/// The member ID a data dir's WAL names (its first metadata record), if the input is a data or
 /// member dir with a readable WAL.
 fn member_of(input: &std::path::Path) -> Option<u64> {
-    use crate::views::wal::{read, OtherRecord, WalLine, WalQuery};
-    let mut id = None;
-    let q = WalQuery { best_effort: true, ..Default::default() };
-    // The metadata record comes first: stop reading there.
-    let _ = read(input, &q, None, &mut |line| {
-        if let WalLine::Record { record: OtherRecord::Metadata { node_id, .. }, .. } = line {
-            id = Some(node_id);
-            return Err(crate::error::Error::Interrupted);
-        }
-        Ok(())
-    });
-    id
+    crate::views::wal::wal_ids(input).ok().flatten().map(|(member, _)| member)
 }
 
 /// One key's state, compared by what etcd serves: revisions, version, lease and value (the
@@ -101,7 +91,9 @@ fn state<'a>(kv: &crate::etcd::mvcc::KeyValueRef<'a>) -> State<'a> {
     (kv.create_revision, kv.mod_revision, kv.version, kv.lease, kv.value)
 }
 
-pub fn compare(sources: &[Source]) -> Result<Comparison> {
+/// Compares the members read from `sources` (the first is the reference); stops at the next key
+/// once `cancel` is cancelled.
+pub fn compare(sources: &[Source], cancel: &Cancel) -> Result<Comparison> {
     let snaps: Vec<Snapshot<'_>> = sources.iter().map(Snapshot::open).collect::<Result<_>>()?;
     let common = snaps.iter().map(|s| s.store().current_revision()).min().unwrap_or(0);
     // Members compacted at different revisions are hashed as if all were compacted at the
@@ -113,7 +105,8 @@ pub fn compare(sources: &[Source]) -> Result<Comparison> {
     let mut members = Vec::new();
     for (snap, source) in snaps.iter().zip(sources) {
         let store = snap.store();
-        let hash = if comparable { hash_kv_compacted_at(store, common, compact)?.hash } else { 0 };
+        let hash = if comparable { hash_kv_compacted_at(store, common, compact, cancel)?.hash } else { 0 };
+        cancel.check()?;
         let is_dir = source.input.is_dir();
         members.push(MemberState {
             input: source.input.display().to_string(),
@@ -139,11 +132,11 @@ pub fn compare(sources: &[Source]) -> Result<Comparison> {
                 continue;
             }
             if reference.is_none() {
-                reference = Some(keyspace(&snaps[0], common)?);
+                reference = Some(keyspace(&snaps[0], common, cancel)?);
             }
             let reference = reference.as_ref().expect("built above");
-            let other = keyspace(snap, common)?;
-            if let Some(d) = divergence(i, reference, &other) {
+            let other = keyspace(snap, common, cancel)?;
+            if let Some(d) = divergence(i, reference, &other, cancel)? {
                 divergences.push(d);
             }
         }
@@ -154,9 +147,16 @@ pub fn compare(sources: &[Source]) -> Result<Comparison> {
 
 type Keyspace<'a> = Vec<(&'a [u8], State<'a>)>;
 
-fn keyspace<'a>(snap: &Snapshot<'a>, rev: i64) -> Result<Keyspace<'a>> {
+fn keyspace<'a>(snap: &Snapshot<'a>, rev: i64, cancel: &Cancel) -> Result<Keyspace<'a>> {
     let file = snap.file();
-    snap.store().range(&KeyRange::all(), rev)?.iter().map(|e| e.kv(file).map(|kv| (kv.key, state(&kv)))).collect()
+    snap.store()
+        .range(&KeyRange::all(), rev)?
+        .iter()
+        .map(|e| {
+            cancel.check()?;
+            e.kv(file).map(|kv| (kv.key, state(&kv)))
+        })
+        .collect()
 }
 
 fn key_at(s: Option<&State<'_>>) -> KeyAt {
@@ -167,7 +167,7 @@ fn key_at(s: Option<&State<'_>>) -> KeyAt {
 }
 
 /// Per-range hashes over the reference's keys, then the first differing key.
-fn divergence(member: usize, a: &Keyspace<'_>, b: &Keyspace<'_>) -> Option<Divergence> {
+fn divergence(member: usize, a: &Keyspace<'_>, b: &Keyspace<'_>, cancel: &Cancel) -> Result<Option<Divergence>> {
     let hash_range = |ks: &Keyspace<'_>, lo: &[u8], hi: Option<&[u8]>| {
         let mut crc = 0u32;
         // Both keyspaces are sorted: the range is a slice found by binary search.
@@ -186,19 +186,21 @@ fn divergence(member: usize, a: &Keyspace<'_>, b: &Keyspace<'_>) -> Option<Diver
     let mut differing = 0u64;
     let mut first: Option<(Vec<u8>, Option<Vec<u8>>)> = None;
     for (i, lo) in starts.iter().enumerate() {
+        cancel.check()?;
         let hi = starts.get(i + 1).copied();
         if hash_range(a, lo, hi) != hash_range(b, lo, hi) {
             differing += 1;
             first.get_or_insert_with(|| (lo.to_vec(), hi.map(<[u8]>::to_vec)));
         }
     }
-    let (start, end) = first?;
+    let Some((start, end)) = first else { return Ok(None) };
     // The first key, in key order, whose state differs.
     let (mut i, mut j) = (0, 0);
     loop {
+        cancel.check()?;
         let (ka, kb) = (a.get(i), b.get(j));
         let (key, sa, sb) = match (ka, kb) {
-            (None, None) => return None,
+            (None, None) => return Ok(None),
             (Some((k, s)), None) => (k, Some(s), None),
             (None, Some((k, s))) => (k, None, Some(s)),
             (Some((k1, s1)), Some((k2, s2))) => match k1.cmp(k2) {
@@ -212,7 +214,7 @@ fn divergence(member: usize, a: &Keyspace<'_>, b: &Keyspace<'_>) -> Option<Diver
                 std::cmp::Ordering::Equal => (k1, Some(s1), Some(s2)),
             },
         };
-        return Some(Divergence {
+        return Ok(Some(Divergence {
             member,
             ranges_differing: differing,
             ranges: starts.len() as u64,
@@ -221,6 +223,6 @@ fn divergence(member: usize, a: &Keyspace<'_>, b: &Keyspace<'_>) -> Option<Diver
             first_key: String::from_utf8_lossy(key).into_owned(),
             first: key_at(sa),
             other: key_at(sb),
-        });
+        }));
     }
 }

@@ -5,6 +5,7 @@
 //! and hands each record to the caller. Memory does not grow with the number of entries (the
 //! first pass keeps only the overwrite points, one per leader change that dropped entries).
 
+use crate::cancel::Cancel;
 use crate::views::progress::{self, Counter, Progress};
 use crate::error::{Error, Location, Result};
 use crate::etcd::pb::{etcdserverpb, raftpb};
@@ -13,6 +14,7 @@ use crate::wal::frame::{DamageKind, Event, SegmentEnd, Wal};
 use crate::wal::record::{Entry, Record};
 use crate::wal::request::{class_fast, payload, Payload};
 use crate::wal::segment::{discover, wal_dir};
+use crate::wal::startup::{first_segment_read, start_point, Checker, Place, SnapshotRecords, StartFrom, StartPoint, MAX_SNAPSHOT_RECORDS};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -29,6 +31,8 @@ pub struct WalQuery {
     pub key_prefix: Option<Vec<u8>>,
     /// Only the summary is wanted: records are checked and counted, not decoded or shown.
     pub summary_only: bool,
+    /// Stops the read at the next record.
+    pub cancel: Cancel,
 }
 
 /// Where a record is: segment file name, byte offset, record number within the segment.
@@ -179,6 +183,11 @@ pub struct WalSummary {
     pub crc_verified: u64,
     pub crc_unchecked: u64,
     pub damage: Vec<DamageReport>,
+    /// Records whose frame and CRC are sound but which etcd would not start from (or would stop
+    /// applying): unknown types, data that does not unmarshal, conflicting metadata, gaps, …
+    pub invalid: Vec<InvalidReport>,
+    /// The snapshot etcd starts from (None when it could not be worked out).
+    pub start: Option<StartPoint>,
     /// How the last segment ended.
     pub tail: Option<String>,
     pub order_problems: Vec<String>,
@@ -187,6 +196,17 @@ pub struct WalSummary {
     pub ignored_files: Vec<(String, String)>,
     /// With a member or data dir: the member's snapshot files and its db's consistent index.
     pub member: Option<MemberState>,
+}
+
+/// Something etcd checks when it starts that this WAL fails, and where (`segment` is None for
+/// what no one record holds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidReport {
+    pub segment: Option<String>,
+    pub record: u64,
+    pub offset: u64,
+    /// What is wrong and what etcd does about it.
+    pub what: String,
 }
 
 /// What the member dir beside the WAL says about it.
@@ -203,13 +223,14 @@ pub struct MemberState {
 
 impl WalSummary {
     pub fn has_damage(&self) -> bool {
-        !self.damage.is_empty() || !self.order_problems.is_empty()
+        !self.damage.is_empty() || !self.order_problems.is_empty() || !self.invalid.is_empty()
     }
 
     /// Everything reported as wrong, one line each: damage and order problems, empty segments,
     /// `.snap` files etcd would refuse, a db that cannot be read. What exit codes follow.
     pub fn findings(&self) -> Vec<String> {
         let mut out: Vec<String> = self.damage.iter().map(|d| format!("{} {}: {} at byte {}", d.kind, d.segment, d.what, d.offset)).collect();
+        out.extend(self.invalid.iter().map(InvalidReport::to_string));
         out.extend(self.order_problems.iter().cloned());
         out.extend(self.empty_segments.iter().map(|s| format!("segment {s} holds no record (etcd starts every segment with a crc record)")));
         if let Some(m) = &self.member {
@@ -223,6 +244,15 @@ impl WalSummary {
             }
         }
         out
+    }
+}
+
+impl std::fmt::Display for InvalidReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.segment {
+            Some(s) => write!(f, "{s} record {} at byte {}: {}", self.record, self.offset, self.what),
+            None => f.write_str(&self.what),
+        }
     }
 }
 
@@ -267,11 +297,14 @@ pub fn read_reporting(
     }
     let at = |segment: usize, offset: u64| before.get(segment).copied().unwrap_or(total).saturating_add(offset);
 
-    // Pass 1: the final commit and the overwrite points.
+    // Pass 1: the final commit, the overwrite points and the snapshot records.
     let mut overwrites: Vec<Overwrite> = Vec::new();
     let (mut seq, mut last_index, mut commit) = (0u64, 0u64, 0u64);
+    let mut last_state = None;
+    let mut snapshot_records = SnapshotRecords::default();
     let mut progress = Counter::new(&mut *report, "WAL check", total);
     wal.scan(q.best_effort, &mut |ev| {
+        q.cancel.check()?;
         if let Event::Frame(f) = ev {
             progress.set(at(f.segment, f.offset));
             match Record::of(&f) {
@@ -282,12 +315,17 @@ pub fn read_reporting(
                     last_index = e.index;
                     seq += 1;
                 }
-                Ok(Record::State(h)) => commit = h.commit(),
+                Ok(Record::State(h)) => {
+                    commit = h.commit();
+                    last_state = Some((h.term(), h.vote(), h.commit()));
+                }
+                Ok(Record::Snapshot(s)) => snapshot_records.add(s.index(), s.term()),
                 _ => {}
             }
         }
         Ok(())
     })?;
+    let mut checker = start_checker(&wal, &snapshot_records, last_state, &mut summary);
     // Suffix minimum of overwritten indexes: entry `s` with index `i` is superseded when an
     // overwrite after it starts at or below `i`.
     let mut suffix_min: Vec<u64> = overwrites.iter().map(|o| o.index).collect();
@@ -302,6 +340,7 @@ pub fn read_reporting(
     progress.set(total);
     let mut progress = Counter::new(&mut *report, "WAL read", total);
     wal.scan(q.best_effort, &mut |ev| {
+        q.cancel.check()?;
         match ev {
             Event::Frame(f) => {
                 progress.set(at(f.segment, f.offset));
@@ -313,15 +352,22 @@ pub fn read_reporting(
                     summary.crc_unchecked += 1;
                 }
                 let at = RecordAt { segment: name(f.segment), offset: f.offset, record: f.record };
+                let place = Place { segment: f.segment, record: f.record, offset: f.offset };
                 let record = match Record::of(&f) {
                     Ok(r) => r,
                     Err(why) => {
+                        if let Some(c) = checker.as_mut() {
+                            c.undecodable(place, f.rtype, &why);
+                        }
                         if q.types.is_empty() && !q.summary_only {
                             visit(WalLine::Undecodable { at, error: why.to_string() })?;
                         }
                         return Ok(());
                     }
                 };
+                if let Some(c) = checker.as_mut() {
+                    c.record(place, &record, f.data);
+                }
                 match record {
                     Record::Entry(e) => {
                         while next_overwrite < overwrites.len() && overwrites[next_overwrite].seq <= seq {
@@ -343,10 +389,17 @@ pub fn read_reporting(
                                 m.committed_not_in_db += 1;
                             }
                         }
+                        // What etcd applies at start is decoded whether shown or not.
+                        let mut decoded = None;
+                        if let Some(c) = checker.as_mut().filter(|c| c.applies(place, &e, superseded)) {
+                            let p = payload(&e);
+                            c.applied_entry(place, &e, &p);
+                            decoded = Some(p);
+                        }
                         if q.summary_only || !index_and_class_shown(q, &e, class) {
                             return Ok(());
                         }
-                        let p = payload(&e);
+                        let p = decoded.unwrap_or_else(|| payload(&e));
                         if !keys_shown(q, &p) {
                             return Ok(());
                         }
@@ -403,7 +456,83 @@ pub fn read_reporting(
         Ok(())
     })?;
     progress.set(total);
+    for finding in checker.map(Checker::finish).unwrap_or_default() {
+        let (segment, record, offset) = match finding.at {
+            Some(p) => (Some(name(p.segment)), p.record, p.offset),
+            None => (None, 0, 0),
+        };
+        summary.invalid.push(InvalidReport { segment, record, offset, what: finding.to_string() });
+    }
     Ok(summary)
+}
+
+/// Works out the snapshot etcd starts from (into the summary, with what the member's db says
+/// about it) and the checker of what etcd then reads; None when the log holds too many snapshot
+/// records to say.
+fn start_checker(wal: &Wal, records: &SnapshotRecords, last_state: Option<(u64, u64, u64)>, summary: &mut WalSummary) -> Option<Checker> {
+    let commit = last_state.map_or(0, |(_, _, c)| c);
+    let snap_files = summary.member.as_ref().map(|m| m.snap_files.as_slice());
+    let Some(start) = start_point(records, commit, snap_files) else {
+        summary.invalid.push(InvalidReport {
+            segment: None,
+            record: 0,
+            offset: 0,
+            what: format!("more than {MAX_SNAPSHOT_RECORDS} snapshot records: the snapshot etcd starts from is not worked out, and what etcd checks after it is not checked"),
+        });
+        return None;
+    };
+    if let Some(what) = summary.member.as_ref().and_then(|m| db_reaches(Path::new(&summary.dir), m, &start)) {
+        summary.invalid.push(InvalidReport { segment: None, record: 0, offset: 0, what });
+    }
+    summary.start = Some(start.clone());
+    let first_read = first_segment_read(&wal.segments.files, start.index);
+    Some(Checker::new(start, first_read, last_state))
+}
+
+/// Why etcd could not bring the member's db up to the snapshot it starts from: a db that is
+/// missing or behind the snapshot is replaced by the `<index>.snap.db` file a leader sent, and
+/// without one etcd refuses to start.
+fn db_reaches(wal_dir: &Path, m: &MemberState, start: &StartPoint) -> Option<String> {
+    let StartFrom::SnapFile(name) = &start.from else { return None };
+    let snap_dir = wal_dir.parent()?.join("snap");
+    let db_index = match m.consistent_index {
+        Some(ci) if ci >= start.index => return None,
+        Some(ci) => format!("the db's consistent index {ci} is behind it"),
+        None if m.db_problem.is_some() => return None,
+        None if snap_dir.join("db").is_file() => "the db records no consistent index".to_string(),
+        None => "there is no db".to_string(),
+    };
+    let needed = format!("{:016x}.snap.db", start.index);
+    if snap_dir.join(&needed).exists() {
+        return None;
+    }
+    Some(format!(
+        "etcd starts from the snapshot at index {} ({name}) and {db_index}; it then needs snap/{needed}, which is not there: etcd refuses to start (\"failed to recover v3 backend from snapshot\")",
+        start.index
+    ))
+}
+
+/// The member and cluster IDs the WAL at (or under) `input` names: its first metadata record
+/// (every segment starts with one), read without reading the rest of the log.
+pub fn wal_ids(input: &Path) -> Result<Option<(u64, u64)>> {
+    let segments = discover(&wal_dir(input)?)?;
+    let Some(first) = segments.files.first().cloned() else { return Ok(None) };
+    let wal = Wal::open(crate::wal::segment::Segments { files: vec![first], ..segments })?;
+    let mut ids = None;
+    let stopped = wal.scan(false, &mut |ev| {
+        if let Event::Frame(f) = ev {
+            if let Ok(Record::Metadata { node_id, cluster_id }) = Record::of(&f) {
+                ids = Some((node_id, cluster_id));
+                // Nothing more is needed: stop reading here.
+                return Err(Error::Interrupted);
+            }
+        }
+        Ok(())
+    });
+    match stopped {
+        Err(Error::Interrupted) if ids.is_some() => Ok(ids),
+        other => other.map(|()| ids),
+    }
 }
 
 /// The member dir around a WAL dir (`<member>/wal`): its `.snap` files and the db's

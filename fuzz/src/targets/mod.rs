@@ -452,6 +452,9 @@ pub fn rebuild(data: &[u8]) {
         mark_compacted: false,
         wal: None,
         to_index: None,
+        force_foreign_wal: false,
+        cancel: Default::default(),
+        entry_pause: None,
     };
     let options = if r.below(4) == 0 { RebuildOptions { bump_revision: Some(1 + r.below(1000) as i64), mark_compacted: true, ..options } } else { options };
     let _ = rebuild_dir(&snap, &options, &dir.join("out"));
@@ -541,6 +544,7 @@ fn read_wal(dir: &Path, flags: u8) {
         types,
         key_prefix: (flags & 0x80 != 0).then(|| b"/registry/".to_vec()),
         summary_only: flags & 2 != 0,
+        cancel: Default::default(),
     };
     let mut lines = 0;
     let summary = read(dir, &q, decoder, &mut |line| {

@@ -18,6 +18,7 @@ use crate::etcd::wire;
 use rustc_hash::FxHashMap as HashMap;
 use crate::bolt::write::{FileWriter, TreeWriter, WrittenFile};
 use crate::bolt::Db;
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::etcd::backend::{Backend, KEY, MEMBERS, MEMBERS_REMOVED, META};
 use crate::etcd::revision::{Revision, RevisionKey};
@@ -43,7 +44,7 @@ struct Compaction {
 }
 
 impl Compaction {
-    fn plan(db: &Db<'_>, bucket: &crate::bolt::Bucket<'_>, replay: &Replayed, source_compact: i64) -> Result<Option<Compaction>> {
+    fn plan(db: &Db<'_>, bucket: &crate::bolt::Bucket<'_>, replay: &Replayed, source_compact: i64, pace: &Pace<'_>) -> Result<Option<Compaction>> {
         let compact = replay.compact;
         if compact <= source_compact {
             return Ok(None);
@@ -57,6 +58,7 @@ impl Compaction {
         };
         for entry in bucket.iter(db) {
             let entry = entry?;
+            pace.step()?;
             let rev = RevisionKey::parse(entry.key()).map_err(|e| db.corrupt(entry.page, entry.element.value_offset, format!("key bucket: {e}")))?;
             if rev.revision.main > compact {
                 break;
@@ -97,9 +99,30 @@ const TERM: &[u8] = b"term";
 const SCHEDULED_COMPACT: &[u8] = b"scheduledCompactRev";
 const FINISHED_COMPACT: &[u8] = b"finishedCompactRev";
 
+/// How the db write goes: stopped at the next entry when cancelled, and (a test hook) paused
+/// after each `key` entry.
+pub struct Pace<'c> {
+    pub cancel: &'c Cancel,
+    pub entry_pause: Option<std::time::Duration>,
+}
+
+impl Pace<'_> {
+    /// Before each entry written.
+    fn step(&self) -> Result<()> {
+        self.cancel.check()
+    }
+
+    /// After each `key` entry written.
+    fn key_written(&self) {
+        if let Some(pause) = self.entry_pause {
+            std::thread::sleep(pause);
+        }
+    }
+}
+
 /// Writes `out` from the backend of `src`, for the member `cluster.local()` of `cluster`, whose
 /// WAL will end its bootstrap at raft index `index`, term `term`.
-pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: u64, term: u64, edit: &KeyspaceEdit) -> Result<DbWritten> {
+pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: u64, term: u64, edit: &KeyspaceEdit, pace: &Pace<'_>) -> Result<DbWritten> {
     let db = &backend.db;
     let mut writer = FileWriter::create(out, db.page_size())?;
     let mut key_entries = 0;
@@ -121,12 +144,13 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
         match *name {
             KEY => {
                 let compaction = match edit.replay {
-                    Some(replay) => Compaction::plan(db, bucket, replay, source_compact)?,
+                    Some(replay) => Compaction::plan(db, bucket, replay, source_compact, pace)?,
                     None => None,
                 };
                 let keeps = |rev: &RevisionKey, raw: &[u8]| compaction.as_ref().map_or(true, |c| c.keeps(rev, raw));
                 for entry in bucket.iter(db) {
                     let entry = entry?;
+                    pace.step()?;
                     no_nested(db, name, &entry)?;
                     let rev = RevisionKey::parse(entry.key()).map_err(|e| db.corrupt(entry.page, entry.element.value_offset, format!("key bucket: {e}")))?;
                     if edit.to_revision.is_some_and(|r| rev.revision.main > r) || !keeps(&rev, entry.value()) {
@@ -136,8 +160,10 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
                     latest = latest.max(rev.revision);
                     tree.put(writer.page_file(), entry.key(), entry.value())?;
                     key_entries += 1;
+                    pace.key_written();
                 }
                 for (k, v) in edit.replay.map(|r| r.entries.as_slice()).unwrap_or_default() {
+                    pace.step()?;
                     let rev = RevisionKey::parse(k).map_err(|e| Error::Usage(format!("a replayed entry's revision key: {e}")))?;
                     if !keeps(&rev, v) {
                         dropped += 1;
@@ -178,6 +204,7 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
                 let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
                 for entry in bucket.iter(db) {
                     let entry = entry?;
+                    pace.step()?;
                     no_nested(db, name, &entry)?;
                     if !replaced.iter().any(|(k, _)| *k == entry.key()) {
                         entries.push((entry.key().to_vec(), entry.value().to_vec()));
@@ -194,6 +221,7 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
                 let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
                 for entry in bucket.iter(db) {
                     let entry = entry?;
+                    pace.step()?;
                     no_nested(db, name, &entry)?;
                     let id = <[u8; 8]>::try_from(entry.key()).map(i64::from_be_bytes).ok();
                     if id.map_or(true, |id| !changes.contains_key(&id)) {
@@ -209,6 +237,7 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
             _ => {
                 for entry in bucket.iter(db) {
                     let entry = entry?;
+                    pace.step()?;
                     no_nested(db, name, &entry)?;
                     tree.put(writer.page_file(), entry.key(), entry.value())?;
                 }

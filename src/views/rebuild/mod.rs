@@ -3,9 +3,10 @@
 //! at a revision, extended by the committed entries of a member's WAL, or its latest revision
 //! bumped and marked compacted.
 //!
-//! Everything is written into a temp dir beside `--out` (mode 0700) and renamed into place at
-//! the end, so a failed or interrupted rebuild leaves no half data dir. Nothing is printed: the
-//! plan and the summary are data for the CLI.
+//! Everything is written into a temp dir beside `--out` (mode 0700, a [`PendingDir`]) and
+//! renamed into place at the end, so a failed or interrupted rebuild (its [`Cancel`] is checked
+//! per entry in the WAL replay and the db write) leaves no half data dir, and no temp dir either.
+//! Nothing is printed: the plan and the summary are data for the CLI.
 
 pub mod cluster;
 pub mod db;
@@ -13,8 +14,10 @@ pub mod member_dir;
 pub mod replay;
 pub mod v2store;
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::etcd::revision::Revision;
+use crate::output::PendingDir;
 use crate::snapshot::Snapshot;
 use crate::source::Trailer;
 use cluster::{ClusterFlags, NewCluster};
@@ -36,6 +39,14 @@ pub struct RebuildOptions {
     pub wal: Option<PathBuf>,
     /// With `wal`: replay entries up to this raft index.
     pub to_index: Option<u64>,
+    /// With `wal`: replay a WAL whose metadata names a member the snapshot does not know.
+    pub force_foreign_wal: bool,
+    /// Stops the rebuild (the WAL replay, the db write) at the next entry; nothing is left.
+    pub cancel: Cancel,
+    /// A test hook: a pause after each `key` entry written, so that a test can interrupt a
+    /// rebuild of a small input while it writes (the command line sets it only from
+    /// `ETCDSCOPE_TEST_REBUILD_ENTRY_PAUSE_US`).
+    pub entry_pause: Option<std::time::Duration>,
 }
 
 /// What a rebuild will do (all of it known before writing anything; `--dry-run` prints it).
@@ -141,8 +152,11 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
                     "--to-revision {r} is below the snapshot's revision {current}: the snapshot alone has it, without --wal"
                 )));
             }
+            if let Some(w) = foreign_wal(snap, wal, options.force_foreign_wal)? {
+                warnings.push(w);
+            }
             let limits = replay::ReplayLimits { to_index: options.to_index, to_revision: options.to_revision };
-            let replayed = replay::replay(snap, wal, &limits)?;
+            let replayed = replay::replay(snap, wal, &limits, &options.cancel)?;
             revision = replayed.report.revision;
             for (kind, n) in &replayed.report.not_replayed {
                 let why = match kind.as_str() {
@@ -160,13 +174,14 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
         store.read_revision(r)?;
         for entry in store.revisions(None, r.saturating_add(1)..=i64::MAX) {
             entry?;
+            options.cancel.check()?;
             dropped += 1;
         }
         // The member's revision is the last kept entry's: R itself, unless R's own entry was
         // compacted away (a tombstone at the compact revision), then an earlier one.
-        revision = last_revision_up_to(store, compact.min(r), r)?;
+        revision = last_revision_up_to(store, compact.min(r), r, &options.cancel)?;
         if revision < compact {
-            revision = last_revision_up_to(store, 0, r)?;
+            revision = last_revision_up_to(store, 0, r, &options.cancel)?;
         }
         if revision < current && options.bump_revision.is_none() {
             warnings.push(format!(
@@ -215,11 +230,39 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
     Ok((plan, cluster, replayed))
 }
 
+/// Refuses a WAL written by a member the snapshot's cluster never had (its metadata names a
+/// member neither among the snapshot's members nor its removed ones): its entries are another
+/// cluster's log, and replaying them would mix two keyspaces. With `force`, a warning instead.
+/// A cluster ID is not compared on its own: the snapshot holds no cluster ID, only one derived
+/// from its current members, which changes with every membership change.
+fn foreign_wal(snap: &Snapshot<'_>, wal: &Path, force: bool) -> Result<Option<String>> {
+    let Some((wal_member, wal_cluster)) = crate::views::wal::wal_ids(wal)? else {
+        return Err(Error::Usage(format!("{}: the WAL has no metadata record, so whose log it is cannot be told", wal.display())));
+    };
+    let membership = snap.membership()?;
+    let ids: Vec<String> = membership.members.iter().map(|m| format!("{:x}", m.id)).collect();
+    if membership.members.iter().any(|m| m.id == wal_member) || membership.removed.contains(&wal_member) {
+        return Ok(None);
+    }
+    let theirs = format!("the WAL in {} was written by member {wal_member:x} of cluster {wal_cluster:x}", wal.display());
+    let ours = if ids.is_empty() {
+        "the snapshot records no members to compare with".to_string()
+    } else {
+        format!("the snapshot's members are {} (cluster {:x}, as derived from them), and {wal_member:x} is not one of them, nor a removed member", ids.join(", "), membership.cluster_id())
+    };
+    if force || ids.is_empty() {
+        let what = if force { "replayed anyway (--force-foreign-wal)" } else { "replayed" };
+        return Ok(Some(format!("{theirs}; {ours}: {what}")));
+    }
+    Err(Error::Usage(format!("{theirs}; {ours}: its entries are another cluster's log; --force-foreign-wal to replay them anyway")))
+}
+
 /// The main revision of the last `key` entry in `from..=to` (0 when there is none).
-fn last_revision_up_to(store: &crate::etcd::Store<'_>, from: i64, to: i64) -> Result<i64> {
+fn last_revision_up_to(store: &crate::etcd::Store<'_>, from: i64, to: i64, cancel: &Cancel) -> Result<i64> {
     let mut last = 0;
     for entry in store.revisions(None, from..=to) {
         last = last.max(entry?.main());
+        cancel.check()?;
     }
     Ok(last)
 }
@@ -239,19 +282,16 @@ pub fn check_out(out: &Path) -> Result<()> {
     }
 }
 
-/// Writes the data dir `out` from `snap`.
+/// Writes the data dir `out` from `snap`: into a temporary directory beside it (mode 0700),
+/// renamed to `out` only when whole; on an error or a cancel the temporary is removed.
 pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Result<(RebuildPlan, RebuildSummary)> {
     let (plan, cluster, replayed) = plan(snap, options)?;
     check_out(out)?;
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "data".into());
-    let temp = tempfile::Builder::new().prefix(&format!(".{base}.rebuild-")).tempdir_in(&parent).map_err(|e| Error::io(&parent, e))?;
-    let member = temp.path().join("member");
+    let pending = PendingDir::beside(out, "rebuild")?;
+    let temp = pending.path().to_path_buf();
+    let member = temp.join("member");
     let (snap_dir, wal_dir) = (member.join("snap"), member.join("wal"));
-    for dir in [temp.path(), &member, &snap_dir, &wal_dir] {
+    for dir in [&member, &snap_dir, &wal_dir] {
         make_private_dir(dir)?;
     }
     let edit = KeyspaceEdit {
@@ -260,22 +300,17 @@ pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Res
         bump: options.bump_revision,
     };
     let db_path = snap_dir.join("db");
-    let DbWritten { file, key_entries, latest, .. } = db::write_db(snap.backend(), &db_path, &cluster, plan.consistent_index, plan.term, &edit)?;
+    let pace = db::Pace { cancel: &options.cancel, entry_pause: options.entry_pause };
+    let DbWritten { file, key_entries, latest, .. } = db::write_db(snap.backend(), &db_path, &cluster, plan.consistent_index, plan.term, &edit, &pace)?;
+    options.cancel.check()?;
     let snap_file = member_dir::write_snap(&snap_dir, &cluster)?;
     let wal_file = member_dir::write_wal(&wal_dir, &cluster)?;
     for dir in [&snap_dir, &wal_dir, &member] {
         sync_dir(dir)?;
     }
-    if out.exists() {
-        std::fs::remove_dir(out).map_err(|e| Error::io(out, e))?;
-    }
-    let kept = temp.keep();
-    std::fs::rename(&kept, out).map_err(|e| {
-        let _ = std::fs::remove_dir_all(&kept);
-        Error::io(out, e)
-    })?;
-    sync_dir(&parent)?;
-    let moved = |p: &Path| out.join(p.strip_prefix(&kept).unwrap_or(p));
+    options.cancel.check()?;
+    pending.commit()?;
+    let moved = |p: &Path| out.join(p.strip_prefix(&temp).unwrap_or(p));
     let summary = RebuildSummary {
         out: out.to_path_buf(),
         db: moved(&db_path),

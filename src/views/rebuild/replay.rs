@@ -3,6 +3,7 @@
 //! a raft index or a revision. What only the WAL still holds comes back with the same revisions
 //! etcd gave it.
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::etcd::apply::{Applied, Applier, LiveKey};
 use crate::etcd::pb::leasepb;
@@ -55,8 +56,9 @@ pub struct ReplayLimits {
     pub to_revision: Option<i64>,
 }
 
-/// Replays the WAL in `wal` (a data dir, member dir or WAL dir) on top of `snap`.
-pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits) -> Result<Replayed> {
+/// Replays the WAL in `wal` (a data dir, member dir or WAL dir) on top of `snap`; stops at the
+/// next key or record once `cancel` is cancelled.
+pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits, cancel: &Cancel) -> Result<Replayed> {
     let store = snap.store();
     let file = snap.file();
     let from = store.meta.consistent_index.ok_or_else(|| {
@@ -65,6 +67,7 @@ pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits) -> Result<
     let current = store.current_revision();
     let mut live = Vec::new();
     for entry in store.range(&KeyRange::all(), current)? {
+        cancel.check()?;
         let kv = entry.kv(file)?;
         live.push((entry.key, LiveKey {
             create_revision: kv.create_revision,
@@ -83,7 +86,7 @@ pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits) -> Result<
         return Err(Error::Usage(format!("{}: the consistent index {from} leaves no room for WAL entries after it", file.display())));
     };
     let mut stopped: Option<String> = None;
-    let query = WalQuery { best_effort: false, from_index: Some(expected), ..Default::default() };
+    let query = WalQuery { best_effort: false, from_index: Some(expected), cancel: cancel.clone(), ..Default::default() };
     read(wal, &query, None, &mut |line| {
         let WalLine::Entry(e) = line else { return Ok(()) };
         if stopped.is_some() || e.index <= from || e.superseded {
