@@ -7,7 +7,9 @@ puts.json: [{"key": "/registry/pods/default/web", "value_file": "/path/to/bytes"
 Writes DIR/snapshot.db (etcdctl snapshot save) and DIR/puts.json: the manifest with each put's
 "mod_revision" as etcd returned it; with --keep-member also DIR/data/member (db, WAL, .snap
 files), copied after etcd stopped. A put with "txn": true is written in a txn with the next
-put. etcd binds to 127.0.0.1 only and is always stopped.
+put. A put with "if_value": {"key": K, "value_file": F} is written by a txn whose compare asks
+whether K's value equals F's bytes (the put is in both branches, so it always lands). etcd
+binds to 127.0.0.1 only and is always stopped.
 """
 import argparse
 import base64
@@ -58,6 +60,13 @@ def main():
                     q["mod_revision"] = rev
                 txn = []
                 p["mod_revision"] = rev
+                continue
+            if "if_value" in p:
+                with open(p["if_value"]["value_file"], "rb") as f:
+                    expected = f.read()
+                compare = {"key": base64.b64encode(p["if_value"]["key"].encode()).decode(), "target": "VALUE", "result": "EQUAL", "value": base64.b64encode(expected).decode()}
+                op = [{"request_put": body}]
+                p["mod_revision"] = mt.Gateway.rev(gw.call("/v3/kv/txn", {"compare": [compare], "success": op, "failure": op}))
                 continue
             p["mod_revision"] = mt.Gateway.rev(gw.call("/v3/kv/put", body))
         gw.close()

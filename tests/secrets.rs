@@ -344,6 +344,12 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     put("/app/settings", json_secret("settings", KIND_MARK));
     put("/registry/configmaps/ns/disguised", protobuf_secret("disguised", KIND_MARK));
     put("/registry/configmaps/ns/plain", configmap("plain", b"not a secret"));
+    // A txn whose compare holds a Secret's value (kube-apiserver compares revisions, but a
+    // client may compare values): the WAL holds those bytes in the compare.
+    let compared = tmp.path().join("compared-value");
+    std::fs::write(&compared, [b"raw, again ".as_slice(), KEY_MARK].concat()).unwrap();
+    put("/registry/configmaps/ns/guarded", configmap("guarded", b"guarded by a compare"));
+    puts.last_mut().unwrap()["if_value"] = json!({"key": "/registry/secrets//x", "value_file": compared});
     let manifest = tmp.path().join("puts.json");
     std::fs::write(&manifest, serde_json::to_vec(&puts).unwrap()).unwrap();
     let out_dir = tmp.path().join("out");

@@ -78,6 +78,8 @@ impl JsonLine {
 /// The values of a request, in the order its puts are written, and the objects found so far.
 struct Values<'l> {
     stored: std::slice::Iter<'l, StoredValue>,
+    /// Per value compare, in the view's order: the length of a Secret's bytes withheld.
+    withheld_compares: std::slice::Iter<'l, Option<usize>>,
     objects: Vec<(String, ObjectJson)>,
 }
 
@@ -121,11 +123,11 @@ pub fn line_json(line: &WalLine) -> JsonLine {
             if e.superseded {
                 m.insert("superseded".into(), json!(true));
             }
-            let stored: &[StoredValue] = match &e.request {
-                Request::V3 { values, .. } => values,
-                _ => &[],
+            let (stored, withheld): (&[StoredValue], &[Option<usize>]) = match &e.request {
+                Request::V3 { values, withheld_compare_values, .. } => (values, withheld_compare_values),
+                _ => (&[], &[]),
             };
-            let mut vals = Values { stored: stored.iter(), objects: Vec::new() };
+            let mut vals = Values { stored: stored.iter(), withheld_compares: withheld.iter(), objects: Vec::new() };
             payload_json(&e.request, &mut vals, &mut m);
             return JsonLine { json: Value::Object(m), objects: vals.objects };
         }
@@ -235,6 +237,7 @@ fn put_json(p: &etcdserverpb::PutRequest, vals: &mut Values<'_>, path: &str) -> 
 fn txn_json(t: &etcdserverpb::TxnRequest, vals: &mut Values<'_>, path: &str) -> Value {
     use etcdserverpb::compare::TargetUnion as T;
     use etcdserverpb::request_op::Request as R;
+    // The view's order (views::wal::compares_mut): this txn's compares, then nested txns'.
     let compares: Vec<Value> = t
         .compare
         .iter()
@@ -248,7 +251,12 @@ fn txn_json(t: &etcdserverpb::TxnRequest, vals: &mut Values<'_>, path: &str) -> 
                 Some(T::ModRevision(v)) => m.insert("mod_revision".into(), json!(v)),
                 Some(T::Lease(v)) => m.insert("lease".into(), json!(format!("{v:x}"))),
                 Some(T::Value(v)) => {
-                    put_bytes(&mut m, "value", v);
+                    match vals.withheld_compares.next() {
+                        Some(Some(len)) => {
+                            m.insert("value_redacted".into(), json!(format!("<redacted: {len} bytes of a Secret; --show-secrets to show>")));
+                        }
+                        _ => put_bytes(&mut m, "value", v),
+                    }
                     None
                 }
                 None => None,

@@ -95,6 +95,9 @@ pub enum Request {
         request: Box<etcdserverpb::InternalRaftRequest>,
         /// The values the request stores, in [`puts`] order, as they are shown.
         values: Vec<StoredValue>,
+        /// For each compare of a value, in [`compares_mut`] order: `Some(length)` when its
+        /// bytes were a Secret's and were taken out of `request` (left empty), `None` when shown.
+        withheld_compare_values: Vec<Option<usize>>,
     },
 }
 
@@ -132,6 +135,34 @@ pub fn puts(r: &etcdserverpb::InternalRaftRequest) -> Vec<&etcdserverpb::PutRequ
         txn(t, &mut out);
     }
     out
+}
+
+/// Every compare of a txn in the order they are shown: the txn's own, then those of the txns
+/// nested in its success operations, then in its failure operations, depth first.
+pub fn compares_mut(t: &mut etcdserverpb::TxnRequest, visit: &mut dyn FnMut(&mut etcdserverpb::Compare)) {
+    use etcdserverpb::request_op::Request as R;
+    t.compare.iter_mut().for_each(&mut *visit);
+    for op in t.success.iter_mut().chain(t.failure.iter_mut()) {
+        if let Some(R::RequestTxn(nested)) = &mut op.request {
+            compares_mut(nested, visit);
+        }
+    }
+}
+
+/// Takes the bytes of every value compare on a Secret's key out of the request (unless a decoder
+/// says Secrets are shown), so no printer is handed them: one entry per value compare, in
+/// [`compares_mut`] order, `Some(length)` where the bytes were taken.
+fn withhold_compare_values(decoder: Option<&Decoder>, r: &mut etcdserverpb::InternalRaftRequest) -> Vec<Option<usize>> {
+    use etcdserverpb::compare::TargetUnion as T;
+    let mut withheld = Vec::new();
+    let (Some(d), Some(txn)) = (decoder, r.txn.as_mut()) else { return withheld };
+    compares_mut(txn, &mut |c| {
+        if let Some(T::Value(v)) = &mut c.target_union {
+            let secret = !d.options.show_secrets && d.stored_secret(&c.key, v);
+            withheld.push(secret.then(|| std::mem::take(v).len()));
+        }
+    });
+    withheld
 }
 
 /// How a stored value is shown: decoded as a Kubernetes object when it is one and a decoder is
@@ -409,9 +440,10 @@ pub fn read_reporting(
                             Payload::ConfChange(c) => Request::ConfChange(c),
                             Payload::ConfChangeV2(c) => Request::ConfChangeV2(c),
                             Payload::V2(r) => Request::V2(r),
-                            Payload::V3(r) => {
+                            Payload::V3(mut r) => {
                                 let values = puts(&r).into_iter().map(|p| stored_value(decoder, &p.key, &p.value)).collect();
-                                Request::V3 { request: r, values }
+                                let withheld_compare_values = withhold_compare_values(decoder, &mut r);
+                                Request::V3 { request: r, values, withheld_compare_values }
                             }
                         };
                         visit(WalLine::Entry(Box::new(EntryLine { at, index: e.index, term: e.term, entry_type: e.entry_type, class, committed, in_db, superseded, request })))?;

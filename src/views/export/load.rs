@@ -438,7 +438,7 @@ fn wal_tables(t: &Tables<'_>, dir: &Path, decoder: &Decoder, progress: &mut dyn 
             _ => None,
         };
         let (put_list, values): (Vec<&crate::etcd::pb::etcdserverpb::PutRequest>, &[StoredValue]) = match &e.request {
-            Request::V3 { request, values } => (puts(request), values),
+            Request::V3 { request, values, .. } => (puts(request), values),
             _ => (Vec::new(), &[]),
         };
         let single = match (put_list.as_slice(), values) {
