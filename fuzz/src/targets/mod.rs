@@ -349,6 +349,7 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
             count_only: r.below(4) == 0,
             sort_target: targets[r.below(targets.len())],
             sort_order: orders[r.below(orders.len())],
+            cancel: Default::default(),
         };
         if let Ok(resp) = views::kv_get::get(&snap, &req) {
             let _ = resp.key_values().take(32).count();
@@ -375,6 +376,7 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
         revision: r.below(4) as i64,
         etcd_prefix: prefix.to_string(),
         all_objects: r.bool(),
+        cancel: Default::default(),
     };
     let _ = views::get::get(&snap, &query, decoder);
     use views::history::{HistoryQuery, Target};
@@ -389,6 +391,7 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
         to_rev: (r.below(3) == 0).then(|| r.below(12) as i64),
         etcd_prefix: prefix.to_string(),
         all_fields: r.bool(),
+        cancel: Default::default(),
     };
     let mut events = 0;
     let _ = views::history::history_each(&snap, &hq, decoder, &mut |e| {
@@ -503,6 +506,7 @@ pub fn diff(data: &[u8]) {
         namespace: r.bool().then(|| "team-a".to_string()),
         etcd_prefix: r.pick(&["/registry", "registry/"]).to_string(),
         all_fields: r.bool(),
+        cancel: Default::default(),
     };
     let decoder = decoder(r.bool());
     if let Ok(result) = views::diff::diff(&sa, &sb, &query, decoder) {
