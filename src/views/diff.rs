@@ -347,7 +347,8 @@ pub fn diff_reporting(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery,
     }
     // Decoding dominates what is left: split it over two threads.
     let (first, second) = reverted.split_at(reverted.len() / 2);
-    let compare = |part: &[(usize, KeyValueRef<'_>, KeyValueRef<'_>)]| -> Result<Vec<(usize, std::result::Result<Vec<Change>, String>)>> {
+    type Compared = Vec<(usize, std::result::Result<Vec<Change>, String>)>;
+    let compare = |part: &[(usize, KeyValueRef<'_>, KeyValueRef<'_>)]| -> Result<Compared> {
         part.iter()
             .map(|(at, p, q)| {
                 query.cancel.check()?;
