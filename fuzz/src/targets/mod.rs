@@ -12,6 +12,7 @@
 pub mod bolt_builder;
 pub mod etcd_builder;
 pub mod recipe;
+pub mod sql;
 pub mod wal_builder;
 
 use etcdscope::bolt::{self, tree::Bucket, Db};
@@ -46,6 +47,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("diff", diff),
     ("export_rows", export_rows),
     ("rebuild", rebuild),
+    ("export_fill", sql::export_fill),
+    ("query", sql::query),
 ];
 
 /// Inputs are cut to this size, so one run stays in milliseconds.
