@@ -58,10 +58,13 @@ fn a_statement_that_never_ends_is_stopped_by_its_timeout() {
     assert_eq!(code, Some(2), "a timeout is exit 2: {err}");
     assert!(err.contains("--timeout 1") && err.contains("longer than"), "the message names the limit: {err}");
     assert!(started.elapsed() < Duration::from_secs(20), "stopped within a few seconds of its limit ({:?})", started.elapsed());
-    // Without a limit given, the default (60 s) is in force: a quick statement is untouched.
-    let quick = query("SELECT count(*) AS n FROM kv", &["-o", "jsonl"]);
-    assert_eq!(quick.status.code(), Some(0), "{}", String::from_utf8_lossy(&quick.stderr));
-    assert_eq!(String::from_utf8_lossy(&quick.stdout), "{\"n\":3046}\n");
+    // Without a limit given, the default (60 s) is in force: a quick statement is untouched;
+    // so it is under the largest limit that can be written.
+    for extra in [&[][..], &["--timeout", "18446744073709551615"][..]] {
+        let quick = query("SELECT count(*) AS n FROM kv", &[extra, &["-o", "jsonl"]].concat());
+        assert_eq!(quick.status.code(), Some(0), "{extra:?}: {}", String::from_utf8_lossy(&quick.stderr));
+        assert_eq!(String::from_utf8_lossy(&quick.stdout), "{\"n\":3046}\n");
+    }
 }
 
 #[test]
@@ -94,11 +97,13 @@ fn ctrl_c_stops_a_running_statement_and_leaves_nothing_behind() {
 #[test]
 fn one_statement_only() {
     for sql in ["SELECT 1 AS a; SELECT 2 AS b", "SELECT 1 AS a;SELECT 2", "SELECT 1 AS a; DELETE FROM kv", "SELECT 1 AS a; nonsense"] {
-        let o = query(sql, &["-o", "jsonl"]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{sql:?}: {err}");
-        assert!(err.contains("one statement"), "{sql:?}: {err}");
-        assert!(o.stdout.is_empty(), "{sql:?}: nothing runs: {}", String::from_utf8_lossy(&o.stdout));
+        for format in ["jsonl", "json", "csv", "table"] {
+            let o = query(sql, &["-o", format]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{sql:?}: {err}");
+            assert!(err.contains("one statement"), "{sql:?}: {err}");
+            assert!(o.stdout.is_empty(), "{sql:?} -o {format}: nothing runs, nothing is printed: {}", String::from_utf8_lossy(&o.stdout));
+        }
     }
     for sql in ["SELECT 1 AS a;", "SELECT 1 AS a;  -- done\n", "/* first */ SELECT 1 AS a /* last */ ;\n\n", "SELECT 1 AS a;;", "SELECT ';' AS a"] {
         let o = query(sql, &["-o", "jsonl"]);

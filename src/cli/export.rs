@@ -118,9 +118,6 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut first = true;
     let io = super::stdout_error;
-    if format == "json" {
-        out.write_all(b"[").map_err(io)?;
-    }
     let mut sink = if format == "csv" { Sink::Csv(Box::new(csv::WriterBuilder::new().from_writer(&mut *out))) } else { Sink::Plain(&mut *out) };
     let ran = run_query(&conn, &a.sql, &limits, &mut |event| {
         let out = match (&mut sink, event) {
@@ -129,10 +126,13 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
             (Sink::Plain(out), event) => (out, event),
         };
         match out {
-            (_, Event::Columns(cols)) => {
+            (out, Event::Columns(cols)) => {
                 names = cols.to_vec();
-                if format == "table" {
-                    rows.push(names.clone());
+                match format {
+                    "table" => rows.push(names.clone()),
+                    // Only once the statement is accepted: a refused one prints nothing.
+                    "json" => out.write_all(b"[").map_err(io)?,
+                    _ => {}
                 }
                 return Ok(());
             }

@@ -61,7 +61,8 @@ impl Watchdog {
     /// Watches `conn` for `cancel` and, when given, a `limit` counted from now.
     pub(crate) fn start(conn: &Connection, cancel: &Cancel, limit: Option<Duration>) -> Result<Watchdog> {
         let handle = conn.get_interrupt_handle();
-        let deadline = limit.map(|l| Instant::now() + l);
+        // A limit too far away to represent is no limit.
+        let deadline = limit.and_then(|l| Instant::now().checked_add(l));
         let timed_out = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = channel::<()>();
         let (token, late) = (cancel.clone(), timed_out.clone());
