@@ -183,6 +183,8 @@ fn interrupt_while_streaming(args: &[&std::ffi::OsStr]) -> (Option<i32>, String,
     let mut child = Command::new(bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("etcdscope runs");
     let stdout = child.stdout.take().unwrap();
     // The smallest pipe Linux allows: the command fills it (and its 64 KiB buffer) at once.
+    // Best effort (refused if the command already wrote more): the outputs used here (264 KB to
+    // 1 MB) exceed even a default 64 KiB pipe plus the command's buffer and ours.
     // SAFETY: fcntl on a pipe descriptor we own.
     unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&stdout), libc::F_SETPIPE_SZ, 4096) };
     let mut reader = BufReader::with_capacity(4096, stdout);
