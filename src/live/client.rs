@@ -89,10 +89,9 @@ impl LiveEtcd {
         }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| live_error("", e))?;
         // As etcdctl: --cacert is the only CA trusted; the system's roots only without it.
-        let mut tls_config = ClientTlsConfig::new();
-        tls_config = match &tls.cacert {
-            Some(ca) => tls_config.ca_certificate(Certificate::from_pem(read(ca)?)),
-            None => tls_config.with_native_roots(),
+        let mut tls_config = match &tls.cacert {
+            Some(ca) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?)),
+            None => ClientTlsConfig::new().with_native_roots(),
         };
         if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
             tls_config = tls_config.identity(Identity::from_pem(read(cert)?, read(key)?));
