@@ -50,9 +50,12 @@ pub enum Error {
     /// An argument the caller gave that cannot be honoured.
     #[error("{0}")]
     Usage(String),
-    /// The caller asked to stop (an interrupt signal during an export).
+    /// The caller asked to stop (an interrupt signal, a cancelled [`crate::cancel::Cancel`]).
     #[error("interrupted")]
     Interrupted,
+    /// Work given a time limit (a `query` statement) ran past it and was stopped.
+    #[error("{what} ran longer than its time limit of {} s and was stopped", limit.as_secs_f64())]
+    TimedOut { what: String, limit: std::time::Duration },
     /// A live etcd member refused or could not be reached.
     #[error("{endpoint}: {what}")]
     Live { endpoint: String, what: String },

@@ -261,6 +261,7 @@ fn byte_flips_never_panic() {
             count_only: false,
             sort_target: Default::default(),
             sort_order: Default::default(),
+            cancel: Default::default(),
         };
         let get = etcdscope::views::kv_get::get(&snap, &req);
         match (status, get) {

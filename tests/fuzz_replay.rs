@@ -73,7 +73,7 @@ macro_rules! replay_tests {
     };
 }
 
-replay_tests!(bolt_raw, bolt, mvcc, wal_raw, wal, wal_record, protowire, k8s_protobuf, envelope, registry_key, encryption_config, diff, export_rows, rebuild);
+replay_tests!(bolt_raw, bolt, mvcc, wal_raw, wal, wal_record, protowire, k8s_protobuf, envelope, registry_key, encryption_config, diff, export_rows, rebuild, export_fill, query);
 
 #[test]
 fn every_target_is_replayed_and_every_directory_is_a_target() {
@@ -173,6 +173,33 @@ mod seeds {
         std::fs::read(seg).expect("segment")
     }
 
+    /// SQL over the export's tables: the guide's kind of question, joins, views, window
+    /// functions, JSON, and what `query` must refuse or stop (two statements, writes, ATTACH,
+    /// statements that never end).
+    fn query_seeds() -> Vec<(String, Vec<u8>)> {
+        [
+            ("count", "SELECT count(*) FROM kv"),
+            ("objects-by-kind", "SELECT kind, count(*) AS n, sum(size) FROM objects GROUP BY kind ORDER BY n DESC"),
+            ("join-labels", "SELECT o.name, l.name, l.value FROM objects o JOIN labels l USING (key) WHERE o.namespace = 'team-a'"),
+            ("owners", "SELECT o.kind, o.name, r.kind, r.name FROM owner_refs r JOIN objects o USING (key)"),
+            ("json", "SELECT key, json_extract(object, '$.metadata.labels') FROM objects WHERE object IS NOT NULL"),
+            ("history-window", "SELECT key_text, revision, lag(revision) OVER (PARTITION BY key ORDER BY revision) FROM revisions"),
+            ("views", "SELECT * FROM churn_by_resource ORDER BY revisions DESC"),
+            ("blobs", "SELECT hex(key), value, length(value), typeof(value) FROM kv ORDER BY value_size DESC LIMIT 5"),
+            ("two-statements", "SELECT 1; SELECT 2"),
+            ("trailing", "SELECT 1; -- done\n"),
+            ("write", "DELETE FROM kv_rows"),
+            ("pragma", "PRAGMA query_only = 0"),
+            ("attach", "ATTACH DATABASE ':memory:' AS x"),
+            ("forever", "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"),
+            ("big", "SELECT randomblob(100000000)"),
+            ("empty", "-- nothing"),
+        ]
+        .into_iter()
+        .map(|(name, sql)| (name.to_string(), sql.as_bytes().to_vec()))
+        .collect()
+    }
+
     pub fn all() -> BTreeMap<&'static str, Vec<(String, Vec<u8>)>> {
         let mut c: BTreeMap<&'static str, Vec<(String, Vec<u8>)>> = BTreeMap::new();
         let td = repo().join("testdata");
@@ -203,6 +230,8 @@ mod seeds {
         c.insert("mvcc", recipes(10, &[64, 200, 500, 900]));
         c.insert("diff", recipes(10, &[100, 300, 700, 1200]));
         c.insert("rebuild", recipes(10, &[100, 300, 700, 1200]));
+        c.insert("export_fill", recipes(10, &[100, 300, 700, 1200]));
+        c.insert("query", query_seeds());
         c.insert("wal", recipes(10, &[64, 200, 500, 900]));
 
         // WAL segments: real ones (3.5.1, 3.4.23), two segments, modes; one the builder wrote.

@@ -73,6 +73,7 @@ pub fn run(a: &DiffArgs, out: &mut impl Write) -> CliResult {
         namespace: a.namespace.clone(),
         etcd_prefix: a.compare.etcd_prefix.clone(),
         all_fields: a.compare.all_fields,
+        cancel: super::interrupt::watch(),
     };
     let (old_source, new_source) = (Source::open(&a.old)?, Source::open(&a.new)?);
     let (old, new) = (Snapshot::open(&old_source)?, Snapshot::open(&new_source)?);

@@ -8,7 +8,7 @@ use base64::Engine;
 use clap::{Args, Subcommand};
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::views::export::query::{run as run_query, temporary_tables, Cell, Event};
+use etcdscope::views::export::query::{run as run_query, temporary_tables, Cell, Event, RunOptions};
 use etcdscope::views::export::{export_sqlite, ExportOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,6 +69,10 @@ pub struct QueryArgs {
     /// table, json (an array of objects keyed by column), jsonl or csv
     #[arg(short = 'o', long, default_value = "table")]
     output: String,
+    /// Stop the statement after this many seconds (0: no limit). Building the tables is not
+    /// counted.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    timeout: u64,
     #[command(flatten)]
     tables: TableArgs,
 }
@@ -106,29 +110,34 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let mut bar = Bar::new();
-    let conn = temporary_tables(&snap, &decoder, &a.tables.options(), &mut |p| bar.update(p))?;
+    let tables = a.tables.options();
+    let conn = temporary_tables(&snap, &decoder, &tables, &mut |p| bar.update(p))?;
     drop(bar);
+    let limits = RunOptions { cancel: tables.cancel.clone(), timeout: (a.timeout > 0).then(|| std::time::Duration::from_secs(a.timeout)) };
     let mut names: Vec<String> = Vec::new();
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut first = true;
     let io = super::stdout_error;
-    if format == "json" {
-        out.write_all(b"[").map_err(io)?;
-    }
-    run_query(&conn, &a.sql, &mut |event| {
-        match (event, format) {
-            (Event::Columns(cols), _) => {
+    let mut sink = if format == "csv" { Sink::Csv(Box::new(csv::WriterBuilder::new().from_writer(&mut *out))) } else { Sink::Plain(&mut *out) };
+    let ran = run_query(&conn, &a.sql, &limits, &mut |event| {
+        let out = match (&mut sink, event) {
+            (Sink::Csv(w), Event::Columns(cols)) => return csv_record(w, cols.iter().map(String::as_bytes)),
+            (Sink::Csv(w), Event::Row(cells)) => return csv_record(w, cells.iter().map(text_cell).collect::<Vec<_>>().iter().map(String::as_bytes)),
+            (Sink::Plain(out), event) => (out, event),
+        };
+        match out {
+            (out, Event::Columns(cols)) => {
                 names = cols.to_vec();
                 match format {
                     "table" => rows.push(names.clone()),
-                    "csv" => writeln!(out, "{}", names.iter().map(|n| csv_field(n)).collect::<Vec<_>>().join(",")).map_err(io)?,
+                    // Only once the statement is accepted: a refused one prints nothing.
+                    "json" => out.write_all(b"[").map_err(io)?,
                     _ => {}
                 }
                 return Ok(());
             }
-            (Event::Row(cells), "table") => rows.push(cells.iter().map(table_cell).collect()),
-            (Event::Row(cells), "csv") => writeln!(out, "{}", cells.iter().map(|c| csv_field(&text_cell(c))).collect::<Vec<_>>().join(",")).map_err(io)?,
-            (Event::Row(cells), _) => {
+            (_, Event::Row(cells)) if format == "table" => rows.push(cells.iter().map(table_cell).collect()),
+            (out, Event::Row(cells)) => {
                 let mut object = serde_json::Map::new();
                 for (name, cell) in names.iter().zip(cells) {
                     object.insert(name.clone(), json_cell(cell));
@@ -145,13 +154,42 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
         }
         first = false;
         Ok(())
-    })?;
+    });
+    // What the CSV writer still buffers is output so far too, even when the statement stopped.
+    let flushed = match &mut sink {
+        Sink::Csv(w) => w.flush(),
+        Sink::Plain(_) => Ok(()),
+    };
+    drop(sink);
+    match ran {
+        Err(etcdscope::Error::TimedOut { limit, .. }) => {
+            return Err(CliError::Usage(format!("SQL: the statement ran longer than --timeout {} s and was stopped (--timeout 0: no limit)", limit.as_secs())));
+        }
+        other => other?,
+    };
+    flushed?;
     match format {
         "json" => out.write_all(if first { b"]\n" } else { b"\n]\n" })?,
         "table" => out.write_all(table(&rows).as_bytes())?,
         _ => {}
     }
     Ok(EXIT_OK)
+}
+
+/// Where rows go: straight to the output, or through the CSV writer (which owns it meanwhile).
+enum Sink<'o, W: Write> {
+    Plain(&'o mut W),
+    Csv(Box<csv::Writer<&'o mut W>>),
+}
+
+/// Writes one CSV record through the csv crate (RFC 4180: a field is quoted when it holds a
+/// comma, a quote, CR or LF, quotes doubled; a record of one empty field is written `""`, so
+/// that it is not read back as an empty line, which holds no field).
+fn csv_record<'f, W: Write>(w: &mut csv::Writer<W>, fields: impl Iterator<Item = &'f [u8]>) -> etcdscope::Result<()> {
+    w.write_record(fields).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(e) => super::stdout_error(e),
+        other => super::stdout_error(std::io::Error::other(format!("{other:?}"))),
+    })
 }
 
 /// Blobs are base64 in JSON and CSV, as etcdctl writes keys and values in JSON.
@@ -169,11 +207,13 @@ fn json_cell(c: &Cell) -> serde_json::Value {
     }
 }
 
+/// A cell as CSV and table text: NULL empty (as sqlite3 writes it; `-o jsonl` tells NULL from
+/// an empty string), reals as JSON writes them (`1.5`, `1e100`), blobs in base64.
 fn text_cell(c: &Cell) -> String {
     match c {
         Cell::Null => String::new(),
         Cell::Integer(v) => v.to_string(),
-        Cell::Real(v) => v.to_string(),
+        Cell::Real(v) => serde_json::Number::from_f64(*v).map_or_else(|| if *v > 0.0 { "Inf".into() } else { "-Inf".into() }, |n| n.to_string()),
         Cell::Text(t) => t.clone(),
         Cell::Blob(b) => blob(b),
     }
@@ -186,14 +226,5 @@ fn table_cell(c: &Cell) -> String {
         Cell::Blob(b) => printable_key(b),
         Cell::Text(t) => printable_key(t.as_bytes()),
         other => text_cell(other),
-    }
-}
-
-/// RFC 4180: quoted when it holds a comma, quote, or line break; quotes doubled.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }

@@ -120,6 +120,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         fields: FieldSelector::parse(a.field_selector.as_deref().unwrap_or("")).map_err(CliError::Usage)?,
         revision: a.rev,
         etcd_prefix: a.etcd_prefix.clone(),
+        cancel: super::interrupt::watch(),
     };
     let single = query.targets.len() == 1 && query.targets[0].1.is_some();
     if matches!(a.output.as_str(), "jsonl" | "name") {
@@ -236,7 +237,7 @@ fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut im
     };
     let jsonl = matches!(a.output.as_str(), "json" | "jsonl");
     let mut rows = vec![["KEY", "CLASS", "RESOURCE", "NAMESPACE", "NAME", "MOD-REV", "BYTES"].map(String::from).to_vec()];
-    etcdscope::views::get::list_keys_each(source, &a.etcd_prefix, a.rev, decoder, &mut |e| {
+    etcdscope::views::get::list_keys_each(source, &a.etcd_prefix, a.rev, decoder, &super::interrupt::watch(), &mut |e| {
         let (class, resource, namespace, name) = describe(&e.class);
         if jsonl {
             let line = json!({"key": e.key, "class": class, "resource": resource, "namespace": namespace, "name": name, "modRevision": e.mod_revision, "valueBytes": e.value_len});
@@ -264,6 +265,7 @@ fn raw_key(source: &Snapshot<'_>, key: &str, a: &GetArgs, decoder: &Decoder, out
         count_only: false,
         sort_target: Default::default(),
         sort_order: Default::default(),
+        cancel: super::interrupt::watch(),
     };
     let resp = kv_get(source, &req)?;
     let Some(kv) = resp.key_values().next().transpose()? else {

@@ -79,7 +79,7 @@ fn target(a: &HistoryArgs) -> Result<(Target, bool), CliError> {
 pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     let decoder = a.compare.decoding.decoder_for(&a.compare.etcd_prefix)?;
     let (target, single) = target(a)?;
-    let query = HistoryQuery { target, from_rev: a.from_rev, to_rev: a.to_rev, etcd_prefix: a.compare.etcd_prefix.clone(), all_fields: a.compare.all_fields };
+    let query = HistoryQuery { target, from_rev: a.from_rev, to_rev: a.to_rev, etcd_prefix: a.compare.etcd_prefix.clone(), all_fields: a.compare.all_fields, cancel: super::interrupt::watch() };
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let mut findings = false;

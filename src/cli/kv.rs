@@ -112,6 +112,7 @@ fn request(a: &GetArgs) -> Result<GetRequest, CliError> {
         count_only: a.count_only,
         sort_target,
         sort_order,
+        cancel: super::interrupt::watch(),
     })
 }
 

@@ -1,5 +1,10 @@
 //! `etcdscope replay SRC --endpoints URLS …`: chosen keys of a snapshot written back into a
 //! live etcd, never clobbering a live key (docs/commands/replay.md).
+//!
+//! The record of what was written is printed as it happens, one line per key, each flushed
+//! before the next key is touched: `-o json` is JSON Lines (a line per key, then a summary
+//! line). A line that cannot be printed stops the replay: no write goes unrecorded but the one
+//! whose line failed, and that one is named on stderr.
 
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
@@ -60,7 +65,7 @@ pub struct ReplayArgs {
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
     #[arg(long, default_value = "/registry")]
     etcd_prefix: String,
-    /// table or json
+    /// table, or json (JSON Lines: one object per key as it is written, then {"summary": …})
     #[arg(short = 'o', long, default_value = "table")]
     output: String,
     #[command(flatten)]
@@ -107,43 +112,58 @@ fn selection(a: &ReplayArgs) -> Result<Selection, CliError> {
 }
 
 pub fn run(a: &ReplayArgs, out: &mut impl Write) -> CliResult {
-    super::format::table_or_json(&a.output, "replay")?;
+    let json = match a.output.as_str() {
+        "table" => false,
+        "json" | "jsonl" => true,
+        other => return Err(CliError::Usage(format!("-o {other}: replay prints table or json (JSON Lines)"))),
+    };
     let options = ReplayOptions {
         selection: selection(a)?,
         revision: a.rev,
         etcd_prefix: a.etcd_prefix.clone(),
         dry_run: a.dry_run,
         overwrite_if_unchanged: a.overwrite_if_unchanged,
+        cancel: super::interrupt::watch(),
     };
     let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let tls = TlsFiles { cacert: a.cacert.clone(), cert: a.cert.clone(), key: a.key.clone() };
     let mut live = LiveEtcd::connect(&a.endpoints, &tls, a.timeout)?;
-    let json = a.output == "json";
-    let mut lines: Vec<ReplayLine> = Vec::new();
-    let mut io_error = None;
     let summary = replay(&snap, &decoder, &mut live, &options, &mut |l| {
-        if json {
-            lines.push(l);
-        } else if let Err(e) = print_line(out, &l) {
-            io_error = Some(e);
-        }
-        Ok(())
+        let printed = if json { json_line(out, &l) } else { print_line(out, &l) };
+        printed.and_then(|()| out.flush()).map_err(|e| record_lost(&e, &l))
     })?;
-    if let Some(e) = io_error {
-        return Err(e.into());
-    }
     if json {
-        let doc = serde_json::json!({ "summary": summary, "keys": lines });
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-        writeln!(out)?;
+        let mut line = serde_json::to_vec(&serde_json::json!({ "summary": summary })).map_err(std::io::Error::from)?;
+        line.push(b'\n');
+        out.write_all(&line)?;
     } else {
         let verb = if summary.dry_run { format!("{} would be written", summary.would_write) } else { format!("{} written, {} overwritten", summary.written, summary.overwritten) };
         writeln!(out, "{} key(s) selected at revision {} of {}: {verb}, {} skipped ({})", summary.selected, summary.source_revision, a.src.display(), summary.skipped, summary.endpoint)?;
     }
     // Skipped keys are findings: the operator asked for them and they were not written.
     Ok(if summary.skipped > 0 { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// The error that stops a replay whose record could not be printed (stdout closed, disk full):
+/// not a broken pipe to shrug off, since the cluster was being written to.
+fn record_lost(e: &std::io::Error, l: &ReplayLine) -> etcdscope::Error {
+    let unrecorded = match (&l.outcome, l.revision) {
+        (Outcome::Written | Outcome::Overwritten, Some(rev)) => format!("; {} was written at revision {rev} and is not in the record", l.key),
+        _ => String::new(),
+    };
+    etcdscope::Error::Output {
+        path: "<stdout>".into(),
+        what: format!("{e}: the record of this replay could not be printed, so it stopped before its next write to the cluster{unrecorded}"),
+    }
+}
+
+/// One key as a JSON line (etcd's names: `revision`, `mod_revision`, `lease`).
+fn json_line(out: &mut impl Write, l: &ReplayLine) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(l).map_err(std::io::Error::from)?;
+    line.push(b'\n');
+    out.write_all(&line)
 }
 
 fn print_line(out: &mut impl Write, l: &ReplayLine) -> std::io::Result<()> {

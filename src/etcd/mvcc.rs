@@ -12,6 +12,7 @@ use super::pb::mvccpb;
 use super::revision::{main_revision_start, Revision, RevisionKey};
 use super::wire;
 use crate::bolt::{tree::Iter, Bucket, Db, Entry};
+use crate::cancel::Cancel;
 use crate::error::{Error, Location, Result};
 use crate::protowire::{fields, Wire};
 use prost::Message;
@@ -163,6 +164,9 @@ pub struct HistoryCounts {
     pub distinct_keys: u64,
 }
 
+/// Entries a scan reads between two looks at its cancel token.
+const CANCEL_EVERY: usize = 1024;
+
 /// Read access to the MVCC keyspace of a backend.
 pub struct Store<'a> {
     backend: Backend<'a>,
@@ -228,14 +232,20 @@ impl<'a> Store<'a> {
     pub fn revisions<'s>(&'s self, keys: Option<&'s KeyRange>, revisions: RangeInclusive<i64>) -> Revisions<'s, 'a> {
         let (from, to) = (*revisions.start(), *revisions.end());
         let inner = self.key_bucket.as_ref().filter(|_| from <= to).map(|b| b.iter_from(self.db(), &main_revision_start(from.max(0))));
-        Revisions { db: self.db(), inner, keys, to }
+        Revisions { db: self.db(), inner, keys, to, cancel: None, read: 0 }
     }
 
     /// The live keys in `range` as of revision `rev` (already resolved by `read_revision`),
     /// sorted by key: each key's newest entry at or below `rev`, unless that is a tombstone.
     pub fn range(&self, range: &KeyRange, rev: i64) -> Result<Vec<RevisionEntry<'a>>> {
+        self.range_until(range, rev, &Cancel::default())
+    }
+
+    /// [`Store::range`], stopping with [`crate::Error::Interrupted`] once `cancel` is cancelled
+    /// (the scan reads every revision up to `rev`: most of a large file).
+    pub fn range_until(&self, range: &KeyRange, rev: i64, cancel: &Cancel) -> Result<Vec<RevisionEntry<'a>>> {
         let mut latest: HashMap<&'a [u8], RevisionEntry<'a>> = HashMap::default();
-        for entry in self.revisions(Some(range), 0..=rev) {
+        for entry in self.revisions(Some(range), 0..=rev).until(cancel) {
             let entry = entry?;
             latest.insert(entry.key, entry);
         }
@@ -334,6 +344,19 @@ pub struct Revisions<'s, 'a> {
     inner: Option<Iter<'s, 'a>>,
     keys: Option<&'s KeyRange>,
     to: i64,
+    cancel: Option<&'s Cancel>,
+    /// Entries read from the bucket (matching or not), for the cancel check.
+    read: usize,
+}
+
+impl<'s> Revisions<'s, '_> {
+    /// Ends the iteration with [`Error::Interrupted`] once `cancel` is cancelled, looked at every
+    /// [`CANCEL_EVERY`] entries read (those outside the key range included: a scan for one key
+    /// reads the whole bucket).
+    pub fn until(mut self, cancel: &'s Cancel) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
 }
 
 impl<'a> Iterator for Revisions<'_, 'a> {
@@ -341,6 +364,12 @@ impl<'a> Iterator for Revisions<'_, 'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
+            // Once, then the iteration is over (`inner` gone).
+            if self.read % CANCEL_EVERY == 0 && self.inner.is_some() && self.cancel.is_some_and(Cancel::is_cancelled) {
+                self.inner = None;
+                return Some(Err(Error::Interrupted));
+            }
+            self.read += 1;
             let step = self.parse_next()?;
             match step {
                 Ok(entry) if entry.main() > self.to => {

@@ -1,5 +1,6 @@
 //! The gRPC client: endpoints written as etcdctl takes them (`host:port`, `http://…`,
-//! `https://…`), TLS with etcdctl's `--cacert`, `--cert`, `--key`, and the three calls `replay`
+//! `https://…`), TLS with etcdctl's `--cacert` (then the only CA trusted, as etcdctl trusts it;
+//! the system's roots otherwise), `--cert`, `--key`, and the three calls `replay`
 //! needs (KV.Range, KV.Txn, Lease.LeaseTimeToLive). Stubs are generated from
 //! schemas/etcd/rpc.proto at build time (tonic, no protoc).
 
@@ -87,10 +88,11 @@ impl LiveEtcd {
             return Err(Error::Usage("--cert and --key go together".into()));
         }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| live_error("", e))?;
-        let mut tls_config = ClientTlsConfig::new().with_native_roots();
-        if let Some(ca) = &tls.cacert {
-            tls_config = tls_config.ca_certificate(Certificate::from_pem(read(ca)?));
-        }
+        // As etcdctl: --cacert is the only CA trusted; the system's roots only without it.
+        let mut tls_config = match &tls.cacert {
+            Some(ca) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?)),
+            None => ClientTlsConfig::new().with_native_roots(),
+        };
         if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
             tls_config = tls_config.identity(Identity::from_pem(read(cert)?, read(key)?));
         }

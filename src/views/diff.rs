@@ -14,6 +14,7 @@
 //! computed over every object of OLD (what the cluster holds after the restore) against NEW.
 
 use crate::views::progress::{self, Counter, Progress};
+use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::etcd::lease::Lease;
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
@@ -45,6 +46,8 @@ pub struct DiffQuery {
     pub etcd_prefix: String,
     /// Keep managedFields and resourceVersion in field changes.
     pub all_fields: bool,
+    /// Cancelled to stop: the comparison ends with [`crate::Error::Interrupted`] at the next key.
+    pub cancel: Cancel,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -249,13 +252,14 @@ struct Read<'a> {
 
 /// Reads one input; `relations` keeps what the hazards need of the objects that remain after
 /// the restore (OLD's owner references and node bindings); of NEW only uids and nodes are kept.
-fn read<'a>(snap: &Snapshot<'a>, rev: i64, decoder: &Decoder, prefix: &str, relations: bool) -> Result<Read<'a>> {
+fn read<'a>(snap: &Snapshot<'a>, rev: i64, decoder: &Decoder, prefix: &str, relations: bool, cancel: &Cancel) -> Result<Read<'a>> {
     let store = snap.store();
     let revision = store.read_revision(rev)?;
     let catalog = snap.catalog(decoder, prefix)?;
-    let live = store.range(&KeyRange::all(), revision)?;
+    let live = store.range_until(&KeyRange::all(), revision, cancel)?;
     let (mut uids, mut nodes, mut owned, mut bound, mut unreadable) = (HashSet::default(), HashSet::default(), Vec::new(), Vec::new(), 0);
     for entry in &live {
+        cancel.check()?;
         let located = catalog.locate(entry.key, prefix);
         let Some(group_resource) = located.group_resource() else { continue };
         if group_resource == ("", "nodes") {
@@ -288,8 +292,8 @@ pub fn diff(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery, decoder: 
 pub fn diff_reporting(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery, decoder: &Decoder, report: &mut dyn FnMut(Progress)) -> Result<DiffResult> {
     let prefix = normalize_prefix(&query.etcd_prefix);
     let (a, b) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| read(old, query.rev_old, decoder, &prefix, true));
-        let b = read(new, query.rev_new, decoder, &prefix, false);
+        let a = scope.spawn(|| read(old, query.rev_old, decoder, &prefix, true, &query.cancel));
+        let b = read(new, query.rev_new, decoder, &prefix, false, &query.cancel);
         (a.join().expect("reading OLD does not panic"), b)
     });
     let (a, b) = (a?, b?);
@@ -302,6 +306,7 @@ pub fn diff_reporting(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery,
     let (mut i, mut j) = (0, 0);
     let mut progress = Counter::new(report, "keys", (a.live.len() + b.live.len()) as u64);
     while i < a.live.len() || j < b.live.len() {
+        query.cancel.check()?;
         let (x, y) = match (a.live.get(i), b.live.get(j)) {
             (Some(x), Some(y)) if x.key < y.key => (Some(x), None),
             (Some(x), Some(y)) if x.key > y.key => (None, Some(y)),
@@ -342,15 +347,21 @@ pub fn diff_reporting(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery,
     }
     // Decoding dominates what is left: split it over two threads.
     let (first, second) = reverted.split_at(reverted.len() / 2);
-    let compare = |part: &[(usize, KeyValueRef<'_>, KeyValueRef<'_>)]| -> Vec<(usize, std::result::Result<Vec<Change>, String>)> {
-        part.iter().map(|(at, p, q)| (*at, object_changes(decoder, p, q, query.all_fields))).collect()
+    type Compared = Vec<(usize, std::result::Result<Vec<Change>, String>)>;
+    let compare = |part: &[(usize, KeyValueRef<'_>, KeyValueRef<'_>)]| -> Result<Compared> {
+        part.iter()
+            .map(|(at, p, q)| {
+                query.cancel.check()?;
+                Ok((*at, object_changes(decoder, p, q, query.all_fields)))
+            })
+            .collect()
     };
-    let compared = std::thread::scope(|scope| {
+    let compared = std::thread::scope(|scope| -> Result<_> {
         let other = scope.spawn(|| compare(first));
-        let mut done = compare(second);
-        done.extend(other.join().expect("comparing objects does not panic"));
-        done
-    });
+        let mut done = compare(second)?;
+        done.extend(other.join().expect("comparing objects does not panic")?);
+        Ok(done)
+    })?;
     for (at, changes) in compared {
         if let Ok(c) = &changes {
             entries[at].parts = parts(c);

@@ -3,6 +3,7 @@
 //! gets `metadata.resourceVersion` = its key's mod revision, as the API server sets it on read.
 //! A value that cannot be decoded is returned with the reason, never fatal to a listing.
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
@@ -35,6 +36,9 @@ pub struct GetQuery {
     pub etcd_prefix: String,
     /// Every object under the prefix, of any resource (known or not), instead of `targets`.
     pub all_objects: bool,
+    /// Cancelled to stop: the read ends with [`Error::Interrupted`] at the next key (objects
+    /// already handed to the visitor stay handed).
+    pub cancel: Cancel,
 }
 
 /// What one key under the prefix is (for `get --list-keys`).
@@ -50,20 +54,22 @@ pub struct KeyEntry {
 /// resources, keys outside the prefix). CRDs in the snapshot are learned first.
 pub fn list_keys(snap: &Snapshot<'_>, etcd_prefix: &str, revision: i64, decoder: &Decoder) -> Result<Vec<KeyEntry>> {
     let mut out = Vec::new();
-    list_keys_each(snap, etcd_prefix, revision, decoder, &mut |e| {
+    list_keys_each(snap, etcd_prefix, revision, decoder, &Cancel::default(), &mut |e| {
         out.push(e);
         Ok(())
     })?;
     Ok(out)
 }
 
-/// [`list_keys`], one key at a time, in key order.
-pub fn list_keys_each(snap: &Snapshot<'_>, etcd_prefix: &str, revision: i64, decoder: &Decoder, visit: &mut dyn FnMut(KeyEntry) -> Result<()>) -> Result<()> {
+/// [`list_keys`], one key at a time, in key order; [`Error::Interrupted`] at the next key once
+/// `cancel` is cancelled.
+pub fn list_keys_each(snap: &Snapshot<'_>, etcd_prefix: &str, revision: i64, decoder: &Decoder, cancel: &Cancel, visit: &mut dyn FnMut(KeyEntry) -> Result<()>) -> Result<()> {
     let store = snap.store();
     let rev = store.read_revision(revision)?;
     let prefix = normalize_prefix(etcd_prefix);
     let catalog = snap.catalog(decoder, &prefix)?;
-    for state in store.range(&KeyRange::all(), rev)? {
+    for state in store.range_until(&KeyRange::all(), rev, cancel)? {
+        cancel.check()?;
         let kv = state.kv(snap.file())?;
         visit(KeyEntry { class: catalog.classify(kv.key, &prefix), key: String::from_utf8_lossy(kv.key).into_owned(), mod_revision: kv.mod_revision, value_len: kv.value.len() })?;
     }
@@ -139,9 +145,10 @@ pub fn get_each_reporting(
             let decoded = decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision));
             Ok(Some(found(query, key, resource, kv.mod_revision, decoded)))
         };
-        let entries = store.range(&range, rev)?;
+        let entries = store.range_until(&range, rev, &query.cancel)?;
         let mut progress = Counter::new(&mut *report, "keys", entries.len() as u64);
         ordered_map(entries, decode, |result| {
+            query.cancel.check()?;
             progress.step();
             if let Some(object) = result? {
                 seen += 1;

@@ -11,6 +11,7 @@
 //! shape, or its kind), and an event never carries a Secret's stored bytes: they are withheld
 //! here, not by printers.
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::revision::Revision;
@@ -47,6 +48,9 @@ pub struct HistoryQuery {
     pub etcd_prefix: String,
     /// Keep `metadata.managedFields` in objects and `managedFields`/`resourceVersion` in changes.
     pub all_fields: bool,
+    /// Cancelled to stop: the read ends with [`Error::Interrupted`] at the next revision
+    /// (events already handed to the visitor stay handed).
+    pub cancel: Cancel,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,7 +177,8 @@ pub fn history_each_reporting(
     let ids = Identify { catalog: &catalog, prefix: &prefix };
     let first = store.first_revision;
     let mut progress = Counter::new(report, "revisions", u64::try_from(to.saturating_sub(first)).unwrap_or(0) + 1);
-    for entry in store.revisions(Some(&range), 0..=to) {
+    for entry in store.revisions(Some(&range), 0..=to).until(&query.cancel) {
+        query.cancel.check()?;
         let entry = entry?;
         progress.set(u64::try_from(entry.main().saturating_sub(first)).unwrap_or(0) + 1);
         if summary.oldest_retained == 0 {

@@ -2,6 +2,7 @@
 //! revisions, limits, sorting, keys-only and count-only. The response mirrors etcdserverpb's
 //! RangeResponse so printers can reproduce etcdctl's output byte for byte.
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::pb::mvccpb::KeyValue;
@@ -28,7 +29,7 @@ pub enum SortOrder {
     Descend,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct GetRequest {
     pub range: KeyRange,
     /// 0 = current revision.
@@ -39,6 +40,9 @@ pub struct GetRequest {
     pub count_only: bool,
     pub sort_target: SortTarget,
     pub sort_order: SortOrder,
+    /// Cancelled to stop: the range read, and then each key-value handed out by the response,
+    /// end with [`Error::Interrupted`].
+    pub cancel: Cancel,
 }
 
 /// What etcd would answer. Header IDs are derived from the file: cluster ID from the member IDs,
@@ -56,6 +60,7 @@ pub struct GetResponse<'a> {
     pub more: bool,
     pub count: i64,
     file: Arc<Path>,
+    cancel: Cancel,
 }
 
 impl<'a> GetResponse<'a> {
@@ -64,8 +69,10 @@ impl<'a> GetResponse<'a> {
         &self.file
     }
 
-    /// One key-value, borrowed from the file (its value empty with keys-only).
+    /// One key-value, borrowed from the file (its value empty with keys-only);
+    /// [`Error::Interrupted`] once the request's token is cancelled.
     pub fn key_value(&self, state: &RevisionEntry<'a>) -> Result<KeyValueRef<'a>> {
+        self.cancel.check()?;
         let mut kv = state.kv(&self.file)?;
         if self.keys_only {
             kv.value = &[];
@@ -73,9 +80,11 @@ impl<'a> GetResponse<'a> {
         Ok(kv)
     }
 
-    /// The key-values in output order, decoded lazily (values cleared with keys-only).
+    /// The key-values in output order, decoded lazily (values cleared with keys-only);
+    /// [`Error::Interrupted`] once the request's token is cancelled.
     pub fn key_values(&self) -> impl Iterator<Item = Result<KeyValue>> + '_ {
         self.kvs.iter().map(|s| {
+            self.cancel.check()?;
             let mut kv = s.decode(&self.file)?;
             if self.keys_only {
                 kv.value.clear();
@@ -92,7 +101,7 @@ pub fn get<'a>(snap: &Snapshot<'a>, req: &GetRequest) -> Result<GetResponse<'a>>
     let file = snap.file().clone();
     let store = snap.store();
     let rev = store.read_revision(req.revision)?;
-    let live = store.range(&req.range, rev)?;
+    let live = store.range_until(&req.range, rev, &req.cancel)?;
     let membership = snap.membership()?;
 
     let count = live.len() as i64;
@@ -121,6 +130,7 @@ pub fn get<'a>(snap: &Snapshot<'a>, req: &GetRequest) -> Result<GetResponse<'a>>
         more: req.limit > 0 && count > req.limit,
         count,
         file,
+        cancel: req.cancel.clone(),
     })
 }
 

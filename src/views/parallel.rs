@@ -2,9 +2,15 @@
 //! listings) hand the keys to worker threads in chunks and receive the results in key order,
 //! with a bounded number of chunks in flight (queued, decoding or waiting for their turn), so
 //! memory stays at a few chunks of objects however many keys there are.
+//!
+//! A panic in the work (a bug: nothing read from a file may panic) is caught on the worker and
+//! sent in place of its chunk's results; the caller resumes it when that chunk's turn comes, so it
+//! surfaces as it would without threads instead of leaving the caller waiting for a chunk that
+//! never arrives.
 
 use crate::error::Result;
 use std::collections::BTreeMap;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, sync_channel};
 use std::sync::Mutex;
 
@@ -17,8 +23,12 @@ pub fn workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
 }
 
+/// What a worker sends back for one chunk: its results, or the panic its work raised.
+type Done<R> = (usize, std::thread::Result<Vec<R>>);
+
 /// Applies `work` to every item on [`workers`] threads and hands the results to `visit` in the
-/// items' order. An error from `visit` stops the workers and is returned.
+/// items' order. An error from `visit` stops the workers and is returned; a panic in `work` is
+/// resumed on the caller once the results before it have been visited.
 pub fn ordered_map<T, R, W, V>(items: Vec<T>, work: W, mut visit: V) -> Result<()>
 where
     T: Send,
@@ -36,7 +46,7 @@ where
     std::thread::scope(|scope| {
         // Declared in here so that returning (an error from `visit`) drops them before the
         // scope joins its threads: the feeder and the workers then see closed channels.
-        let (done_tx, done_rx) = channel::<(usize, Vec<R>)>();
+        let (done_tx, done_rx) = channel::<Done<R>>();
         // Chunks in flight (queued, being decoded, or waiting for their turn to be visited) are
         // bounded by credits: the feeder takes one per chunk, the consumer returns it once the
         // chunk is visited. Without them a slow consumer would let results pile up.
@@ -57,8 +67,11 @@ where
                     if discard {
                         continue;
                     }
-                    let results: Vec<R> = chunk.into_iter().map(work).collect();
-                    discard = done_tx.send((seq, results)).is_err();
+                    // `work` is only shared (`Fn + Sync`) and the chunk is dropped with the panic:
+                    // nothing half-updated is seen afterwards.
+                    let results = catch_unwind(AssertUnwindSafe(|| chunk.into_iter().map(work).collect::<Vec<R>>()));
+                    let panicked = results.is_err();
+                    discard = done_tx.send((seq, results)).is_err() || panicked;
                 }
             });
         }
@@ -73,13 +86,16 @@ where
                 }
             }
         });
-        let mut pending: BTreeMap<usize, Vec<R>> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, std::thread::Result<Vec<R>>> = BTreeMap::new();
         let mut next = 0;
         while next < total {
             let Ok((seq, results)) = done_rx.recv() else { break };
             pending.insert(seq, results);
             while let Some(results) = pending.remove(&next) {
                 next += 1;
+                // Returning from here drops the channels, so the feeder and the other workers
+                // stop; the scope joins them before the panic goes on.
+                let results = results.unwrap_or_else(|panic| resume_unwind(panic));
                 for r in results {
                     visit(r)?;
                 }
@@ -113,5 +129,29 @@ mod tests {
             Ok(())
         });
         assert!(err.is_err() && n == 500);
+    }
+
+    /// A worker that panics must not leave the caller waiting forever for its chunk: the panic
+    /// comes back to the caller (as it would without threads), after the results before it.
+    #[test]
+    fn a_panicking_worker_ends_the_map() {
+        for bad in [0u64, 100, 5_000, 9_999] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut seen = 0u64;
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    ordered_map((0..10_000u64).collect(), |x| if x == bad { panic!("work on item {x} panics") } else { x }, |r| {
+                        assert_eq!(r, seen, "results before the panic come in order");
+                        seen += 1;
+                        Ok(())
+                    })
+                }));
+                let _ = tx.send((outcome.map_err(|p| p.downcast_ref::<String>().cloned()), seen));
+            });
+            let (outcome, seen) = rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap_or_else(|_| panic!("ordered_map hangs when the work panics on item {bad}"));
+            let message = outcome.expect_err("the panic is not swallowed");
+            assert_eq!(message.as_deref(), Some(format!("work on item {bad} panics").as_str()));
+            assert!(seen <= bad, "nothing after the panicking item is visited ({seen} > {bad})");
+        }
     }
 }

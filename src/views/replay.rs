@@ -6,7 +6,12 @@
 //!
 //! A key's lease is kept when the live cluster still has that lease; otherwise the key is written
 //! without one, and its line says so.
+//!
+//! What was written to a live cluster must never go unrecorded: each key's line is handed to the
+//! caller as soon as its write is answered, before the next key is read or written, and an error
+//! from the caller (its record could not be written) stops the replay there.
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::etcd::pb::etcdserverpb::{compare, request_op, Compare, PutRequest, RangeRequest, RequestOp, TxnRequest};
 use crate::etcd::KeyRange;
@@ -41,6 +46,9 @@ pub struct ReplayOptions {
     pub dry_run: bool,
     /// Overwrite a key that exists, but only while its mod revision is the one planned with.
     pub overwrite_if_unchanged: bool,
+    /// Cancelled to stop: no key is read or written after it, and the replay ends with
+    /// [`Error::Interrupted`] (the keys already written have had their lines).
+    pub cancel: Cancel,
 }
 
 /// What happened to one key.
@@ -127,6 +135,9 @@ fn guard(key: &[u8], target: compare::CompareTarget, union: compare::TargetUnion
 }
 
 /// Replays the selected keys of `snap` into `live`, one line per key to `visit`, in key order.
+/// `visit` is called right after each key's write is answered (or the key is skipped), before
+/// anything is done about the next key; when it fails, the replay stops with its error, so a
+/// caller that cannot record a write stops the writes.
 pub fn replay(snap: &Snapshot<'_>, decoder: &Decoder, live: &mut LiveEtcd, options: &ReplayOptions, visit: &mut dyn FnMut(ReplayLine) -> Result<()>) -> Result<ReplaySummary> {
     let store = snap.store();
     let rev = store.read_revision(options.revision)?;
@@ -143,7 +154,7 @@ pub fn replay(snap: &Snapshot<'_>, decoder: &Decoder, live: &mut LiveEtcd, optio
         }
         Selection::Keys(keys) => (KeyRange::all(), Some(keys.iter().map(Vec::as_slice).collect::<HashSet<&[u8]>>())),
     };
-    let mut entries = store.range(&range, rev)?;
+    let mut entries = store.range_until(&range, rev, &options.cancel)?;
     if let Some(wanted) = &wanted {
         entries.retain(|e| wanted.contains(e.key));
         // Keys asked for that the snapshot does not hold at the revision: said, not guessed.
@@ -159,6 +170,7 @@ pub fn replay(snap: &Snapshot<'_>, decoder: &Decoder, live: &mut LiveEtcd, optio
         }
     }
     for entry in entries {
+        options.cancel.check()?;
         let kv = entry.kv(file)?;
         summary.selected += 1;
         let mut l = line(kv.key, Outcome::Skipped);

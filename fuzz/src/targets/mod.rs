@@ -12,6 +12,7 @@
 pub mod bolt_builder;
 pub mod etcd_builder;
 pub mod recipe;
+pub mod sql;
 pub mod wal_builder;
 
 use etcdscope::bolt::{self, tree::Bucket, Db};
@@ -46,6 +47,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("diff", diff),
     ("export_rows", export_rows),
     ("rebuild", rebuild),
+    ("export_fill", sql::export_fill),
+    ("query", sql::query),
 ];
 
 /// Inputs are cut to this size, so one run stays in milliseconds.
@@ -349,6 +352,7 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
             count_only: r.below(4) == 0,
             sort_target: targets[r.below(targets.len())],
             sort_order: orders[r.below(orders.len())],
+            cancel: Default::default(),
         };
         if let Ok(resp) = views::kv_get::get(&snap, &req) {
             let _ = resp.key_values().take(32).count();
@@ -375,6 +379,7 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
         revision: r.below(4) as i64,
         etcd_prefix: prefix.to_string(),
         all_objects: r.bool(),
+        cancel: Default::default(),
     };
     let _ = views::get::get(&snap, &query, decoder);
     use views::history::{HistoryQuery, Target};
@@ -389,6 +394,7 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
         to_rev: (r.below(3) == 0).then(|| r.below(12) as i64),
         etcd_prefix: prefix.to_string(),
         all_fields: r.bool(),
+        cancel: Default::default(),
     };
     let mut events = 0;
     let _ = views::history::history_each(&snap, &hq, decoder, &mut |e| {
@@ -506,6 +512,7 @@ pub fn diff(data: &[u8]) {
         namespace: r.bool().then(|| "team-a".to_string()),
         etcd_prefix: r.pick(&["/registry", "registry/"]).to_string(),
         all_fields: r.bool(),
+        cancel: Default::default(),
     };
     let decoder = decoder(r.bool());
     if let Ok(result) = views::diff::diff(&sa, &sb, &query, decoder) {

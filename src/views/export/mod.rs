@@ -13,15 +13,105 @@ pub mod schema;
 pub use crate::views::progress::Progress;
 pub use load::{fill, ExportOptions, ExportSummary};
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::k8s::decoder::Decoder;
 use crate::snapshot::Snapshot;
 use rusqlite::Connection;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// A SQLite failure while writing or querying `path`, as a library error.
+/// A SQLite failure while writing or querying `path`, as a library error. A statement SQLite
+/// reports interrupted was stopped by a [`Watchdog`] for a cancelled token (a watchdog with a
+/// time limit says itself which of the two it was: [`Watchdog::stopped`]).
 pub(crate) fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
+    if is_interrupt(&e) {
+        return Error::Interrupted;
+    }
     Error::Output { path: path.to_path_buf(), what: format!("SQLite: {e}") }
+}
+
+/// Whether SQLite stopped a statement because `sqlite3_interrupt` was called.
+pub(crate) fn is_interrupt(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted)
+}
+
+/// How often a [`Watchdog`] looks at its token and its clock.
+const WATCH_EVERY: Duration = Duration::from_millis(20);
+
+/// Stops the statements of one connection when a token is cancelled or a time limit passes.
+///
+/// SQLite runs a statement inside one call (`sqlite3_step`) that returns only with a row or the
+/// end: a loop checking a token between rows never runs while a statement computes (a recursive
+/// CTE, a sort) for minutes. SQLite's own way out is `sqlite3_interrupt`, which may be called
+/// from another thread; so a small thread polls the token and the clock and calls it, and the
+/// statement ends with SQLITE_INTERRUPT at its next step. The thread ends when this is dropped.
+pub(crate) struct Watchdog {
+    stop: Option<Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    cancel: Cancel,
+    limit: Option<Duration>,
+    timed_out: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    /// Watches `conn` for `cancel` and, when given, a `limit` counted from now.
+    pub(crate) fn start(conn: &Connection, cancel: &Cancel, limit: Option<Duration>) -> Result<Watchdog> {
+        let handle = conn.get_interrupt_handle();
+        // A limit too far away to represent is no limit.
+        let deadline = limit.and_then(|l| Instant::now().checked_add(l));
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = channel::<()>();
+        let (token, late) = (cancel.clone(), timed_out.clone());
+        let thread = std::thread::Builder::new()
+            .name("sql-watchdog".into())
+            .spawn(move || loop {
+                match stopped.recv_timeout(WATCH_EVERY) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    _ => return,
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    late.store(true, Ordering::Relaxed);
+                }
+                // Called again at every tick: a statement started after the first call is
+                // stopped too (SQLite forgets an interrupt once no statement is running).
+                if late.load(Ordering::Relaxed) || token.is_cancelled() {
+                    handle.interrupt();
+                }
+            })
+            .map_err(|e| Error::io(Path::new("<SQLite watchdog thread>"), e))?;
+        Ok(Watchdog { stop: Some(stop), thread: Some(thread), cancel: cancel.clone(), limit, timed_out })
+    }
+
+    /// Why a statement SQLite reported interrupted was stopped: its time limit (`what` names
+    /// the work in the error) or the token.
+    pub(crate) fn stopped(&self, what: &str) -> Error {
+        match self.limit {
+            Some(limit) if self.timed_out.load(Ordering::Relaxed) => Error::TimedOut { what: what.to_string(), limit },
+            _ => Error::Interrupted,
+        }
+    }
+
+    /// [`Watchdog::stopped`] for an interrupted statement; any other failure as `other` says.
+    pub(crate) fn explain(&self, what: &str, e: rusqlite::Error, other: impl FnOnce(rusqlite::Error) -> Error) -> Error {
+        if is_interrupt(&e) && (self.cancel.is_cancelled() || self.timed_out.load(Ordering::Relaxed)) {
+            self.stopped(what)
+        } else {
+            other(e)
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Settings for a database written once, start to end, by one connection: no journal, no
@@ -49,7 +139,10 @@ pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options
     let summary = {
         let conn = Connection::open(tmp.path()).map_err(|e| sql_error(tmp.path(), e))?;
         bulk_load_pragmas(&conn).map_err(|e| sql_error(tmp.path(), e))?;
+        // The rows are checked against the token one by one; the index builds are SQL.
+        let watchdog = Watchdog::start(&conn, &options.cancel, None)?;
         let summary = fill(&conn, snap, decoder, options, tmp.path(), progress)?;
+        drop(watchdog);
         conn.close().map_err(|(_, e)| sql_error(tmp.path(), e))?;
         summary
     };
