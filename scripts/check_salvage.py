@@ -119,7 +119,16 @@ def main():
                     finally:
                         m.stop()
                     rev = rec["get"]["header"]["revision"]
-                    rec["originalGet"] = original.get(rev)
+                    try:
+                        rec["originalGet"] = original.get(rev)
+                        rec["originalRevision"] = rev
+                    except RuntimeError as e:
+                        if "compacted" not in str(e):
+                            raise
+                        # The salvaged file ends below the original's compaction: the original
+                        # can only be read at its current revision.
+                        rec["originalGet"] = original.get()
+                        rec["originalRevision"] = rec["originalGet"]["header"]["revision"]
                 result["salvaged"].append(rec)
         finally:
             original.stop()

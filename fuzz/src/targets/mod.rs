@@ -303,8 +303,8 @@ pub fn bolt(data: &[u8]) {
     // reads it again permissively: the built file's damage is its input.
     if let Some(dir) = write_tree("bolt", &[(PathBuf::from("db"), &file)]) {
         if let Ok(source) = Source::open(dir.join("db")) {
-            let _ = views::check::check(&source, false);
-            let _ = views::check::check(&source, true);
+            let _ = views::check::check(&source, false, &Default::default());
+            let _ = views::check::check(&source, true, &Default::default());
         }
     }
 }
@@ -318,8 +318,8 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
     let Ok(source) = Source::open(path) else { return };
     let _ = (source.verify_trailer().label(), source.has_trailer(), source.file_size(), source.kind);
     // `check` reads what the other views refuse: every finding, and the permissive open.
-    let _ = views::check::check(&source, false);
-    let _ = views::check::check(&source, true);
+    let _ = views::check::check(&source, false, &Default::default());
+    let _ = views::check::check(&source, true, &Default::default());
     let _ = views::hash::hashes_all(&source);
     let Ok(snap) = Snapshot::open(&source) else { return };
     let _ = views::status::status(&snap);
