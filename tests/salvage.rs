@@ -48,7 +48,8 @@ fn salvage_recovers_what_survived() {
     let dir = tempfile::tempdir().unwrap();
 
     let out = dir.path().join("clean.db");
-    salvage(&src, &out, &[]);
+    let (code, report) = salvage_code(&src, &out, &[]);
+    assert_eq!(code, 0, "a whole tree: complete, exit 0: {report}");
     let got = status(&etcdutl, &out).unwrap();
     for k in ["hash", "revision", "totalKey"] {
         assert_eq!(got[k], original[k], "undamaged: {k}");

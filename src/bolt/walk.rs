@@ -493,7 +493,13 @@ impl<'w, 'a> Walker<'w, 'a> {
             return Ok(None);
         }
         if id >= hwm {
-            let what = format!("page {from} points to page {id}, out of bounds: beyond the high-water mark {hwm} (data pages are 2..{hwm})");
+            let what = match db.truncation() {
+                Some(t) if id < t.stated_pages => format!(
+                    "page {from} points to page {id}, out of bounds: beyond the end of the truncated file ({hwm} whole pages; the meta says {})",
+                    t.stated_pages
+                ),
+                _ => format!("page {from} points to page {id}, out of bounds: beyond the high-water mark {hwm} (data pages are 2..{hwm})"),
+            };
             self.report(Problem::damage(from, at, what))?;
             return Ok(None);
         }

@@ -113,9 +113,16 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
     for g in &r.gaps {
         print_gap(g, out)?;
     }
-    print_notes("admitted (fill a gap)", &r.admitted, out)?;
-    print_notes("left out", &r.excluded, out)?;
-    print_notes("uncertain", &r.uncertain, out)?;
+    print_notes("admitted (fill a gap)", &r.admitted.iter().collect::<Vec<_>>(), out)?;
+    // The nearest to a loss first: what a gap may have held, then stale copies, then compacted.
+    let mut excluded: Vec<&RevisionNote> = r.excluded.iter().collect();
+    excluded.sort_by_key(|n| match n.reason {
+        "unsure" => 0,
+        "stale" => 1,
+        _ => 2,
+    });
+    print_notes("left out", &excluded, out)?;
+    print_notes("uncertain", &r.uncertain.iter().collect::<Vec<_>>(), out)?;
     for b in &r.buckets {
         writeln!(out, "bucket {:<16} {} entries (read by {})", b.name, b.entries, b.read_by)?;
     }
@@ -140,12 +147,21 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
 }
 
 fn print_gap(g: &Gap, out: &mut impl Write) -> std::io::Result<()> {
-    let bound = |r: &Option<etcdscope::views::salvage::Rev>, none: &str| match r {
-        Some(r) => format!("{}_{}{}", r.main, r.sub, if r.tombstone { "t" } else { "" }),
-        None => none.to_string(),
+    let rev = |r: &etcdscope::views::salvage::Rev| format!("{}_{}{}", r.main, r.sub, if r.tombstone { "t" } else { "" });
+    let span = match (&g.after, &g.before) {
+        (Some(a), Some(b)) => format!("between {} and {}", rev(a), rev(b)),
+        (None, Some(b)) => format!("before {}", rev(b)),
+        (Some(a), None) => format!("after {}", rev(a)),
+        (None, None) => "anywhere (its tree could not be read at all)".into(),
     };
-    let pages: Vec<String> = g.damage.iter().filter_map(|f| f.page).map(|p| p.to_string()).collect();
-    writeln!(out, "lost: the key bucket between revisions {} and {} (page {}): {} admitted from free pages", bound(&g.after, "its start"), bound(&g.before, "its end"), pages.join(", "), g.admitted)?;
+    let from = g.from.as_ref().map(|f| format!(", from {} as its parent branch says", rev(f))).unwrap_or_default();
+    let why = match g.damage.as_slice() {
+        [] => String::new(),
+        [one] => format!(": {}", one_line(&one.what)),
+        [first, rest @ ..] => format!(": {} (and {} more)", one_line(&first.what), rest.len()),
+    };
+    writeln!(out, "lost: key bucket revisions {span}{from}{why}")?;
+    writeln!(out, "  {} revision(s) admitted into it from pages the tree no longer reaches", g.admitted)?;
     if !g.missing.is_empty() {
         writeln!(out, "  revisions with nothing written (lost): {}", ranges(&g.missing))?;
     }
@@ -160,7 +176,7 @@ fn ranges(list: &[etcdscope::views::salvage::RevRange]) -> String {
     format!("{}{}", shown.join(", "), if list.len() > SHOWN { ", …" } else { "" })
 }
 
-fn print_notes(title: &str, notes: &[RevisionNote], out: &mut impl Write) -> std::io::Result<()> {
+fn print_notes(title: &str, notes: &[&RevisionNote], out: &mut impl Write) -> std::io::Result<()> {
     if notes.is_empty() {
         return Ok(());
     }

@@ -618,16 +618,16 @@ fn compaction(backend: &Backend<'_>, strays: &Strays<'_>) -> Option<i64> {
 
 /// Why a revision is written or left out: (reason, sentence).
 type Why = (&'static str, &'static str);
-const COMPACTED_IN_TREE: Why = ("compacted", "at or below the compaction and not its key's newest there (an unfinished compaction etcd completes at start)");
-const COMPACTED_COPY: Why = ("compacted", "a copy in a free page of a revision the compaction removed");
-const STALE: Why = ("stale", "only in pages the tree no longer reaches, outside every gap (the tree holds that range whole)");
-const GAP_ABOVE: Why = ("gap", "fills a gap the damage left (above the compaction: nothing removed it)");
-const GAP_KEPT: Why = ("gap", "fills a gap the damage left (its key outlived the compaction, which kept this revision)");
-const GAP_UNSURE: Why = ("unsure", "in a gap where a leaf was lost, at or below the compaction, and nothing shows its key outlived it: the lost leaf's newer copy may no longer have held it (a deleted object)");
-const GAP_BRANCH: Why = ("gap", "fills a gap under a lost branch (no newer copy of its leaf lacks it)");
-const REMOVED: Why = ("compacted", "a newer copy of its page's key range no longer holds it: a compaction removed it");
+const COMPACTED_IN_TREE: Why = ("compacted", "not its key's newest at or below the compaction (an unfinished compaction etcd completes at start)");
+const COMPACTED_COPY: Why = ("compacted", "a copy of a revision the compaction removed");
+const STALE: Why = ("stale", "outside every gap: the tree holds that range whole");
+const GAP_ABOVE: Why = ("gap", "in a gap, above the compaction (nothing removes those)");
+const GAP_KEPT: Why = ("gap", "in a gap; its key outlived the compaction, which kept this revision");
+const GAP_BRANCH: Why = ("gap", "in a gap under a lost branch; no newer copy of its leaf lacks it");
+const GAP_UNSURE: Why = ("unsure", "in a lost leaf's range, at or below the compaction, and nothing shows its key outlived it (a deleted object?)");
+const REMOVED: Why = ("compacted", "a newer copy of its leaf's range lacks it: a compaction removed it");
 const DAMAGED_PAGE: Why = ("damagedPage", "read from a page with damage");
-const DISAGREE: Why = ("copiesDisagree", "copies of this revision disagree (the other copy is on the page named)");
+const DISAGREE: Why = ("copiesDisagree", "its copies disagree (the other copy is on this page)");
 
 /// Copies of `key` bucket leaves, to tell which revisions a compaction removed: etcd only ever
 /// appends revisions (each above every one before it), so a leaf never gains a key between its
@@ -871,7 +871,7 @@ pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<
                 }
                 tree_writer.put(writer.page_file(), k, f.value)?;
             }
-            (kept.len() as u64, "page scan")
+            (kept.len() as u64, if report.revisions_from_unreachable_pages == 0 { "tree" } else { "tree and page scan" })
         } else {
             let (rows, how) = other_bucket(&db, &backend, &name, &strays);
             all_by_tree &= how == "tree";
