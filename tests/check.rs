@@ -290,3 +290,21 @@ fn a_page_freed_twice_and_one_neither_reached_nor_free_are_both_reported() {
     let (_, ours) = check_json(&path, &[]);
     assert!(bolt(&ours).is_empty(), "{ours}");
 }
+
+/// `check` and `analyze` take a cancel token (they are long on multi-GB files): cancelled, they
+/// stop with `Interrupted` instead of reading on; the CLI turns that into exit 130.
+#[test]
+fn a_cancelled_check_or_analyze_stops() {
+    let source = etcdscope::source::Source::open(&repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
+    let cancel = etcdscope::cancel::Cancel::new();
+    assert!(etcdscope::views::check::check(&source, false, &cancel).is_ok());
+    cancel.cancel();
+    let got = etcdscope::views::check::check(&source, true, &cancel);
+    assert!(matches!(got, Err(etcdscope::Error::Interrupted)), "{got:?}");
+    let snap = etcdscope::snapshot::Snapshot::open(&source).unwrap();
+    let decoder = etcdscope::k8s::decoder::Decoder { schemas: etcdscope::k8s::schema::Schemas::embedded().unwrap(), options: Default::default(), encryption: None };
+    let by = etcdscope::views::analyze::GroupBy::Resource;
+    let got = etcdscope::views::analyze::analyze(&snap, &decoder, "/registry", &by, 5, &cancel).map(|_| ());
+    assert!(matches!(got, Err(etcdscope::Error::Interrupted)), "{got:?}");
+    assert!(etcdscope::views::analyze::analyze(&snap, &decoder, "/registry", &by, 5, &Default::default()).is_ok());
+}

@@ -343,6 +343,9 @@ impl Default for WalkOptions {
     }
 }
 
+/// Unreadable elements after which a tolerant walk gives up on the rest of a node.
+const MAX_UNREADABLE_ELEMENTS: usize = 8;
+
 /// A branch's child: its page, the file offset of the reference, the smallest key it may hold.
 struct Child<'a> {
     id: u64,
@@ -633,6 +636,7 @@ impl<'w, 'a> Walker<'w, 'a> {
         // element pointing at it: 2^63 visits from a 4 KiB page.
         let mut bucket_values_end = 0u64;
         let mut previous: Option<&'a [u8]> = None;
+        let mut unreadable = 0;
         for i in 0..node.count {
             if !self.visit(node, i)? {
                 break;
@@ -640,8 +644,14 @@ impl<'w, 'a> Walker<'w, 'a> {
             let e = match node.leaf(i, self.db.file()) {
                 Ok(e) => e,
                 Err(e) => {
+                    // Each element record stands alone: a tolerant walk reads on past a bad
+                    // one, up to a few (a page of garbage is not worth a finding per element).
                     self.report(Problem::from_error(e, node.page_id, node.element_file_offset(i)))?;
-                    break;
+                    unreadable += 1;
+                    if unreadable == MAX_UNREADABLE_ELEMENTS {
+                        break;
+                    }
+                    continue;
                 }
             };
             used += (LEAF_ELEMENT_SIZE + e.key.len() + e.value.len()) as u64;

@@ -229,12 +229,12 @@ fn bucket_by_shape(key: &[u8], value: &[u8]) -> Option<&'static [u8]> {
     }
 }
 
-/// Entries of the small buckets the scan found, by (bucket, key): the value, and whether it
-/// came from a page the tree reaches.
-type Strays<'a> = BTreeMap<(&'static [u8], &'a [u8]), (&'a [u8], bool)>;
+/// Entries of the small buckets the scan found, by (bucket, key): the value, whether it came
+/// from a page the tree reaches, and the page.
+type Strays<'a> = BTreeMap<(&'static [u8], &'a [u8]), (&'a [u8], bool, u64)>;
 
-/// A bucket's rows as written, and how they were read.
-type Rows = (Vec<(Vec<u8>, Vec<u8>)>, &'static str);
+/// A bucket's rows (key, value, page) to write, and how they were read.
+type Rows = (Vec<(Vec<u8>, Vec<u8>, u64)>, &'static str);
 
 const KNOWN_BUCKETS: [&[u8]; 9] = [META, LEASE, b"members", b"members_removed", b"cluster", b"auth", b"authUsers", b"authRoles", b"alarm"];
 
@@ -493,9 +493,9 @@ impl<'a> Observer<'a> for Scan<'_, 'a> {
         let named = place.bucket.and_then(|b| KNOWN_BUCKETS.into_iter().find(|n| *n == b));
         if let Some(name) = named.or_else(|| bucket_by_shape(key, value)) {
             let here = self.reachable.contains(page);
-            let slot = self.strays.entry((name, key)).or_insert((value, here));
+            let slot = self.strays.entry((name, key)).or_insert((value, here, page));
             if here && !slot.1 {
-                *slot = (value, true);
+                *slot = (value, true, page);
             }
         }
         Ok(())
@@ -607,7 +607,7 @@ fn compaction(backend: &Backend<'_>, strays: &Strays<'_>) -> Option<i64> {
     let marks = strays
         .iter()
         .filter(|((b, k), _)| *b == META && (*k == b"scheduledCompactRev" || *k == b"finishedCompactRev"))
-        .filter_map(|(_, (v, _))| RevisionKey::parse(v).ok().map(|r| r.revision.main))
+        .filter_map(|(_, (v, _, _))| RevisionKey::parse(v).ok().map(|r| r.revision.main))
         .max();
     match from_meta {
         Some(c) if c > 0 => Some(c),
@@ -873,9 +873,19 @@ pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<
             }
             (kept.len() as u64, if report.revisions_from_unreachable_pages == 0 { "tree" } else { "tree and page scan" })
         } else {
-            let (rows, how) = other_bucket(&db, &backend, &name, &strays);
+            let (mut rows, how) = other_bucket(&db, &backend, &name, &strays);
             all_by_tree &= how == "tree";
-            for (k, v) in &rows {
+            if name == META {
+                // A value etcd (and every reader here) refuses would make the whole file unreadable.
+                rows.retain(|(k, v, page)| match crate::etcd::meta::meta_value_problem(k, v) {
+                    Some(what) => {
+                        report.unparseable.push(PageNote { page: *page, what: format!("meta/{}: {what}: left out", String::from_utf8_lossy(k)) });
+                        false
+                    }
+                    None => true,
+                });
+            }
+            for (k, v, _) in &rows {
                 tree_writer.put(writer.page_file(), k, v)?;
             }
             (rows.len() as u64, how)
@@ -933,13 +943,13 @@ fn bucket_names(backend: &Backend<'_>, strays: &Strays<'_>) -> Vec<Vec<u8>> {
 /// etcd has none), else what the scan found of it by its keys' shapes.
 fn other_bucket(db: &Db<'_>, backend: &Backend<'_>, name: &[u8], strays: &Strays<'_>) -> Rows {
     let via_tree = backend.bucket(name).ok().flatten().and_then(|b| {
-        b.iter(db).filter(|e| e.as_ref().map_or(true, |e| !e.is_bucket())).map(|e| e.map(|e| (e.key().to_vec(), e.value().to_vec()))).collect::<Result<Vec<_>>>().ok()
+        b.iter(db).filter(|e| e.as_ref().map_or(true, |e| !e.is_bucket())).map(|e| e.map(|e| (e.key().to_vec(), e.value().to_vec(), e.page))).collect::<Result<Vec<_>>>().ok()
     });
     let (mut rows, how) = match via_tree {
         Some(rows) => (rows, "tree"),
-        None => (strays.iter().filter(|((b, _), _)| *b == name).map(|((_, k), (v, _))| (k.to_vec(), v.to_vec())).collect(), "page scan"),
+        None => (strays.iter().filter(|((b, _), _)| *b == name).map(|((_, k), (v, _, page))| (k.to_vec(), v.to_vec(), *page)).collect(), "page scan"),
     };
-    rows.retain(|(k, _)| !k.is_empty() && k.len() <= MAX_KEY_SIZE);
+    rows.retain(|(k, _, _)| !k.is_empty() && k.len() <= MAX_KEY_SIZE);
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     rows.dedup_by(|a, b| a.0 == b.0);
     (rows, how)
