@@ -725,3 +725,47 @@ pub fn show(key: &[u8]) -> String {
         _ => format!("0x{}", key.iter().take(32).map(|b| format!("{b:02x}")).collect::<String>()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records every problem; never stops the walk.
+    #[derive(Default)]
+    struct Record(Vec<Problem>);
+
+    impl<'a> Observer<'a> for Record {
+        fn problem(&mut self, _: Place<'a>, p: Problem) -> Result<()> {
+            self.0.push(p);
+            Ok(())
+        }
+    }
+
+    fn walk(db: &Db<'_>, limit: Option<u64>) -> (Vec<Problem>, bool, u64) {
+        let mut seen = PageSet::new(db.high_water_mark());
+        let (mut stats, mut record) = (TreeStats::default(), Record::default());
+        let mut walker = Walker::new(db, &mut seen, &mut stats, WalkOptions { key_order: true, ..WalkOptions::default() }, &mut record);
+        if let Some(limit) = limit {
+            walker = walker.visit_limit(limit);
+        }
+        walker.bucket(db.root().root, None).unwrap();
+        let stopped = walker.stopped();
+        (record.0, stopped, seen.visits())
+    }
+
+    /// The global visit budget: a sound file never reaches it; a walk allowed fewer visits than
+    /// the file's elements stops, once, with a problem that says so.
+    #[test]
+    fn the_visit_budget_stops_a_walk_and_says_so() {
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/etcd-3.5.1/member-db")).unwrap();
+        let db = Db::open(&bytes, std::sync::Arc::from(std::path::Path::new("member-db"))).unwrap();
+        let (problems, stopped, visits) = walk(&db, None);
+        assert!(problems.is_empty() && !stopped, "{problems:?}");
+        assert!(visits > 3000 && visits <= visit_limit(&db), "{visits} visits, limit {}", visit_limit(&db));
+        let (problems, stopped, visits) = walk(&db, Some(100));
+        assert!(stopped);
+        assert_eq!(visits, 101, "one visit past the budget, then nothing");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].what.starts_with("the walk stopped after 100 element visits") && problems[0].skipped, "{problems:?}");
+    }
+}
