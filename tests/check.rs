@@ -295,7 +295,7 @@ fn a_page_freed_twice_and_one_neither_reached_nor_free_are_both_reported() {
 /// stop with `Interrupted` instead of reading on; the CLI turns that into exit 130.
 #[test]
 fn a_cancelled_check_or_analyze_stops() {
-    let source = etcdscope::source::Source::open(&repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
+    let source = etcdscope::source::Source::open(repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
     let cancel = etcdscope::cancel::Cancel::new();
     assert!(etcdscope::views::check::check(&source, false, &cancel).is_ok());
     cancel.cancel();

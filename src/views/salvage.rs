@@ -765,15 +765,15 @@ fn account_gaps<'a>(tree: &KeyTree<'a>, kept: &[(&'a [u8], &Found<'a>)], found: 
             // had an entry (lost); at or below it, it may have been compacted. A gap open to the
             // bucket's start starts after revision 1 (etcd's first write is revision 2); one open
             // to its end ends at the newest revision found anywhere.
-            let low = after.map(|a| a.main).max(from.map(|f| f.main - 1)).unwrap_or(1);
-            let high = before.map(|b| b.main).or(newest_found.map(|n| n + 1)).unwrap_or(low);
+            let low = after.map(|a| a.main).max(from.map(|f| f.main.saturating_sub(1))).unwrap_or(1);
+            let high = before.map(|b| b.main).or(newest_found.map(|n| n.saturating_add(1))).unwrap_or(low);
             let (mut missing, mut missing_or_compacted) = (Vec::new(), Vec::new());
             for r in missing_ranges(&written, low, high) {
                 if r.first <= compact {
                     missing_or_compacted.push(RevRange { first: r.first, last: r.last.min(compact) });
                 }
                 if r.last > compact {
-                    missing.push(RevRange { first: r.first.max(compact + 1), last: r.last });
+                    missing.push(RevRange { first: r.first.max(compact.saturating_add(1)), last: r.last });
                 }
             }
             Gap { after, before, from, damage: damage.clone(), admitted, missing, missing_or_compacted }
