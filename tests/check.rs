@@ -5,7 +5,9 @@
 //! - leaf keys put out of order, a branch child pointing at its sibling's page, a child id past
 //!   the high-water mark, an overflow count running past the end: a finding names the page;
 //! - a persisted freelist written into a free page, listing a page in use and leaving one free
-//!   page out: "already freed" and "unreachable unfreed" name exactly those pages;
+//!   page out: "reachable freed" and "unreachable unfreed" name exactly those pages;
+//! - a constructed db whose freelist names a page twice and which holds a page neither reached
+//!   nor free: both "already freed" and "unreachable unfreed", as bbolt's check reports them;
 //! - one meta damaged: a warning on it; both: refused (exit 2), read with --best-effort;
 //! - thousands of random byte flips: never a panic, exit 0, 1 or 2 only.
 //!
@@ -184,7 +186,9 @@ fn every_page_damaged_gives_a_finding_naming_it() {
     assert_eq!(code, 1);
     let found = serious(&ours);
     assert_eq!(found.len(), 2 + usize::from(left_out == fl), "{ours}");
-    assert!(found.iter().any(|f| f["page"].as_u64() == Some(listed_in_use as u64) && f["what"].as_str().unwrap().contains("already freed")), "{ours}");
+    // bbolt check's words (tx_check.go): a listed page a tree reaches is "reachable freed";
+    // "already freed" is a page listed twice.
+    assert!(found.iter().any(|f| f["page"].as_u64() == Some(listed_in_use as u64) && f["what"].as_str().unwrap().contains("reachable freed")), "{ours}");
     if left_out != fl {
         assert!(found.iter().any(|f| f["page"].as_u64() == Some(left_out as u64) && f["what"].as_str().unwrap().contains("unreachable unfreed")), "{ours}");
     }
@@ -226,4 +230,81 @@ fn random_byte_flips_never_panic() {
             assert!((0..=2).contains(&code), "round {round}: exit {code}");
         }
     }
+}
+
+/// A db built here, one page at a time, so which page is what is known by construction: metas
+/// (txid 1 and 2, valid checksums, `root`, `freelist`, `hwm` pages of 4096 bytes), the root
+/// bucket an empty leaf at page 2, `freelist` a freelist page listing `free`.
+fn constructed_db(hwm: usize, freelist: u64, free: &[u64]) -> Vec<u8> {
+    let mut f = vec![0u8; hwm * PS];
+    let put = |f: &mut [u8], at: usize, bytes: &[u8]| f[at..at + bytes.len()].copy_from_slice(bytes);
+    for (page, txid) in [(0usize, 1u64), (1, 2)] {
+        let o = page * PS;
+        put(&mut f, o, &(page as u64).to_le_bytes());
+        put(&mut f, o + 8, &0x04u16.to_le_bytes());
+        put(&mut f, o + 16, &0xED0C_DAEDu32.to_le_bytes());
+        put(&mut f, o + 20, &2u32.to_le_bytes());
+        put(&mut f, o + 24, &(PS as u32).to_le_bytes());
+        put(&mut f, o + 32, &2u64.to_le_bytes()); // root bucket's root page
+        put(&mut f, o + 48, &freelist.to_le_bytes());
+        put(&mut f, o + 56, &(hwm as u64).to_le_bytes());
+        put(&mut f, o + 64, &txid.to_le_bytes());
+        reseal_meta(&mut f, page);
+    }
+    put(&mut f, 2 * PS, &2u64.to_le_bytes());
+    put(&mut f, 2 * PS + 8, &0x02u16.to_le_bytes());
+    let o = freelist as usize * PS;
+    put(&mut f, o, &freelist.to_le_bytes());
+    put(&mut f, o + 8, &0x10u16.to_le_bytes());
+    put(&mut f, o + 10, &(free.len() as u16).to_le_bytes());
+    for (i, id) in free.iter().enumerate() {
+        put(&mut f, o + 16 + 8 * i, &id.to_le_bytes());
+    }
+    f
+}
+
+/// Found by trying to break every command: on a db whose freelist names a page twice and which
+/// also holds a page neither reachable nor free, `check` reported only the first ("page already
+/// freed", from a reader that stops there) and then said "freelist not persisted" of a db whose
+/// meta names a freelist page. bbolt's check reports both, entry by entry; so does ours now.
+#[test]
+fn a_page_freed_twice_and_one_neither_reached_nor_free_are_both_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    // Pages: 0, 1 metas; 2 the root leaf; 3 the freelist; 4, 5 free (5 listed twice); 6 neither.
+    let path = write(dir.path(), "freelist.db", &constructed_db(7, 3, &[4, 5, 5]));
+    let (code, ours) = check_json(&path, &[]);
+    assert_eq!(code, 1, "{ours}");
+    // Only the bbolt layer: the etcd layer rightly finds no etcd buckets in this db.
+    let bolt = |v: &Value| -> Vec<Value> { serious(v).into_iter().filter(|f| f["layer"] == "bbolt").cloned().collect() };
+    let found = bolt(&ours);
+    let says = |page: u64, words: &str| found.iter().any(|f| f["page"].as_u64() == Some(page) && f["what"].as_str().unwrap().starts_with(&format!("page {page}: {words}")));
+    assert!(says(5, "already freed"), "{ours}");
+    assert!(says(6, "unreachable unfreed"), "{ours}");
+    assert_eq!(found.len(), 2, "exactly those two: {ours}");
+    assert_eq!(ours["tree"]["freelistPersisted"], true);
+    assert_eq!(ours["tree"]["freelistPage"], 3);
+    let table = String::from_utf8(run(&["check".as_ref(), path.as_os_str()]).stdout).unwrap();
+    assert!(table.contains("3 on the freelist (page 3)") && !table.contains("not persisted"), "{table}");
+    // The control: the same db with a sound freelist is clean.
+    let path = write(dir.path(), "sound.db", &constructed_db(7, 3, &[4, 5, 6]));
+    let (_, ours) = check_json(&path, &[]);
+    assert!(bolt(&ours).is_empty(), "{ours}");
+}
+
+/// `check` and `analyze` take a cancel token (they are long on multi-GB files): cancelled, they
+/// stop with `Interrupted` instead of reading on; the CLI turns that into exit 130.
+#[test]
+fn a_cancelled_check_or_analyze_stops() {
+    let source = etcdscope::source::Source::open(repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
+    let cancel = etcdscope::cancel::Cancel::new();
+    assert!(etcdscope::views::check::check(&source, false, &cancel).is_ok());
+    cancel.cancel();
+    let got = etcdscope::views::check::check(&source, true, &cancel);
+    assert!(matches!(got, Err(etcdscope::Error::Interrupted)), "{got:?}");
+    let snap = etcdscope::snapshot::Snapshot::open(&source).unwrap();
+    let decoder = etcdscope::k8s::decoder::Decoder { schemas: etcdscope::k8s::schema::Schemas::embedded().unwrap(), options: Default::default(), encryption: None, etcd_prefix: "/registry".into() };
+    let by = etcdscope::views::analyze::GroupBy::Resource;
+    let got = etcdscope::views::analyze::analyze(&snap, &decoder, "/registry", &by, 5, &cancel).map(|_| ());
+    assert!(matches!(got, Err(etcdscope::Error::Interrupted)), "{got:?}");
+    assert!(etcdscope::views::analyze::analyze(&snap, &decoder, "/registry", &by, 5, &Default::default()).is_ok());
 }

@@ -73,7 +73,7 @@ macro_rules! replay_tests {
     };
 }
 
-replay_tests!(bolt_raw, bolt, mvcc, wal_raw, wal, wal_record, protowire, k8s_protobuf, envelope, registry_key, encryption_config, diff, export_rows, rebuild, export_fill, query);
+replay_tests!(bolt_raw, bolt, mvcc, wal_raw, wal, wal_record, protowire, k8s_protobuf, envelope, registry_key, encryption_config, diff, export_rows, rebuild, export_fill, query, salvage, compare, analyze);
 
 #[test]
 fn every_target_is_replayed_and_every_directory_is_a_target() {
@@ -232,6 +232,27 @@ mod seeds {
         c.insert("rebuild", recipes(10, &[100, 300, 700, 1200]));
         c.insert("export_fill", recipes(10, &[100, 300, 700, 1200]));
         c.insert("query", query_seeds());
+        // The damaged-file tools: the first byte of a salvage recipe is its shape (bit 0: an
+        // inline bucket whose nested values overlap; bits 1-3: none, a page zeroed, two, the file
+        // cut short, a page zeroed and the file cut, bytes flipped), one seed of each.
+        let mut salvage = Vec::new();
+        for (name, shape) in [("sound", 0u8), ("overlapping-values", 1), ("page-zeroed", 2), ("overlapping-and-page-zeroed", 3), ("two-pages-zeroed", 4), ("truncated", 6), ("overlapping-and-truncated", 7), ("zeroed-and-truncated", 8), ("bytes-flipped", 10)] {
+            for (i, len) in [200usize, 700].into_iter().enumerate() {
+                let mut bytes = vec![shape];
+                bytes.extend(super::seeds_noise(u64::from(shape) * 7 + i as u64 + 1, len));
+                salvage.push((format!("{name}-{i}"), bytes));
+            }
+        }
+        c.insert("salvage", salvage);
+        c.insert("compare", recipes(10, &[100, 300, 700, 1200]));
+        let mut analyze = recipes(8, &[100, 300, 700, 1200]);
+        // A first byte of 0 (mod 4) asks for a damaged backend; the next is its shape.
+        for (name, shape) in [("damaged-overlapping", 1u8), ("damaged-truncated", 6)] {
+            let mut bytes = vec![0u8, shape];
+            bytes.extend(super::seeds_noise(u64::from(shape) + 99, 500));
+            analyze.push((name.to_string(), bytes));
+        }
+        c.insert("analyze", analyze);
         c.insert("wal", recipes(10, &[64, 200, 500, 900]));
 
         // WAL segments: real ones (3.5.1, 3.4.23), two segments, modes; one the builder wrote.
@@ -449,6 +470,34 @@ fn most_recipes_build_readable_input() {
     let pct = |k: u32| u64::from(k) * 100 / n;
     eprintln!("of {n} recipes: bbolt files measured {}%, MVCC stores with every write {}%, WALs without damage {}%", pct(bolt_ok), pct(store_ok), pct(wal_ok));
     assert!(pct(bolt_ok) >= 70 && pct(store_ok) >= 70 && pct(wal_ok) >= 70, "the builders make too much unreadable input");
+}
+
+/// The damaged-file recipes make what they say: the overlapping-value recipe a file whose
+/// nested inline bucket values overlap (check names it), the truncation recipe a file shorter
+/// than its meta (refused, read permissively), a sound recipe a file salvage finds whole.
+#[test]
+fn damaged_file_recipes_make_what_they_say() {
+    use etcdscope::bolt::Db;
+    let file: std::sync::Arc<Path> = Path::new("recipe.db").into();
+    let (mut overlaps, mut truncated, mut sound) = (0, 0, 0);
+    for i in 0..40u64 {
+        for (shape, what) in [(1u8, "overlapping"), (6, "truncated"), (0, "sound")] {
+            let mut data = vec![shape];
+            data.extend(seeds_noise(i + 1, 300));
+            let bytes = targets::salvage_input(&data);
+            let Ok(db) = Db::open_permissive(&bytes, file.clone()) else { continue };
+            let mut findings = Vec::new();
+            let _ = etcdscope::bolt::check::check(&db, &mut findings, &Default::default());
+            let says = |words: &str| findings.iter().any(|f| f.what.contains(words));
+            match what {
+                "overlapping" => overlaps += u32::from(says("overlaps the previous nested bucket")),
+                "truncated" => truncated += u32::from(db.truncation().is_some() && Db::open(&bytes, file.clone()).is_err() && says("file is truncated")),
+                _ => sound += u32::from(findings.is_empty()),
+            }
+        }
+    }
+    eprintln!("of 40 recipes each: {overlaps} overlapping values found, {truncated} truncated files, {sound} sound files");
+    assert!(overlaps >= 30 && truncated >= 20 && sound >= 30, "the damaged-file recipes miss what they are for");
 }
 
 /// Deterministic bytes (xorshift64*), for recipe seeds.

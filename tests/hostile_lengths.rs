@@ -391,21 +391,19 @@ fn nested_bucket_roots_and_inline_counts() {
     status_refuses(&f, "element count 65535");
 }
 
-/// Found by this audit: nested inline buckets whose values overlap. Each level holds two bucket
-/// elements pointing at the same value, which holds the next level: 62 levels fit in one 4 KiB
-/// leaf, and the space walk visited the innermost level 2^62 times (the walk never ended).
-#[test]
-fn inline_buckets_that_share_bytes_are_refused_not_walked_forever() {
-    const LEVELS: usize = 62;
+/// A root leaf at page 2 holding one inline bucket "b" whose value nests `levels` inline buckets,
+/// each level holding two bucket elements that point at the same value (the next level): each
+/// level's keys are distinct and sorted (element 0's key is "\0k": the last byte of element 1's
+/// record, always 0, and "k"; element 1's is "k"), only the walk into the values repeats. 62
+/// levels fit in one 4 KiB leaf run; a walk without a guard visits the innermost 2^levels times.
+fn shared_inline_levels(levels: usize) -> Vec<u8> {
     // One level: a bucket header (inline), a leaf header (count 2), two bucket elements, the
-    // byte "k", then the next level. Both elements' values are that next level: element 0's key
-    // is "\0k" (the last byte of element 1's record, always 0, and "k"), element 1's is "k", so
-    // the keys are distinct and sorted and only the walk into the values repeats.
+    // byte "k", then the next level.
     let per_level = 16 + PAGE_HEADER_SIZE + 2 * LEAF_ELEMENT_SIZE + 1;
     let k_at = PAGE_HEADER_SIZE + 2 * LEAF_ELEMENT_SIZE;
     let mut value = Vec::new();
-    for level in 0..LEVELS {
-        let next_level = (LEVELS - level - 1) * per_level + 16 + PAGE_HEADER_SIZE;
+    for level in 0..levels {
+        let next_level = (levels - level - 1) * per_level + 16 + PAGE_HEADER_SIZE;
         value.extend_from_slice(&[0u8; 16]);
         let mut node = vec![0u8; k_at + 1];
         put16(&mut node, PAGE_FLAGS, LEAF_PAGE);
@@ -431,6 +429,15 @@ fn inline_buckets_that_share_bytes_are_refused_not_walked_forever() {
     let e = 2 * PS + PAGE_HEADER_SIZE;
     put32(&mut f, e + LEAF_VSIZE, value.len() as u32);
     f[e + LEAF_ELEMENT_SIZE + 1..e + LEAF_ELEMENT_SIZE + 1 + value.len()].copy_from_slice(&value);
+    f
+}
+
+/// Found by this audit: nested inline buckets whose values overlap. Each level holds two bucket
+/// elements pointing at the same value, which holds the next level: 62 levels fit in one 4 KiB
+/// leaf, and the space walk visited the innermost level 2^62 times (the walk never ended).
+#[test]
+fn inline_buckets_that_share_bytes_are_refused_not_walked_forever() {
+    let f = shared_inline_levels(62);
     // Each level's value must be well-formed: the bucket opens and its first level reads.
     {
         let db = open(&f).unwrap();
@@ -449,6 +456,60 @@ fn inline_buckets_that_share_bytes_are_refused_not_walked_forever() {
     let err = got.expect_err("shared inline buckets are damage");
     assert!(err.contains("overlaps the previous nested bucket") && err.contains("byte offset"), "{err}");
     status_refuses(&f, "overlaps the previous nested bucket");
+}
+
+/// Runs etcdscope with `args`; `(exit code, stdout)`, or a failed test naming `why` when it is
+/// still running after `limit` (killed by its PID).
+fn run_limited(args: &[&std::ffi::OsStr], limit: std::time::Duration, why: &str) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_etcdscope"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("etcdscope runs");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("child status") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} did not finish in {limit:?}: {why}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (status.code(), reader.join().expect("stdout reader"))
+}
+
+/// Found by trying to break every command: `check` and `salvage` walked nested inline buckets
+/// without the guard the space walk has, so the same shared values took them 2^levels visits
+/// (20 levels: 4 s and 500 MB; 62 levels: forever). One walker serves all three now; both
+/// commands end at once with a finding naming the overlap.
+#[test]
+fn check_and_salvage_end_on_shared_inline_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    std::fs::write(&path, shared_inline_levels(62)).unwrap();
+    let limit = std::time::Duration::from_secs(30);
+    for extra in [&[][..], &["--best-effort"][..]] {
+        let mut args = vec!["check".as_ref(), path.as_os_str(), "-o".as_ref(), "json".as_ref()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        let (code, out) = run_limited(&args, limit, "check walks shared inline buckets once");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains("overlaps the previous nested bucket"), "{out}");
+    }
+    let out_db = dir.path().join("salvaged.db");
+    let (code, out) = run_limited(&["salvage".as_ref(), path.as_os_str(), "--out".as_ref(), out_db.as_os_str(), "-o".as_ref(), "json".as_ref()], limit, "salvage scans shared inline buckets once");
+    assert_eq!(code, Some(1), "damage was found: {out}");
+    assert!(out.contains("overlaps the previous nested bucket"), "{out}");
 }
 
 // ---- protobuf ----------------------------------------------------------------------------------

@@ -16,11 +16,24 @@ pub struct Db<'a> {
     file: Arc<Path>,
     page_size: usize,
     choice: MetaChoice,
+    /// The high-water mark used: the active meta's, or, for a truncated file opened by
+    /// [`Db::open_permissive`], the whole pages the file still has.
+    hwm: u64,
 }
 
-/// Smallest and largest page sizes accepted (bbolt uses the OS page size: 4 KiB to 64 KiB seen).
-const MIN_PAGE_SIZE: usize = 512;
-const MAX_PAGE_SIZE: usize = 1 << 24;
+/// A file shorter than its active meta says, opened anyway ([`Db::open_permissive`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncation {
+    /// The active meta's high-water mark.
+    pub stated_pages: u64,
+    /// Whole pages present: the high-water mark used.
+    pub present_pages: u64,
+    /// Bytes of the database region present.
+    pub bytes: u64,
+}
+
+const MIN_PAGE_SIZE: usize = *PAGE_SIZES.start();
+const MAX_PAGE_SIZE: usize = *PAGE_SIZES.end();
 
 impl<'a> Db<'a> {
     /// Opens the database held in `data`. `file` names it in errors.
@@ -31,14 +44,16 @@ impl<'a> Db<'a> {
         let Some(choice) = MetaChoice::choose(slot0.clone(), slot1.clone()) else {
             return Err(both_metas_invalid(&file, page_size, &slot0, &slot1));
         };
-        let db = Db { data, file, page_size, choice };
-        db.check_meta_fits()?;
+        let mut db = Db { data, file, page_size, choice, hwm: 0 };
+        db.hwm = db.check_meta_fits(false)?;
         Ok(db)
     }
 
-    /// As [`Db::open`], but when neither meta is valid, uses the one that still parses (the
-    /// higher txid) whatever its checksum says: for `check --best-effort` and salvage, which
-    /// report the bad metas rather than stop at them.
+    /// As [`Db::open`], for `check --best-effort` and salvage, which report damage rather than
+    /// stop at it: when neither meta is valid, the one that still parses (the higher txid) is
+    /// used whatever its checksum says; and a file shorter than the active meta's high-water
+    /// mark (the commonest damage: a copy cut short) is read as far as it goes, its whole pages
+    /// being the high-water mark ([`Db::truncation`] says so).
     pub fn open_permissive(data: &'a [u8], file: Arc<Path>) -> Result<Db<'a>> {
         if let Ok(db) = Db::open(data, file.clone()) {
             return Ok(db);
@@ -49,19 +64,27 @@ impl<'a> Db<'a> {
         };
         let slot = |page: u64| read_slot(data, page_size, page);
         let slots = [slot(0), slot(1)];
-        let txid = |s: &MetaSlot| s.meta.as_ref().map(|m| m.txid);
-        let active = match (txid(&slots[0]), txid(&slots[1])) {
-            (Some(a), Some(b)) => usize::from(b > a),
-            (Some(_), None) => 0,
-            (None, Some(_)) => 1,
-            (None, None) => return Db::open(data, file),
+        let choice = match MetaChoice::choose(slots[0].clone(), slots[1].clone()) {
+            Some(choice) => choice,
+            None => {
+                let txid = |s: &MetaSlot| s.meta.as_ref().map(|m| m.txid);
+                let active = match (txid(&slots[0]), txid(&slots[1])) {
+                    (Some(a), Some(b)) => usize::from(b > a),
+                    (Some(_), None) => 0,
+                    (None, Some(_)) => 1,
+                    (None, None) => return Db::open(data, file),
+                };
+                MetaChoice { slots, active }
+            }
         };
-        let db = Db { data, file, page_size, choice: MetaChoice { slots, active } };
-        db.check_meta_fits()?;
+        let mut db = Db { data, file, page_size, choice, hwm: 0 };
+        db.hwm = db.check_meta_fits(true)?;
         Ok(db)
     }
 
-    fn check_meta_fits(&self) -> Result<()> {
+    /// The high-water mark to use: the active meta's when the file holds it; with `cap`, the
+    /// whole pages of a shorter file (at least the two metas), else an error.
+    fn check_meta_fits(&self, cap: bool) -> Result<u64> {
         let meta = self.meta();
         let meta_off = self.choice.slots[self.choice.active].page * self.page_size as u64;
         let hwm = meta.high_water_mark;
@@ -71,14 +94,28 @@ impl<'a> Db<'a> {
                 format!("high-water mark {hwm} is impossible")));
         }
         let need = need.unwrap_or(u64::MAX);
-        if need > self.data.len() as u64 {
-            return Err(corrupt_at(&self.file, hwm - 1, self.data.len() as u64, format!(
-                "file is truncated: the active meta (txid {}) says the database has {hwm} pages of {} bytes \
-                 ({need} bytes) but only {} bytes are present",
-                meta.txid, self.page_size, self.data.len()
-            )));
+        if need <= self.data.len() as u64 {
+            return Ok(hwm);
         }
-        Ok(())
+        let present = self.data.len() as u64 / self.page_size as u64;
+        if cap && present >= 2 {
+            return Ok(present);
+        }
+        Err(corrupt_at(&self.file, hwm - 1, self.data.len() as u64, format!(
+            "file is truncated: the active meta (txid {}) says the database has {hwm} pages of {} bytes \
+             ({need} bytes) but only {} bytes are present{}",
+            meta.txid,
+            self.page_size,
+            self.data.len(),
+            if cap { "" } else { " (check --best-effort and salvage read what is there)" }
+        )))
+    }
+
+    /// How the file falls short of its active meta's high-water mark, when it was opened
+    /// anyway ([`Db::open_permissive`]).
+    pub fn truncation(&self) -> Option<Truncation> {
+        let stated = self.meta().high_water_mark;
+        (self.hwm < stated).then_some(Truncation { stated_pages: stated, present_pages: self.hwm, bytes: self.data.len() as u64 })
     }
 
     pub fn file(&self) -> &Arc<Path> {
@@ -97,8 +134,10 @@ impl<'a> Db<'a> {
         &self.choice
     }
 
+    /// The high-water mark: the first page id never allocated. The active meta's, unless a
+    /// truncated file was opened permissively ([`Db::truncation`]).
     pub fn high_water_mark(&self) -> u64 {
-        self.meta().high_water_mark
+        self.hwm
     }
 
     /// Logical size of the database: high-water mark times page size (checked at open to fit
@@ -173,7 +212,7 @@ fn read_slot(data: &[u8], page_size: usize, page: u64) -> MetaSlot {
 /// The page size a damaged meta still states, when it carries bbolt's magic and a plausible
 /// size (page 0's, or page 1's found at that size).
 fn page_size_of_damaged_metas(data: &[u8]) -> Option<usize> {
-    let plausible = |ps: usize| ps.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&ps);
+    let plausible = page_size_supported;
     let stated = |bytes: &[u8]| match Meta::parse(bytes) {
         Ok(m) | Err((Some(m), _)) if m.magic == MAGIC && plausible(m.page_size as usize) => Some(m.page_size as usize),
         _ => None,
@@ -198,7 +237,7 @@ fn detect_page_size(data: &[u8], file: &Arc<Path>) -> Result<usize> {
             reason: format!("not a bbolt database: only {} bytes, too short for a meta page", data.len()),
         });
     }
-    let plausible = |ps: usize| ps.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&ps);
+    let plausible = page_size_supported;
     if let Ok(meta) = Meta::parse(data) {
         if plausible(meta.page_size as usize) {
             return Ok(meta.page_size as usize);

@@ -63,6 +63,17 @@ pub const BUCKET_HEADER_SIZE: usize = BUCKET_SEQUENCE + 8;
 /// Freelist header count meaning "the real count is the first u64 of the body".
 pub const FREELIST_COUNT_OVERFLOW: u16 = 0xFFFF;
 
+/// Page sizes read and written, powers of two only. bbolt takes its page size from a valid meta
+/// page 0 whatever it is (the OS page size when the file was made, or `Options.PageSize`); 512 B
+/// is the smallest seen (bbolt's own tests), 16 MiB far above any OS page. The reader and the
+/// writer share this range, so whatever is read can be written back.
+pub const PAGE_SIZES: std::ops::RangeInclusive<usize> = 512..=(1 << 24);
+
+/// Whether `page_size` is one etcdscope reads and writes (a power of two in [`PAGE_SIZES`]).
+pub fn page_size_supported(page_size: usize) -> bool {
+    page_size.is_power_of_two() && PAGE_SIZES.contains(&page_size)
+}
+
 /// Largest key bbolt accepts; used to reject nonsense lengths early.
 pub const MAX_KEY_SIZE: usize = 32768;
 

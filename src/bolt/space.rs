@@ -6,7 +6,9 @@
 use super::db::Db;
 use super::freelist::read_freelist;
 use super::tree::Bucket;
-use super::walk::{walk_bucket, PageSet, TreeStats};
+use super::walk::{walk_bucket, walk_bucket_visiting, PageSet, TreeStats, Visitor};
+use super::tree::Entry;
+use crate::cancel::Cancel;
 use crate::error::Result;
 use serde::Serialize;
 
@@ -52,6 +54,28 @@ impl Space {
 /// Walks every tree reachable from the active meta once.
 pub fn measure(db: &Db<'_>) -> Result<Space> {
     measure_with(db, |_, bucket, seen, stats| walk_bucket(db, bucket, seen, stats, true))
+}
+
+/// [`measure`], stopping with [`crate::error::Error::Interrupted`] soon after `cancel` is
+/// cancelled (it is checked every few thousand entries of each bucket).
+pub fn measure_cancellable(db: &Db<'_>, cancel: &Cancel) -> Result<Space> {
+    measure_with(db, |_, bucket, seen, stats| walk_bucket_visiting(db, bucket, seen, stats, true, &mut Checking { cancel, entries: 0 }))
+}
+
+/// A visitor that only checks a cancel token now and then.
+struct Checking<'c> {
+    cancel: &'c Cancel,
+    entries: u64,
+}
+
+impl Visitor<'_> for Checking<'_> {
+    fn entry(&mut self, _: &Entry<'_>) -> Result<()> {
+        self.entries += 1;
+        if self.entries % 4096 == 0 {
+            self.cancel.check()?;
+        }
+        Ok(())
+    }
 }
 
 /// [`measure`], each top-level bucket (in key order, with its name) walked by `walk`, which must

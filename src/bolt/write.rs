@@ -66,14 +66,20 @@ pub struct PageFile {
 impl PageFile {
     /// Creates `path` (which must not exist, mode 0600 as etcd's db) for pages of `page_size` bytes.
     pub fn create(path: &Path, page_size: usize) -> Result<PageFile> {
-        if !(1024..=65536).contains(&page_size) || !page_size.is_power_of_two() {
-            return Err(Error::Usage(format!("page size {page_size} is not a power of two between 1 KiB and 64 KiB")));
-        }
+        check_page_size(page_size)?;
         let mut options = File::options();
         options.write(true).read(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(path).map_err(|e| Error::io(path, e))?;
+        PageFile::in_file(file, path, page_size)
+    }
+
+    /// Writes into `file`, an empty file already open for reading and writing (a
+    /// [`crate::output::PendingFile`]'s, to be renamed into place when finished); `path` names
+    /// it in errors.
+    pub fn in_file(file: File, path: &Path, page_size: usize) -> Result<PageFile> {
+        check_page_size(page_size)?;
         let mut f = PageFile { out: BufWriter::with_capacity(1 << 20, file), path: path.to_path_buf(), page_size, next_page: 2 };
         let zero = vec![0u8; 2 * page_size];
         f.write(&zero)?;
@@ -127,6 +133,18 @@ impl PageFile {
         file.sync_all().map_err(io)?;
         Ok(WrittenFile { path: path.clone(), page_size: self.page_size, pages, db_size, trailer })
     }
+}
+
+/// The writer takes the page sizes the reader reads ([`PAGE_SIZES`]).
+fn check_page_size(page_size: usize) -> Result<()> {
+    if page_size_supported(page_size) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "page size {page_size} is not a power of two between {} and {} bytes",
+        PAGE_SIZES.start(),
+        PAGE_SIZES.end()
+    )))
 }
 
 fn sha256_of(file: &mut File, len: u64) -> std::io::Result<[u8; 32]> {
@@ -375,6 +393,11 @@ pub struct FileWriter {
 impl FileWriter {
     pub fn create(path: &Path, page_size: usize) -> Result<FileWriter> {
         Ok(FileWriter { file: PageFile::create(path, page_size)?, root: TreeWriter::new() })
+    }
+
+    /// Writes into an open, empty file ([`PageFile::in_file`]).
+    pub fn in_file(file: File, path: &Path, page_size: usize) -> Result<FileWriter> {
+        Ok(FileWriter { file: PageFile::in_file(file, path, page_size)?, root: TreeWriter::new() })
     }
 
     pub fn page_file(&mut self) -> &mut PageFile {

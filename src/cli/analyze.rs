@@ -45,7 +45,8 @@ pub fn run(a: &AnalyzeArgs, out: &mut impl Write) -> CliResult {
     let by = group_by(&a.by)?;
     let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     let source = Source::open(&a.src)?;
-    let r = analyze(&Snapshot::open(&source)?, &decoder, &a.etcd_prefix, &by, a.top)?;
+    // SIGINT/SIGTERM stop the pass soon (exit 130): it is long on multi-GB files.
+    let r = analyze(&Snapshot::open(&source)?, &decoder, &a.etcd_prefix, &by, a.top, &super::interrupt::watch())?;
     if a.output == "json" {
         serde_json::to_writer_pretty(&mut *out, &treemap(&r)).map_err(std::io::Error::from)?;
         writeln!(out)?;

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 pub struct CheckArgs {
     /// Snapshot file, member db, member dir or data dir.
     src: PathBuf,
-    /// Read a file whose meta pages are both invalid through the one that still parses.
+    /// Read a file whose meta pages are both invalid through the one that still parses, and a
+    /// truncated file as far as it goes.
     #[arg(long)]
     best_effort: bool,
     /// table or json
@@ -24,7 +25,8 @@ pub struct CheckArgs {
 pub fn run(a: &CheckArgs, out: &mut impl Write) -> CliResult {
     super::format::table_or_json(&a.output, "check")?;
     let source = Source::open(&a.src)?;
-    let report = check(&source, a.best_effort)?;
+    // SIGINT/SIGTERM stop the walk at the next page (exit 130): it is long on multi-GB files.
+    let report = check(&source, a.best_effort, &super::interrupt::watch())?;
     if a.output == "json" {
         serde_json::to_writer_pretty(&mut *out, &report).map_err(std::io::Error::from)?;
         writeln!(out)?;
@@ -35,7 +37,7 @@ pub fn run(a: &CheckArgs, out: &mut impl Write) -> CliResult {
             "{} pages ({} reachable{}), {} key bucket entries",
             report.tree.pages,
             report.tree.reachable,
-            if report.tree.freelist_persisted { format!(", {} on the freelist", report.tree.freed) } else { ", freelist not persisted".into() },
+            freelist_summary(&report.tree),
             report.key_entries
         )?;
         if !report.findings.is_empty() {
@@ -49,4 +51,13 @@ pub fn run(a: &CheckArgs, out: &mut impl Write) -> CliResult {
         writeln!(out, "{} error(s), {} warning(s), {} note(s)", report.errors, report.warnings, report.findings.len() as u64 - report.errors - report.warnings)?;
     }
     Ok(if report.has_findings() { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// What the meta says of the freelist, and what was read of it.
+fn freelist_summary(tree: &etcdscope::bolt::check::TreeCheck) -> String {
+    match (tree.freelist_page, tree.freelist_read) {
+        (None, _) => ", freelist not persisted".into(),
+        (Some(page), true) => format!(", {} on the freelist (page {page})", tree.freed),
+        (Some(page), false) => format!(", the freelist (page {page}) unreadable"),
+    }
 }

@@ -1,10 +1,17 @@
-//! `etcdscope salvage SRC --out NEW.db`: what a damaged file still holds, as a clean snapshot
-//! (docs/commands/salvage.md).
+//! `etcdscope salvage SRC --out NEW.db`: what a damaged file still holds, as a clean snapshot,
+//! and what was lost, admitted, left out or uncertain (docs/commands/salvage.md).
+//!
+//! OUT and `--export-sqlite` are refused before any work when they exist; both are written under
+//! temporary names and appear only whole. SIGINT/SIGTERM stop the scan or the writing at the
+//! next page (exit 130) and leave neither; an interrupted export also removes the OUT this run
+//! wrote, so a rerun starts clean.
 
+use super::format::one_line;
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
+use etcdscope::bolt::check::Severity;
 use etcdscope::source::Source;
-use etcdscope::views::salvage::{salvage, SalvageOptions};
+use etcdscope::views::salvage::{salvage, Gap, RevisionNote, SalvageOptions, SalvageReport};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -15,10 +22,11 @@ pub struct SalvageArgs {
     /// The snapshot file to write (must not exist); it gets a sha256 trailer.
     #[arg(long)]
     out: PathBuf,
-    /// Also keep revisions a compaction had removed that free pages still hold (old values,
-    /// deleted objects' last versions).
-    #[arg(long)]
-    free_pages: bool,
+    /// Also write every revision found only in pages the tree no longer reaches: those outside
+    /// the gaps the damage left (stale by construction) and those a compaction removed (old
+    /// values, deleted objects' last versions). `--free-pages` is its former name.
+    #[arg(long, alias = "free-pages")]
+    include_unreachable: bool,
     /// Also export what was recovered to this SQLite database (the tables of `export sqlite`,
     /// with the revisions table), to query it at once.
     #[arg(long)]
@@ -30,58 +38,154 @@ pub struct SalvageArgs {
     decoding: super::decoding::DecodingArgs,
 }
 
+/// Lines of each list the table shows (JSON has them all).
+const SHOWN: usize = 20;
+
 pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
     super::format::table_or_json(&a.output, "salvage")?;
-    if a.out.exists() {
-        return Err(CliError::Usage(format!("{}: exists; salvage writes a new file", a.out.display())));
-    }
-    if let Some(db) = &a.export_sqlite {
-        if db.exists() {
-            return Err(CliError::Usage(format!("{}: exists; salvage writes a new database", db.display())));
-        }
-    }
-    let source = Source::open(&a.src)?;
-    let r = salvage(&source, &a.out, &SalvageOptions { free_pages: a.free_pages })?;
-    let exported = match &a.export_sqlite {
+    // Everything that can refuse the run does so before any work.
+    etcdscope::output::refuse_existing(&a.out, false).map_err(|_| CliError::Usage(format!("{}: exists; salvage writes a new file", a.out.display())))?;
+    let decoder = match &a.export_sqlite {
         Some(db) => {
-            let decoder = a.decoding.decoder()?;
-            let salvaged = Source::open(&a.out)?;
-            let snap = etcdscope::snapshot::Snapshot::open(&salvaged)?;
-            let options = etcdscope::views::export::ExportOptions { history: true, ..Default::default() };
-            Some(etcdscope::views::export::export_sqlite(&snap, &decoder, db, &options, false, &mut |_| {})?)
+            etcdscope::output::refuse_existing(db, false).map_err(|_| CliError::Usage(format!("{}: exists; salvage writes a new database", db.display())))?;
+            if db == &a.out {
+                return Err(CliError::Usage(format!("{}: both --out and --export-sqlite", db.display())));
+            }
+            Some(a.decoding.decoder()?)
         }
         None => None,
+    };
+    let source = Source::open(&a.src)?;
+    let cancel = super::interrupt::watch();
+    let r = salvage(&source, &a.out, &SalvageOptions { include_unreachable: a.include_unreachable, cancel: cancel.clone() })?;
+    let exported = match (&a.export_sqlite, &decoder) {
+        (Some(db), Some(decoder)) => {
+            let export = || -> Result<_, CliError> {
+                let salvaged = Source::open(&a.out)?;
+                let snap = etcdscope::snapshot::Snapshot::open(&salvaged)?;
+                let options = etcdscope::views::export::ExportOptions { history: true, cancel: cancel.clone(), ..Default::default() };
+                Ok(etcdscope::views::export::export_sqlite(&snap, decoder, db, &options, false, &mut |_| {})?)
+            };
+            match export() {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    // All or nothing: the OUT this run wrote goes too.
+                    let _ = std::fs::remove_file(&a.out);
+                    return Err(e);
+                }
+            }
+        }
+        _ => None,
     };
     if a.output == "json" {
         serde_json::to_writer_pretty(&mut *out, &r).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "{}: {} pages scanned, {} leaf pages, {} reachable from the meta", r.input, r.pages_scanned, r.leaf_pages, r.reachable_pages)?;
-        writeln!(out, "damage found: {} finding(s) (etcdscope check lists them)", r.damage.iter().filter(|f| f.severity != etcdscope::bolt::check::Severity::Info).count())?;
-        writeln!(
-            out,
-            "key bucket: {} revisions written ({} only from pages the tree no longer reaches), {} duplicate copies, {} compacted revisions found in free pages ({} written)",
-            r.revisions, r.revisions_from_unreachable_pages, r.duplicates, r.compacted_found, r.compacted_written
-        )?;
-        for b in &r.buckets {
-            writeln!(out, "bucket {:<16} {} entries (read by {})", b.name, b.entries, b.read_by)?;
-        }
-        for n in r.unparseable.iter().take(20) {
-            writeln!(out, "not recovered: page {}: {}", n.page, n.what)?;
-        }
-        if r.unparseable.len() > 20 {
-            writeln!(out, "not recovered: {} more", r.unparseable.len() - 20)?;
-        }
-        if !r.deleted_with_value.is_empty() {
-            writeln!(out, "{} deleted key(s) whose last value is still here (history KEY shows it):", r.deleted_with_value.len())?;
-            for d in r.deleted_with_value.iter().take(20) {
-                writeln!(out, "  {}  deleted at {}, last put at {} ({} bytes)", super::format::one_line(&d.key), d.deleted_at, d.last_put, d.value_size)?;
-            }
-        }
-        writeln!(out, "written: {}", r.out.display())?;
+        print_table(&r, out)?;
         if let (Some(db), Some(e)) = (&a.export_sqlite, &exported) {
             writeln!(out, "exported: {} ({} keys, {} objects, {} revisions)", db.display(), e.keys, e.objects, e.revisions)?;
         }
     }
-    Ok(if r.unparseable.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
+    Ok(if r.complete { EXIT_OK } else { EXIT_FINDINGS })
+}
+
+fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "{}: {} pages scanned, {} leaf pages, {} reachable from the meta", r.input, r.pages_scanned, r.leaf_pages, r.reachable_pages)?;
+    let errors = r.damage.iter().filter(|f| f.severity == Severity::Error).count();
+    let warnings = r.damage.iter().filter(|f| f.severity == Severity::Warning).count();
+    writeln!(out, "damage found: {errors} error(s), {warnings} warning(s) (etcdscope check lists them)")?;
+    for f in r.damage.iter().filter(|f| f.severity == Severity::Error).take(SHOWN) {
+        writeln!(out, "  {}", one_line(&f.what))?;
+    }
+    let left_out = |reason: &str| r.excluded.iter().filter(|n| n.reason == reason).count();
+    writeln!(
+        out,
+        "key bucket: {} revisions written ({} from pages the tree no longer reaches), {} duplicate copies; {} left out ({} compacted, {} stale, {} unsure){}",
+        r.revisions,
+        r.revisions_from_unreachable_pages,
+        r.duplicates,
+        r.excluded.len(),
+        left_out("compacted"),
+        left_out("stale"),
+        left_out("unsure"),
+        if r.excluded.iter().any(|n| n.written) { ", written anyway (--include-unreachable)" } else { "" }
+    )?;
+    for g in &r.gaps {
+        print_gap(g, out)?;
+    }
+    print_notes("admitted (fill a gap)", &r.admitted.iter().collect::<Vec<_>>(), out)?;
+    // The nearest to a loss first: what a gap may have held, then stale copies, then compacted.
+    let mut excluded: Vec<&RevisionNote> = r.excluded.iter().collect();
+    excluded.sort_by_key(|n| match n.reason {
+        "unsure" => 0,
+        "stale" => 1,
+        _ => 2,
+    });
+    print_notes("left out", &excluded, out)?;
+    print_notes("uncertain", &r.uncertain.iter().collect::<Vec<_>>(), out)?;
+    for b in &r.buckets {
+        writeln!(out, "bucket {:<16} {} entries (read by {})", b.name, b.entries, b.read_by)?;
+    }
+    for n in r.unparseable.iter().take(SHOWN) {
+        writeln!(out, "not recovered: page {}: {}", n.page, n.what)?;
+    }
+    if r.unparseable.len() > SHOWN {
+        writeln!(out, "not recovered: {} more", r.unparseable.len() - SHOWN)?;
+    }
+    if !r.deleted_with_value.is_empty() {
+        writeln!(out, "{} deleted key(s) whose last value is still here (history KEY shows it):", r.deleted_with_value.len())?;
+        for d in r.deleted_with_value.iter().take(SHOWN) {
+            writeln!(out, "  {}  deleted at {}, last put at {} ({} bytes)", one_line(&d.key), d.deleted_at, d.last_put, d.value_size)?;
+        }
+    }
+    writeln!(out, "written: {}", r.out.display())?;
+    if r.complete {
+        writeln!(out, "complete: the tree was whole")
+    } else {
+        writeln!(out, "incomplete: the input was damaged; what was lost, admitted, left out and uncertain is listed above (-o json: all of it)")
+    }
+}
+
+fn print_gap(g: &Gap, out: &mut impl Write) -> std::io::Result<()> {
+    let rev = |r: &etcdscope::views::salvage::Rev| format!("{}_{}{}", r.main, r.sub, if r.tombstone { "t" } else { "" });
+    let span = match (&g.after, &g.before) {
+        (Some(a), Some(b)) => format!("between {} and {}", rev(a), rev(b)),
+        (None, Some(b)) => format!("before {}", rev(b)),
+        (Some(a), None) => format!("after {}", rev(a)),
+        (None, None) => "anywhere (its tree could not be read at all)".into(),
+    };
+    let from = g.from.as_ref().map(|f| format!(", from {} as its parent branch says", rev(f))).unwrap_or_default();
+    let why = match g.damage.as_slice() {
+        [] => String::new(),
+        [one] => format!(": {}", one_line(&one.what)),
+        [first, rest @ ..] => format!(": {} (and {} more)", one_line(&first.what), rest.len()),
+    };
+    writeln!(out, "lost: key bucket revisions {span}{from}{why}")?;
+    writeln!(out, "  {} revision(s) admitted into it from pages the tree no longer reaches", g.admitted)?;
+    if !g.missing.is_empty() {
+        writeln!(out, "  revisions with nothing written (lost): {}", ranges(&g.missing))?;
+    }
+    if !g.missing_or_compacted.is_empty() {
+        writeln!(out, "  revisions at or below the compaction with nothing written (lost, or removed by the compaction): {}", ranges(&g.missing_or_compacted))?;
+    }
+    Ok(())
+}
+
+fn ranges(list: &[etcdscope::views::salvage::RevRange]) -> String {
+    let shown: Vec<String> = list.iter().take(SHOWN).map(|m| if m.first == m.last { m.first.to_string() } else { format!("{}-{}", m.first, m.last) }).collect();
+    format!("{}{}", shown.join(", "), if list.len() > SHOWN { ", …" } else { "" })
+}
+
+fn print_notes(title: &str, notes: &[&RevisionNote], out: &mut impl Write) -> std::io::Result<()> {
+    if notes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{title}: {} (key, revision, page, why)", notes.len())?;
+    for n in notes.iter().take(SHOWN) {
+        writeln!(out, "  {}  {}_{}{}  page {}  {}: {}", one_line(&n.key), n.revision, n.sub, if n.tombstone { "t" } else { "" }, n.page, n.reason, n.why)?;
+    }
+    if notes.len() > SHOWN {
+        writeln!(out, "  … {} more (-o json lists them all)", notes.len() - SHOWN)?;
+    }
+    Ok(())
 }

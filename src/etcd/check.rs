@@ -52,8 +52,9 @@ fn parse_kv(raw: &[u8]) -> Result<Kv<'_>, String> {
     Ok(kv)
 }
 
-/// Checks the backend's buckets, adding findings to `out`; returns the number of `key` entries read.
-pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>) -> u64 {
+/// Checks the backend's buckets, adding findings to `out`; returns the number of `key` entries
+/// read. Ends early only when `cancel` is cancelled ([`crate::error::Error::Interrupted`]).
+pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::cancel::Cancel) -> crate::error::Result<u64> {
     let db = &backend.db;
     let meta = match read_meta(backend) {
         Ok(m) => Some(m),
@@ -81,6 +82,9 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>) -> u64 {
                     }
                 };
                 entries += 1;
+                if entries % 4096 == 0 {
+                    cancel.check()?;
+                }
                 let (page, offset) = (Some(entry.page), Some(entry.element.value_offset));
                 let rk = match RevisionKey::parse(entry.key()) {
                     Ok(rk) => rk,
@@ -199,5 +203,5 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>) -> u64 {
         }
         Err(e) => out.push(Finding::from_error("etcd", &e)),
     }
-    entries
+    Ok(entries)
 }

@@ -56,21 +56,32 @@ pub fn read_meta(backend: &Backend<'_>) -> Result<EtcdMeta> {
     for entry in bucket.iter(db) {
         let entry = entry?;
         let (key, value) = (entry.key(), entry.value());
-        let at = Location { file: db.file().clone(), page: Some(entry.page), offset: entry.element.value_offset };
-        let bad = |what: &str| Error::corrupt(at.clone(), format!("meta/{}: {what}", String::from_utf8_lossy(key)));
-        let be_u64 = || value.try_into().map(u64::from_be_bytes).map_err(|_| bad(&format!("{} bytes, expected 8", value.len())));
-        let rev = || RevisionKey::parse(value).map(|r| r.revision.main).map_err(|e| bad(&e.to_string()));
-        match key {
-            b"consistent_index" => meta.consistent_index = Some(be_u64()?),
-            b"term" => meta.term = Some(be_u64()?),
-            b"confState" => {
-                meta.conf_state = Some(serde_json::from_slice(value).map_err(|e| bad(&format!("not ConfState JSON: {e}")))?)
-            }
-            b"scheduledCompactRev" => meta.scheduled_compact_revision = Some(rev()?),
-            b"finishedCompactRev" => meta.finished_compact_revision = Some(rev()?),
-            b"storageVersion" => meta.storage_version = Some(String::from_utf8_lossy(value).into_owned()),
-            _ => meta.other_keys.push(String::from_utf8_lossy(key).into_owned()),
-        }
+        read_entry(&mut meta, key, value).map_err(|what| {
+            let at = Location { file: db.file().clone(), page: Some(entry.page), offset: entry.element.value_offset };
+            Error::corrupt(at, format!("meta/{}: {what}", String::from_utf8_lossy(key)))
+        })?;
     }
     Ok(meta)
+}
+
+/// What [`read_meta`] refuses in one `meta` bucket entry's value (etcd refuses it too), if
+/// anything: salvage leaves such a value out rather than write a file no reader opens.
+pub fn meta_value_problem(key: &[u8], value: &[u8]) -> Option<String> {
+    read_entry(&mut EtcdMeta::default(), key, value).err()
+}
+
+/// Reads one `meta` bucket entry into `meta`; what is wrong with its value, if anything.
+fn read_entry(meta: &mut EtcdMeta, key: &[u8], value: &[u8]) -> std::result::Result<(), String> {
+    let be_u64 = || value.try_into().map(u64::from_be_bytes).map_err(|_| format!("{} bytes, expected 8", value.len()));
+    let rev = || RevisionKey::parse(value).map(|r| r.revision.main).map_err(|e| e.to_string());
+    match key {
+        b"consistent_index" => meta.consistent_index = Some(be_u64()?),
+        b"term" => meta.term = Some(be_u64()?),
+        b"confState" => meta.conf_state = Some(serde_json::from_slice(value).map_err(|e| format!("not ConfState JSON: {e}"))?),
+        b"scheduledCompactRev" => meta.scheduled_compact_revision = Some(rev()?),
+        b"finishedCompactRev" => meta.finished_compact_revision = Some(rev()?),
+        b"storageVersion" => meta.storage_version = Some(String::from_utf8_lossy(value).into_owned()),
+        _ => meta.other_keys.push(String::from_utf8_lossy(key).into_owned()),
+    }
+    Ok(())
 }

@@ -5,7 +5,8 @@
 //! and quorum. One pass over the `key` bucket; memory grows with the number of keys, not their
 //! size.
 
-use crate::bolt::space::measure;
+use crate::bolt::space::measure_cancellable;
+use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::k8s::decoder::Decoder;
 use crate::k8s::key::{normalize_prefix, Catalog, Located};
@@ -147,14 +148,19 @@ fn group_of(by: &GroupBy, key: &[u8], catalog: &Catalog, prefix: &str) -> String
     }
 }
 
-/// Analyses `snap`, grouping keys `by`, listing the `top` keys by history bytes.
-pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &GroupBy, top: usize) -> Result<Analysis> {
+/// Analyses `snap`, grouping keys `by`, listing the `top` keys by history bytes. Stops with
+/// [`crate::error::Error::Interrupted`] soon after `cancel` is cancelled (it is long on
+/// multi-GB files).
+pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &GroupBy, top: usize, cancel: &Cancel) -> Result<Analysis> {
     let store = snap.store();
     let prefix = normalize_prefix(etcd_prefix);
     let catalog = snap.catalog(decoder, &prefix)?;
     let file = snap.file();
     let mut keys: HashMap<&[u8], KeyAcc> = HashMap::default();
-    for entry in store.revisions(None, 0..=i64::MAX) {
+    for (i, entry) in store.revisions(None, 0..=i64::MAX).enumerate() {
+        if i % 4096 == 0 {
+            cancel.check()?;
+        }
         let entry = entry?;
         if entry.is_marker() {
             continue;
@@ -214,7 +220,7 @@ pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &G
     let mut groups: Vec<Group> = groups.into_values().collect();
     groups.sort_by(|a, b| b.history_bytes.cmp(&a.history_bytes).then_with(|| a.name.cmp(&b.name)));
 
-    let space = measure(snap.db())?;
+    let space = measure_cancellable(snap.db(), cancel)?;
     let file_bytes = snap.db().size();
     let free_bytes = space.free_pages * space.page_size;
     let in_use_bytes = file_bytes.saturating_sub(free_bytes);

@@ -4,6 +4,7 @@
 //! where it has one.
 
 use crate::bolt::check::{check as check_tree, Finding, Severity, TreeCheck};
+use crate::cancel::Cancel;
 use crate::bolt::Db;
 use crate::error::Result;
 use crate::etcd::check::check as check_etcd;
@@ -32,8 +33,9 @@ impl CheckReport {
 }
 
 /// Checks `source`. With `best_effort`, a file whose metas are both invalid is read through the
-/// one that still parses (and the check says so) instead of being refused.
-pub fn check(source: &Source, best_effort: bool) -> Result<CheckReport> {
+/// one that still parses, and a truncated file as far as it goes (and the check says so),
+/// instead of being refused. `cancel` is checked at every page and every few thousand keys.
+pub fn check(source: &Source, best_effort: bool, cancel: &Cancel) -> Result<CheckReport> {
     let db = if best_effort { Db::open_permissive(source.db_bytes(), source.db_path.clone())? } else { source.db()? };
     let mut findings = Vec::new();
     let choice = db.meta_choice();
@@ -44,8 +46,8 @@ pub fn check(source: &Source, best_effort: bool) -> Result<CheckReport> {
         findings.push(Finding::bolt(Severity::Error, Some(used.page), None, "neither meta page is valid; read through the one that still parses (--best-effort)"));
         format!("neither meta page is valid; read through meta page {} (txid {}) anyway", used.page, db.meta().txid)
     };
-    let tree = check_tree(&db, &mut findings);
-    let key_entries = check_etcd(&Backend::new(db), &mut findings);
+    let tree = check_tree(&db, &mut findings, cancel)?;
+    let key_entries = check_etcd(&Backend::new(db), &mut findings, cancel)?;
     match source.verify_trailer() {
         Trailer::Ok => {}
         Trailer::Missing => findings.push(Finding { severity: Severity::Info, layer: "trailer", page: None, offset: None, what: "no sha256 trailer (a member's db, not an `etcdctl snapshot save` file)".into() }),

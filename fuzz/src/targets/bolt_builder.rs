@@ -23,6 +23,8 @@ pub struct BucketSpec {
 pub enum Item {
     Value(Vec<u8>),
     Bucket(BucketSpec),
+    /// A nested bucket element whose value is these bytes as they are (a crafted inline bucket).
+    RawBucket(Vec<u8>),
 }
 
 impl BucketSpec {
@@ -163,6 +165,7 @@ impl BoltWriter {
             match item {
                 Item::Value(v) => elements.push((0, key.clone(), v.clone())),
                 Item::Bucket(b) => elements.push((BUCKET_LEAF_FLAG, key.clone(), self.bucket(b))),
+                Item::RawBucket(v) => elements.push((BUCKET_LEAF_FLAG, key.clone(), v.clone())),
             }
         }
         let mut header = Vec::with_capacity(BUCKET_HEADER_SIZE);
@@ -405,4 +408,77 @@ pub fn file_from_recipe(r: &mut Recipe<'_>) -> Vec<u8> {
     let plan = MetaPlan::from_recipe(r);
     let root = bucket_from_recipe(r, 0, ps);
     BoltWriter::new(ps).finish(&root, &plan)
+}
+
+/// The value of an inline bucket nesting `levels` inline buckets whose two elements share one
+/// value, the next level (the overlapping-value recipe): keys "\0k" (the last byte of element
+/// 1's record, always 0, then "k") and "k" are distinct and sorted, only the values repeat. A
+/// walk without the overlap guard visits the innermost level 2^levels times.
+pub fn shared_inline_value(levels: usize) -> Vec<u8> {
+    let put16 = |b: &mut [u8], at: usize, v: u16| b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    let put32 = |b: &mut [u8], at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let per_level = BUCKET_HEADER_SIZE + PAGE_HEADER_SIZE + 2 * LEAF_ELEMENT_SIZE + 1;
+    let k_at = PAGE_HEADER_SIZE + 2 * LEAF_ELEMENT_SIZE;
+    let mut value = Vec::with_capacity((levels + 1) * per_level);
+    for level in 0..levels {
+        let next_level = (levels - level - 1) * per_level + BUCKET_HEADER_SIZE + PAGE_HEADER_SIZE;
+        value.extend_from_slice(&[0u8; BUCKET_HEADER_SIZE]);
+        let mut node = vec![0u8; k_at + 1];
+        put16(&mut node, PAGE_FLAGS, LEAF_PAGE);
+        put16(&mut node, PAGE_COUNT, 2);
+        for (i, ksize) in [(0, 2usize), (1, 1)] {
+            let e = PAGE_HEADER_SIZE + i * LEAF_ELEMENT_SIZE;
+            put32(&mut node, e + LEAF_FLAGS, BUCKET_LEAF_FLAG);
+            put32(&mut node, e + LEAF_POS, (k_at + 1 - ksize - e) as u32);
+            put32(&mut node, e + LEAF_KSIZE, ksize as u32);
+            put32(&mut node, e + LEAF_VSIZE, next_level as u32);
+        }
+        node[k_at] = b'k';
+        value.extend_from_slice(&node);
+    }
+    value.extend_from_slice(&[0u8; BUCKET_HEADER_SIZE]);
+    let mut empty = vec![0u8; PAGE_HEADER_SIZE];
+    put16(&mut empty, PAGE_FLAGS, LEAF_PAGE);
+    value.extend_from_slice(&empty);
+    value
+}
+
+/// Damage a recipe may ask of a whole file, the kinds a salvage meets: `kind` 0 none; 1 one page
+/// zeroed; 2 two pages zeroed; 3 cut short (anywhere, often mid-page); 4 a page zeroed and the
+/// file cut; 5 a few bytes flipped; else none. Pages and positions come from the recipe.
+pub fn damage(r: &mut Recipe<'_>, file: &mut Vec<u8>, kind: u8) {
+    let ps = u32::from_le_bytes(file.get(META_PAGE_SIZE..META_PAGE_SIZE + 4).and_then(|b| b.try_into().ok()).unwrap_or([0; 4])) as usize;
+    let ps = if PAGE_SIZES.contains(&ps) { ps } else { 4096 };
+    let pages = file.len() / ps;
+    let zero = |r: &mut Recipe<'_>, file: &mut Vec<u8>| {
+        if pages > 2 {
+            let p = 2 + r.below(pages - 2);
+            file[p * ps..(p + 1) * ps].fill(0);
+        }
+    };
+    match kind {
+        1 => zero(r, file),
+        2 => {
+            zero(r, file);
+            zero(r, file);
+        }
+        3 => {
+            let keep = 2 * ps + r.below(file.len().saturating_sub(2 * ps).max(1));
+            file.truncate(keep.min(file.len()));
+        }
+        4 => {
+            zero(r, file);
+            let keep = file.len() - r.below(file.len() / 2 + 1);
+            file.truncate(keep.max(2 * ps).min(file.len()));
+        }
+        5 => {
+            for _ in 0..1 + r.below(6) {
+                if !file.is_empty() {
+                    let at = r.u32() as usize % file.len();
+                    file[at] ^= r.u8().max(1);
+                }
+            }
+        }
+        _ => {}
+    }
 }

@@ -406,6 +406,11 @@ pub fn key_value(w: &Write) -> Vec<u8> {
 
 /// An etcd backend holding `writes`, with the meta, members, lease and cluster buckets.
 pub fn backend_file(r: &mut Recipe<'_>, writes: &[Write]) -> Vec<u8> {
+    backend_file_with(r, writes, Vec::new())
+}
+
+/// [`backend_file`], with `extra` entries in the root bucket (a crafted bucket, say).
+pub fn backend_file_with(r: &mut Recipe<'_>, writes: &[Write], extra: Vec<(Vec<u8>, Item)>) -> Vec<u8> {
     let ps = PAGE_SIZES[r.below(PAGE_SIZES.len())];
     let mut plan = MetaPlan::clean();
     // Damage stays rare here: these targets are about what lies past a sound file.
@@ -487,6 +492,7 @@ pub fn backend_file(r: &mut Recipe<'_>, writes: &[Write]) -> Vec<u8> {
     for (name, spec) in [("key", key), ("meta", meta), ("members", members), ("members_removed", removed), ("lease", leases), ("cluster", cluster)] {
         root.entries.push((name.as_bytes().to_vec(), Item::Bucket(spec)));
     }
+    root.entries.extend(extra);
     root.normalize();
     BoltWriter::new(ps).finish(&root, &plan)
 }

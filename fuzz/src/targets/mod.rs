@@ -49,6 +49,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("rebuild", rebuild),
     ("export_fill", sql::export_fill),
     ("query", sql::query),
+    ("salvage", salvage),
+    ("compare", compare),
+    ("analyze", analyze),
 ];
 
 /// Inputs are cut to this size, so one run stays in milliseconds.
@@ -306,8 +309,8 @@ pub fn bolt(data: &[u8]) {
     // reads it again permissively: the built file's damage is its input.
     if let Some(dir) = write_tree("bolt", &[(PathBuf::from("db"), &file)]) {
         if let Ok(source) = Source::open(dir.join("db")) {
-            let _ = views::check::check(&source, false);
-            let _ = views::check::check(&source, true);
+            let _ = views::check::check(&source, false, &Default::default());
+            let _ = views::check::check(&source, true, &Default::default());
         }
     }
 }
@@ -321,8 +324,8 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
     let Ok(source) = Source::open(path) else { return };
     let _ = (source.verify_trailer().label(), source.has_trailer(), source.file_size(), source.kind);
     // `check` reads what the other views refuse: every finding, and the permissive open.
-    let _ = views::check::check(&source, false);
-    let _ = views::check::check(&source, true);
+    let _ = views::check::check(&source, false, &Default::default());
+    let _ = views::check::check(&source, true, &Default::default());
     let _ = views::hash::hashes_all(&source);
     let Ok(snap) = Snapshot::open(&source) else { return };
     let _ = views::status::status(&snap);
@@ -896,4 +899,104 @@ pub fn export_rows(data: &[u8]) {
     let wants = Wants { node_name: flags & 1 != 0, phase: flags & 2 != 0 };
     let part = object_columns_wanted(&text, wants);
     let _ = (full.main_owner(), part.main_owner(), full.labels.len() + part.annotations.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The damaged-file tools: salvage, compare, analyze
+
+/// A generated backend (as `mvcc` builds it), sometimes holding a crafted inline bucket whose
+/// nested values overlap (the overlapping-value recipe), then damaged as the first byte asks
+/// (pages zeroed, the file cut short — the truncation recipe —, bytes flipped): what the
+/// damaged-file tools are for.
+fn damaged_backend(r: &mut Recipe<'_>) -> Vec<u8> {
+    let shape = r.u8();
+    let start = r.below(3) as i64;
+    let writes = etcd_builder::history_from_recipe(r, start, 48);
+    let extra = if shape & 1 != 0 {
+        vec![(b"shared".to_vec(), bolt_builder::Item::RawBucket(bolt_builder::shared_inline_value(1 + r.below(62))))]
+    } else {
+        Vec::new()
+    };
+    let mut file = etcd_builder::backend_file_with(r, &writes, extra);
+    bolt_builder::damage(r, &mut file, (shape >> 1) % 8);
+    file
+}
+
+/// The file the `salvage` target builds from `data` (for tests of the recipes themselves).
+pub fn salvage_input(data: &[u8]) -> Vec<u8> {
+    damaged_backend(&mut Recipe::new(bounded(data)))
+}
+
+/// `salvage` of a damaged backend: the tolerant walk, the page scan, the gaps and what fills
+/// them, the writer; then the salvaged file read back (it must open) and checked. Also `check`
+/// and `check --best-effort` on the damaged file.
+pub fn salvage(data: &[u8]) {
+    use views::salvage::{salvage as salvage_view, SalvageOptions};
+    let mut r = Recipe::new(bounded(data));
+    let file = damaged_backend(&mut r);
+    let include_unreachable = r.bool();
+    let Some(dir) = write_tree("salvage", &[(PathBuf::from("damaged.db"), &file)]) else { return };
+    let Ok(source) = Source::open(dir.join("damaged.db")) else { return };
+    let _ = views::check::check(&source, false, &Default::default());
+    let _ = views::check::check(&source, true, &Default::default());
+    let out = dir.join("salvaged.db");
+    let options = SalvageOptions { include_unreachable, ..SalvageOptions::default() };
+    if let Ok(report) = salvage_view(&source, &out, &options) {
+        let _ = (report.complete, report.gaps.len(), report.admitted.len(), report.excluded.len());
+        let salvaged = Source::open(&out).expect("a salvaged file opens");
+        let snap = Snapshot::open(&salvaged).expect("a salvaged file is an etcd snapshot");
+        let _ = views::status::status(&snap);
+        let _ = views::check::check(&salvaged, false, &Default::default());
+    }
+}
+
+/// `compare` of two or three members built from one history (a prefix of it, the same file,
+/// one damaged), in both orders.
+pub fn compare(data: &[u8]) {
+    let mut r = Recipe::new(bounded(data));
+    let start = r.below(3) as i64;
+    let writes = etcd_builder::history_from_recipe(&mut r, start, 40);
+    let cut = r.below(writes.len() + 1);
+    let a = etcd_builder::backend_file(&mut r, &writes[..cut]);
+    let b = etcd_builder::backend_file(&mut r, &writes);
+    let mut c = etcd_builder::backend_file(&mut r, &writes);
+    let kind = r.u8();
+    bolt_builder::damage(&mut r, &mut c, kind % 8);
+    let files = [(PathBuf::from("a/member/snap/db"), a.as_slice()), (PathBuf::from("b.db"), b.as_slice()), (PathBuf::from("c.db"), c.as_slice())];
+    let Some(dir) = write_tree("compare", &files) else { return };
+    let paths = [dir.join("a"), dir.join("b.db"), dir.join("c.db")];
+    let take = 2 + r.below(2);
+    for reverse in [false, true] {
+        let mut ordered: Vec<&PathBuf> = paths[..take].iter().collect();
+        if reverse {
+            ordered.reverse();
+        }
+        let sources: Vec<Source> = ordered.iter().filter_map(|p| Source::open(p).ok()).collect();
+        if let Ok(c) = views::compare::compare(&sources, &etcdscope::cancel::Cancel::default()) {
+            let _ = (c.members.len(), c.common_revision);
+        }
+    }
+}
+
+/// `analyze` of a backend (sometimes damaged), grouped every way, with and without keys.
+pub fn analyze(data: &[u8]) {
+    use views::analyze::{analyze as analyze_view, GroupBy};
+    let mut r = Recipe::new(bounded(data));
+    let file = if r.below(4) == 0 {
+        damaged_backend(&mut r)
+    } else {
+        let start = r.below(3) as i64;
+        let writes = etcd_builder::history_from_recipe(&mut r, start, 48);
+        etcd_builder::backend_file(&mut r, &writes)
+    };
+    let Some(dir) = write_tree("analyze", &[(PathBuf::from("db"), &file)]) else { return };
+    let Ok(source) = Source::open(dir.join("db")) else { return };
+    let Ok(snap) = Snapshot::open(&source) else { return };
+    let prefix = *r.pick(&["/registry", "/registry/", "", "/"]);
+    let decoder = decoder(r.bool());
+    for by in [GroupBy::Resource, GroupBy::Namespace, GroupBy::Prefix(1 + r.below(4))] {
+        if let Ok(a) = analyze_view(&snap, decoder, prefix, &by, r.below(12), &Default::default()) {
+            let _ = (a.groups.len(), a.top.len(), a.notes.len(), a.total.history_bytes);
+        }
+    }
 }
