@@ -499,3 +499,27 @@ fn sigint_stops_salvage_and_leaves_nothing() {
     assert!(!out.exists() && !partial.exists(), "no OUT, no temporary: {:?}", others(&work, Path::new("")));
     assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
 }
+
+/// Found in review: salvage's report printed bucket names as the file holds them, so a bucket
+/// named with ESC sequences reached the terminal raw. Names are escaped as every table's cells.
+#[test]
+fn bucket_names_from_the_file_are_escaped_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("odd-bucket.db");
+    let mut w = etcdscope::bolt::write::FileWriter::create(&db, 4096).unwrap();
+    let value = vec![b'v'; 16];
+    let kv = key_value(b"/a", 2, &value);
+    let mut rev = 2i64.to_be_bytes().to_vec();
+    rev.push(b'_');
+    rev.extend_from_slice(&0i64.to_be_bytes());
+    // Buckets in key order: ESC sorts first.
+    w.bucket(b"\x1b[31mred\x07", 0, [(b"k".as_slice(), b"v".as_slice())]).unwrap();
+    w.bucket(b"key", 0, [(rev.as_slice(), kv.as_slice())]).unwrap();
+    w.bucket(b"meta", 0, std::iter::empty()).unwrap();
+    w.finish(false).unwrap();
+    let out = dir.path().join("out.db");
+    let o = run(&["salvage".as_ref(), db.as_os_str(), "--out".as_ref(), out.as_os_str()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("red"), "the bucket is reported: {text}");
+    assert!(!o.stdout.contains(&0x1b) && !o.stdout.contains(&0x07), "control bytes reach the terminal: {text:?}");
+}

@@ -6,7 +6,7 @@
 //! next page (exit 130) and leave neither; an interrupted export also removes the OUT this run
 //! wrote, so a rerun starts clean.
 
-use super::format::one_line;
+use super::format::{cell, one_line};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::bolt::check::Severity;
@@ -124,10 +124,10 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
     print_notes("left out", &excluded, out)?;
     print_notes("uncertain", &r.uncertain.iter().collect::<Vec<_>>(), out)?;
     for b in &r.buckets {
-        writeln!(out, "bucket {:<16} {} entries (read by {})", b.name, b.entries, b.read_by)?;
+        writeln!(out, "bucket {:<16} {} entries (read by {})", cell(&b.name), b.entries, b.read_by)?;
     }
     for n in r.unparseable.iter().take(SHOWN) {
-        writeln!(out, "not recovered: page {}: {}", n.page, n.what)?;
+        writeln!(out, "not recovered: page {}: {}", n.page, one_line(&n.what))?;
     }
     if r.unparseable.len() > SHOWN {
         writeln!(out, "not recovered: {} more", r.unparseable.len() - SHOWN)?;
