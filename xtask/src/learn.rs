@@ -1066,7 +1066,7 @@ pub fn run(dry_run: bool) -> Result<()> {
     let path = root.join(overlay::PATH);
     let start = Overlay::load(&path)?;
     let mut ov = start.clone();
-    let fixtures = load_fixtures(&fixtures_dir(root))?;
+    let fixtures = load_fixtures(&fixtures_dir(&root))?;
     eprintln!("{} fixtures ({})", fixtures.len(), RELEASES.join(", "));
     let mut skipped = BTreeMap::new();
     for round in 1..=20 {
