@@ -17,21 +17,152 @@ use std::sync::Mutex;
 static PENDING: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Keeps a temporary path in [`PENDING`] while it lives.
+/// Keeps a temporary path in [`PENDING`] (and in a [`signal_safe`] slot) while it lives.
 #[derive(Debug)]
-struct Registration(u64);
+struct Registration {
+    id: u64,
+    slot: Option<usize>,
+}
 
 impl Registration {
     fn new(path: &Path) -> Registration {
         let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         PENDING.lock().unwrap_or_else(|p| p.into_inner()).push((id, path.to_path_buf()));
-        Registration(id)
+        Registration { id, slot: signal_safe::register(path) }
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        PENDING.lock().unwrap_or_else(|p| p.into_inner()).retain(|(id, _)| *id != self.0);
+        if let Some(slot) = self.slot {
+            signal_safe::unregister(slot);
+        }
+        PENDING.lock().unwrap_or_else(|p| p.into_inner()).retain(|(id, _)| *id != self.id);
+    }
+}
+
+/// Pending temporaries again, for a handler of a signal that cannot be unwound (SIGBUS: a mapped
+/// input truncated under the reader). Such a handler may interrupt anything, including a thread
+/// holding [`PENDING`]'s lock or the allocator's, so it may use neither: the paths are kept as
+/// C strings in a fixed table of atomic pointers, and [`remove_all_pending_from_signal`] uses
+/// only system calls (`unlinkat`, `openat`, `getdents64`, `close`).
+pub mod signal_safe {
+    use std::ffi::{c_char, CString};
+    use std::path::Path;
+    use std::ptr::null_mut;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+
+    /// More outputs than any command writes at once; a path that finds no slot is still
+    /// removed by every other path of removal.
+    const SLOTS: usize = 16;
+    static TABLE: [AtomicPtr<c_char>; SLOTS] = [const { AtomicPtr::new(null_mut()) }; SLOTS];
+    /// Directory levels removed below a pending directory (rebuild's: member/snap/db).
+    const DEPTH: u32 = 4;
+
+    /// Puts `path` in a free slot. The C string is never freed: a handler may be reading it
+    /// while another thread unregisters it (a few bytes per output, per process).
+    pub(super) fn register(path: &Path) -> Option<usize> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = CString::new(path.as_os_str().as_bytes()).ok()?.into_raw();
+        let slot = TABLE.iter().position(|s| s.compare_exchange(null_mut(), c, Ordering::AcqRel, Ordering::Relaxed).is_ok());
+        if slot.is_none() {
+            // SAFETY: `c` came from `into_raw` above and was stored nowhere.
+            drop(unsafe { CString::from_raw(c) });
+        }
+        slot
+    }
+
+    pub(super) fn unregister(slot: usize) {
+        TABLE[slot].store(null_mut(), Ordering::Release);
+    }
+
+    /// Removes every registered temporary (files, and directories up to [`DEPTH`] levels deep).
+    ///
+    /// # Safety
+    /// Async-signal-safe by construction (system calls on stack buffers only); meant for a
+    /// signal handler about to `_exit`. Concurrent writers into the removed paths may leave
+    /// entries behind, never anything outside them.
+    pub unsafe fn remove_all_pending_from_signal() {
+        for slot in &TABLE {
+            let path = slot.load(Ordering::Acquire);
+            if !path.is_null() {
+                remove_tree(libc::AT_FDCWD, path, DEPTH);
+            }
+        }
+    }
+
+    /// Removes `name` (relative to `dir`): a file at once, a directory by its entries first.
+    unsafe fn remove_tree(dir: libc::c_int, name: *const c_char, depth: u32) {
+        if libc::unlinkat(dir, name, 0) == 0 || depth == 0 {
+            return;
+        }
+        let fd = libc::openat(dir, name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        if fd < 0 {
+            return;
+        }
+        // Entries shift as they are removed: read the directory again until a pass removes
+        // nothing (bounded, in case something keeps writing there).
+        for _ in 0..8 {
+            if remove_entries(fd, depth) == 0 {
+                break;
+            }
+        }
+        libc::close(fd);
+        libc::unlinkat(dir, name, libc::AT_REMOVEDIR);
+    }
+
+    /// One pass over a directory's entries; how many were found (besides `.` and `..`).
+    unsafe fn remove_entries(fd: libc::c_int, depth: u32) -> usize {
+        let mut buf = [0u64; 512];
+        let mut found = 0;
+        libc::lseek(fd, 0, libc::SEEK_SET);
+        loop {
+            let n = libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), std::mem::size_of_val(&buf));
+            if n <= 0 {
+                return found;
+            }
+            let base = buf.as_ptr().cast::<u8>();
+            let mut off = 0usize;
+            while off < n as usize {
+                let entry = base.add(off).cast::<libc::dirent64>();
+                let name = std::ptr::addr_of!((*entry).d_name).cast::<c_char>();
+                let dots = *name == b'.' as c_char && (*name.add(1) == 0 || (*name.add(1) == b'.' as c_char && *name.add(2) == 0));
+                if !dots {
+                    found += 1;
+                    remove_tree(fd, name, depth - 1);
+                }
+                let len = (*entry).d_reclen as usize;
+                if len == 0 {
+                    return found;
+                }
+                off += len;
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// A rebuild's pending directory, several levels deep, many entries (more than one
+        /// getdents buffer), removed with system calls only.
+        #[test]
+        fn a_nested_directory_goes_whole() {
+            let top = tempfile::tempdir().unwrap();
+            let dir = top.path().join(".data.rebuild-x");
+            for sub in ["member/snap", "member/wal"] {
+                std::fs::create_dir_all(dir.join(sub)).unwrap();
+            }
+            std::fs::write(dir.join("member/snap/db"), b"db").unwrap();
+            for i in 0..600 {
+                std::fs::write(dir.join(format!("member/wal/{i:016x}-{i:016x}.wal")), b"w").unwrap();
+            }
+            let c = CString::new(dir.to_str().unwrap()).unwrap();
+            // SAFETY: a test; nothing else uses the directory.
+            unsafe { remove_tree(libc::AT_FDCWD, c.as_ptr(), DEPTH) };
+            assert!(!dir.exists());
+            assert_eq!(std::fs::read_dir(top.path()).unwrap().count(), 0);
+        }
     }
 }
 

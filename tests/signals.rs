@@ -1,5 +1,5 @@
 //! Signals the command line must survive or report: a mapped input truncated under the reader
-//! (SIGBUS) ends in one line and exit 2, not a core dump.
+//! (SIGBUS) ends in one line and exit 2, not a core dump, and leaves no temporary output.
 
 mod common;
 
@@ -51,4 +51,35 @@ fn an_input_truncated_while_mapped_is_reported_in_one_line() {
     assert!(stderr.contains("an input file shrank while it was being read (SIGBUS)"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(printed.len() < 383_593, "the whole output was printed ({} bytes): nothing was read past the cut", printed.len());
+}
+
+/// Hidden temporaries beside an output (`.NAME.partial-…`, `.NAME.rebuild-…`).
+fn temporaries(dir: &std::path::Path, name: &str) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with(&format!(".{name}."))).collect()
+}
+
+/// Found in review: the SIGBUS report exited at once, leaving the export's temporary database
+/// (which may hold everything in the keyspace) beside OUT. The handler now removes pending
+/// outputs with nothing but system calls before it exits.
+#[test]
+fn sigbus_removes_pending_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("big.db");
+    common::big_db::big_db(&db, 300_000);
+    let out = dir.path().join("out.sqlite");
+    let mut child = Command::new(bin()).args(["export", "sqlite"]).arg(&db).arg(&out).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while temporaries(dir.path(), "out.sqlite").is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the export never made its temporary file");
+        assert!(child.try_wait().unwrap().is_none(), "the export ended before it could be disturbed");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::fs::OpenOptions::new().write(true).open(&db).unwrap().set_len(8192).unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("(SIGBUS)"), "{stderr}");
+    assert!(!out.exists(), "OUT must not appear");
+    assert_eq!(temporaries(dir.path(), "out.sqlite"), Vec::<String>::new(), "temporaries left behind");
 }

@@ -7,8 +7,9 @@
 //!   and the process exits 130 at once.
 //! - SIGBUS (every command): inputs are memory-mapped, and a file truncated by another process
 //!   while mapped makes the next read of a page past its new end fault. The handler writes one
-//!   fixed line and exits 2 — it may run in the middle of anything, so it does nothing that is
-//!   not async-signal-safe (one `write`, then `_exit`).
+//!   fixed line, removes pending temporary outputs and exits 2 — it may run in the middle of
+//!   anything, so it does nothing that is not async-signal-safe (`write`, the system calls of
+//!   `output::signal_safe`, `_exit`).
 
 use etcdscope::cancel::Cancel;
 use std::time::Duration;
@@ -64,9 +65,11 @@ fn stop_now(why: &str) -> ! {
 const SIGBUS_MESSAGE: &[u8] = b"etcdscope: error: an input file shrank while it was being read (SIGBUS): another process truncated or rewrote it; read a copy, or the file once its writer has stopped\n";
 
 extern "C" fn on_sigbus(_: libc::c_int) {
-    // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is a static.
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is a static; the removal
+    // of pending outputs uses system calls only (etcdscope::output::signal_safe).
     unsafe {
         libc::write(2, SIGBUS_MESSAGE.as_ptr().cast(), SIGBUS_MESSAGE.len());
+        etcdscope::output::signal_safe::remove_all_pending_from_signal();
         libc::_exit(super::EXIT_BAD_INPUT);
     }
 }

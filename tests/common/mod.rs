@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod big_db;
 pub mod fixtures;
 pub mod k8s_wire;
 
