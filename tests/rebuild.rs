@@ -234,19 +234,21 @@ fn an_interrupted_rebuild_leaves_nothing() {
 /// The same through the command and a real SIGINT, sent while the rebuild is writing its db
 /// (the temp dir beside OUT holds a db file): it exits 130 saying it was interrupted — stopped
 /// by its own check, not by the 5 s grace — and leaves neither OUT nor the temp dir.
-/// ETCDSCOPE_TEST_REBUILD_ENTRY_PAUSE_US (a test hook of the command, see cli/rebuild.rs)
-/// stretches the write of the small recorded snapshot to seconds, so the signal lands mid-write
-/// every time instead of racing the end of a fast rebuild.
+/// The input is a large generated db (a million revisions, about 230 MB), so the db write lasts
+/// long enough for the signal, sent as soon as the temporary db appears, to land mid-write.
 #[test]
 fn sigint_stops_a_rebuild_and_removes_its_temp_dir() {
     let dir = tempfile::tempdir().unwrap();
+    let input = tempfile::tempdir().unwrap();
+    let big = input.path().join("big.db");
+    common::big_db::big_db(&big, 1_000_000);
     let out = dir.path().join("out");
     let mut child = std::process::Command::new(bin())
         .arg("rebuild")
-        .arg(repo().join("testdata/etcd-3.5.1/snapshot.db"))
+        .arg(&big)
+        .arg("--skip-hash-check")
         .arg("--out")
         .arg(&out)
-        .env("ETCDSCOPE_TEST_REBUILD_ENTRY_PAUSE_US", "2000")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -281,4 +283,57 @@ fn sigint_stops_a_rebuild_and_removes_its_temp_dir() {
     assert!(signalled.elapsed() < std::time::Duration::from_secs(4), "it stopped at the next entry, not after the grace period");
     assert!(!writing.exists() && !out.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing beside OUT");
+}
+
+/// Found in review: an OUT that is not empty was refused only after the plan, which may replay
+/// a whole WAL. The refusal now comes first: with both a full OUT and a WAL that cannot be read,
+/// the OUT is what is named.
+#[test]
+fn a_full_out_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("old"), b"data").unwrap();
+    let o = run(&["rebuild".as_ref(), repo().join("testdata/etcd-3.5.1/snapshot.db").as_os_str(), "--wal".as_ref(), dir.path().join("no-such-wal").as_os_str(), "--out".as_ref(), out.as_os_str()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("not empty"), "{err}");
+    assert_eq!(std::fs::read(out.join("old")).unwrap(), b"data");
+}
+
+/// Found in review: a snapshot that records no members let any WAL be replayed with only a
+/// warning. With nothing to compare the WAL's member with, it is refused like a foreign one.
+#[test]
+fn a_wal_is_refused_when_the_snapshot_records_no_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("no-members.db");
+    {
+        // A key, and a meta bucket with a consistent index and term, but no members bucket.
+        let mut w = etcdscope::bolt::write::FileWriter::create(&db, 4096).unwrap();
+        let mut rev = 2i64.to_be_bytes().to_vec();
+        rev.push(b'_');
+        rev.extend_from_slice(&0i64.to_be_bytes());
+        let kv = common::big_db::key_value(b"/a", 2, b"v");
+        w.bucket(b"key", 0, [(rev.as_slice(), kv.as_slice())]).unwrap();
+        let (index, term) = (1u64.to_be_bytes(), 1u64.to_be_bytes());
+        w.bucket(b"meta", 0, [(b"consistent_index".as_slice(), index.as_slice()), (b"term".as_slice(), term.as_slice())]).unwrap();
+        w.finish(false).unwrap();
+    }
+    let out = dir.path().join("out");
+    let wal = repo().join("testdata/wal-3.5.1/member");
+    let args = |force: bool| {
+        let mut a: Vec<std::ffi::OsString> = vec!["rebuild".into(), db.clone().into(), "--skip-hash-check".into(), "--wal".into(), wal.clone().into(), "--out".into(), out.clone().into()];
+        if force {
+            a.push("--force-foreign-wal".into());
+        }
+        a
+    };
+    let o = std::process::Command::new(bin()).args(args(false)).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("records no members") && err.contains("--force-foreign-wal"), "{err}");
+    assert!(!out.exists());
+    let o = std::process::Command::new(bin()).args(args(true)).output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(said.contains("replayed anyway (--force-foreign-wal)"), "{said}");
 }

@@ -77,7 +77,6 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
         force_foreign_wal: args.force_foreign_wal,
         // SIGINT/SIGTERM stop the rebuild at the next entry; its temp dir is removed (exit 130).
         cancel: super::interrupt::watch(),
-        entry_pause: test_entry_pause(),
     };
     let source = Source::open(&args.src)?;
     let snap = Snapshot::open(&source)?;
@@ -106,15 +105,6 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
     writeln!(out, "snap              {}", summary.snap.display())?;
     writeln!(out, "start it with     etcd --name {} --data-dir {} --initial-advertise-peer-urls {} …", plan.name, summary.out.display(), args.initial_advertise_peer_urls)?;
     Ok(EXIT_OK)
-}
-
-/// A test hook, read from the environment only: `ETCDSCOPE_TEST_REBUILD_ENTRY_PAUSE_US=N` pauses
-/// N µs after each `key` entry written, so tests/rebuild.rs can send a real SIGINT to a rebuild of
-/// a small recorded snapshot while it is writing (a large enough real snapshot takes minutes to
-/// make, and how long a rebuild of one lasts on a loaded machine is a race).
-fn test_entry_pause() -> Option<std::time::Duration> {
-    let us: u64 = std::env::var("ETCDSCOPE_TEST_REBUILD_ENTRY_PAUSE_US").ok()?.parse().ok()?;
-    Some(std::time::Duration::from_micros(us.min(1_000_000)))
 }
 
 fn print_plan(plan: &RebuildPlan, out: &mut impl Write) -> std::io::Result<()> {

@@ -463,7 +463,6 @@ pub fn rebuild(data: &[u8]) {
         to_index: None,
         force_foreign_wal: false,
         cancel: Default::default(),
-        entry_pause: None,
     };
     let options = if r.below(4) == 0 { RebuildOptions { bump_revision: Some(1 + r.below(1000) as i64), mark_compacted: true, ..options } } else { options };
     let _ = rebuild_dir(&snap, &options, &dir.join("out"));

@@ -99,24 +99,15 @@ const TERM: &[u8] = b"term";
 const SCHEDULED_COMPACT: &[u8] = b"scheduledCompactRev";
 const FINISHED_COMPACT: &[u8] = b"finishedCompactRev";
 
-/// How the db write goes: stopped at the next entry when cancelled, and (a test hook) paused
-/// after each `key` entry.
+/// How the db write goes: stopped at the next entry when cancelled.
 pub struct Pace<'c> {
     pub cancel: &'c Cancel,
-    pub entry_pause: Option<std::time::Duration>,
 }
 
 impl Pace<'_> {
     /// Before each entry written.
     fn step(&self) -> Result<()> {
         self.cancel.check()
-    }
-
-    /// After each `key` entry written.
-    fn key_written(&self) {
-        if let Some(pause) = self.entry_pause {
-            std::thread::sleep(pause);
-        }
     }
 }
 
@@ -160,7 +151,6 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
                     latest = latest.max(rev.revision);
                     tree.put(writer.page_file(), entry.key(), entry.value())?;
                     key_entries += 1;
-                    pace.key_written();
                 }
                 for (k, v) in edit.replay.map(|r| r.entries.as_slice()).unwrap_or_default() {
                     pace.step()?;

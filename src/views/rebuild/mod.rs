@@ -43,10 +43,6 @@ pub struct RebuildOptions {
     pub force_foreign_wal: bool,
     /// Stops the rebuild (the WAL replay, the db write) at the next entry; nothing is left.
     pub cancel: Cancel,
-    /// A test hook: a pause after each `key` entry written, so that a test can interrupt a
-    /// rebuild of a small input while it writes (the command line sets it only from
-    /// `ETCDSCOPE_TEST_REBUILD_ENTRY_PAUSE_US`).
-    pub entry_pause: Option<std::time::Duration>,
 }
 
 /// What a rebuild will do (all of it known before writing anything; `--dry-run` prints it).
@@ -232,7 +228,8 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
 
 /// Refuses a WAL written by a member the snapshot's cluster never had (its metadata names a
 /// member neither among the snapshot's members nor its removed ones): its entries are another
-/// cluster's log, and replaying them would mix two keyspaces. With `force`, a warning instead.
+/// cluster's log, and replaying them would mix two keyspaces. A snapshot that records no members
+/// cannot vouch for any WAL, so it is refused too. With `force`, a warning instead.
 /// A cluster ID is not compared on its own: the snapshot holds no cluster ID, only one derived
 /// from its current members, which changes with every membership change.
 fn foreign_wal(snap: &Snapshot<'_>, wal: &Path, force: bool) -> Result<Option<String>> {
@@ -250,11 +247,11 @@ fn foreign_wal(snap: &Snapshot<'_>, wal: &Path, force: bool) -> Result<Option<St
     } else {
         format!("the snapshot's members are {} (cluster {:x}, as derived from them), and {wal_member:x} is not one of them, nor a removed member", ids.join(", "), membership.cluster_id())
     };
-    if force || ids.is_empty() {
-        let what = if force { "replayed anyway (--force-foreign-wal)" } else { "replayed" };
-        return Ok(Some(format!("{theirs}; {ours}: {what}")));
+    if force {
+        return Ok(Some(format!("{theirs}; {ours}: replayed anyway (--force-foreign-wal)")));
     }
-    Err(Error::Usage(format!("{theirs}; {ours}: its entries are another cluster's log; --force-foreign-wal to replay them anyway")))
+    let why = if ids.is_empty() { "whether its entries are this cluster's log cannot be told" } else { "its entries are another cluster's log" };
+    Err(Error::Usage(format!("{theirs}; {ours}: {why}; --force-foreign-wal to replay them anyway")))
 }
 
 /// The main revision of the last `key` entry in `from..=to` (0 when there is none).
@@ -285,8 +282,9 @@ pub fn check_out(out: &Path) -> Result<()> {
 /// Writes the data dir `out` from `snap`: into a temporary directory beside it (mode 0700),
 /// renamed to `out` only when whole; on an error or a cancel the temporary is removed.
 pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Result<(RebuildPlan, RebuildSummary)> {
-    let (plan, cluster, replayed) = plan(snap, options)?;
+    // Before the plan (which may replay a whole WAL): a refusal comes before any work.
     check_out(out)?;
+    let (plan, cluster, replayed) = plan(snap, options)?;
     let pending = PendingDir::beside(out, "rebuild")?;
     let temp = pending.path().to_path_buf();
     let member = temp.join("member");
@@ -300,7 +298,7 @@ pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Res
         bump: options.bump_revision,
     };
     let db_path = snap_dir.join("db");
-    let pace = db::Pace { cancel: &options.cancel, entry_pause: options.entry_pause };
+    let pace = db::Pace { cancel: &options.cancel };
     let DbWritten { file, key_entries, latest, .. } = db::write_db(snap.backend(), &db_path, &cluster, plan.consistent_index, plan.term, &edit, &pace)?;
     options.cancel.check()?;
     let snap_file = member_dir::write_snap(&snap_dir, &cluster)?;
