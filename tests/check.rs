@@ -308,3 +308,21 @@ fn a_cancelled_check_or_analyze_stops() {
     assert!(matches!(got, Err(etcdscope::Error::Interrupted)), "{got:?}");
     assert!(etcdscope::views::analyze::analyze(&snap, &decoder, "/registry", &by, 5, &Default::default()).is_ok());
 }
+
+/// Found in review: on a truncated member db, `check --best-effort` reported the etcd layer's
+/// one root error four times (once per etcd check that opens the bucket), so two errors were
+/// counted as six. Each finding is reported once.
+#[test]
+fn a_finding_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.db");
+    std::fs::write(&cut, &std::fs::read(repo().join("testdata/etcd-3.5.1/member-db")).unwrap()[..300_000]).unwrap();
+    let o = run(&["check".as_ref(), cut.as_os_str(), "--best-effort".as_ref(), "-o".as_ref(), "json".as_ref()]);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for f in findings {
+        assert!(seen.insert(f.to_string()), "reported twice: {f}");
+    }
+    assert!(findings.len() >= 2, "{findings:?}");
+}

@@ -60,6 +60,8 @@ pub fn check(source: &Source, best_effort: bool, cancel: &Cancel) -> Result<Chec
         }),
     }
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.page.cmp(&b.page)).then(a.offset.cmp(&b.offset)));
+    // Several etcd checks open the same damaged bucket and meet the same page: one finding each.
+    findings.dedup_by(|a, b| (a.severity, a.layer, a.page, a.offset, &a.what) == (b.severity, b.layer, b.page, b.offset, &b.what));
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count() as u64;
     Ok(CheckReport {
         input: source.input.display().to_string(),
