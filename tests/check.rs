@@ -326,3 +326,14 @@ fn a_finding_is_reported_once() {
     }
     assert!(findings.len() >= 2, "{findings:?}");
 }
+
+/// Found by the hostile pass: `analyze --top` with a huge count overflowed (`top * 4`) and
+/// panicked. Any count is taken: the list simply holds every key.
+#[test]
+fn analyze_takes_any_top_count() {
+    let snap = repo().join("testdata/etcd-3.5.1/snapshot.db");
+    for top in ["9223372036854775807", "18446744073709551615", "0"] {
+        let o = run(&["analyze".as_ref(), snap.as_os_str(), "--top".as_ref(), top.as_ref()]);
+        assert_eq!(o.status.code(), Some(0), "--top {top}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+}

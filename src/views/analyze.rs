@@ -202,7 +202,7 @@ pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &G
         }
         if top > 0 {
             tops.push((acc.history_bytes, key));
-            if tops.len() > top * 4 {
+            if tops.len() > top.saturating_mul(4) {
                 tops.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
                 tops.truncate(top);
             }
