@@ -337,3 +337,22 @@ fn a_wal_is_refused_when_the_snapshot_records_no_members() {
     let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(said.contains("replayed anyway (--force-foreign-wal)"), "{said}");
 }
+
+/// Found by the hostile pass: `--dry-run` accepted a bump that overflows the revision (and
+/// planned revision i64::MAX) while the real run refused it. The plan refuses it for both.
+#[test]
+fn a_bump_that_overflows_is_refused_by_the_dry_run_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    for dry in [true, false] {
+        let mut args: Vec<std::ffi::OsString> = vec!["rebuild".into(), repo().join("testdata/etcd-3.5.1/snapshot.db").into(), "--out".into(), out.clone().into(), "--bump-revision".into(), i64::MAX.to_string().into(), "--mark-compacted".into()];
+        if dry {
+            args.push("--dry-run".into());
+        }
+        let o = std::process::Command::new(bin()).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "dry run {dry}: {err}");
+        assert!(err.contains("overflows the revision"), "{err}");
+        assert!(!out.exists());
+    }
+}

@@ -187,7 +187,8 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
         }
     }
     if let Some(n) = options.bump_revision {
-        revision = revision.saturating_add(n);
+        // Refused here, in the plan, so --dry-run refuses what the real run would.
+        revision = revision.checked_add(n).ok_or_else(|| Error::Usage(format!("--bump-revision {n} overflows the revision ({revision} + {n})")))?;
     }
     let membership = snap.membership()?;
     let learners: Vec<String> = membership.members.iter().filter(|m| m.is_learner).map(|m| format!("{} ({:x})", m.name, m.id)).collect();
