@@ -356,3 +356,36 @@ fn a_bump_that_overflows_is_refused_by_the_dry_run_too() {
         assert!(!out.exists());
     }
 }
+
+/// Found by the hostile pass: an OUT that is an empty directory reached through a symbolic link
+/// (or an empty mount point, where the same code runs) was written whole beside it, on the
+/// parent's filesystem, and only the final rename failed (ENOTDIR, EBUSY). An existing empty OUT
+/// is now kept and the member dir is built inside it.
+#[test]
+fn an_empty_out_behind_a_link_is_written_into() {
+    let dir = tempfile::tempdir().unwrap();
+    let volume = dir.path().join("volume");
+    std::fs::create_dir(&volume).unwrap();
+    let link = dir.path().join("data");
+    std::os::unix::fs::symlink(&volume, &link).unwrap();
+    let o = run(&["rebuild".as_ref(), repo().join("testdata/etcd-3.5.1/snapshot.db").as_os_str(), "--out".as_ref(), link.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(volume.join("member/snap/db").is_file() && volume.join("member/wal").is_dir());
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+    let names: Vec<String> = std::fs::read_dir(&volume).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["member"], "nothing else inside OUT");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "nothing beside OUT");
+}
+
+/// A link to nothing as OUT is refused before any work (the final rename could not replace it).
+#[test]
+fn a_dangling_link_as_out_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("data");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+    let o = run(&["rebuild".as_ref(), repo().join("testdata/etcd-3.5.1/snapshot.db").as_os_str(), "--out".as_ref(), link.as_os_str()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("a link to nothing"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing written");
+}

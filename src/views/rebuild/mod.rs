@@ -274,21 +274,34 @@ pub fn check_out(out: &Path) -> Result<()> {
             }
             Ok(())
         }
+        Err(_) if std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) => {
+            Err(Error::Usage(format!("{}: a link to nothing; give the directory it should point at, or a new path", out.display())))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(_) if out.exists() && !out.is_dir() => Err(Error::Usage(format!("{}: exists and is not a directory", out.display()))),
         Err(e) => Err(Error::io(out, e)),
     }
 }
 
-/// Writes the data dir `out` from `snap`: into a temporary directory beside it (mode 0700),
-/// renamed to `out` only when whole; on an error or a cancel the temporary is removed.
+/// Writes the data dir `out` from `snap`: into a temporary directory (mode 0700) renamed into
+/// place only when whole; on an error or a cancel the temporary is removed. A new `out` is built
+/// beside its place and renamed to it. An `out` that already exists (empty: `check_out`) is
+/// kept, and its `member` dir is built inside it: it may be a mount point or reached through a
+/// link, which a rename could not replace, and the data belongs on its filesystem.
 pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Result<(RebuildPlan, RebuildSummary)> {
     // Before the plan (which may replay a whole WAL): a refusal comes before any work.
     check_out(out)?;
     let (plan, cluster, replayed) = plan(snap, options)?;
-    let pending = PendingDir::beside(out, "rebuild")?;
-    let temp = pending.path().to_path_buf();
-    let member = temp.join("member");
+    let final_member = out.join("member");
+    let (pending, member) = if out.is_dir() {
+        let pending = PendingDir::beside(&final_member, "rebuild")?;
+        let member = pending.path().to_path_buf();
+        (pending, member)
+    } else {
+        let pending = PendingDir::beside(out, "rebuild")?;
+        let member = pending.path().join("member");
+        (pending, member)
+    };
     let (snap_dir, wal_dir) = (member.join("snap"), member.join("wal"));
     for dir in [&member, &snap_dir, &wal_dir] {
         make_private_dir(dir)?;
@@ -309,7 +322,7 @@ pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Res
     }
     options.cancel.check()?;
     pending.commit()?;
-    let moved = |p: &Path| out.join(p.strip_prefix(&temp).unwrap_or(p));
+    let moved = |p: &Path| final_member.join(p.strip_prefix(&member).unwrap_or(p));
     let summary = RebuildSummary {
         out: out.to_path_buf(),
         db: moved(&db_path),
