@@ -83,3 +83,32 @@ fn sigbus_removes_pending_outputs() {
     assert!(!out.exists(), "OUT must not appear");
     assert_eq!(temporaries(dir.path(), "out.sqlite"), Vec::<String>::new(), "temporaries left behind");
 }
+
+/// Found by the hostile pass: commands that never check a cancel token (decode, status, hash)
+/// were ended by the signal's default action (shell status 143 for SIGTERM, 129 for SIGHUP),
+/// not the README's 130, and so was any command signalled before it set up its watcher. The
+/// watcher is now installed first thing for every command; a command that does not stop by
+/// itself is ended at once with 130.
+#[test]
+fn every_command_exits_130_on_sigint_sigterm_and_sighup() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let mut child = Command::new(bin()).args(["decode", "--stream"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        // Blocked reading a stdin that stays open.
+        assert!(wait_until_blocked(child.id(), Duration::from_secs(20)));
+        // SAFETY: kill(2) on the PID of a child this test started and has not reaped.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "signal {signal}: still running");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        assert_eq!(status.code(), Some(130), "signal {signal}: {status:?} {stderr}");
+        assert!(started.elapsed() < Duration::from_secs(3), "signal {signal}: ended at once, not after the grace period");
+        assert!(stderr.contains("etcdscope: interrupted"), "{stderr}");
+    }
+}

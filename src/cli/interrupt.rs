@@ -1,10 +1,12 @@
 //! Signals, as the command line handles them.
 //!
-//! - SIGINT, SIGTERM, SIGHUP (for commands that can stop cleanly, which call [`watch`]): the
-//!   first asks the work to stop through its [`Cancel`] token; the view unwinds, its temporary
-//!   outputs are removed, and the command exits 130 ("interrupted"). If the work has not ended
-//!   within [`GRACE`], or a second signal comes, every temporary output still pending is removed
-//!   and the process exits 130 at once.
+//! - SIGINT, SIGTERM, SIGHUP: [`install`] starts a watcher thread before any command runs.
+//!   For a command that can stop cleanly (it called [`watch`] for its [`Cancel`] token), the
+//!   first signal cancels the token; the view unwinds, its temporary outputs are removed, and
+//!   the command exits 130 ("interrupted"). If the work has not ended within [`GRACE`], or a
+//!   second signal comes, every temporary output still pending is removed and the process exits
+//!   130 at once. Any other command (short ones: decode, status, hash) — and any command
+//!   signalled before it asked for its token — is ended at once with 130.
 //! - SIGBUS (every command): inputs are memory-mapped, and a file truncated by another process
 //!   while mapped makes the next read of a page past its new end fault. The handler writes one
 //!   fixed line, removes pending temporary outputs and exits 2 — it may run in the middle of
@@ -12,6 +14,8 @@
 //!   `output::signal_safe`, `_exit`).
 
 use etcdscope::cancel::Cancel;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How long the work has, after the first signal, to stop by itself.
@@ -20,12 +24,23 @@ const GRACE: Duration = Duration::from_secs(5);
 /// The exit code of a command stopped by a signal (the shell's 128 + SIGINT).
 pub const EXIT_INTERRUPTED: i32 = 130;
 
-/// A token that SIGINT, SIGTERM and SIGHUP cancel, watched by a thread for the rest of the
-/// process (the same token for every call). Without signal handlers (they could not be
-/// installed) the token is never cancelled and the signals keep their default action: the
-/// process ends, as before.
+/// Set by [`watch`]: the running command checks its token, so a first signal cancels it
+/// instead of ending the process.
+static COOPERATIVE: AtomicBool = AtomicBool::new(false);
+
+/// The process's token, cancelled by the watcher.
+static TOKEN: OnceLock<Cancel> = OnceLock::new();
+
+/// Starts watching SIGINT, SIGTERM and SIGHUP (once; the first thing `run` does). Without the
+/// handlers (they could not be installed) the signals keep their default action.
+pub fn install() {
+    TOKEN.get_or_init(start_watching);
+}
+
+/// The token SIGINT, SIGTERM and SIGHUP cancel, for a command that checks it: from now on a
+/// first signal cancels the work instead of ending the process.
 pub fn watch() -> Cancel {
-    static TOKEN: std::sync::OnceLock<Cancel> = std::sync::OnceLock::new();
+    COOPERATIVE.store(true, Ordering::Release);
     TOKEN.get_or_init(start_watching).clone()
 }
 
@@ -37,6 +52,9 @@ fn start_watching() -> Cancel {
     let spawned = std::thread::Builder::new().name("signals".into()).spawn(move || {
         let mut first = true;
         for _ in signals.forever() {
+            if !COOPERATIVE.load(Ordering::Acquire) {
+                end_now();
+            }
             if first {
                 first = false;
                 token.cancel();
@@ -53,6 +71,13 @@ fn start_watching() -> Cancel {
         return Cancel::new();
     }
     cancel
+}
+
+/// Ends a command that does not check its token (or has not asked for it yet).
+fn end_now() -> ! {
+    etcdscope::output::remove_all_pending();
+    eprintln!("etcdscope: interrupted");
+    std::process::exit(EXIT_INTERRUPTED)
 }
 
 /// Removes pending temporary outputs and exits without unwinding.

@@ -114,6 +114,7 @@ enum KvCommand {
 
 pub fn run() -> i32 {
     interrupt::report_sigbus();
+    interrupt::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
