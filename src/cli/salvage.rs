@@ -1,17 +1,20 @@
 //! `etcdscope salvage SRC --out NEW.db`: what a damaged file still holds, as a clean snapshot,
 //! and what was lost, admitted, left out or uncertain (docs/commands/salvage.md).
 //!
-//! OUT and `--export-sqlite` are refused before any work when they exist; both are written under
-//! temporary names and appear only whole. SIGINT/SIGTERM stop the scan or the writing at the
-//! next page (exit 130) and leave neither; an interrupted export also removes the OUT this run
-//! wrote, so a rerun starts clean.
+//! OUT and `--export-sqlite` are refused before any work when they exist, and their temporaries
+//! are made before the input is read (a directory that cannot be written is refused at once).
+//! Both stay pending until both are whole; then the export is renamed into place and OUT right
+//! after it (should OUT's rename fail, the export just renamed is removed again). SIGINT/SIGTERM
+//! stop the scan, the writing or the export at the next page or row (exit 130) and leave
+//! neither.
 
 use super::format::{cell, one_line};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::bolt::check::Severity;
+use etcdscope::output::PendingFile;
 use etcdscope::source::Source;
-use etcdscope::views::salvage::{salvage, Gap, RevisionNote, SalvageOptions, SalvageReport};
+use etcdscope::views::salvage::{salvage_into, Gap, RevisionNote, SalvageOptions, SalvageReport};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -55,28 +58,24 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
         }
         None => None,
     };
+    // Both temporaries before the input is read: an output that cannot be written is refused
+    // now, not after the scan.
+    let mut pending_out = PendingFile::beside(&a.out)?;
+    let pending_export = a.export_sqlite.as_deref().map(PendingFile::beside).transpose()?;
     let source = Source::open(&a.src)?;
     let cancel = super::interrupt::watch();
-    let r = salvage(&source, &a.out, &SalvageOptions { include_unreachable: a.include_unreachable, cancel: cancel.clone() })?;
-    let exported = match (&a.export_sqlite, &decoder) {
-        (Some(db), Some(decoder)) => {
-            let export = || -> Result<_, CliError> {
-                let salvaged = Source::open(&a.out)?;
-                let snap = etcdscope::snapshot::Snapshot::open(&salvaged)?;
-                let options = etcdscope::views::export::ExportOptions { history: true, cancel: cancel.clone(), ..Default::default() };
-                Ok(etcdscope::views::export::export_sqlite(&snap, decoder, db, &options, false, &mut |_| {})?)
-            };
-            match export() {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    // All or nothing: the OUT this run wrote goes too.
-                    let _ = std::fs::remove_file(&a.out);
-                    return Err(e);
-                }
-            }
+    let r = salvage_into(&source, &mut pending_out, &SalvageOptions { include_unreachable: a.include_unreachable, cancel: cancel.clone() })?;
+    let exported = match (&pending_export, &decoder) {
+        (Some(pending), Some(decoder)) => {
+            let mut salvaged = Source::open(pending_out.path())?;
+            salvaged.input = a.out.clone();
+            let snap = etcdscope::snapshot::Snapshot::open(&salvaged)?;
+            let options = etcdscope::views::export::ExportOptions { history: true, cancel: cancel.clone(), ..Default::default() };
+            Some(etcdscope::views::export::export_sqlite_into(&snap, decoder, pending, &options, &mut |_| {})?)
         }
         _ => None,
     };
+    commit_together(pending_out, pending_export)?;
     if a.output == "json" {
         serde_json::to_writer_pretty(&mut *out, &r).map_err(std::io::Error::from)?;
         writeln!(out)?;
@@ -87,6 +86,19 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
         }
     }
     Ok(if r.complete { EXIT_OK } else { EXIT_FINDINGS })
+}
+
+/// Renames the export into place, then OUT, so that OUT is never there without the export it
+/// was asked with. Should OUT's rename fail after the export's succeeded, the export (this run's
+/// own file, renamed a moment ago without replacing anything) is removed again.
+fn commit_together(out: PendingFile, export: Option<PendingFile>) -> Result<(), CliError> {
+    let Some(export) = export else { return Ok(out.commit(false)?) };
+    let exported = export.target().to_path_buf();
+    export.commit(false)?;
+    out.commit(false).map_err(|e| {
+        let _ = std::fs::remove_file(&exported);
+        CliError::from(e)
+    })
 }
 
 fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
@@ -138,11 +150,21 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
             writeln!(out, "  {}  deleted at {}, last put at {} ({} bytes)", one_line(&d.key), d.deleted_at, d.last_put, d.value_size)?;
         }
     }
+    if r.written_anyway > 0 {
+        writeln!(
+            out,
+            "{} revision(s) the tree no longer holds were written (--include-unreachable): old values, and possibly the last puts of deleted objects; they are listed above as left out",
+            r.written_anyway
+        )?;
+    }
     writeln!(out, "written: {}", r.out.display())?;
+    let damaged = !r.gaps.is_empty() || !r.uncertain.is_empty() || !r.unparseable.is_empty() || errors > 0 || r.buckets.iter().any(|b| b.read_by == "page scan");
     if r.complete {
         writeln!(out, "complete: the tree was whole")
-    } else {
+    } else if damaged {
         writeln!(out, "incomplete: the input was damaged; what was lost, admitted, left out and uncertain is listed above (-o json: all of it)")
+    } else {
+        writeln!(out, "incomplete: the tree was whole, but revisions it no longer holds were written (--include-unreachable)")
     }
 }
 
