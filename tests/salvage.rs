@@ -698,10 +698,10 @@ fn salvage_and_its_export_appear_together() {
 }
 
 /// A real SIGINT to a running `salvage` of a large file: exit 130, no OUT, no temporary. The
-/// signal is sent once the temporary OUT exists (salvage creates it when it starts writing,
-/// after the walk and the scan), so the run is mid-way; the file is large enough (about
-/// 230 MB, a million revisions: here 3.7 s to reach the writing, 0.9 s of writing) that the
-/// signal lands long before the end.
+/// signal is sent once the temporary OUT has bytes in it (salvage makes it before reading, and
+/// writes it after the walk and the scan), so the run is mid-way through writing; the file is
+/// large enough (about 230 MB, a million revisions: here 3.7 s to reach the writing, 0.9 s of
+/// writing) that the signal lands long before the end.
 #[test]
 fn sigint_stops_salvage_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -718,7 +718,10 @@ fn sigint_stops_salvage_and_leaves_nothing() {
         .unwrap();
     let started = std::time::Instant::now();
     let partial = loop {
-        let found = std::fs::read_dir(&work).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".salvaged.db.partial-"));
+        let found = std::fs::read_dir(&work)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".salvaged.db.partial-") && p.metadata().is_ok_and(|m| m.len() > 0));
         if let Some(p) = found {
             break p;
         }

@@ -106,8 +106,13 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
     let errors = r.damage.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = r.damage.iter().filter(|f| f.severity == Severity::Warning).count();
     writeln!(out, "damage found: {errors} error(s), {warnings} warning(s) (etcdscope check lists them)")?;
-    for f in r.damage.iter().filter(|f| f.severity == Severity::Error).take(SHOWN) {
+    // Errors first, then warnings (an unknown compaction is one, and changes what is written).
+    let shown: Vec<_> = r.damage.iter().filter(|f| f.severity == Severity::Error).chain(r.damage.iter().filter(|f| f.severity == Severity::Warning)).collect();
+    for f in shown.iter().take(SHOWN) {
         writeln!(out, "  {}", one_line(&f.what))?;
+    }
+    if shown.len() > SHOWN {
+        writeln!(out, "  … {} more (-o json lists them all)", shown.len() - SHOWN)?;
     }
     let left_out = |reason: &str| r.excluded.iter().filter(|n| n.reason == reason).count();
     writeln!(
@@ -123,7 +128,7 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
         if r.excluded.iter().any(|n| n.written) { ", written anyway (--include-unreachable)" } else { "" }
     )?;
     for g in &r.gaps {
-        print_gap(g, out)?;
+        print_gap(g, r.compaction_known, out)?;
     }
     print_notes("admitted (fill a gap)", &r.admitted.iter().collect::<Vec<_>>(), out)?;
     // The nearest to a loss first: what a gap may have held, then stale copies, then compacted.
@@ -168,7 +173,7 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
     }
 }
 
-fn print_gap(g: &Gap, out: &mut impl Write) -> std::io::Result<()> {
+fn print_gap(g: &Gap, compaction_known: bool, out: &mut impl Write) -> std::io::Result<()> {
     let rev = |r: &etcdscope::views::salvage::Rev| format!("{}_{}{}", r.main, r.sub, if r.tombstone { "t" } else { "" });
     let span = match (&g.after, &g.before) {
         (Some(a), Some(b)) => format!("between {} and {}", rev(a), rev(b)),
@@ -187,8 +192,10 @@ fn print_gap(g: &Gap, out: &mut impl Write) -> std::io::Result<()> {
     if !g.missing.is_empty() {
         writeln!(out, "  revisions with nothing written (lost): {}", ranges(&g.missing))?;
     }
-    if !g.missing_or_compacted.is_empty() {
+    if !g.missing_or_compacted.is_empty() && compaction_known {
         writeln!(out, "  revisions at or below the compaction with nothing written (lost, or removed by the compaction): {}", ranges(&g.missing_or_compacted))?;
+    } else if !g.missing_or_compacted.is_empty() {
+        writeln!(out, "  revisions with nothing written (lost, or removed by a compaction whose revision is unknown): {}", ranges(&g.missing_or_compacted))?;
     }
     Ok(())
 }

@@ -192,9 +192,10 @@ pub struct Gap {
     /// Main revisions in it above the compaction with nothing written: lost (every
     /// revision above the compaction has at least one entry).
     pub missing: Vec<RevRange>,
-    /// Main revisions in it at or below the compaction of which nothing was written: lost, or
-    /// removed by the compaction (which keeps only each key's newest revision) — the file no
-    /// longer tells. Sub-revisions of the two bounds cannot be told either.
+    /// Main revisions in it at or below the compaction (all of them, when it is unknown) of
+    /// which nothing was written: lost, or removed by the compaction (which keeps only each
+    /// key's newest revision) — the file no longer tells. Sub-revisions of the two bounds cannot
+    /// be told either.
     pub missing_or_compacted: Vec<RevRange>,
 }
 
