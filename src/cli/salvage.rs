@@ -1,17 +1,20 @@
 //! `etcdscope salvage SRC --out NEW.db`: what a damaged file still holds, as a clean snapshot,
 //! and what was lost, admitted, left out or uncertain (docs/commands/salvage.md).
 //!
-//! OUT and `--export-sqlite` are refused before any work when they exist; both are written under
-//! temporary names and appear only whole. SIGINT/SIGTERM stop the scan or the writing at the
-//! next page (exit 130) and leave neither; an interrupted export also removes the OUT this run
-//! wrote, so a rerun starts clean.
+//! OUT and `--export-sqlite` are refused before any work when they exist, and their temporaries
+//! are made before the input is read (a directory that cannot be written is refused at once).
+//! Both stay pending until both are whole; then the export is renamed into place and OUT right
+//! after it (should OUT's rename fail, the export just renamed is removed again). SIGINT/SIGTERM
+//! stop the scan, the writing or the export at the next page or row (exit 130) and leave
+//! neither.
 
 use super::format::{cell, one_line};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::bolt::check::Severity;
+use etcdscope::output::PendingFile;
 use etcdscope::source::Source;
-use etcdscope::views::salvage::{salvage, Gap, RevisionNote, SalvageOptions, SalvageReport};
+use etcdscope::views::salvage::{salvage_into, Gap, RevisionNote, SalvageOptions, SalvageReport};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -55,28 +58,24 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
         }
         None => None,
     };
+    // Both temporaries before the input is read: an output that cannot be written is refused
+    // now, not after the scan.
+    let mut pending_out = PendingFile::beside(&a.out)?;
+    let pending_export = a.export_sqlite.as_deref().map(PendingFile::beside).transpose()?;
     let source = Source::open(&a.src)?;
     let cancel = super::interrupt::watch();
-    let r = salvage(&source, &a.out, &SalvageOptions { include_unreachable: a.include_unreachable, cancel: cancel.clone() })?;
-    let exported = match (&a.export_sqlite, &decoder) {
-        (Some(db), Some(decoder)) => {
-            let export = || -> Result<_, CliError> {
-                let salvaged = Source::open(&a.out)?;
-                let snap = etcdscope::snapshot::Snapshot::open(&salvaged)?;
-                let options = etcdscope::views::export::ExportOptions { history: true, cancel: cancel.clone(), ..Default::default() };
-                Ok(etcdscope::views::export::export_sqlite(&snap, decoder, db, &options, false, &mut |_| {})?)
-            };
-            match export() {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    // All or nothing: the OUT this run wrote goes too.
-                    let _ = std::fs::remove_file(&a.out);
-                    return Err(e);
-                }
-            }
+    let r = salvage_into(&source, &mut pending_out, &SalvageOptions { include_unreachable: a.include_unreachable, cancel: cancel.clone() })?;
+    let exported = match (&pending_export, &decoder) {
+        (Some(pending), Some(decoder)) => {
+            let mut salvaged = Source::open(pending_out.path())?;
+            salvaged.input = a.out.clone();
+            let snap = etcdscope::snapshot::Snapshot::open(&salvaged)?;
+            let options = etcdscope::views::export::ExportOptions { history: true, cancel: cancel.clone(), ..Default::default() };
+            Some(etcdscope::views::export::export_sqlite_into(&snap, decoder, pending, &options, &mut |_| {})?)
         }
         _ => None,
     };
+    commit_together(pending_out, pending_export)?;
     if a.output == "json" {
         serde_json::to_writer_pretty(&mut *out, &r).map_err(std::io::Error::from)?;
         writeln!(out)?;
@@ -89,13 +88,31 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
     Ok(if r.complete { EXIT_OK } else { EXIT_FINDINGS })
 }
 
+/// Renames the export into place, then OUT, so that OUT is never there without the export it
+/// was asked with. Should OUT's rename fail after the export's succeeded, the export (this run's
+/// own file, renamed a moment ago without replacing anything) is removed again.
+fn commit_together(out: PendingFile, export: Option<PendingFile>) -> Result<(), CliError> {
+    let Some(export) = export else { return Ok(out.commit(false)?) };
+    let exported = export.target().to_path_buf();
+    export.commit(false)?;
+    out.commit(false).map_err(|e| {
+        let _ = std::fs::remove_file(&exported);
+        CliError::from(e)
+    })
+}
+
 fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "{}: {} pages scanned, {} leaf pages, {} reachable from the meta", r.input, r.pages_scanned, r.leaf_pages, r.reachable_pages)?;
     let errors = r.damage.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = r.damage.iter().filter(|f| f.severity == Severity::Warning).count();
     writeln!(out, "damage found: {errors} error(s), {warnings} warning(s) (etcdscope check lists them)")?;
-    for f in r.damage.iter().filter(|f| f.severity == Severity::Error).take(SHOWN) {
+    // Errors first, then warnings (an unknown compaction is one, and changes what is written).
+    let shown: Vec<_> = r.damage.iter().filter(|f| f.severity == Severity::Error).chain(r.damage.iter().filter(|f| f.severity == Severity::Warning)).collect();
+    for f in shown.iter().take(SHOWN) {
         writeln!(out, "  {}", one_line(&f.what))?;
+    }
+    if shown.len() > SHOWN {
+        writeln!(out, "  … {} more (-o json lists them all)", shown.len() - SHOWN)?;
     }
     let left_out = |reason: &str| r.excluded.iter().filter(|n| n.reason == reason).count();
     writeln!(
@@ -111,7 +128,7 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
         if r.excluded.iter().any(|n| n.written) { ", written anyway (--include-unreachable)" } else { "" }
     )?;
     for g in &r.gaps {
-        print_gap(g, out)?;
+        print_gap(g, r.compaction_known, out)?;
     }
     print_notes("admitted (fill a gap)", &r.admitted.iter().collect::<Vec<_>>(), out)?;
     // The nearest to a loss first: what a gap may have held, then stale copies, then compacted.
@@ -138,15 +155,25 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
             writeln!(out, "  {}  deleted at {}, last put at {} ({} bytes)", one_line(&d.key), d.deleted_at, d.last_put, d.value_size)?;
         }
     }
+    if r.written_anyway > 0 {
+        writeln!(
+            out,
+            "{} revision(s) the tree no longer holds were written (--include-unreachable): old values, and possibly the last puts of deleted objects; they are listed above as left out",
+            r.written_anyway
+        )?;
+    }
     writeln!(out, "written: {}", r.out.display())?;
+    let damaged = !r.gaps.is_empty() || !r.uncertain.is_empty() || !r.unparseable.is_empty() || errors > 0 || r.buckets.iter().any(|b| b.read_by == "page scan");
     if r.complete {
         writeln!(out, "complete: the tree was whole")
-    } else {
+    } else if damaged {
         writeln!(out, "incomplete: the input was damaged; what was lost, admitted, left out and uncertain is listed above (-o json: all of it)")
+    } else {
+        writeln!(out, "incomplete: the tree was whole, but revisions it no longer holds were written (--include-unreachable)")
     }
 }
 
-fn print_gap(g: &Gap, out: &mut impl Write) -> std::io::Result<()> {
+fn print_gap(g: &Gap, compaction_known: bool, out: &mut impl Write) -> std::io::Result<()> {
     let rev = |r: &etcdscope::views::salvage::Rev| format!("{}_{}{}", r.main, r.sub, if r.tombstone { "t" } else { "" });
     let span = match (&g.after, &g.before) {
         (Some(a), Some(b)) => format!("between {} and {}", rev(a), rev(b)),
@@ -165,8 +192,10 @@ fn print_gap(g: &Gap, out: &mut impl Write) -> std::io::Result<()> {
     if !g.missing.is_empty() {
         writeln!(out, "  revisions with nothing written (lost): {}", ranges(&g.missing))?;
     }
-    if !g.missing_or_compacted.is_empty() {
+    if !g.missing_or_compacted.is_empty() && compaction_known {
         writeln!(out, "  revisions at or below the compaction with nothing written (lost, or removed by the compaction): {}", ranges(&g.missing_or_compacted))?;
+    } else if !g.missing_or_compacted.is_empty() {
+        writeln!(out, "  revisions with nothing written (lost, or removed by a compaction whose revision is unknown): {}", ranges(&g.missing_or_compacted))?;
     }
     Ok(())
 }

@@ -11,18 +11,25 @@
 //!    revision is that revision) and for entries of the other buckets by their keys' shapes.
 //!    bbolt copies pages on write, so free pages hold older copies of leaves.
 //! 3. A revision found only in pages the tree no longer reaches is *admitted* when it falls in a
-//!    gap (it may be what the lost page held) and etcd's compaction rule does not remove it;
-//!    outside every gap it is stale by construction — had it been live, the tree would hold it
-//!    between its neighbours — and it stays out, as does what the compaction rule removes.
-//!    `include_unreachable` writes everything found instead.
+//!    gap (it may be what the lost part held) and something shows it is still live: it is above
+//!    a known compaction (nothing removes those), or a put of its key above the compaction is
+//!    its next version (so the compaction kept it). Outside every gap it is stale by
+//!    construction — had it been live, the tree would hold it between its neighbours — and it
+//!    stays out, as does what the compaction rule removes. The rest of a gap's revisions, at or
+//!    below the compaction (or with the compaction unknown), is left out as *unsure*: a live
+//!    survivor and the last put of a key whose tombstone the compaction removed look the same,
+//!    and nothing in a page tells a live leaf from a stale copy. This holds for every kind of
+//!    gap: a lost leaf, a lost branch, a truncated file, an unreadable root.
+//!    `include_unreachable` writes everything found instead (and the salvage is not complete).
 //! 4. Everything is written with the bbolt writer (with a sha256 trailer, as `snapshot save`
-//!    does) under a temporary name, renamed to OUT only when whole.
+//!    does) under a temporary name made before the input is read, renamed to OUT only when
+//!    whole.
 //!
 //! The report lists each gap (the pages that could not be read, the revisions around them,
 //! the revisions above the compaction of which no copy was found anywhere), every admitted and
 //! every excluded revision (key, revision, page), and entries that are uncertain (read from a
 //! damaged page, or whose copies disagree). It is [`SalvageReport::complete`] only when the tree
-//! was whole.
+//! was whole, the trailer (if any) matched, and nothing the tree does not hold was written.
 
 use crate::bolt::check::{check_walk, Finding, Severity};
 use crate::bolt::layout::*;
@@ -38,9 +45,9 @@ use crate::etcd::pb::leasepb;
 use crate::etcd::revision::{Revision, RevisionKey};
 use crate::etcd::wire;
 use crate::output::PendingFile;
-use crate::source::Source;
+use crate::source::{Source, Trailer};
 use prost::Message;
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -65,9 +72,20 @@ pub struct SalvageReport {
     pub leaf_pages: u64,
     /// Pages the tree from the meta still reaches.
     pub reachable_pages: u64,
-    /// Whether nothing was lost or uncertain: the tree was whole (no damage found), and every
-    /// bucket was read through it. Exit 0 only then.
+    /// Whether nothing was lost or uncertain: the tree was whole (no damage found), every bucket
+    /// was read through it, the sha256 trailer (if any) matched, and nothing the tree does not
+    /// hold was written (`include_unreachable`). Exit 0 only then.
     pub complete: bool,
+    /// The input's sha256 trailer: `ok`, `missing` (a member's db) or `mismatch` (then also a
+    /// finding in `damage`: some bytes changed, and which cannot be told).
+    pub trailer: &'static str,
+    /// The compaction revision: the meta bucket's when `compaction_known`, else the largest
+    /// compaction mark found in pages the tree no longer reaches (the compaction was at least
+    /// that), or none.
+    pub compact_revision: Option<i64>,
+    /// Whether the compaction is known (the meta bucket was read). When it is not, no revision is
+    /// known to be above it, and nothing in a gap is admitted on that ground.
+    pub compaction_known: bool,
     /// `key` bucket revisions written, and how many came only from unreachable pages.
     pub revisions: u64,
     pub revisions_from_unreachable_pages: u64,
@@ -77,6 +95,9 @@ pub struct SalvageReport {
     /// compaction's), and how many were written anyway (`include_unreachable`).
     pub compacted_found: u64,
     pub compacted_written: u64,
+    /// Revisions the tree does not hold, left out by the rules and written anyway
+    /// (`include_unreachable`): old values, and possibly the last puts of deleted objects.
+    pub written_anyway: u64,
     /// Where the tree could not be read in the `key` bucket, and what that cost.
     pub gaps: Vec<Gap>,
     /// Revisions found only in unreachable pages, written because they fill a gap.
@@ -130,7 +151,7 @@ pub struct RevisionNote {
     pub tombstone: bool,
     pub page: u64,
     /// In one word: `gap` (admitted into a gap), `compacted`, `stale` (outside every gap),
-    /// `unsure` (in a gap, but the compaction may have removed it), `damagedPage`,
+    /// `unsure` (in a gap, and nothing shows a compaction did not remove it), `damagedPage`,
     /// `copiesDisagree`.
     pub reason: &'static str,
     pub why: &'static str,
@@ -171,9 +192,10 @@ pub struct Gap {
     /// Main revisions in it above the compaction with nothing written: lost (every
     /// revision above the compaction has at least one entry).
     pub missing: Vec<RevRange>,
-    /// Main revisions in it at or below the compaction of which nothing was written: lost, or
-    /// removed by the compaction (which keeps only each key's newest revision) — the file no
-    /// longer tells. Sub-revisions of the two bounds cannot be told either.
+    /// Main revisions in it at or below the compaction (all of them, when it is unknown) of
+    /// which nothing was written: lost, or removed by the compaction (which keeps only each
+    /// key's newest revision) — the file no longer tells. Sub-revisions of the two bounds cannot
+    /// be told either.
     pub missing_or_compacted: Vec<RevRange>,
 }
 
@@ -246,8 +268,6 @@ struct OpenGap<'a> {
     after: Option<&'a [u8]>,
     from: Option<&'a [u8]>,
     damage: Vec<Finding>,
-    /// Depths (in the key bucket's tree) of the pages that could not be read.
-    depths: Vec<usize>,
 }
 
 /// A gap's bounds: what it held lay above `after`, at or above `from`, below `before`.
@@ -256,9 +276,6 @@ struct Bounds<'a> {
     after: Option<&'a [u8]>,
     from: Option<&'a [u8]>,
     before: Option<&'a [u8]>,
-    /// Whether a leaf itself was lost (a page at the depth of the bucket's leaves, or elements
-    /// of a leaf): the live copy of its entries is gone, and any other copy found is older.
-    lost_leaf: bool,
 }
 
 impl<'a> Bounds<'a> {
@@ -292,11 +309,6 @@ struct KeyTree<'a> {
     last: Option<&'a [u8]>,
     open: Option<OpenGap<'a>>,
     gaps: Vec<(Bounds<'a>, Vec<Finding>)>,
-    /// Depths of the open gaps' lost pages, resolved against `leaf_depth` at the end.
-    gap_depths: Vec<Vec<usize>>,
-    /// The depth at which the key bucket's leaves were read (all leaves of a bbolt tree are at
-    /// one depth); `Some(None)` when they were read at different depths.
-    leaf_depth: Option<Option<usize>>,
     entered: bool,
     /// Skips at the root bucket's level, which may have hidden the key bucket.
     root_skips: Vec<Finding>,
@@ -311,8 +323,7 @@ impl<'a> KeyTree<'a> {
 
     fn close(&mut self, before: Option<&'a [u8]>) {
         if let Some(open) = self.open.take() {
-            self.gaps.push((Bounds { after: open.after, from: open.from, before, lost_leaf: false }, open.damage));
-            self.gap_depths.push(open.depths);
+            self.gaps.push((Bounds { after: open.after, from: open.from, before }, open.damage));
         }
     }
 
@@ -320,10 +331,6 @@ impl<'a> KeyTree<'a> {
     /// never entered while the root bucket lost something may be anywhere.
     fn finish(&mut self) {
         self.close(None);
-        let leaf_depth = self.leaf_depth.flatten();
-        for ((bounds, _), depths) in self.gaps.iter_mut().zip(&self.gap_depths) {
-            bounds.lost_leaf = leaf_depth.is_some_and(|d| depths.contains(&d));
-        }
         if !self.entered && !self.root_skips.is_empty() {
             let damage = std::mem::take(&mut self.root_skips);
             self.gaps.push((Bounds::default(), damage));
@@ -342,9 +349,8 @@ impl<'a> Observer<'a> for KeyTree<'a> {
         let finding = Finding::bolt(p.severity, Some(p.page), Some(p.offset), p.what);
         if KeyTree::in_key_bucket(&place) {
             let (after, from) = (self.last, place.low);
-            let open = self.open.get_or_insert_with(|| OpenGap { after, from, damage: Vec::new(), depths: Vec::new() });
+            let open = self.open.get_or_insert_with(|| OpenGap { after, from, damage: Vec::new() });
             open.damage.push(finding);
-            open.depths.push(place.depth);
         } else if place.nested == 0 {
             self.root_skips.push(finding);
         }
@@ -358,11 +364,6 @@ impl<'a> Observer<'a> for KeyTree<'a> {
         let key = entry.key();
         self.close(Some(key));
         self.last = Some(key);
-        match self.leaf_depth {
-            None => self.leaf_depth = Some(Some(place.depth)),
-            Some(Some(d)) if d != place.depth => self.leaf_depth = Some(None),
-            _ => {}
-        }
         match key_entry(key, entry.value()) {
             Some(_) => {
                 self.found.insert(key, Found { value: entry.value(), page: entry.page, reached: true });
@@ -390,9 +391,9 @@ fn unparseable_what(key: &[u8], value: &[u8]) -> String {
     }
 }
 
-/// A gap's key range: low end (and whether it is included), high end (excluded), whether a
-/// leaf was lost in it; `None`: unbounded.
-type GapRange<'a> = (Option<(&'a [u8], bool)>, Option<&'a [u8]>, bool);
+/// A gap's key range: low end (and whether it is included), high end (excluded); `None`:
+/// unbounded.
+type GapRange<'a> = (Option<(&'a [u8], bool)>, Option<&'a [u8]>);
 
 /// Membership in the gaps: their key ranges merged into disjoint ones sorted by their low
 /// ends, for a binary search. (Gaps come from one walk in key order and do not overlap in a
@@ -403,10 +404,10 @@ struct GapSet<'a> {
 
 impl<'a> GapSet<'a> {
     fn new(gaps: &[(Bounds<'a>, Vec<Finding>)]) -> GapSet<'a> {
-        let mut all: Vec<GapRange<'a>> = gaps.iter().map(|(b, _)| (b.low(), b.before, b.lost_leaf)).collect();
+        let mut all: Vec<GapRange<'a>> = gaps.iter().map(|(b, _)| (b.low(), b.before)).collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         let mut ranges: Vec<GapRange<'a>> = Vec::new();
-        for (low, high, lost_leaf) in all {
+        for (low, high) in all {
             let joins = |last: &GapRange<'_>| match (last.1, low) {
                 (None, _) | (_, None) => true,
                 (Some(end), Some((start, _))) => start < end,
@@ -416,25 +417,19 @@ impl<'a> GapSet<'a> {
                     if last.1.is_some() && high.map_or(true, |h| Some(h) > last.1) {
                         last.1 = high;
                     }
-                    last.2 |= lost_leaf;
                 }
-                _ => ranges.push((low, high, lost_leaf)),
+                _ => ranges.push((low, high)),
             }
         }
         GapSet { ranges }
     }
 
-    /// The gap `key` may have been held in (a part of the tree that could not be read): whether
-    /// a leaf was lost there.
-    fn find(&self, key: &[u8]) -> Option<bool> {
-        let i = self.ranges.partition_point(|(low, _, _)| low.map_or(true, |(low, _)| low <= key));
-        let (low, high, lost_leaf) = self.ranges[i.checked_sub(1)?];
-        let above = low.map_or(true, |(low, inclusive)| key > low || (inclusive && key == low));
-        (above && high.map_or(true, |h| key < h)).then_some(lost_leaf)
-    }
-
+    /// Whether `key` may have been held in a part of the tree that could not be read.
     fn contains(&self, key: &[u8]) -> bool {
-        self.find(key).is_some()
+        let i = self.ranges.partition_point(|(low, _)| low.map_or(true, |(low, _)| low <= key));
+        let Some(&(low, high)) = i.checked_sub(1).and_then(|i| self.ranges.get(i)) else { return false };
+        let above = low.map_or(true, |(low, inclusive)| key > low || (inclusive && key == low));
+        above && high.map_or(true, |h| key < h)
     }
 }
 
@@ -600,9 +595,34 @@ fn note(key: &[u8], f: &Found<'_>, (reason, why): Why, written: bool) -> Revisio
     }
 }
 
-/// The compaction revision: the meta bucket's (0 when it says none), or, when the meta bucket
-/// cannot be read, the largest compaction mark the scan found; `None` when nothing tells.
-fn compaction(backend: &Backend<'_>, strays: &Strays<'_>) -> Option<i64> {
+/// What the file tells of the compaction revision.
+#[derive(Debug, Clone, Copy)]
+struct Compaction {
+    /// The meta bucket's (0 when it says none) when `known`; else the largest compaction mark
+    /// found in pages (0 when none): the compaction only grows, so it was at least that.
+    at_least: i64,
+    /// Read from the meta bucket through the tree.
+    known: bool,
+}
+
+impl Compaction {
+    /// Whether main revision `main` is above the compaction for certain: never when it is
+    /// unknown (a mark found in a free page may be an old one).
+    fn above(&self, main: i64) -> bool {
+        self.known && main > self.at_least
+    }
+
+    /// As the report gives it: the revision, or none when neither the meta bucket nor a mark
+    /// was found.
+    fn revision(&self) -> Option<i64> {
+        (self.known || self.at_least > 0).then_some(self.at_least)
+    }
+}
+
+/// The compaction revision: the meta bucket's (0 when it says none: then a mark the scan found,
+/// if any), known; or, when the meta bucket cannot be read, the largest compaction mark the scan
+/// found, as a lower bound only.
+fn compaction(backend: &Backend<'_>, strays: &Strays<'_>) -> Compaction {
     let from_meta = crate::etcd::meta::read_meta(backend).ok().filter(|_| backend.bucket(META).is_ok_and(|b| b.is_some())).map(|m| m.compact_revision());
     let marks = strays
         .iter()
@@ -610,9 +630,9 @@ fn compaction(backend: &Backend<'_>, strays: &Strays<'_>) -> Option<i64> {
         .filter_map(|(_, (v, _, _))| RevisionKey::parse(v).ok().map(|r| r.revision.main))
         .max();
     match from_meta {
-        Some(c) if c > 0 => Some(c),
-        Some(c) => Some(marks.unwrap_or(c)),
-        None => marks,
+        Some(c) if c > 0 => Compaction { at_least: c, known: true },
+        Some(c) => Compaction { at_least: marks.unwrap_or(c), known: true },
+        None => Compaction { at_least: marks.unwrap_or(0), known: false },
     }
 }
 
@@ -622,9 +642,9 @@ const COMPACTED_IN_TREE: Why = ("compacted", "not its key's newest at or below t
 const COMPACTED_COPY: Why = ("compacted", "a copy of a revision the compaction removed");
 const STALE: Why = ("stale", "outside every gap: the tree holds that range whole");
 const GAP_ABOVE: Why = ("gap", "in a gap, above the compaction (nothing removes those)");
-const GAP_KEPT: Why = ("gap", "in a gap; its key outlived the compaction, which kept this revision");
-const GAP_BRANCH: Why = ("gap", "in a gap under a lost branch; no newer copy of its leaf lacks it");
-const GAP_UNSURE: Why = ("unsure", "in a lost leaf's range, at or below the compaction, and nothing shows its key outlived it (a deleted object?)");
+const GAP_KEPT: Why = ("gap", "in a gap, at or below the compaction; a put of its key above the compaction is its next version, so the compaction kept it");
+const GAP_UNSURE: Why = ("unsure", "in a gap, at or below the compaction, and nothing shows it outlived the compaction: it may be the last put of a deleted object (--include-unreachable takes it)");
+const GAP_UNKNOWN: Why = ("unsure", "in a gap, and the compaction is unknown: nothing shows a compaction did not remove it (a deleted object?)");
 const REMOVED: Why = ("compacted", "a newer copy of its leaf's range lacks it: a compaction removed it");
 const DAMAGED_PAGE: Why = ("damagedPage", "read from a page with damage");
 const DISAGREE: Why = ("copiesDisagree", "its copies disagree (the other copy is on this page)");
@@ -675,33 +695,55 @@ impl<'d, 'a> Evidence<'d, 'a> {
     }
 }
 
-/// Whether each key was live at the compaction, as the revisions above it show: its first one
-/// there is a tombstone, or a put of a generation created at or below the compaction. (A key
-/// with no revision above the compaction shows nothing: it may have been deleted and compacted
-/// away, and a free page's copy of its old value must not bring it back.)
-fn live_at_compaction<'a>(found: &BTreeMap<&'a [u8], Found<'a>>, gaps: &GapSet<'a>, compact: i64) -> HashMap<&'a [u8], bool> {
-    let mut first_above: HashMap<&'a [u8], bool> = HashMap::default();
+/// The versions of the puts found above the compaction, by (key, create revision, version):
+/// evidence that the put of the same key and generation one version lower, at or below the
+/// compaction, was the key's newest there, which the compaction keeps. etcd numbers a
+/// generation's puts 1, 2, 3, … (a put's version is its predecessor's plus one), so a put of
+/// version v + 1 above the compaction leaves no revision of the key between its version v and
+/// it. Empty when the compaction is unknown (no revision is known to be above it).
+fn next_versions<'a>(found: &BTreeMap<&'a [u8], Found<'a>>, compaction: Compaction) -> HashSet<(&'a [u8], i64, i64)> {
+    let mut out = HashSet::default();
     for (k, f) in found {
         let rk = RevisionKey::parse(k).expect("stored from a parsed key");
-        if rk.revision.main <= compact || !(f.reached || gaps.contains(k)) {
+        if rk.tombstone || !compaction.above(rk.revision.main) {
             continue;
         }
-        first_above.entry(user_key(f.value)).or_insert_with(|| rk.tombstone || wire::int64_field(f.value, 2).ok().is_some_and(|create| create <= compact));
+        if let Some(generation) = generation_of(f.value) {
+            out.insert(generation);
+        }
     }
-    first_above
+    out
+}
+
+/// A put's (key, create revision, version), when both numbers are there (a put has them ≥ 1).
+fn generation_of(value: &[u8]) -> Option<(&[u8], i64, i64)> {
+    let create = wire::int64_field(value, 2).ok().filter(|c| *c > 0)?;
+    let version = wire::int64_field(value, 4).ok().filter(|v| *v > 0)?;
+    Some((user_key(value), create, version))
+}
+
+/// Whether a put at or below the compaction is shown to be its key's newest there: the next
+/// version of its generation was found above the compaction.
+fn kept_by_compaction(value: &[u8], tombstone: bool, next: &HashSet<(&[u8], i64, i64)>) -> bool {
+    match generation_of(value) {
+        Some((key, create, version)) if !tombstone => version.checked_add(1).is_some_and(|v| next.contains(&(key, create, v))),
+        _ => false,
+    }
 }
 
 /// Sorts every revision found into written and not, filling the report's lists. Returns the
 /// revisions to write, in key order.
 ///
 /// Read through the tree: written, unless etcd's compaction rule removes it. Found only in pages
-/// the tree no longer reaches: outside every gap, stale; inside one, written when nothing can
-/// have removed it since — above the compaction, or at or below it when its key is shown to
-/// have outlived the compaction and this is the revision the compaction kept — and otherwise
-/// left out as uncertain. `include_unreachable` writes everything found.
-fn choose<'f, 'a>(found: &'f BTreeMap<&'a [u8], Found<'a>>, gaps: &GapSet<'a>, evidence: &Evidence<'_, 'a>, compact: i64, include_unreachable: bool, report: &mut SalvageReport) -> Vec<(&'a [u8], &'f Found<'a>)> {
+/// the tree no longer reaches: outside every gap, stale; inside one, written only when something
+/// shows it is live — it is above the (known) compaction, or its key's next version is — and
+/// otherwise left out as unsure. The same rule holds whatever was lost: a leaf, a branch, the
+/// bucket's root, the end of the file. `include_unreachable` writes everything found.
+fn choose<'f, 'a>(found: &'f BTreeMap<&'a [u8], Found<'a>>, gaps: &GapSet<'a>, evidence: &Evidence<'_, 'a>, compaction: Compaction, include_unreachable: bool, report: &mut SalvageReport) -> Vec<(&'a [u8], &'f Found<'a>)> {
     // etcd's compaction: at or below it, each key keeps its newest revision unless a tombstone.
-    // Every copy found counts as evidence: a stale copy is a revision the key really had.
+    // Every copy found counts as evidence: a stale copy is a revision the key really had. (An
+    // unknown compaction was at least `at_least`: what that one removed is removed.)
+    let compact = compaction.at_least;
     let mut newest: HashMap<&[u8], (Revision, bool)> = HashMap::default();
     for (k, f) in found {
         let rk = RevisionKey::parse(k).expect("stored from a parsed key");
@@ -709,22 +751,22 @@ fn choose<'f, 'a>(found: &'f BTreeMap<&'a [u8], Found<'a>>, gaps: &GapSet<'a>, e
             newest.insert(user_key(f.value), (rk.revision, rk.tombstone));
         }
     }
-    let live = live_at_compaction(found, gaps, compact);
+    let next = next_versions(found, compaction);
     let mut kept = Vec::new();
     for (k, f) in found {
         let rk = RevisionKey::parse(k).expect("stored from a parsed key");
         let below = rk.revision.main <= compact;
         let compacted = below && compacted_away(newest.get(user_key(f.value)), rk.revision);
-        let why = match (compacted, f.reached, gaps.find(k)) {
+        let why = match (compacted, f.reached, gaps.contains(k)) {
             (true, true, _) => Err(COMPACTED_IN_TREE),
             (true, false, _) => Err(COMPACTED_COPY),
             (false, true, _) => Ok(None),
-            (false, false, None) => Err(STALE),
-            (false, false, Some(_)) if evidence.removed(k) => Err(REMOVED),
-            (false, false, Some(_)) if !below => Ok(Some(GAP_ABOVE)),
-            (false, false, Some(_)) if live.get(user_key(f.value)) == Some(&true) => Ok(Some(GAP_KEPT)),
-            (false, false, Some(true)) => Err(GAP_UNSURE),
-            (false, false, Some(false)) => Ok(Some(GAP_BRANCH)),
+            (false, false, false) => Err(STALE),
+            (false, false, true) if evidence.removed(k) => Err(REMOVED),
+            (false, false, true) if compaction.above(rk.revision.main) => Ok(Some(GAP_ABOVE)),
+            (false, false, true) if compaction.known && kept_by_compaction(f.value, rk.tombstone, &next) => Ok(Some(GAP_KEPT)),
+            (false, false, true) if compaction.known => Err(GAP_UNSURE),
+            (false, false, true) => Err(GAP_UNKNOWN),
         };
         match why {
             Ok(Some(why)) => report.admitted.push(note(k, f, why, true)),
@@ -738,6 +780,7 @@ fn choose<'f, 'a>(found: &'f BTreeMap<&'a [u8], Found<'a>>, gaps: &GapSet<'a>, e
                 if !include_unreachable {
                     continue;
                 }
+                report.written_anyway += 1;
             }
         }
         if !f.reached {
@@ -824,17 +867,48 @@ fn deleted_with_value(kept: &[(&[u8], &Found<'_>)]) -> Vec<DeletedKey> {
 // ---------------------------------------------------------------------------------------------
 // 4. The whole salvage.
 
-/// Salvages `source` into a new snapshot file `out` (which must not exist), written under a
-/// temporary name and renamed when whole.
+/// Salvages `source` into a new snapshot file `out` (which must not exist): its temporary is
+/// made before the input is read (an output that cannot be written is refused at once), and
+/// renamed to `out` when whole.
 pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<SalvageReport> {
     crate::output::refuse_existing(out, false)?;
+    let mut pending = PendingFile::beside(out)?;
+    let report = salvage_into(source, &mut pending, options)?;
+    pending.commit(false)?;
+    Ok(report)
+}
+
+/// Salvages `source` into `pending` (made by the caller before anything is read), which is left
+/// whole but not committed: a caller writing more than one output (the CLI's
+/// `--export-sqlite`) renames them together.
+pub fn salvage_into(source: &Source, pending: &mut PendingFile, options: &SalvageOptions) -> Result<SalvageReport> {
     let cancel = &options.cancel;
     let data = source.db_bytes();
     let db = Db::open_permissive(data, source.db_path.clone())?;
-    let mut report = SalvageReport { input: source.input.display().to_string(), out: out.to_path_buf(), ..Default::default() };
+    let mut report = SalvageReport { input: source.input.display().to_string(), out: pending.target().to_path_buf(), ..Default::default() };
 
-    let mut tree = KeyTree::default();
-    let (checked, reachable) = check_walk(&db, &mut report.damage, &mut tree, cancel)?;
+    // The trailer check hashes the whole file and shares nothing with the walk: give it a core.
+    let (walked, trailer) = std::thread::scope(|scope| {
+        let trailer = scope.spawn(|| source.verify_trailer());
+        let mut tree = KeyTree::default();
+        let walked = check_walk(&db, &mut report.damage, &mut tree, cancel).map(|w| (w, tree));
+        (walked, trailer.join().expect("the trailer check does not panic"))
+    });
+    let ((checked, reachable), mut tree) = walked?;
+    report.trailer = trailer.label();
+    if let Trailer::Mismatch { stored, computed } = &trailer {
+        report.damage.push(Finding {
+            severity: Severity::Error,
+            layer: "trailer",
+            page: None,
+            offset: Some(data.len() as u64),
+            what: format!(
+                "sha256 trailer mismatch: stored {}, computed {}: bytes of the file changed after `snapshot save`, and which cannot be told",
+                crate::source::hex(stored),
+                crate::source::hex(computed)
+            ),
+        });
+    }
     tree.finish();
     report.reachable_pages = checked.reachable;
     report.unparseable = std::mem::take(&mut tree.unparseable);
@@ -849,17 +923,21 @@ pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<
     report.damage.extend(stopped.clone());
 
     let backend = Backend::new(db.clone());
-    let compact = compaction(&backend, &strays);
-    if compact.is_none() && !tree.gaps.is_empty() {
-        report.damage.push(Finding::bolt(Severity::Warning, None, None, "the compaction revision is unknown (the meta bucket was not read, and no copy of its compaction marks was found): revisions admitted into gaps may include ones a compaction removed"));
+    let compaction = compaction(&backend, &strays);
+    (report.compact_revision, report.compaction_known) = (compaction.revision(), compaction.known);
+    if !compaction.known {
+        let what = match compaction.revision() {
+            Some(c) => format!("the compaction revision is unknown (the meta bucket was not read; marks found in pages the tree no longer reaches say it was at least {c}): no revision is known to be above it, so nothing a gap may have held is admitted on that ground"),
+            None => "the compaction revision is unknown (the meta bucket was not read, and no copy of its compaction marks was found): no revision is known to be above it, so nothing a gap may have held is admitted on that ground".into(),
+        };
+        report.damage.push(Finding::bolt(Severity::Warning, None, None, what));
     }
-    let kept = choose(&tree.found, &gaps, &evidence, compact.unwrap_or(0), options.include_unreachable, &mut report);
-    report.gaps = account_gaps(&tree, &kept, &tree.found, compact);
+    let kept = choose(&tree.found, &gaps, &evidence, compaction, options.include_unreachable, &mut report);
+    report.gaps = account_gaps(&tree, &kept, &tree.found, compaction.known.then_some(compaction.at_least));
     report.uncertain = uncertain(&tree, &kept, &disagree);
     report.deleted_with_value = deleted_with_value(&kept);
 
-    let mut pending = PendingFile::beside(out)?;
-    let file = pending.file().try_clone().map_err(|e| crate::error::Error::io(out, e))?;
+    let file = pending.file().try_clone().map_err(|e| crate::error::Error::io(pending.path(), e))?;
     let mut writer = FileWriter::in_file(file, pending.path(), db.page_size())?;
     let mut all_by_tree = true;
     for name in bucket_names(&backend, &strays) {
@@ -895,12 +973,12 @@ pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<
     }
     cancel.check()?;
     writer.finish(true)?;
-    pending.commit(false)?;
     report.complete = all_by_tree
         && stopped.is_none()
         && report.unparseable.is_empty()
         && report.gaps.is_empty()
         && report.uncertain.is_empty()
+        && report.written_anyway == 0
         && !report.damage.iter().any(|f| f.severity == Severity::Error);
     Ok(report)
 }

@@ -136,17 +136,23 @@ pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options
     refuse_input_as_output(snap, options, out)?;
     crate::output::refuse_existing(out, force)?;
     let tmp = crate::output::PendingFile::beside(out)?;
-    let summary = {
-        let conn = Connection::open(tmp.path()).map_err(|e| sql_error(tmp.path(), e))?;
-        bulk_load_pragmas(&conn).map_err(|e| sql_error(tmp.path(), e))?;
-        // The rows are checked against the token one by one; the index builds are SQL.
-        let watchdog = Watchdog::start(&conn, &options.cancel, None)?;
-        let summary = fill(&conn, snap, decoder, options, tmp.path(), progress)?;
-        drop(watchdog);
-        conn.close().map_err(|(_, e)| sql_error(tmp.path(), e))?;
-        summary
-    };
+    let summary = export_sqlite_into(snap, decoder, &tmp, options, progress)?;
     tmp.commit(force)?;
+    Ok(summary)
+}
+
+/// The export into `pending`, a temporary the caller made (before reading anything) and
+/// commits: a caller writing several outputs renames them together (`salvage --export-sqlite`).
+/// `pending` is left whole, not committed.
+pub fn export_sqlite_into(snap: &Snapshot<'_>, decoder: &Decoder, pending: &crate::output::PendingFile, options: &ExportOptions, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
+    let path = pending.path();
+    let conn = Connection::open(path).map_err(|e| sql_error(path, e))?;
+    bulk_load_pragmas(&conn).map_err(|e| sql_error(path, e))?;
+    // The rows are checked against the token one by one; the index builds are SQL.
+    let watchdog = Watchdog::start(&conn, &options.cancel, None)?;
+    let summary = fill(&conn, snap, decoder, options, path, progress)?;
+    drop(watchdog);
+    conn.close().map_err(|(_, e)| sql_error(path, e))?;
     Ok(summary)
 }
 
