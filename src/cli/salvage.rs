@@ -30,6 +30,12 @@ pub struct SalvageArgs {
     /// values, deleted objects' last versions). `--free-pages` is its former name.
     #[arg(long, alias = "free-pages")]
     include_unreachable: bool,
+    /// Also write what a damaged part of the tree may have held when nothing proves it removed
+    /// (the "unsure" revisions: live objects, or the last puts of objects deleted before the
+    /// compaction), while revisions proven stale or compacted stay out. Listed as admitted;
+    /// never a complete salvage.
+    #[arg(long)]
+    admit_unsure: bool,
     /// Also export what was recovered to this SQLite database (the tables of `export sqlite`,
     /// with the revisions table), to query it at once.
     #[arg(long)]
@@ -64,7 +70,7 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
     let pending_export = a.export_sqlite.as_deref().map(PendingFile::beside).transpose()?;
     let source = Source::open(&a.src)?;
     let cancel = super::interrupt::watch();
-    let r = salvage_into(&source, &mut pending_out, &SalvageOptions { include_unreachable: a.include_unreachable, cancel: cancel.clone() })?;
+    let r = salvage_into(&source, &mut pending_out, &SalvageOptions { include_unreachable: a.include_unreachable, admit_unsure: a.admit_unsure, cancel: cancel.clone() })?;
     let exported = match (&pending_export, &decoder) {
         (Some(pending), Some(decoder)) => {
             let mut salvaged = Source::open(pending_out.path())?;
@@ -164,6 +170,13 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
     }
     writeln!(out, "written: {}", r.out.display())?;
     let damaged = !r.gaps.is_empty() || !r.uncertain.is_empty() || !r.unparseable.is_empty() || errors > 0 || r.buckets.iter().any(|b| b.read_by == "page scan");
+    let unsure = r.excluded.iter().filter(|n| n.reason == "unsure" && !n.written).count();
+    if unsure > 0 {
+        writeln!(
+            out,
+            "left out as unsure: {unsure} revision(s) a damaged part of the tree may have held: live objects, or the last puts of objects deleted before the compaction; nothing in the file tells which. --admit-unsure writes them (each listed), keeping what is proven stale or compacted out"
+        )?;
+    }
     if r.complete {
         writeln!(out, "complete: the tree was whole")
     } else if damaged {

@@ -20,7 +20,9 @@
 //!    survivor and the last put of a key whose tombstone the compaction removed look the same,
 //!    and nothing in a page tells a live leaf from a stale copy. This holds for every kind of
 //!    gap: a lost leaf, a lost branch, a truncated file, an unreadable root.
-//!    `include_unreachable` writes everything found instead (and the salvage is not complete).
+//!    `admit_unsure` writes the unsure revisions too (what the issue calls "may fill that gap":
+//!    every live key back, and possibly deleted ones), while the proven-stale and compacted stay
+//!    out; `include_unreachable` writes everything found. Neither salvage is complete.
 //! 4. Everything is written with the bbolt writer (with a sha256 trailer, as `snapshot save`
 //!    does) under a temporary name made before the input is read, renamed to OUT only when
 //!    whole.
@@ -59,6 +61,10 @@ pub struct SalvageOptions {
     /// deleted objects' last versions). The CLI's `--include-unreachable` (`--free-pages`, its
     /// former name).
     pub include_unreachable: bool,
+    /// Write the revisions found in a gap that nothing proves removed (the *unsure* ones: live
+    /// objects, or the last puts of objects deleted before the compaction), while what is proven
+    /// stale or compacted stays out. The CLI's `--admit-unsure`.
+    pub admit_unsure: bool,
     /// Checked at every page scanned and every few thousand entries written.
     pub cancel: Cancel,
 }
@@ -643,8 +649,9 @@ const COMPACTED_COPY: Why = ("compacted", "a copy of a revision the compaction r
 const STALE: Why = ("stale", "outside every gap: the tree holds that range whole");
 const GAP_ABOVE: Why = ("gap", "in a gap, above the compaction (nothing removes those)");
 const GAP_KEPT: Why = ("gap", "in a gap, at or below the compaction; a put of its key above the compaction is its next version, so the compaction kept it");
-const GAP_UNSURE: Why = ("unsure", "in a gap, at or below the compaction, and nothing shows it outlived the compaction: it may be the last put of a deleted object (--include-unreachable takes it)");
+const GAP_UNSURE: Why = ("unsure", "in a gap, at or below the compaction, and nothing shows it outlived the compaction: it may be the last put of a deleted object (--admit-unsure takes it)");
 const GAP_UNKNOWN: Why = ("unsure", "in a gap, and the compaction is unknown: nothing shows a compaction did not remove it (a deleted object?)");
+const GAP_ADMITTED: Why = ("unsure", "in a gap, and nothing shows whether a compaction removed it: written as asked (--admit-unsure); it may be the last put of a deleted object");
 const REMOVED: Why = ("compacted", "a newer copy of its leaf's range lacks it: a compaction removed it");
 const DAMAGED_PAGE: Why = ("damagedPage", "read from a page with damage");
 const DISAGREE: Why = ("copiesDisagree", "its copies disagree (the other copy is on this page)");
@@ -739,7 +746,8 @@ fn kept_by_compaction(value: &[u8], tombstone: bool, next: &HashSet<(&[u8], i64,
 /// shows it is live — it is above the (known) compaction, or its key's next version is — and
 /// otherwise left out as unsure. The same rule holds whatever was lost: a leaf, a branch, the
 /// bucket's root, the end of the file. `include_unreachable` writes everything found.
-fn choose<'f, 'a>(found: &'f BTreeMap<&'a [u8], Found<'a>>, gaps: &GapSet<'a>, evidence: &Evidence<'_, 'a>, compaction: Compaction, include_unreachable: bool, report: &mut SalvageReport) -> Vec<(&'a [u8], &'f Found<'a>)> {
+fn choose<'f, 'a>(found: &'f BTreeMap<&'a [u8], Found<'a>>, gaps: &GapSet<'a>, evidence: &Evidence<'_, 'a>, compaction: Compaction, options: &SalvageOptions, report: &mut SalvageReport) -> Vec<(&'a [u8], &'f Found<'a>)> {
+    let include_unreachable = options.include_unreachable;
     // etcd's compaction: at or below it, each key keeps its newest revision unless a tombstone.
     // Every copy found counts as evidence: a stale copy is a revision the key really had. (An
     // unknown compaction was at least `at_least`: what that one removed is removed.)
@@ -765,6 +773,7 @@ fn choose<'f, 'a>(found: &'f BTreeMap<&'a [u8], Found<'a>>, gaps: &GapSet<'a>, e
             (false, false, true) if evidence.removed(k) => Err(REMOVED),
             (false, false, true) if compaction.above(rk.revision.main) => Ok(Some(GAP_ABOVE)),
             (false, false, true) if compaction.known && kept_by_compaction(f.value, rk.tombstone, &next) => Ok(Some(GAP_KEPT)),
+            (false, false, true) if options.admit_unsure => Ok(Some(GAP_ADMITTED)),
             (false, false, true) if compaction.known => Err(GAP_UNSURE),
             (false, false, true) => Err(GAP_UNKNOWN),
         };
@@ -932,7 +941,7 @@ pub fn salvage_into(source: &Source, pending: &mut PendingFile, options: &Salvag
         };
         report.damage.push(Finding::bolt(Severity::Warning, None, None, what));
     }
-    let kept = choose(&tree.found, &gaps, &evidence, compaction, options.include_unreachable, &mut report);
+    let kept = choose(&tree.found, &gaps, &evidence, compaction, options, &mut report);
     report.gaps = account_gaps(&tree, &kept, &tree.found, compaction.known.then_some(compaction.at_least));
     report.uncertain = uncertain(&tree, &kept, &disagree);
     report.deleted_with_value = deleted_with_value(&kept);
