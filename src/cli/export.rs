@@ -42,7 +42,7 @@ impl TableArgs {
     /// row and removes its temporary file, instead of dying with it on disk.
     fn options(&self) -> ExportOptions {
         let cancel = super::interrupt::watch();
-        ExportOptions { history: self.history, revision: self.rev, etcd_prefix: self.etcd_prefix.clone(), wal: self.wal.clone(), cancel }
+        ExportOptions { history: self.history, revision: self.rev, etcd_prefix: self.etcd_prefix.clone(), wal: self.wal.clone(), cancel, other_inputs: Vec::new() }
     }
 }
 
@@ -81,8 +81,9 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
     let decoder = a.tables.decoding.decoder_for(&a.tables.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
+    let options = ExportOptions { other_inputs: a.tables.decoding.input_files(&decoder), ..a.tables.options() };
     let mut bar = Bar::new();
-    let s = export_sqlite(&snap, &decoder, &a.out, &a.tables.options(), a.force, &mut |p| bar.update(p))?;
+    let s = export_sqlite(&snap, &decoder, &a.out, &options, a.force, &mut |p| bar.update(p))?;
     drop(bar);
     writeln!(
         out,

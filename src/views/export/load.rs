@@ -34,11 +34,14 @@ pub struct ExportOptions {
     /// Cancelled (by a signal, a caller) to stop: the export ends with
     /// [`Error::Interrupted`] at the next row, and nothing is left behind.
     pub cancel: Cancel,
+    /// Files read besides the snapshot and the WAL (the decoder's encryption config and .proto
+    /// files): `export_sqlite` never writes over one of them, `--force` or not.
+    pub other_inputs: Vec<std::path::PathBuf>,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into(), wal: None, cancel: Cancel::default() }
+        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into(), wal: None, cancel: Cancel::default(), other_inputs: Vec::new() }
     }
 }
 
