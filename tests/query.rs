@@ -373,11 +373,13 @@ fn slow_reader(args: &[&OsStr], signal: Option<libc::c_int>) -> (Option<i32>, St
     let from = Instant::now();
     let mut signalled = None;
     loop {
-        if signalled.is_none() && signal.is_some() && from.elapsed() > Duration::from_millis(500) {
-            assert!(child.try_wait().unwrap().is_none(), "{args:?} is still printing");
-            // SAFETY: a signal to our own child, by its pid.
-            assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal.unwrap()) }, 0);
-            signalled = Some(Instant::now());
+        if let (None, Some(signal)) = (signalled, signal) {
+            if from.elapsed() > Duration::from_millis(500) {
+                assert!(child.try_wait().unwrap().is_none(), "{args:?} is still printing");
+                // SAFETY: a signal to our own child, by its pid.
+                assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+                signalled = Some(Instant::now());
+            }
         }
         assert!(from.elapsed() < Duration::from_secs(60), "{args:?} still printing after a minute");
         std::thread::sleep(Duration::from_millis(50));
