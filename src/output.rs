@@ -7,6 +7,12 @@
 //! view — the temporary is removed. The paths of temporaries not yet committed are also kept in
 //! a process-wide list, so that the command line can remove them when it must exit at once (a
 //! second Ctrl-C): [`remove_all_pending`].
+//!
+//! What may be replaced: only a regular file, and only when asked (`--force`). A directory, a
+//! device (`/dev/null` would become a regular file), a FIFO, a socket or a symbolic link is
+//! refused even then ([`refuse_existing`]), and so is any file the command reads, whatever the
+//! path says ([`refuse_input`]). Errors raised while a temporary is written name the output the
+//! user asked for, not the hidden temporary ([`PendingFile::name_target`]).
 
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -184,13 +190,87 @@ pub fn pending_paths() -> Vec<PathBuf> {
     PENDING.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(_, p)| p.clone()).collect()
 }
 
-/// Refuses `target` when it exists and `replace` was not asked for, or when it is a directory.
-/// Commands call this before any work, so a long run does not end in a refusal.
+/// Refuses `target` when it exists and is not a regular file, even with `replace`; and when it
+/// is a regular file and `replace` was not asked for. Commands call this (and [`refuse_input`])
+/// before any work, so a long run does not end in a refusal.
+///
+/// A symbolic link is refused, not followed: committing renames the output over the link
+/// itself, so `--force` would either turn the link into a file (breaking whatever relies on the
+/// link) or, were the link resolved, write to a path the user never named (which may be an
+/// input or a device). Naming the file itself is one step for the user and leaves no doubt.
 pub fn refuse_existing(target: &Path, replace: bool) -> Result<()> {
-    match std::fs::symlink_metadata(target) {
-        Ok(m) if m.is_dir() => Err(Error::Usage(format!("{}: is a directory", target.display()))),
-        Ok(_) if !replace => Err(Error::Usage(format!("{}: already exists (--force to replace it)", target.display()))),
-        _ => Ok(()),
+    let Ok(meta) = std::fs::symlink_metadata(target) else { return Ok(()) };
+    if let Some(what) = not_replaceable(&meta) {
+        let link = std::fs::read_link(target).map(|to| format!(" to {}", to.display())).unwrap_or_default();
+        return Err(Error::Usage(format!("{}: is {what}{link}; an output is only ever written over a regular file, --force or not", target.display())));
+    }
+    if !replace {
+        return Err(Error::Usage(format!("{}: already exists (--force to replace it)", target.display())));
+    }
+    Ok(())
+}
+
+/// What an existing path is when it is not a regular file (as `symlink_metadata` sees it).
+fn not_replaceable(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    Some(if t.is_file() {
+        return None;
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe), not a regular file"
+    } else if t.is_socket() {
+        "a socket, not a regular file"
+    } else if t.is_char_device() {
+        "a character device, not a regular file"
+    } else if t.is_block_device() {
+        "a block device, not a regular file"
+    } else {
+        "not a regular file"
+    })
+}
+
+/// Refuses `target` when it is one of `inputs`: the same file (device and inode), whatever the
+/// paths say (a link, a hard link, `./x`, `../dir/x`). With `--force` it would be replaced by
+/// the output. `inputs` are every file the command reads: the snapshot or db, WAL segments, an
+/// encryption config, `.proto` files; a path that does not exist is no input.
+pub fn refuse_input(target: &Path, inputs: &[PathBuf]) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(out) = std::fs::metadata(target) else { return Ok(()) };
+    for input in inputs {
+        if std::fs::metadata(input).is_ok_and(|m| m.dev() == out.dev() && m.ino() == out.ino()) {
+            return Err(Error::Usage(format!("{}: is an input ({}); write the output elsewhere", target.display(), input.display())));
+        }
+    }
+    Ok(())
+}
+
+/// `e`, with every path inside `tmp` (a temporary, or a file in a temporary directory) named
+/// as the same path under `target` instead, and the temporary named after the message: the user
+/// asked for `target` and has never heard of the hidden name.
+fn name_target(e: Error, tmp: &Path, target: &Path) -> Error {
+    let renamed = |path: &Path| -> Option<PathBuf> {
+        let rest = path.strip_prefix(tmp).ok()?;
+        Some(if rest.as_os_str().is_empty() { target.to_path_buf() } else { target.join(rest) })
+    };
+    let writing = |path: &Path| format!("(writing its temporary file {})", path.display());
+    match e {
+        Error::Io { path, source } => match renamed(&path) {
+            Some(named) => Error::Io { source: std::io::Error::new(source.kind(), format!("{source} {}", writing(&path))), path: named },
+            None => Error::Io { path, source },
+        },
+        Error::Output { path, what } => match renamed(&path) {
+            Some(named) => Error::Output { what: format!("{what} {}", writing(&path)), path: named },
+            None => Error::Output { path, what },
+        },
+        Error::Unrecognised { path, reason } => match renamed(&path) {
+            Some(named) => Error::Unrecognised { reason: format!("{reason} {}", writing(&path)), path: named },
+            None => Error::Unrecognised { path, reason },
+        },
+        other => other,
     }
 }
 
@@ -239,10 +319,19 @@ impl PendingFile {
         self.tmp.as_file_mut()
     }
 
+    /// `e` (raised while writing the temporary) naming the target instead of the temporary:
+    /// `OUT: No space left on device (writing its temporary file DIR/.OUT.partial-x)`. Writers
+    /// map every error of theirs through this.
+    pub fn name_target(&self, e: Error) -> Error {
+        name_target(e, self.tmp.path(), &self.target)
+    }
+
     /// Syncs the file and renames it to its final name (over an existing file only if
-    /// `replace`), then syncs the directory.
+    /// `replace`), then syncs the directory. The target is looked at again first: what appeared
+    /// there since [`refuse_existing`] (a link, a FIFO) is refused all the same.
     pub fn commit(self, replace: bool) -> Result<()> {
-        self.tmp.as_file().sync_all().map_err(|e| Error::io(self.tmp.path(), e))?;
+        self.tmp.as_file().sync_all().map_err(|e| self.name_target(Error::io(self.tmp.path(), e)))?;
+        refuse_existing(&self.target, replace)?;
         let target = self.target;
         let persisted = if replace { self.tmp.persist(&target) } else { self.tmp.persist_noclobber(&target) };
         persisted.map_err(|e| {
@@ -283,6 +372,12 @@ impl PendingDir {
 
     pub fn target(&self) -> &Path {
         &self.target
+    }
+
+    /// `e` (raised while writing into the temporary directory) naming the same path under the
+    /// target: `OUT/member/snap/db: No space left on device (writing its temporary file …)`.
+    pub fn name_target(&self, e: Error) -> Error {
+        name_target(e, self.path(), &self.target)
     }
 
     /// Renames the directory to its final name. `target` may exist only as an empty directory
@@ -358,6 +453,41 @@ mod tests {
         assert!(p.commit(false).is_err());
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the temporary is gone");
+    }
+
+    #[test]
+    fn only_a_regular_file_is_ever_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        std::os::unix::fs::symlink(&file, dir.path().join("link")).unwrap();
+        for (path, what) in [(Path::new("/dev/null"), "character device"), (dir.path(), "directory"), (&dir.path().join("link"), "symbolic link")] {
+            let e = refuse_existing(path, true).unwrap_err().to_string();
+            assert!(e.contains(what), "{}: {e}", path.display());
+        }
+        assert!(refuse_existing(&file, true).is_ok() && refuse_existing(&dir.path().join("new"), false).is_ok());
+        // The same file by another name is an input; a missing path is none.
+        let inputs = [dir.path().join("missing"), dir.path().join("link")];
+        assert!(refuse_input(&dir.path().join(".").join("file"), &inputs).unwrap_err().to_string().contains("is an input"));
+        assert!(refuse_input(&dir.path().join("new"), &inputs).is_ok());
+    }
+
+    #[test]
+    fn errors_name_the_target_not_the_temporary() {
+        let _turn = turn();
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.db");
+        let p = PendingFile::beside(&target).unwrap();
+        let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let e = p.name_target(Error::io(p.path(), full));
+        assert!(matches!(&e, Error::Io { path, source } if path == &target && source.kind() == std::io::ErrorKind::StorageFull), "{e:?}");
+        assert_eq!(e.to_string(), format!("{}: No space left on device (os error 28) (writing its temporary file {})", target.display(), p.path().display()));
+        let other = p.name_target(Error::io(dir.path(), std::io::Error::other("x")));
+        assert_eq!(other.to_string(), format!("{}: x", dir.path().display()), "other paths are left alone");
+        let d = PendingDir::beside(&dir.path().join("data"), "rebuild").unwrap();
+        let inner = d.path().join("member/snap/db");
+        let e = d.name_target(Error::Output { path: inner.clone(), what: "full".into() });
+        assert_eq!(e.to_string(), format!("{}: full (writing its temporary file {})", dir.path().join("data/member/snap/db").display(), inner.display()));
     }
 
     #[test]

@@ -514,3 +514,125 @@ fn an_interrupted_export_leaves_nothing() {
     export_sqlite(&snap, &decoder, &out, &options, false, &mut |_| {}).unwrap();
     assert!(out.is_file());
 }
+
+fn export_args<'a>(src: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a OsStr> {
+    let mut args: Vec<&OsStr> = vec!["export".as_ref(), "sqlite".as_ref(), src.as_os_str(), out.as_os_str()];
+    args.extend(extra.iter().map(|s| OsStr::new(*s)));
+    args
+}
+
+/// The names in `dir` that are hidden (an export's temporaries start with a dot).
+fn hidden_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('.')).collect()
+}
+
+#[test]
+fn force_never_replaces_what_is_not_a_regular_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = repo().join("testdata/etcd-3.5.1/snapshot.db");
+    let real = dir.path().join("real.txt");
+    std::fs::write(&real, b"keep").unwrap();
+    std::fs::create_dir(dir.path().join("subdir")).unwrap();
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let socket = dir.path().join("socket");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let links = [("link-to-file", real.clone()), ("link-to-dir", dir.path().join("subdir")), ("dangling", dir.path().join("nothing-here"))];
+    for (name, to) in &links {
+        std::os::unix::fs::symlink(to, dir.path().join(name)).unwrap();
+    }
+    let kind = |p: &Path| {
+        let t = std::fs::symlink_metadata(p).unwrap().file_type();
+        (t.is_fifo(), t.is_socket(), t.is_symlink(), t.is_file(), std::fs::read_link(p).ok())
+    };
+    let targets = [fifo.clone(), socket.clone(), dir.path().join("link-to-file"), dir.path().join("link-to-dir"), dir.path().join("dangling")];
+    for target in &targets {
+        let before = kind(target);
+        for extra in [&["--force"][..], &[][..]] {
+            let o = run(&export_args(&db, target, extra));
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{} {extra:?}: {err}", target.display());
+            assert!(err.contains("not a regular file") || err.contains("symbolic link"), "{} {extra:?}: {err}", target.display());
+            assert_eq!(kind(target), before, "{} was replaced", target.display());
+        }
+    }
+    assert_eq!(std::fs::read(&real).unwrap(), b"keep", "what a link points to is untouched");
+    assert!(!dir.path().join("nothing-here").exists(), "a dangling link's target is not created");
+    assert!(hidden_names(dir.path()).is_empty(), "temporaries left: {:?}", hidden_names(dir.path()));
+}
+
+#[test]
+fn force_never_replaces_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("input.db");
+    std::fs::copy(repo().join("testdata/etcd-3.5.1/snapshot.db"), &db).unwrap();
+    let config = dir.path().join("encryption.yaml");
+    let yaml = "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- resources: [secrets]\n  providers:\n  - identity: {}\n";
+    std::fs::write(&config, yaml).unwrap();
+    let protos = dir.path().join("protos");
+    std::fs::create_dir_all(protos.join("nested")).unwrap();
+    let proto = protos.join("nested/thing.proto");
+    let proto_text = "syntax = \"proto2\";\npackage example.test.v1;\nmessage Thing { optional string name = 1; }\n";
+    std::fs::write(&proto, proto_text).unwrap();
+    let hard = dir.path().join("hard-link.db");
+    std::fs::hard_link(&db, &hard).unwrap();
+    let config_s = config.to_str().unwrap();
+    let protos_s = protos.to_str().unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let cases: [(&Path, Vec<&str>); 4] = [
+        (&config, vec!["--encryption-config", config_s]),
+        (&proto, vec!["--proto-path", protos_s]),
+        (&hard, vec![]),
+        (&db, vec!["--proto-path", protos_s, "--encryption-config", config_s]),
+    ];
+    for (target, extra) in &cases {
+        let mut args = extra.clone();
+        args.push("--force");
+        let o = run(&export_args(&db, target, &args));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{} {args:?}: {err}", target.display());
+        assert!(err.contains("is an input"), "{} {args:?}: {err}", target.display());
+    }
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), yaml, "the encryption config was replaced");
+    assert_eq!(std::fs::read_to_string(&proto).unwrap(), proto_text, "a .proto file was replaced");
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the input was replaced");
+    assert!(hidden_names(dir.path()).is_empty(), "temporaries left: {:?}", hidden_names(dir.path()));
+    // The same flags with a new OUT are fine: the files were good inputs.
+    let ok = run(&export_args(&db, &dir.path().join("out.db"), &["--proto-path", protos_s, "--encryption-config", config_s]));
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+}
+
+/// A failure while the temporary is written (here: the file size limit, RLIMIT_FSIZE, reached,
+/// which fails the write as a full disk does; it needs no root and no mount) is reported
+/// against the OUT the user named.
+#[test]
+fn an_error_while_writing_names_the_output_not_its_temporary() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = repo().join("testdata/etcd-3.5.1/snapshot.db");
+    let out = dir.path().join("out.db");
+    let mut cmd = std::process::Command::new(common::bin());
+    cmd.args(export_args(&db, &out, &[]));
+    // SAFETY: setrlimit and sigaction (through signal) are async-signal-safe; nothing else runs
+    // between fork and exec. SIGXFSZ ignored: a write past the limit then fails with EFBIG
+    // instead of killing the process.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 256 << 10, rlim_max: 256 << 10 };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let named = format!("etcdscope: error: {}: ", out.display());
+    assert!(err.starts_with(&named), "the error names OUT first: {err}");
+    assert!(err.contains("(writing its temporary file"), "and says which file was being written: {err}");
+    assert!(!out.exists() && hidden_names(dir.path()).is_empty(), "nothing left: {:?}", hidden_names(dir.path()));
+}

@@ -48,6 +48,12 @@ impl DecodingArgs {
         let options = DecodeOptions { show_secrets: self.show_secrets, show_unknown: self.show_unknown };
         Ok(Decoder { schemas, options, encryption, etcd_prefix: etcd_prefix.to_string() })
     }
+
+    /// The files `decoder` (built from these flags) was read from: the encryption config and
+    /// the `.proto` files. Inputs, which no output may replace.
+    pub fn input_files(&self, decoder: &Decoder) -> Vec<PathBuf> {
+        self.encryption_config.iter().cloned().chain(decoder.schemas.proto_files().iter().cloned()).collect()
+    }
 }
 
 /// Flags of the views that compare versions of objects (`history`, `diff`).

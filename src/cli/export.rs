@@ -1,14 +1,13 @@
 //! `etcdscope export sqlite` and `etcdscope query`: the keyspace as SQLite tables, written to a
 //! file or queried once. Tables and example queries: docs/commands/export.md.
 
-use super::format::{printable_key, table};
 use super::progress::Bar;
+use super::query_print::{Format, Printer, CELL_BYTES};
 use super::{CliError, CliResult, EXIT_OK};
-use base64::Engine;
 use clap::{Args, Subcommand};
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::views::export::query::{run as run_query, temporary_tables, Cell, Event, RunOptions};
+use etcdscope::views::export::query::{run as run_query, temporary_tables, Event, RunOptions};
 use etcdscope::views::export::{export_sqlite, ExportOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -43,7 +42,7 @@ impl TableArgs {
     /// row and removes its temporary file, instead of dying with it on disk.
     fn options(&self) -> ExportOptions {
         let cancel = super::interrupt::watch();
-        ExportOptions { history: self.history, revision: self.rev, etcd_prefix: self.etcd_prefix.clone(), wal: self.wal.clone(), cancel }
+        ExportOptions { history: self.history, revision: self.rev, etcd_prefix: self.etcd_prefix.clone(), wal: self.wal.clone(), cancel, other_inputs: Vec::new() }
     }
 }
 
@@ -82,8 +81,9 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
     let decoder = a.tables.decoding.decoder_for(&a.tables.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
+    let options = ExportOptions { other_inputs: a.tables.decoding.input_files(&decoder), ..a.tables.options() };
     let mut bar = Bar::new();
-    let s = export_sqlite(&snap, &decoder, &a.out, &a.tables.options(), a.force, &mut |p| bar.update(p))?;
+    let s = export_sqlite(&snap, &decoder, &a.out, &options, a.force, &mut |p| bar.update(p))?;
     drop(bar);
     writeln!(
         out,
@@ -102,9 +102,8 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
 }
 
 pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
-    let format = match a.output.as_str() {
-        f @ ("table" | "json" | "jsonl" | "csv") => f,
-        other => return Err(CliError::Usage(format!("unknown output format {other:?}: table, json, jsonl or csv"))),
+    let Some(format) = Format::parse(&a.output) else {
+        return Err(CliError::Usage(format!("unknown output format {:?}: table, json, jsonl or csv", a.output)));
     };
     let decoder = a.tables.decoding.decoder_for(&a.tables.etcd_prefix)?;
     let source = Source::open(&a.src)?;
@@ -114,117 +113,28 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
     let conn = temporary_tables(&snap, &decoder, &tables, &mut |p| bar.update(p))?;
     drop(bar);
     let limits = RunOptions { cancel: tables.cancel.clone(), timeout: (a.timeout > 0).then(|| std::time::Duration::from_secs(a.timeout)) };
-    let mut names: Vec<String> = Vec::new();
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut first = true;
-    let io = super::stdout_error;
-    let mut sink = if format == "csv" { Sink::Csv(Box::new(csv::WriterBuilder::new().from_writer(&mut *out))) } else { Sink::Plain(&mut *out) };
-    let ran = run_query(&conn, &a.sql, &limits, &mut |event| {
-        let out = match (&mut sink, event) {
-            (Sink::Csv(w), Event::Columns(cols)) => return csv_record(w, cols.iter().map(String::as_bytes)),
-            (Sink::Csv(w), Event::Row(cells)) => return csv_record(w, cells.iter().map(text_cell).collect::<Vec<_>>().iter().map(String::as_bytes)),
-            (Sink::Plain(out), event) => (out, event),
-        };
-        match out {
-            (out, Event::Columns(cols)) => {
-                names = cols.to_vec();
-                match format {
-                    "table" => rows.push(names.clone()),
-                    // Only once the statement is accepted: a refused one prints nothing.
-                    "json" => out.write_all(b"[").map_err(io)?,
-                    _ => {}
-                }
-                return Ok(());
-            }
-            (_, Event::Row(cells)) if format == "table" => rows.push(cells.iter().map(table_cell).collect()),
-            (out, Event::Row(cells)) => {
-                let mut object = serde_json::Map::new();
-                for (name, cell) in names.iter().zip(cells) {
-                    object.insert(name.clone(), json_cell(cell));
-                }
-                let line = serde_json::Value::Object(object).to_string();
-                if format == "json" {
-                    out.write_all(if first { b"\n" } else { b",\n" }).map_err(io)?;
-                }
-                out.write_all(line.as_bytes()).map_err(io)?;
-                if format == "jsonl" {
-                    out.write_all(b"\n").map_err(io)?;
-                }
-            }
-        }
-        first = false;
-        Ok(())
+    let mut printer = Printer::new(format, out, limits.stop());
+    let ran = run_query(&conn, &a.sql, &limits, &mut |event| match event {
+        Event::Columns(names) => printer.columns(names),
+        Event::Row(cells) => printer.row(cells),
     });
-    // What the CSV writer still buffers is output so far too, even when the statement stopped.
-    let flushed = match &mut sink {
-        Sink::Csv(w) => w.flush(),
-        Sink::Plain(_) => Ok(()),
-    };
-    drop(sink);
-    match ran {
-        Err(etcdscope::Error::TimedOut { limit, .. }) => {
-            return Err(CliError::Usage(format!("SQL: the statement ran longer than --timeout {} s and was stopped (--timeout 0: no limit)", limit.as_secs())));
+    let cut = match ran {
+        Ok(_) => printer.finish()?,
+        Err(e) => {
+            // What was printed so far is output too, even when the statement stopped.
+            printer.abandon()?;
+            return Err(match e {
+                etcdscope::Error::TimedOut { limit, .. } => CliError::Usage(format!(
+                    "SQL: the statement ran longer than --timeout {} s and was stopped (--timeout 0: no limit)",
+                    limit.as_secs()
+                )),
+                other => other.into(),
+            });
         }
-        other => other?,
     };
-    flushed?;
-    match format {
-        "json" => out.write_all(if first { b"]\n" } else { b"\n]\n" })?,
-        "table" => out.write_all(table(&rows).as_bytes())?,
-        _ => {}
+    if cut > 0 {
+        let cells = if cut == 1 { "cell" } else { "cells" };
+        say!("etcdscope: note: {cut} {cells} longer than {CELL_BYTES} bytes cut in the table (…[+N bytes] counts the rest); -o jsonl, json or csv print whole values");
     }
     Ok(EXIT_OK)
-}
-
-/// Where rows go: straight to the output, or through the CSV writer (which owns it meanwhile).
-enum Sink<'o, W: Write> {
-    Plain(&'o mut W),
-    Csv(Box<csv::Writer<&'o mut W>>),
-}
-
-/// Writes one CSV record through the csv crate (RFC 4180: a field is quoted when it holds a
-/// comma, a quote, CR or LF, quotes doubled; a record of one empty field is written `""`, so
-/// that it is not read back as an empty line, which holds no field).
-fn csv_record<'f, W: Write>(w: &mut csv::Writer<W>, fields: impl Iterator<Item = &'f [u8]>) -> etcdscope::Result<()> {
-    w.write_record(fields).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(e) => super::stdout_error(e),
-        other => super::stdout_error(std::io::Error::other(format!("{other:?}"))),
-    })
-}
-
-/// Blobs are base64 in JSON and CSV, as etcdctl writes keys and values in JSON.
-fn blob(b: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-fn json_cell(c: &Cell) -> serde_json::Value {
-    match c {
-        Cell::Null => serde_json::Value::Null,
-        Cell::Integer(v) => (*v).into(),
-        Cell::Real(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, serde_json::Value::Number),
-        Cell::Text(t) => t.clone().into(),
-        Cell::Blob(b) => blob(b).into(),
-    }
-}
-
-/// A cell as CSV and table text: NULL empty (as sqlite3 writes it; `-o jsonl` tells NULL from
-/// an empty string), reals as JSON writes them (`1.5`, `1e100`), blobs in base64.
-fn text_cell(c: &Cell) -> String {
-    match c {
-        Cell::Null => String::new(),
-        Cell::Integer(v) => v.to_string(),
-        Cell::Real(v) => serde_json::Number::from_f64(*v).map_or_else(|| if *v > 0.0 { "Inf".into() } else { "-Inf".into() }, |n| n.to_string()),
-        Cell::Text(t) => t.clone(),
-        Cell::Blob(b) => blob(b),
-    }
-}
-
-/// A table cell: NULL shown as sqlite3 shows it (empty), text and blobs with control
-/// characters and invalid UTF-8 escaped.
-fn table_cell(c: &Cell) -> String {
-    match c {
-        Cell::Blob(b) => printable_key(b),
-        Cell::Text(t) => printable_key(t.as_bytes()),
-        other => text_cell(other),
-    }
 }

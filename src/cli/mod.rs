@@ -24,6 +24,7 @@ mod history;
 mod interrupt;
 mod kv;
 mod progress;
+mod query_print;
 mod rebuild;
 mod replay;
 mod salvage;

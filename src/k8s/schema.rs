@@ -24,6 +24,9 @@ pub struct Schemas {
     by_type: HashMap<(String, String, String), MessageDescriptor>,
     /// Rendering plans for every message of `pool`.
     plans: Plans,
+    /// The `--proto-path` files read (root joined with each name), for commands that must never
+    /// write over an input.
+    proto_files: Vec<std::path::PathBuf>,
 }
 
 impl Schemas {
@@ -54,7 +57,9 @@ impl Schemas {
                 pool.add_file_descriptor_proto(file).map_err(|e| err(e.to_string()))?;
             }
         }
-        Ok(Schemas::index(pool))
+        let mut schemas = Schemas::index(pool);
+        schemas.proto_files = names.iter().map(|n| dir.join(n)).collect();
+        Ok(schemas)
     }
 
     fn index(pool: DescriptorPool) -> Schemas {
@@ -66,7 +71,12 @@ impl Schemas {
             }
         }
         let plans = Plans::build(&pool);
-        Schemas { pool, by_type, plans }
+        Schemas { pool, by_type, plans, proto_files: Vec::new() }
+    }
+
+    /// The `.proto` files read from `--proto-path` (none for the embedded schemas).
+    pub fn proto_files(&self) -> &[std::path::PathBuf] {
+        &self.proto_files
     }
 
     pub fn plans(&self) -> &Plans {

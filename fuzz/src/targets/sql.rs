@@ -110,6 +110,7 @@ pub fn export_fill(data: &[u8]) {
         etcd_prefix: r.pick(&["/registry", "/registry/", "registry", "/"]).to_string(),
         wal: with_wal.then(|| dir.join("member")),
         cancel: Cancel::default(),
+        other_inputs: Vec::new(),
     };
     let decoder = decoder(r.bool());
     let conn = if r.bool() {

@@ -17,6 +17,7 @@ use crate::views::progress::{Counter, Progress};
 use rusqlite::{params, Connection};
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use crate::cancel::Cancel;
 
 #[derive(Debug, Clone)]
@@ -33,11 +34,14 @@ pub struct ExportOptions {
     /// Cancelled (by a signal, a caller) to stop: the export ends with
     /// [`Error::Interrupted`] at the next row, and nothing is left behind.
     pub cancel: Cancel,
+    /// Files read besides the snapshot and the WAL (the decoder's encryption config and .proto
+    /// files): `export_sqlite` never writes over one of them, `--force` or not.
+    pub other_inputs: Vec<std::path::PathBuf>,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into(), wal: None, cancel: Cancel::default() }
+        ExportOptions { history: false, revision: 0, etcd_prefix: "/registry".into(), wal: None, cancel: Cancel::default(), other_inputs: Vec::new() }
     }
 }
 
@@ -53,6 +57,9 @@ pub struct ExportSummary {
     pub leases: u64,
     pub members: u64,
     pub wal_entries: u64,
+    /// The longest key, value or object JSON written to any table, in bytes: what a reader's
+    /// `SQLITE_LIMIT_LENGTH` must allow for every stored value to stay readable.
+    pub largest_value: u64,
 }
 
 /// One key at the read revision, ready to insert (built on a worker thread).
@@ -90,6 +97,9 @@ struct Tables<'c> {
     prefix: &'c str,
     show_secrets: bool,
     options: &'c ExportOptions,
+    /// [`ExportSummary::largest_value`] so far (atomic: the tables are shared with the decoding
+    /// workers, which only read the catalog and prefix).
+    largest: AtomicU64,
 }
 
 impl Tables<'_> {
@@ -105,6 +115,13 @@ impl Tables<'_> {
     /// unless Secrets are shown.
     fn hides(&self, decoder: &Decoder, key: &[u8], value: &[u8]) -> bool {
         !self.show_secrets && decoder.stored_secret(key, value)
+    }
+
+    /// Notes the lengths of the bulky columns of a row about to be inserted (keys, values,
+    /// object JSON; every other column is derived from them and shorter).
+    fn note(&self, lengths: &[usize]) {
+        let longest = lengths.iter().copied().max().unwrap_or(0) as u64;
+        self.largest.fetch_max(longest, Ordering::Relaxed);
     }
 }
 
@@ -129,7 +146,7 @@ pub fn fill<'a>(conn: &Connection, snap: &Snapshot<'a>, decoder: &Decoder, optio
     // The trailer check (SHA-256 of the whole file) shares nothing with the rest: it runs
     // beside the export and its verdict is written last.
     let membership = snap.membership()?;
-    let tables = Tables { conn, path, catalog: &catalog, prefix: &prefix, show_secrets, options };
+    let tables = Tables { conn, path, catalog: &catalog, prefix: &prefix, show_secrets, options, largest: AtomicU64::new(0) };
     std::thread::scope(|scope| {
         let trailer = scope.spawn(|| source.verify_trailer());
         let summary = fill_tables(&tables, snap, decoder, &membership, rev, progress)?;
@@ -222,6 +239,7 @@ fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membe
             let row = row?;
             let key_text = &row.key_text;
             let hidden = row.secret && !t.show_secrets;
+            t.note(&[row.entry.key.len(), key_text.len(), row.value.len(), row.object.as_ref().and_then(|o| o.json.as_ref()).map_or(0, String::len)]);
             kv.execute(params![
                 row.entry.key,
                 key_text,
@@ -293,6 +311,7 @@ fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membe
         summary.wal_entries = wal_tables(t, dir, decoder, progress)?;
     }
     options.cancel.check()?;
+    summary.largest_value = t.largest.load(Ordering::Relaxed);
 
     {
         let mut insert = t.prepare("INSERT INTO leases VALUES (?1, ?2, ?3, ?4, ?5)")?;
@@ -383,12 +402,14 @@ fn revisions(t: &Tables<'_>, snap: &Snapshot<'_>, decoder: &Decoder, rev: i64, p
         let hidden = !entry.tombstone && t.hides(decoder, entry.key, kv.value);
         let (group, resource) = located.group_resource().map_or((None, None), |(g, r)| (Some(g), Some(r)));
         let prev = previous.insert(entry.key, entry.main());
+        let key_text = String::from_utf8_lossy(entry.key);
+        t.note(&[entry.key.len(), key_text.len(), kv.value.len()]);
         insert
             .execute(params![
                 entry.main(),
                 entry.sub(),
                 entry.key,
-                String::from_utf8_lossy(entry.key),
+                key_text,
                 if entry.tombstone { "delete" } else { "put" },
                 kv.version,
                 kv.create_revision,
@@ -446,6 +467,8 @@ fn wal_tables(t: &Tables<'_>, dir: &Path, decoder: &Decoder, progress: &mut dyn 
             _ => None,
         };
         let value_size: Option<i64> = (!put_list.is_empty()).then(|| put_list.iter().map(|p| p.value.len() as i64).sum());
+        let key_text = key.map(String::from_utf8_lossy);
+        t.note(&[key.map_or(0, <[u8]>::len), key_text.as_ref().map_or(0, |k| k.len()), range_end.map_or(0, <[u8]>::len), single.map_or(0, |s| s.0.len())]);
         entries
             .execute(params![
                 e.at.segment,
@@ -459,7 +482,7 @@ fn wal_tables(t: &Tables<'_>, dir: &Path, decoder: &Decoder, progress: &mut dyn 
                 e.in_db,
                 e.superseded,
                 key,
-                key.map(String::from_utf8_lossy),
+                key_text,
                 range_end,
                 put_list.len() as i64,
                 value_size,
@@ -475,13 +498,15 @@ fn wal_tables(t: &Tables<'_>, dir: &Path, decoder: &Decoder, progress: &mut dyn 
                 StoredValue::Encrypted { .. } => (None, Some("encrypted")),
                 _ => (None, None),
             };
+            let key_text = String::from_utf8_lossy(&p.key);
+            t.note(&[p.key.len(), key_text.len(), p.value.len(), object.map_or(0, str::len)]);
             put_rows
                 .execute(params![
                     e.index as i64,
                     e.term as i64,
                     n as i64,
                     p.key,
-                    String::from_utf8_lossy(&p.key),
+                    key_text,
                     p.lease,
                     p.value.len() as i64,
                     if hidden { None } else { Some(p.value.as_slice()) },

@@ -131,9 +131,11 @@ pub(crate) fn bulk_load_pragmas(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Writes the export of `snap` to `out`: built in a temporary file beside it (mode 0600, as it
 /// may hold Secrets) and renamed over `out` only when complete, so an interrupted or failed
-/// export leaves no `out`. An existing `out` is refused unless `force`.
+/// export leaves no `out`. An existing `out` is refused unless `force`; with it, only a regular
+/// file that is none of the export's inputs is replaced ([`crate::output::refuse_existing`],
+/// [`crate::output::refuse_input`]). Errors name `out`, not the temporary.
 pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options: &ExportOptions, force: bool, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
-    refuse_input_as_output(snap, options, out)?;
+    crate::output::refuse_input(out, &inputs(snap, options))?;
     crate::output::refuse_existing(out, force)?;
     let tmp = crate::output::PendingFile::beside(out)?;
     let summary = export_sqlite_into(snap, decoder, &tmp, options, progress)?;
@@ -143,9 +145,13 @@ pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options
 
 /// The export into `pending`, a temporary the caller made (before reading anything) and
 /// commits: a caller writing several outputs renames them together (`salvage --export-sqlite`).
-/// `pending` is left whole, not committed.
+/// `pending` is left whole, not committed. Errors name the target, not the temporary.
 pub fn export_sqlite_into(snap: &Snapshot<'_>, decoder: &Decoder, pending: &crate::output::PendingFile, options: &ExportOptions, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
-    let path = pending.path();
+    write_export(snap, decoder, pending.path(), options, progress).map_err(|e| pending.name_target(e))
+}
+
+/// The tables of `snap`, written to the (new) database file `path`.
+fn write_export(snap: &Snapshot<'_>, decoder: &Decoder, path: &Path, options: &ExportOptions, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
     let conn = Connection::open(path).map_err(|e| sql_error(path, e))?;
     bulk_load_pragmas(&conn).map_err(|e| sql_error(path, e))?;
     // The rows are checked against the token one by one; the index builds are SQL.
@@ -156,20 +162,14 @@ pub fn export_sqlite_into(snap: &Snapshot<'_>, decoder: &Decoder, pending: &crat
     Ok(summary)
 }
 
-/// OUT must not be a file the export reads (with `--force` it would be replaced): the input,
-/// the db read for it, a WAL segment, or a path through a link to one of them.
-fn refuse_input_as_output(snap: &Snapshot<'_>, options: &ExportOptions, out: &Path) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(target) = std::fs::metadata(out) else { return Ok(()) };
+/// Every file an export reads: the input, the db read for it, the WAL's segments, and the
+/// decoder's files the caller listed ([`ExportOptions::other_inputs`]).
+fn inputs(snap: &Snapshot<'_>, options: &ExportOptions) -> Vec<std::path::PathBuf> {
     let source = snap.source();
     let mut read: Vec<std::path::PathBuf> = vec![source.input.clone(), source.db_path.to_path_buf()];
     if let Some(dir) = options.wal.as_deref().and_then(|w| crate::wal::segment::wal_dir(w).ok()) {
         read.extend(std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()));
     }
-    for path in &read {
-        if std::fs::metadata(path).is_ok_and(|m| m.dev() == target.dev() && m.ino() == target.ino()) {
-            return Err(Error::Usage(format!("{}: is an input ({}); write the export elsewhere", out.display(), path.display())));
-        }
-    }
-    Ok(())
+    read.extend(options.other_inputs.iter().cloned());
+    read
 }
