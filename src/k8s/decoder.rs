@@ -6,7 +6,7 @@ use crate::k8s::encryption::{Decrypted, EncryptionConfig};
 use crate::k8s::envelope::{classify, Value as Stored};
 use crate::k8s::json::{redaction_marker, render_object_text, RenderOptions};
 use crate::k8s::schema::Schemas;
-use crate::k8s::secret::{is_secret, stored_kind, Evidence};
+use crate::k8s::secret::{is_secret, json_kind, object_kind, stored_kind, Evidence};
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -151,8 +151,10 @@ impl Decoder {
         };
         // JSON and CBOR objects are values first; the API server's read-time changes are made
         // on them, then they are written as text like protobuf objects.
-        let from_value = |mut json: Value, encoding: &'static str| {
-            let kind = json.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+        // `kind`: as [`stored_kind`] reads it, so that views showing stored bytes judge the
+        // value as the decoder does.
+        let from_value = |mut json: Value, encoding: &'static str, kind: Option<Cow<'_, str>>| {
+            let kind = kind.unwrap_or_default();
             if let Some(hidden) = hidden_other(&kind) {
                 return hidden;
             }
@@ -180,11 +182,14 @@ impl Decoder {
                 }
             }
             Ok(Stored::Json(bytes)) => match serde_json::from_slice(bytes) {
-                Ok(json) => from_value(json, "json"),
+                Ok(json) => from_value(json, "json", json_kind(bytes)),
                 Err(e) => raw(format!("value starts like JSON but is not: {e}")),
             },
             Ok(Stored::Cbor(bytes)) => match crate::k8s::cbor::to_json(bytes) {
-                Ok(json) => from_value(json, "cbor"),
+                Ok(json) => {
+                    let kind = object_kind(&json).map(|k| Cow::Owned(k.into_owned()));
+                    from_value(json, "cbor", kind)
+                }
                 Err(e) => raw(e),
             },
             Ok(Stored::Encrypted(e)) => Decoded::Encrypted {
@@ -257,6 +262,7 @@ fn warm(bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::k8s::schema::Schemas;
 
     #[test]
     fn a_secrets_last_applied_configuration_is_redacted() {
@@ -264,6 +270,47 @@ mod tests {
         redact_secret_fields(&mut s);
         assert!(!s.to_string().contains("aHVudGVyMg=="), "{s}");
         assert_eq!(s["metadata"]["annotations"]["other"], "kept");
+    }
+
+    fn decoder() -> Decoder {
+        Decoder { schemas: Schemas::embedded().unwrap(), options: DecodeOptions::default(), encryption: None, etcd_prefix: "/registry".into() }
+    }
+
+    /// Secrets whose kind a byte search does not find: the decoder redacts them, and views that
+    /// show stored bytes withhold them, by the same reading.
+    #[test]
+    fn odd_encodings_of_a_secret_are_judged_alike_by_decoder_and_views() {
+        let t = |s: &str| [vec![0x60 | s.len() as u8], s.as_bytes().to_vec()].concat();
+        let data = [t("data"), vec![0xa1], t("p"), t("aHVudGVyMg==")].concat();
+        let cbor = |kind: Vec<u8>| [vec![0xd9, 0xd9, 0xf7, 0xa3], t("apiVersion"), t("v1"), t("kind"), kind, data.clone()].concat();
+        let values: Vec<(&str, Vec<u8>)> = vec![
+            ("CBOR indefinite-length text", cbor([vec![0x7f], t("Se"), t("cret"), vec![0xff]].concat())),
+            ("CBOR byte string", cbor([vec![0x46], b"Secret".to_vec()].concat())),
+            ("CBOR tagged text", cbor([vec![0xd8, 0x20], t("Secret")].concat())),
+            ("JSON escapes", br#"{"apiVersion":"v1","kind":"\u0053ecret","data":{"p":"aHVudGVyMg=="}}"#.to_vec()),
+            ("JSON folded key", br#"{"apiVersion":"v1","KIND":"Secret","data":{"p":"aHVudGVyMg=="}}"#.to_vec()),
+            ("JSON folded key, exact one other", br#"{"apiVersion":"v1","kind":"ConfigMap","Kind":"Secret","data":{"p":"aHVudGVyMg=="}}"#.to_vec()),
+            ("JSON kind not a string", br#"{"apiVersion":"v1","kind":["Secret"],"data":{"p":"aHVudGVyMg=="}}"#.to_vec()),
+        ];
+        let d = decoder();
+        for (what, v) in values {
+            assert!(d.stored_secret(b"/registry/configmaps/a/b", &v), "{what}: stored bytes withheld");
+            match d.decode_at(b"/registry/configmaps/a/b", &v, None) {
+                Decoded::Object { json, secret, .. } => {
+                    assert!(secret, "{what}: decoded as a Secret");
+                    assert!(!json.as_str().contains("aHVudGVyMg=="), "{what}: {}", json.as_str());
+                }
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+        // A CBOR map with a key twice is refused, as Kubernetes refuses it, and withheld.
+        let twice = [vec![0xd9, 0xd9, 0xf7, 0xa3], t("kind"), t("ConfigMap"), t("kind"), t("Pod"), data.clone()].concat();
+        assert!(matches!(d.decode(&twice), Decoded::Raw { reason } if reason.contains("twice")));
+        assert!(d.stored_secret(b"/registry/configmaps/a/b", &twice));
+        // Other kinds are not Secrets, whatever else names the word.
+        let cm = br#"{"apiVersion":"v1","kind":"ConfigMap","data":{"Secret":"Secret"}}"#;
+        assert!(!d.stored_secret(b"/registry/configmaps/a/b", cm));
+        assert!(matches!(d.decode(cm), Decoded::Object { secret: false, .. }));
     }
 
     #[test]
