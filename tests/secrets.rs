@@ -47,6 +47,16 @@ fn entry(k: &[u8], v: &[u8]) -> Vec<u8> {
 /// A v1 Secret as kube-apiserver stores it: k8s\0 + runtime.Unknown{typeMeta, raw = Secret{
 /// metadata{name 1, namespace 3, annotations 12}, data 2, type 3}}.
 fn protobuf_secret(name: &str, secret: &[u8]) -> Vec<u8> {
+    let mut type_meta = Vec::new();
+    field(&mut type_meta, 1, b"v1");
+    field(&mut type_meta, 2, b"Secret");
+    let mut unknown = Vec::new();
+    field(&mut unknown, 1, &type_meta);
+    protobuf_envelope(unknown, &secret_object(name, secret))
+}
+
+/// The Secret message itself (runtime.Unknown's raw), with kubectl's last-applied annotation.
+fn secret_object(name: &str, secret: &[u8]) -> Vec<u8> {
     let applied = json!({"apiVersion": "v1", "kind": "Secret", "data": {"password": B64.encode(secret)}}).to_string();
     let mut meta = Vec::new();
     field(&mut meta, 1, name.as_bytes());
@@ -56,12 +66,13 @@ fn protobuf_secret(name: &str, secret: &[u8]) -> Vec<u8> {
     field(&mut obj, 1, &meta);
     field(&mut obj, 2, &entry(b"password", secret));
     field(&mut obj, 3, b"Opaque");
-    let mut type_meta = Vec::new();
-    field(&mut type_meta, 1, b"v1");
-    field(&mut type_meta, 2, b"Secret");
-    let mut unknown = Vec::new();
-    field(&mut unknown, 1, &type_meta);
-    field(&mut unknown, 2, &obj);
+    obj
+}
+
+/// k8s\0 + runtime.Unknown: `type_meta_fields` (its typeMeta field or fields), then raw = `object`.
+fn protobuf_envelope(type_meta_fields: Vec<u8>, object: &[u8]) -> Vec<u8> {
+    let mut unknown = type_meta_fields;
+    field(&mut unknown, 2, object);
     [b"k8s\0".as_slice(), &unknown].concat()
 }
 
@@ -305,7 +316,6 @@ fn secrets_in_odd_encodings(marker: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     // runtime.Unknown whose typeMeta occurs twice: {kind: Secret}, then {apiVersion: v1}; merged,
     // it names a Secret (protobuf merges a repeated embedded message).
     let split_type_meta = {
-        let secret = protobuf_secret("merged", marker);
         let mut type_meta = Vec::new();
         field(&mut type_meta, 2, b"Secret");
         let mut api_version = Vec::new();
@@ -313,9 +323,7 @@ fn secrets_in_odd_encodings(marker: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         let mut unknown = Vec::new();
         field(&mut unknown, 1, &type_meta);
         field(&mut unknown, 1, &api_version);
-        // The object's bytes: what follows the typeMeta field of the usual envelope.
-        let raw_start = 4 + 2 + 12;
-        [b"k8s\0".as_slice(), &unknown, &secret[raw_start..]].concat()
+        protobuf_envelope(unknown, &secret_object("merged", marker))
     };
     vec![
         // (_ "Se" "cret"): an indefinite-length text string.
@@ -331,6 +339,43 @@ fn secrets_in_odd_encodings(marker: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         ("/app/json-twice", json(r#""kind":"ConfigMap","Kind":"Secret""#)),
         ("/app/json-escaped", json(r#""kind":"\u0053\u0065\u0063ret""#)),
         ("/registry/configmaps/ns/pb-merged", split_type_meta),
+    ]
+}
+
+/// In Secrets that keep data where a v1 Secret has none, or not as a map: `data` as a string,
+/// `stringData` as a list, a top-level field of a newer schema, and protobuf fields the schema
+/// does not name (which `--show-unknown` shows).
+const SHAPE_MARK: &[u8] = b"S3cr3t-Shaped-G7";
+
+/// Secrets (holding `marker`) whose data is not a map of strings, or lies in fields the v1
+/// Secret does not have: (key, value).
+fn secrets_with_data_elsewhere(marker: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let text = String::from_utf8_lossy(marker);
+    let json = |fields: serde_json::Value| {
+        let mut s = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shaped", "namespace": "ns"}, "type": "Opaque"});
+        s.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        s.to_string().into_bytes()
+    };
+    // A protobuf Secret with unknown fields: 98 at the top, 99 in its metadata (a second
+    // metadata field, merged with the first).
+    let with_unknown = {
+        let mut object = secret_object("unknown", b"known");
+        field(&mut object, 98, marker);
+        let mut meta = Vec::new();
+        field(&mut meta, 99, marker);
+        field(&mut object, 1, &meta);
+        let mut type_meta = Vec::new();
+        field(&mut type_meta, 1, b"v1");
+        field(&mut type_meta, 2, b"Secret");
+        let mut unknown = Vec::new();
+        field(&mut unknown, 1, &type_meta);
+        protobuf_envelope(unknown, &object)
+    };
+    vec![
+        ("/registry/secrets/ns/data-string", json(json!({"data": B64.encode(marker)}))),
+        ("/registry/configmaps/ns/string-data-list", json(json!({"stringData": [text, {"k": text}]}))),
+        ("/app/newer-field", json(json!({"data": {}, "binaryData": {"k": B64.encode(marker)}, "secretData": text}))),
+        ("/registry/secrets/ns/unknown", with_unknown),
     ]
 }
 
@@ -417,7 +462,7 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     put("/app/settings", json_secret("settings", KIND_MARK));
     put("/registry/configmaps/ns/disguised", protobuf_secret("disguised", KIND_MARK));
     put("/registry/configmaps/ns/plain", configmap("plain", b"not a secret"));
-    for (key, value) in secrets_in_odd_encodings(ENC_MARK) {
+    for (key, value) in secrets_in_odd_encodings(ENC_MARK).into_iter().chain(secrets_with_data_elsewhere(SHAPE_MARK)) {
         put(key, value);
     }
     // A txn whose compare holds a Secret's value (kube-apiserver compares revisions, but a
@@ -445,8 +490,8 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     let t = |p: &Path| p.display().to_string();
 
     // (command, args, forbidden markers): every command that prints values, in every format.
-    let default = [KEY_MARK, KIND_MARK, ENC_MARK];
-    let custom = [CUSTOM_MARK, KIND_MARK, ENC_MARK];
+    let default = [KEY_MARK, KIND_MARK, ENC_MARK, SHAPE_MARK];
+    let custom = [CUSTOM_MARK, KIND_MARK, ENC_MARK, SHAPE_MARK];
     let mut runs: Vec<(Vec<String>, Vec<&[u8]>)> = Vec::new();
     let mut run = |args: Vec<String>, forbidden: &[&'static [u8]]| runs.push((args, forbidden.to_vec()));
     let a = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -464,7 +509,8 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     for (key, file) in &values {
         run(a(&["decode", &t(file), "--etcd-key", key]), &default);
         run(a(&["decode", &t(file), "--etcd-key", key, "-o", "yaml", "--etcd-prefix", "/custom"]), &custom);
-        run(a(&["decode", &t(file)]), &[KIND_MARK, ENC_MARK]);
+        run(a(&["decode", &t(file)]), &[KIND_MARK, ENC_MARK, SHAPE_MARK]);
+        run(a(&["decode", &t(file), "--etcd-key", key, "--show-unknown"]), &default);
     }
     for format in ["table", "json", "jsonl", "yaml"] {
         run(a(&["history", &snap, "", "--prefix", "-o", format]), &default);
@@ -487,6 +533,15 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
             run(a(&["query", &snap, &sql, "--history", "--wal", &data, "-o", format, "--etcd-prefix", "/custom"]), &custom);
         }
     }
+    // Fields the schema does not name, shown on request: not a Secret's.
+    for format in ["json", "yaml", "jsonl"] {
+        run(a(&["get", &snap, "secrets,configmaps", "-A", "-o", format, "--show-unknown"]), &default);
+        run(a(&["history", &snap, "", "--prefix", "-o", format, "--show-unknown"]), &default);
+    }
+    run(a(&["diff", &snap, &snap, "--rev-old", &first_rev, "-o", "json", "--show-unknown"]), &default);
+    run(a(&["diff", &snap, &snap, "--rev-old", &first_rev, "--details", "--show-unknown"]), &default);
+    run(a(&["query", &snap, "SELECT * FROM objects", "--history", "-o", "json", "--show-unknown"]), &default);
+    run(a(&["wal", &data, "-o", "json", "--show-unknown"]), &default);
     run(a(&["check", &snap]), &default);
     run(a(&["check", &snap, "-o", "json"]), &default);
     for by in ["namespace", "resource", "prefix"] {
@@ -539,7 +594,7 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), hex.as_bytes()).unwrap();
     drop(child.stdin.take());
     let streamed = child.wait_with_output().unwrap();
-    check("decode --stream", &String::from_utf8_lossy(&streamed.stdout), &[KIND_MARK, ENC_MARK]);
+    check("decode --stream", &String::from_utf8_lossy(&streamed.stdout), &[KIND_MARK, ENC_MARK, SHAPE_MARK]);
     assert!(leaks.is_empty(), "Secrets shown without --show-secrets:\n{}", leaks.join("\n"));
 
     // The markers are there to be found: --show-secrets shows each of them.
@@ -547,6 +602,8 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
         (a(&["history", &snap, "", "--prefix", "-o", "jsonl", "--show-secrets"]), KEY_MARK),
         (a(&["query", &snap, "SELECT * FROM kv", "-o", "jsonl", "--show-secrets"]), KIND_MARK),
         (a(&["query", &snap, "SELECT * FROM kv", "-o", "jsonl", "--show-secrets"]), ENC_MARK),
+        (a(&["get", &snap, "--key", "/registry/secrets/ns/unknown", "--show-unknown", "--show-secrets"]), SHAPE_MARK),
+        (a(&["get", &snap, "--key", "/registry/secrets/ns/data-string", "--show-secrets"]), SHAPE_MARK),
         (a(&["query", &snap, "SELECT * FROM kv", "-o", "jsonl", "--show-secrets", "--etcd-prefix", "/custom"]), CUSTOM_MARK),
     ] {
         let out = Command::new(bin()).args(&args).output().unwrap();
