@@ -151,6 +151,30 @@ fn unknown_fields_are_reported_and_shown_on_request() {
 }
 
 #[test]
+fn a_secrets_unknown_fields_are_withheld_unless_secrets_are_shown() {
+    let s = schemas();
+    // Fields a newer Secret schema may hold data in: at the top, in metadata, and in an inline
+    // message read twice (merged), as varints and bytes.
+    let secret = Msg::new().msg(1, &meta("db").str(99, "hunter2-in-meta")).msg(2, &Msg::new().str(1, "password").bytes(2, b"x")).str(98, "hunter2-on-top").int(97, 424242);
+    let v = render(&s, "v1", "Secret", &secret, RenderOptions { show_unknown: true, redact_secrets: true, ..Default::default() });
+    let text = v.to_string();
+    for shown in ["aHVudGVyMi", "hunter2", "424242"] {
+        assert!(!text.contains(shown), "{shown} in {text}");
+    }
+    // What is withheld says where it was and how long it was, as redacted data does.
+    assert_eq!(v["__unknownFields__"]["98"], json!([{"bytes": "<redacted: 20 characters; --show-secrets to show>"}]));
+    assert_eq!(v["__unknownFields__"]["97"], json!([{"varint": "<redacted: 6 characters; --show-secrets to show>"}]));
+    assert_eq!(v["metadata"]["__unknownFields__"]["99"], json!([{"bytes": "<redacted: 20 characters; --show-secrets to show>"}]));
+    let t = render_object_text(&s, "v1", "Secret", &secret.0, RenderOptions { show_unknown: true, redact_secrets: true, ..Default::default() }).unwrap();
+    assert_eq!(t.unknown_fields, vec!["metadata.#99", "#97", "#98"], "the paths are still reported");
+    // Shown with --show-secrets, and another kind's unknown fields are shown as before.
+    let shown = render(&s, "v1", "Secret", &secret, RenderOptions { show_unknown: true, ..Default::default() });
+    assert_eq!(shown["__unknownFields__"]["97"], json!([{"varint": 424242}]));
+    let cm = Msg::new().msg(1, &meta("cm")).str(98, "kept");
+    assert_eq!(render(&s, "v1", "ConfigMap", &cm, RenderOptions { show_unknown: true, redact_secrets: true, ..Default::default() })["__unknownFields__"]["98"], json!([{"bytes": "a2VwdA=="}]));
+}
+
+#[test]
 fn malformed_bytes_are_an_error_that_says_where() {
     let s = schemas();
     // metadata.name with a length running past the end.

@@ -185,9 +185,14 @@ fn proto_path_walk_is_bounded_in_depth_files_entries_and_bytes() {
 
 // ---- names with control bytes: escaped wherever they are printed -------------------------------
 
-/// A name with ESC (a colour change), BEL and a newline, as a real etcd stores it under a
-/// ConfigMap's key and in the object's own metadata.name.
-const EVIL: &str = "ev\u{1b}[31mil\u{7}na\nme";
+/// A name with ESC (a colour change), BEL, a newline and a right-to-left override (which
+/// reverses what a terminal shows after it: U+202E then "exe.txt" reads "txt.exe"), as a real etcd stores
+/// it under a ConfigMap's key and in the object's own metadata.name.
+const EVIL: &str = "ev\u{1b}[31mil\u{7}na\nme\u{202e}txt";
+
+/// Characters a human-readable output must never print raw: they reorder or hide what follows
+/// (bidi overrides and isolates, zero-width format characters, line separators).
+const INVISIBLE: [char; 4] = ['\u{202e}', '\u{2066}', '\u{200b}', '\u{2028}'];
 
 /// Stores a ConfigMap named [`EVIL`] (and a plain one) in a real etcd 3.5.1; returns the temp
 /// dir holding `out/snapshot.db` and `out/data/member`.
@@ -257,7 +262,11 @@ fn names_with_control_bytes_never_reach_the_terminal_raw() {
         assert!(out.status.code().is_some_and(|c| c <= 2), "{args:?}");
         for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
             let text = String::from_utf8_lossy(bytes);
-            if bytes.iter().any(|b| matches!(b, 0x1b | 0x07)) || text.contains("na\nme") {
+            // Machine formats carry the name as the API server does (JSON escapes only what
+            // JSON must); everything else is for a person and shows it escaped.
+            let machine = args.iter().any(|a| ["json", "jsonl", "yaml", "csv"].contains(&a.as_str())) && stream == "stdout";
+            let invisible = !machine && text.contains(INVISIBLE);
+            if bytes.iter().any(|b| matches!(b, 0x1b | 0x07)) || text.contains("na\nme") || invisible {
                 leaks.push(format!("{args:?} {stream}:\n{}", text.escape_debug()));
             }
         }
@@ -265,5 +274,5 @@ fn names_with_control_bytes_never_reach_the_terminal_raw() {
     assert!(leaks.is_empty(), "control bytes from the file reached the terminal raw:\n{}", leaks.join("\n"));
     // `-o name` shows the name escaped as tables do.
     let out = Command::new(bin()).args(["get", &snap, "configmaps", "-o", "name"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "configmap/ev\\x1b[31mil\\x07na\\x0ame\nconfigmap/plain\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "configmap/ev\\x1b[31mil\\x07na\\x0ame\\u{202e}txt\nconfigmap/plain\n");
 }

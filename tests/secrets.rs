@@ -47,6 +47,16 @@ fn entry(k: &[u8], v: &[u8]) -> Vec<u8> {
 /// A v1 Secret as kube-apiserver stores it: k8s\0 + runtime.Unknown{typeMeta, raw = Secret{
 /// metadata{name 1, namespace 3, annotations 12}, data 2, type 3}}.
 fn protobuf_secret(name: &str, secret: &[u8]) -> Vec<u8> {
+    let mut type_meta = Vec::new();
+    field(&mut type_meta, 1, b"v1");
+    field(&mut type_meta, 2, b"Secret");
+    let mut unknown = Vec::new();
+    field(&mut unknown, 1, &type_meta);
+    protobuf_envelope(unknown, &secret_object(name, secret))
+}
+
+/// The Secret message itself (runtime.Unknown's raw), with kubectl's last-applied annotation.
+fn secret_object(name: &str, secret: &[u8]) -> Vec<u8> {
     let applied = json!({"apiVersion": "v1", "kind": "Secret", "data": {"password": B64.encode(secret)}}).to_string();
     let mut meta = Vec::new();
     field(&mut meta, 1, name.as_bytes());
@@ -56,12 +66,13 @@ fn protobuf_secret(name: &str, secret: &[u8]) -> Vec<u8> {
     field(&mut obj, 1, &meta);
     field(&mut obj, 2, &entry(b"password", secret));
     field(&mut obj, 3, b"Opaque");
-    let mut type_meta = Vec::new();
-    field(&mut type_meta, 1, b"v1");
-    field(&mut type_meta, 2, b"Secret");
-    let mut unknown = Vec::new();
-    field(&mut unknown, 1, &type_meta);
-    field(&mut unknown, 2, &obj);
+    obj
+}
+
+/// k8s\0 + runtime.Unknown: `type_meta_fields` (its typeMeta field or fields), then raw = `object`.
+fn protobuf_envelope(type_meta_fields: Vec<u8>, object: &[u8]) -> Vec<u8> {
+    let mut unknown = type_meta_fields;
+    field(&mut unknown, 2, object);
     [b"k8s\0".as_slice(), &unknown].concat()
 }
 
@@ -261,6 +272,113 @@ const KIND_MARK: &[u8] = b"S3cr3t-KindOf-D4";
 /// `--etcd-prefix /custom`.
 const CUSTOM_MARK: &[u8] = b"S3cr3t-Custom-E5";
 
+/// In Secrets whose kind a search of the bytes for "Secret" does not find, but Kubernetes
+/// reads (and so does the decoder): redacted because of what they are, in every view alike.
+const ENC_MARK: &[u8] = b"S3cr3t-Encode-F6";
+
+/// CBOR text (major type 3) with a one-byte length.
+fn cbor_text(s: &str) -> Vec<u8> {
+    [vec![0x78, s.len() as u8], s.as_bytes().to_vec()].concat()
+}
+
+/// CBOR bytes (major type 2) with a one-byte length.
+fn cbor_bytes(b: &[u8]) -> Vec<u8> {
+    [vec![0x58, b.len() as u8], b.to_vec()].concat()
+}
+
+/// 55799({"apiVersion": "v1", "kind": KIND, "metadata": {"name": NAME}, "data": {"password": bytes}})
+/// with the encoded `kind` entries (`kind_entries` key-value pairs) given as they are.
+fn cbor_with_kind(name: &str, kind: &[u8], kind_entries: u8, marker: &[u8]) -> Vec<u8> {
+    [
+        vec![0xd9, 0xd9, 0xf7, 0xa3 + kind_entries],
+        cbor_text("apiVersion"),
+        cbor_text("v1"),
+        kind.to_vec(),
+        cbor_text("metadata"),
+        vec![0xa1],
+        cbor_text("name"),
+        cbor_text(name),
+        cbor_text("data"),
+        vec![0xa1],
+        cbor_text("password"),
+        cbor_bytes(marker),
+    ]
+    .concat()
+}
+
+/// Secrets (holding `marker`) in encodings that hide the word "Secret" from a byte search, or
+/// that Kubernetes refuses (so their kind cannot be read and they are not cleared), under keys
+/// where Secrets are not kept: (key, value).
+fn secrets_in_odd_encodings(marker: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let json = |kind_fields: &str| {
+        format!(r#"{{"apiVersion":"v1",{kind_fields},"metadata":{{"name":"j","namespace":"ns"}},"data":{{"password":"{}"}}}}"#, B64.encode(marker)).into_bytes()
+    };
+    // runtime.Unknown whose typeMeta occurs twice: {kind: Secret}, then {apiVersion: v1}; merged,
+    // it names a Secret (protobuf merges a repeated embedded message).
+    let split_type_meta = {
+        let mut type_meta = Vec::new();
+        field(&mut type_meta, 2, b"Secret");
+        let mut api_version = Vec::new();
+        field(&mut api_version, 1, b"v1");
+        let mut unknown = Vec::new();
+        field(&mut unknown, 1, &type_meta);
+        field(&mut unknown, 1, &api_version);
+        protobuf_envelope(unknown, &secret_object("merged", marker))
+    };
+    vec![
+        // (_ "Se" "cret"): an indefinite-length text string.
+        ("/registry/configmaps/ns/cbor-chunked", cbor_with_kind("chunked", &[cbor_text("kind"), vec![0x7f, 0x62], b"Se".to_vec(), vec![0x64], b"cret".to_vec(), vec![0xff]].concat(), 1, marker)),
+        // (_ h'536563' h'726574'): an indefinite-length byte string, read as its bytes.
+        ("/registry/configmaps/ns/cbor-bytes", cbor_with_kind("bytes", &[cbor_bytes(b"kind"), vec![0x5f, 0x43], b"Sec".to_vec(), vec![0x43], b"ret".to_vec(), vec![0xff]].concat(), 1, marker)),
+        // 32(…): a tag around the kind.
+        ("/app/cbor-tagged", cbor_with_kind("tagged", &[cbor_text("kind"), vec![0xd8, 0x20, 0x7f, 0x63], b"Sec".to_vec(), vec![0x63], b"ret".to_vec(), vec![0xff]].concat(), 1, marker)),
+        // The kind key twice: Kubernetes refuses the value, so its kind cannot be read.
+        ("/registry/configmaps/ns/cbor-twice", cbor_with_kind("twice", &[cbor_text("kind"), cbor_text("ConfigMap"), cbor_text("kind"), cbor_text("Pod")].concat(), 2, marker)),
+        // JSON: a key Go's encoding/json folds to `kind`, the last of two, and escapes.
+        ("/registry/configmaps/ns/json-folded", json(r#""KIND":"Secret""#)),
+        ("/app/json-twice", json(r#""kind":"ConfigMap","Kind":"Secret""#)),
+        ("/app/json-escaped", json(r#""kind":"\u0053\u0065\u0063ret""#)),
+        ("/registry/configmaps/ns/pb-merged", split_type_meta),
+    ]
+}
+
+/// In Secrets that keep data where a v1 Secret has none, or not as a map: `data` as a string,
+/// `stringData` as a list, a top-level field of a newer schema, and protobuf fields the schema
+/// does not name (which `--show-unknown` shows).
+const SHAPE_MARK: &[u8] = b"S3cr3t-Shaped-G7";
+
+/// Secrets (holding `marker`) whose data is not a map of strings, or lies in fields the v1
+/// Secret does not have: (key, value).
+fn secrets_with_data_elsewhere(marker: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let text = String::from_utf8_lossy(marker);
+    let json = |fields: serde_json::Value| {
+        let mut s = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shaped", "namespace": "ns"}, "type": "Opaque"});
+        s.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        s.to_string().into_bytes()
+    };
+    // A protobuf Secret with unknown fields: 98 at the top, 99 in its metadata (a second
+    // metadata field, merged with the first).
+    let with_unknown = {
+        let mut object = secret_object("unknown", b"known");
+        field(&mut object, 98, marker);
+        let mut meta = Vec::new();
+        field(&mut meta, 99, marker);
+        field(&mut object, 1, &meta);
+        let mut type_meta = Vec::new();
+        field(&mut type_meta, 1, b"v1");
+        field(&mut type_meta, 2, b"Secret");
+        let mut unknown = Vec::new();
+        field(&mut unknown, 1, &type_meta);
+        protobuf_envelope(unknown, &object)
+    };
+    vec![
+        ("/registry/secrets/ns/data-string", json(json!({"data": B64.encode(marker)}))),
+        ("/registry/configmaps/ns/string-data-list", json(json!({"stringData": [text, {"k": text}]}))),
+        ("/app/newer-field", json(json!({"data": {}, "binaryData": {"k": B64.encode(marker)}, "secretData": text}))),
+        ("/registry/secrets/ns/unknown", with_unknown),
+    ]
+}
+
 /// Commands that print nothing of a snapshot's values, or print them raw by design, and why.
 const EXEMPT: &[(&str, &str)] = &[
     ("kv", "etcdctl's raw read (`etcdctl get` shows stored bytes; docs/commands/kv-get.md says so)"),
@@ -344,6 +462,9 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     put("/app/settings", json_secret("settings", KIND_MARK));
     put("/registry/configmaps/ns/disguised", protobuf_secret("disguised", KIND_MARK));
     put("/registry/configmaps/ns/plain", configmap("plain", b"not a secret"));
+    for (key, value) in secrets_in_odd_encodings(ENC_MARK).into_iter().chain(secrets_with_data_elsewhere(SHAPE_MARK)) {
+        put(key, value);
+    }
     // A txn whose compare holds a Secret's value (kube-apiserver compares revisions, but a
     // client may compare values): the WAL holds those bytes in the compare.
     let compared = tmp.path().join("compared-value");
@@ -369,8 +490,8 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     let t = |p: &Path| p.display().to_string();
 
     // (command, args, forbidden markers): every command that prints values, in every format.
-    let default = [KEY_MARK, KIND_MARK];
-    let custom = [CUSTOM_MARK, KIND_MARK];
+    let default = [KEY_MARK, KIND_MARK, ENC_MARK, SHAPE_MARK];
+    let custom = [CUSTOM_MARK, KIND_MARK, ENC_MARK, SHAPE_MARK];
     let mut runs: Vec<(Vec<String>, Vec<&[u8]>)> = Vec::new();
     let mut run = |args: Vec<String>, forbidden: &[&'static [u8]]| runs.push((args, forbidden.to_vec()));
     let a = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -388,7 +509,8 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     for (key, file) in &values {
         run(a(&["decode", &t(file), "--etcd-key", key]), &default);
         run(a(&["decode", &t(file), "--etcd-key", key, "-o", "yaml", "--etcd-prefix", "/custom"]), &custom);
-        run(a(&["decode", &t(file)]), &[KIND_MARK]);
+        run(a(&["decode", &t(file)]), &[KIND_MARK, ENC_MARK, SHAPE_MARK]);
+        run(a(&["decode", &t(file), "--etcd-key", key, "--show-unknown"]), &default);
     }
     for format in ["table", "json", "jsonl", "yaml"] {
         run(a(&["history", &snap, "", "--prefix", "-o", format]), &default);
@@ -411,6 +533,15 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
             run(a(&["query", &snap, &sql, "--history", "--wal", &data, "-o", format, "--etcd-prefix", "/custom"]), &custom);
         }
     }
+    // Fields the schema does not name, shown on request: not a Secret's.
+    for format in ["json", "yaml", "jsonl"] {
+        run(a(&["get", &snap, "secrets,configmaps", "-A", "-o", format, "--show-unknown"]), &default);
+        run(a(&["history", &snap, "", "--prefix", "-o", format, "--show-unknown"]), &default);
+    }
+    run(a(&["diff", &snap, &snap, "--rev-old", &first_rev, "-o", "json", "--show-unknown"]), &default);
+    run(a(&["diff", &snap, &snap, "--rev-old", &first_rev, "--details", "--show-unknown"]), &default);
+    run(a(&["query", &snap, "SELECT * FROM objects", "--history", "-o", "json", "--show-unknown"]), &default);
+    run(a(&["wal", &data, "-o", "json", "--show-unknown"]), &default);
     run(a(&["check", &snap]), &default);
     run(a(&["check", &snap, "-o", "json"]), &default);
     for by in ["namespace", "resource", "prefix"] {
@@ -463,13 +594,16 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), hex.as_bytes()).unwrap();
     drop(child.stdin.take());
     let streamed = child.wait_with_output().unwrap();
-    check("decode --stream", &String::from_utf8_lossy(&streamed.stdout), &[KIND_MARK]);
+    check("decode --stream", &String::from_utf8_lossy(&streamed.stdout), &[KIND_MARK, ENC_MARK, SHAPE_MARK]);
     assert!(leaks.is_empty(), "Secrets shown without --show-secrets:\n{}", leaks.join("\n"));
 
     // The markers are there to be found: --show-secrets shows each of them.
     for (args, marker) in [
         (a(&["history", &snap, "", "--prefix", "-o", "jsonl", "--show-secrets"]), KEY_MARK),
         (a(&["query", &snap, "SELECT * FROM kv", "-o", "jsonl", "--show-secrets"]), KIND_MARK),
+        (a(&["query", &snap, "SELECT * FROM kv", "-o", "jsonl", "--show-secrets"]), ENC_MARK),
+        (a(&["get", &snap, "--key", "/registry/secrets/ns/unknown", "--show-unknown", "--show-secrets"]), SHAPE_MARK),
+        (a(&["get", &snap, "--key", "/registry/secrets/ns/data-string", "--show-secrets"]), SHAPE_MARK),
         (a(&["query", &snap, "SELECT * FROM kv", "-o", "jsonl", "--show-secrets", "--etcd-prefix", "/custom"]), CUSTOM_MARK),
     ] {
         let out = Command::new(bin()).args(&args).output().unwrap();

@@ -103,18 +103,29 @@ pub fn printable_key(key: &[u8]) -> String {
     out
 }
 
-/// A message for stderr with every control character escaped (`\x1b` → `\x1b` as text), so
-/// bytes from a file can neither forge log lines nor send terminal escapes.
+/// A message or cell for a person with every character escaped that could forge or hide text
+/// ([`hides_text`]): `\x1b` → `\x1b` as text, U+202E → `\u{202e}`. Bytes from a file can then
+/// neither forge log lines, send terminal escapes, nor reorder what a reader sees.
 pub fn one_line(msg: &str) -> String {
     let mut out = String::with_capacity(msg.len());
     for c in msg.chars() {
         if c.is_control() {
             out.push_str(&format!("\\x{:02x}", c as u32));
+        } else if hides_text(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Whether `c` changes or hides what a terminal shows around it: control characters, format
+/// characters (bidi overrides and isolates such as U+202E, zero-width spaces and joiners) and
+/// line or paragraph separators.
+pub fn hides_text(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    c.is_control() || (!c.is_ascii() && matches!(get_general_category(c), G::Format | G::LineSeparator | G::ParagraphSeparator))
 }
 
 /// Text from the data (names, paths, uids) for a table cell, escaped as [`printable_key`] does.
@@ -156,11 +167,12 @@ pub fn kubectl_table(rows: &[Vec<String>]) -> String {
 }
 
 fn aligned(rows: &[Vec<String>], padding: usize, min_width: usize) -> String {
-    // No cell may carry a control character from the data: it would break the table or the
-    // terminal. (Borrowed when clean: tables can have hundreds of thousands of rows.)
+    // No cell may carry a control or invisible character from the data: it would break the
+    // table, the terminal, or the order a reader sees. (Borrowed when clean: tables can have
+    // hundreds of thousands of rows.)
     let escaped: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
         .iter()
-        .map(|r| r.iter().map(|c| if c.chars().any(char::is_control) { one_line(c).into() } else { c.as_str().into() }).collect())
+        .map(|r| r.iter().map(|c| if c.chars().any(hides_text) { one_line(c).into() } else { c.as_str().into() }).collect())
         .collect();
     let rows = &escaped;
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -186,6 +198,13 @@ fn aligned(rows: &[Vec<String>], padding: usize, min_width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_for_a_person_shows_invisible_characters_escaped() {
+        assert_eq!(one_line("a\u{1b}[0m\u{202e}b\u{200b}c\u{2028}é ✓"), "a\\x1b[0m\\u{202e}b\\u{200b}c\\u{2028}é ✓");
+        let t = table(&[vec!["x\u{2066}y".into(), "z".into()]]);
+        assert_eq!(t, "x\\u{2066}y  z\n");
+    }
 
     #[test]
     fn quotes_like_go() {

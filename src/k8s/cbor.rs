@@ -1,5 +1,11 @@
 //! CBOR-stored objects (custom resources with the CBOR serving/storage feature, Kubernetes
-//! 1.32+): the self-described CBOR item (tag 55799) converted to the JSON it stands for.
+//! 1.32+): the self-described CBOR item (tag 55799) converted to the JSON it stands for, read as
+//! Kubernetes' CBOR serializer reads it (apimachinery's `cbor/internal/modes` decode options):
+//! indefinite-length strings, arrays and maps are accepted, tags are read through to their
+//! content, a byte string read as text is its bytes (or, inside tag 21, 22 or 23, its base64url,
+//! base64 or base16 form), a byte-string map key is the text of its bytes, and a map with a key
+//! twice is refused outright. What a value's `kind` is, and so whether it is a Secret, is read
+//! from this conversion and nothing else (`k8s::secret::stored_kind`).
 
 use base64::Engine;
 use ciborium::value::Value as Cbor;
@@ -22,6 +28,22 @@ fn describe<E: std::fmt::Display>(e: &ciborium::de::Error<E>) -> String {
         Error::Semantic(Some(at), what) => format!("{what} at byte {at}"),
         Error::Semantic(None, what) => what.clone(),
         Error::RecursionLimitExceeded => format!("nested deeper than {MAX_DEPTH} levels"),
+    }
+}
+
+/// Tags saying which text encoding a byte string is expected to be shown in (RFC 8949 3.4.5.2).
+const TAG_BASE64URL: u64 = 21;
+const TAG_BASE64: u64 = 22;
+const TAG_BASE16: u64 = 23;
+
+/// `bytes` in the text encoding `tag` asks for: base64url without padding, base64 with it, or
+/// lowercase base16.
+fn expected_encoding(tag: u64, bytes: &[u8]) -> String {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    match tag {
+        TAG_BASE64URL => URL_SAFE_NO_PAD.encode(bytes),
+        TAG_BASE64 => STANDARD.encode(bytes),
+        _ => bytes.iter().map(|b| format!("{b:02x}")).collect(),
     }
 }
 
@@ -60,8 +82,9 @@ fn convert(v: Cbor, depth: usize) -> Result<Value, String> {
         }
         Cbor::Float(f) => Number::from_f64(f).map(Value::Number).ok_or("CBOR float is not finite")?,
         Cbor::Text(s) => Value::String(s),
-        // Kubernetes writes strings as text; a byte string is shown as base64, as JSON would carry it.
-        Cbor::Bytes(b) => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
+        // Kubernetes decodes a byte string into a string (or an untyped value) as its bytes;
+        // JSON text cannot hold bytes that are not UTF-8, which Go's encoder writes as U+FFFD.
+        Cbor::Bytes(b) => Value::String(String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
         Cbor::Array(a) => Value::Array(a.into_iter().map(|x| convert(x, depth + 1)).collect::<Result<_, _>>()?),
         Cbor::Map(entries) => {
             let mut m = Map::new();
@@ -71,12 +94,20 @@ fn convert(v: Cbor, depth: usize) -> Result<Value, String> {
                     Cbor::Bytes(b) => String::from_utf8(b).map_err(|_| "CBOR map key is not UTF-8")?,
                     other => return Err(format!("CBOR map key is {}, not a string", kind(&other))),
                 };
+                if m.contains_key(&key) {
+                    return Err(format!("CBOR map has the key {key:?} twice (Kubernetes refuses such a value)"));
+                }
                 m.insert(key, convert(v, depth + 1)?);
             }
             Value::Object(m)
         }
-        // The self-describe tag (55799) and any other tag: the tagged item is the value.
-        Cbor::Tag(_, inner) => convert(*inner, depth + 1)?,
+        // The self-describe tag (55799) and any other tag: the tagged item is the value; a byte
+        // string for which a later text encoding is expected (RFC 8949 3.4.5.2) is that text, as
+        // Kubernetes reads it into a string.
+        Cbor::Tag(tag, inner) => match (tag, *inner) {
+            (TAG_BASE64URL | TAG_BASE64 | TAG_BASE16, Cbor::Bytes(b)) => Value::String(expected_encoding(tag, &b)),
+            (_, item) => convert(item, depth + 1)?,
+        },
         other => return Err(format!("unsupported CBOR item: {}", kind(&other))),
     })
 }

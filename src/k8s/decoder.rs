@@ -4,9 +4,9 @@
 
 use crate::k8s::encryption::{Decrypted, EncryptionConfig};
 use crate::k8s::envelope::{classify, Value as Stored};
-use crate::k8s::json::{redaction_marker, render_object_text, RenderOptions};
+use crate::k8s::json::{redaction_marker, render_object_text, RenderOptions, UNKNOWN_KEY};
 use crate::k8s::schema::Schemas;
-use crate::k8s::secret::{is_secret, stored_kind, Evidence};
+use crate::k8s::secret::{is_secret, json_kind, object_kind, stored_kind, Evidence};
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -151,8 +151,10 @@ impl Decoder {
         };
         // JSON and CBOR objects are values first; the API server's read-time changes are made
         // on them, then they are written as text like protobuf objects.
-        let from_value = |mut json: Value, encoding: &'static str| {
-            let kind = json.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+        // `kind`: as [`stored_kind`] reads it, so that views showing stored bytes judge the
+        // value as the decoder does.
+        let from_value = |mut json: Value, encoding: &'static str, kind: Option<Cow<'_, str>>| {
+            let kind = kind.unwrap_or_default();
             if let Some(hidden) = hidden_other(&kind) {
                 return hidden;
             }
@@ -180,11 +182,14 @@ impl Decoder {
                 }
             }
             Ok(Stored::Json(bytes)) => match serde_json::from_slice(bytes) {
-                Ok(json) => from_value(json, "json"),
+                Ok(json) => from_value(json, "json", json_kind(bytes)),
                 Err(e) => raw(format!("value starts like JSON but is not: {e}")),
             },
             Ok(Stored::Cbor(bytes)) => match crate::k8s::cbor::to_json(bytes) {
-                Ok(json) => from_value(json, "cbor"),
+                Ok(json) => {
+                    let kind = object_kind(&json).map(|k| Cow::Owned(k.into_owned()));
+                    from_value(json, "cbor", kind)
+                }
                 Err(e) => raw(e),
             },
             Ok(Stored::Encrypted(e)) => Decoded::Encrypted {
@@ -221,23 +226,95 @@ fn hidden_reason(kind: &str) -> String {
     format!("stored under the secrets prefix but of kind {kind:?}: not shown without --show-secrets")
 }
 
-/// Replaces the values of a Secret's `data` and `stringData`, and kubectl's
-/// last-applied-configuration annotation, with a marker saying how long they were, so outputs
-/// can be shared without leaking credentials. The caller has decided that `obj` is a Secret's
-/// ([`is_secret`]).
+/// Withholds what a Secret may hold secrets in, replacing each value with a marker saying how
+/// long it was, so outputs can be shared without leaking credentials: `data` and `stringData`
+/// (each value of a map, or the whole of anything else), every top-level field a v1 Secret
+/// does not have (a newer schema's data, or what a client wrote), fields the schema does not
+/// name (`__unknownFields__`, at any depth) and kubectl's last-applied-configuration annotation.
+/// Null is left (it holds nothing), and so are the fields that say which Secret it is. The
+/// caller has decided that `obj` is a Secret's ([`is_secret`]).
 pub fn redact_secret_fields(obj: &mut Value) {
-    for field in ["data", "stringData"] {
-        if let Some(Value::Object(map)) = obj.get_mut(field) {
-            for v in map.values_mut() {
-                let len = v.as_str().map(str::len).unwrap_or(0);
-                *v = Value::String(redaction_marker(len));
-            }
+    let Some(fields) = obj.as_object_mut() else { return };
+    for (name, v) in fields.iter_mut() {
+        if name == UNKNOWN_KEY {
+            withhold_leaves(v, 0);
+        } else if withholds_secret_field(name) {
+            withhold_values(v);
+        } else {
+            withhold_unknown_fields(v);
         }
     }
     // `kubectl apply` keeps the whole applied object, data included, in this annotation.
     if let Some(v) = obj.pointer_mut(&format!("/metadata/annotations/{}", LAST_APPLIED.replace('/', "~1"))) {
-        let len = v.as_str().map(str::len).unwrap_or(0);
-        *v = Value::String(redaction_marker(len));
+        *v = withheld(v);
+    }
+}
+
+/// The top-level fields of a v1 Secret shown when Secrets are not: what says which Secret it is
+/// and how it is used. Everything else at the top is withheld ([`withholds_secret_field`]).
+const SHOWN_SECRET_FIELDS: [&str; 5] = ["apiVersion", "kind", "metadata", "type", "immutable"];
+
+/// Whether a Secret's top-level field `name` is withheld unless Secrets are shown: `data`,
+/// `stringData`, and any field a v1 Secret does not have.
+pub fn withholds_secret_field(name: &str) -> bool {
+    !SHOWN_SECRET_FIELDS.contains(&name)
+}
+
+/// A withheld value: a marker with the length of the string, or of the JSON text of anything
+/// else; null stays null.
+pub fn withheld(v: &Value) -> Value {
+    match v {
+        Value::Null => Value::Null,
+        Value::String(s) => Value::String(redaction_marker(s.len())),
+        other => Value::String(redaction_marker(other.to_string().len())),
+    }
+}
+
+/// A map's values withheld one by one (the keys, like a Secret's data keys, stay); anything
+/// else withheld whole.
+pub fn withhold_values(v: &mut Value) {
+    match v {
+        Value::Object(map) => map.values_mut().for_each(|x| *x = withheld(x)),
+        other => *other = withheld(other),
+    }
+}
+
+/// Nesting below which a Secret is not searched for unknown fields: the deepest the protobuf
+/// writer renders (it refuses more than 100 nested messages).
+const MAX_UNKNOWN_DEPTH: usize = 128;
+
+/// `__unknownFields__` withheld wherever it is under `v` (the protobuf writer renders it in any
+/// message of the object).
+pub fn withhold_unknown_fields(v: &mut Value) {
+    withhold_unknown_fields_at(v, 0);
+}
+
+fn withhold_unknown_fields_at(v: &mut Value, depth: usize) {
+    if depth > MAX_UNKNOWN_DEPTH {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                if k == UNKNOWN_KEY {
+                    withhold_leaves(x, depth + 1);
+                } else {
+                    withhold_unknown_fields_at(x, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| withhold_unknown_fields_at(x, depth + 1)),
+        _ => {}
+    }
+}
+
+/// Every scalar under `v` withheld, the maps and lists around them kept (so withheld unknown
+/// fields still show their numbers and wire types).
+fn withhold_leaves(v: &mut Value, depth: usize) {
+    match v {
+        Value::Object(map) if depth <= MAX_UNKNOWN_DEPTH => map.values_mut().for_each(|x| withhold_leaves(x, depth + 1)),
+        Value::Array(items) if depth <= MAX_UNKNOWN_DEPTH => items.iter_mut().for_each(|x| withhold_leaves(x, depth + 1)),
+        other => *other = withheld(other),
     }
 }
 
@@ -257,6 +334,7 @@ fn warm(bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::k8s::schema::Schemas;
 
     #[test]
     fn a_secrets_last_applied_configuration_is_redacted() {
@@ -264,6 +342,72 @@ mod tests {
         redact_secret_fields(&mut s);
         assert!(!s.to_string().contains("aHVudGVyMg=="), "{s}");
         assert_eq!(s["metadata"]["annotations"]["other"], "kept");
+    }
+
+    fn decoder() -> Decoder {
+        Decoder { schemas: Schemas::embedded().unwrap(), options: DecodeOptions::default(), encryption: None, etcd_prefix: "/registry".into() }
+    }
+
+    /// Secrets whose kind a byte search does not find: the decoder redacts them, and views that
+    /// show stored bytes withhold them, by the same reading.
+    #[test]
+    fn odd_encodings_of_a_secret_are_judged_alike_by_decoder_and_views() {
+        let t = |s: &str| [vec![0x60 | s.len() as u8], s.as_bytes().to_vec()].concat();
+        let data = [t("data"), vec![0xa1], t("p"), t("aHVudGVyMg==")].concat();
+        let cbor = |kind: Vec<u8>| [vec![0xd9, 0xd9, 0xf7, 0xa3], t("apiVersion"), t("v1"), t("kind"), kind, data.clone()].concat();
+        let values: Vec<(&str, Vec<u8>)> = vec![
+            ("CBOR indefinite-length text", cbor([vec![0x7f], t("Se"), t("cret"), vec![0xff]].concat())),
+            ("CBOR byte string", cbor([vec![0x46], b"Secret".to_vec()].concat())),
+            ("CBOR tagged text", cbor([vec![0xd8, 0x20], t("Secret")].concat())),
+            ("JSON escapes", br#"{"apiVersion":"v1","kind":"\u0053ecret","data":{"p":"aHVudGVyMg=="}}"#.to_vec()),
+            ("JSON folded key", br#"{"apiVersion":"v1","KIND":"Secret","data":{"p":"aHVudGVyMg=="}}"#.to_vec()),
+            ("JSON folded key, exact one other", br#"{"apiVersion":"v1","kind":"ConfigMap","Kind":"Secret","data":{"p":"aHVudGVyMg=="}}"#.to_vec()),
+            ("JSON kind not a string", br#"{"apiVersion":"v1","kind":["Secret"],"data":{"p":"aHVudGVyMg=="}}"#.to_vec()),
+        ];
+        let d = decoder();
+        for (what, v) in values {
+            assert!(d.stored_secret(b"/registry/configmaps/a/b", &v), "{what}: stored bytes withheld");
+            match d.decode_at(b"/registry/configmaps/a/b", &v, None) {
+                Decoded::Object { json, secret, .. } => {
+                    assert!(secret, "{what}: decoded as a Secret");
+                    assert!(!json.as_str().contains("aHVudGVyMg=="), "{what}: {}", json.as_str());
+                }
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+        // A CBOR map with a key twice is refused, as Kubernetes refuses it, and withheld.
+        let twice = [vec![0xd9, 0xd9, 0xf7, 0xa3], t("kind"), t("ConfigMap"), t("kind"), t("Pod"), data.clone()].concat();
+        assert!(matches!(d.decode(&twice), Decoded::Raw { reason } if reason.contains("twice")));
+        assert!(d.stored_secret(b"/registry/configmaps/a/b", &twice));
+        // Other kinds are not Secrets, whatever else names the word.
+        let cm = br#"{"apiVersion":"v1","kind":"ConfigMap","data":{"Secret":"Secret"}}"#;
+        assert!(!d.stored_secret(b"/registry/configmaps/a/b", cm));
+        assert!(matches!(d.decode(cm), Decoded::Object { secret: false, .. }));
+    }
+
+    /// Whatever `data` and `stringData` hold (a string, a list, a number, a map of anything),
+    /// and any field a v1 Secret does not have (a newer schema's data, or unknown fields shown
+    /// by --show-unknown), nothing of it is shown; null, and the fields that say which Secret it
+    /// is, stay.
+    #[test]
+    fn a_secrets_data_of_any_shape_and_its_unknown_fields_are_withheld() {
+        let mut s = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "a", "__unknownFields__": {"99": [{"bytes": "aHVudGVyMg=="}]}},
+            "data": "aHVudGVyMg==", "stringData": ["hunter2", {"p": "hunter2"}], "type": "Opaque", "immutable": true,
+            "binaryData": {"p": "aHVudGVyMg=="}, "password": 4242, "__unknownFields__": {"98": [{"varint": 4242}]}, "gone": null
+        });
+        redact_secret_fields(&mut s);
+        let text = s.to_string();
+        for shown in ["aHVudGVyMg==", "hunter2", "4242"] {
+            assert!(!text.contains(shown), "{shown} in {text}");
+        }
+        assert_eq!(s["data"], "<redacted: 12 characters; --show-secrets to show>");
+        assert_eq!(s["stringData"], "<redacted: 27 characters; --show-secrets to show>");
+        assert_eq!(s["binaryData"]["p"], "<redacted: 12 characters; --show-secrets to show>");
+        assert_eq!(s["password"], "<redacted: 4 characters; --show-secrets to show>");
+        assert_eq!(s["__unknownFields__"]["98"][0]["varint"], "<redacted: 4 characters; --show-secrets to show>");
+        assert_eq!(s["metadata"]["__unknownFields__"]["99"][0]["bytes"], "<redacted: 12 characters; --show-secrets to show>");
+        assert_eq!((&s["type"], &s["immutable"], &s["metadata"]["name"], &s["gone"]), (&serde_json::json!("Opaque"), &serde_json::json!(true), &serde_json::json!("a"), &Value::Null));
     }
 
     #[test]

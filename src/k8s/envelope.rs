@@ -3,6 +3,7 @@
 //! or something else (YAML storage, not Kubernetes).
 
 use crate::etcd::wire;
+use crate::protowire::{fields, Wire};
 
 pub const PROTOBUF_MAGIC: &[u8] = b"k8s\0";
 pub const ENCRYPTED_PREFIX: &[u8] = b"k8s:enc:";
@@ -90,14 +91,40 @@ fn parse_unknown(msg: &[u8]) -> Result<Unknown<'_>, EnvelopeError> {
     let string = |m: &[u8], f| -> Result<String, EnvelopeError> {
         Ok(String::from_utf8_lossy(wire::bytes_field(m, f).map_err(bad)?.unwrap_or_default()).into_owned())
     };
-    let type_meta = wire::bytes_field(msg, 1).map_err(bad)?.unwrap_or_default();
+    let text = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
     Ok(Unknown {
-        api_version: string(type_meta, 1)?,
-        kind: string(type_meta, 2)?,
+        api_version: text(type_meta_field(msg, 1)?),
+        kind: text(type_meta_field(msg, 2)?),
         raw: wire::bytes_field(msg, 2).map_err(bad)?.unwrap_or_default(),
         content_encoding: string(msg, 3)?,
         content_type: string(msg, 4)?,
     })
+}
+
+/// Field `field` of runtime.Unknown's typeMeta (1: apiVersion, 2: kind), read in place from the
+/// Unknown message `msg` as protobuf reads it: typeMeta is a singular embedded message, and one
+/// that occurs more than once is merged, so each of its fields is the last one set in any of
+/// its occurrences (a typeMeta naming kind Secret followed by one naming only an apiVersion is a
+/// Secret's). An error when either message is malformed or the field is not length-delimited.
+pub fn type_meta_field(msg: &[u8], field: u32) -> Result<Option<&[u8]>, EnvelopeError> {
+    let malformed = |_| EnvelopeError::MalformedUnknown;
+    let mut found = None;
+    for occurrence in fields(msg) {
+        match occurrence.map_err(malformed)? {
+            (1, Wire::Bytes(type_meta)) => {
+                for f in fields(type_meta) {
+                    match f.map_err(malformed)? {
+                        (n, Wire::Bytes(b)) if n == field => found = Some(b),
+                        (n, _) if n == field => return Err(EnvelopeError::MalformedUnknown),
+                        _ => {}
+                    }
+                }
+            }
+            (1, _) => return Err(EnvelopeError::MalformedUnknown),
+            _ => {}
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

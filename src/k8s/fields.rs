@@ -42,7 +42,8 @@ pub fn parts(changes: &[Change]) -> Vec<String> {
     parts
 }
 
-fn top_level(path: &str) -> &str {
+/// The top-level field a change's path is under (`data` for `data.password`).
+pub fn top_level(path: &str) -> &str {
     let end = path.find(['.', '[']).unwrap_or(path.len());
     &path[..end]
 }

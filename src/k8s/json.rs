@@ -114,6 +114,7 @@ pub fn render_object_text(schemas: &Schemas, api_version: &str, kind: &str, raw:
     w.buf.extend_from_slice(b",\"kind\":");
     w.string(kind);
     let redact = opts.redact_secrets && crate::k8s::secret::is_secret(crate::k8s::secret::Evidence { key: None, kind: Some(kind) });
+    w.withhold_unknown = redact;
     let ctx = Ctx { top: true, redact, secret_meta: false, resource_version: None, inline: false };
     let mut first = false;
     w.fields(index, raw, &mut first, ctx).map_err(malformed)?;
@@ -315,6 +316,9 @@ struct Writer<'p> {
     depth: usize,
     /// Unknown fields of inline messages, waiting for the object they are written into.
     inline_unknown: Vec<Occ<'p>>,
+    /// The object is a Secret being redacted: the values of fields the schema does not name
+    /// (a newer schema may keep data in them) are written as redaction markers, at any depth.
+    withhold_unknown: bool,
 }
 
 impl<'p> Writer<'p> {
@@ -323,7 +327,26 @@ impl<'p> Writer<'p> {
     }
 
     fn with_capacity(plans: &'p Plans, opts: RenderOptions, capacity: usize) -> Self {
-        Writer { plans, opts, buf: Vec::with_capacity(capacity), unknown: Vec::new(), path: Vec::new(), scratch: Vec::new(), depth: 0, inline_unknown: Vec::new() }
+        Writer {
+            plans,
+            opts,
+            buf: Vec::with_capacity(capacity),
+            unknown: Vec::new(),
+            path: Vec::new(),
+            scratch: Vec::new(),
+            depth: 0,
+            inline_unknown: Vec::new(),
+            withhold_unknown: false,
+        }
+    }
+
+    /// A writer for part of the object this one writes (merged bytes), with its settings.
+    fn sub(&self) -> Self {
+        let mut sub = Writer::new(self.plans, self.opts);
+        sub.path = self.path.clone();
+        sub.depth = self.depth;
+        sub.withhold_unknown = self.withhold_unknown;
+        sub
     }
 
     fn finish(self) -> Result<RenderedText, String> {
@@ -646,7 +669,16 @@ impl<'p> Writer<'p> {
                 self.buf.push(b'{');
                 self.string(what);
                 self.buf.push(b':');
-                self.scalar(v);
+                if self.withhold_unknown {
+                    let len = match v {
+                        Sv::Bytes(b) => b.len().div_ceil(3) * 4,
+                        Sv::U(n) => itoa::Buffer::new().format(n).len(),
+                        _ => 0,
+                    };
+                    self.string(&redaction_marker(len));
+                } else {
+                    self.scalar(v);
+                }
                 self.buf.push(b'}');
             }
             self.buf.push(b']');
@@ -738,9 +770,7 @@ impl<'p> Writer<'p> {
     /// A singular message field that occurred several times, rendered from its merged bytes
     /// (which live shorter than the input, hence the writer of their own).
     fn merged_message(&mut self, f: &FieldPlan, m: usize, merged: &[u8], first: &mut bool, ctx: Ctx) -> Result<(), String> {
-        let mut sub = Writer::new(self.plans, self.opts);
-        sub.path = self.path.clone();
-        sub.depth = self.depth;
+        let mut sub = self.sub();
         let mut sub_first = *first;
         match f.rule {
             Rule::OmitZero if merged.is_empty() => {}
@@ -784,9 +814,7 @@ impl<'p> Writer<'p> {
         for o in group {
             merged.extend_from_slice(self.bytes_of(o)?);
         }
-        let mut sub = Writer::new(self.plans, self.opts);
-        sub.path = self.path.clone();
-        sub.depth = self.depth;
+        let mut sub = self.sub();
         sub.message(m, &merged)?;
         self.buf.extend_from_slice(&sub.buf);
         self.unknown.extend(sub.unknown);

@@ -16,9 +16,10 @@ use crate::error::{Error, Result};
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::revision::Revision;
 use crate::etcd::KeyRange;
-use crate::k8s::decoder::{redact_secret_fields, redact_shown, DecodeOptions, Decoded, Decoder, LAST_APPLIED};
+use crate::k8s::decoder::{redact_secret_fields, redact_shown, withhold_unknown_fields, withhold_values, withheld, withholds_secret_field, DecodeOptions, Decoded, Decoder, LAST_APPLIED};
+use crate::k8s::fields::top_level;
+use crate::k8s::json::UNKNOWN_KEY;
 use crate::k8s::fields::{diff, Change};
-use crate::k8s::json::redaction_marker;
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
 use crate::snapshot::Snapshot;
 use crate::views::progress::{self, Counter, Progress};
@@ -314,32 +315,34 @@ pub fn shown_changes(mut changes: Vec<Change>, old: (&Value, bool), new: (&Value
     Some(changes)
 }
 
-/// What a Secret's changes may not show: `data` and `stringData` values, and kubectl's
-/// last-applied-configuration annotation (the whole applied Secret), replaced by markers that
-/// say only how long they were (as `redact_secret` does to the object itself).
+/// What a Secret's changes may not show, as [`redact_secret_fields`] withholds it from the
+/// object itself: `data`, `stringData` and every other top-level field a v1 Secret does not
+/// have (whatever their shape), fields the schema does not name (`__unknownFields__`, at any
+/// depth), and kubectl's last-applied-configuration annotation (the whole applied Secret); each
+/// value replaced by a marker that says only how long it was.
 pub fn redact_changes(changes: &mut [Change]) {
-    let marker = |v: &Value| Value::String(redaction_marker(v.as_str().map(str::len).unwrap_or(0)));
     let annotation = format!("metadata.annotations[{}]", Value::String(LAST_APPLIED.into()));
     for c in changes.iter_mut() {
-        let secret_map = c.path.starts_with("data") || c.path.starts_with("stringData");
+        let withheld_field = withholds_secret_field(top_level(&c.path)) || c.path.contains(UNKNOWN_KEY);
         for v in [&mut c.old, &mut c.new].into_iter().flatten() {
-            if secret_map {
-                match v {
-                    Value::Object(m) => m.values_mut().for_each(|x| *x = marker(x)),
-                    other => *other = marker(other),
-                }
+            if withheld_field {
+                withhold_values(v);
             } else if c.path == annotation {
-                *v = marker(v);
+                *v = withheld(v);
             } else if c.path == "metadata.annotations" || c.path == "metadata" {
-                // The whole map (or metadata) added or removed: redact the annotation inside it.
+                // The whole map (or metadata) added or removed: redact what is in it as in the
+                // object (the annotation, unknown fields).
                 let mut wrapper = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {}});
                 if c.path == "metadata" {
-                    wrapper["metadata"] = v.clone();
+                    wrapper["metadata"] = v.take();
                 } else {
-                    wrapper["metadata"]["annotations"] = v.clone();
+                    wrapper["metadata"]["annotations"] = v.take();
                 }
                 redact_secret_fields(&mut wrapper);
                 *v = if c.path == "metadata" { wrapper["metadata"].take() } else { wrapper["metadata"]["annotations"].take() };
+            } else {
+                // Anything else added or removed whole (an owner reference) may hold unknown fields.
+                withhold_unknown_fields(v);
             }
         }
     }
@@ -348,6 +351,7 @@ pub fn redact_changes(changes: &mut [Change]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::k8s::json::redaction_marker;
     use serde_json::json;
 
     #[test]
@@ -370,5 +374,22 @@ mod tests {
         let mut whole = diff(&json!({"metadata": {}}), &json!({"metadata": {"annotations": {LAST_APPLIED: applied("c3dvcmRmaXNo")}}}), false);
         redact_changes(&mut whole);
         assert!(!serde_json::to_string(&whole[0].new).unwrap().contains("c3dvcmRmaXNo"));
+    }
+
+    #[test]
+    fn a_secrets_changes_withhold_data_of_any_shape_and_unknown_fields() {
+        let unknown = |b: &str| json!({"99": [{"bytes": b}]});
+        let old = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "ownerReferences": [{"name": "o"}]},
+                         "data": "aHVudGVyMg==", "newField": {"k": "b2xkLXNlY3JldA=="}, "__unknownFields__": unknown("b2xkLXVua25vd24=")});
+        let new = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "__unknownFields__": unknown("bWV0YS11bmtub3du"),
+                         "ownerReferences": [{"name": "o", "__unknownFields__": unknown("b3duZXItdW5rbm93bg==")}]},
+                         "data": ["c3dvcmRmaXNo"], "newField": {"k": "bmV3LXNlY3JldA=="}, "__unknownFields__": unknown("bmV3LXVua25vd24="), "type": "Opaque"});
+        let mut changes = diff(&old, &new, false);
+        redact_changes(&mut changes);
+        let text = serde_json::to_string(&changes.iter().map(|c| (&c.path, &c.old, &c.new)).collect::<Vec<_>>()).unwrap();
+        for secret in ["aHVudGVyMg==", "c3dvcmRmaXNo", "b2xkLXNlY3JldA==", "bmV3LXNlY3JldA==", "b2xkLXVua25vd24=", "bmV3LXVua25vd24=", "bWV0YS11bmtub3du", "b3duZXItdW5rbm93bg=="] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert_eq!(changes.iter().find(|c| c.path == "type").unwrap().new, Some(json!("Opaque")), "what says which Secret it is stays");
     }
 }
