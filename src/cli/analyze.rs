@@ -2,7 +2,7 @@
 //! (docs/commands/analyze.md).
 
 use super::format::{human_size, one_line, table};
-use super::{CliError, CliResult, EXIT_OK};
+use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
@@ -53,7 +53,7 @@ pub fn run(a: &AnalyzeArgs, out: &mut impl Write) -> CliResult {
     } else {
         print_table(&r, out)?;
     }
-    Ok(EXIT_OK)
+    Ok(if r.member_damage.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
 }
 
 /// The analysis plus a `treemap` node tree: {name, value (history bytes), children}.

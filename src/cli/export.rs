@@ -3,12 +3,12 @@
 
 use super::format::{printable_key, table};
 use super::progress::Bar;
-use super::{CliError, CliResult, EXIT_OK};
+use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use base64::Engine;
 use clap::{Args, Subcommand};
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::views::export::query::{run as run_query, temporary_tables, Cell, Event, RunOptions};
+use etcdscope::views::export::query::{run as run_query, temporary_tables_summarised, Cell, Event, RunOptions};
 use etcdscope::views::export::{export_sqlite, ExportOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -98,7 +98,7 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
         s.read_revision,
         if a.tables.wal.is_some() { format!("; {} WAL entries", s.wal_entries) } else { String::new() }
     )?;
-    Ok(EXIT_OK)
+    Ok(warn_of(&s.notes))
 }
 
 pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
@@ -111,7 +111,7 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
     let snap = Snapshot::open(&source)?;
     let mut bar = Bar::new();
     let tables = a.tables.options();
-    let conn = temporary_tables(&snap, &decoder, &tables, &mut |p| bar.update(p))?;
+    let (conn, summary) = temporary_tables_summarised(&snap, &decoder, &tables, &mut |p| bar.update(p))?;
     drop(bar);
     let limits = RunOptions { cancel: tables.cancel.clone(), timeout: (a.timeout > 0).then(|| std::time::Duration::from_secs(a.timeout)) };
     let mut names: Vec<String> = Vec::new();
@@ -173,7 +173,15 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
         "table" => out.write_all(table(&rows).as_bytes())?,
         _ => {}
     }
-    Ok(EXIT_OK)
+    Ok(warn_of(&summary.notes))
+}
+
+/// Prints what the tables do not show as stored (one warning each) on stderr: exit 1 if any.
+fn warn_of(notes: &[String]) -> i32 {
+    for n in notes {
+        say!("etcdscope: warning: {n}");
+    }
+    if notes.is_empty() { EXIT_OK } else { EXIT_FINDINGS }
 }
 
 /// Where rows go: straight to the output, or through the CSV writer (which owns it meanwhile).

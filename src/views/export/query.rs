@@ -5,7 +5,7 @@
 //! while SQLite computes without returning a row (a recursive CTE that never ends). Exactly one
 //! statement is run: SQL holding a second one is refused rather than cut short.
 
-use super::{bulk_load_pragmas, fill, sql_error, ExportOptions, Progress, Watchdog};
+use super::{bulk_load_pragmas, fill, sql_error, ExportOptions, ExportSummary, Progress, Watchdog};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::k8s::decoder::Decoder;
@@ -29,16 +29,21 @@ pub enum Cell {
 /// The tables of `snap` in a private temporary database (on disk, deleted when dropped: a
 /// large keyspace does not have to fit in memory).
 pub fn temporary_tables(snap: &Snapshot<'_>, decoder: &Decoder, options: &ExportOptions, progress: &mut dyn FnMut(Progress)) -> Result<Connection> {
+    Ok(temporary_tables_summarised(snap, decoder, options, progress)?.0)
+}
+
+/// [`temporary_tables`], with what filling them wrote and read around ([`ExportSummary::notes`]).
+pub fn temporary_tables_summarised(snap: &Snapshot<'_>, decoder: &Decoder, options: &ExportOptions, progress: &mut dyn FnMut(Progress)) -> Result<(Connection, ExportSummary)> {
     let name = Path::new("<temporary database>");
     // An empty file name: SQLite's private temporary database, removed when closed.
     let conn = Connection::open("").map_err(|e| sql_error(name, e))?;
     bulk_load_pragmas(&conn).map_err(|e| sql_error(name, e))?;
     let watchdog = Watchdog::start(&conn, &options.cancel, None)?;
-    fill(&conn, snap, decoder, options, name, progress)?;
+    let summary = fill(&conn, snap, decoder, options, name, progress)?;
     drop(watchdog);
     // The user's SQL reads these tables: nothing else is attached to them.
     conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0);
-    Ok(conn)
+    Ok((conn, summary))
 }
 
 /// What a running query hands out: its column names once, then each row in order.
