@@ -76,7 +76,7 @@ impl std::fmt::Display for MemberDamage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{} (page {}, byte offset {}): {}", self.bucket, self.key, self.page, self.offset, self.what)?;
         match (self.bucket, self.id) {
-            (MEMBERS_NAME, Some(id)) => write!(f, "; the member is counted by the ID its key names, {id:x}, as etcd names it"),
+            (MEMBERS_NAME, Some(id)) => write!(f, "; its key names the member's ID, {id:x}, as etcd names members, so the cluster ID still counts it"),
             (MEMBERS_NAME, None) => write!(f, "; its key names no member ID either, so the cluster ID derived here leaves it out and is wrong"),
             _ => Ok(()),
         }

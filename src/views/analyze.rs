@@ -253,7 +253,7 @@ pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &G
         notes.push(format!("the largest group is {} with {:.1}% of the history bytes", g.name, pct(g.history_bytes, total.history_bytes)));
     }
     for d in &membership.damaged {
-        notes.push(format!("a member entry could not be read and is left out of the quorum: {d}"));
+        notes.push(format!("a member entry could not be read (whether it votes is unknown): {d}"));
     }
     if file_bytes > DEFAULT_QUOTA * 8 / 10 {
         notes.push(format!("the file is {:.0}% of etcd's default 2 GiB quota: raise --quota-backend-bytes (8 GiB at most is recommended) or compact and defragment", pct(file_bytes, DEFAULT_QUOTA)));
