@@ -12,8 +12,13 @@ publishes its attributes): give it a copy. The script decides nothing about the 
 reading the JSON does.
 
     python3 scripts/etcd_starts.py --data-dir /tmp/copy --out /tmp/started.json [--version 3.5.1]
+
+With `--puts N`, once etcd is healthy it is asked to put keys `verify-put-1` .. `verify-put-N`
+one at a time (etcdctl, 3 s command timeout each), then for every key under `verify-put-`;
+recorded as "puts": [{"key", "ok", "error"}] and "stored": [keys].
 """
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -50,12 +55,27 @@ def stop(proc):
             proc.wait(timeout=20)
 
 
+def put_keys(bin_dir, endpoint, n, env):
+    """Puts verify-put-1..n one at a time; returns what each put did and the keys then stored."""
+    ctl = [os.path.join(bin_dir, "etcdctl"), "--endpoints", endpoint, "--command-timeout=3s"]
+    puts = []
+    for i in range(1, n + 1):
+        key = f"verify-put-{i}"
+        p = subprocess.run(ctl + ["put", key, str(i)], capture_output=True, env=env, timeout=30)
+        puts.append({"key": key, "ok": p.returncode == 0, "error": p.stderr.decode("utf-8", "replace")[-300:]})
+    p = subprocess.run(ctl + ["get", "verify-put-", "--prefix", "--keys-only", "-w", "json"], capture_output=True, env=env, timeout=30)
+    kvs = json.loads(p.stdout or b"{}").get("kvs") or []
+    stored = [base64.b64decode(kv["key"]).decode() for kv in kvs]
+    return puts, stored
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--version", default="3.5.1")
     p.add_argument("--timeout", type=float, default=40.0, help="seconds to wait for health or exit")
+    p.add_argument("--puts", type=int, default=0, help="keys to put once etcd is healthy")
     a = p.parse_args()
     bins = etcd_bins.find_bins()
     if a.version not in bins:
@@ -71,6 +91,7 @@ def main():
             "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
             "--initial-cluster", f"verify={peer_url}", "--logger", "zap"]
     started = timed_out = False
+    puts, stored = [], []
     with open(log_path, "wb") as logf:
         proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
@@ -81,6 +102,8 @@ def main():
                     break
                 started = healthy(client)
                 time.sleep(0.2)
+            if started and a.puts > 0:
+                puts, stored = put_keys(bins[a.version], client_url, a.puts, env)
         finally:
             exited_by_itself = proc.poll() is not None
             stop(proc)
@@ -88,6 +111,8 @@ def main():
         lines = f.read().decode("utf-8", "replace").splitlines()
     result = {"started": started, "timed_out": timed_out,
               "exit_code": proc.returncode if exited_by_itself else None, "log": "\n".join(lines[-40:])}
+    if a.puts > 0:
+        result.update(puts=puts, stored=stored)
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1)
 

@@ -5,7 +5,7 @@
 
 use crate::bolt::Db;
 use crate::error::Result;
-use crate::etcd::lease::{read_leases, Lease};
+use crate::etcd::lease::{read_lease_bucket, read_leases, Lease, LeaseBucket};
 use crate::etcd::members::{read_membership, Membership};
 use crate::etcd::{Backend, KeyRange, Store};
 use crate::k8s::crd::resource_from_crd;
@@ -54,8 +54,15 @@ impl<'a> Snapshot<'a> {
         read_membership(self.backend())
     }
 
+    /// The leases etcd would have on starting from this file.
     pub fn leases(&self) -> Result<Vec<Lease>> {
         read_leases(self.backend())
+    }
+
+    /// The leases etcd would have, and the entries of the `lease` bucket it would not take as
+    /// they are (a key that is not its lease's ID, an ID held twice, a key etcd never reads).
+    pub fn lease_bucket(&self) -> Result<LeaseBucket> {
+        read_lease_bucket(self.backend())
     }
 
     /// The built-in resources plus every custom resource defined by a CRD stored under

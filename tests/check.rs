@@ -337,3 +337,110 @@ fn analyze_takes_any_top_count() {
         assert_eq!(o.status.code(), Some(0), "--top {top}: {}", String::from_utf8_lossy(&o.stderr));
     }
 }
+
+/// What `etcdutl snapshot status` (3.5.1) or `ETCDCTL_API=3 etcdctl snapshot status` (3.4.23)
+/// does with `db`: (succeeded, what it printed). Both open the file for writing, as etcd does.
+fn etcd_snapshot_status(version: &str, bin_dir: &str, db: &Path) -> (bool, String) {
+    let tool = if version == "3.5.1" { "etcdutl" } else { "etcdctl" };
+    let out = Command::new(Path::new(bin_dir).join(tool)).env("ETCDCTL_API", "3").args(["snapshot", "status", "-w", "json"]).arg(db).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Found by trying to break every command: a meta whose checksum is right but whose
+/// high-water mark is 0 (or whose root page lies at or beyond the mark) made every command exit
+/// 2 with "high-water mark 0 is impossible", `salvage` and `check --best-effort` included, though
+/// the other meta was intact. bbolt checks only magic, version and checksum, so it chooses such a
+/// meta and fails on it: real etcd's tools (which open the file as etcd does) must not read
+/// these files. The strict readers refuse them as bbolt fails, saying which meta, why, and that
+/// the other meta is usable; `check --best-effort` and `salvage` read through the other meta
+/// and report the one passed over as an error.
+#[test]
+fn an_active_meta_with_impossible_page_ids_is_passed_over_by_the_tolerant_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    for version in ["3.5.1", "3.4.23"] {
+        let mut sample = std::fs::read(repo().join(format!("testdata/etcd-{version}/snapshot.db"))).unwrap();
+        sample.truncate(sample.len() - 32);
+        let (txid0, txid1) = (u64_at(&sample, 64), u64_at(&sample, PS + 64));
+        let (active, other) = if txid0 > txid1 { (0, 1) } else { (1, 0) };
+        let (active_txid, other_txid) = (u64_at(&sample, active * PS + 64), u64_at(&sample, other * PS + 64));
+        let hwm = u64_at(&sample, active * PS + 56);
+        let root = u64_at(&sample, active * PS + 32);
+        let expected: Value = serde_json::from_slice(&std::fs::read(repo().join(format!("testdata/etcd-{version}/expected/snapshot-status.json"))).unwrap()).unwrap();
+        // (field offset in the meta page, value, the field blamed, what is wrong): a mark lowered
+        // to the root page makes the root page the impossible one.
+        let cases = [
+            (56usize, 0u64, 56usize, "high-water mark 0 is impossible".to_string()),
+            (56, root, 32, format!("root bucket page {root} is impossible")),
+            (32, hwm, 32, format!("root bucket page {hwm} is impossible")),
+        ];
+        for (i, (field, value, blamed, why)) in cases.iter().enumerate() {
+            let mut db = sample.clone();
+            db[active * PS + field..active * PS + field + 8].copy_from_slice(&value.to_le_bytes());
+            reseal_meta(&mut db, active);
+            let path = write(dir.path(), &format!("{version}-{i}.db"), &db);
+            let case = format!("etcd {version} snapshot, active meta's field at {field} set to {value}");
+            if let Some(bins) = bin_dir_or_skip(version) {
+                let (ok, said) = etcd_snapshot_status(version, &bins, &path);
+                assert!(!ok, "{case}: real etcd's snapshot status read it: {said}");
+            }
+            // The strict readers: refused, naming the meta, the field's byte, why, and the other meta.
+            let this = format!("meta page {active} (txid {active_txid})");
+            let usable = format!("meta page {other} (txid {other_txid}) is valid");
+            let p = path.as_os_str();
+            for full in [vec!["status".as_ref(), p], vec!["check".as_ref(), p], vec!["kv".as_ref(), "get".as_ref(), p, "/hist/kept".as_ref()]] {
+                let args = full[0];
+                let out = run(&full);
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(2), "{case}: {args:?}: {err}");
+                let field_at = format!("page {active} (byte offset {})", active * PS + blamed);
+                for needle in [this.as_str(), why.as_str(), usable.as_str(), field_at.as_str(), "check --best-effort"] {
+                    assert!(err.contains(needle), "{case}: {args:?} does not say {needle:?}: {err}");
+                }
+            }
+            // check --best-effort: read through the other meta, the passed-over one an error.
+            let (code, report) = check_json(&path, &["--best-effort"]);
+            assert_eq!(code, 1, "{case}: {report}");
+            let meta = report["meta"].as_str().unwrap();
+            assert!(meta.starts_with(&format!("meta page {other} (txid {other_txid}) is used")) && meta.contains(why.as_str()), "{case}: {meta}");
+            let found = serious(&report);
+            let passed_over = found.iter().find(|f| f["page"].as_u64() == Some(active as u64) && f["offset"].as_u64() == Some((active * PS + blamed) as u64));
+            let passed_over = passed_over.unwrap_or_else(|| panic!("{case}: no finding at the meta's field: {report}"));
+            assert_eq!(passed_over["severity"], "error", "{case}");
+            assert!(passed_over["what"].as_str().unwrap().contains(why.as_str()), "{case}: {passed_over}");
+            // A snapshot's two metas name the same tree: nothing else is wrong with it.
+            assert_eq!(found.len(), 1, "{case}: {report}");
+            // salvage: exit 1 (an error was found), the finding shown, and a snapshot with the
+            // content etcd recorded for the original.
+            let out_db = dir.path().join(format!("{version}-{i}-salvaged.db"));
+            let out = run(&["salvage".as_ref(), path.as_os_str(), "--out".as_ref(), out_db.as_os_str()]);
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(1), "{case}: salvage: {said}{}", String::from_utf8_lossy(&out.stderr));
+            assert!(said.contains(why.as_str()), "{case}: salvage does not say why the meta was passed over: {said}");
+            let status = status_json(&out_db);
+            for field in ["hash", "revision", "totalKey"] {
+                assert_eq!(status[field], expected[field], "{case}: salvaged {field}");
+            }
+        }
+    }
+}
+
+/// The other meta bbolt would fall back to names impossible pages: nothing is refused (bbolt
+/// does not read it), but `check` warns.
+#[test]
+fn an_older_meta_with_impossible_page_ids_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = std::fs::read(repo().join("testdata/etcd-3.5.1/member-db")).unwrap();
+    let older = if u64_at(&db, 64) > u64_at(&db, PS + 64) { 1 } else { 0 };
+    db[older * PS + 56..older * PS + 64].copy_from_slice(&0u64.to_le_bytes());
+    reseal_meta(&mut db, older);
+    let path = write(dir.path(), "older.db", &db);
+    let (code, report) = check_json(&path, &[]);
+    assert_eq!(code, 1, "{report}");
+    let found = serious(&report);
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0]["severity"], "warning");
+    assert_eq!(found[0]["offset"].as_u64(), Some((older * PS + 56) as u64));
+    assert!(found[0]["what"].as_str().unwrap().contains("high-water mark 0 is impossible"), "{report}");
+    let out = run(&["status".as_ref(), path.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -67,11 +67,49 @@ fn truncated_files() {
     let dir = tempfile::tempdir().unwrap();
     let db = sample_db();
     let half = write_tmp(&dir, "half.db", &db[..db.len() / 2]);
-    assert_error(&half, &["file is truncated", "page", "byte offset"]);
+    // The location is where the file ends: the page that offset lies in (not the last page the
+    // meta names, which is not there).
+    let ends = format!("page {} (byte offset {})", db.len() / 2 / 4096, db.len() / 2);
+    assert_error(&half, &["file is truncated", &ends]);
     let tiny = write_tmp(&dir, "tiny.db", &db[..40]);
     assert_error(&tiny, &["too short for a meta page"]);
     let empty = write_tmp(&dir, "empty.db", &[]);
     assert_error(&empty, &["not a bbolt database"]);
+}
+
+/// Found by trying to break every command: a snapshot cut to 7701 bytes (meta page 0 whole,
+/// meta page 1 in part) made every reader, `salvage` included, blame "page 153 (byte offset
+/// 7701)": a page the file never had, at an offset that is not its own. bbolt refuses such a
+/// file before reading a meta ("file size too small", which is what `etcdutl snapshot status`
+/// prints); the error now says the file is shorter than its two meta pages and names where it
+/// ends, inside meta page 1.
+#[test]
+fn a_file_shorter_than_two_pages_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = write_tmp(&dir, "cut.db", &sample()[..7701]);
+    if let Some(bins) = common::bin_dir_or_skip("3.5.1") {
+        let out = std::process::Command::new(Path::new(&bins).join("etcdutl")).args(["snapshot", "status"]).arg(&cut).output().unwrap();
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("file size too small"), "{out:?}");
+    }
+    let p = cut.as_os_str();
+    let out_db = dir.path().join("salvaged.db");
+    let commands: [Vec<&std::ffi::OsStr>; 5] = [
+        vec!["status".as_ref(), p],
+        vec!["kv".as_ref(), "get".as_ref(), p, "/hist/kept".as_ref()],
+        vec!["check".as_ref(), p],
+        vec!["check".as_ref(), p, "--best-effort".as_ref()],
+        vec!["salvage".as_ref(), p, "--out".as_ref(), out_db.as_os_str()],
+    ];
+    for args in commands {
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        for needle in ["page 1 (byte offset 7701)", "shorter than its two meta pages", "7701 bytes", "8192"] {
+            assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
+        }
+        assert!(!err.contains("page 153"), "{args:?} names a page the file does not have: {err}");
+        assert!(!out_db.exists());
+    }
 }
 
 #[test]

@@ -12,8 +12,9 @@ use base64::Engine;
 use common::{repo, run};
 use rusqlite::Connection;
 use serde_json::Value;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn export(src: &Path, dir: &tempfile::TempDir, name: &str, extra: &[&str]) -> PathBuf {
     let out = dir.path().join(name);
@@ -635,4 +636,156 @@ fn an_error_while_writing_names_the_output_not_its_temporary() {
     assert!(err.starts_with(&named), "the error names OUT first: {err}");
     assert!(err.contains("(writing its temporary file"), "and says which file was being written: {err}");
     assert!(!out.exists() && hidden_names(dir.path()).is_empty(), "nothing left: {:?}", hidden_names(dir.path()));
+}
+
+/// The live entry of `bucket` whose key is `key` in the db file `db`: (page, offset of its
+/// value, value). Read with our bbolt reader only to find where to write; what is expected of
+/// the damaged file comes from etcd.
+fn live_entry(db: &[u8], bucket: &[u8], key: &[u8]) -> (u64, usize, Vec<u8>) {
+    let db = etcdscope::bolt::Db::open(db, std::sync::Arc::from(Path::new("sample"))).unwrap();
+    let bucket = db.root().bucket(&db, bucket).unwrap().expect("bucket");
+    let entry = bucket.iter(&db).map(Result::unwrap).find(|e| e.key() == key).expect("entry");
+    (entry.page, entry.element.value_offset as usize, entry.value().to_vec())
+}
+
+/// Found by trying to break every command: a `lease` bucket holding lease 4096 twice (one entry
+/// under its own key, one under another lease's key) made `export` and `query` fail ("UNIQUE
+/// constraint failed: leases.id", naming a temporary file and no page), and `check` said nothing
+/// of an entry whose key is not its lease's ID. etcd's lessor files each lease under the ID in
+/// the value, the later entry in key order replacing the earlier: real etcd 3.5.1, restored from
+/// the crafted snapshot and started, has that one lease, with the later entry's TTL. The export
+/// has one row per lease etcd has, says what it set aside (exit 1), and `check` names both
+/// entries by page and offset.
+#[test]
+fn leases_are_exported_as_etcd_reads_them() {
+    if common::bin_dir_or_skip("3.5.1").is_none() {
+        return;
+    }
+    use etcdscope::etcd::pb::leasepb;
+    use prost::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = std::fs::read(repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
+    db.truncate(db.len() - 32);
+    // The sample's leases: B = 4096 and A (testdata/README.md), both TTL 3600. A's value is
+    // rewritten, in place and at its length, to hold lease 4096 with TTL 7200 (an unknown field
+    // pads it: etcd's decoder and ours skip it).
+    let a_id: i64 = 7310577378212933488;
+    let (a_page, a_at, a_value) = live_entry(&db, b"lease", &a_id.to_be_bytes());
+    let (b_page, b_at, _) = live_entry(&db, b"lease", &4096i64.to_be_bytes());
+    let mut forged = leasepb::Lease { id: 4096, ttl: 7200, remaining_ttl: 0 }.encode_to_vec();
+    let pad = a_value.len() - forged.len() - 2;
+    forged.extend([0x7a, pad as u8]);
+    forged.extend(std::iter::repeat(b'p').take(pad));
+    assert_eq!(forged.len(), a_value.len());
+    db[a_at..a_at + forged.len()].copy_from_slice(&forged);
+    let path = dir.path().join("leasedup.db");
+    std::fs::write(&path, &db).unwrap();
+
+    let etcd = common::recording("etcd_leases.py", &["--snapshot".as_ref(), path.as_os_str()]);
+    let etcd_has: Vec<(i64, i64)> = etcd["leases"].as_array().unwrap().iter().map(|l| (int(&l["id"]), int(&l["granted_ttl"]))).collect();
+    assert_eq!(etcd_has, vec![(4096, 7200)], "what etcd 3.5.1 made of the crafted bucket: {}", etcd["log"]);
+
+    // Where each entry's key starts (just before its value).
+    let (a_key_at, b_key_at) = (a_at - 8, b_at - 8);
+    let out = dir.path().join("leasedup.sqlite");
+    let o = run(&["export".as_ref(), "sqlite".as_ref(), path.as_os_str(), out.as_os_str()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "export: {err}");
+    for needle in [format!("{:016x} (page {a_page}, byte offset {a_key_at})", a_id), format!("{:016x} (page {b_page}, byte offset {b_key_at})", 4096)] {
+        assert!(err.contains(&needle), "export's warnings do not name {needle:?}: {err}");
+    }
+    let conn = Connection::open(&out).unwrap();
+    let rows: Vec<(i64, i64)> = conn.prepare("SELECT id, granted_ttl FROM leases ORDER BY id").unwrap().query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    assert_eq!(rows, etcd_has);
+
+    let o = run(&["query".as_ref(), path.as_os_str(), "SELECT id, granted_ttl FROM leases".as_ref(), "-o".as_ref(), "jsonl".as_ref()]);
+    assert_eq!(o.status.code(), Some(1), "query: {}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<(i64, i64)> = String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).map(|v| (int(&v["id"]), int(&v["granted_ttl"]))).collect();
+    assert_eq!(rows, etcd_has);
+
+    let o = run(&["check".as_ref(), path.as_os_str(), "-o".as_ref(), "json".as_ref()]);
+    assert_eq!(o.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let at = |page: u64, offset: usize, words: &str| {
+        findings.iter().any(|f| f["page"].as_u64() == Some(page) && f["offset"].as_u64() == Some(offset as u64) && f["what"].as_str().unwrap().contains(words))
+    };
+    assert!(at(a_page, a_key_at, "holds lease 0000000000001000"), "no finding on the key holding another lease's ID: {report}");
+    assert!(at(b_page, b_key_at, "dropped"), "no finding on the entry etcd drops: {report}");
+}
+
+/// Found by trying to break every command: one byte of the `members` bucket made `kv get`,
+/// `status` and `analyze` exit 2 ("not member JSON"), though only `status` and `analyze` show
+/// members. A view that does not need the membership does not fail on it: `kv get` answers as
+/// on the sound file (the header's member and cluster IDs come from the member's key, as etcd
+/// names members); `status` and `analyze` show the rest and report the damaged member with its
+/// page and offset (exit 1); `export` writes every other table; `check` reports it.
+#[test]
+fn a_damaged_member_fails_only_what_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sound = repo().join("testdata/etcd-3.5.1/snapshot.db");
+    let mut db = std::fs::read(&sound).unwrap();
+    db.truncate(db.len() - 32);
+    let sound_db = dir.path().join("sound.db");
+    std::fs::write(&sound_db, &db).unwrap();
+    let member = common::status_json(&sound)["members"][0]["id"].as_str().unwrap().to_string();
+    let (page, at, value) = live_entry(&db, b"members", member.as_bytes());
+    assert_eq!(value[0], b'{');
+    db[at + 1] = b'X';
+    let path = dir.path().join("member.db");
+    std::fs::write(&path, &db).unwrap();
+    let (p, s) = (path.as_os_str(), sound_db.as_os_str());
+    let place = format!("page {page}, byte offset {at}");
+
+    for (key, extra) in [("/hist/", ["--prefix", "-w", "json"]), ("/hist/kept", ["-w", "fields", "--keys-only"])] {
+        let with = |file: &OsStr| -> Vec<OsString> {
+            let mut v: Vec<OsString> = vec!["kv".into(), "get".into(), file.into(), key.into()];
+            v.extend(extra.iter().map(OsString::from));
+            v
+        };
+        let args = |v: &[OsString]| -> Output { run(&v.iter().map(OsString::as_os_str).collect::<Vec<_>>()) };
+        let (damaged, sound) = (args(&with(p)), args(&with(s)));
+        assert_eq!(damaged.status.code(), Some(0), "kv get {key}: {}", String::from_utf8_lossy(&damaged.stderr));
+        assert_eq!(damaged.stdout, sound.stdout, "kv get {key}: the answer differs from the sound file's");
+    }
+    for args in [vec!["get", "pods", "-A"], vec!["history", "/hist/updated"]] {
+        let mut v: Vec<&OsStr> = vec![args[0].as_ref(), p];
+        v.extend(args[1..].iter().map(OsStr::new));
+        let o = run(&v);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    let o = run(&["status".as_ref(), p, "-o".as_ref(), "json".as_ref()]);
+    assert_eq!(o.status.code(), Some(1), "status: {}", String::from_utf8_lossy(&o.stderr));
+    let status: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sound_status = common::status_json(&sound_db);
+    for field in ["revision", "totalKey", "clusterId", "leases", "liveKeys", "consistentIndex"] {
+        assert_eq!(status[field], sound_status[field], "status {field}");
+    }
+    let damage = &status["memberDamage"][0];
+    assert_eq!((damage["page"].as_u64(), damage["offset"].as_u64(), damage["id"].as_str()), (Some(page), Some(at as u64), Some(member.as_str())), "{status}");
+    assert!(status["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(&place) && w.as_str().unwrap().contains("not member JSON")), "{status}");
+    let table = String::from_utf8(run(&["status".as_ref(), p]).stdout).unwrap();
+    assert!(table.contains(&format!("{member} (unreadable")) && table.contains(&place), "{table}");
+
+    let o = run(&["analyze".as_ref(), p]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "analyze: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains(&place) && text.contains("not member JSON"), "{text}");
+
+    let out = dir.path().join("member.sqlite");
+    let o = run(&["export".as_ref(), "sqlite".as_ref(), p, out.as_os_str()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "export: {err}");
+    assert!(err.contains(&place), "{err}");
+    let conn = Connection::open(&out).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM members"), 0);
+    assert_eq!(count("SELECT count(*) FROM kv"), sound_status["liveKeys"].as_i64().unwrap());
+
+    let o = run(&["check".as_ref(), p, "-o".as_ref(), "json".as_ref()]);
+    assert_eq!(o.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let named = report["findings"].as_array().unwrap().iter().any(|f| f["page"].as_u64() == Some(page) && f["offset"].as_u64() == Some(at as u64) && f["what"].as_str().unwrap().contains("not member JSON"));
+    assert!(named, "{report}");
 }

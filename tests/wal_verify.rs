@@ -304,3 +304,78 @@ fn verify_fails_where_etcd_refuses_to_start() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// What etcd 3.5.1 does on a copy of `dir`, waiting at most `wait_s` seconds for it to become
+/// healthy (scripts/etcd_starts.py), and with `puts` keys put once it is.
+fn etcd_start_bounded(dir: &Path, wait_s: u32, puts: u32) -> Value {
+    let copy = tempfile::tempdir().unwrap();
+    assert!(Command::new("cp").arg("-a").arg(dir.join("member")).arg(copy.path()).status().unwrap().success());
+    let out = copy.path().join("started.json");
+    let status = Command::new("python3")
+        .arg(repo().join("scripts/etcd_starts.py"))
+        .arg("--data-dir")
+        .arg(copy.path())
+        .arg("--out")
+        .arg(&out)
+        .args(["--timeout", &wait_s.to_string(), "--puts", &puts.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "etcd_starts.py failed");
+    serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+}
+
+/// The consistent index of the member db in `dir`, as `status` reads it.
+fn db_consistent_index(dir: &Path) -> u64 {
+    status_json(&dir.join("member/snap/db"))["consistentIndex"].as_u64().expect("the recorded db has a consistent index")
+}
+
+/// Found by trying to break every command: a WAL cut right after its metadata record passed
+/// `wal --verify` (exit 0), though every entry the db applied is gone; etcd 3.5.1 starts on it
+/// and never elects a leader. Cut after an entry before the db's consistent index, etcd
+/// starts and becomes healthy, but does not apply what it appends at the indexes up to the
+/// consistent index: those puts time out and are never stored. Both are a member that cannot
+/// rejoin its log: verify reports it (exit 1), naming the db's consistent index and where the
+/// log ends.
+#[test]
+fn a_db_ahead_of_its_log_is_invalid() {
+    if bin_dir_or_skip("3.5.1").is_none() {
+        return;
+    }
+    let recs = recorded_records();
+    let original = std::fs::read(repo().join("testdata/wal-3.5.1/member/wal").join(SEGMENT)).unwrap();
+    let offsets = frame_offsets(&original);
+    assert_eq!((recs[0].rtype, recs[1].rtype), (4, 1), "the recorded segment starts with its crc and metadata records");
+
+    // Cut after the metadata record: no snapshot record, no entry.
+    let bare = member_copy();
+    std::fs::write(segment(bare.path()), &original[..offsets[2]]).unwrap();
+    let ci = db_consistent_index(bare.path());
+    let etcd = etcd_start_bounded(bare.path(), 20, 0);
+    let log = etcd["log"].as_str().unwrap_or("");
+    assert_eq!(etcd["started"], false, "etcd 3.5.1 became healthy on a log cut after its metadata: {log}");
+    assert!(etcd["exit_code"].is_null() && log.contains("failed to publish local member to cluster through raft"), "{etcd}");
+    let (code, err, _) = verify(bare.path());
+    let says = [format!("consistent index {ci} is beyond the end of raft's log"), "last index is 0".to_string(), "never elects a leader".to_string()];
+    assert_eq!(code, Some(1), "verify: {err}");
+    for s in &says {
+        assert!(err.contains(s.as_str()), "verify does not say {s:?}: {err}");
+    }
+
+    // Cut after the last record that holds entry `last` (its hard state), entries up to the
+    // consistent index gone; the newest snapshot (42) is below it.
+    let last = ci - 8;
+    let cut = offsets[entry_at(&recs, last + 1)];
+    let behind = member_copy();
+    std::fs::write(segment(behind.path()), &original[..cut]).unwrap();
+    let etcd = etcd_start_bounded(behind.path(), 30, 10);
+    assert_eq!(etcd["started"], true, "etcd 3.5.1 starts on it: {}", etcd["log"]);
+    let puts = etcd["puts"].as_array().unwrap();
+    let stored: Vec<&str> = etcd["stored"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    let lost: Vec<&str> = puts.iter().filter(|p| p["ok"] == false).map(|p| p["key"].as_str().unwrap()).collect();
+    assert!(!lost.is_empty() && lost.iter().all(|k| !stored.contains(k)), "etcd was expected to lose puts: {etcd}");
+    let (code, err, _) = verify(behind.path());
+    assert_eq!(code, Some(1), "verify: {err}");
+    for s in [format!("consistent index {ci} is beyond the end of raft's log (the WAL's last entry is {last})"), format!("does not apply the entries it appends at indexes {} to {ci}", last + 1)] {
+        assert!(err.contains(&s), "verify does not say {s:?}: {err}");
+    }
+}

@@ -12,6 +12,7 @@
 //! bucket values, the visit budget) hold here too.
 
 use super::db::Db;
+use super::meta::{Impossible, MetaChoice};
 use super::freelist::{list_freelist, Listing};
 use super::layout::*;
 use super::tree::Root;
@@ -137,15 +138,19 @@ pub fn check_walk<'a>(db: &Db<'a>, out: &mut Vec<Finding>, also: &mut dyn Observ
     Ok((report, seen))
 }
 
-/// Invalid metas (bbolt uses the other), and a file shorter than the active meta says.
+/// Invalid metas (bbolt uses the other), metas bbolt accepts whose page ids are impossible,
+/// and a file shorter than the active meta says.
 fn check_metas(db: &Db<'_>, out: &mut Vec<Finding>) {
     let choice = db.meta_choice();
     let ps = db.page_size() as u64;
-    for slot in &choice.slots {
+    for (i, slot) in choice.slots.iter().enumerate() {
         if let Some(problem) = &slot.problem {
             let used = &choice.slots[choice.active];
             let then = if used.is_valid() { format!("bbolt uses meta page {}", used.page) } else { "bbolt refuses a file with no valid meta".into() };
             out.push(Finding::bolt(Severity::Warning, Some(slot.page), Some(slot.page * ps), format!("meta page {} is invalid ({problem}); {then}", slot.page)));
+        }
+        if let Some(why) = &slot.impossible {
+            out.push(impossible_meta(choice, i, why, ps));
         }
     }
     if let Some(t) = db.truncation() {
@@ -159,6 +164,32 @@ fn check_metas(db: &Db<'_>, out: &mut Vec<Finding>) {
             t.present_pages
         )));
     }
+}
+
+/// The finding for meta slot `i`, which bbolt accepts but whose page ids are impossible: an
+/// error when bbolt would read through it (passed over for the other meta, or used for want of
+/// a better one), a warning when it is the older meta (bbolt falls back to it, and would fail,
+/// only if the newer one were damaged).
+fn impossible_meta(choice: &MetaChoice, i: usize, why: &Impossible, ps: u64) -> Finding {
+    let slot = &choice.slots[i];
+    let at = (Some(slot.page), Some(slot.page * ps + why.field as u64));
+    let name = slot.name();
+    let what = &why.what;
+    if choice.passed_over == Some(i) {
+        let used = choice.slots[choice.active].name();
+        return Finding::bolt(Severity::Error, at.0, at.1, format!(
+            "{name} has a valid checksum and the higher txid, so bbolt uses it, but its {what}; bbolt fails on it (etcd cannot open this file): \
+             read through {used} instead, which loses what the newer transaction wrote"
+        ));
+    }
+    if choice.active == i {
+        return Finding::bolt(Severity::Error, at.0, at.1, format!(
+            "{name} is the meta bbolt uses, but its {what}; the other meta is not usable: read as far as the file's pages go"
+        ));
+    }
+    Finding::bolt(Severity::Warning, at.0, at.1, format!(
+        "{name} has a valid checksum but its {what}; not used now, but bbolt would fall back to it (and fail) if the other meta were damaged"
+    ))
 }
 
 /// The persisted freelist against reachability, entry by entry, in bbolt check's words: a page

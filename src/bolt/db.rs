@@ -36,7 +36,10 @@ const MIN_PAGE_SIZE: usize = *PAGE_SIZES.start();
 const MAX_PAGE_SIZE: usize = *PAGE_SIZES.end();
 
 impl<'a> Db<'a> {
-    /// Opens the database held in `data`. `file` names it in errors.
+    /// Opens the database held in `data`. `file` names it in errors. Refuses what bbolt
+    /// cannot open: a file shorter than two pages, no valid meta, a file shorter than the active
+    /// meta says; and, where bbolt would open it and then fail, an active meta whose page ids
+    /// are impossible ([`Meta::impossibility`]).
     pub fn open(data: &'a [u8], file: Arc<Path>) -> Result<Db<'a>> {
         let page_size = detect_page_size(data, &file)?;
         let slot = |page: u64| read_slot(data, page_size, page);
@@ -45,15 +48,20 @@ impl<'a> Db<'a> {
             return Err(both_metas_invalid(&file, page_size, &slot0, &slot1));
         };
         let mut db = Db { data, file, page_size, choice, hwm: 0 };
+        db.refuse_less_than_two_pages()?;
+        db.refuse_impossible_meta()?;
         db.hwm = db.check_meta_fits(false)?;
         Ok(db)
     }
 
     /// As [`Db::open`], for `check --best-effort` and salvage, which report damage rather than
     /// stop at it: when neither meta is valid, the one that still parses (the higher txid) is
-    /// used whatever its checksum says; and a file shorter than the active meta's high-water
-    /// mark (the commonest damage: a copy cut short) is read as far as it goes, its whole pages
-    /// being the high-water mark ([`Db::truncation`] says so).
+    /// used whatever its checksum says; when the meta bbolt would use names impossible pages,
+    /// the other one is used if it is valid and possible ([`MetaChoice::passed_over`]), else
+    /// the impossible one is read with the file's whole pages as its high-water mark; and a
+    /// file shorter than the active meta's high-water mark (the commonest damage: a copy cut
+    /// short) is read as far as it goes, its whole pages being the high-water mark
+    /// ([`Db::truncation`] says so). A file shorter than two pages has nothing to read.
     pub fn open_permissive(data: &'a [u8], file: Arc<Path>) -> Result<Db<'a>> {
         if let Ok(db) = Db::open(data, file.clone()) {
             return Ok(db);
@@ -64,7 +72,7 @@ impl<'a> Db<'a> {
         };
         let slot = |page: u64| read_slot(data, page_size, page);
         let slots = [slot(0), slot(1)];
-        let choice = match MetaChoice::choose(slots[0].clone(), slots[1].clone()) {
+        let mut choice = match MetaChoice::choose(slots[0].clone(), slots[1].clone()) {
             Some(choice) => choice,
             None => {
                 let txid = |s: &MetaSlot| s.meta.as_ref().map(|m| m.txid);
@@ -74,34 +82,89 @@ impl<'a> Db<'a> {
                     (None, Some(_)) => 1,
                     (None, None) => return Db::open(data, file),
                 };
-                MetaChoice { slots, active }
+                MetaChoice { slots, active, passed_over: None }
             }
         };
+        choice.pass_over_impossible();
         let mut db = Db { data, file, page_size, choice, hwm: 0 };
+        db.refuse_less_than_two_pages()?;
         db.hwm = db.check_meta_fits(true)?;
         Ok(db)
     }
 
+    /// The active meta's slot.
+    fn active_slot(&self) -> &MetaSlot {
+        &self.choice.slots[self.choice.active]
+    }
+
+    /// bbolt refuses a file shorter than two pages ("file size too small") before it reads a
+    /// meta; so does every reader here: no page but the metas could be in it. The error names
+    /// where the file ends (inside meta page 0 or 1), not a page that does not exist.
+    fn refuse_less_than_two_pages(&self) -> Result<()> {
+        let (len, ps) = (self.data.len() as u64, self.page_size as u64);
+        let two_pages = ps.saturating_mul(2);
+        if len >= two_pages {
+            return Ok(());
+        }
+        let meta = self.meta();
+        Err(corrupt_at(&self.file, len / ps, len, format!(
+            "file is shorter than its two meta pages: {len} bytes, where two pages of {ps} bytes need {two_pages}; \
+             it ends inside meta page {}, so no page of data is present (the active meta, txid {}, says the database has {} pages)",
+            len / ps,
+            meta.txid,
+            meta.high_water_mark
+        )))
+    }
+
+    /// Refuses an active meta whose page ids are impossible (bbolt chooses it and fails),
+    /// saying which meta, why, and whether the other one could be read instead.
+    fn refuse_impossible_meta(&self) -> Result<()> {
+        let used = self.active_slot();
+        let Some(why) = &used.impossible else { return Ok(()) };
+        let other = &self.choice.slots[1 - self.choice.active];
+        let instead = if other.is_usable() {
+            format!("{} is valid and its page ids possible: `check --best-effort` and `salvage` read through it", other.name())
+        } else {
+            let why_not = match (&other.problem, &other.impossible) {
+                (Some(p), _) => p.to_string(),
+                (None, Some(i)) => i.what.clone(),
+                (None, None) => "unreadable".into(),
+            };
+            format!("{} is not usable either ({why_not})", other.name())
+        };
+        let ps = self.page_size as u64;
+        Err(corrupt_at(&self.file, used.page, used.page * ps + why.field as u64, format!(
+            "{} is the meta bbolt uses (valid checksum, the higher txid), but its {}; bbolt fails on it \
+             (etcd, and `snapshot status`, panic: out of bounds); {instead}",
+            used.name(),
+            why.what
+        )))
+    }
+
     /// The high-water mark to use: the active meta's when the file holds it; with `cap`, the
-    /// whole pages of a shorter file (at least the two metas), else an error.
+    /// whole pages of a shorter file (two at least, checked before), or of any file when the
+    /// active meta's own mark is impossible; else an error.
     fn check_meta_fits(&self, cap: bool) -> Result<u64> {
         let meta = self.meta();
-        let meta_off = self.choice.slots[self.choice.active].page * self.page_size as u64;
         let hwm = meta.high_water_mark;
+        let present = self.data.len() as u64 / self.page_size as u64;
+        let hwm_impossible = matches!(meta.impossibility(self.page_size), Some(i) if i.field == META_HWM);
         let need = hwm.checked_mul(self.page_size as u64);
-        if hwm < 2 || need.is_none() {
-            return Err(corrupt_at(&self.file, meta_off / self.page_size as u64, meta_off + META_HWM as u64,
-                format!("high-water mark {hwm} is impossible")));
-        }
-        let need = need.unwrap_or(u64::MAX);
+        let Some(need) = need.filter(|_| !hwm_impossible) else {
+            if cap {
+                return Ok(present);
+            }
+            let at = self.active_slot().page * self.page_size as u64 + META_HWM as u64;
+            return Err(corrupt_at(&self.file, self.active_slot().page, at, format!("high-water mark {hwm} is impossible")));
+        };
         if need <= self.data.len() as u64 {
             return Ok(hwm);
         }
-        let present = self.data.len() as u64 / self.page_size as u64;
         if cap && present >= 2 {
             return Ok(present);
         }
-        Err(corrupt_at(&self.file, hwm - 1, self.data.len() as u64, format!(
+        // The page the file ends in (or the first one missing), where the damage is.
+        Err(corrupt_at(&self.file, present, self.data.len() as u64, format!(
             "file is truncated: the active meta (txid {}) says the database has {hwm} pages of {} bytes \
              ({need} bytes) but only {} bytes are present{}",
             meta.txid,
@@ -114,8 +177,10 @@ impl<'a> Db<'a> {
     /// How the file falls short of its active meta's high-water mark, when it was opened
     /// anyway ([`Db::open_permissive`]).
     pub fn truncation(&self) -> Option<Truncation> {
-        let stated = self.meta().high_water_mark;
-        (self.hwm < stated).then_some(Truncation { stated_pages: stated, present_pages: self.hwm, bytes: self.data.len() as u64 })
+        let meta = self.meta();
+        let stated = meta.high_water_mark;
+        let stated_impossible = matches!(meta.impossibility(self.page_size), Some(i) if i.field == META_HWM);
+        (!stated_impossible && self.hwm < stated).then_some(Truncation { stated_pages: stated, present_pages: self.hwm, bytes: self.data.len() as u64 })
     }
 
     pub fn file(&self) -> &Arc<Path> {
@@ -197,15 +262,13 @@ impl<'a> Db<'a> {
     }
 }
 
-/// Finds the page size: from meta page 0 if it validates, else by probing for meta page 1 at
-/// power-of-two offsets (what bbolt does when page 0 is damaged).
 /// What meta slot `page` (0 or 1) holds, for pages of `page_size` bytes.
 fn read_slot(data: &[u8], page_size: usize, page: u64) -> MetaSlot {
     let start = page as usize * page_size;
     let bytes = data.get(start..(start + page_size).min(data.len())).unwrap_or_default();
     match Meta::parse(bytes) {
-        Ok(meta) => MetaSlot { page, meta: Some(meta), problem: None },
-        Err((meta, problem)) => MetaSlot { page, meta, problem: Some(problem) },
+        Ok(meta) => MetaSlot { page, impossible: meta.impossibility(page_size), meta: Some(meta), problem: None },
+        Err((meta, problem)) => MetaSlot { page, meta, problem: Some(problem), impossible: None },
     }
 }
 
@@ -230,6 +293,8 @@ fn page_size_of_damaged_metas(data: &[u8]) -> Option<usize> {
     None
 }
 
+/// Finds the page size: from meta page 0 if it validates, else by probing for meta page 1 at
+/// power-of-two offsets (what bbolt does when page 0 is damaged).
 fn detect_page_size(data: &[u8], file: &Arc<Path>) -> Result<usize> {
     if data.len() < META_END {
         return Err(Error::Unrecognised {
@@ -261,8 +326,8 @@ fn detect_page_size(data: &[u8], file: &Arc<Path>) -> Result<usize> {
                 let start = page as usize * ps;
                 let bytes = data.get(start..).unwrap_or_default();
                 match Meta::parse(bytes) {
-                    Ok(meta) => MetaSlot { page, meta: Some(meta), problem: None },
-                    Err((meta, problem)) => MetaSlot { page, meta, problem: Some(problem) },
+                    Ok(meta) => MetaSlot { page, impossible: meta.impossibility(ps), meta: Some(meta), problem: None },
+                    Err((meta, problem)) => MetaSlot { page, meta, problem: Some(problem), impossible: None },
                 }
             };
             let _ = problem;

@@ -1,5 +1,13 @@
 //! The two meta pages: parsing, validation (magic, version, FNV-1a checksum) and the choice of the
 //! active one, as bbolt makes it: the valid meta with the higher transaction id.
+//!
+//! bbolt validates nothing else: a meta whose checksum is right can still name pages that cannot
+//! exist (a high-water mark of 0, a root page at or beyond it). bbolt chooses such a meta all the
+//! same, and fails on it: opened for writing, as etcd, `etcdutl snapshot status` (3.5) and
+//! `etcdctl snapshot status` (3.4) open a file, it panics ("freepages: failed to get all
+//! reachable pages (page 79: out of bounds: 0)"). [`Meta::impossibility`] says what is wrong
+//! with such a meta; the strict readers refuse it, naming the other meta when it is usable, and
+//! the tolerant ones ([`MetaChoice::pass_over_impossible`]) read through the other meta instead.
 
 use super::layout::*;
 use serde::Serialize;
@@ -9,6 +17,17 @@ use serde::Serialize;
 pub struct BucketHeader {
     pub root: u64,
     pub sequence: u64,
+}
+
+/// The smallest high-water mark a database can have: two meta pages and the root bucket's page.
+pub const MIN_HIGH_WATER_MARK: u64 = 3;
+
+/// What makes a meta impossible although bbolt accepts it: one of its page ids cannot be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Impossible {
+    /// Offset of the field inside the meta page (as in [`super::layout`]).
+    pub field: usize,
+    pub what: String,
 }
 
 /// One decoded meta page, valid or not.
@@ -106,6 +125,34 @@ impl Meta {
     }
 }
 
+impl Meta {
+    /// Why this meta cannot describe a database of `page_size`-byte pages although it passes
+    /// bbolt's checks: a high-water mark below [`MIN_HIGH_WATER_MARK`] or too large to be a byte
+    /// size, a root page outside the data pages (2 up to the high-water mark), a persisted
+    /// freelist outside them. `None` when its page ids are possible.
+    pub fn impossibility(&self, page_size: usize) -> Option<Impossible> {
+        let hwm = self.high_water_mark;
+        let impossible = |field, what: String| Some(Impossible { field, what });
+        if hwm < MIN_HIGH_WATER_MARK {
+            return impossible(META_HWM, format!(
+                "high-water mark {hwm} is impossible: the two meta pages and the root bucket's page need at least {MIN_HIGH_WATER_MARK}"
+            ));
+        }
+        if hwm.checked_mul(page_size as u64).is_none() {
+            return impossible(META_HWM, format!("high-water mark {hwm} is impossible: {hwm} pages of {page_size} bytes is more bytes than a file can have"));
+        }
+        let root = self.root.root;
+        if !(2..hwm).contains(&root) {
+            return impossible(META_ROOT + BUCKET_ROOT, format!("root bucket page {root} is impossible: the data pages are 2..{hwm} (below the high-water mark {hwm})"));
+        }
+        let freelist = self.freelist;
+        if freelist != NO_FREELIST && !(2..hwm).contains(&freelist) {
+            return impossible(META_FREELIST, format!("freelist page {freelist} is impossible: the data pages are 2..{hwm} (below the high-water mark {hwm})"));
+        }
+        None
+    }
+}
+
 /// What was found at one of the two meta slots.
 #[derive(Debug, Clone)]
 pub struct MetaSlot {
@@ -113,11 +160,28 @@ pub struct MetaSlot {
     pub page: u64,
     pub meta: Option<Meta>,
     pub problem: Option<MetaProblem>,
+    /// For a meta bbolt accepts: why its page ids cannot be (bbolt chooses it all the same).
+    pub impossible: Option<Impossible>,
 }
 
 impl MetaSlot {
+    /// Valid as bbolt judges a meta: magic, version, checksum (and a page size agreeing with
+    /// the other meta's).
     pub fn is_valid(&self) -> bool {
         self.problem.is_none() && self.meta.is_some()
+    }
+
+    /// Valid, and its page ids possible: a meta a reader can go by.
+    pub fn is_usable(&self) -> bool {
+        self.is_valid() && self.impossible.is_none()
+    }
+
+    /// "meta page N (txid T)".
+    pub fn name(&self) -> String {
+        match &self.meta {
+            Some(m) => format!("meta page {} (txid {})", self.page, m.txid),
+            None => format!("meta page {}", self.page),
+        }
     }
 }
 
@@ -127,6 +191,9 @@ pub struct MetaChoice {
     pub slots: [MetaSlot; 2],
     /// Index into `slots` of the active meta.
     pub active: usize,
+    /// The slot bbolt would have used, when a tolerant reader passed over it because its page
+    /// ids are impossible ([`MetaChoice::pass_over_impossible`]).
+    pub passed_over: Option<usize>,
 }
 
 impl MetaChoice {
@@ -139,6 +206,14 @@ impl MetaChoice {
         let chosen = &self.slots[self.active];
         let other = &self.slots[1 - self.active];
         let txid = chosen.meta.as_ref().map(|m| m.txid).unwrap_or_default();
+        if let (Some(_), Some(why)) = (self.passed_over, &other.impossible) {
+            return format!(
+                "{} is used: {} has a valid checksum and the higher txid, but {}; bbolt would use it and fail",
+                chosen.name(),
+                other.name(),
+                why.what
+            );
+        }
         match (&other.problem, &other.meta) {
             (None, Some(o)) => format!(
                 "meta page {} (txid {txid}) is used: both metas are valid and it has the higher txid (page {} has txid {})",
@@ -171,6 +246,19 @@ impl MetaChoice {
             (false, true) => 1,
             (false, false) => return None,
         };
-        Some(MetaChoice { slots, active })
+        Some(MetaChoice { slots, active, passed_over: None })
+    }
+
+    /// For readers that go on past damage: when the meta bbolt chose names impossible pages
+    /// ([`Meta::impossibility`]) and the other meta is usable, reads through the other one and
+    /// remembers the one passed over. Returns whether it did.
+    pub fn pass_over_impossible(&mut self) -> bool {
+        let other = 1 - self.active;
+        if self.slots[self.active].impossible.is_none() || !self.slots[other].is_usable() {
+            return false;
+        }
+        self.passed_over = Some(self.active);
+        self.active = other;
+        true
     }
 }

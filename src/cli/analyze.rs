@@ -2,7 +2,7 @@
 //! (docs/commands/analyze.md).
 
 use super::format::{human_size, one_line, table};
-use super::{CliError, CliResult, EXIT_OK};
+use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
@@ -53,7 +53,7 @@ pub fn run(a: &AnalyzeArgs, out: &mut impl Write) -> CliResult {
     } else {
         print_table(&r, out)?;
     }
-    Ok(EXIT_OK)
+    Ok(if r.member_damage.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
 }
 
 /// The analysis plus a `treemap` node tree: {name, value (history bytes), children}.
@@ -96,7 +96,11 @@ fn print_table(r: &Analysis, out: &mut impl Write) -> std::io::Result<()> {
         writeln!(out, "quota {}: the file is {:.1}% of it, in use {:.1}%", human_size(q.quota_bytes), q.file_percent, q.in_use_percent)?;
     }
     let m = &r.members;
-    writeln!(out, "members {} ({} voting): quorum {}, {} may fail", m.members, m.voters, m.quorum, m.tolerates)?;
+    if r.member_damage.is_empty() {
+        writeln!(out, "members {} ({} voting): quorum {}, {} may fail", m.members, m.voters, m.quorum, m.tolerates)?;
+    } else {
+        writeln!(out, "members {} read ({} voting), {} unreadable: quorum unknown", m.members, m.voters, r.member_damage.len())?;
+    }
     for n in &r.notes {
         // Notes name groups (namespaces, prefixes) read from the file: escaped.
         writeln!(out, "note: {}", one_line(n))?;

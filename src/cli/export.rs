@@ -3,11 +3,11 @@
 
 use super::progress::Bar;
 use super::query_print::{Format, Printer, CELL_BYTES};
-use super::{CliError, CliResult, EXIT_OK};
+use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, Subcommand};
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::views::export::query::{run as run_query, temporary_tables, Event, RunOptions};
+use etcdscope::views::export::query::{run as run_query, temporary_tables_summarised, Event, RunOptions};
 use etcdscope::views::export::{export_sqlite, ExportOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -98,7 +98,7 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
         s.read_revision,
         if a.tables.wal.is_some() { format!("; {} WAL entries", s.wal_entries) } else { String::new() }
     )?;
-    Ok(EXIT_OK)
+    Ok(warn_of(&s.notes))
 }
 
 pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
@@ -110,7 +110,7 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
     let snap = Snapshot::open(&source)?;
     let mut bar = Bar::new();
     let tables = a.tables.options();
-    let conn = temporary_tables(&snap, &decoder, &tables, &mut |p| bar.update(p))?;
+    let (conn, summary) = temporary_tables_summarised(&snap, &decoder, &tables, &mut |p| bar.update(p))?;
     drop(bar);
     let limits = RunOptions { cancel: tables.cancel.clone(), timeout: (a.timeout > 0).then(|| std::time::Duration::from_secs(a.timeout)) };
     let mut printer = Printer::new(format, out, limits.stop());
@@ -136,5 +136,13 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
         let cells = if cut == 1 { "cell" } else { "cells" };
         say!("etcdscope: note: {cut} {cells} longer than {CELL_BYTES} bytes cut in the table (…[+N bytes] counts the rest); -o jsonl, json or csv print whole values");
     }
-    Ok(EXIT_OK)
+    Ok(warn_of(&summary.notes))
+}
+
+/// Prints what the tables do not show as stored (one warning each) on stderr: exit 1 if any.
+fn warn_of(notes: &[String]) -> i32 {
+    for n in notes {
+        say!("etcdscope: warning: {n}");
+    }
+    if notes.is_empty() { EXIT_OK } else { EXIT_FINDINGS }
 }

@@ -1,7 +1,7 @@
 //! `etcdscope kv get`: etcdctl's flags and its three output formats (simple, json, fields).
 
 use super::format::{go_quote, kv_json};
-use super::{CliError, CliResult, EXIT_OK};
+use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
 use etcdscope::etcd::KeyRange;
 use etcdscope::snapshot::Snapshot;
@@ -126,7 +126,10 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         Format::Json => print_json(&resp, out)?,
         Format::Fields => print_fields(&resp, a.hex, out)?,
     }
-    Ok(EXIT_OK)
+    for w in &resp.warnings {
+        say!("etcdscope: warning: {w}");
+    }
+    Ok(if resp.warnings.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
 }
 
 fn hex(b: &[u8]) -> Vec<u8> {

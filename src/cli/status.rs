@@ -33,7 +33,7 @@ pub fn run(a: &StatusArgs, out: &mut impl Write) -> CliResult {
         }
         Format::Table => out.write_all(render_table(&s).as_bytes())?,
     }
-    Ok(if s.trailer.is_mismatch() { EXIT_FINDINGS } else { EXIT_OK })
+    Ok(if s.has_findings() { EXIT_FINDINGS } else { EXIT_OK })
 }
 
 fn kind_label(k: InputKind) -> String {
@@ -55,7 +55,11 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 
 fn render_table(s: &Status) -> String {
     let row = |k: &str, v: String| vec![k.to_string(), v];
-    let members = if s.members.is_empty() {
+    let damaged = s.member_damage.iter().filter(|d| d.bucket == "members").map(|d| match d.id {
+        Some(id) => format!("{id:x} (unreadable: {}; see the warning)", d.what),
+        None => format!("? (unreadable, key {:?}: {}; see the warning)", d.key, d.what),
+    });
+    let members = if s.members.is_empty() && s.member_damage.is_empty() {
         "none recorded".to_string()
     } else {
         s.members
@@ -67,6 +71,7 @@ fn render_table(s: &Status) -> String {
                     format!("{:x} {}{learner} peers={} clients={clients}", m.id, m.name, m.peer_urls.join(","))
                 }
             })
+            .chain(damaged)
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -97,7 +102,13 @@ fn render_table(s: &Status) -> String {
         rows.push(row("", extra.to_string()));
     }
     rows.extend([
-        row("quorum", if s.members.is_empty() { "-".into() } else { format!("{} (tolerates {} failed)", s.quorum, s.fault_tolerance) }),
+        row("quorum", if !s.member_damage.is_empty() {
+            "- (a member entry could not be read: whether it votes is unknown)".into()
+        } else if s.members.is_empty() {
+            "-".into()
+        } else {
+            format!("{} (tolerates {} failed)", s.quorum, s.fault_tolerance)
+        }),
         row("confState voters", s.conf_state_voters.as_ref().map(|v| hex_ids(v)).unwrap_or_else(|| "-".into())),
         row("cluster version", opt(&s.cluster_version)),
         row("storage version", match (&s.storage_version, s.version.is_empty()) {

@@ -232,7 +232,7 @@ fn summary_text(s: &WalSummary) -> String {
     let start = s.start.as_ref().map(|p| format!("{}\n", start_text(p))).unwrap_or_default();
     let invalid = match s.invalid.len() {
         0 => String::new(),
-        n => format!("at start etcd would refuse or stop: {n} problem(s), listed on stderr\n"),
+        n => format!("at start etcd would refuse, stop or not work: {n} problem(s), listed on stderr\n"),
     };
     let member = match &s.member {
         None => String::new(),

@@ -3,10 +3,12 @@
 //! retained history is coherent (a put's mod revision is its own revision; versions count up by
 //! one and the create revision stays within a generation; a new generation starts at version 1
 //! with create = mod; a tombstone ends a live key); the meta bucket's revisions agree with the
-//! keyspace; keys' leases exist; members parse and agree with confState.
+//! keyspace; keys' leases exist; each lease is stored under its own ID, once (etcd reads the
+//! ID from the value: an entry under another key, or a second entry with the same ID, leaves a
+//! lease etcd does not have as stored); members parse and agree with confState.
 
 use super::backend::{Backend, KEY};
-use super::lease::read_leases;
+use super::lease::read_lease_bucket;
 use super::members::read_membership;
 use super::meta::read_meta;
 use super::revision::{Revision, RevisionKey};
@@ -171,9 +173,12 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::canc
         }
     }
 
-    match read_leases(backend) {
-        Ok(leases) => {
-            let ids: HashSet<i64> = leases.iter().map(|l| l.id).collect();
+    match read_lease_bucket(backend) {
+        Ok(bucket) => {
+            for n in &bucket.notes {
+                out.push(finding(Severity::Error, Some(n.page), Some(n.offset), n.to_string()));
+            }
+            let ids: HashSet<i64> = bucket.leases.iter().map(|l| l.id).collect();
             let mut missing: HashMap<i64, u64> = HashMap::default();
             for s in keys.values().filter(|s| s.live && s.lease != 0 && !ids.contains(&s.lease)) {
                 *missing.entry(s.lease).or_default() += 1;
@@ -188,11 +193,14 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::canc
     }
     match read_membership(backend) {
         Ok(members) => {
+            for d in &members.damaged {
+                out.push(finding(Severity::Error, Some(d.page), Some(d.offset), d.to_string()));
+            }
             let voters: Vec<u64> = members.members.iter().filter(|m| !m.is_learner).map(|m| m.id).collect();
             if let Some(cs) = meta.as_ref().and_then(|m| m.conf_state.as_ref()) {
                 let mut v = cs.voters.clone();
                 v.sort_unstable();
-                if !members.members.is_empty() && v != voters {
+                if !members.members.is_empty() && members.damaged.is_empty() && v != voters {
                     out.push(finding(Severity::Info, None, None, format!(
                         "meta/confState voters [{}] differ from the voting members [{}]: stale, as after a restore, until etcd next writes it",
                         v.iter().map(|i| format!("{i:x}")).collect::<Vec<_>>().join(", "),

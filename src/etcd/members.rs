@@ -1,8 +1,14 @@
 //! Cluster membership as the backend records it: `members` (JSON per member), `members_removed`,
 //! and the IDs derived from it (cluster ID = SHA-1 over the sorted member IDs).
+//!
+//! An entry that does not parse (a member's value that is not member JSON, a key that is not a
+//! hex member ID) is set aside as [`MemberDamage`], with its page and offset, instead of failing
+//! the read: only views that show members need it, and they report it; the rest (a `kv get`'s
+//! header) lose nothing, since etcd names each member by its key (`members/<hex id>`), so a
+//! member whose value is damaged still counts by the ID its key names.
 
 use super::backend::{Backend, CLUSTER, MEMBERS, MEMBERS_REMOVED};
-use crate::error::{Error, Location, Result};
+use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 
@@ -32,19 +38,85 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<
 
 #[derive(Debug, Clone, Default)]
 pub struct Membership {
+    /// The members whose value is member JSON.
     pub members: Vec<Member>,
     /// IDs of removed members.
     pub removed: Vec<u64>,
     pub cluster_version: Option<String>,
     /// `cluster/downgrade` JSON, verbatim, when present.
     pub downgrade: Option<String>,
+    /// Entries of `members` and `members_removed` that could not be read, in bucket order.
+    pub damaged: Vec<MemberDamage>,
 }
 
-impl Membership {
-    /// Cluster ID as etcd derives it from the member IDs (0 when there are no members).
-    pub fn cluster_id(&self) -> u64 {
-        cluster_id(self.members.iter().map(|m| m.id))
+/// An entry of `members` or `members_removed` that could not be read, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberDamage {
+    /// `members` or `members_removed`.
+    pub bucket: &'static str,
+    /// The entry's key, as text (bytes that are not UTF-8 replaced, control characters escaped).
+    pub key: String,
+    /// The member ID the key names (etcd's keys are the hex ID), when it does.
+    #[serde(serialize_with = "hex_opt")]
+    pub id: Option<u64>,
+    pub page: u64,
+    pub offset: u64,
+    pub what: String,
+}
+
+fn hex_opt<S: serde::Serializer>(id: &Option<u64>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => as_hex(id, s),
+        None => s.serialize_none(),
     }
+}
+
+impl std::fmt::Display for MemberDamage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{} (page {}, byte offset {}): {}", self.bucket, self.key, self.page, self.offset, self.what)?;
+        match (self.bucket, self.id) {
+            (MEMBERS_NAME, Some(id)) => write!(f, "; its key names the member's ID, {id:x}, as etcd names members, so the cluster ID still counts it"),
+            (MEMBERS_NAME, None) => write!(f, "; its key names no member ID either, so the cluster ID derived here leaves it out and is wrong"),
+            _ => Ok(()),
+        }
+    }
+}
+
+const MEMBERS_NAME: &str = "members";
+
+impl Membership {
+    /// Cluster ID as etcd derives it from the member IDs (0 when there are no members). A
+    /// member whose value is damaged counts by the ID its key names ([`Membership::member_ids`]).
+    pub fn cluster_id(&self) -> u64 {
+        cluster_id(self.member_ids())
+    }
+
+    /// Every member's ID, sorted: those read, and those whose value is damaged but whose key
+    /// names an ID.
+    pub fn member_ids(&self) -> Vec<u64> {
+        let damaged = self.damaged.iter().filter(|d| d.bucket == MEMBERS_NAME).filter_map(|d| d.id);
+        let mut ids: Vec<u64> = self.members.iter().map(|m| m.id).chain(damaged).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The one member's ID when exactly one member is recorded (read or damaged), else 0: what a
+    /// response header from that member would carry.
+    pub fn single_member_id(&self) -> u64 {
+        let damaged_members = self.damaged.iter().filter(|d| d.bucket == MEMBERS_NAME).count();
+        match (self.members.as_slice(), damaged_members) {
+            ([only], 0) => only.id,
+            ([], 1) => self.member_ids().first().copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+/// A member ID as etcd writes it in `members` and `members_removed` keys: hex.
+fn id_of_key(key: &[u8]) -> Option<u64> {
+    std::str::from_utf8(key).ok().and_then(|k| u64::from_str_radix(k, 16).ok())
 }
 
 /// First 8 bytes (big-endian) of SHA-1 over the sorted member IDs, each as 8 big-endian bytes.
@@ -61,17 +133,26 @@ pub fn cluster_id(ids: impl IntoIterator<Item = u64>) -> u64 {
     u64::from_be_bytes(h.finalize()[..8].try_into().expect("sha1 is 20 bytes"))
 }
 
+/// Reads `members`, `members_removed` and `cluster`. A page that cannot be read is an error;
+/// an entry that does not parse is set aside in [`Membership::damaged`].
 pub fn read_membership(backend: &Backend<'_>) -> Result<Membership> {
     let mut out = Membership::default();
     let db = &backend.db;
+    let damage = |bucket, entry: &crate::bolt::Entry<'_>, what: String| MemberDamage {
+        bucket,
+        key: String::from_utf8_lossy(entry.key()).escape_debug().to_string(),
+        id: id_of_key(entry.key()),
+        page: entry.page,
+        offset: entry.element.value_offset,
+        what,
+    };
     if let Some(bucket) = backend.bucket(MEMBERS)? {
         for entry in bucket.iter(db) {
             let entry = entry?;
-            let member: Member = serde_json::from_slice(entry.value()).map_err(|e| {
-                let at = Location { file: db.file().clone(), page: Some(entry.page), offset: entry.element.value_offset };
-                Error::corrupt(at, format!("members/{}: not member JSON: {e}", String::from_utf8_lossy(entry.key())))
-            })?;
-            out.members.push(member);
+            match serde_json::from_slice::<Member>(entry.value()) {
+                Ok(member) => out.members.push(member),
+                Err(e) => out.damaged.push(damage(MEMBERS_NAME, &entry, format!("not member JSON: {e}"))),
+            }
         }
     }
     out.members.sort_by_key(|m| m.id);
@@ -79,12 +160,10 @@ pub fn read_membership(backend: &Backend<'_>) -> Result<Membership> {
     if let Some(bucket) = backend.bucket(MEMBERS_REMOVED)? {
         for entry in bucket.iter(db) {
             let entry = entry?;
-            let id = std::str::from_utf8(entry.key()).ok().and_then(|k| u64::from_str_radix(k, 16).ok());
-            let Some(id) = id else {
-                let at = Location { file: db.file().clone(), page: Some(entry.page), offset: entry.element.value_offset };
-                return Err(Error::corrupt(at, format!("members_removed/{}: not a hex member ID", String::from_utf8_lossy(entry.key()))));
-            };
-            out.removed.push(id);
+            match id_of_key(entry.key()) {
+                Some(id) => out.removed.push(id),
+                None => out.damaged.push(damage("members_removed", &entry, "not a hex member ID".into())),
+            }
         }
     }
     for (k, v) in backend.entries(CLUSTER)? {

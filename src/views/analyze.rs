@@ -72,6 +72,9 @@ pub struct Analysis {
     pub compact_then_defrag_bytes: u64,
     pub quota: Vec<QuotaUse>,
     pub members: Quorum,
+    /// Entries of `members` and `members_removed` that could not be read: left out of
+    /// `members` (a finding, also in `notes`).
+    pub member_damage: Vec<crate::etcd::members::MemberDamage>,
     /// Plain sentences: Events and Leases, the biggest group, the quota.
     pub notes: Vec<String>,
 }
@@ -249,6 +252,9 @@ pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &G
     if let Some(g) = groups.first() {
         notes.push(format!("the largest group is {} with {:.1}% of the history bytes", g.name, pct(g.history_bytes, total.history_bytes)));
     }
+    for d in &membership.damaged {
+        notes.push(format!("a member entry could not be read (whether it votes is unknown): {d}"));
+    }
     if file_bytes > DEFAULT_QUOTA * 8 / 10 {
         notes.push(format!("the file is {:.0}% of etcd's default 2 GiB quota: raise --quota-backend-bytes (8 GiB at most is recommended) or compact and defragment", pct(file_bytes, DEFAULT_QUOTA)));
     }
@@ -270,6 +276,7 @@ pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &G
         free_bytes,
         quota,
         members,
+        member_damage: membership.damaged,
         notes,
     })
 }

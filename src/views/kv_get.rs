@@ -59,6 +59,8 @@ pub struct GetResponse<'a> {
     pub keys_only: bool,
     pub more: bool,
     pub count: i64,
+    /// What the caller should know about this answer (the header's IDs could not be derived).
+    pub warnings: Vec<String>,
     file: Arc<Path>,
     cancel: Cancel,
 }
@@ -102,7 +104,13 @@ pub fn get<'a>(snap: &Snapshot<'a>, req: &GetRequest) -> Result<GetResponse<'a>>
     let store = snap.store();
     let rev = store.read_revision(req.revision)?;
     let live = store.range_until(&req.range, rev, &req.cancel)?;
-    let membership = snap.membership()?;
+    // The header's IDs are all the membership is needed for: damage there must not stop a read
+    // of keys. Unreadable member values still count by their keys' IDs; an unreadable bucket
+    // leaves the IDs 0, and says so.
+    let (cluster_id, member_id, warnings) = match snap.membership() {
+        Ok(m) => (m.cluster_id(), m.single_member_id(), Vec::new()),
+        Err(e) => (0, 0, vec![format!("the header's cluster_id and member_id are 0: the members could not be read: {e}")]),
+    };
 
     let count = live.len() as i64;
     // As etcd's apply: an explicit sort order means fetch everything, sort, then cut to the
@@ -118,17 +126,15 @@ pub fn get<'a>(snap: &Snapshot<'a>, req: &GetRequest) -> Result<GetResponse<'a>>
     kvs.truncate(limit_of(req.limit, kvs.len()));
 
     Ok(GetResponse {
-        cluster_id: membership.cluster_id(),
-        member_id: match membership.members.as_slice() {
-            [only] => only.id,
-            _ => 0,
-        },
+        cluster_id,
+        member_id,
         revision: store.current_revision(),
         raft_term: store.meta.term.unwrap_or(0),
         kvs,
         keys_only: req.keys_only,
         more: req.limit > 0 && count > req.limit,
         count,
+        warnings,
         file,
         cancel: req.cancel.clone(),
     })

@@ -5,7 +5,7 @@
 use crate::bolt::space::Space;
 use crate::etcd::backend::describe_bucket;
 use crate::etcd::hash::space_hash_and_counts;
-use crate::etcd::members::Member;
+use crate::etcd::members::{Member, MemberDamage};
 use crate::error::Result;
 use crate::snapshot::Snapshot;
 use crate::source::{InputKind, Trailer};
@@ -44,7 +44,11 @@ pub struct Status {
     pub members: Vec<Member>,
     #[serde(serialize_with = "super::ids::hex_list")]
     pub removed_members: Vec<u64>,
-    /// Majority of voting members (learners do not vote); 0 when no members are recorded.
+    /// Entries of `members` and `members_removed` that could not be read (a finding: the rest
+    /// of the status is read without them; a damaged member counts by the ID its key names).
+    pub member_damage: Vec<MemberDamage>,
+    /// Majority of voting members (learners do not vote); 0 when no members are recorded. Over
+    /// the members read: with `memberDamage`, a member whose vote is unknown is left out.
     pub quorum: u64,
     pub fault_tolerance: u64,
     #[serde(serialize_with = "super::ids::hex_list_opt")]
@@ -85,6 +89,14 @@ pub struct BucketRow {
     pub used_bytes: u64,
 }
 
+impl Status {
+    /// Whether the status found damage it read around, or a trailer that does not match: the
+    /// command's exit 1.
+    pub fn has_findings(&self) -> bool {
+        self.trailer.is_mismatch() || !self.member_damage.is_empty()
+    }
+}
+
 pub fn status(snap: &Snapshot<'_>) -> Result<Status> {
     // The trailer check hashes the whole file and shares nothing with the rest: give it a core.
     let source = snap.source();
@@ -121,8 +133,8 @@ fn build(snap: &Snapshot<'_>) -> Result<Status> {
     let quorum = if n == 0 { 0 } else { n / 2 + 1 };
     let meta = &store.meta;
 
-    let mut warnings = Vec::new();
-    if let Some(cs) = &meta.conf_state {
+    let mut warnings: Vec<String> = membership.damaged.iter().map(|d| d.to_string()).collect();
+    if let (Some(cs), true) = (&meta.conf_state, membership.damaged.is_empty()) {
         let mut member_ids: Vec<u64> = voters.iter().map(|m| m.id).collect();
         member_ids.sort_unstable();
         let mut cs_voters = cs.voters.clone();
@@ -203,6 +215,7 @@ fn build(snap: &Snapshot<'_>) -> Result<Status> {
         storage_version: meta.schema_version(),
         members: membership.members,
         removed_members: membership.removed,
+        member_damage: membership.damaged,
         page_size: space.page_size,
         file_size: source.file_size(),
         high_water_mark: space.high_water_mark,

@@ -518,7 +518,8 @@ fn start_checker(wal: &Wal, records: &SnapshotRecords, last_state: Option<(u64, 
     }
     summary.start = Some(start.clone());
     let first_read = first_segment_read(&wal.segments.files, start.index);
-    Some(Checker::new(start, first_read, last_state))
+    let db_index = summary.member.as_ref().and_then(|m| m.consistent_index);
+    Some(Checker::new(start, first_read, last_state).with_db_index(db_index))
 }
 
 /// Why etcd could not bring the member's db up to the snapshot it starts from: a db that is

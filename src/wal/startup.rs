@@ -12,6 +12,14 @@
 //! what etcd does about it; what etcd does not read at start (segments before the one it opens,
 //! entries the snapshot covers or a later term overwrote) is left alone, so a finding means
 //! "etcd would not start from this" (or would stop applying it).
+//!
+//! With the member's db beside the log, one more: a db whose consistent index is past the end
+//! of raft's log (the last entry after the snapshot etcd starts from, or that snapshot's index)
+//! has applied entries the log no longer holds, as when a WAL lost its tail. etcd starts on it,
+//! but does not apply the entries it appends at indexes up to the consistent index (their
+//! requests time out and are lost; in a cluster this member's db then differs from the
+//! others'); and when the log has neither a snapshot nor an entry, raft knows no member at all
+//! and never elects a leader ("failed to publish local member to cluster through raft").
 
 use super::record::{Entry, Record};
 use super::request::Payload;
@@ -114,6 +122,8 @@ pub enum Verdict {
     StopsApplying { committed: bool },
     /// It panics reading the record at start.
     StopsReading,
+    /// It starts, but does not work as it should: what it then does.
+    StartsBroken(String),
     /// Not a finding about one record: `what` says it all (how many more were not listed).
     Note,
 }
@@ -134,6 +144,7 @@ impl std::fmt::Display for Finding {
             Verdict::StopsApplying { committed: true } => write!(f, "{}: etcd stops (panics) applying it at start", self.what),
             Verdict::StopsApplying { committed: false } => write!(f, "{}: etcd stops (panics) applying it once it is committed", self.what),
             Verdict::StopsReading => write!(f, "{}: etcd stops (panics) reading it at start", self.what),
+            Verdict::StartsBroken(then) => write!(f, "{}: etcd starts, but {then}", self.what),
             Verdict::Note => f.write_str(&self.what),
         }
     }
@@ -156,6 +167,8 @@ pub struct Checker {
     next_index: u64,
     last_index: u64,
     last_state_at: Option<Place>,
+    /// The member db's consistent index, when there is a db beside the log.
+    db_index: Option<u64>,
     findings: Vec<Finding>,
     /// Findings past [`MAX_FINDINGS`], counted.
     unlisted: u64,
@@ -172,7 +185,14 @@ impl Checker {
             });
         }
         let next_index = start.index.saturating_add(1);
-        Checker { last_index: start.index, next_index, start, first_read, last_state, metadata: None, last_state_at: None, findings, unlisted: 0 }
+        Checker { last_index: start.index, next_index, start, first_read, last_state, metadata: None, last_state_at: None, db_index: None, findings, unlisted: 0 }
+    }
+
+    /// The member db's consistent index: entries up to it are applied to the db, so raft's log
+    /// must reach it ([`Checker::finish`]).
+    pub fn with_db_index(mut self, consistent_index: Option<u64>) -> Checker {
+        self.db_index = consistent_index;
+        self
     }
 
     pub fn start(&self) -> &StartPoint {
@@ -273,8 +293,12 @@ impl Checker {
         }
     }
 
-    /// What the whole log tells: a hard state committing past the last entry.
+    /// What the whole log tells: a hard state committing past the last entry; a db that has
+    /// applied more than the log holds.
     pub fn finish(mut self) -> Vec<Finding> {
+        if let Some(finding) = self.db_ahead_of_log() {
+            self.findings.push(finding);
+        }
         if let Some((term, vote, commit)) = self.last_state {
             let empty = term == 0 && vote == 0 && commit == 0;
             if !empty && self.first_read.is_some() && commit > self.last_index {
@@ -289,6 +313,34 @@ impl Checker {
             self.findings.push(Finding { at: None, what, verdict: Verdict::Note });
         }
         self.findings
+    }
+}
+
+impl Checker {
+    /// The db's consistent index past the end of raft's log at start (module doc).
+    fn db_ahead_of_log(&self) -> Option<Finding> {
+        let ci = self.db_index?;
+        let last = self.last_index;
+        if self.first_read.is_none() || ci <= last {
+            return None;
+        }
+        let ends = if last == self.start.index && last > 0 {
+            format!("raft's log ends at the snapshot it starts from, index {last}, with no entry after it")
+        } else if last == 0 {
+            "the WAL's last index is 0: it holds no entry, and no snapshot etcd can start from".to_string()
+        } else {
+            format!("the WAL's last entry is {last}")
+        };
+        let what = format!("the member db's consistent index {ci} is beyond the end of raft's log ({ends}): the db has applied entries the log no longer holds");
+        let then = if last == 0 {
+            "raft knows no member, never elects a leader and the member never becomes healthy (\"failed to publish local member to cluster through raft\")".to_string()
+        } else {
+            format!(
+                "it does not apply the entries it appends at indexes {} to {ci} (their requests time out and are lost; in a cluster, this member's db then differs from the others')",
+                last.saturating_add(1)
+            )
+        };
+        Some(Finding { at: None, what, verdict: Verdict::StartsBroken(then) })
     }
 }
 

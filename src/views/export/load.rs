@@ -60,6 +60,11 @@ pub struct ExportSummary {
     /// The longest key, value or object JSON written to any table, in bytes: what a reader's
     /// `SQLITE_LIMIT_LENGTH` must allow for every stored value to stay readable.
     pub largest_value: u64,
+    /// What the input holds that the tables do not show as stored, one sentence each with its
+    /// page and offset: `lease` bucket entries etcd would not take as they are (the `leases`
+    /// table has one row per lease etcd would have), `members` entries that could not be read
+    /// (no row). The command line prints them as warnings and exits 1.
+    pub notes: Vec<String>,
 }
 
 /// One key at the read revision, ready to insert (built on a worker thread).
@@ -315,7 +320,9 @@ fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membe
 
     {
         let mut insert = t.prepare("INSERT INTO leases VALUES (?1, ?2, ?3, ?4, ?5)")?;
-        for l in snap.leases()? {
+        let bucket = snap.lease_bucket()?;
+        summary.notes.extend(bucket.notes.iter().map(|n| n.to_string()));
+        for l in &bucket.leases {
             let keys = lease_keys.get(&l.id).copied().unwrap_or(0);
             insert.execute(params![l.id, format!("{:016x}", l.id), l.ttl, l.remaining_ttl, keys as i64]).map_err(sql)?;
             summary.leases += 1;
@@ -323,6 +330,7 @@ fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membe
     }
     {
         let mut insert = t.prepare("INSERT INTO members VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+        summary.notes.extend(membership.damaged.iter().map(|d| format!("{d}; no row in `members`")));
         for m in &membership.members {
             insert.execute(params![format!("{:x}", m.id), m.name, m.peer_urls.join(","), m.client_urls.join(","), m.is_learner, false]).map_err(sql)?;
             summary.members += 1;

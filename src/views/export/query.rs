@@ -10,7 +10,7 @@
 //! (SQLite's `SQLITE_LIMIT_LENGTH`, raised to the longest value stored in the tables, so that
 //! every stored value stays readable): `zeroblob(1e9)` is refused before SQLite allocates it.
 
-use super::{bulk_load_pragmas, fill, sql_error, ExportOptions, Progress, Watchdog};
+use super::{bulk_load_pragmas, fill, sql_error, ExportOptions, ExportSummary, Progress, Watchdog};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::k8s::decoder::Decoder;
@@ -46,6 +46,11 @@ pub fn value_limit(largest: u64) -> i32 {
 /// The tables of `snap` in a private temporary database (on disk, deleted when dropped: a
 /// large keyspace does not have to fit in memory).
 pub fn temporary_tables(snap: &Snapshot<'_>, decoder: &Decoder, options: &ExportOptions, progress: &mut dyn FnMut(Progress)) -> Result<Connection> {
+    Ok(temporary_tables_summarised(snap, decoder, options, progress)?.0)
+}
+
+/// [`temporary_tables`], with what filling them wrote and read around ([`ExportSummary::notes`]).
+pub fn temporary_tables_summarised(snap: &Snapshot<'_>, decoder: &Decoder, options: &ExportOptions, progress: &mut dyn FnMut(Progress)) -> Result<(Connection, ExportSummary)> {
     let name = Path::new("<temporary database>");
     // An empty file name: SQLite's private temporary database, removed when closed.
     let conn = Connection::open("").map_err(|e| sql_error(name, e))?;
@@ -56,7 +61,7 @@ pub fn temporary_tables(snap: &Snapshot<'_>, decoder: &Decoder, options: &Export
     // The user's SQL reads these tables: nothing else is attached to them.
     conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0);
     conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, value_limit(summary.largest_value));
-    Ok(conn)
+    Ok((conn, summary))
 }
 
 /// What a running query hands out: its column names once, then each row in order.

@@ -238,8 +238,10 @@ fn foreign_wal(snap: &Snapshot<'_>, wal: &Path, force: bool) -> Result<Option<St
         return Err(Error::Usage(format!("{}: the WAL has no metadata record, so whose log it is cannot be told", wal.display())));
     };
     let membership = snap.membership()?;
-    let ids: Vec<String> = membership.members.iter().map(|m| format!("{:x}", m.id)).collect();
-    if membership.members.iter().any(|m| m.id == wal_member) || membership.removed.contains(&wal_member) {
+    // A member whose value is damaged still counts by the ID its key names.
+    let member_ids = membership.member_ids();
+    let ids: Vec<String> = member_ids.iter().map(|id| format!("{id:x}")).collect();
+    if member_ids.contains(&wal_member) || membership.removed.contains(&wal_member) {
         return Ok(None);
     }
     let theirs = format!("the WAL in {} was written by member {wal_member:x} of cluster {wal_cluster:x}", wal.display());
