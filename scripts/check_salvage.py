@@ -10,8 +10,11 @@ Each file is restored with `etcdutl snapshot restore` into its own temp dir and 
 real etcd binary on 127.0.0.1 (free ports). Recorded per salvaged file: `etcdutl snapshot status
 -w json` of the file, and `etcdctl get "" --prefix -w json` at its own current revision; and the
 original's `get "" --prefix -w json` at that same revision (the original member keeps running
-while the salvaged ones are read). A file etcd cannot restore or start is recorded with the
-error. Every etcd started here is stopped by its PID.
+while the salvaged ones are read). With `--probe-rev R` (repeatable), what each member answers
+to `get "" --prefix --keys-only --rev R` is recorded too, as "probes": {"R": {"count": N} or
+{"error": "..."}} (e.g. "required revision has been compacted"): where etcd puts the
+compaction. A file etcd cannot restore or start is recorded with the error. Every etcd started
+here is stopped by its PID.
 """
 import argparse
 import json
@@ -39,14 +42,15 @@ def run(argv, check=True):
 class Member:
     """A snapshot restored by etcdutl into `data_dir` and served by one etcd process."""
 
-    def __init__(self, tools, snapshot, data_dir):
+    def __init__(self, tools, snapshot, data_dir, skip_hash_check=False):
         self.tools, self.data_dir = tools, data_dir
         peer_port, client_port = mt.free_port(), mt.free_port()
         while client_port == peer_port:
             client_port = mt.free_port()
         self.peer, self.client = f"http://127.0.0.1:{peer_port}", f"http://127.0.0.1:{client_port}"
         run([tools["etcdutl"], "snapshot", "restore", snapshot, "--data-dir", data_dir, "--name", "s",
-             "--initial-cluster", f"s={self.peer}", "--initial-advertise-peer-urls", self.peer])
+             "--initial-cluster", f"s={self.peer}", "--initial-advertise-peer-urls", self.peer]
+            + (["--skip-hash-check"] if skip_hash_check else []))
         self.log = open(data_dir + ".log", "wb")
         self.proc = subprocess.Popen(
             [tools["etcd"], "--name", "s", "--data-dir", data_dir, "--listen-client-urls", self.client,
@@ -76,6 +80,18 @@ class Member:
             argv += ["--rev", str(rev)]
         return json.loads(run(argv).stdout)
 
+    def probes(self, revs):
+        """What a read at each revision in `revs` answers: a count, or etcdctl's error."""
+        out = {}
+        for rev in revs:
+            p = run([self.tools["etcdctl"], "--endpoints", self.client, "get", "", "--prefix", "--keys-only",
+                     "-w", "json", "--rev", str(rev)], check=False)
+            if p.returncode == 0:
+                out[str(rev)] = {"count": json.loads(p.stdout).get("count", 0)}
+            else:
+                out[str(rev)] = {"error": p.stderr.decode(errors="replace").strip().splitlines()[-1]}
+        return out
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -98,6 +114,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--original", required=True)
     ap.add_argument("--salvaged", action="append", default=[])
+    ap.add_argument("--probe-rev", action="append", type=int, default=[])
+    ap.add_argument("--original-without-trailer", action="store_true",
+                    help="restore the original with --skip-hash-check (a crafted db has no sha256 trailer)")
     a = ap.parse_args()
     bins = etcd_bins.find_bins()
     if "3.5.1" not in bins:
@@ -105,7 +124,9 @@ def main():
     tools = etcd_bins.tools("3.5.1", bins["3.5.1"])
     result = {"original": {"status": status(tools, a.original)}, "salvaged": []}
     with tempfile.TemporaryDirectory(prefix="check-salvage-") as tmp:
-        original = Member(tools, a.original, os.path.join(tmp, "original"))
+        original = Member(tools, a.original, os.path.join(tmp, "original"), a.original_without_trailer)
+        result["original"]["get"] = original.get()
+        result["original"]["probes"] = original.probes(a.probe_rev)
         try:
             for i, path in enumerate(a.salvaged):
                 rec = {"file": path, "status": status(tools, path)}
@@ -116,6 +137,7 @@ def main():
                 else:
                     try:
                         rec["get"] = m.get()
+                        rec["probes"] = m.probes(a.probe_rev)
                     finally:
                         m.stop()
                     rev = rec["get"]["header"]["revision"]

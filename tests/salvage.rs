@@ -764,3 +764,84 @@ fn admit_unsure_takes_what_nothing_proves_removed() {
         let _ = default;
     }
 }
+
+/// The 3.5.1 sample without its sha256 trailer, with every copy of `pattern` (in reachable and
+/// free pages alike) passed to `edit` at its offset: bbolt pages carry no checksum, so a
+/// changed value is damage only what reads the value can see.
+fn sample_with_every(pattern: &[u8], edit: impl Fn(&mut [u8], usize)) -> Vec<u8> {
+    let mut db = std::fs::read(repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
+    db.truncate(db.len() - 32);
+    let at: Vec<usize> = db.windows(pattern.len()).enumerate().filter(|(_, w)| *w == pattern).map(|(i, _)| i).collect();
+    assert!(!at.is_empty(), "{} not in the sample", String::from_utf8_lossy(pattern));
+    for i in at {
+        edit(&mut db, i);
+    }
+    db
+}
+
+/// Found by trying to break every command: a `meta/scheduledCompactRev` above the newest
+/// revision (5000 in a store at 1119) was taken as the compaction: `status` said revision 5000,
+/// reads at 1106..5000 were refused, and `salvage` dropped every revision it took as compacted
+/// (3,069 revisions → 3,046) and said "complete". Real etcd 3.5.1 refuses to compact at a
+/// future revision (a warning in its log): its compaction stays the finished one (1106) and its
+/// revision 1119. Judged by etcd on the crafted file and on its salvage.
+#[test]
+fn a_scheduled_compaction_beyond_the_newest_revision_is_not_applied() {
+    if bin_dir_or_skip("3.5.1").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let marker = b"scheduledCompactRev";
+    let crafted = sample_with_every(marker, |db, i| db[i + marker.len()..i + marker.len() + 8].copy_from_slice(&5000u64.to_be_bytes()));
+    let src = dir.path().join("scheduled-5000.db");
+    std::fs::write(&src, &crafted).unwrap();
+    let out = dir.path().join("salvaged.db");
+    let (code, report) = salvage_code(&src, &out, &[]);
+    let probe = |r: i64| ["--probe-rev".into(), r.to_string()];
+    let args: Vec<String> = [vec!["--original".into(), src.display().to_string(), "--original-without-trailer".into(), "--salvaged".into(), out.display().to_string()], probe(1105).to_vec(), probe(1106).to_vec()].concat();
+    let etcd = recording("check_salvage.py", &args.iter().map(std::ffi::OsStr::new).collect::<Vec<_>>());
+    let original = &etcd["original"];
+    assert_eq!(original["get"]["header"]["revision"], 1119, "{original}");
+    assert!(original["probes"]["1105"]["error"].as_str().unwrap().contains("compacted"), "{original}");
+    let at_1106 = original["probes"]["1106"]["count"].as_u64().expect("etcd reads at 1106");
+
+    // Ours on the crafted file: etcd's revision and compaction.
+    let status = status_json(&src);
+    assert_eq!((status["currentRevision"].as_i64(), status["compactRevision"].as_i64()), (Some(1119), Some(1106)), "{status}");
+    let keys_at = |db: &Path, rev: &str| {
+        let o = run(&["kv".as_ref(), "get".as_ref(), db.as_os_str(), "".as_ref(), "--prefix".as_ref(), "--keys-only".as_ref(), "-w".as_ref(), "json".as_ref(), "--rev".as_ref(), rev.as_ref()]);
+        assert_eq!(o.status.code(), Some(0), "kv get --rev {rev}: {}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["count"].as_u64().unwrap_or(0)
+    };
+    assert_eq!(keys_at(&src, "1106"), at_1106);
+
+    // The salvage keeps every revision etcd keeps, and etcd reads it as it reads the crafted file.
+    assert_eq!((code, report["complete"].as_bool(), report["compactRevision"].as_i64()), (0, Some(true), Some(1106)), "{report}");
+    let salvaged = &etcd["salvaged"][0];
+    assert!(salvaged.get("error").is_none(), "{salvaged}");
+    assert_eq!(salvaged["probes"]["1106"]["count"].as_u64(), Some(at_1106), "{salvaged}");
+    assert_eq!(salvaged["get"]["kvs"], original["get"]["kvs"]);
+    assert_eq!(keys_at(&out, "1106"), at_1106);
+}
+
+/// Found by trying to break every command: a `members` entry that is not member JSON was copied
+/// into OUT and the report said "complete: the tree was whole" (exit 0), though `status` on
+/// either file warns that a member cannot be read (and etcd, reading its members at start, would
+/// fail on it in a member's data dir). It is left out and listed, like a meta value etcd refuses;
+/// exit 1.
+#[test]
+fn a_member_that_is_not_member_json_is_left_out_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let crafted = sample_with_every(b"{\"id\":", |db, i| db[i..i + 6].copy_from_slice(b"xxxxxx"));
+    let src = dir.path().join("member.db");
+    std::fs::write(&src, &crafted).unwrap();
+    let out = dir.path().join("salvaged.db");
+    let (code, report) = salvage_code(&src, &out, &[]);
+    assert_eq!((code, report["complete"].as_bool()), (1, Some(false)), "{report}");
+    let listed = report["unparseable"].as_array().unwrap().iter().any(|n| n["what"].as_str().is_some_and(|w| w.starts_with("members/") && w.contains("not member JSON") && w.ends_with("left out")));
+    assert!(listed, "{}", report["unparseable"]);
+    let members = report["buckets"].as_array().unwrap().iter().find(|b| b["name"] == "members").unwrap();
+    assert_eq!(members["entries"], 0, "{members}");
+    let o = run(&["status".as_ref(), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "the salvaged file reads clean: {}", String::from_utf8_lossy(&o.stderr));
+}

@@ -65,7 +65,14 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::canc
             None
         }
     };
-    let compact = meta.as_ref().map(|m| m.compact_revision()).unwrap_or(0);
+    // The newest revision decides whether a scheduled compaction is one etcd applies; when the
+    // bucket's last entry cannot be read, any scheduled compaction is taken (the damage itself
+    // is reported by the walk below).
+    let newest = match backend.bucket(KEY) {
+        Ok(Some(bucket)) => bucket.iter_rev(db).next().and_then(|e| e.ok()).and_then(|e| RevisionKey::parse(e.key()).ok()).map_or(i64::MAX, |rk| rk.revision.main),
+        _ => i64::MAX,
+    };
+    let compact = meta.as_ref().map(|m| m.compact_revision(newest)).unwrap_or(0);
     let mut keys: HashMap<Vec<u8>, KeyState> = HashMap::default();
     let mut last: Option<Revision> = None;
     let mut latest = 0i64;
@@ -157,8 +164,8 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::canc
 
     if let Some(m) = &meta {
         let (s, f) = (m.scheduled_compact_revision, m.finished_compact_revision);
-        if let Some(s) = s.filter(|s| *s > latest && entries > 0 && complete) {
-            out.push(finding(Severity::Error, None, None, format!("meta/scheduledCompactRev {s} is above the latest revision {latest}")));
+        if let Some(s) = s.filter(|s| *s > latest.max(f.unwrap_or(0)) && entries > 0 && complete) {
+            out.push(finding(Severity::Error, None, None, format!("meta/scheduledCompactRev {s} is above the latest revision {latest}: etcd refuses to compact at a future revision (a warning in its log) and keeps the finished compaction ({})", f.unwrap_or(0))));
         }
         if let (Some(s), Some(f)) = (s, f) {
             if f > s {

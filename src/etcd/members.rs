@@ -133,6 +133,24 @@ pub fn cluster_id(ids: impl IntoIterator<Item = u64>) -> u64 {
     u64::from_be_bytes(h.finalize()[..8].try_into().expect("sha1 is 20 bytes"))
 }
 
+/// A `members` value as etcd reads it at start, or what is wrong with it.
+fn read_member(value: &[u8]) -> std::result::Result<Member, String> {
+    serde_json::from_slice::<Member>(value).map_err(|e| format!("not member JSON: {e}"))
+}
+
+const NOT_AN_ID: &str = "not a hex member ID";
+
+/// What is wrong with an entry of the membership bucket `bucket` (`members` or
+/// `members_removed`) that etcd reads at start, if anything: the same rule
+/// [`read_membership`] sets entries aside by (a writer must not copy what it would set aside).
+pub fn entry_problem(bucket: &[u8], key: &[u8], value: &[u8]) -> Option<String> {
+    match bucket {
+        MEMBERS => read_member(value).err(),
+        MEMBERS_REMOVED => id_of_key(key).is_none().then(|| NOT_AN_ID.to_string()),
+        _ => None,
+    }
+}
+
 /// Reads `members`, `members_removed` and `cluster`. A page that cannot be read is an error;
 /// an entry that does not parse is set aside in [`Membership::damaged`].
 pub fn read_membership(backend: &Backend<'_>) -> Result<Membership> {
@@ -149,9 +167,9 @@ pub fn read_membership(backend: &Backend<'_>) -> Result<Membership> {
     if let Some(bucket) = backend.bucket(MEMBERS)? {
         for entry in bucket.iter(db) {
             let entry = entry?;
-            match serde_json::from_slice::<Member>(entry.value()) {
+            match read_member(entry.value()) {
                 Ok(member) => out.members.push(member),
-                Err(e) => out.damaged.push(damage(MEMBERS_NAME, &entry, format!("not member JSON: {e}"))),
+                Err(what) => out.damaged.push(damage(MEMBERS_NAME, &entry, what)),
             }
         }
     }
@@ -162,7 +180,7 @@ pub fn read_membership(backend: &Backend<'_>) -> Result<Membership> {
             let entry = entry?;
             match id_of_key(entry.key()) {
                 Some(id) => out.removed.push(id),
-                None => out.damaged.push(damage("members_removed", &entry, "not a hex member ID".into())),
+                None => out.damaged.push(damage("members_removed", &entry, NOT_AN_ID.into())),
             }
         }
     }

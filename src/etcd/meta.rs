@@ -42,10 +42,17 @@ impl EtcdMeta {
         self.storage_version.clone().or_else(|| self.term.map(|_| "3.5.0".into()))
     }
 
-    /// The revision below which reads are refused. etcd resumes an unfinished compaction at
-    /// startup, so a scheduled compaction counts as done.
-    pub fn compact_revision(&self) -> i64 {
-        self.scheduled_compact_revision.max(self.finished_compact_revision).unwrap_or(0)
+    /// The revision below which etcd refuses reads once started on this db, whose newest `key`
+    /// bucket revision is `newest`: the finished compaction, or a scheduled one above it, which
+    /// etcd resumes at startup — unless that lies beyond the store's revision (the larger of
+    /// `newest` and the finished compaction): etcd 3.5.1 refuses to compact at a future
+    /// revision (a warning in its log) and keeps the finished one.
+    pub fn compact_revision(&self, newest: i64) -> i64 {
+        let finished = self.finished_compact_revision.unwrap_or(0);
+        match self.scheduled_compact_revision {
+            Some(scheduled) if scheduled > finished && scheduled <= newest.max(finished) => scheduled,
+            _ => finished,
+        }
     }
 }
 

@@ -178,6 +178,24 @@ pub struct Store<'a> {
     pub first_revision: i64,
 }
 
+/// The main revision of the newest entry of the `key` bucket `bucket` (0 when empty).
+fn newest_revision_in(db: &Db<'_>, bucket: &Bucket<'_>) -> Result<i64> {
+    match bucket.iter_rev(db).next() {
+        Some(entry) => Ok(parse_revision(db, &entry?)?.revision.main),
+        None => Ok(0),
+    }
+}
+
+/// The compaction etcd applies when it starts on `backend` ([`EtcdMeta::compact_revision`]),
+/// for a caller that needs no [`Store`].
+pub fn compact_revision_of(backend: &Backend<'_>) -> Result<i64> {
+    let newest = match backend.bucket(KEY)? {
+        Some(bucket) => newest_revision_in(&backend.db, &bucket)?,
+        None => 0,
+    };
+    Ok(read_meta(backend)?.compact_revision(newest))
+}
+
 impl<'a> Store<'a> {
     pub fn open(backend: Backend<'a>) -> Result<Store<'a>> {
         let meta = read_meta(&backend)?;
@@ -187,9 +205,7 @@ impl<'a> Store<'a> {
             if let Some(entry) = bucket.iter(&backend.db).next() {
                 first_revision = parse_revision(&backend.db, &entry?)?.revision.main;
             }
-            if let Some(entry) = bucket.iter_rev(&backend.db).next() {
-                last_revision = parse_revision(&backend.db, &entry?)?.revision.main;
-            }
+            last_revision = newest_revision_in(&backend.db, bucket)?;
         }
         Ok(Store { backend, key_bucket, meta, last_revision, first_revision })
     }
@@ -204,11 +220,12 @@ impl<'a> Store<'a> {
 
     /// The store revision etcd would report after starting on this backend.
     pub fn current_revision(&self) -> i64 {
-        self.last_revision.max(self.meta.compact_revision()).max(1)
+        self.last_revision.max(self.compact_revision()).max(1)
     }
 
+    /// The compaction etcd applies when it starts on this backend ([`EtcdMeta::compact_revision`]).
     pub fn compact_revision(&self) -> i64 {
-        self.meta.compact_revision()
+        self.meta.compact_revision(self.last_revision)
     }
 
     /// Resolves a requested read revision (0 = current) or refuses it as etcd does.

@@ -627,9 +627,10 @@ impl Compaction {
 
 /// The compaction revision: the meta bucket's (0 when it says none: then a mark the scan found,
 /// if any), known; or, when the meta bucket cannot be read, the largest compaction mark the scan
-/// found, as a lower bound only.
-fn compaction(backend: &Backend<'_>, strays: &Strays<'_>) -> Compaction {
-    let from_meta = crate::etcd::meta::read_meta(backend).ok().filter(|_| backend.bucket(META).is_ok_and(|b| b.is_some())).map(|m| m.compact_revision());
+/// found, as a lower bound only. `newest` is the newest revision found: a scheduled compaction
+/// beyond it is one etcd refuses to apply.
+fn compaction(backend: &Backend<'_>, strays: &Strays<'_>, newest: i64) -> Compaction {
+    let from_meta = crate::etcd::meta::read_meta(backend).ok().filter(|_| backend.bucket(META).is_ok_and(|b| b.is_some())).map(|m| m.compact_revision(newest));
     let marks = strays
         .iter()
         .filter(|((b, k), _)| *b == META && (*k == b"scheduledCompactRev" || *k == b"finishedCompactRev"))
@@ -932,7 +933,8 @@ pub fn salvage_into(source: &Source, pending: &mut PendingFile, options: &Salvag
     report.damage.extend(stopped.clone());
 
     let backend = Backend::new(db.clone());
-    let compaction = compaction(&backend, &strays);
+    let newest = tree.found.keys().next_back().and_then(|k| RevisionKey::parse(k).ok()).map_or(0, |rk| rk.revision.main);
+    let compaction = compaction(&backend, &strays, newest);
     (report.compact_revision, report.compaction_known) = (compaction.revision(), compaction.known);
     if !compaction.known {
         let what = match compaction.revision() {
@@ -962,16 +964,20 @@ pub fn salvage_into(source: &Source, pending: &mut PendingFile, options: &Salvag
         } else {
             let (mut rows, how) = other_bucket(&db, &backend, &name, &strays);
             all_by_tree &= how == "tree";
-            if name == META {
-                // A value etcd (and every reader here) refuses would make the whole file unreadable.
-                rows.retain(|(k, v, page)| match crate::etcd::meta::meta_value_problem(k, v) {
-                    Some(what) => {
-                        report.unparseable.push(PageNote { page: *page, what: format!("meta/{}: {what}: left out", String::from_utf8_lossy(k)) });
-                        false
-                    }
-                    None => true,
-                });
-            }
+            // A value etcd refuses would make the whole file unreadable (meta), or a member's
+            // data dir fail at start (members): left out, listed.
+            let problem = |k: &[u8], v: &[u8]| match name.as_slice() {
+                META => crate::etcd::meta::meta_value_problem(k, v),
+                other => crate::etcd::members::entry_problem(other, k, v),
+            };
+            rows.retain(|(k, v, page)| match problem(k, v) {
+                Some(what) => {
+                    let entry = format!("{}/{}", String::from_utf8_lossy(&name), String::from_utf8_lossy(k));
+                    report.unparseable.push(PageNote { page: *page, what: format!("{entry}: {what}: left out") });
+                    false
+                }
+                None => true,
+            });
             for (k, v, _) in &rows {
                 tree_writer.put(writer.page_file(), k, v)?;
             }

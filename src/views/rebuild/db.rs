@@ -119,7 +119,7 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
     let mut key_entries = 0;
     let mut dropped = 0;
     let mut latest = Revision { main: 0, sub: 0 };
-    let source_compact = crate::etcd::meta::read_meta(backend)?.compact_revision();
+    let source_compact = crate::etcd::mvcc::compact_revision_of(backend)?;
     let mut buckets = backend.buckets()?;
     for name in [MEMBERS, MEMBERS_REMOVED] {
         if !buckets.iter().any(|(n, _)| *n == name) {
