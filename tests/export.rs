@@ -611,25 +611,12 @@ fn force_never_replaces_an_input() {
 /// against the OUT the user named.
 #[test]
 fn an_error_while_writing_names_the_output_not_its_temporary() {
-    use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     let db = repo().join("testdata/etcd-3.5.1/snapshot.db");
     let out = dir.path().join("out.db");
     let mut cmd = std::process::Command::new(common::bin());
     cmd.args(export_args(&db, &out, &[]));
-    // SAFETY: setrlimit and sigaction (through signal) are async-signal-safe; nothing else runs
-    // between fork and exec. SIGXFSZ ignored: a write past the limit then fails with EFBIG
-    // instead of killing the process.
-    unsafe {
-        cmd.pre_exec(|| {
-            let limit = libc::rlimit { rlim_cur: 256 << 10, rlim_max: 256 << 10 };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let o = cmd.output().unwrap();
+    let o = common::with_file_size_limit(&mut cmd, 256 << 10).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     let named = format!("etcdscope: error: {}: ", out.display());

@@ -389,3 +389,22 @@ fn a_dangling_link_as_out_is_refused() {
     assert!(err.contains("a link to nothing"), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing written");
 }
+
+/// Found in review: an error while the member dir was written (a full disk) named the hidden
+/// temporary dir, a path the user never gave and that is gone by the time they read it. It
+/// names the file under OUT and says which temporary was being written.
+#[test]
+fn an_error_while_writing_names_the_file_under_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("restored");
+    let snap = repo().join("testdata/etcd-3.5.1/snapshot.db");
+    let mut cmd = std::process::Command::new(bin());
+    cmd.arg("rebuild").arg(&snap).arg("--out").arg(&out);
+    let o = with_file_size_limit(&mut cmd, 256 << 10).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let named = format!("etcdscope: error: {}: ", out.join("member/snap/db").display());
+    assert!(err.starts_with(&named), "the error names OUT/member/snap/db first: {err}");
+    assert!(err.contains("(writing its temporary file"), "{err}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing left");
+}

@@ -845,3 +845,19 @@ fn a_member_that_is_not_member_json_is_left_out_and_listed() {
     let o = run(&["status".as_ref(), out.as_os_str()]);
     assert_eq!(o.status.code(), Some(0), "the salvaged file reads clean: {}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Found in review: an error while OUT was written (a full disk) named OUT's hidden temporary.
+/// It names OUT and says which temporary was being written; nothing is left.
+#[test]
+fn an_error_while_writing_names_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("salvaged.db");
+    let mut cmd = Command::new(bin());
+    cmd.arg("salvage").arg(repo().join("testdata/etcd-3.5.1/snapshot.db")).arg("--out").arg(&out);
+    let o = with_file_size_limit(&mut cmd, 256 << 10).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.starts_with(&format!("etcdscope: error: {}: ", out.display())), "the error names OUT first: {err}");
+    assert!(err.contains("(writing its temporary file"), "{err}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing left");
+}

@@ -891,7 +891,12 @@ pub fn salvage(source: &Source, out: &Path, options: &SalvageOptions) -> Result<
 /// Salvages `source` into `pending` (made by the caller before anything is read), which is left
 /// whole but not committed: a caller writing more than one output (the CLI's
 /// `--export-sqlite`) renames them together.
+/// Errors raised while `pending` is written name its target, not the temporary.
 pub fn salvage_into(source: &Source, pending: &mut PendingFile, options: &SalvageOptions) -> Result<SalvageReport> {
+    write_salvage(source, pending, options).map_err(|e| pending.name_target(e))
+}
+
+fn write_salvage(source: &Source, pending: &mut PendingFile, options: &SalvageOptions) -> Result<SalvageReport> {
     let cancel = &options.cancel;
     let data = source.db_bytes();
     let db = Db::open_permissive(data, source.db_path.clone())?;

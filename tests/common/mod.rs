@@ -265,3 +265,21 @@ pub fn check_export_kv(db: &Path, etcdctl_get: &Path) -> Result<usize, String> {
     }
     Ok(ours.len())
 }
+
+/// `cmd` with a file size limit (RLIMIT_FSIZE) of `bytes`: a write past it fails as a full disk
+/// does (EFBIG; SIGXFSZ is ignored so that it does not kill the process), with no root and no
+/// mount needed.
+pub fn with_file_size_limit(cmd: &mut std::process::Command, bytes: u64) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit and sigaction (through signal) are async-signal-safe; nothing else runs
+    // between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}

@@ -304,27 +304,11 @@ pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Res
         let member = pending.path().join("member");
         (pending, member)
     };
-    let (snap_dir, wal_dir) = (member.join("snap"), member.join("wal"));
-    for dir in [&member, &snap_dir, &wal_dir] {
-        make_private_dir(dir)?;
-    }
-    let edit = KeyspaceEdit {
-        to_revision: options.to_revision.filter(|_| replayed.is_none()),
-        replay: replayed.as_ref(),
-        bump: options.bump_revision,
-    };
-    let db_path = snap_dir.join("db");
-    let pace = db::Pace { cancel: &options.cancel };
-    let DbWritten { file, key_entries, latest, .. } = db::write_db(snap.backend(), &db_path, &cluster, plan.consistent_index, plan.term, &edit, &pace)?;
-    options.cancel.check()?;
-    let snap_file = member_dir::write_snap(&snap_dir, &cluster)?;
-    let wal_file = member_dir::write_wal(&wal_dir, &cluster)?;
-    for dir in [&snap_dir, &wal_dir, &member] {
-        sync_dir(dir)?;
-    }
+    let written = write_member(snap, options, &plan, &cluster, replayed.as_ref(), &member).map_err(|e| pending.name_target(e))?;
     options.cancel.check()?;
     pending.commit()?;
     let moved = |p: &Path| final_member.join(p.strip_prefix(&member).unwrap_or(p));
+    let MemberWritten { db_path, db: DbWritten { file, key_entries, latest, .. }, snap_file, wal_file } = written;
     let summary = RebuildSummary {
         out: out.to_path_buf(),
         db: moved(&db_path),
@@ -336,6 +320,38 @@ pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Res
         latest_revision: Revision::max(latest, Revision { main: 0, sub: 0 }).main,
     };
     Ok((plan, summary))
+}
+
+/// What [`write_member`] wrote, at its paths under the temporary dir.
+struct MemberWritten {
+    db_path: std::path::PathBuf,
+    db: DbWritten,
+    snap_file: std::path::PathBuf,
+    wal_file: std::path::PathBuf,
+}
+
+/// Writes the member dir `member` (inside the temporary dir): `snap/db`, the raft snapshot in
+/// `snap` and the first WAL segment in `wal`, each synced.
+fn write_member(snap: &Snapshot<'_>, options: &RebuildOptions, plan: &RebuildPlan, cluster: &NewCluster, replayed: Option<&replay::Replayed>, member: &Path) -> Result<MemberWritten> {
+    let (snap_dir, wal_dir) = (member.join("snap"), member.join("wal"));
+    for dir in [member, &snap_dir, &wal_dir] {
+        make_private_dir(dir)?;
+    }
+    let edit = KeyspaceEdit {
+        to_revision: options.to_revision.filter(|_| replayed.is_none()),
+        replay: replayed,
+        bump: options.bump_revision,
+    };
+    let db_path = snap_dir.join("db");
+    let pace = db::Pace { cancel: &options.cancel };
+    let db = db::write_db(snap.backend(), &db_path, cluster, plan.consistent_index, plan.term, &edit, &pace)?;
+    options.cancel.check()?;
+    let snap_file = member_dir::write_snap(&snap_dir, cluster)?;
+    let wal_file = member_dir::write_wal(&wal_dir, cluster)?;
+    for dir in [&snap_dir, &wal_dir, member] {
+        sync_dir(dir)?;
+    }
+    Ok(MemberWritten { db_path, db, snap_file, wal_file })
 }
 
 fn make_private_dir(dir: &Path) -> Result<()> {
