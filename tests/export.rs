@@ -16,6 +16,9 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+/// A `revisions` row: key, event, revision, version, create_revision, lease, value.
+type RevisionRow = (Vec<u8>, String, i64, i64, i64, i64, Vec<u8>);
+
 fn export(src: &Path, dir: &tempfile::TempDir, name: &str, extra: &[&str]) -> PathBuf {
     let out = dir.path().join(name);
     let mut args: Vec<&OsStr> = vec!["export".as_ref(), "sqlite".as_ref(), src.as_os_str(), out.as_os_str()];
@@ -70,7 +73,7 @@ fn revisions_equal_etcdctl_watch_from_the_compaction() {
         let mut stmt = conn
             .prepare("SELECT key, event, revision, version, create_revision, lease, value FROM revisions WHERE revision >= ?1 ORDER BY revision, sub")
             .unwrap();
-        let ours: Vec<(Vec<u8>, String, i64, i64, i64, i64, Vec<u8>)> = stmt
+        let ours: Vec<RevisionRow> = stmt
             .query_map([compact], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get::<_, Option<Vec<u8>>>(6)?.unwrap_or_default())))
             .unwrap()
             .map(Result::unwrap)

@@ -526,8 +526,8 @@ fn protobuf_lengths_near_u64_max() {
         let first = bounded(msg.len(), "protowire", || fields(&msg).next());
         let err = first.expect("one field").expect_err("the length is more than the message holds");
         assert_eq!(err.offset, 0, "{err}");
-        assert_eq!(etcdscope::etcd::wire::bytes_field(&msg, 1), Err(()));
-        assert_eq!(etcdscope::etcd::wire::int64_field(&msg, 2), Err(()));
+        assert_eq!(etcdscope::etcd::wire::bytes_field(&msg, 1), Err(etcdscope::etcd::wire::Malformed));
+        assert_eq!(etcdscope::etcd::wire::int64_field(&msg, 2), Err(etcdscope::etcd::wire::Malformed));
         // An mvccpb.KeyValue with a good key and a value that claims `len` bytes.
         let mut kv = claims(1, 3, b"foo");
         kv.extend_from_slice(&claims(5, len, b"bar"));

@@ -13,7 +13,7 @@ fn fixtures() -> PathBuf {
 /// `<group>.<version>.<Kind>` from a fixture file name (core types are `core.v1.Pod` or `v1.Pod`).
 fn api_version_and_kind(stem: &str) -> (String, String) {
     let (rest, kind) = stem.rsplit_once('.').unwrap();
-    let (group, version) = rest.rsplit_once('.').map(|(g, v)| (g, v)).unwrap_or(("", rest));
+    let (group, version) = rest.rsplit_once('.').unwrap_or(("", rest));
     let group = if group == "core" { "" } else { group };
     let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
     (api_version, kind.to_string())

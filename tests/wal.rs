@@ -501,7 +501,7 @@ fn three_member_cluster_with_membership_changes() {
         assert!(conf[..3].iter().all(|c| c.0 == "AddNode"));
         assert_eq!((conf[3].0.as_str(), conf[3].1.clone()), ("RemoveNode", hex(&ground["removed"])));
         assert_eq!((conf[4].0.as_str(), conf[4].1.clone()), ("AddNode", hex(&ground["added"])));
-        let added = m0.iter().find_map(|e| e.pointer("/conf_change/member").filter(|m| m["id"] == Value::from(hex(&ground["added"])))).unwrap();
+        let added = m0.iter().find_map(|e| e.pointer("/conf_change/member").filter(|m| m["id"] == hex(&ground["added"]))).unwrap();
         let after = ground["members_after"].as_array().unwrap().iter().find(|m| m["ID"] == ground["added"]).unwrap();
         assert_eq!(added["peerURLs"], after["peerURLs"]);
 

@@ -236,6 +236,8 @@ impl<'d, 'a> Cursor<'d, 'a> {
     }
 
     /// The next entry in key order; an error if it does not sort after the last one yielded.
+    /// (A cursor, like bbolt's: it returns a `Result` at the end too, so it is no `Iterator`.)
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Positioned<'a>> {
         self.begin_call();
         let found = self.step(true)?;

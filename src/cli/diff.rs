@@ -375,7 +375,7 @@ fn write_json(r: &DiffResult, out: &mut impl Write) -> std::io::Result<()> {
     }
     out.write_all(b"{\n")?;
     for (name, v) in [("old", input_json(&r.old)), ("new", input_json(&r.new)), ("summary", Value::Object(summary))] {
-        write!(out, "  \"{name}\": {},\n", pretty(&v, "  "))?;
+        writeln!(out, "  \"{name}\": {},", pretty(&v, "  "))?;
     }
     for class in [Class::Lost, Class::Reappear, Class::Revert, Class::Rewritten] {
         write!(out, "  \"{}\": [", class.as_str())?;

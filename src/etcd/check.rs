@@ -137,19 +137,16 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::canc
                     out.push(at(format!("create_revision {} and version {} are impossible here", kv.create, kv.version)));
                 }
                 match state {
-                    Some(s) if s.live => {
-                        if kv.version != s.version.saturating_add(1) || kv.create != s.create {
-                            out.push(at(format!(
-                                "version {} and create_revision {} do not follow version {} and create_revision {} of the key's previous revision",
-                                kv.version, kv.create, s.version, s.create
-                            )));
-                        }
+                    Some(s) if s.live && (kv.version != s.version.saturating_add(1) || kv.create != s.create) => {
+                        out.push(at(format!(
+                            "version {} and create_revision {} do not follow version {} and create_revision {} of the key's previous revision",
+                            kv.version, kv.create, s.version, s.create
+                        )));
                     }
-                    Some(_) => {
-                        if kv.version != 1 || kv.create != rev.main {
-                            out.push(at(format!("starts a new generation but has version {} and create_revision {}", kv.version, kv.create)));
-                        }
+                    Some(s) if !s.live && (kv.version != 1 || kv.create != rev.main) => {
+                        out.push(at(format!("starts a new generation but has version {} and create_revision {}", kv.version, kv.create)));
                     }
+                    Some(_) => {}
                     None if rev.main > compact && (kv.version != 1 || kv.create != rev.main) => {
                         out.push(at(format!("the key's first retained revision is above the compaction ({compact}) but has version {} and create_revision {}", kv.version, kv.create)));
                     }

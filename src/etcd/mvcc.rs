@@ -138,12 +138,12 @@ impl<'a> RevisionEntry<'a> {
 
     /// One int64 field of the stored KeyValue (2 create, 3 mod, 4 version, 6 lease), unparsed rest.
     pub fn int64_field(&self, field: u64, file: &Arc<Path>) -> Result<i64> {
-        wire::int64_field(self.raw, field).map_err(|()| self.corrupt(file, "malformed field"))
+        wire::int64_field(self.raw, field).map_err(|wire::Malformed| self.corrupt(file, "malformed field"))
     }
 
     /// The stored value bytes, borrowed.
     pub fn value(&self, file: &Arc<Path>) -> Result<&'a [u8]> {
-        wire::bytes_field(self.raw, 5).map(Option::unwrap_or_default).map_err(|()| self.corrupt(file, "malformed value field"))
+        wire::bytes_field(self.raw, 5).map(Option::unwrap_or_default).map_err(|wire::Malformed| self.corrupt(file, "malformed value field"))
     }
 
     fn corrupt(&self, file: &Arc<Path>, what: &str) -> Error {
@@ -425,7 +425,7 @@ fn parse_entry<'a>(db: &Db<'a>, entry: &Entry<'a>) -> Result<RevisionEntry<'a>> 
         match wire::bytes_field(raw, 1) {
             Ok(Some(k)) => k,
             Ok(None) => return Err(corrupt(db, entry, "mvccpb.KeyValue without a key")),
-            Err(()) => return Err(corrupt(db, entry, "value is not a valid mvccpb.KeyValue")),
+            Err(wire::Malformed) => return Err(corrupt(db, entry, "value is not a valid mvccpb.KeyValue")),
         }
     };
     Ok(RevisionEntry { revision: rk.revision, tombstone: rk.tombstone, key, raw, page: entry.page, offset: entry.element.value_offset })

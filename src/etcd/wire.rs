@@ -5,29 +5,33 @@
 
 use crate::protowire::{fields, Wire};
 
+/// The message is not valid protobuf, or the field has another wire type. Callers say where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed;
+
 /// The last occurrence of length-delimited field `field` in `msg` (protobuf's "last one wins"),
-/// `Ok(None)` if absent, `Err(())` if the message is malformed.
-pub fn bytes_field(msg: &[u8], field: u64) -> Result<Option<&[u8]>, ()> {
+/// `Ok(None)` if absent, [`Malformed`] if the message is.
+pub fn bytes_field(msg: &[u8], field: u64) -> Result<Option<&[u8]>, Malformed> {
     match find(msg, field)? {
         Some(Wire::Bytes(b)) => Ok(Some(b)),
-        Some(_) => Err(()),
+        Some(_) => Err(Malformed),
         None => Ok(None),
     }
 }
 
 /// The last occurrence of varint field `field` read as an int64 (0 when absent).
-pub fn int64_field(msg: &[u8], field: u64) -> Result<i64, ()> {
+pub fn int64_field(msg: &[u8], field: u64) -> Result<i64, Malformed> {
     match find(msg, field)? {
         Some(Wire::Varint(v)) => Ok(v as i64),
-        Some(_) => Err(()),
+        Some(_) => Err(Malformed),
         None => Ok(0),
     }
 }
 
-fn find(msg: &[u8], field: u64) -> Result<Option<Wire<'_>>, ()> {
+fn find(msg: &[u8], field: u64) -> Result<Option<Wire<'_>>, Malformed> {
     let mut found = None;
     for f in fields(msg) {
-        let (number, value) = f.map_err(|_| ())?;
+        let (number, value) = f.map_err(|_| Malformed)?;
         if u64::from(number) == field {
             found = Some(value);
         }
@@ -48,14 +52,14 @@ mod tests {
         assert_eq!(bytes_field(&kv, 7), Ok(None));
         assert_eq!(int64_field(&kv, 2), Ok(2));
         assert_eq!(int64_field(&kv, 6), Ok(0));
-        assert_eq!(int64_field(&kv, 1), Err(()));
+        assert_eq!(int64_field(&kv, 1), Err(Malformed));
     }
 
     #[test]
     fn rejects_truncated_messages() {
-        assert_eq!(bytes_field(&[0x0a, 5, b'a'], 1), Err(()));
-        assert_eq!(bytes_field(&[0x10], 1), Err(()));
-        assert_eq!(bytes_field(&[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], 1), Err(()));
-        assert_eq!(bytes_field(&[0x0f], 1), Err(()));
+        assert_eq!(bytes_field(&[0x0a, 5, b'a'], 1), Err(Malformed));
+        assert_eq!(bytes_field(&[0x10], 1), Err(Malformed));
+        assert_eq!(bytes_field(&[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], 1), Err(Malformed));
+        assert_eq!(bytes_field(&[0x0f], 1), Err(Malformed));
     }
 }
