@@ -10,10 +10,8 @@ use std::path::{Path, PathBuf};
 fn protos(dir: &Path) -> Vec<PathBuf> {
     println!("cargo:rerun-if-changed={}", dir.display());
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut files: Vec<PathBuf> = entries
-        .map(|e| e.expect("readable schema dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "proto"))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        entries.map(|e| e.expect("readable schema dir entry").path()).filter(|p| p.extension().is_some_and(|e| e == "proto")).collect();
     files.sort();
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
@@ -27,11 +25,7 @@ fn main() {
     let etcd = Path::new("schemas/etcd");
     let fds = protox::compile(protos(etcd), [etcd]).expect("schemas/etcd compiles");
     // Messages, and gRPC client stubs for the few etcd services `replay` calls (rpc.proto).
-    tonic_prost_build::configure()
-        .build_server(false)
-        .build_client(true)
-        .compile_fds(fds)
-        .expect("prost and tonic code generation for schemas/etcd");
+    tonic_prost_build::configure().build_server(false).build_client(true).compile_fds(fds).expect("prost and tonic code generation for schemas/etcd");
 
     let k8s = Path::new("schemas/kubernetes");
     let files = protos(k8s);

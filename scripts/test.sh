@@ -11,6 +11,11 @@ bash scripts/install-etcd.sh
 # always checked against testdata/k8s-fixtures.sha256.
 ETCDSCOPE_K8S_FIXTURES="$(bash scripts/k8s-fixtures.sh | tail -n 1)"
 export ETCDSCOPE_K8S_FIXTURES
+# Formatting (rustfmt.toml) and lints: a tree that is not rustfmt- and clippy-clean fails here.
+cargo fmt --check
+cargo fmt --check --manifest-path xtask/Cargo.toml
+(cd fuzz && cargo fmt --check)
+cargo clippy --profile checked --locked --all-targets -- -D warnings
 # The `checked` profile: release optimisation with overflow checks and debug assertions.
 cargo build --profile checked --locked
 # schemas/kubernetes must be exactly what the committed generator produces

@@ -298,10 +298,7 @@ pub struct PendingFile {
 impl PendingFile {
     pub fn beside(target: &Path) -> Result<PendingFile> {
         let dir = parent_of(target);
-        let tmp = tempfile::Builder::new()
-            .prefix(&hidden_prefix(target, "partial"))
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(dir, e))?;
+        let tmp = tempfile::Builder::new().prefix(&hidden_prefix(target, "partial")).tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
         let registration = Registration::new(tmp.path());
         Ok(PendingFile { tmp, target: target.to_path_buf(), _registration: registration })
     }

@@ -85,11 +85,7 @@ impl Source {
         if !meta.is_dir() {
             require_regular(&input, &meta)?;
         }
-        let (db_path, dir_kind) = if meta.is_dir() {
-            find_db_in_dir(&input)?
-        } else {
-            (input.clone(), None)
-        };
+        let (db_path, dir_kind) = if meta.is_dir() { find_db_in_dir(&input)? } else { (input.clone(), None) };
         let file = File::open(&db_path).map_err(|e| Error::io(&db_path, e))?;
         let len = file.metadata().map_err(|e| Error::io(&db_path, e))?.len();
         // A zero-length file cannot be mapped; it is simply empty.

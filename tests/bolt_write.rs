@@ -25,18 +25,22 @@ impl Rng {
 type Buckets = Vec<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)>;
 
 fn bucket(rng: &mut Rng, n: usize, key_len: usize, max_value: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut keys: Vec<Vec<u8>> = (0..n).map(|i| {
-        let mut k = format!("{:08}-", i * 7).into_bytes();
-        k.extend((0..key_len).map(|_| b'a' + rng.below(26) as u8));
-        k
-    }).collect();
+    let mut keys: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let mut k = format!("{:08}-", i * 7).into_bytes();
+            k.extend((0..key_len).map(|_| b'a' + rng.below(26) as u8));
+            k
+        })
+        .collect();
     keys.sort();
     keys.dedup();
-    keys.into_iter().map(|k| {
-        let len = if rng.below(50) == 0 { 20_000 + rng.below(50_000) } else { rng.below(max_value + 1) };
-        let v = (0..len).map(|_| rng.below(256) as u8).collect();
-        (k, v)
-    }).collect()
+    keys.into_iter()
+        .map(|k| {
+            let len = if rng.below(50) == 0 { 20_000 + rng.below(50_000) } else { rng.below(max_value + 1) };
+            let v = (0..len).map(|_| rng.below(256) as u8).collect();
+            (k, v)
+        })
+        .collect()
 }
 
 fn write(path: &Path, page_size: usize, buckets: &Buckets) {

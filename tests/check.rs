@@ -277,7 +277,9 @@ fn a_page_freed_twice_and_one_neither_reached_nor_free_are_both_reported() {
     // Only the bbolt layer: the etcd layer rightly finds no etcd buckets in this db.
     let bolt = |v: &Value| -> Vec<Value> { serious(v).into_iter().filter(|f| f["layer"] == "bbolt").cloned().collect() };
     let found = bolt(&ours);
-    let says = |page: u64, words: &str| found.iter().any(|f| f["page"].as_u64() == Some(page) && f["what"].as_str().unwrap().starts_with(&format!("page {page}: {words}")));
+    let says = |page: u64, words: &str| {
+        found.iter().any(|f| f["page"].as_u64() == Some(page) && f["what"].as_str().unwrap().starts_with(&format!("page {page}: {words}")))
+    };
     assert!(says(5, "already freed"), "{ours}");
     assert!(says(6, "unreachable unfreed"), "{ours}");
     assert_eq!(found.len(), 2, "exactly those two: {ours}");
@@ -302,7 +304,12 @@ fn a_cancelled_check_or_analyze_stops() {
     let got = etcdscope::views::check::check(&source, true, &cancel);
     assert!(matches!(got, Err(etcdscope::Error::Interrupted)), "{got:?}");
     let snap = etcdscope::snapshot::Snapshot::open(&source).unwrap();
-    let decoder = etcdscope::k8s::decoder::Decoder { schemas: etcdscope::k8s::schema::Schemas::embedded().unwrap(), options: Default::default(), encryption: None, etcd_prefix: "/registry".into() };
+    let decoder = etcdscope::k8s::decoder::Decoder {
+        schemas: etcdscope::k8s::schema::Schemas::embedded().unwrap(),
+        options: Default::default(),
+        encryption: None,
+        etcd_prefix: "/registry".into(),
+    };
     let by = etcdscope::views::analyze::GroupBy::Resource;
     let got = etcdscope::views::analyze::analyze(&snap, &decoder, "/registry", &by, 5, &cancel).map(|_| ());
     assert!(matches!(got, Err(etcdscope::Error::Interrupted)), "{got:?}");
@@ -365,7 +372,8 @@ fn an_active_meta_with_impossible_page_ids_is_passed_over_by_the_tolerant_reader
         let (active_txid, other_txid) = (u64_at(&sample, active * PS + 64), u64_at(&sample, other * PS + 64));
         let hwm = u64_at(&sample, active * PS + 56);
         let root = u64_at(&sample, active * PS + 32);
-        let expected: Value = serde_json::from_slice(&std::fs::read(repo().join(format!("testdata/etcd-{version}/expected/snapshot-status.json"))).unwrap()).unwrap();
+        let expected: Value =
+            serde_json::from_slice(&std::fs::read(repo().join(format!("testdata/etcd-{version}/expected/snapshot-status.json"))).unwrap()).unwrap();
         // (field offset in the meta page, value, the field blamed, what is wrong): a mark lowered
         // to the root page makes the root page the impossible one.
         let cases = [

@@ -75,9 +75,15 @@ fn watch_events(path: &Path) -> Vec<(String, Value)> {
 fn history_events(snapshot: &Path, from: i64) -> Vec<(String, Value)> {
     let from = from.to_string();
     // etcd's watch sends a Secret's stored bytes as they are: compare with --show-secrets.
-    let (code, out, err) = etcdscope(&[os("history"), snapshot.as_os_str(), os(""), os("--prefix"), os("--from-rev"), os(&from), os("-o"), os("jsonl"), os("--show-secrets")]);
+    let (code, out, err) =
+        etcdscope(&[os("history"), snapshot.as_os_str(), os(""), os("--prefix"), os("--from-rev"), os(&from), os("-o"), os("jsonl"), os("--show-secrets")]);
     assert_eq!(code, Some(0), "history --from-rev {from}: {err}");
-    String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).map(|v| (v["type"].as_str().unwrap().to_string(), v["kv"].clone())).collect()
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (v["type"].as_str().unwrap().to_string(), v["kv"].clone()))
+        .collect()
 }
 
 fn check_pair(dir: &Path) {
@@ -113,29 +119,72 @@ fn check_pair(dir: &Path) {
 
     // Kubernetes reverts: the parts that changed, as the script decoded them from etcd's answers.
     for s in meta["scenario"].as_array().unwrap().iter().filter(|s| s.get("changed").is_some()) {
-        let e = ours["revert"].as_array().unwrap().iter().find(|e| e["key_base64"] == s["key_b64"]).unwrap_or_else(|| panic!("{label}: {} not a revert", s["key"]));
+        let e =
+            ours["revert"].as_array().unwrap().iter().find(|e| e["key_base64"] == s["key_b64"]).unwrap_or_else(|| panic!("{label}: {} not a revert", s["key"]));
         assert_eq!(e["parts"], s["changed"], "{label}: {} changed parts", s["key"]);
         assert!(!e["changes"].as_array().unwrap().is_empty());
     }
 
     // Hazards, against what the script found in the restored members' data.
     let h = &meta["hazards"];
-    let orphans: BTreeSet<(String, String, bool)> = ours["hazards"]["orphans"].as_array().unwrap().iter()
-        .flat_map(|o| o["dependents"].as_array().unwrap().iter().map(move |d| (d["key"].as_str().unwrap().into(), o["owner"]["uid"].as_str().unwrap().into(), o["ownerInNew"].as_bool().unwrap())))
+    let orphans: BTreeSet<(String, String, bool)> = ours["hazards"]["orphans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| {
+            o["dependents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |d| (d["key"].as_str().unwrap().into(), o["owner"]["uid"].as_str().unwrap().into(), o["ownerInNew"].as_bool().unwrap()))
+        })
         .collect();
-    let want_orphans: BTreeSet<(String, String, bool)> = h["orphans"].as_array().unwrap().iter()
-        .map(|o| (o["key"].as_str().unwrap().into(), o["owner_uid"].as_str().unwrap().into(), o["owner_in_new"].as_bool().unwrap())).collect();
+    let want_orphans: BTreeSet<(String, String, bool)> = h["orphans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["key"].as_str().unwrap().into(), o["owner_uid"].as_str().unwrap().into(), o["owner_in_new"].as_bool().unwrap()))
+        .collect();
     assert_eq!(orphans, want_orphans, "{label}: orphans");
-    let pods: BTreeSet<(String, String, bool)> = ours["hazards"]["podsOnMissingNodes"].as_array().unwrap().iter()
-        .flat_map(|n| n["pods"].as_array().unwrap().iter().map(move |p| (p["key"].as_str().unwrap().into(), n["node"].as_str().unwrap().into(), n["nodeInNew"].as_bool().unwrap())))
+    let pods: BTreeSet<(String, String, bool)> = ours["hazards"]["podsOnMissingNodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| {
+            n["pods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |p| (p["key"].as_str().unwrap().into(), n["node"].as_str().unwrap().into(), n["nodeInNew"].as_bool().unwrap()))
+        })
         .collect();
-    let want_pods: BTreeSet<(String, String, bool)> = h["pods_on_missing_nodes"].as_array().unwrap().iter()
-        .map(|p| (p["key"].as_str().unwrap().into(), p["node"].as_str().unwrap().into(), p["node_in_new"].as_bool().unwrap())).collect();
+    let want_pods: BTreeSet<(String, String, bool)> = h["pods_on_missing_nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["key"].as_str().unwrap().into(), p["node"].as_str().unwrap().into(), p["node_in_new"].as_bool().unwrap()))
+        .collect();
     assert_eq!(pods, want_pods, "{label}: pods on missing nodes");
-    let leases: Vec<(String, i64, Vec<String>)> = ours["hazards"]["leasesBack"].as_array().unwrap().iter()
-        .map(|l| (l["id"].as_str().unwrap().into(), l["ttl"].as_i64().unwrap(), l["keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap().into()).collect())).collect();
-    let want_leases: Vec<(String, i64, Vec<String>)> = h["leases_gone"].as_array().unwrap().iter()
-        .map(|l| (format!("{:016x}", l["id"].as_u64().unwrap()), l["ttl"].as_i64().unwrap(), l["keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap().into()).collect())).collect();
+    let leases: Vec<(String, i64, Vec<String>)> = ours["hazards"]["leasesBack"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (l["id"].as_str().unwrap().into(), l["ttl"].as_i64().unwrap(), l["keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap().into()).collect())
+        })
+        .collect();
+    let want_leases: Vec<(String, i64, Vec<String>)> = h["leases_gone"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                format!("{:016x}", l["id"].as_u64().unwrap()),
+                l["ttl"].as_i64().unwrap(),
+                l["keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap().into()).collect(),
+            )
+        })
+        .collect();
     assert_eq!(leases, want_leases, "{label}: leases that come back");
     let rewind = h["revision"]["new"].as_i64().unwrap() - h["revision"]["old"].as_i64().unwrap();
     assert_eq!(ours["hazards"]["revisionRewind"], rewind, "{label}: revision rewind");
@@ -180,9 +229,15 @@ fn check_pair(dir: &Path) {
     }
     // A TYPE without a name: every event of the type in the namespace, as the watch saw them.
     let from_c = c.to_string();
-    let (code, out, err) = etcdscope(&[os("history"), new_db.as_os_str(), os("pods"), os("-n"), os("team-a"), os("--from-rev"), os(&from_c), os("-o"), os("jsonl")]);
+    let (code, out, err) =
+        etcdscope(&[os("history"), new_db.as_os_str(), os("pods"), os("-n"), os("team-a"), os("--from-rev"), os(&from_c), os("-o"), os("jsonl")]);
     assert_eq!(code, Some(0), "{err}");
-    let ours: Vec<(String, Value)> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).map(|v| (v["type"].as_str().unwrap().to_string(), v["kv"].clone())).collect();
+    let ours: Vec<(String, Value)> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (v["type"].as_str().unwrap().to_string(), v["kv"].clone()))
+        .collect();
     let theirs: Vec<(String, Value)> = watch_events(&dir.join("expected/watch-from-compact.jsonl"))
         .into_iter()
         .filter(|(_, kv)| B64.decode(kv["key"].as_str().unwrap()).unwrap().starts_with(b"/registry/pods/team-a/"))
@@ -216,7 +271,11 @@ fn check_pair(dir: &Path) {
         assert!(v.as_str().unwrap().starts_with("<redacted"), "{label}: {v}");
     }
     // Nor its stored bytes (in clear: the snapshot is not encrypted at rest).
-    assert!(events[0]["kv"].get("value").is_none() && events[0]["kv"]["value_redacted"].as_str().unwrap().starts_with("<redacted"), "{label}: {}", events[0]["kv"]);
+    assert!(
+        events[0]["kv"].get("value").is_none() && events[0]["kv"]["value_redacted"].as_str().unwrap().starts_with("<redacted"),
+        "{label}: {}",
+        events[0]["kv"]
+    );
     let (_, out, _) = etcdscope(&[os("history"), new_db.as_os_str(), os(""), os("--prefix"), os("-o"), os("jsonl")]);
     let secret_key = B64.encode(b"/registry/secrets/team-a/db");
     for line in String::from_utf8(out).unwrap().lines() {

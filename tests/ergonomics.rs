@@ -27,10 +27,8 @@ fn objects(kind: &str) -> Vec<Value> {
 #[test]
 fn custom_columns_and_sort_by() {
     let pods = objects("pods");
-    let mut expected: Vec<(String, String)> = pods
-        .iter()
-        .map(|p| (p["metadata"]["name"].as_str().unwrap().to_string(), p["spec"]["nodeName"].as_str().unwrap_or("<none>").to_string()))
-        .collect();
+    let mut expected: Vec<(String, String)> =
+        pods.iter().map(|p| (p["metadata"]["name"].as_str().unwrap().to_string(), p["spec"]["nodeName"].as_str().unwrap_or("<none>").to_string())).collect();
     expected.sort();
     let (code, table, _) = out(&["get", &db(), "pods", "-A", "--sort-by", "{.metadata.name}", "-o", "custom-columns=NAME:.metadata.name,NODE:.spec.nodeName"]);
     assert_eq!(code, 0);
@@ -39,7 +37,8 @@ fn custom_columns_and_sort_by() {
     let got: Vec<(String, String)> = lines[1..].iter().map(|l| (l[0].to_string(), l[1].to_string())).collect();
     assert_eq!(got, expected);
     // Descending by a number: sorted by kubectl's rules, the order of the values is ascending.
-    let (_, table, _) = out(&["get", &db(), "configmaps", "-A", "--sort-by", ".metadata.creationTimestamp", "-o", "custom-columns=T:.metadata.creationTimestamp"]);
+    let (_, table, _) =
+        out(&["get", &db(), "configmaps", "-A", "--sort-by", ".metadata.creationTimestamp", "-o", "custom-columns=T:.metadata.creationTimestamp"]);
     let times: Vec<&str> = table.lines().skip(1).map(str::trim).collect();
     let mut sorted = times.clone();
     sorted.sort();

@@ -74,7 +74,9 @@ fn revisions_equal_etcdctl_watch_from_the_compaction() {
             .prepare("SELECT key, event, revision, version, create_revision, lease, value FROM revisions WHERE revision >= ?1 ORDER BY revision, sub")
             .unwrap();
         let ours: Vec<RevisionRow> = stmt
-            .query_map([compact], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get::<_, Option<Vec<u8>>>(6)?.unwrap_or_default())))
+            .query_map([compact], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get::<_, Option<Vec<u8>>>(6)?.unwrap_or_default()))
+            })
             .unwrap()
             .map(Result::unwrap)
             .collect();
@@ -115,7 +117,8 @@ fn leases_and_members_equal_etcdctl() {
             let out = export(&base.join(format!("{side}.db")), &dir, &format!("lease-{v}-{side}.db"), &[]);
             let conn = Connection::open(&out).unwrap();
             let ours: Vec<i64> = conn.prepare("SELECT id FROM leases ORDER BY id").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-            let mut theirs: Vec<i64> = json(&base.join(format!("expected/lease-list-{side}.json")))["leases"].as_array().unwrap().iter().map(|l| int(&l["id"])).collect();
+            let mut theirs: Vec<i64> =
+                json(&base.join(format!("expected/lease-list-{side}.json")))["leases"].as_array().unwrap().iter().map(|l| int(&l["id"])).collect();
             theirs.sort_unstable();
             assert_eq!(ours, theirs, "etcd {v} {side}: lease ids");
             // Keys attached: the kv rows of etcdctl's get that name the lease.
@@ -145,12 +148,20 @@ fn leases_and_members_equal_etcdctl() {
             .map(Result::unwrap)
             .collect();
         let list = json(&base.join("expected/member-list.json"));
-        let urls = |m: &Value, k: &str| m[k].as_array().map(|a| a.iter().map(|u| u.as_str().unwrap().to_string()).collect::<Vec<_>>().join(",")).unwrap_or_default();
+        let urls =
+            |m: &Value, k: &str| m[k].as_array().map(|a| a.iter().map(|u| u.as_str().unwrap().to_string()).collect::<Vec<_>>().join(",")).unwrap_or_default();
         let mut theirs: Vec<(String, String, String, bool)> = list["members"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|m| (format!("{:x}", m["ID"].as_u64().unwrap()), m["name"].as_str().unwrap_or("").to_string(), urls(m, "peerURLs"), m["isLearner"].as_bool().unwrap_or(false)))
+            .map(|m| {
+                (
+                    format!("{:x}", m["ID"].as_u64().unwrap()),
+                    m["name"].as_str().unwrap_or("").to_string(),
+                    urls(m, "peerURLs"),
+                    m["isLearner"].as_bool().unwrap_or(false),
+                )
+            })
             .collect();
         theirs.sort();
         assert_eq!(ours, theirs, "etcd {v}: members");
@@ -170,7 +181,8 @@ fn objects_equal_get_and_the_objects_written() {
             let out = export(&db, &dir, &format!("obj-{v}-{side}.db"), &[]);
             let conn = Connection::open(&out).unwrap();
             // Row by row, the JSON `get` prints.
-            let ours: Vec<String> = conn.prepare("SELECT object FROM objects ORDER BY key").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+            let ours: Vec<String> =
+                conn.prepare("SELECT object FROM objects ORDER BY key").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
             let get = run(&["get".as_ref(), db.as_os_str(), "--all-objects".as_ref(), "-o".as_ref(), "jsonl".as_ref()]);
             let theirs: Vec<String> = String::from_utf8(get.stdout).unwrap().lines().map(str::to_string).collect();
             assert_eq!(ours, theirs, "etcd {v} {side}: objects against get --all-objects");
@@ -197,11 +209,16 @@ fn objects_equal_get_and_the_objects_written() {
                 if !keys.iter().any(|k| k == o["key"].as_str().unwrap()) {
                     continue;
                 }
-                let row = conn.query_row(
-                    "SELECT kind, namespace, name, uid, creation_timestamp FROM objects WHERE key = ?1",
-                    [o["key"].as_str().unwrap()],
-                    |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?)),
-                );
+                let row =
+                    conn.query_row("SELECT kind, namespace, name, uid, creation_timestamp FROM objects WHERE key = ?1", [o["key"].as_str().unwrap()], |r| {
+                        Ok((
+                            r.get::<_, Option<String>>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                        ))
+                    });
                 let (kind, ns, name, uid, created) = row.unwrap_or_else(|e| panic!("etcd {v} {side}: {}: {e}", o["key"]));
                 assert_eq!(kind.as_deref(), state["kind"].as_str(), "{}", o["key"]);
                 assert_eq!(ns.as_deref(), state["namespace"].as_str(), "{}", o["key"]);
@@ -210,12 +227,14 @@ fn objects_equal_get_and_the_objects_written() {
                 assert_eq!(created.as_deref(), state["creationTimestamp"].as_str(), "{}", o["key"]);
                 if let Some(labels) = state["labels"].as_object() {
                     for (k, val) in labels {
-                        let got: Option<String> = conn.query_row("SELECT value FROM labels WHERE key = ?1 AND name = ?2", [o["key"].as_str().unwrap(), k], |r| r.get(0)).ok();
+                        let got: Option<String> =
+                            conn.query_row("SELECT value FROM labels WHERE key = ?1 AND name = ?2", [o["key"].as_str().unwrap(), k], |r| r.get(0)).ok();
                         assert_eq!(got.as_deref(), val.as_str(), "{} label {k}", o["key"]);
                     }
                 }
                 let key = o["key"].as_str().unwrap();
-                let (node, phase): (Option<String>, Option<String>) = conn.query_row("SELECT node_name, phase FROM objects WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+                let (node, phase): (Option<String>, Option<String>) =
+                    conn.query_row("SELECT node_name, phase FROM objects WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
                 assert_eq!(node.as_deref(), state["spec.nodeName"].as_str(), "{key}: node_name");
                 if state["kind"] == "Pod" {
                     assert_eq!(phase.as_deref(), state["status.phase"].as_str(), "{key}: phase");
@@ -229,7 +248,18 @@ fn objects_equal_get_and_the_objects_written() {
                     .collect();
                 let written: Vec<(String, String, String, bool)> = state["ownerReferences"]
                     .as_array()
-                    .map(|refs| refs.iter().map(|r| (r["kind"].as_str().unwrap().into(), r["name"].as_str().unwrap().into(), r["uid"].as_str().unwrap().into(), r["controller"].as_bool().unwrap_or(false))).collect())
+                    .map(|refs| {
+                        refs.iter()
+                            .map(|r| {
+                                (
+                                    r["kind"].as_str().unwrap().into(),
+                                    r["name"].as_str().unwrap().into(),
+                                    r["uid"].as_str().unwrap().into(),
+                                    r["controller"].as_bool().unwrap_or(false),
+                                )
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default();
                 assert_eq!(owners, written, "{key}: owner_refs");
                 checked += 1;
@@ -306,7 +336,8 @@ fn the_file_is_private_never_overwritten_and_never_half_written() {
     let failed = run(&["export".as_ref(), "sqlite".as_ref(), damaged.as_os_str(), target.as_os_str()]);
     assert_eq!(failed.status.code(), Some(2), "{}", String::from_utf8_lossy(&failed.stderr));
     assert!(!target.exists(), "a failed export must not leave OUT");
-    let left: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.contains("never")).collect();
+    let left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.contains("never")).collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }
 
@@ -316,7 +347,13 @@ fn exporting_twice_gives_the_same_rows() {
     let db = repo().join("testdata/diff-3.5.1/new.db");
     let a = Connection::open(export(&db, &dir, "a.db", &["--history"])).unwrap();
     let b = Connection::open(export(&db, &dir, "b.db", &["--history"])).unwrap();
-    let tables: Vec<String> = a.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let tables: Vec<String> = a
+        .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert!(tables.len() >= 14, "{tables:?}");
     for t in &tables {
         let dump = |c: &Connection| -> Vec<String> {
@@ -325,11 +362,7 @@ fn exporting_twice_gives_the_same_rows() {
             let n = stmt.column_count();
             let names: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
             stmt.query_map([], |r| {
-                Ok((0..n)
-                    .filter(|&i| names[i] != "exported_at")
-                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                    .collect::<Vec<_>>()
-                    .join("|"))
+                Ok((0..n).filter(|&i| names[i] != "exported_at").map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|"))
             })
             .unwrap()
             .map(Result::unwrap)
@@ -360,7 +393,8 @@ fn query_prints_rows_in_every_format() {
         String::from_utf8(o.stdout).unwrap()
     };
     let rows: Vec<Value> = serde_json::from_str(&q("json")).unwrap();
-    let got: Vec<(String, i64, usize)> = rows.iter().map(|r| (r["key_text"].as_str().unwrap().to_string(), int(&r["version"]), int(&r["value_size"]) as usize)).collect();
+    let got: Vec<(String, i64, usize)> =
+        rows.iter().map(|r| (r["key_text"].as_str().unwrap().to_string(), int(&r["version"]), int(&r["value_size"]) as usize)).collect();
     assert_eq!(got, want);
     let lines: Vec<Value> = q("jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines, rows);
@@ -435,7 +469,8 @@ fn the_guide_examples_print_what_it_shows_and_agree_with_etcdctl() {
     let want: Vec<Vec<String>> = sizes.iter().take(5).map(|(n, k)| vec![k.clone(), n.to_string()]).collect();
     assert_eq!(rows("largest"), want);
     // Pods per node and the pods a ReplicaSet owns, from the objects written (still present).
-    let pods: Vec<&Value> = meta["objects"].as_array().unwrap().iter().filter(|o| o["new"]["kind"] == "Pod" && present(o["key"].as_str().unwrap())).map(|o| &o["new"]).collect();
+    let pods: Vec<&Value> =
+        meta["objects"].as_array().unwrap().iter().filter(|o| o["new"]["kind"] == "Pod" && present(o["key"].as_str().unwrap())).map(|o| &o["new"]).collect();
     let mut per_node = std::collections::BTreeMap::<String, usize>::new();
     for p in &pods {
         *per_node.entry(p["spec.nodeName"].as_str().unwrap().to_string()).or_default() += 1;
@@ -506,9 +541,22 @@ fn an_interrupted_export_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let source = etcdscope::source::Source::open(repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
     let snap = etcdscope::snapshot::Snapshot::open(&source).unwrap();
-    let decoder = Decoder { schemas: etcdscope::k8s::schema::Schemas::embedded().unwrap(), options: DecodeOptions::default(), encryption: None, etcd_prefix: "/registry".into() };
+    let decoder = Decoder {
+        schemas: etcdscope::k8s::schema::Schemas::embedded().unwrap(),
+        options: DecodeOptions::default(),
+        encryption: None,
+        etcd_prefix: "/registry".into(),
+    };
     let out = dir.path().join("never.sqlite");
-    let options = ExportOptions { cancel: { let c = etcdscope::cancel::Cancel::new(); c.cancel(); c }, history: true, ..Default::default() };
+    let options = ExportOptions {
+        cancel: {
+            let c = etcdscope::cancel::Cancel::new();
+            c.cancel();
+            c
+        },
+        history: true,
+        ..Default::default()
+    };
     let err = export_sqlite(&snap, &decoder, &out, &options, false, &mut |_| {}).unwrap_err();
     assert!(matches!(err, etcdscope::Error::Interrupted), "{err}");
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -685,12 +733,22 @@ fn leases_are_exported_as_etcd_reads_them() {
         assert!(err.contains(&needle), "export's warnings do not name {needle:?}: {err}");
     }
     let conn = Connection::open(&out).unwrap();
-    let rows: Vec<(i64, i64)> = conn.prepare("SELECT id, granted_ttl FROM leases ORDER BY id").unwrap().query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    let rows: Vec<(i64, i64)> = conn
+        .prepare("SELECT id, granted_ttl FROM leases ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(rows, etcd_has);
 
     let o = run(&["query".as_ref(), path.as_os_str(), "SELECT id, granted_ttl FROM leases".as_ref(), "-o".as_ref(), "jsonl".as_ref()]);
     assert_eq!(o.status.code(), Some(1), "query: {}", String::from_utf8_lossy(&o.stderr));
-    let rows: Vec<(i64, i64)> = String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).map(|v| (int(&v["id"]), int(&v["granted_ttl"]))).collect();
+    let rows: Vec<(i64, i64)> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (int(&v["id"]), int(&v["granted_ttl"])))
+        .collect();
     assert_eq!(rows, etcd_has);
 
     let o = run(&["check".as_ref(), path.as_os_str(), "-o".as_ref(), "json".as_ref()]);
@@ -754,7 +812,10 @@ fn a_damaged_member_fails_only_what_shows_it() {
     }
     let damage = &status["memberDamage"][0];
     assert_eq!((damage["page"].as_u64(), damage["offset"].as_u64(), damage["id"].as_str()), (Some(page), Some(at as u64), Some(member.as_str())), "{status}");
-    assert!(status["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(&place) && w.as_str().unwrap().contains("not member JSON")), "{status}");
+    assert!(
+        status["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(&place) && w.as_str().unwrap().contains("not member JSON")),
+        "{status}"
+    );
     let table = String::from_utf8(run(&["status".as_ref(), p]).stdout).unwrap();
     assert!(table.contains(&format!("{member} (unreadable")) && table.contains(&place), "{table}");
 
@@ -776,6 +837,10 @@ fn a_damaged_member_fails_only_what_shows_it() {
     let o = run(&["check".as_ref(), p, "-o".as_ref(), "json".as_ref()]);
     assert_eq!(o.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let named = report["findings"].as_array().unwrap().iter().any(|f| f["page"].as_u64() == Some(page) && f["offset"].as_u64() == Some(at as u64) && f["what"].as_str().unwrap().contains("not member JSON"));
+    let named = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["page"].as_u64() == Some(page) && f["offset"].as_u64() == Some(at as u64) && f["what"].as_str().unwrap().contains("not member JSON"));
     assert!(named, "{report}");
 }

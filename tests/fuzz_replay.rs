@@ -6,10 +6,10 @@
 //! `ETCDSCOPE_FUZZ_WRITE_SEEDS=1 cargo test --test fuzz_replay write_seeds -- --ignored`
 //! rewrites the generated seed files (`seed-*`) of every corpus from testdata/.
 
-#[path = "../fuzz/src/targets/mod.rs"]
-mod targets;
 #[path = "common/fixtures.rs"]
 mod fixtures;
+#[path = "../fuzz/src/targets/mod.rs"]
+mod targets;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -73,7 +73,27 @@ macro_rules! replay_tests {
     };
 }
 
-replay_tests!(bolt_raw, bolt, mvcc, wal_raw, wal, wal_record, protowire, k8s_protobuf, envelope, registry_key, encryption_config, diff, export_rows, rebuild, export_fill, query, salvage, compare, analyze);
+replay_tests!(
+    bolt_raw,
+    bolt,
+    mvcc,
+    wal_raw,
+    wal,
+    wal_record,
+    protowire,
+    k8s_protobuf,
+    envelope,
+    registry_key,
+    encryption_config,
+    diff,
+    export_rows,
+    rebuild,
+    export_fill,
+    query,
+    salvage,
+    compare,
+    analyze
+);
 
 #[test]
 fn every_target_is_replayed_and_every_directory_is_a_target() {
@@ -169,7 +189,8 @@ mod seeds {
 
     fn real_wal_segment(version: &str) -> Vec<u8> {
         let dir = repo().join(format!("testdata/wal-{version}/member/wal"));
-        let seg = std::fs::read_dir(&dir).expect("wal dir").map(|e| e.expect("entry").path()).find(|p| p.extension().is_some_and(|e| e == "wal")).expect("a segment");
+        let seg =
+            std::fs::read_dir(&dir).expect("wal dir").map(|e| e.expect("entry").path()).find(|p| p.extension().is_some_and(|e| e == "wal")).expect("a segment");
         std::fs::read(seg).expect("segment")
     }
 
@@ -236,7 +257,17 @@ mod seeds {
         // inline bucket whose nested values overlap; bits 1-3: none, a page zeroed, two, the file
         // cut short, a page zeroed and the file cut, bytes flipped), one seed of each.
         let mut salvage = Vec::new();
-        for (name, shape) in [("sound", 0u8), ("overlapping-values", 1), ("page-zeroed", 2), ("overlapping-and-page-zeroed", 3), ("two-pages-zeroed", 4), ("truncated", 6), ("overlapping-and-truncated", 7), ("zeroed-and-truncated", 8), ("bytes-flipped", 10)] {
+        for (name, shape) in [
+            ("sound", 0u8),
+            ("overlapping-values", 1),
+            ("page-zeroed", 2),
+            ("overlapping-and-page-zeroed", 3),
+            ("two-pages-zeroed", 4),
+            ("truncated", 6),
+            ("overlapping-and-truncated", 7),
+            ("zeroed-and-truncated", 8),
+            ("bytes-flipped", 10),
+        ] {
             for (i, len) in [200usize, 700].into_iter().enumerate() {
                 let mut bytes = vec![shape];
                 bytes.extend(super::seeds_noise(u64::from(shape) * 7 + i as u64 + 1, len));
@@ -305,7 +336,10 @@ mod seeds {
                     }
                 }
             }
-            let snap = std::fs::read_dir(member.join("snap")).expect("snap dir").map(|e| e.expect("entry").path()).find(|p| p.extension().is_some_and(|e| e == "snap"));
+            let snap = std::fs::read_dir(member.join("snap"))
+                .expect("snap dir")
+                .map(|e| e.expect("entry").path())
+                .find(|p| p.extension().is_some_and(|e| e == "snap"));
             if let Some(snap) = snap {
                 wal_record.push((format!("real-{version}-snap-file"), std::fs::read(snap).expect("snap")));
             }
@@ -334,7 +368,9 @@ mod seeds {
         }
         // Rendering mode: two bytes choose a message type, the rest is its bytes.
         let msgs = super::targets::messages_for_seeds();
-        for (full_name, resource) in [("k8s.io.api.core.v1.ConfigMap", "configmaps"), ("k8s.io.api.core.v1.Node", "minions"), ("k8s.io.api.apps.v1.Deployment", "deployments")] {
+        for (full_name, resource) in
+            [("k8s.io.api.core.v1.ConfigMap", "configmaps"), ("k8s.io.api.core.v1.Node", "minions"), ("k8s.io.api.apps.v1.Deployment", "deployments")]
+        {
             let idx = msgs.iter().position(|m| m == full_name).expect("message in schemas") as u16;
             if let Some((_, v)) = k8s.iter().find(|(n, _)| n == &format!("real-{resource}")) {
                 if let Ok(etcdscope::k8s::envelope::Value::Protobuf(u)) = etcdscope::k8s::envelope::classify(v) {
@@ -385,7 +421,20 @@ mod seeds {
         keys.sort();
         keys.dedup();
         let mut registry_key: Vec<(String, Vec<u8>)> = keys.iter().take(40).enumerate().map(|(i, k)| (format!("real-key-{i:02}"), k.clone())).collect();
-        for (i, k) in ["/registry/services/specs/default/kubernetes", "/registry/example.com/widgets/default/w1", "/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com", "compact_rev_key", "/registry/masterleases/10.0.0.1", "deploy.apps/web/team-a", "wd/w1", "app in (web,api),!tier", "metadata.name=web"].iter().enumerate() {
+        for (i, k) in [
+            "/registry/services/specs/default/kubernetes",
+            "/registry/example.com/widgets/default/w1",
+            "/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com",
+            "compact_rev_key",
+            "/registry/masterleases/10.0.0.1",
+            "deploy.apps/web/team-a",
+            "wd/w1",
+            "app in (web,api),!tier",
+            "metadata.name=web",
+        ]
+        .iter()
+        .enumerate()
+        {
             registry_key.push((format!("text-{i:02}"), k.as_bytes().to_vec()));
         }
         c.insert("registry_key", registry_key);

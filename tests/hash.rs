@@ -88,10 +88,13 @@ fn analyze_totals_equal_etcds_keyspace_and_history() {
     let deletes = events.iter().filter(|e| e["type"] == "DELETE" || e["type"] == 1).count() as u64;
     let expected_revisions = at_compact.len() as u64 + events.len() as u64;
     let expected_bytes: u64 = at_compact.iter().map(|kv| 17 + stored_keyvalue(kv, false) as u64).sum::<u64>()
-        + events.iter().map(|e| {
-            let del = e["type"] == "DELETE" || e["type"] == 1;
-            (if del { 18 } else { 17 }) + stored_keyvalue(&e["kv"], del) as u64
-        }).sum::<u64>();
+        + events
+            .iter()
+            .map(|e| {
+                let del = e["type"] == "DELETE" || e["type"] == 1;
+                (if del { 18 } else { 17 }) + stored_keyvalue(&e["kv"], del) as u64
+            })
+            .sum::<u64>();
     assert_eq!(total["revisions"].as_u64().unwrap(), expected_revisions, "retained revisions");
     assert_eq!(total["tombstones"].as_u64().unwrap(), deletes, "tombstones");
     assert_eq!(total["historyBytes"].as_u64().unwrap(), expected_bytes, "history bytes (revision keys plus stored KeyValues)");

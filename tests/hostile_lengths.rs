@@ -511,7 +511,11 @@ fn check_and_salvage_end_on_shared_inline_buckets() {
         assert!(out.contains("overlaps the previous nested bucket"), "{out}");
     }
     let out_db = dir.path().join("salvaged.db");
-    let (code, out) = run_limited(&["salvage".as_ref(), path.as_os_str(), "--out".as_ref(), out_db.as_os_str(), "-o".as_ref(), "json".as_ref()], limit, "salvage scans shared inline buckets once");
+    let (code, out) = run_limited(
+        &["salvage".as_ref(), path.as_os_str(), "--out".as_ref(), out_db.as_os_str(), "-o".as_ref(), "json".as_ref()],
+        limit,
+        "salvage scans shared inline buckets once",
+    );
     assert_eq!(code, Some(1), "damage was found: {out}");
     assert!(out.contains("overlaps the previous nested bucket"), "{out}");
 }
@@ -620,13 +624,13 @@ fn wal_length_words_near_u64_max() {
     let good = frame(&record(4, 0, &[]));
     let words = [
         u64::MAX,
-        u64::MAX >> 8,                                  // the largest 56-bit length, no padding
-        0x80 << 56 | u64::MAX >> 8,                     // ... with the padding flag and 0 bytes of it
-        0x87 << 56 | u64::MAX >> 8,                     // ... with 7 bytes of padding
-        0x87 << 56 | (MAX_RECORD_BYTES - 1),            // just under the limit once padded
-        MAX_RECORD_BYTES,                               // at etcd's limit
-        MAX_RECORD_BYTES - 8,                           // under it, but past the segment's end
-        0xff << 56,                                     // no length, 7 bytes of padding
+        u64::MAX >> 8,                       // the largest 56-bit length, no padding
+        0x80 << 56 | u64::MAX >> 8,          // ... with the padding flag and 0 bytes of it
+        0x87 << 56 | u64::MAX >> 8,          // ... with 7 bytes of padding
+        0x87 << 56 | (MAX_RECORD_BYTES - 1), // just under the limit once padded
+        MAX_RECORD_BYTES,                    // at etcd's limit
+        MAX_RECORD_BYTES - 8,                // under it, but past the segment's end
+        0xff << 56,                          // no length, 7 bytes of padding
         1 << 55,
     ];
     for word in words {
@@ -742,7 +746,11 @@ fn snap_files_with_hostile_lengths() {
     std::fs::create_dir_all(member.join("wal")).unwrap();
     let seg = frame(&record(4, 0, &[]));
     std::fs::write(member.join("wal/0000000000000000-0000000000000000.wal"), &seg).unwrap();
-    let raft = raftpb::Snapshot { data: Some(b"{}".to_vec()), metadata: Some(raftpb::SnapshotMetadata { index: Some(u64::MAX), term: Some(u64::MAX), ..Default::default() }) }.encode_to_vec();
+    let raft = raftpb::Snapshot {
+        data: Some(b"{}".to_vec()),
+        metadata: Some(raftpb::SnapshotMetadata { index: Some(u64::MAX), term: Some(u64::MAX), ..Default::default() }),
+    }
+    .encode_to_vec();
     let good = snappb::Snapshot { crc: Some(crc32c::crc32c(&raft)), data: Some(raft) }.encode_to_vec();
     std::fs::write(snap.join("ffffffffffffffff-ffffffffffffffff.snap"), &good).unwrap();
     std::fs::write(snap.join("10000000000000000-0000000000000000.snap"), &good).unwrap();
@@ -798,12 +806,7 @@ fn k8s_envelope_lengths_near_u64_max() {
         }
         // A Pod whose metadata, a label entry, a volume, or a packed repeated field
         // (spec.securityContext.supplementalGroups) claims `len` bytes.
-        let pods = [
-            claims(1, len, b"xyz"),
-            nest(1, &claims(11, len, b"x")),
-            nest(2, &claims(1, len, b"xyz")),
-            nest(2, &nest(14, &claims(4, len, &[1, 2, 3]))),
-        ];
+        let pods = [claims(1, len, b"xyz"), nest(1, &claims(11, len, b"x")), nest(2, &claims(1, len, b"xyz")), nest(2, &nest(14, &claims(4, len, &[1, 2, 3])))];
         let opts = RenderOptions { show_unknown: true, redact_secrets: true, resource_version: None };
         for (i, raw) in pods.into_iter().enumerate() {
             let rendered = bounded(raw.len(), "render", || render_object_text(&d.schemas, "v1", "Pod", &raw, opts));

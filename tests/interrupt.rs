@@ -230,7 +230,7 @@ fn jsonl_lines(out: &[u8]) -> bool {
 #[test]
 fn sigint_stops_get_while_it_streams() {
     let db = objects_db();
-    check_stopped_stream(&[ "get".as_ref(), db.as_os_str(), "--all-objects".as_ref(), "-o".as_ref(), "jsonl".as_ref()], jsonl_lines);
+    check_stopped_stream(&["get".as_ref(), db.as_os_str(), "--all-objects".as_ref(), "-o".as_ref(), "jsonl".as_ref()], jsonl_lines);
 }
 
 #[test]

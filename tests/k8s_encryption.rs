@@ -3,9 +3,7 @@
 //! tests check), the failure cases, and configuration errors.
 
 use base64::Engine as _;
-use etcdscope::k8s::encryption::{
-    primitives, seal, ConfigError, CryptoError, Decrypted, EncryptionConfig, KmsVersion, Provider, ProviderConfig,
-};
+use etcdscope::k8s::encryption::{primitives, seal, ConfigError, CryptoError, Decrypted, EncryptionConfig, KmsVersion, Provider, ProviderConfig};
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
@@ -26,14 +24,10 @@ fn b64(bytes: &[u8]) -> String {
 fn cbc_aes128_nist_sp800_38a_f21_f22() {
     let key = hex("2b7e151628aed2a6abf7158809cf4f3c");
     let iv = hex("000102030405060708090a0b0c0d0e0f");
-    let plaintext = hex(
-        "6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51
-         30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710",
-    );
-    let ciphertext = hex(
-        "7649abac8119b246cee98e9b12e9197d 5086cb9b507219ee95db113a917678b2
-         73bed6b8e3c1743b7116e69e22229516 3ff1caa1681fac09120eca307586e1a7",
-    );
+    let plaintext = hex("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51
+         30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710");
+    let ciphertext = hex("7649abac8119b246cee98e9b12e9197d 5086cb9b507219ee95db113a917678b2
+         73bed6b8e3c1743b7116e69e22229516 3ff1caa1681fac09120eca307586e1a7");
     // F.2.1: our PKCS#7 encryption of the 64-byte plaintext is the vector's four blocks plus
     // one block of padding (CBC output is prefix-preserving).
     let sealed = primitives::aes_cbc_encrypt(&key, &iv, &plaintext).unwrap();
@@ -142,20 +136,16 @@ fn gcm_spec_test_cases() {
 fn secretbox_libsodium_vector() {
     let key = hex("1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389");
     let nonce = hex("69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37");
-    let m = hex(
-        "be075fc53c81f2d5cf141316ebeb0c7b5228c52a4c62cbd44b66849b64244ffc
+    let m = hex("be075fc53c81f2d5cf141316ebeb0c7b5228c52a4c62cbd44b66849b64244ffc
          e5ecbaaf33bd751a1ac728d45e6c61296cdc3c01233561f41db66cce314adb31
          0e3be8250c46f06dceea3a7fa1348057e2f6556ad6b1318a024a838f21af1fde
          048977eb48f59ffd4924ca1c60902e52f0a089bc76897040e082f93776384864
-         5e0705",
-    );
-    let boxed = hex(
-        "f3ffc7703f9400e52a7dfb4b3d3305d98e993b9f48681273c29650ba32fc76ce
+         5e0705");
+    let boxed = hex("f3ffc7703f9400e52a7dfb4b3d3305d98e993b9f48681273c29650ba32fc76ce
          48332ea7164d96a4476fb8c531a1186ac0dfc17c98dce87b4da7f011ec48c972
          71d2c20f9b928fe2270d6fb863d51738b48eeee314a7cc8ab932164548e526ae
          90224368517acfeabd6bb3732bc0e9da99832b61ca01b6de56244a9e88d5f9b3
-         7973f622a43d14a6599b1f654cb45a74e355a5",
-    );
+         7973f622a43d14a6599b1f654cb45a74e355a5");
     assert_eq!(m.len(), 131);
     assert_eq!(boxed.len(), 147);
     assert_eq!(primitives::secretbox_seal(&key, &nonce, &m).unwrap(), boxed);
@@ -175,10 +165,7 @@ fn secretbox_libsodium_vector() {
     value.extend_from_slice(&nonce);
     value.extend_from_slice(&boxed);
     assert_eq!(seal(Provider::Secretbox, "nacl", &key, b"ignored", &nonce, &m).unwrap(), value);
-    assert_eq!(
-        config.decrypt(b"/registry/anything", &value),
-        Decrypted::Decrypted { provider: Provider::Secretbox, key_name: "nacl".into(), plaintext: m }
-    );
+    assert_eq!(config.decrypt(b"/registry/anything", &value), Decrypted::Decrypted { provider: Provider::Secretbox, key_name: "nacl".into(), plaintext: m });
 }
 
 // ---- (2) round trips through an EncryptionConfiguration ---------------------------------------
@@ -338,11 +325,7 @@ fn round_trip_every_provider_and_key() {
             let value = seal(provider, name, secret, ETCD_KEY, &n, &pt).unwrap();
             assert!(value.starts_with(format!("k8s:enc:{provider}:v1:{name}:").as_bytes()));
             let got = c.decrypt(ETCD_KEY, &value);
-            assert_eq!(
-                got,
-                Decrypted::Decrypted { provider, key_name: name.to_string(), plaintext: pt.clone() },
-                "{provider} {name} plaintext #{seed}"
-            );
+            assert_eq!(got, Decrypted::Decrypted { provider, key_name: name.to_string(), plaintext: pt.clone() }, "{provider} {name} plaintext #{seed}");
             assert!(got.plaintext().unwrap().len() <= value.len());
         }
     }
@@ -367,15 +350,9 @@ fn wrong_key_same_name_fails() {
     let pt = protobuf_secret();
     // aesgcm and secretbox authenticate: a different secret under a configured name.
     let v = seal(Provider::AesGcm, "gcm-key", &[0x99; 24], ETCD_KEY, &nonce(Provider::AesGcm, 1), &pt).unwrap();
-    assert_eq!(
-        c.decrypt(ETCD_KEY, &v),
-        Decrypted::Failed { provider: Provider::AesGcm, key_name: "gcm-key".into(), reason: CryptoError::Authentication }
-    );
+    assert_eq!(c.decrypt(ETCD_KEY, &v), Decrypted::Failed { provider: Provider::AesGcm, key_name: "gcm-key".into(), reason: CryptoError::Authentication });
     let v = seal(Provider::Secretbox, "sb:main", &[0x98; 32], ETCD_KEY, &nonce(Provider::Secretbox, 1), &pt).unwrap();
-    assert_eq!(
-        c.decrypt(ETCD_KEY, &v),
-        Decrypted::Failed { provider: Provider::Secretbox, key_name: "sb:main".into(), reason: CryptoError::Authentication }
-    );
+    assert_eq!(c.decrypt(ETCD_KEY, &v), Decrypted::Failed { provider: Provider::Secretbox, key_name: "sb:main".into(), reason: CryptoError::Authentication });
     // aescbc has no tag: many wrong keys, never a false success; each is bad padding or,
     // when the garbage happens to end in valid padding, "implausible".
     let mut reasons = std::collections::BTreeSet::new();
@@ -400,10 +377,7 @@ fn aescbc_right_padding_wrong_content_is_reported_as_wrong_key() {
     let c = config();
     let v = seal(Provider::AesCbc, "key1", &CBC_KEY1, ETCD_KEY, &nonce(Provider::AesCbc, 9), b"\x01\x02garbage").unwrap();
     let got = c.decrypt(ETCD_KEY, &v);
-    assert_eq!(
-        got,
-        Decrypted::Failed { provider: Provider::AesCbc, key_name: "key1".into(), reason: CryptoError::Implausible }
-    );
+    assert_eq!(got, Decrypted::Failed { provider: Provider::AesCbc, key_name: "key1".into(), reason: CryptoError::Implausible });
     let Decrypted::Failed { reason, .. } = got else { unreachable!() };
     assert!(reason.to_string().contains("wrong key?"));
 }
@@ -420,11 +394,7 @@ fn unknown_key_names_are_no_matching_key() {
         (Provider::AesCbc, "rotated", "rotated"),
     ] {
         let v = seal(provider, name, &[0x55; 32], ETCD_KEY, &nonce(provider, 2), &pt).unwrap();
-        assert_eq!(
-            c.decrypt(ETCD_KEY, &v),
-            Decrypted::NoMatchingKey { provider, key_name_guess: guess.into() },
-            "{provider} {name}"
-        );
+        assert_eq!(c.decrypt(ETCD_KEY, &v), Decrypted::NoMatchingKey { provider, key_name_guess: guess.into() }, "{provider} {name}");
     }
 }
 
@@ -472,24 +442,13 @@ fn kms_values_are_reported_not_opened() {
     let c = config();
     let envelope = b"\x0a\x06cipher\x12\x03kid"; // opaque to us
     let kms = |prefix: &str| [prefix.as_bytes(), envelope].concat();
-    assert_eq!(
-        c.decrypt(ETCD_KEY, &kms("k8s:enc:kms:v2:kms:prod:")),
-        Decrypted::Kms { version: "v2".into(), name: "kms:prod".into() }
-    );
-    assert_eq!(
-        c.decrypt(ETCD_KEY, &kms("k8s:enc:kms:v1:legacy:")),
-        Decrypted::Kms { version: "v1".into(), name: "legacy".into() }
-    );
+    assert_eq!(c.decrypt(ETCD_KEY, &kms("k8s:enc:kms:v2:kms:prod:")), Decrypted::Kms { version: "v2".into(), name: "kms:prod".into() });
+    assert_eq!(c.decrypt(ETCD_KEY, &kms("k8s:enc:kms:v1:legacy:")), Decrypted::Kms { version: "v1".into(), name: "legacy".into() });
     // Not configured: the name up to the next ':' is the best guess.
-    assert_eq!(
-        c.decrypt(ETCD_KEY, &kms("k8s:enc:kms:v2:elsewhere:")),
-        Decrypted::Kms { version: "v2".into(), name: "elsewhere".into() }
-    );
+    assert_eq!(c.decrypt(ETCD_KEY, &kms("k8s:enc:kms:v2:elsewhere:")), Decrypted::Kms { version: "v2".into(), name: "elsewhere".into() });
     // And without any configuration at all, envelope::classify still describes it.
     let v = kms("k8s:enc:kms:v2:kms:prod:");
-    let etcdscope::k8s::envelope::Value::Encrypted(e) = etcdscope::k8s::envelope::classify(&v).unwrap() else {
-        panic!()
-    };
+    let etcdscope::k8s::envelope::Value::Encrypted(e) = etcdscope::k8s::envelope::classify(&v).unwrap() else { panic!() };
     assert_eq!((e.provider.as_str(), e.version.as_str(), e.key_name_guess().as_str()), ("kms", "v2", "kms"));
     assert_eq!(seal(Provider::Kms, "x", &[], ETCD_KEY, &[], b"{}"), Err(CryptoError::Unsupported(Provider::Kms)));
 }
@@ -501,20 +460,14 @@ fn unknown_providers_versions_and_malformed_prefixes() {
         c.decrypt(ETCD_KEY, b"k8s:enc:aescbc:v2:key1:0123456789abcdef0123456789abcdef"),
         Decrypted::Unsupported { provider: "aescbc".into(), version: "v2".into() }
     );
-    assert_eq!(
-        c.decrypt(ETCD_KEY, b"k8s:enc:rot13:v1:k:abc"),
-        Decrypted::Unsupported { provider: "rot13".into(), version: "v1".into() }
-    );
+    assert_eq!(c.decrypt(ETCD_KEY, b"k8s:enc:rot13:v1:k:abc"), Decrypted::Unsupported { provider: "rot13".into(), version: "v1".into() });
     assert_eq!(c.decrypt(ETCD_KEY, b"k8s:enc:oops"), Decrypted::Malformed);
     assert_eq!(c.decrypt(ETCD_KEY, b"k8s:enc:"), Decrypted::Malformed);
 }
 
 #[test]
 fn seal_checks_key_and_nonce_sizes() {
-    assert!(matches!(
-        seal(Provider::AesCbc, "k", &[0; 20], ETCD_KEY, &[0; 16], b"{}"),
-        Err(CryptoError::KeySize { provider: Provider::AesCbc, got: 20, .. })
-    ));
+    assert!(matches!(seal(Provider::AesCbc, "k", &[0; 20], ETCD_KEY, &[0; 16], b"{}"), Err(CryptoError::KeySize { provider: Provider::AesCbc, got: 20, .. })));
     assert!(matches!(
         seal(Provider::AesGcm, "k", &[0; 16], ETCD_KEY, &[0; 16], b"{}"),
         Err(CryptoError::NonceSize { provider: Provider::AesGcm, got: 16, need: 12 })
@@ -565,18 +518,12 @@ fn bad_configurations_say_where() {
             format!("  - identity: {{}}\n  - aescbc:\n      keys:\n      - name: ok\n        secret: {sixteen}\n      - name: short\n        secret: {ten}\n"),
             &["resources[1] (configmaps, *.apps)", "providers[1] (aescbc)", "key \"short\"", "10 bytes", "16, 24 or 32"],
         ),
-        (
-            format!("  - aesgcm:\n      keys:\n      - name: k\n        secret: {ten}\n"),
-            &["providers[0] (aesgcm)", "key \"k\"", "10 bytes"],
-        ),
+        (format!("  - aesgcm:\n      keys:\n      - name: k\n        secret: {ten}\n"), &["providers[0] (aesgcm)", "key \"k\"", "10 bytes"]),
         (
             format!("  - secretbox:\n      keys:\n      - name: 'sb:1'\n        secret: {sixteen}\n"),
             &["providers[0] (secretbox)", "key \"sb:1\"", "16 bytes", "must be 32"],
         ),
-        (
-            "  - aescbc:\n      keys:\n      - name: k\n        secret: '***'\n".into(),
-            &["providers[0] (aescbc)", "key \"k\"", "base64"],
-        ),
+        ("  - aescbc:\n      keys:\n      - name: k\n        secret: '***'\n".into(), &["providers[0] (aescbc)", "key \"k\"", "base64"]),
         ("  - aescbc:\n      keys: []\n".into(), &["providers[0] (aescbc)", "no keys"]),
         ("  - aesgbc:\n      keys: []\n".into(), &["providers[0]", "names no provider", "aesgbc"]),
         (
@@ -597,10 +544,7 @@ fn bad_configurations_say_where() {
 
     let bad = |yaml: &str| EncryptionConfig::from_yaml(yaml).unwrap_err();
     assert!(matches!(bad("kind: EncryptionConfiguration\nresources: []\n"), ConfigError::Kind { .. }));
-    assert!(matches!(
-        bad("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources: []\n"),
-        ConfigError::NoResources
-    ));
+    assert!(matches!(bad("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources: []\n"), ConfigError::NoResources));
     assert!(matches!(bad("resources: [unclosed\n"), ConfigError::Yaml(_)));
     let e = bad("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- providers:\n  - identity: {}\n");
     assert!(e.to_string().contains("resources[0]") && e.to_string().contains("no resources"), "{e}");

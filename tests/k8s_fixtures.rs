@@ -60,9 +60,7 @@ fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) ->
                 (None, None) => None,
             })
         }
-        (Array(x), Array(y)) if x.len() == y.len() => {
-            x.iter().zip(y).enumerate().find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}[{i}]")))
-        }
+        (Array(x), Array(y)) if x.len() == y.len() => x.iter().zip(y).enumerate().find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}[{i}]"))),
         _ if a == b => None,
         _ => Some(format!("{path}: ours {a}, fixture {b}")),
     }

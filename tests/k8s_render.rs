@@ -121,11 +121,16 @@ fn secret_values_are_redacted_unless_asked() {
     assert_eq!(render(&s, "v1", "ConfigMap", &cm, RenderOptions { redact_secrets: true, ..Default::default() })["data"]["password"], "x");
     // kubectl apply's annotation holds the whole applied Secret (ObjectMeta annotations: 12).
     let applied = r#"{"apiVersion":"v1","data":{"password":"aHVudGVyMg=="},"kind":"Secret"}"#;
-    let annotated = Msg::new().msg(1, &meta("db").entry(12, "kubectl.kubernetes.io/last-applied-configuration", applied).entry(12, "team", "a")).msg(2, &Msg::new().str(1, "password").bytes(2, b"hunter2"));
+    let annotated = Msg::new()
+        .msg(1, &meta("db").entry(12, "kubectl.kubernetes.io/last-applied-configuration", applied).entry(12, "team", "a"))
+        .msg(2, &Msg::new().str(1, "password").bytes(2, b"hunter2"));
     let hidden = render(&s, "v1", "Secret", &annotated, RenderOptions { redact_secrets: true, resource_version: Some(7), ..Default::default() });
     assert!(!hidden.to_string().contains("aHVudGVyMg=="), "{hidden}");
     assert_eq!(hidden["metadata"]["annotations"]["team"], "a");
-    assert_eq!(hidden["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"], format!("<redacted: {} characters; --show-secrets to show>", applied.len()));
+    assert_eq!(
+        hidden["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"],
+        format!("<redacted: {} characters; --show-secrets to show>", applied.len())
+    );
     let without_rv = render(&s, "v1", "Secret", &annotated, RenderOptions { redact_secrets: true, ..Default::default() });
     assert!(!without_rv.to_string().contains("aHVudGVyMg=="), "{without_rv}");
     // ObjectMeta written twice merges: the annotation in the second part is redacted too.
@@ -135,7 +140,11 @@ fn secret_values_are_redacted_unless_asked() {
     let shown = render(&s, "v1", "Secret", &annotated, RenderOptions::default());
     assert_eq!(shown["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"], applied);
     let cm = Msg::new().msg(1, &meta("cm").entry(12, "kubectl.kubernetes.io/last-applied-configuration", "{}"));
-    assert_eq!(render(&s, "v1", "ConfigMap", &cm, RenderOptions { redact_secrets: true, ..Default::default() })["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"], "{}");
+    assert_eq!(
+        render(&s, "v1", "ConfigMap", &cm, RenderOptions { redact_secrets: true, ..Default::default() })["metadata"]["annotations"]
+            ["kubectl.kubernetes.io/last-applied-configuration"],
+        "{}"
+    );
 }
 
 #[test]
@@ -155,7 +164,11 @@ fn a_secrets_unknown_fields_are_withheld_unless_secrets_are_shown() {
     let s = schemas();
     // Fields a newer Secret schema may hold data in: at the top, in metadata, and in an inline
     // message read twice (merged), as varints and bytes.
-    let secret = Msg::new().msg(1, &meta("db").str(99, "hunter2-in-meta")).msg(2, &Msg::new().str(1, "password").bytes(2, b"x")).str(98, "hunter2-on-top").int(97, 424242);
+    let secret = Msg::new()
+        .msg(1, &meta("db").str(99, "hunter2-in-meta"))
+        .msg(2, &Msg::new().str(1, "password").bytes(2, b"x"))
+        .str(98, "hunter2-on-top")
+        .int(97, 424242);
     let v = render(&s, "v1", "Secret", &secret, RenderOptions { show_unknown: true, redact_secrets: true, ..Default::default() });
     let text = v.to_string();
     for shown in ["aHVudGVyMi", "hunter2", "424242"] {
@@ -171,7 +184,10 @@ fn a_secrets_unknown_fields_are_withheld_unless_secrets_are_shown() {
     let shown = render(&s, "v1", "Secret", &secret, RenderOptions { show_unknown: true, ..Default::default() });
     assert_eq!(shown["__unknownFields__"]["97"], json!([{"varint": 424242}]));
     let cm = Msg::new().msg(1, &meta("cm")).str(98, "kept");
-    assert_eq!(render(&s, "v1", "ConfigMap", &cm, RenderOptions { show_unknown: true, redact_secrets: true, ..Default::default() })["__unknownFields__"]["98"], json!([{"bytes": "a2VwdA=="}]));
+    assert_eq!(
+        render(&s, "v1", "ConfigMap", &cm, RenderOptions { show_unknown: true, redact_secrets: true, ..Default::default() })["__unknownFields__"]["98"],
+        json!([{"bytes": "a2VwdA=="}])
+    );
 }
 
 #[test]
@@ -186,9 +202,8 @@ fn malformed_bytes_are_an_error_that_says_where() {
     let e = render_object_text(&s, "v1", "ConfigMap", &Msg::new().int(1, 5).0, RenderOptions::default()).unwrap_err().to_string();
     assert!(e.contains("at metadata"), "{e}");
     // A string that is not UTF-8.
-    let e = render_object_text(&s, "v1", "ConfigMap", &Msg::new().msg(1, &Msg::new().bytes(1, &[0xff, 0xfe])).0, RenderOptions::default())
-        .unwrap_err()
-        .to_string();
+    let e =
+        render_object_text(&s, "v1", "ConfigMap", &Msg::new().msg(1, &Msg::new().bytes(1, &[0xff, 0xfe])).0, RenderOptions::default()).unwrap_err().to_string();
     assert!(e.contains("not UTF-8") && e.contains("metadata.name"), "{e}");
 }
 
@@ -312,7 +327,11 @@ fn render_props(s: &Schemas, m: &Msg) -> Result<String, String> {
 fn recursion_in_user_types_is_bounded_too() {
     // A user's own recursive type (--proto-path), 5,000 levels deep.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("widget.proto"), "syntax = \"proto2\";\npackage test.v1;\nmessage Widget { optional Widget rule = 1; optional string name = 2; }\n").unwrap();
+    std::fs::write(
+        dir.path().join("widget.proto"),
+        "syntax = \"proto2\";\npackage test.v1;\nmessage Widget { optional Widget rule = 1; optional string name = 2; }\n",
+    )
+    .unwrap();
     let s = Schemas::with_proto_path(dir.path()).unwrap();
     let desc = s.message("test.v1.Widget").unwrap();
     let mut m = Msg::new().str(2, "leaf");

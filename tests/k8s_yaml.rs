@@ -31,8 +31,7 @@ fn every_json_fixture_renders_as_its_yaml_fixture() {
             if !yaml_path.is_file() {
                 continue;
             }
-            let value: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap())
-                .unwrap_or_else(|e| panic!("{}: {e}", json_path.display()));
+            let value: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", json_path.display()));
             let expected = std::fs::read_to_string(&yaml_path).unwrap();
             let got = to_yaml(&value);
             checked += 1;
@@ -68,13 +67,52 @@ fn value_yaml(s: &str) -> String {
 #[test]
 fn strings_that_read_back_as_other_types_are_double_quoted() {
     for s in [
-        "true", "False", "TRUE", "yes", "Yes", "no", "y", "N", "on", "Off", // bools (YAML 1.1)
-        "null", "Null", "NULL", "~", // null
-        "1", "-1", "+1", "007", "08", "0x1F", "0o17", "0b101", "-0b101", "1_000", "1_", "0b+1", "123456789012345678901234567890", // ints
-        "1.0", "1e3", "1E+3", ".5", "-.5", "+1.", "1.e5", ".inf", "-.Inf", ".NaN", // floats
-        "2026-01-01", "2026-1-2", "2008-01-01T01:01:01Z", "2002-01-01T01:01:01.000002Z", "2001-12-14t21:59:43.10-05:00",
+        "true",
+        "False",
+        "TRUE",
+        "yes",
+        "Yes",
+        "no",
+        "y",
+        "N",
+        "on",
+        "Off", // bools (YAML 1.1)
+        "null",
+        "Null",
+        "NULL",
+        "~", // null
+        "1",
+        "-1",
+        "+1",
+        "007",
+        "08",
+        "0x1F",
+        "0o17",
+        "0b101",
+        "-0b101",
+        "1_000",
+        "1_",
+        "0b+1",
+        "123456789012345678901234567890", // ints
+        "1.0",
+        "1e3",
+        "1E+3",
+        ".5",
+        "-.5",
+        "+1.",
+        "1.e5",
+        ".inf",
+        "-.Inf",
+        ".NaN", // floats
+        "2026-01-01",
+        "2026-1-2",
+        "2008-01-01T01:01:01Z",
+        "2002-01-01T01:01:01.000002Z",
+        "2001-12-14t21:59:43.10-05:00",
         "2001-12-14 21:59:43.10", // timestamps
-        "1:20", "-1:20:30.5", "190:20:30", // base 60
+        "1:20",
+        "-1:20:30.5",
+        "190:20:30", // base 60
     ] {
         assert_eq!(value_yaml(s), format!("k: \"{s}\"\n"), "{s:?}");
     }
@@ -84,9 +122,43 @@ fn strings_that_read_back_as_other_types_are_double_quoted() {
 #[test]
 fn strings_that_only_look_special_stay_plain() {
     for s in [
-        "nil", "None", "truex", "yess", "0x", "0xG", "1e", "1e999", "0xFFFFFFFFFFFFFFFFF", "1.2.3", "1:60", "2026-13-01",
-        "2023-02-29", "2026-01-01T", "v1", "<<", ".", "..", "-x", ":x", "?x", "a:b", "a#b", "it's", "a\"b", "a'b", "x-", "é",
-        "日本語", "a  b", "k8s.io/name", "k:{\"type\":\"Ready\"}", "f:metadata", "_", "-_", "+", "-",
+        "nil",
+        "None",
+        "truex",
+        "yess",
+        "0x",
+        "0xG",
+        "1e",
+        "1e999",
+        "0xFFFFFFFFFFFFFFFFF",
+        "1.2.3",
+        "1:60",
+        "2026-13-01",
+        "2023-02-29",
+        "2026-01-01T",
+        "v1",
+        "<<",
+        ".",
+        "..",
+        "-x",
+        ":x",
+        "?x",
+        "a:b",
+        "a#b",
+        "it's",
+        "a\"b",
+        "a'b",
+        "x-",
+        "é",
+        "日本語",
+        "a  b",
+        "k8s.io/name",
+        "k:{\"type\":\"Ready\"}",
+        "f:metadata",
+        "_",
+        "-_",
+        "+",
+        "-",
     ] {
         let expected = if s == "-" { "k: '-'\n".to_string() } else { format!("k: {s}\n") };
         assert_eq!(value_yaml(s), expected, "{s:?}");
@@ -168,10 +240,7 @@ fn multi_line_strings_use_literal_blocks() {
     assert_eq!(value_yaml("true\n"), "k: |\n  true\n");
     assert_eq!(value_yaml("#!/bin/sh\necho 'hi'\n"), "k: |\n  #!/bin/sh\n  echo 'hi'\n");
     // Nested: content two spaces deeper than the key or the dash.
-    assert_eq!(
-        to_yaml(&json!({ "a": { "b": ["x\ny\n", { "c": "p\nq" }] } })),
-        "a:\n  b:\n  - |\n    x\n    y\n  - c: |-\n      p\n      q\n"
-    );
+    assert_eq!(to_yaml(&json!({ "a": { "b": ["x\ny\n", { "c": "p\nq" }] } })), "a:\n  b:\n  - |\n    x\n    y\n  - c: |-\n      p\n      q\n");
     // A literal block ending the document needs no further newline.
     assert_eq!(to_yaml(&json!({ "z": "a\n" })), "z: |\n  a\n");
 }
@@ -220,20 +289,14 @@ fn collections_nest_the_go_yaml_way() {
         "list": [1, [2, 3], [], { "a": 1, "b": [4] }, { "c": { "d": 5 } }],
         "map": { "x": { "z": [] } },
     });
-    assert_eq!(
-        to_yaml(&v),
-        "list:\n- 1\n- - 2\n  - 3\n- []\n- a: 1\n  b:\n  - 4\n- c:\n    d: 5\nmap:\n  x:\n    z: []\n"
-    );
+    assert_eq!(to_yaml(&v), "list:\n- 1\n- - 2\n  - 3\n- []\n- a: 1\n  b:\n  - 4\n- c:\n    d: 5\nmap:\n  x:\n    z: []\n");
     assert_eq!(to_yaml(&json!([[["deep"]]])), "- - - deep\n");
 }
 
 #[test]
 fn keys_sort_naturally_and_quote_like_values() {
     let v = json!({ "b": 1, "a10": 2, "a2": 3, "A": 4, "a": 5, "_x": 6, "10": 7, "9": 8, "": 9, "true": 10, "a b": 11, "- x": 12 });
-    assert_eq!(
-        to_yaml(&v),
-        "\"\": 9\n'- x': 12\n_x: 6\n\"9\": 8\n\"10\": 7\nA: 4\na: 5\na b: 11\na2: 3\na10: 2\nb: 1\n\"true\": 10\n"
-    );
+    assert_eq!(to_yaml(&v), "\"\": 9\n'- x': 12\n_x: 6\n\"9\": 8\n\"10\": 7\nA: 4\na: 5\na b: 11\na2: 3\na10: 2\nb: 1\n\"true\": 10\n");
 }
 
 #[test]
@@ -255,12 +318,7 @@ fn long_strings_fold_after_column_80() {
     let got = to_yaml(&json!({ "description": text }));
     // "description: " is 13 columns; each word and its space 10 more: the first break comes at
     // the first space past column 80, continuation lines are indented two spaces.
-    let expected = format!(
-        "description: {}\n  {}\n  {}\n",
-        words[..7].join(" "),
-        words[7..15].join(" "),
-        words[15..].join(" ")
-    );
+    let expected = format!("description: {}\n  {}\n  {}\n", words[..7].join(" "), words[7..15].join(" "), words[15..].join(" "));
     assert_eq!(got, expected);
     // Runs of spaces never fold, and keys never fold.
     let spaced = ["abcdefghi"; 12].join("  ");
@@ -269,10 +327,7 @@ fn long_strings_fold_after_column_80() {
     assert_eq!(key.len(), 119);
     assert_eq!(to_yaml(&json!({ key.clone(): 1 })), format!("{key}: 1\n"));
     // A key over 128 bytes is a complex key, and as such may fold.
-    assert_eq!(
-        to_yaml(&json!({ text.clone(): 1 })),
-        format!("? {}\n  {}\n  {}\n: 1\n", words[..8].join(" "), words[8..16].join(" "), words[16..].join(" "))
-    );
+    assert_eq!(to_yaml(&json!({ text.clone(): 1 })), format!("? {}\n  {}\n  {}\n: 1\n", words[..8].join(" "), words[8..16].join(" "), words[16..].join(" ")));
     // Inside a sequence of mappings the continuation is indented under the value's key.
     let got = to_yaml(&json!({ "l": [{ "m": text }] }));
     assert!(got.starts_with("l:\n- m: word00001 "), "{got}");
@@ -290,11 +345,75 @@ fn long_strings_fold_after_column_80() {
 #[test]
 fn output_reads_back_as_the_input() {
     let mut strings: Vec<String> = [
-        "", " ", "  ", "a", "a b", " a", "a ", "a\nb", "a\n", "\n", "\n\n", " \n", "\n ", "a\n b", "a \nb", "a\tb",
-        "\t", "'", "''", "\"", "\\", "#", "# x", "x #", "x # y", "a: b", "a:", ":", "- ", "-", "--", "---", "...", "?",
-        "? ", "@", "`", "|", ">", "%", "!", "&", "*", "[", "]", "{", "}", ",", "a,b", "a[b]", "é", "😀", "\u{feff}",
-        "\u{2028}", "a\u{2028}b", "\u{85}", "\u{a0}", "\r\n", "x\r\ny", "1", "1.5", "true", "null", "~", "2026-01-01",
-        "0x1F", "1e3", "1:20", "<<",
+        "",
+        " ",
+        "  ",
+        "a",
+        "a b",
+        " a",
+        "a ",
+        "a\nb",
+        "a\n",
+        "\n",
+        "\n\n",
+        " \n",
+        "\n ",
+        "a\n b",
+        "a \nb",
+        "a\tb",
+        "\t",
+        "'",
+        "''",
+        "\"",
+        "\\",
+        "#",
+        "# x",
+        "x #",
+        "x # y",
+        "a: b",
+        "a:",
+        ":",
+        "- ",
+        "-",
+        "--",
+        "---",
+        "...",
+        "?",
+        "? ",
+        "@",
+        "`",
+        "|",
+        ">",
+        "%",
+        "!",
+        "&",
+        "*",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "a,b",
+        "a[b]",
+        "é",
+        "😀",
+        "\u{feff}",
+        "\u{2028}",
+        "a\u{2028}b",
+        "\u{85}",
+        "\u{a0}",
+        "\r\n",
+        "x\r\ny",
+        "1",
+        "1.5",
+        "true",
+        "null",
+        "~",
+        "2026-01-01",
+        "0x1F",
+        "1e3",
+        "1:20",
+        "<<",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -82,9 +82,8 @@ fn fixture_objects_through_real_etcd() {
     // A Secret encrypted at rest with AES-GCM (authenticated with its etcd key).
     let secret_key = "/registry/secrets/team-a/db-password".to_string();
     let secret = k8s_wire::rename(&std::fs::read(fixtures.join("core.v1.Secret.pb")).unwrap(), "db-password", "team-a");
-    let sealed = etcdscope::k8s::encryption::seal(
-        etcdscope::k8s::encryption::Provider::AesGcm, "key1", &AES_KEY, secret_key.as_bytes(), &[7u8; 12], &secret,
-    ).unwrap();
+    let sealed =
+        etcdscope::k8s::encryption::seal(etcdscope::k8s::encryption::Provider::AesGcm, "key1", &AES_KEY, secret_key.as_bytes(), &[7u8; 12], &secret).unwrap();
     put(secret_key, sealed);
     // A CRD and a custom resource stored as JSON, as kube-apiserver stores them, and one stored as CBOR.
     let crd = serde_json::json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",

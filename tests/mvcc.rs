@@ -33,8 +33,7 @@ fn revisions_of_a_key_are_the_writes_etcd_acknowledged() {
                 }
             }
             let range = KeyRange::single(key.as_bytes());
-            let got: Vec<(i64, bool)> =
-                snap.store().revisions(Some(&range), 0..=i64::MAX).map(|e| e.unwrap()).map(|e| (e.main(), e.tombstone)).collect();
+            let got: Vec<(i64, bool)> = snap.store().revisions(Some(&range), 0..=i64::MAX).map(|e| e.unwrap()).map(|e| (e.main(), e.tombstone)).collect();
             assert_eq!(got, want, "{} {key}", dir.display());
             for e in snap.store().revisions(Some(&range), 0..=i64::MAX) {
                 let e = e.unwrap();

@@ -95,7 +95,11 @@ fn value_file(dir: &std::path::Path) -> std::path::PathBuf {
 fn decode_with_proto_path(proto_path: &std::path::Path) -> (Option<i32>, String) {
     let tmp = tempfile::tempdir().unwrap();
     let value = value_file(tmp.path());
-    run_within(&[std::ffi::OsStr::new("decode"), value.as_os_str(), "--proto-path".as_ref(), proto_path.as_os_str()], Duration::from_secs(20), "the --proto-path walk is bounded")
+    run_within(
+        &[std::ffi::OsStr::new("decode"), value.as_os_str(), "--proto-path".as_ref(), proto_path.as_os_str()],
+        Duration::from_secs(20),
+        "the --proto-path walk is bounded",
+    )
 }
 
 #[test]
@@ -202,7 +206,8 @@ fn snapshot_with_evil_names() -> Option<tempfile::TempDir> {
     let mut puts = Vec::new();
     // The namespace named EVIL holds the most bytes, so `analyze` names it in its notes too.
     for (i, (namespace, name, size)) in [("default", EVIL, 1), ("default", "plain", 1), (EVIL, "big", 20_000)].into_iter().enumerate() {
-        let value = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}, "data": {"k": name.repeat(size)}});
+        let value =
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}, "data": {"k": name.repeat(size)}});
         let file = tmp.path().join(format!("value-{i}"));
         std::fs::write(&file, value.to_string()).unwrap();
         puts.push(serde_json::json!({"key": format!("/registry/configmaps/{namespace}/{name}"), "value_file": file}));

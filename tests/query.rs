@@ -121,7 +121,10 @@ fn python_csv(csv_text: &[u8]) -> serde_json::Value {
     let path = dir.path().join("out.csv");
     std::fs::write(&path, csv_text).unwrap();
     let o = Command::new("python3")
-        .args(["-c", "import csv, json, sys; csv.field_size_limit(sys.maxsize); print(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))))"])
+        .args([
+            "-c",
+            "import csv, json, sys; csv.field_size_limit(sys.maxsize); print(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))))",
+        ])
         .arg(&path)
         .output()
         .expect("python3 runs");

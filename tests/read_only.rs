@@ -29,7 +29,10 @@ fn fingerprint(root: &Path) -> BTreeMap<PathBuf, String> {
         } else {
             let digest = Sha256::digest(std::fs::read(&dir).unwrap());
             let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            out.insert(dir.clone(), format!("file {hex} size {} mode {:o} mtime {}", meta.len(), meta.mode(), meta.mtime() * 1_000_000_000 + meta.mtime_nsec()));
+            out.insert(
+                dir.clone(),
+                format!("file {hex} size {} mode {:o} mtime {}", meta.len(), meta.mode(), meta.mtime() * 1_000_000_000 + meta.mtime_nsec()),
+            );
         }
     }
     out

@@ -158,7 +158,12 @@ fn rebuild_refuses_a_wal_of_another_cluster() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let made = std::process::Command::new("python3").arg(repo().join("scripts/make_wal_cluster.py")).args(["--version", "3.5.1", "--out"]).arg(tmp.path()).output().unwrap();
+    let made = std::process::Command::new("python3")
+        .arg(repo().join("scripts/make_wal_cluster.py"))
+        .args(["--version", "3.5.1", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     assert!(made.status.success(), "make_wal_cluster.py: {}", String::from_utf8_lossy(&made.stderr));
     let ground: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("ground.json")).unwrap()).unwrap();
     let other: Value = serde_json::from_slice(&std::fs::read(repo().join("testdata/wal-3.5.1/ground.json")).unwrap()).unwrap();
@@ -255,7 +260,8 @@ fn sigint_stops_a_rebuild_and_removes_its_temp_dir() {
         .unwrap();
     let started = std::time::Instant::now();
     let writing = loop {
-        let temp = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".out.rebuild-"));
+        let temp =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".out.rebuild-"));
         if let Some(t) = temp.filter(|t| t.join("member/snap/db").is_file()) {
             break t;
         }
@@ -294,7 +300,14 @@ fn a_full_out_is_refused_before_any_work() {
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("old"), b"data").unwrap();
-    let o = run(&["rebuild".as_ref(), repo().join("testdata/etcd-3.5.1/snapshot.db").as_os_str(), "--wal".as_ref(), dir.path().join("no-such-wal").as_os_str(), "--out".as_ref(), out.as_os_str()]);
+    let o = run(&[
+        "rebuild".as_ref(),
+        repo().join("testdata/etcd-3.5.1/snapshot.db").as_os_str(),
+        "--wal".as_ref(),
+        dir.path().join("no-such-wal").as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("not empty"), "{err}");
@@ -322,7 +335,8 @@ fn a_wal_is_refused_when_the_snapshot_records_no_members() {
     let out = dir.path().join("out");
     let wal = repo().join("testdata/wal-3.5.1/member");
     let args = |force: bool| {
-        let mut a: Vec<std::ffi::OsString> = vec!["rebuild".into(), db.clone().into(), "--skip-hash-check".into(), "--wal".into(), wal.clone().into(), "--out".into(), out.clone().into()];
+        let mut a: Vec<std::ffi::OsString> =
+            vec!["rebuild".into(), db.clone().into(), "--skip-hash-check".into(), "--wal".into(), wal.clone().into(), "--out".into(), out.clone().into()];
         if force {
             a.push("--force-foreign-wal".into());
         }
@@ -345,7 +359,15 @@ fn a_bump_that_overflows_is_refused_by_the_dry_run_too() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x");
     for dry in [true, false] {
-        let mut args: Vec<std::ffi::OsString> = vec!["rebuild".into(), repo().join("testdata/etcd-3.5.1/snapshot.db").into(), "--out".into(), out.clone().into(), "--bump-revision".into(), i64::MAX.to_string().into(), "--mark-compacted".into()];
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "rebuild".into(),
+            repo().join("testdata/etcd-3.5.1/snapshot.db").into(),
+            "--out".into(),
+            out.clone().into(),
+            "--bump-revision".into(),
+            i64::MAX.to_string().into(),
+            "--mark-compacted".into(),
+        ];
         if dry {
             args.push("--dry-run".into());
         }

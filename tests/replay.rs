@@ -90,10 +90,7 @@ fn replay_puts_back_lost_keys_and_never_overwrites() {
     assert_eq!(written + summary["skipped"].as_u64().unwrap(), 3000);
     let b64 = base64::engine::general_purpose::STANDARD;
     let events = race["events"].as_array().unwrap();
-    let ours: Vec<&Value> = events
-        .iter()
-        .filter(|e| !b64.decode(e["kv"]["value"].as_str().unwrap_or("")).unwrap().starts_with(b"racer-"))
-        .collect();
+    let ours: Vec<&Value> = events.iter().filter(|e| !b64.decode(e["kv"]["value"].as_str().unwrap_or("")).unwrap().starts_with(b"racer-")).collect();
     assert_eq!(events.len() as u64, 3000 + written, "every put of both writers is in etcd's history");
     assert_eq!(ours.len() as u64, written, "the replay's writes in etcd's history");
     for e in &ours {
@@ -207,7 +204,10 @@ fn overwrites_only_what_did_not_change(race: &Value) {
                 assert_eq!(Some(write), line["revision"].as_i64(), "{key_text}: the revision the stream reports");
                 assert!(ours[0]["kv"]["version"].as_i64().unwrap() > 1, "{key_text}: it overwrote the live key");
                 let between: Vec<i64> = history.iter().map(|e| rev(e)).filter(|r| *r > planned && *r < write).collect();
-                assert!(between.is_empty(), "{key_text}: overwritten although it changed at {between:?}, after it was planned at {planned} and before the write at {write}");
+                assert!(
+                    between.is_empty(),
+                    "{key_text}: overwritten although it changed at {between:?}, after it was planned at {planned} and before the write at {write}"
+                );
             }
             "skipped" => {
                 changed += 1;

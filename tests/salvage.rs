@@ -134,7 +134,11 @@ fn salvage_recovers_what_survived() {
     let out = dir.path().join("from-leaf.db");
     salvage(&damaged, &out, &[]);
     let got = status(&etcdutl, &out).unwrap();
-    assert_eq!(got["totalKey"].as_u64().unwrap(), original["totalKey"].as_u64().unwrap() - count as u64, "leaf {leaf} zeroed: its {count} revisions lost, the rest kept");
+    assert_eq!(
+        got["totalKey"].as_u64().unwrap(),
+        original["totalKey"].as_u64().unwrap() - count as u64,
+        "leaf {leaf} zeroed: its {count} revisions lost, the rest kept"
+    );
 
     let out = dir.path().join("free.db");
     let (code, report) = salvage_code(&src, &out, &["--free-pages"]);
@@ -255,7 +259,11 @@ fn judge(label: &str, report: &Value, etcd: &Value) -> (usize, usize) {
             assert_eq!(n["reason"], "unsure", "{label}: key {key}'s live revision {m} was left out as not live: {n}");
         }
         let listed = note.is_some() || in_a_gap(report, m);
-        assert!(listed, "{label}: key {key} (mod revision {m}) is missing or different, and the report lists neither it nor revision {m} as lost: {}", report["gaps"]);
+        assert!(
+            listed,
+            "{label}: key {key} (mod revision {m}) is missing or different, and the report lists neither it nor revision {m} as lost: {}",
+            report["gaps"]
+        );
         lost += 1;
     }
     (lost, back)
@@ -307,7 +315,11 @@ fn damaged_key_leaves_bring_nothing_back_and_list_what_was_lost() {
             let gaps = report["gaps"].as_array().unwrap();
             assert!(!gaps.is_empty(), "{name}, pages {pages:?}: the gap is listed");
             for p in pages {
-                assert!(gaps.iter().any(|g| g["damage"].as_array().unwrap().iter().any(|f| f["page"] == *p)), "{name}: page {p} is named in a gap: {}", report["gaps"]);
+                assert!(
+                    gaps.iter().any(|g| g["damage"].as_array().unwrap().iter().any(|f| f["page"] == *p)),
+                    "{name}: page {p} is named in a gap: {}",
+                    report["gaps"]
+                );
             }
             salvaged.push(out);
             reports.push((pages.clone(), report));
@@ -474,7 +486,11 @@ fn a_trailer_mismatch_is_damage() {
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["complete"], false);
     assert!(
-        report["damage"].as_array().unwrap().iter().any(|f| f["layer"] == "trailer" && f["severity"] == "error" && f["what"].as_str().unwrap().contains("sha256 trailer mismatch")),
+        report["damage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["layer"] == "trailer" && f["severity"] == "error" && f["what"].as_str().unwrap().contains("sha256 trailer mismatch")),
         "{}",
         report["damage"]
     );
@@ -499,7 +515,11 @@ fn an_unknown_compaction_admits_nothing_above_it() {
     let (code, report) = salvage_code(&cut, &out, &[]);
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["compactionKnown"], false, "{report}");
-    assert!(report["damage"].as_array().unwrap().iter().any(|f| f["what"].as_str().unwrap().contains("compaction revision is unknown")), "{}", report["damage"]);
+    assert!(
+        report["damage"].as_array().unwrap().iter().any(|f| f["what"].as_str().unwrap().contains("compaction revision is unknown")),
+        "{}",
+        report["damage"]
+    );
     let admitted = report["admitted"].as_array().unwrap();
     assert!(admitted.is_empty(), "{} admitted with the compaction unknown, e.g. {}", admitted.len(), admitted[0]);
     assert!(report["excluded"].as_array().unwrap().iter().any(|n| n["reason"] == "unsure"), "what the gap may have held is listed");
@@ -548,8 +568,6 @@ fn a_db_with_512_byte_pages_salvages() {
 }
 
 // ---- interruption: nothing half-written under a final name -----------------------------------
-
-
 
 /// Files in `dir` besides `keep`.
 fn others(dir: &Path, keep: &Path) -> Vec<String> {
@@ -750,15 +768,22 @@ fn admit_unsure_takes_what_nothing_proves_removed() {
         let (code_admit, admit) = salvage_code(&damaged, &outs[1], &["--admit-unsure"]);
         let (_, all) = salvage_code(&damaged, &outs[2], &["--include-unreachable"]);
         assert_eq!((code, code_admit), (1, 1), "{sample}: a damaged tree is never complete");
-        assert!(admit["revisions"].as_u64() < all["revisions"].as_u64(), "{sample}: proven-stale revisions stay out: {} vs {}", admit["revisions"], all["revisions"]);
+        assert!(
+            admit["revisions"].as_u64() < all["revisions"].as_u64(),
+            "{sample}: proven-stale revisions stay out: {} vs {}",
+            admit["revisions"],
+            all["revisions"]
+        );
         let etcd = etcd_on(&original, &outs);
         let keys = |v: &Value| v["kvs"].as_array().unwrap().iter().map(|kv| kv["key"].as_str().unwrap().to_string()).collect::<std::collections::BTreeSet<_>>();
         let served: Vec<_> = etcd["salvaged"].as_array().unwrap().iter().map(|r| keys(&r["get"])).collect();
         let original_keys = keys(&etcd["salvaged"][1]["originalGet"]);
         assert!(served[1].len() > served[0].len(), "{sample}: --admit-unsure brings live keys back ({} vs {})", served[1].len(), served[0].len());
-        let admitted_unsure: std::collections::BTreeSet<String> = admit["admitted"].as_array().unwrap().iter().filter(|n| n["reason"] == "unsure").map(|n| n["key"].as_str().unwrap().to_string()).collect();
+        let admitted_unsure: std::collections::BTreeSet<String> =
+            admit["admitted"].as_array().unwrap().iter().filter(|n| n["reason"] == "unsure").map(|n| n["key"].as_str().unwrap().to_string()).collect();
         for key in served[1].difference(&original_keys) {
-            let shown = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, key).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+            let shown =
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, key).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
             assert!(admitted_unsure.contains(&shown), "{sample}: {shown} is back and not listed as admitted-unsure");
         }
         let _ = default;
@@ -798,7 +823,12 @@ fn a_scheduled_compaction_beyond_the_newest_revision_is_not_applied() {
     let out = dir.path().join("salvaged.db");
     let (code, report) = salvage_code(&src, &out, &[]);
     let probe = |r: i64| ["--probe-rev".into(), r.to_string()];
-    let args: Vec<String> = [vec!["--original".into(), src.display().to_string(), "--original-without-trailer".into(), "--salvaged".into(), out.display().to_string()], probe(1105).to_vec(), probe(1106).to_vec()].concat();
+    let args: Vec<String> = [
+        vec!["--original".into(), src.display().to_string(), "--original-without-trailer".into(), "--salvaged".into(), out.display().to_string()],
+        probe(1105).to_vec(),
+        probe(1106).to_vec(),
+    ]
+    .concat();
     let etcd = recording("check_salvage.py", &args.iter().map(std::ffi::OsStr::new).collect::<Vec<_>>());
     let original = &etcd["original"];
     assert_eq!(original["get"]["header"]["revision"], 1119, "{original}");
@@ -809,7 +839,18 @@ fn a_scheduled_compaction_beyond_the_newest_revision_is_not_applied() {
     let status = status_json(&src);
     assert_eq!((status["currentRevision"].as_i64(), status["compactRevision"].as_i64()), (Some(1119), Some(1106)), "{status}");
     let keys_at = |db: &Path, rev: &str| {
-        let o = run(&["kv".as_ref(), "get".as_ref(), db.as_os_str(), "".as_ref(), "--prefix".as_ref(), "--keys-only".as_ref(), "-w".as_ref(), "json".as_ref(), "--rev".as_ref(), rev.as_ref()]);
+        let o = run(&[
+            "kv".as_ref(),
+            "get".as_ref(),
+            db.as_os_str(),
+            "".as_ref(),
+            "--prefix".as_ref(),
+            "--keys-only".as_ref(),
+            "-w".as_ref(),
+            "json".as_ref(),
+            "--rev".as_ref(),
+            rev.as_ref(),
+        ]);
         assert_eq!(o.status.code(), Some(0), "kv get --rev {rev}: {}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice::<Value>(&o.stdout).unwrap()["count"].as_u64().unwrap_or(0)
     };
@@ -838,7 +879,11 @@ fn a_member_that_is_not_member_json_is_left_out_and_listed() {
     let out = dir.path().join("salvaged.db");
     let (code, report) = salvage_code(&src, &out, &[]);
     assert_eq!((code, report["complete"].as_bool()), (1, Some(false)), "{report}");
-    let listed = report["unparseable"].as_array().unwrap().iter().any(|n| n["what"].as_str().is_some_and(|w| w.starts_with("members/") && w.contains("not member JSON") && w.ends_with("left out")));
+    let listed = report["unparseable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["what"].as_str().is_some_and(|w| w.starts_with("members/") && w.contains("not member JSON") && w.ends_with("left out")));
     assert!(listed, "{}", report["unparseable"]);
     let members = report["buckets"].as_array().unwrap().iter().find(|b| b["name"] == "members").unwrap();
     assert_eq!(members["entries"], 0, "{members}");

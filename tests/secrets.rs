@@ -158,7 +158,11 @@ fn no_output_shows_a_secret_without_show_secrets() {
     put(gcm_key, seal(Provider::AesGcm, "gcm1", &GCM_KEY, gcm_key.as_bytes(), &[5u8; 12], &protobuf_secret("gcm", MARKER)).unwrap(), false);
     put("/registry/secrets/s/damaged", [b"k8s\0\x0a\x07garbage ".as_slice(), MARKER].concat(), false);
     put("/registry/secrets/s/intxn", protobuf_secret("intxn", MARKER), true);
-    put("/registry/configmaps/s/beside", br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"beside","namespace":"s"},"data":{"a":"b"}}"#.to_vec(), false);
+    put(
+        "/registry/configmaps/s/beside",
+        br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"beside","namespace":"s"},"data":{"a":"b"}}"#.to_vec(),
+        false,
+    );
     put("/registry/secrets/s/pb", protobuf_secret("pb", MARKER2), false);
     let manifest = tmp.path().join("puts.json");
     std::fs::write(&manifest, serde_json::to_vec(&puts).unwrap()).unwrap();
@@ -210,7 +214,14 @@ fn no_output_shows_a_secret_without_show_secrets() {
         runs.push(with([os(&["wal"]), vec![d.clone()], os(&["-o", format])].concat()));
         runs.push([os(&["wal"]), vec![d.clone()], os(&["-o", format])].concat());
     }
-    for sql in ["SELECT * FROM kv", "SELECT * FROM objects", "SELECT * FROM annotations", "SELECT * FROM revisions", "SELECT * FROM wal_puts", "SELECT * FROM wal_entries"] {
+    for sql in [
+        "SELECT * FROM kv",
+        "SELECT * FROM objects",
+        "SELECT * FROM annotations",
+        "SELECT * FROM revisions",
+        "SELECT * FROM wal_puts",
+        "SELECT * FROM wal_entries",
+    ] {
         for format in ["table", "json", "csv"] {
             runs.push(with([os(&["query"]), vec![s.clone(), sql.into()], os(&["--history", "--wal"]), vec![d.clone()], os(&["-o", format])].concat()));
         }
@@ -218,7 +229,10 @@ fn no_output_shows_a_secret_without_show_secrets() {
     let forms = marker_forms();
     // export sqlite: no table of the file holds a marker in any form, nor do its raw bytes.
     let db = tmp.path().join("export.sqlite");
-    let exported = Command::new(bin()).args(with([os(&["export", "sqlite"]), vec![s.clone(), db.clone().into_os_string()], os(&["--history", "--wal"]), vec![d.clone()]].concat())).output().unwrap();
+    let exported = Command::new(bin())
+        .args(with([os(&["export", "sqlite"]), vec![s.clone(), db.clone().into_os_string()], os(&["--history", "--wal"]), vec![d.clone()]].concat()))
+        .output()
+        .unwrap();
     assert_eq!(exported.status.code(), Some(0), "{}", String::from_utf8_lossy(&exported.stderr));
     let bytes = std::fs::read(&db).unwrap();
     for marker in [MARKER, MARKER2] {
@@ -228,8 +242,18 @@ fn no_output_shows_a_secret_without_show_secrets() {
     for form in &forms {
         assert!(!text.contains(form.as_str()), "the export holds a Secret ({form})");
     }
-    let damaged = Command::new(bin()).arg("query").arg(&s).arg("SELECT error FROM objects WHERE key = '/registry/secrets/s/damaged'").args(["-o", "jsonl"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&damaged.stdout).contains("\"error\":\""), "an undecodable object gets a row with the reason: {}", String::from_utf8_lossy(&damaged.stdout));
+    let damaged = Command::new(bin())
+        .arg("query")
+        .arg(&s)
+        .arg("SELECT error FROM objects WHERE key = '/registry/secrets/s/damaged'")
+        .args(["-o", "jsonl"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&damaged.stdout).contains("\"error\":\""),
+        "an undecodable object gets a row with the reason: {}",
+        String::from_utf8_lossy(&damaged.stdout)
+    );
     for args in &runs {
         let out = Command::new(bin()).args(args).output().unwrap();
         let text = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
@@ -252,7 +276,14 @@ fn no_output_shows_a_secret_without_show_secrets() {
         assert!(forms.iter().any(|f| text.contains(f.as_str())), "{args:?} with --show-secrets shows the markers");
     }
     // The markers are there to be found: --show-secrets shows them.
-    let shown = Command::new(bin()).arg("get").arg(&s).args(["secrets", "-n", "s", "-o", "json", "--show-secrets"]).arg("--encryption-config").arg(&c).output().unwrap();
+    let shown = Command::new(bin())
+        .arg("get")
+        .arg(&s)
+        .args(["secrets", "-n", "s", "-o", "json", "--show-secrets"])
+        .arg("--encryption-config")
+        .arg(&c)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&shown.stdout);
     for name in ["pb", "js", "cb", "cbc", "gcm", "intxn"] {
         let item = serde_json::from_str::<Value>(&text).unwrap()["items"].as_array().unwrap().iter().find(|i| i["metadata"]["name"] == name).cloned();
@@ -327,13 +358,30 @@ fn secrets_in_odd_encodings(marker: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     };
     vec![
         // (_ "Se" "cret"): an indefinite-length text string.
-        ("/registry/configmaps/ns/cbor-chunked", cbor_with_kind("chunked", &[cbor_text("kind"), vec![0x7f, 0x62], b"Se".to_vec(), vec![0x64], b"cret".to_vec(), vec![0xff]].concat(), 1, marker)),
+        (
+            "/registry/configmaps/ns/cbor-chunked",
+            cbor_with_kind("chunked", &[cbor_text("kind"), vec![0x7f, 0x62], b"Se".to_vec(), vec![0x64], b"cret".to_vec(), vec![0xff]].concat(), 1, marker),
+        ),
         // (_ h'536563' h'726574'): an indefinite-length byte string, read as its bytes.
-        ("/registry/configmaps/ns/cbor-bytes", cbor_with_kind("bytes", &[cbor_bytes(b"kind"), vec![0x5f, 0x43], b"Sec".to_vec(), vec![0x43], b"ret".to_vec(), vec![0xff]].concat(), 1, marker)),
+        (
+            "/registry/configmaps/ns/cbor-bytes",
+            cbor_with_kind("bytes", &[cbor_bytes(b"kind"), vec![0x5f, 0x43], b"Sec".to_vec(), vec![0x43], b"ret".to_vec(), vec![0xff]].concat(), 1, marker),
+        ),
         // 32(…): a tag around the kind.
-        ("/app/cbor-tagged", cbor_with_kind("tagged", &[cbor_text("kind"), vec![0xd8, 0x20, 0x7f, 0x63], b"Sec".to_vec(), vec![0x63], b"ret".to_vec(), vec![0xff]].concat(), 1, marker)),
+        (
+            "/app/cbor-tagged",
+            cbor_with_kind(
+                "tagged",
+                &[cbor_text("kind"), vec![0xd8, 0x20, 0x7f, 0x63], b"Sec".to_vec(), vec![0x63], b"ret".to_vec(), vec![0xff]].concat(),
+                1,
+                marker,
+            ),
+        ),
         // The kind key twice: Kubernetes refuses the value, so its kind cannot be read.
-        ("/registry/configmaps/ns/cbor-twice", cbor_with_kind("twice", &[cbor_text("kind"), cbor_text("ConfigMap"), cbor_text("kind"), cbor_text("Pod")].concat(), 2, marker)),
+        (
+            "/registry/configmaps/ns/cbor-twice",
+            cbor_with_kind("twice", &[cbor_text("kind"), cbor_text("ConfigMap"), cbor_text("kind"), cbor_text("Pod")].concat(), 2, marker),
+        ),
         // JSON: a key Go's encoding/json folds to `kind`, the last of two, and escapes.
         ("/registry/configmaps/ns/json-folded", json(r#""KIND":"Secret""#)),
         ("/app/json-twice", json(r#""kind":"ConfigMap","Kind":"Secret""#)),
@@ -440,7 +488,9 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
         values.push((key.to_string(), file));
     };
     let configmap = |name: &str, marker: &[u8]| {
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns"}, "data": {"a": String::from_utf8_lossy(marker)}}).to_string().into_bytes()
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns"}, "data": {"a": String::from_utf8_lossy(marker)}})
+            .to_string()
+            .into_bytes()
     };
     // Under the secrets prefix, in keys real etcd stores as readily as NAMESPACE/NAME.
     put("/registry/secrets/ns/name/extra", protobuf_secret("extra", KEY_MARK));

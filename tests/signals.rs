@@ -32,14 +32,7 @@ fn an_input_truncated_while_mapped_is_reported_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("member-db");
     std::fs::copy(repo().join("testdata/etcd-3.5.1/member-db"), &db).unwrap();
-    let mut child = Command::new(bin())
-        .args(["kv", "get"])
-        .arg(&db)
-        .args(["", "--prefix"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Command::new(bin()).args(["kv", "get"]).arg(&db).args(["", "--prefix"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     assert!(wait_until_blocked(child.id(), Duration::from_secs(20)), "kv get never blocked on its output");
     std::fs::OpenOptions::new().write(true).open(&db).unwrap().set_len(8192).unwrap();
     let mut printed = Vec::new();

@@ -119,7 +119,11 @@ fn check_against_ground(dir: &Path) {
         .iter()
         .map(|ev| {
             let kv = &ev["kv"];
-            (ev.get("type").and_then(Value::as_str).unwrap_or("PUT").to_string(), b64(kv["key"].as_str().unwrap()), kv.get("value").and_then(Value::as_str).map(b64).unwrap_or_default())
+            (
+                ev.get("type").and_then(Value::as_str).unwrap_or("PUT").to_string(),
+                b64(kv["key"].as_str().unwrap()),
+                kv.get("value").and_then(Value::as_str).map(b64).unwrap_or_default(),
+            )
         })
         .collect();
     let short = |v: &str| if v.len() > 1000 { format!("<{} bytes>", v.len()) } else { v.to_string() };
@@ -127,11 +131,15 @@ fn check_against_ground(dir: &Path) {
     let tail: Vec<(String, String)> = ours_puts.iter().rev().take(watched_puts.len()).rev().map(|p| (p.0.clone(), p.1.clone())).collect();
     assert_eq!(watched_puts, tail, "the last {} puts are the ones watched from revision {from}", watched_puts.len());
     assert!(entries.iter().any(|e| e.pointer("/delete_range/key") == Some(&Value::from("foo"))));
-    assert!(entries.iter().any(|e| e.pointer("/txn/success/1/key") == Some(&Value::from("/registry/x")) && e.pointer("/txn/success/1/op") == Some(&Value::from("delete_range"))));
+    assert!(entries
+        .iter()
+        .any(|e| e.pointer("/txn/success/1/key") == Some(&Value::from("/registry/x")) && e.pointer("/txn/success/1/op") == Some(&Value::from("delete_range"))));
 
     // Lease, compaction, membership, auth: as etcd answered.
     let lease = format!("{:x}", ground["lease"].as_i64().unwrap());
-    assert!(entries.iter().any(|e| e.pointer("/lease_grant/id") == Some(&Value::from(lease.as_str())) && e.pointer("/lease_grant/ttl") == Some(&Value::from(600))));
+    assert!(entries
+        .iter()
+        .any(|e| e.pointer("/lease_grant/id") == Some(&Value::from(lease.as_str())) && e.pointer("/lease_grant/ttl") == Some(&Value::from(600))));
     assert!(entries.iter().any(|e| e.pointer("/lease_revoke/id") == Some(&Value::from(lease.as_str()))));
     assert!(entries.iter().any(|e| e.pointer("/put/key") == Some(&Value::from("leased")) && e.pointer("/put/lease") == Some(&Value::from(lease.as_str()))));
     assert!(entries.iter().any(|e| e.pointer("/compaction/revision") == Some(&ground["compact_revision"])));
@@ -202,7 +210,9 @@ fn fresh_wals_from_real_etcd() {
         assert_eq!(std::fs::metadata(&segs[1]).unwrap().len(), 64_000_000);
         check_against_ground(tmp.path());
         let (_, lines, _) = wal_jsonl(tmp.path(), &[]);
-        let seg_of = |kind: &str| lines.iter().filter(|l| l["kind"] == kind).map(|l| l["segment"].as_str().unwrap().to_string()).collect::<std::collections::BTreeSet<_>>();
+        let seg_of = |kind: &str| {
+            lines.iter().filter(|l| l["kind"] == kind).map(|l| l["segment"].as_str().unwrap().to_string()).collect::<std::collections::BTreeSet<_>>()
+        };
         assert_eq!(seg_of("snapshot").len(), 2, "snapshot markers in both segments");
         let second = lines.iter().find(|l| l["segment"] != lines[0]["segment"]).unwrap();
         assert_eq!(second["kind"], "crc", "a new segment starts with the running CRC");
@@ -440,7 +450,16 @@ fn entries_overwritten_by_a_later_term_are_superseded() {
         .collect();
     assert_eq!(
         got,
-        [(1, 1, true, false), (2, 1, true, false), (3, 1, true, false), (4, 1, false, true), (5, 1, false, true), (4, 2, true, false), (5, 2, true, false), (6, 2, false, false)]
+        [
+            (1, 1, true, false),
+            (2, 1, true, false),
+            (3, 1, true, false),
+            (4, 1, false, true),
+            (5, 1, false, true),
+            (4, 2, true, false),
+            (5, 2, true, false),
+            (6, 2, false, false)
+        ]
     );
     let s = &lines.last().unwrap()["summary"];
     assert_eq!((s["superseded"].as_u64(), s["uncommitted"].as_u64(), s["crc"].as_str()), (Some(2), Some(1), Some("ok")));
@@ -450,7 +469,12 @@ fn entries_overwritten_by_a_later_term_are_superseded() {
 /// with a full decode on every entry real etcd wrote.
 #[test]
 fn fast_classes_agree_with_full_decodes() {
-    use etcdscope::wal::{frame::{Event, Wal}, record::Record, request::{class_fast, class_of, payload}, segment::discover};
+    use etcdscope::wal::{
+        frame::{Event, Wal},
+        record::Record,
+        request::{class_fast, class_of, payload},
+        segment::discover,
+    };
     let mut n = 0;
     for v in ["3.5.1", "3.4.23"] {
         let wal = Wal::open(discover(&repo().join(format!("testdata/wal-{v}/member/wal"))).unwrap()).unwrap();
@@ -507,7 +531,9 @@ fn three_member_cluster_with_membership_changes() {
 
         let puts: Vec<(String, String, u64)> = m0
             .iter()
-            .filter_map(|e| e.get("put").map(|p| (p["key"].as_str().unwrap().to_string(), p["value"].as_str().unwrap().to_string(), e["term"].as_u64().unwrap())))
+            .filter_map(|e| {
+                e.get("put").map(|p| (p["key"].as_str().unwrap().to_string(), p["value"].as_str().unwrap().to_string(), e["term"].as_u64().unwrap()))
+            })
             .collect();
         let want: Vec<(String, String, u64)> = ground["puts"]
             .as_array()
@@ -520,7 +546,8 @@ fn three_member_cluster_with_membership_changes() {
         // The replicated log: every committed entry m0 and m1 both hold is the same entry.
         let m1 = entries_of(ground["survivors"][1].as_str().unwrap());
         let key = |e: &Value| (e["index"].clone(), e["term"].clone(), e["class"].clone(), e.pointer("/put/key").cloned(), e.get("conf_change").cloned());
-        let both: Vec<_> = m0.iter().filter(|e| e["committed"] == true).filter_map(|e| m1.iter().find(|f| f["index"] == e["index"]).map(|f| (key(e), key(f)))).collect();
+        let both: Vec<_> =
+            m0.iter().filter(|e| e["committed"] == true).filter_map(|e| m1.iter().find(|f| f["index"] == e["index"]).map(|f| (key(e), key(f)))).collect();
         assert!(both.len() >= 40, "{v}: {} common entries", both.len());
         for (a, b) in both {
             assert_eq!(a, b, "{v}");
@@ -577,7 +604,10 @@ const MAX_LEN: u64 = etcdscope::wal::frame::MAX_RECORD_BYTES;
 /// between discovery and reading is now just shorter (its cut record is a torn tail).
 #[test]
 fn a_segment_that_shrinks_while_read_is_not_a_signal() {
-    use etcdscope::wal::{frame::{Event, Wal}, segment::discover};
+    use etcdscope::wal::{
+        frame::{Event, Wal},
+        segment::discover,
+    };
     let (tmp, seg, bytes) = damaged_copy();
     let wal = Wal::open(discover(&tmp.path().join("member/wal")).unwrap()).unwrap();
     std::fs::OpenOptions::new().write(true).open(&seg).unwrap().set_len(bytes.len() as u64 / 3).unwrap();
@@ -661,7 +691,8 @@ fn secret_values_stay_hidden_in_every_wal_format() {
     const MARKER: &str = "S3CRET-WAL-MARKER";
     let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
     let damaged = format!("k8s\0\x0a\x07garbage {MARKER}").into_bytes();
-    let json_secret = format!(r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"j","namespace":"a"}},"data":{{"p":"{}"}}}}"#, b64(MARKER)).into_bytes();
+    let json_secret =
+        format!(r#"{{"apiVersion":"v1","kind":"Secret","metadata":{{"name":"j","namespace":"a"}},"data":{{"p":"{}"}}}}"#, b64(MARKER)).into_bytes();
     let put = |key: &str, value: &[u8]| etcdserverpb::PutRequest { key: key.as_bytes().to_vec(), value: value.to_vec(), ..Default::default() };
     let entry = |index: u64, irr: etcdserverpb::InternalRaftRequest| {
         raftpb::Entry { r#type: Some(0), term: Some(1), index: Some(index), data: Some(irr.encode_to_vec()) }.encode_to_vec()
@@ -740,7 +771,14 @@ fn table_keys_are_escaped() {
 #[test]
 fn an_interrupted_wal_read_stops() {
     use etcdscope::views::wal::{read, WalQuery};
-    let q = WalQuery { cancel: { let c = etcdscope::cancel::Cancel::new(); c.cancel(); c }, ..Default::default() };
+    let q = WalQuery {
+        cancel: {
+            let c = etcdscope::cancel::Cancel::new();
+            c.cancel();
+            c
+        },
+        ..Default::default()
+    };
     let mut lines = 0;
     let err = read(&repo().join("testdata/wal-3.5.1"), &q, None, &mut |_| {
         lines += 1;

@@ -108,14 +108,7 @@ fn etcd_start(dir: &Path) -> Value {
     let status = Command::new("cp").arg("-a").arg(dir.join("member")).arg(copy.path()).status().unwrap();
     assert!(status.success());
     let out = copy.path().join("started.json");
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/etcd_starts.py"))
-        .arg("--data-dir")
-        .arg(copy.path())
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
+    let status = Command::new("python3").arg(repo().join("scripts/etcd_starts.py")).arg("--data-dir").arg(copy.path()).arg("--out").arg(&out).status().unwrap();
     assert!(status.success(), "etcd_starts.py failed");
     let v: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(v["timed_out"], false, "etcd neither started nor exited in time: {}", v["log"]);
@@ -154,81 +147,141 @@ fn cases() -> Vec<Case> {
     };
     let nothing = |_: &Path| {};
     // etcd's ReadAll stops at a record type it does not know.
-    case("unknown record type", Some("unexpected block type 9"), Some("unknown record type 9"), &|r| {
-        let i = entry_at(r, 45) + 1;
-        assert_eq!(r[i].rtype, 3);
-        r[i].rtype = 9;
-        Some(i)
-    }, &nothing);
+    case(
+        "unknown record type",
+        Some("unexpected block type 9"),
+        Some("unknown record type 9"),
+        &|r| {
+            let i = entry_at(r, 45) + 1;
+            assert_eq!(r[i].rtype, 3);
+            r[i].rtype = 9;
+            Some(i)
+        },
+        &nothing,
+    );
     // An entry record whose data is not a raft entry: etcd panics unmarshalling it.
-    case("entry record not an entry", Some("panic"), Some("does not parse"), &|r| {
-        let i = entry_at(r, 30);
-        r[i].data = vec![0x08];
-        Some(i)
-    }, &nothing);
+    case(
+        "entry record not an entry",
+        Some("panic"),
+        Some("does not parse"),
+        &|r| {
+            let i = entry_at(r, 30);
+            r[i].data = vec![0x08];
+            Some(i)
+        },
+        &nothing,
+    );
     // Entry 45 comes after the newest snapshot (42), so etcd applies it at start: data that is
     // neither a v3 nor a v2 request makes it panic.
-    case("request not decodable, applied at start", Some("panic"), Some("neither a v3 request"), &|r| {
-        let i = entry_at(r, 45);
-        r[i].data = encode_entry(0, 2, 45, &[0x0a, 0x01]);
-        Some(i)
-    }, &nothing);
+    case(
+        "request not decodable, applied at start",
+        Some("panic"),
+        Some("neither a v3 request"),
+        &|r| {
+            let i = entry_at(r, 45);
+            r[i].data = encode_entry(0, 2, 45, &[0x0a, 0x01]);
+            Some(i)
+        },
+        &nothing,
+    );
     // Entry 30 is covered by the snapshot etcd loads: etcd never looks at its data, and starts;
     // verify, which says what etcd would do, finds nothing to say.
-    case("request not decodable, before the snapshot", None, None, &|r| {
-        let i = entry_at(r, 30);
-        r[i].data = encode_entry(0, 2, 30, &[0x0a, 0x01]);
-        Some(i)
-    }, &nothing);
+    case(
+        "request not decodable, before the snapshot",
+        None,
+        None,
+        &|r| {
+            let i = entry_at(r, 30);
+            r[i].data = encode_entry(0, 2, 30, &[0x0a, 0x01]);
+            Some(i)
+        },
+        &nothing,
+    );
     // A second metadata record naming another member and cluster.
-    case("conflicting metadata", Some("conflicting metadata found"), Some("metadata conflicts"), &|r| {
-        let i = entry_at(r, 30) + 1;
-        r.insert(i, Rec { rtype: 1, data: encode_metadata(1, 2) });
-        Some(i)
-    }, &nothing);
+    case(
+        "conflicting metadata",
+        Some("conflicting metadata found"),
+        Some("metadata conflicts"),
+        &|r| {
+            let i = entry_at(r, 30) + 1;
+            r.insert(i, Rec { rtype: 1, data: encode_metadata(1, 2) });
+            Some(i)
+        },
+        &nothing,
+    );
     // The last hard state commits an index past the last entry: raft panics on load.
-    case("commit beyond the last entry", Some("is out of range"), Some("commit 60 is beyond the last entry 53"), &|r| {
-        let i = r.iter().rposition(|x| x.rtype == 3).unwrap();
-        let h = raftpb::HardState::decode(&r[i].data[..]).unwrap();
-        r[i].data = encode_hard_state(h.term(), h.vote(), 60);
-        Some(i)
-    }, &nothing);
+    case(
+        "commit beyond the last entry",
+        Some("is out of range"),
+        Some("commit 60 is beyond the last entry 53"),
+        &|r| {
+            let i = r.iter().rposition(|x| x.rtype == 3).unwrap();
+            let h = raftpb::HardState::decode(&r[i].data[..]).unwrap();
+            r[i].data = encode_hard_state(h.term(), h.vote(), 60);
+            Some(i)
+        },
+        &nothing,
+    );
     // An entry missing after the snapshot etcd starts from.
-    case("entry index gap", Some("slice bounds out of range"), Some("entry 48 follows entry 46"), &|r| {
-        let i = entry_at(r, 47);
-        r.remove(i);
-        Some(entry_at(r, 48))
-    }, &nothing);
+    case(
+        "entry index gap",
+        Some("slice bounds out of range"),
+        Some("entry 48 follows entry 46"),
+        &|r| {
+            let i = entry_at(r, 47);
+            r.remove(i);
+            Some(entry_at(r, 48))
+        },
+        &nothing,
+    );
     // A second snapshot record at the index etcd starts from, with another term.
-    case("snapshot term mismatch", Some("snapshot mismatch"), Some("snapshot record at index 42 has term 3"), &|r| {
-        let i = r.iter().rposition(|x| x.rtype == 5).unwrap() + 1;
-        let mut s = walpb::Snapshot::decode(&r[i - 1].data[..]).unwrap();
-        assert_eq!((s.index(), s.term()), (42, 2));
-        s.term = Some(3);
-        r.insert(i, Rec { rtype: 5, data: s.encode_to_vec() });
-        Some(i)
-    }, &nothing);
+    case(
+        "snapshot term mismatch",
+        Some("snapshot mismatch"),
+        Some("snapshot record at index 42 has term 3"),
+        &|r| {
+            let i = r.iter().rposition(|x| x.rtype == 5).unwrap() + 1;
+            let mut s = walpb::Snapshot::decode(&r[i - 1].data[..]).unwrap();
+            assert_eq!((s.index(), s.term()), (42, 2));
+            s.term = Some(3);
+            r.insert(i, Rec { rtype: 5, data: s.encode_to_vec() });
+            Some(i)
+        },
+        &nothing,
+    );
     // A conf change v2 entry after the snapshot: etcd 3.5 applies only normal and conf change
     // entries, and panics on any other type.
-    case("entry type etcd does not apply", Some("unknown entry type"), Some("conf_change_v2"), &|r| {
-        let i = entry_at(r, 45);
-        r[i].data = encode_entry(2, 2, 45, &raftpb::ConfChangeV2::default().encode_to_vec());
-        Some(i)
-    }, &nothing);
+    case(
+        "entry type etcd does not apply",
+        Some("unknown entry type"),
+        Some("conf_change_v2"),
+        &|r| {
+            let i = entry_at(r, 45);
+            r[i].data = encode_entry(2, 2, 45, &raftpb::ConfChangeV2::default().encode_to_vec());
+            Some(i)
+        },
+        &nothing,
+    );
     // No .snap file and no snapshot record at all, not even the {0, 0} one every WAL starts
     // with: etcd's reader returns "snapshot not found" but, opened for writing, overwrites that
     // error and starts (replaying the log from index 0). So verify says nothing either.
-    case("no snapshot record", None, None, &|r| {
-        r.retain(|x| x.rtype != 5);
-        None
-    }, &|dir| {
-        for e in std::fs::read_dir(dir.join("member/snap")).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "snap") {
-                std::fs::remove_file(p).unwrap();
+    case(
+        "no snapshot record",
+        None,
+        None,
+        &|r| {
+            r.retain(|x| x.rtype != 5);
+            None
+        },
+        &|dir| {
+            for e in std::fs::read_dir(dir.join("member/snap")).unwrap() {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x == "snap") {
+                    std::fs::remove_file(p).unwrap();
+                }
             }
-        }
-    });
+        },
+    );
     // No .snap file, and the only segment named as starting at index 1: etcd starts from index
     // 0 and finds no segment to read from there.
     case("no segment to start reading from", Some("file not found"), Some("no segment starts at or before index 0"), &|_| None, &|dir| {
@@ -375,7 +428,10 @@ fn a_db_ahead_of_its_log_is_invalid() {
     assert!(!lost.is_empty() && lost.iter().all(|k| !stored.contains(k)), "etcd was expected to lose puts: {etcd}");
     let (code, err, _) = verify(behind.path());
     assert_eq!(code, Some(1), "verify: {err}");
-    for s in [format!("consistent index {ci} is beyond the end of raft's log (the WAL's last entry is {last})"), format!("does not apply the entries it appends at indexes {} to {ci}", last + 1)] {
+    for s in [
+        format!("consistent index {ci} is beyond the end of raft's log (the WAL's last entry is {last})"),
+        format!("does not apply the entries it appends at indexes {} to {ci}", last + 1),
+    ] {
         assert!(err.contains(&s), "verify does not say {s:?}: {err}");
     }
 }

@@ -12,14 +12,14 @@
 //! bucket values, the visit budget) hold here too.
 
 use super::db::Db;
-use super::meta::{Impossible, MetaChoice};
 use super::freelist::{list_freelist, Listing};
 use super::layout::*;
+use super::meta::{Impossible, MetaChoice};
 use super::tree::Root;
 use super::walk::{Observer, PageSet, Place, Problem, TreeStats, WalkOptions, Walker};
+use crate::bolt::tree::Entry;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::bolt::tree::Entry;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -147,22 +147,32 @@ fn check_metas(db: &Db<'_>, out: &mut Vec<Finding>) {
         if let Some(problem) = &slot.problem {
             let used = &choice.slots[choice.active];
             let then = if used.is_valid() { format!("bbolt uses meta page {}", used.page) } else { "bbolt refuses a file with no valid meta".into() };
-            out.push(Finding::bolt(Severity::Warning, Some(slot.page), Some(slot.page * ps), format!("meta page {} is invalid ({problem}); {then}", slot.page)));
+            out.push(Finding::bolt(
+                Severity::Warning,
+                Some(slot.page),
+                Some(slot.page * ps),
+                format!("meta page {} is invalid ({problem}); {then}", slot.page),
+            ));
         }
         if let Some(why) = &slot.impossible {
             out.push(impossible_meta(choice, i, why, ps));
         }
     }
     if let Some(t) = db.truncation() {
-        out.push(Finding::bolt(Severity::Error, Some(t.present_pages), Some(t.bytes), format!(
-            "file is truncated: the active meta (txid {}) says the database has {} pages of {ps} bytes ({} bytes) but only {} bytes are present; \
+        out.push(Finding::bolt(
+            Severity::Error,
+            Some(t.present_pages),
+            Some(t.bytes),
+            format!(
+                "file is truncated: the active meta (txid {}) says the database has {} pages of {ps} bytes ({} bytes) but only {} bytes are present; \
              read as {} pages, what the tree kept beyond is lost",
-            db.meta().txid,
-            t.stated_pages,
-            t.stated_pages.saturating_mul(ps),
-            t.bytes,
-            t.present_pages
-        )));
+                db.meta().txid,
+                t.stated_pages,
+                t.stated_pages.saturating_mul(ps),
+                t.bytes,
+                t.present_pages
+            ),
+        ));
     }
 }
 
@@ -177,19 +187,30 @@ fn impossible_meta(choice: &MetaChoice, i: usize, why: &Impossible, ps: u64) -> 
     let what = &why.what;
     if choice.passed_over == Some(i) {
         let used = choice.slots[choice.active].name();
-        return Finding::bolt(Severity::Error, at.0, at.1, format!(
-            "{name} has a valid checksum and the higher txid, so bbolt uses it, but its {what}; bbolt fails on it (etcd cannot open this file): \
+        return Finding::bolt(
+            Severity::Error,
+            at.0,
+            at.1,
+            format!(
+                "{name} has a valid checksum and the higher txid, so bbolt uses it, but its {what}; bbolt fails on it (etcd cannot open this file): \
              read through {used} instead, which loses what the newer transaction wrote"
-        ));
+            ),
+        );
     }
     if choice.active == i {
-        return Finding::bolt(Severity::Error, at.0, at.1, format!(
-            "{name} is the meta bbolt uses, but its {what}; the other meta is not usable: read as far as the file's pages go"
-        ));
+        return Finding::bolt(
+            Severity::Error,
+            at.0,
+            at.1,
+            format!("{name} is the meta bbolt uses, but its {what}; the other meta is not usable: read as far as the file's pages go"),
+        );
     }
-    Finding::bolt(Severity::Warning, at.0, at.1, format!(
-        "{name} has a valid checksum but its {what}; not used now, but bbolt would fall back to it (and fail) if the other meta were damaged"
-    ))
+    Finding::bolt(
+        Severity::Warning,
+        at.0,
+        at.1,
+        format!("{name} has a valid checksum but its {what}; not used now, but bbolt would fall back to it (and fail) if the other meta were damaged"),
+    )
 }
 
 /// The persisted freelist against reachability, entry by entry, in bbolt check's words: a page
@@ -230,9 +251,12 @@ fn judge_entries(db: &Db<'_>, listing: &Listing, seen: &PageSet, out: &mut Vec<F
     let mut free = PageSet::new(hwm);
     for (i, &(at, id)) in listing.entries.iter().enumerate() {
         if id < 2 || id >= hwm {
-            out.push(Finding::bolt(Severity::Error, Some(listing.page), Some(at), format!(
-                "freelist entry {i} names page {id}: out of bounds: outside the data pages 2..{hwm}"
-            )));
+            out.push(Finding::bolt(
+                Severity::Error,
+                Some(listing.page),
+                Some(at),
+                format!("freelist entry {i} names page {id}: out of bounds: outside the data pages 2..{hwm}"),
+            ));
             continue;
         }
         if !free.insert(id) {
@@ -240,7 +264,12 @@ fn judge_entries(db: &Db<'_>, listing: &Listing, seen: &PageSet, out: &mut Vec<F
             continue;
         }
         if seen.contains(id) {
-            out.push(Finding::bolt(Severity::Error, Some(id), Some(id * ps), format!("page {id}: reachable freed (on the freelist, and a tree still reaches it)")));
+            out.push(Finding::bolt(
+                Severity::Error,
+                Some(id),
+                Some(id * ps),
+                format!("page {id}: reachable freed (on the freelist, and a tree still reaches it)"),
+            ));
         }
     }
     free

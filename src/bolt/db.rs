@@ -107,13 +107,18 @@ impl<'a> Db<'a> {
             return Ok(());
         }
         let meta = self.meta();
-        Err(corrupt_at(&self.file, len / ps, len, format!(
-            "file is shorter than its two meta pages: {len} bytes, where two pages of {ps} bytes need {two_pages}; \
-             it ends inside meta page {}, so no page of data is present (the active meta, txid {}, says the database has {} pages)",
+        Err(corrupt_at(
+            &self.file,
             len / ps,
-            meta.txid,
-            meta.high_water_mark
-        )))
+            len,
+            format!(
+                "file is shorter than its two meta pages: {len} bytes, where two pages of {ps} bytes need {two_pages}; \
+             it ends inside meta page {}, so no page of data is present (the active meta, txid {}, says the database has {} pages)",
+                len / ps,
+                meta.txid,
+                meta.high_water_mark
+            ),
+        ))
     }
 
     /// Refuses an active meta whose page ids are impossible (bbolt chooses it and fails),
@@ -133,12 +138,17 @@ impl<'a> Db<'a> {
             format!("{} is not usable either ({why_not})", other.name())
         };
         let ps = self.page_size as u64;
-        Err(corrupt_at(&self.file, used.page, used.page * ps + why.field as u64, format!(
-            "{} is the meta bbolt uses (valid checksum, the higher txid), but its {}; bbolt fails on it \
+        Err(corrupt_at(
+            &self.file,
+            used.page,
+            used.page * ps + why.field as u64,
+            format!(
+                "{} is the meta bbolt uses (valid checksum, the higher txid), but its {}; bbolt fails on it \
              (etcd, and `snapshot status`, panic: out of bounds); {instead}",
-            used.name(),
-            why.what
-        )))
+                used.name(),
+                why.what
+            ),
+        ))
     }
 
     /// The high-water mark to use: the active meta's when the file holds it; with `cap`, the
@@ -164,14 +174,19 @@ impl<'a> Db<'a> {
             return Ok(present);
         }
         // The page the file ends in (or the first one missing), where the damage is.
-        Err(corrupt_at(&self.file, present, self.data.len() as u64, format!(
-            "file is truncated: the active meta (txid {}) says the database has {hwm} pages of {} bytes \
+        Err(corrupt_at(
+            &self.file,
+            present,
+            self.data.len() as u64,
+            format!(
+                "file is truncated: the active meta (txid {}) says the database has {hwm} pages of {} bytes \
              ({need} bytes) but only {} bytes are present{}",
-            meta.txid,
-            self.page_size,
-            self.data.len(),
-            if cap { "" } else { " (check --best-effort and salvage read what is there)" }
-        )))
+                meta.txid,
+                self.page_size,
+                self.data.len(),
+                if cap { "" } else { " (check --best-effort and salvage read what is there)" }
+            ),
+        ))
     }
 
     /// How the file falls short of its active meta's high-water mark, when it was opened
@@ -231,9 +246,11 @@ impl<'a> Db<'a> {
         let run_pages = u64::from(overflow) + 1;
         // Pages id .. id + run_pages must lie below the high-water mark (hwm - id > 0 here).
         if run_pages > hwm - id {
-            return Err(self.corrupt(id, offset.saturating_add(PAGE_OVERFLOW as u64), format!(
-                "page {id} claims {overflow} overflow pages, running past the high-water mark {hwm}"
-            )));
+            return Err(self.corrupt(
+                id,
+                offset.saturating_add(PAGE_OVERFLOW as u64),
+                format!("page {id} claims {overflow} overflow pages, running past the high-water mark {hwm}"),
+            ));
         }
         let stored_id = u64_at(header, PAGE_ID).unwrap_or_default();
         if stored_id != id {
@@ -359,8 +376,5 @@ fn both_metas_invalid(file: &Arc<Path>, page_size: usize, s0: &MetaSlot, s1: &Me
         None => format!("meta page {} unreadable", s.page),
     };
     let first = s0.problem.as_ref().map(problem_offset).unwrap_or(0) as u64;
-    Error::corrupt(
-        Location { file: file.clone(), page: Some(0), offset: first },
-        format!("both meta pages are invalid ({}; {})", describe(s0), describe(s1)),
-    )
+    Error::corrupt(Location { file: file.clone(), page: Some(0), offset: first }, format!("both meta pages are invalid ({}; {})", describe(s0), describe(s1)))
 }

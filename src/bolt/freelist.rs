@@ -30,11 +30,11 @@ pub fn list_freelist(db: &Db<'_>) -> Result<Option<Listing>> {
     }
     let page = db.page(id)?;
     if page.flags != FREELIST_PAGE {
-        return Err(db.corrupt(id, page.offset + PAGE_FLAGS as u64, format!(
-            "meta names page {id} as the freelist but it is a {} page (flags 0x{:02x})",
-            page_type_name(page.flags),
-            page.flags
-        )));
+        return Err(db.corrupt(
+            id,
+            page.offset + PAGE_FLAGS as u64,
+            format!("meta names page {id} as the freelist but it is a {} page (flags 0x{:02x})", page_type_name(page.flags), page.flags),
+        ));
     }
     let (count, body) = if page.count == FREELIST_COUNT_OVERFLOW {
         let n = u64_at(page.bytes, PAGE_HEADER_SIZE).unwrap_or_default();
@@ -44,10 +44,11 @@ pub fn list_freelist(db: &Db<'_>) -> Result<Option<Listing>> {
     };
     let room = ((page.bytes.len() - body.min(page.bytes.len())) / 8) as u64;
     if count > room {
-        return Err(db.corrupt(id, page.offset + PAGE_COUNT as u64, format!(
-            "freelist claims {count} page ids but its {}-byte run holds at most {room}",
-            page.bytes.len()
-        )));
+        return Err(db.corrupt(
+            id,
+            page.offset + PAGE_COUNT as u64,
+            format!("freelist claims {count} page ids but its {}-byte run holds at most {room}", page.bytes.len()),
+        ));
     }
     // `count` is bounded by the page run, which is bounded by the file.
     let entries = (0..count as usize)

@@ -50,13 +50,27 @@ pub struct Meta {
 /// Why a meta page is not usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetaProblem {
-    TooShort { have: usize },
-    NotMetaPage { flags: u16 },
-    BadMagic { found: u32 },
-    BadVersion { found: u32 },
-    BadChecksum { stored: u64, computed: u64 },
+    TooShort {
+        have: usize,
+    },
+    NotMetaPage {
+        flags: u16,
+    },
+    BadMagic {
+        found: u32,
+    },
+    BadVersion {
+        found: u32,
+    },
+    BadChecksum {
+        stored: u64,
+        computed: u64,
+    },
     /// Valid on its own, but its page size disagrees with the other meta's.
-    PageSizeMismatch { found: u32, expected: u32 },
+    PageSizeMismatch {
+        found: u32,
+        expected: u32,
+    },
 }
 
 impl std::fmt::Display for MetaProblem {
@@ -134,16 +148,20 @@ impl Meta {
         let hwm = self.high_water_mark;
         let impossible = |field, what: String| Some(Impossible { field, what });
         if hwm < MIN_HIGH_WATER_MARK {
-            return impossible(META_HWM, format!(
-                "high-water mark {hwm} is impossible: the two meta pages and the root bucket's page need at least {MIN_HIGH_WATER_MARK}"
-            ));
+            return impossible(
+                META_HWM,
+                format!("high-water mark {hwm} is impossible: the two meta pages and the root bucket's page need at least {MIN_HIGH_WATER_MARK}"),
+            );
         }
         if hwm.checked_mul(page_size as u64).is_none() {
             return impossible(META_HWM, format!("high-water mark {hwm} is impossible: {hwm} pages of {page_size} bytes is more bytes than a file can have"));
         }
         let root = self.root.root;
         if !(2..hwm).contains(&root) {
-            return impossible(META_ROOT + BUCKET_ROOT, format!("root bucket page {root} is impossible: the data pages are 2..{hwm} (below the high-water mark {hwm})"));
+            return impossible(
+                META_ROOT + BUCKET_ROOT,
+                format!("root bucket page {root} is impossible: the data pages are 2..{hwm} (below the high-water mark {hwm})"),
+            );
         }
         let freelist = self.freelist;
         if freelist != NO_FREELIST && !(2..hwm).contains(&freelist) {
@@ -219,10 +237,7 @@ impl MetaChoice {
                 "meta page {} (txid {txid}) is used: both metas are valid and it has the higher txid (page {} has txid {})",
                 chosen.page, other.page, o.txid
             ),
-            (Some(p), _) => format!(
-                "meta page {} (txid {txid}) is used: meta page {} is invalid ({p})",
-                chosen.page, other.page
-            ),
+            (Some(p), _) => format!("meta page {} (txid {txid}) is used: meta page {} is invalid ({p})", chosen.page, other.page),
             (None, None) => format!("meta page {} (txid {txid}) is used", chosen.page),
         }
     }

@@ -66,10 +66,12 @@ impl<'a> Node<'a> {
             LEAF_PAGE => true,
             BRANCH_PAGE => false,
             other => {
-                return Err(corrupt_at(file, page.id, page.offset + PAGE_FLAGS as u64, format!(
-                    "expected a branch or leaf page, found flags 0x{other:02x} ({})",
-                    page_type_name(other)
-                )))
+                return Err(corrupt_at(
+                    file,
+                    page.id,
+                    page.offset + PAGE_FLAGS as u64,
+                    format!("expected a branch or leaf page, found flags 0x{other:02x} ({})", page_type_name(other)),
+                ))
             }
         };
         Node::new(page.id, is_leaf, false, page.count as usize, page.bytes, page.offset, file)
@@ -78,15 +80,10 @@ impl<'a> Node<'a> {
     /// The pseudo-page inside an inline bucket value (after its 16-byte bucket header).
     pub fn inline(holder_page: u64, bytes: &'a [u8], base: u64, file: &Arc<Path>) -> Result<Node<'a>> {
         let (Some(flags), Some(count)) = (u16_at(bytes, PAGE_FLAGS), u16_at(bytes, PAGE_COUNT)) else {
-            return Err(corrupt_at(file, holder_page, base, format!(
-                "inline bucket value is {} bytes, too short for its page header",
-                bytes.len()
-            )));
+            return Err(corrupt_at(file, holder_page, base, format!("inline bucket value is {} bytes, too short for its page header", bytes.len())));
         };
         if flags != LEAF_PAGE {
-            return Err(corrupt_at(file, holder_page, base + PAGE_FLAGS as u64, format!(
-                "inline bucket page has flags 0x{flags:02x}, expected leaf (0x02)"
-            )));
+            return Err(corrupt_at(file, holder_page, base + PAGE_FLAGS as u64, format!("inline bucket page has flags 0x{flags:02x}, expected leaf (0x02)")));
         }
         Node::new(holder_page, true, true, count as usize, bytes, base, file)
     }
@@ -96,11 +93,12 @@ impl<'a> Node<'a> {
         // count too large for usize is simply too large for the node.
         let need = count.saturating_mul(LEAF_ELEMENT_SIZE).saturating_add(PAGE_HEADER_SIZE);
         if need > data.len() {
-            return Err(corrupt_at(file, page_id, base + PAGE_COUNT as u64, format!(
-                "element count {count} needs {need} bytes but the {} holds {}",
-                if inline { "inline bucket" } else { "page run" },
-                data.len()
-            )));
+            return Err(corrupt_at(
+                file,
+                page_id,
+                base + PAGE_COUNT as u64,
+                format!("element count {count} needs {need} bytes but the {} holds {}", if inline { "inline bucket" } else { "page run" }, data.len()),
+            ));
         }
         Ok(Node { page_id, is_leaf, inline, count, data, base })
     }
@@ -131,20 +129,19 @@ impl<'a> Node<'a> {
             Some((k, key_end, key_end.checked_add(vsize)?))
         });
         let Some((key_start, key_end, value_end)) = range.filter(|&(_, _, v)| v <= self.data.len()) else {
-            return Err(self.corrupt(file, e, format!(
-                "leaf element {i}: key and value (pos {pos}, key {ksize} bytes, value {vsize} bytes) run past the end of the {}-byte run",
-                self.data.len()
-            )));
+            return Err(self.corrupt(
+                file,
+                e,
+                format!(
+                    "leaf element {i}: key and value (pos {pos}, key {ksize} bytes, value {vsize} bytes) run past the end of the {}-byte run",
+                    self.data.len()
+                ),
+            ));
         };
         if ksize == 0 {
             return Err(self.corrupt(file, e, format!("leaf element {i} has an empty key")));
         }
-        Ok(LeafElement {
-            flags,
-            key: &self.data[key_start..key_end],
-            value: &self.data[key_end..value_end],
-            value_offset: self.base + key_end as u64,
-        })
+        Ok(LeafElement { flags, key: &self.data[key_start..key_end], value: &self.data[key_end..value_end], value_offset: self.base + key_end as u64 })
     }
 
     pub fn branch(&self, i: usize, file: &Arc<Path>) -> Result<BranchElement<'a>> {
@@ -155,10 +152,11 @@ impl<'a> Node<'a> {
         let child = u64_at(self.data, e + BRANCH_CHILD).unwrap_or_default();
         let key = e.checked_add(pos).and_then(|start| self.data.get(start..start.checked_add(ksize)?));
         let Some(key) = key else {
-            return Err(self.corrupt(file, e, format!(
-                "branch element {i}: key (pos {pos}, {ksize} bytes) runs past the end of the {}-byte run",
-                self.data.len()
-            )));
+            return Err(self.corrupt(
+                file,
+                e,
+                format!("branch element {i}: key (pos {pos}, {ksize} bytes) runs past the end of the {}-byte run", self.data.len()),
+            ));
         };
         Ok(BranchElement { key, child, offset: self.base + e as u64 })
     }

@@ -6,8 +6,8 @@
 use super::db::Db;
 use super::freelist::read_freelist;
 use super::tree::Bucket;
-use super::walk::{walk_bucket, walk_bucket_visiting, PageSet, TreeStats, Visitor};
 use super::tree::Entry;
+use super::walk::{walk_bucket, walk_bucket_visiting, PageSet, TreeStats, Visitor};
 use crate::cancel::Cancel;
 use crate::error::Result;
 use serde::Serialize;
@@ -81,10 +81,7 @@ impl Visitor<'_> for Checking<'_> {
 /// [`measure`], each top-level bucket (in key order, with its name) walked by `walk`, which must
 /// walk it whole, nested buckets included: a reader of every entry walks it with its visitor
 /// and so reads the file once for both.
-pub fn measure_with<'a>(
-    db: &Db<'a>,
-    mut walk: impl FnMut(&'a [u8], &Bucket<'a>, &mut PageSet, &mut TreeStats) -> Result<()>,
-) -> Result<Space> {
+pub fn measure_with<'a>(db: &Db<'a>, mut walk: impl FnMut(&'a [u8], &Bucket<'a>, &mut PageSet, &mut TreeStats) -> Result<()>) -> Result<Space> {
     let hwm = db.high_water_mark();
     let mut seen = PageSet::new(hwm);
     seen.insert(0);

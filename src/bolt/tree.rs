@@ -31,11 +31,11 @@ impl<'a> Bucket<'a> {
     pub fn from_element(db: &Db<'a>, holder: u64, elem: &LeafElement<'a>) -> Result<Bucket<'a>> {
         let v = elem.value;
         let (Some(root), Some(sequence)) = (u64_at(v, BUCKET_ROOT), u64_at(v, BUCKET_SEQUENCE)) else {
-            return Err(db.corrupt(holder, elem.value_offset, format!(
-                "bucket {:?}: header is {} bytes, needs {BUCKET_HEADER_SIZE}",
-                String::from_utf8_lossy(elem.key),
-                v.len()
-            )));
+            return Err(db.corrupt(
+                holder,
+                elem.value_offset,
+                format!("bucket {:?}: header is {} bytes, needs {BUCKET_HEADER_SIZE}", String::from_utf8_lossy(elem.key), v.len()),
+            ));
         };
         let header = BucketHeader { root, sequence };
         if root != 0 {
@@ -169,20 +169,28 @@ impl<'d, 'a> Cursor<'d, 'a> {
         self.loads += 1;
         self.total_loads += 1;
         if self.loads > self.load_budget() {
-            return Err(self.db.corrupt(from_page, at, format!(
-                "page {id} reached again after {} page loads in one cursor step in a {}-page file: pages are shared between parents",
-                self.loads - 1,
-                self.db.high_water_mark()
-            )));
+            return Err(self.db.corrupt(
+                from_page,
+                at,
+                format!(
+                    "page {id} reached again after {} page loads in one cursor step in a {}-page file: pages are shared between parents",
+                    self.loads - 1,
+                    self.db.high_water_mark()
+                ),
+            ));
         }
         let lifetime = self.load_budget().saturating_add(self.calls.saturating_mul(MAX_TREE_DEPTH as u64));
         if self.total_loads > lifetime {
-            return Err(self.db.corrupt(from_page, at, format!(
-                "page {id}: {} page loads in {} cursor calls in a {}-page file: pages are shared between parents",
-                self.total_loads - 1,
-                self.calls,
-                self.db.high_water_mark()
-            )));
+            return Err(self.db.corrupt(
+                from_page,
+                at,
+                format!(
+                    "page {id}: {} page loads in {} cursor calls in a {}-page file: pages are shared between parents",
+                    self.total_loads - 1,
+                    self.calls,
+                    self.db.high_water_mark()
+                ),
+            ));
         }
         self.db.node(id)
     }
@@ -206,9 +214,7 @@ impl<'d, 'a> Cursor<'d, 'a> {
 
     fn current(&self) -> Result<Positioned<'a>> {
         match self.stack.last() {
-            Some(f) if f.node.is_leaf && f.index < f.node.count => {
-                Ok(Some((f.node.page_id, f.node.leaf(f.index, self.db.file())?)))
-            }
+            Some(f) if f.node.is_leaf && f.index < f.node.count => Ok(Some((f.node.page_id, f.node.leaf(f.index, self.db.file())?))),
             _ => Ok(None),
         }
     }
@@ -262,11 +268,15 @@ impl<'d, 'a> Cursor<'d, 'a> {
             if !in_order {
                 let frame = self.stack.last().expect("an entry was found in a frame");
                 let offset = frame.node.element_file_offset(frame.index);
-                return Err(self.db.corrupt(page, offset, format!(
-                    "keys out of order: a key on page {page} does not sort {} the previous key on page {last_page}: \
+                return Err(self.db.corrupt(
+                    page,
+                    offset,
+                    format!(
+                        "keys out of order: a key on page {page} does not sort {} the previous key on page {last_page}: \
                      a page reached twice (shared between parents) or an unsorted page",
-                    if forward { "after" } else { "before" }
-                )));
+                        if forward { "after" } else { "before" }
+                    ),
+                ));
             }
         }
         Ok(self.remember(found))

@@ -313,9 +313,11 @@ pub fn walk_bucket_split<'a, V: Visitor<'a> + Send>(
     let (a, b) = (a?, b?);
     for (part, _, _) in [&a, &b] {
         if let Some(p) = seen.union_disjoint(part) {
-            return Err(db.corrupt(id, id.saturating_mul(db.page_size() as u64), format!(
-                "page {p} is reached twice under page {id}: a cycle or a page shared by two parents"
-            )));
+            return Err(db.corrupt(
+                id,
+                id.saturating_mul(db.page_size() as u64),
+                format!("page {p} is reached twice under page {id}: a cycle or a page shared by two parents"),
+            ));
         }
     }
     stats.add(&a.1);
@@ -507,9 +509,13 @@ impl<'w, 'a> Walker<'w, 'a> {
             return Ok(None);
         }
         if !self.seen.insert(id) {
-            self.report(Problem::damage(id, id * ps, format!(
-                "page {id} is reached twice (multiple references; this time from page {from} at byte offset {at}): a cycle or a page shared by two parents"
-            )))?;
+            self.report(Problem::damage(
+                id,
+                id * ps,
+                format!(
+                    "page {id} is reached twice (multiple references; this time from page {from} at byte offset {at}): a cycle or a page shared by two parents"
+                ),
+            ))?;
             return Ok(None);
         }
         let page = match db.page(id) {
@@ -521,17 +527,25 @@ impl<'w, 'a> Walker<'w, 'a> {
         };
         for p in id + 1..=id + u64::from(page.overflow) {
             if !self.seen.insert(p) {
-                self.report(Problem::damage(p, p * ps, format!(
+                self.report(Problem::damage(
+                    p,
+                    p * ps,
+                    format!(
                     "page {p} is reached twice (multiple references: overflow of page {id}, reached from page {from}): a cycle or a page shared by two parents"
-                )))?;
+                ),
+                ))?;
             }
         }
         if page.flags != BRANCH_PAGE && page.flags != LEAF_PAGE {
-            self.report(Problem::damage(id, page.offset + PAGE_FLAGS as u64, format!(
-                "page {id}: invalid type: {} (flags 0x{:02x}), a branch or leaf page was expected (referenced by page {from})",
-                page_type_name(page.flags),
-                page.flags
-            )))?;
+            self.report(Problem::damage(
+                id,
+                page.offset + PAGE_FLAGS as u64,
+                format!(
+                    "page {id}: invalid type: {} (flags 0x{:02x}), a branch or leaf page was expected (referenced by page {from})",
+                    page_type_name(page.flags),
+                    page.flags
+                ),
+            ))?;
             return Ok(None);
         }
         let node = match Node::from_page(&page, db.file()) {
@@ -665,10 +679,11 @@ impl<'w, 'a> Walker<'w, 'a> {
                 continue;
             }
             if e.value_offset < bucket_values_end {
-                self.report(Problem::damage(node.page_id, node.element_file_offset(i), format!(
-                    "leaf element {i}: nested bucket value at byte offset {} overlaps the previous nested bucket's value",
-                    e.value_offset
-                )))?;
+                self.report(Problem::damage(
+                    node.page_id,
+                    node.element_file_offset(i),
+                    format!("leaf element {i}: nested bucket value at byte offset {} overlaps the previous nested bucket's value", e.value_offset),
+                ))?;
                 continue;
             }
             bucket_values_end = e.value_offset.saturating_add(e.value.len() as u64);
@@ -682,7 +697,15 @@ impl<'w, 'a> Walker<'w, 'a> {
         Ok(())
     }
 
-    fn leaf_key_order(&mut self, node: &Node<'a>, i: usize, key: &'a [u8], previous: Option<&'a [u8]>, low: Option<&'a [u8]>, high: Option<&'a [u8]>) -> Result<()> {
+    fn leaf_key_order(
+        &mut self,
+        node: &Node<'a>,
+        i: usize,
+        key: &'a [u8],
+        previous: Option<&'a [u8]>,
+        low: Option<&'a [u8]>,
+        high: Option<&'a [u8]>,
+    ) -> Result<()> {
         let at = node.element_file_offset(i);
         if let Some(p) = previous.filter(|p| key <= *p) {
             self.report(order_problem(node, at, format!("key[{i}] {} is not above key[{}] {}", show(key), i - 1, show(p))))?;

@@ -140,11 +140,7 @@ fn check_page_size(page_size: usize) -> Result<()> {
     if page_size_supported(page_size) {
         return Ok(());
     }
-    Err(Error::Usage(format!(
-        "page size {page_size} is not a power of two between {} and {} bytes",
-        PAGE_SIZES.start(),
-        PAGE_SIZES.end()
-    )))
+    Err(Error::Usage(format!("page size {page_size} is not a power of two between {} and {} bytes", PAGE_SIZES.start(), PAGE_SIZES.end())))
 }
 
 fn sha256_of(file: &mut File, len: u64) -> std::io::Result<[u8; 32]> {

@@ -35,7 +35,9 @@ fn group_by(s: &str) -> Result<GroupBy, CliError> {
         None if s == "resource" => Ok(GroupBy::Resource),
         None if s == "namespace" => Ok(GroupBy::Namespace),
         None if s == "prefix" => Ok(GroupBy::Prefix(2)),
-        Some(("prefix", d)) => d.parse().ok().filter(|d| *d > 0).map(GroupBy::Prefix).ok_or_else(|| CliError::Usage(format!("--by {s}: the depth is a number from 1"))),
+        Some(("prefix", d)) => {
+            d.parse().ok().filter(|d| *d > 0).map(GroupBy::Prefix).ok_or_else(|| CliError::Usage(format!("--by {s}: the depth is a number from 1")))
+        }
         _ => Err(CliError::Usage(format!("--by {s}: resource, namespace or prefix[:depth]"))),
     }
 }
@@ -58,7 +60,8 @@ pub fn run(a: &AnalyzeArgs, out: &mut impl Write) -> CliResult {
 
 /// The analysis plus a `treemap` node tree: {name, value (history bytes), children}.
 fn treemap(r: &Analysis) -> serde_json::Value {
-    let children: Vec<serde_json::Value> = r.groups.iter().map(|g| serde_json::json!({"name": g.name, "value": g.history_bytes, "live": g.live_bytes})).collect();
+    let children: Vec<serde_json::Value> =
+        r.groups.iter().map(|g| serde_json::json!({"name": g.name, "value": g.history_bytes, "live": g.live_bytes})).collect();
     let mut v = serde_json::to_value(r).unwrap_or_default();
     v["treemap"] = serde_json::json!({"name": "keyspace", "value": r.total.history_bytes, "children": children});
     v
@@ -91,7 +94,13 @@ fn print_table(r: &Analysis, out: &mut impl Write) -> std::io::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "file {}; in use {}; free pages {}", human_size(r.file_bytes), human_size(r.in_use_bytes), human_size(r.free_bytes))?;
-    writeln!(out, "defragment now: gives back {}; compact at {} then defragment: about {}", human_size(r.defrag_now_bytes), r.revision, human_size(r.compact_then_defrag_bytes))?;
+    writeln!(
+        out,
+        "defragment now: gives back {}; compact at {} then defragment: about {}",
+        human_size(r.defrag_now_bytes),
+        r.revision,
+        human_size(r.compact_then_defrag_bytes)
+    )?;
     for q in &r.quota {
         writeln!(out, "quota {}: the file is {:.1}% of it, in use {:.1}%", human_size(q.quota_bytes), q.file_percent, q.in_use_percent)?;
     }

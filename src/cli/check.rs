@@ -48,7 +48,13 @@ pub fn run(a: &CheckArgs, out: &mut impl Write) -> CliResult {
             }
             out.write_all(table(&rows).as_bytes())?;
         }
-        writeln!(out, "{} error(s), {} warning(s), {} note(s)", report.errors, report.warnings, report.findings.len() as u64 - report.errors - report.warnings)?;
+        writeln!(
+            out,
+            "{} error(s), {} warning(s), {} note(s)",
+            report.errors,
+            report.warnings,
+            report.findings.len() as u64 - report.errors - report.warnings
+        )?;
     }
     Ok(if report.has_findings() { EXIT_FINDINGS } else { EXIT_OK })
 }

@@ -55,13 +55,18 @@ fn wide_columns(info: &ResourceInfo, o: &Value) -> (Vec<String>, Vec<String>) {
         (head, cells)
     };
     match (info.group.as_str(), info.resource.as_str()) {
-        ("", "pods") => (h(&["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]), vec![
-            or_none(s(o, "/status/podIP").into()),
-            or_none(s(o, "/spec/nodeName").into()),
-            or_none(s(o, "/status/nominatedNodeName").into()),
-            readiness_gates(o),
-        ]),
-        ("apps", "deployments") | ("apps", "replicasets") | ("apps", "daemonsets") => workload("/spec/template/spec", Some(label_selector(o.pointer("/spec/selector")))),
+        ("", "pods") => (
+            h(&["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]),
+            vec![
+                or_none(s(o, "/status/podIP").into()),
+                or_none(s(o, "/spec/nodeName").into()),
+                or_none(s(o, "/status/nominatedNodeName").into()),
+                readiness_gates(o),
+            ],
+        ),
+        ("apps", "deployments") | ("apps", "replicasets") | ("apps", "daemonsets") => {
+            workload("/spec/template/spec", Some(label_selector(o.pointer("/spec/selector"))))
+        }
         ("", "replicationcontrollers") => workload("/spec/template/spec", Some(map_selector(o.pointer("/spec/selector")))),
         ("apps", "statefulsets") => workload("/spec/template/spec", None),
         ("batch", "jobs") => workload("/spec/template/spec", Some(label_selector(o.pointer("/spec/selector")))),
@@ -76,20 +81,27 @@ fn wide_columns(info: &ResourceInfo, o: &Value) -> (Vec<String>, Vec<String>) {
                     .unwrap_or("<none>")
                     .to_string()
             };
-            (h(&["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]), vec![
-                address("InternalIP"),
-                address("ExternalIP"),
-                or_unknown(s(o, "/status/nodeInfo/osImage")),
-                or_unknown(s(o, "/status/nodeInfo/kernelVersion")),
-                or_unknown(s(o, "/status/nodeInfo/containerRuntimeVersion")),
-            ])
+            (
+                h(&["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]),
+                vec![
+                    address("InternalIP"),
+                    address("ExternalIP"),
+                    or_unknown(s(o, "/status/nodeInfo/osImage")),
+                    or_unknown(s(o, "/status/nodeInfo/kernelVersion")),
+                    or_unknown(s(o, "/status/nodeInfo/containerRuntimeVersion")),
+                ],
+            )
         }
         _ => (Vec::new(), Vec::new()),
     }
 }
 
 fn or_unknown(v: &str) -> String {
-    if v.is_empty() { "<unknown>".into() } else { v.into() }
+    if v.is_empty() {
+        "<unknown>".into()
+    } else {
+        v.into()
+    }
 }
 
 /// Container names and images of a pod template, comma-joined, as kubectl's wide columns.
@@ -120,7 +132,11 @@ fn label_selector(sel: Option<&Value>) -> String {
             other => format!("{key} {other} ({})", values.join(",")),
         });
     }
-    if parts.is_empty() { "<none>".into() } else { parts.join(",") }
+    if parts.is_empty() {
+        "<none>".into()
+    } else {
+        parts.join(",")
+    }
 }
 
 /// A plain map selector (Services, ReplicationControllers): `k=v,…` sorted by key.
@@ -128,7 +144,11 @@ fn map_selector(sel: Option<&Value>) -> String {
     let Some(map) = sel.and_then(Value::as_object) else { return "<none>".into() };
     let mut kv: Vec<String> = map.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
     kv.sort();
-    if kv.is_empty() { "<none>".into() } else { kv.join(",") }
+    if kv.is_empty() {
+        "<none>".into()
+    } else {
+        kv.join(",")
+    }
 }
 
 /// kubectl's READINESS GATES: `ready/total` of the gates the Pod declares, or `<none>`.
@@ -159,10 +179,7 @@ fn default_columns(info: &ResourceInfo, o: &Value) -> (Vec<String>, Vec<String>)
             let total = len(o, "/spec/containers");
             // Saturating: the counts are whatever the stored object says (a JSON Pod can hold
             // any int64), and a plain sum panics with overflow checks on.
-            let restarts = statuses
-                .iter()
-                .map(|c| c.get("restartCount").and_then(Value::as_i64).unwrap_or(0))
-                .fold(0i64, i64::saturating_add);
+            let restarts = statuses.iter().map(|c| c.get("restartCount").and_then(Value::as_i64).unwrap_or(0)).fold(0i64, i64::saturating_add);
             (head, vec![format!("{ready}/{total}"), pod_status(o), restarts.to_string()])
         }
         ("apps", "deployments") => (
@@ -173,7 +190,9 @@ fn default_columns(info: &ResourceInfo, o: &Value) -> (Vec<String>, Vec<String>)
                 n(o, "/status/availableReplicas").to_string(),
             ],
         ),
-        ("apps", "statefulsets") => (h(&["READY"]), vec![format!("{}/{}", n(o, "/status/readyReplicas"), o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1))]),
+        ("apps", "statefulsets") => {
+            (h(&["READY"]), vec![format!("{}/{}", n(o, "/status/readyReplicas"), o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1))])
+        }
         ("apps", "replicasets") => (
             h(&["DESIRED", "CURRENT", "READY"]),
             vec![n(o, "/spec/replicas").to_string(), n(o, "/status/replicas").to_string(), n(o, "/status/readyReplicas").to_string()],
@@ -190,12 +209,10 @@ fn default_columns(info: &ResourceInfo, o: &Value) -> (Vec<String>, Vec<String>)
             h(&["DESIRED", "CURRENT", "READY"]),
             vec![n(o, "/spec/replicas").to_string(), n(o, "/status/replicas").to_string(), n(o, "/status/readyReplicas").to_string()],
         ),
-        ("", "services") => (h(&["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"]), vec![
-            s(o, "/spec/type").to_string(),
-            or_none(s(o, "/spec/clusterIP").into()),
-            external_ips(o),
-            or_none(ports(o)),
-        ]),
+        ("", "services") => (
+            h(&["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"]),
+            vec![s(o, "/spec/type").to_string(), or_none(s(o, "/spec/clusterIP").into()), external_ips(o), or_none(ports(o))],
+        ),
         ("", "namespaces") => (h(&["STATUS"]), vec![s(o, "/status/phase").to_string()]),
         ("", "configmaps") => (h(&["DATA"]), vec![(len(o, "/data") + len(o, "/binaryData")).to_string()]),
         ("", "secrets") => (h(&["TYPE", "DATA"]), vec![s(o, "/type").to_string(), (len(o, "/data") + len(o, "/stringData")).to_string()]),
@@ -214,12 +231,17 @@ fn default_columns(info: &ResourceInfo, o: &Value) -> (Vec<String>, Vec<String>)
                 .unwrap_or_default();
             (h(&["STATUS", "ROLES", "VERSION"]), vec![ready.into(), or_none(roles.join(",")), s(o, "/status/nodeInfo/kubeletVersion").into()])
         }
-        ("batch", "jobs") => (h(&["COMPLETIONS"]), vec![format!("{}/{}", n(o, "/status/succeeded"), o.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1))]),
-        ("batch", "cronjobs") => (h(&["SCHEDULE", "SUSPEND", "ACTIVE"]), vec![
-            s(o, "/spec/schedule").into(),
-            if o.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) { "True" } else { "False" }.into(),
-            len(o, "/status/active").to_string(),
-        ]),
+        ("batch", "jobs") => {
+            (h(&["COMPLETIONS"]), vec![format!("{}/{}", n(o, "/status/succeeded"), o.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1))])
+        }
+        ("batch", "cronjobs") => (
+            h(&["SCHEDULE", "SUSPEND", "ACTIVE"]),
+            vec![
+                s(o, "/spec/schedule").into(),
+                if o.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) { "True" } else { "False" }.into(),
+                len(o, "/status/active").to_string(),
+            ],
+        ),
         _ => (Vec::new(), Vec::new()),
     }
 }
@@ -342,7 +364,13 @@ pub fn printer_cells_deferred(cols: &[PrinterColumn], o: &Value, wide: bool) -> 
 /// (`0.5`, `123456`, `1.234567e+06`, `1e-05`).
 fn go_float(f: f64) -> String {
     if !f.is_finite() {
-        return if f.is_nan() { "NaN".into() } else if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f.is_nan() {
+            "NaN".into()
+        } else if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
         return "0".into();

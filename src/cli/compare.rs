@@ -31,7 +31,11 @@ pub fn run(a: &CompareArgs, out: &mut impl Write) -> CliResult {
         let mut rows = vec![["INPUT", "MEMBER", "CLUSTER", "REVISION", "COMPACTED", "INDEX", "TERM", "KEYS", "HASHKV", "BEHIND"].map(String::from).to_vec()];
         for m in &c.members {
             let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
-            let behind = if m.behind_entries == 0 && m.behind_revisions == 0 { "-".to_string() } else { format!("{} entries, {} revisions", m.behind_entries, m.behind_revisions) };
+            let behind = if m.behind_entries == 0 && m.behind_revisions == 0 {
+                "-".to_string()
+            } else {
+                format!("{} entries, {} revisions", m.behind_entries, m.behind_revisions)
+            };
             rows.push(vec![
                 one_line(&m.input),
                 m.member_id.clone().unwrap_or_else(|| "-".into()),

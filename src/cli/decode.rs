@@ -93,12 +93,7 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
 fn warn_unknown(paths: &[String]) {
     if !paths.is_empty() {
         let shown: Vec<&str> = paths.iter().take(10).map(String::as_str).collect();
-        say!(
-            "etcdscope: warning: {} field(s) not in the schema (newer data?): {}{}",
-            paths.len(),
-            shown.join(", "),
-            if paths.len() > 10 { ", …" } else { "" }
-        );
+        say!("etcdscope: warning: {} field(s) not in the schema (newer data?): {}{}", paths.len(), shown.join(", "), if paths.len() > 10 { ", …" } else { "" });
     }
 }
 
@@ -183,7 +178,11 @@ fn stream(decoder: &Decoder, out: &mut impl Write) -> CliResult {
             Line::End => break,
             Line::Read => String::from_utf8_lossy(&buf),
             Line::TooLong => {
-                writeln!(out, "ERROR:line {number}: longer than {MAX_LINE} bytes (the hex of a value etcd can hold is at most {} bytes); skipped|", 2 * MAX_VALUE)?;
+                writeln!(
+                    out,
+                    "ERROR:line {number}: longer than {MAX_LINE} bytes (the hex of a value etcd can hold is at most {} bytes); skipped|",
+                    2 * MAX_VALUE
+                )?;
                 out.flush()?;
                 skip_line(&mut input)?;
                 continue;

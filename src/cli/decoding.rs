@@ -2,9 +2,9 @@
 
 use super::CliError;
 use clap::Args;
+use etcdscope::k8s::decoder::{DecodeOptions, Decoder};
 use etcdscope::k8s::encryption::EncryptionConfig;
 use etcdscope::k8s::schema::Schemas;
-use etcdscope::k8s::decoder::{DecodeOptions, Decoder};
 use std::path::PathBuf;
 
 #[derive(Args)]

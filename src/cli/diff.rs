@@ -116,7 +116,8 @@ fn kind_label(k: InputKind) -> &'static str {
 }
 
 fn input_line(label: &str, s: &InputSummary) -> Vec<String> {
-    let at = if s.revision == s.current_revision { format!("revision {}", s.revision) } else { format!("revision {} (current {})", s.revision, s.current_revision) };
+    let at =
+        if s.revision == s.current_revision { format!("revision {}", s.revision) } else { format!("revision {} (current {})", s.revision, s.current_revision) };
     let compacted = if s.compact_revision > 0 { format!(", compacted at {}", s.compact_revision) } else { String::new() };
     vec![label.into(), format!("{} ({})", s.input, kind_label(s.kind)), format!("{at}{compacted}, {} keys", s.keys)]
 }
@@ -274,7 +275,9 @@ fn hazards_text(r: &DiffResult) -> String {
     }
     if !h.orphans.is_empty() {
         let n: usize = h.orphans.iter().map(|o| o.dependents.len()).sum();
-        t.push_str(&format!("  orphans: {n} object(s) in OLD are owned by objects OLD does not have; the garbage collector would delete them after the restore\n"));
+        t.push_str(&format!(
+            "  orphans: {n} object(s) in OLD are owned by objects OLD does not have; the garbage collector would delete them after the restore\n"
+        ));
         for o in h.orphans.iter().take(SHOWN) {
             let whose = if o.owner_in_new { "in NEW, not in OLD (the restore deletes it)" } else { "in neither OLD nor NEW" };
             t.push_str(&format!("    {} {} (uid {}), {whose}, owns: {}\n", cell(&o.owner_kind), cell(&o.owner_name), cell(&o.owner_uid), names(&o.dependents)));
@@ -325,7 +328,9 @@ fn input_json(s: &InputSummary) -> Value {
 
 fn side_json(s: &Option<Side>) -> Value {
     match s {
-        Some(s) => json!({"create_revision": s.create_revision, "mod_revision": s.mod_revision, "version": s.version, "lease": s.lease, "value_size": s.value_size}),
+        Some(s) => {
+            json!({"create_revision": s.create_revision, "mod_revision": s.mod_revision, "version": s.version, "lease": s.lease, "value_size": s.value_size})
+        }
         None => Value::Null,
     }
 }

@@ -42,7 +42,14 @@ impl TableArgs {
     /// row and removes its temporary file, instead of dying with it on disk.
     fn options(&self) -> ExportOptions {
         let cancel = super::interrupt::watch();
-        ExportOptions { history: self.history, revision: self.rev, etcd_prefix: self.etcd_prefix.clone(), wal: self.wal.clone(), cancel, other_inputs: Vec::new() }
+        ExportOptions {
+            history: self.history,
+            revision: self.rev,
+            etcd_prefix: self.etcd_prefix.clone(),
+            wal: self.wal.clone(),
+            cancel,
+            other_inputs: Vec::new(),
+        }
     }
 }
 
@@ -124,10 +131,9 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
             // What was printed so far is output too, even when the statement stopped.
             printer.abandon()?;
             return Err(match e {
-                etcdscope::Error::TimedOut { limit, .. } => CliError::Usage(format!(
-                    "SQL: the statement ran longer than --timeout {} s and was stopped (--timeout 0: no limit)",
-                    limit.as_secs()
-                )),
+                etcdscope::Error::TimedOut { limit, .. } => {
+                    CliError::Usage(format!("SQL: the statement ran longer than --timeout {} s and was stopped (--timeout 0: no limit)", limit.as_secs()))
+                }
                 other => other.into(),
             });
         }
@@ -144,5 +150,9 @@ fn warn_of(notes: &[String]) -> i32 {
     for n in notes {
         say!("etcdscope: warning: {n}");
     }
-    if notes.is_empty() { EXIT_OK } else { EXIT_FINDINGS }
+    if notes.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    }
 }

@@ -170,15 +170,12 @@ fn aligned(rows: &[Vec<String>], padding: usize, min_width: usize) -> String {
     // No cell may carry a control or invisible character from the data: it would break the
     // table, the terminal, or the order a reader sees. (Borrowed when clean: tables can have
     // hundreds of thousands of rows.)
-    let escaped: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| if c.chars().any(hides_text) { one_line(c).into() } else { c.as_str().into() }).collect())
-        .collect();
+    let escaped: Vec<Vec<std::borrow::Cow<'_, str>>> =
+        rows.iter().map(|r| r.iter().map(|c| if c.chars().any(hides_text) { one_line(c).into() } else { c.as_str().into() }).collect()).collect();
     let rows = &escaped;
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count() + padding).max().unwrap_or(0).max(min_width))
-        .collect();
+    let widths: Vec<usize> =
+        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count() + padding).max().unwrap_or(0).max(min_width)).collect();
     let mut out = String::new();
     for row in rows {
         let mut line = String::new();

@@ -5,10 +5,10 @@ use super::columns::Cell;
 use super::format::{cell, kubectl_table, table};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
+use etcdscope::k8s::decoder::Decoder;
 use etcdscope::k8s::select::{FieldSelector, LabelSelector};
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::k8s::decoder::Decoder;
 use etcdscope::views::get::{get, Found, GetQuery, Namespace};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -80,16 +80,15 @@ fn targets(args: &[String]) -> Result<Vec<(String, Option<String>)>, CliError> {
             .iter()
             .map(|a| match a.split_once('/') {
                 Some((t, n)) if !t.is_empty() && !n.is_empty() => Ok((t.to_string(), Some(n.to_string()))),
-                _ => Err(CliError::Usage(format!("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form: {a}"))),
+                _ => Err(CliError::Usage(format!(
+                    "there is no need to specify a resource type as a separate argument when passing arguments in resource/name form: {a}"
+                ))),
             })
             .collect();
     }
     // kubectl's `all` category: the workload types and services.
-    let types: Vec<&str> = first
-        .split(',')
-        .filter(|t| !t.is_empty())
-        .flat_map(|t| if t.eq_ignore_ascii_case("all") { ALL_CATEGORY.to_vec() } else { vec![t] })
-        .collect();
+    let types: Vec<&str> =
+        first.split(',').filter(|t| !t.is_empty()).flat_map(|t| if t.eq_ignore_ascii_case("all") { ALL_CATEGORY.to_vec() } else { vec![t] }).collect();
     let names = &args[1..];
     if names.is_empty() {
         return Ok(types.iter().map(|t| (t.to_string(), None)).collect());
@@ -138,21 +137,27 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     // With --sort-by every object is held until the end, then sorted (as kubectl does).
     let sort_by = a.sort_by.as_deref().map(|s| s.trim().trim_start_matches('{').trim_end_matches('}').to_string());
     let mut held: Vec<(Found, Value)> = Vec::new();
-    let summary = etcdscope::views::get::get_each_reporting(source, &query, &decoder, &mut |f| {
-        warn(&f);
-        match &f.object {
-            Err(_) => findings = true,
-            Ok(o) => match o.value() {
-                Ok(v) if sort_by.is_some() => held.push((f.clone(), v)),
-                Ok(v) => printer.add(&f, v, out).map_err(super::stdout_error)?,
-                Err(e) => {
-                    say!("etcdscope: warning: {}: {e}", f.key);
-                    findings = true;
-                }
-            },
-        }
-        Ok(())
-    }, &mut |p| bar.update(p))?;
+    let summary = etcdscope::views::get::get_each_reporting(
+        source,
+        &query,
+        &decoder,
+        &mut |f| {
+            warn(&f);
+            match &f.object {
+                Err(_) => findings = true,
+                Ok(o) => match o.value() {
+                    Ok(v) if sort_by.is_some() => held.push((f.clone(), v)),
+                    Ok(v) => printer.add(&f, v, out).map_err(super::stdout_error)?,
+                    Err(e) => {
+                        say!("etcdscope: warning: {}: {e}", f.key);
+                        findings = true;
+                    }
+                },
+            }
+            Ok(())
+        },
+        &mut |p| bar.update(p),
+    )?;
     drop(bar);
     if let Some(expr) = &sort_by {
         let mut keyed = Vec::with_capacity(held.len());
@@ -182,22 +187,31 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
 fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: bool, out: &mut impl Write) -> CliResult {
     let mut findings = false;
     let mut bar = super::progress::Bar::new();
-    let summary = etcdscope::views::get::get_each_reporting(source, query, decoder, &mut |f| {
-        warn(&f);
-        match &f.object {
-            Err(_) => findings = true,
-            Ok(o) if jsonl => {
-                out.write_all(o.as_str().as_bytes()).and_then(|()| out.write_all(b"\n")).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
+    let summary = etcdscope::views::get::get_each_reporting(
+        source,
+        query,
+        decoder,
+        &mut |f| {
+            warn(&f);
+            match &f.object {
+                Err(_) => findings = true,
+                Ok(o) if jsonl => {
+                    out.write_all(o.as_str().as_bytes())
+                        .and_then(|()| out.write_all(b"\n"))
+                        .map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
+                }
+                Ok(o) => {
+                    let v = o.value().unwrap_or_default();
+                    // Escaped as a table cell: a name from the file must not reach the terminal raw.
+                    let name = cell(v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(""));
+                    writeln!(out, "{}/{name}", cell(&f.resource.qualified_singular()))
+                        .map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
+                }
             }
-            Ok(o) => {
-                let v = o.value().unwrap_or_default();
-                // Escaped as a table cell: a name from the file must not reach the terminal raw.
-                let name = cell(v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(""));
-                writeln!(out, "{}/{name}", cell(&f.resource.qualified_singular())).map_err(|e| etcdscope::Error::io(std::path::Path::new("<stdout>"), e))?;
-            }
-        }
-        Ok(())
-    }, &mut |p| bar.update(p))?;
+            Ok(())
+        },
+        &mut |p| bar.update(p),
+    )?;
     drop(bar);
     findings |= say_not_found(&summary.not_found);
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
@@ -340,12 +354,21 @@ fn sort_order(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
 /// The printers that take objects one at a time.
 enum Printer {
     /// `TYPE NAME` in json or yaml: the object itself when found (at most one).
-    Single { yaml: bool, object: Option<Value> },
+    Single {
+        yaml: bool,
+        object: Option<Value>,
+    },
     /// A `kind: List`, its items written as they come.
-    List { yaml: bool, items: usize },
+    List {
+        yaml: bool,
+        items: usize,
+    },
     Tables(Tables),
     /// `-o custom-columns=HEADER:.path,…`: one table over every type.
-    Custom { columns: Vec<(String, String)>, rows: Vec<Vec<String>> },
+    Custom {
+        columns: Vec<(String, String)>,
+        rows: Vec<Vec<String>>,
+    },
 }
 
 impl Printer {
@@ -380,10 +403,14 @@ impl Printer {
                 columns
                     .iter()
                     .map(|(_, path)| match etcdscope::k8s::jsonpath::eval_all(path, &v) {
-                        Ok(values) if !values.is_empty() => values.iter().map(|x| match x {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        }).collect::<Vec<_>>().join(","),
+                        Ok(values) if !values.is_empty() => values
+                            .iter()
+                            .map(|x| match x {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(","),
                         _ => "<none>".into(),
                     })
                     .collect(),
@@ -461,7 +488,13 @@ pub fn json_list_item(v: &Value) -> String {
 pub fn yaml_list_item(item: &str) -> String {
     let mut out = String::with_capacity(item.len() + item.len() / 16);
     for (i, line) in item.lines().enumerate() {
-        out.push_str(if i == 0 { "- " } else if line.is_empty() { "" } else { "  " });
+        out.push_str(if i == 0 {
+            "- "
+        } else if line.is_empty() {
+            ""
+        } else {
+            "  "
+        });
         out.push_str(line);
         out.push('\n');
     }

@@ -79,29 +79,42 @@ fn target(a: &HistoryArgs) -> Result<(Target, bool), CliError> {
 pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     let decoder = a.compare.decoding.decoder_for(&a.compare.etcd_prefix)?;
     let (target, single) = target(a)?;
-    let query = HistoryQuery { target, from_rev: a.from_rev, to_rev: a.to_rev, etcd_prefix: a.compare.etcd_prefix.clone(), all_fields: a.compare.all_fields, cancel: super::interrupt::watch() };
+    let query = HistoryQuery {
+        target,
+        from_rev: a.from_rev,
+        to_rev: a.to_rev,
+        etcd_prefix: a.compare.etcd_prefix.clone(),
+        all_fields: a.compare.all_fields,
+        cancel: super::interrupt::watch(),
+    };
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let mut findings = false;
     let mut doc = Document::new(a.output, &snap, a.from_rev, a.to_rev);
     let mut rows = Vec::new();
     let mut bar = super::progress::Bar::new();
-    let summary = match history_each_reporting(&snap, &query, &decoder, &mut |e| {
-        if let Some(Err(reason)) = &e.object {
-            say!("etcdscope: warning: {} at revision {}: {reason}", printable_key(e.kv.key), e.revision.main);
-            findings = true;
-        }
-        match a.output {
-            Format::Jsonl => {
-                let mut line = serde_json::to_vec(&event_json(&e)).unwrap_or_default();
-                line.push(b'\n');
-                out.write_all(&line).map_err(super::stdout_error)?;
+    let summary = match history_each_reporting(
+        &snap,
+        &query,
+        &decoder,
+        &mut |e| {
+            if let Some(Err(reason)) = &e.object {
+                say!("etcdscope: warning: {} at revision {}: {reason}", printable_key(e.kv.key), e.revision.main);
+                findings = true;
             }
-            Format::Json | Format::Yaml => doc.event(&event_json(&e), out).map_err(super::stdout_error)?,
-            Format::Table => rows.push(table_row(&e)),
-        }
-        Ok(())
-    }, &mut |p| bar.update(p)) {
+            match a.output {
+                Format::Jsonl => {
+                    let mut line = serde_json::to_vec(&event_json(&e)).unwrap_or_default();
+                    line.push(b'\n');
+                    out.write_all(&line).map_err(super::stdout_error)?;
+                }
+                Format::Json | Format::Yaml => doc.event(&event_json(&e), out).map_err(super::stdout_error)?,
+                Format::Table => rows.push(table_row(&e)),
+            }
+            Ok(())
+        },
+        &mut |p| bar.update(p),
+    ) {
         Ok(summary) => {
             drop(bar);
             summary
@@ -317,8 +330,7 @@ pub fn summarize(changes: &[Change]) -> String {
 
 /// The first `shown` changes as `path: old → new`, values cut to `max` characters.
 pub fn summarize_with(changes: &[Change], shown: usize, max: usize) -> String {
-    let mut parts: Vec<String> =
-        changes.iter().take(shown).map(|c| format!("{}: {} → {}", cell(&c.path), short(&c.old, max), short(&c.new, max))).collect();
+    let mut parts: Vec<String> = changes.iter().take(shown).map(|c| format!("{}: {} → {}", cell(&c.path), short(&c.old, max), short(&c.new, max))).collect();
     if changes.len() > shown {
         parts.push(format!("+{} more", changes.len() - shown));
     }

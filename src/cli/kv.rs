@@ -7,8 +7,8 @@ use etcdscope::etcd::KeyRange;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::kv_get::{get, GetRequest, GetResponse, SortOrder, SortTarget};
-use std::io::Write;
 use std::ffi::OsString;
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 

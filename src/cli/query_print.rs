@@ -63,10 +63,18 @@ pub struct Printer<'o, W: Write> {
 enum Sink<'o, W: Write> {
     Table(Table<'o, W>),
     /// `jsonl` (one object a line) or `json` (`lines` false: an array of them).
-    Json { out: &'o mut W, keys: Vec<String>, rows: u64, lines: bool },
+    Json {
+        out: &'o mut W,
+        keys: Vec<String>,
+        rows: u64,
+        lines: bool,
+    },
     /// The header is written with the first row (or at the end): a statement that fails at
     /// once prints nothing.
-    Csv { w: Box<csv::Writer<&'o mut W>>, header: Option<Vec<String>> },
+    Csv {
+        w: Box<csv::Writer<&'o mut W>>,
+        header: Option<Vec<String>>,
+    },
 }
 
 impl<'o, W: Write> Printer<'o, W> {

@@ -103,7 +103,13 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
     writeln!(out, "db                {} ({} bytes; the source's is {}, {pct:.1}% smaller)", summary.db.display(), summary.db_bytes, summary.source_db_bytes)?;
     writeln!(out, "wal               {}", summary.wal.display())?;
     writeln!(out, "snap              {}", summary.snap.display())?;
-    writeln!(out, "start it with     etcd --name {} --data-dir {} --initial-advertise-peer-urls {} …", plan.name, summary.out.display(), args.initial_advertise_peer_urls)?;
+    writeln!(
+        out,
+        "start it with     etcd --name {} --data-dir {} --initial-advertise-peer-urls {} …",
+        plan.name,
+        summary.out.display(),
+        args.initial_advertise_peer_urls
+    )?;
     Ok(EXIT_OK)
 }
 
@@ -133,7 +139,11 @@ fn print_plan(plan: &RebuildPlan, out: &mut impl Write) -> std::io::Result<()> {
             r.refused,
             r.stopped
         )?;
-        writeln!(out, "                  revision {}, compacted at {}, {} lease(s) granted, {} revoked", r.revision, r.compact_revision, r.leases_granted, r.leases_revoked)?;
+        writeln!(
+            out,
+            "                  revision {}, compacted at {}, {} lease(s) granted, {} revoked",
+            r.revision, r.compact_revision, r.leases_granted, r.leases_revoked
+        )?;
     }
     writeln!(out, "trailer           {}", plan.trailer)?;
     for w in &plan.warnings {

@@ -139,8 +139,20 @@ pub fn run(a: &ReplayArgs, out: &mut impl Write) -> CliResult {
         line.push(b'\n');
         out.write_all(&line)?;
     } else {
-        let verb = if summary.dry_run { format!("{} would be written", summary.would_write) } else { format!("{} written, {} overwritten", summary.written, summary.overwritten) };
-        writeln!(out, "{} key(s) selected at revision {} of {}: {verb}, {} skipped ({})", summary.selected, summary.source_revision, a.src.display(), summary.skipped, summary.endpoint)?;
+        let verb = if summary.dry_run {
+            format!("{} would be written", summary.would_write)
+        } else {
+            format!("{} written, {} overwritten", summary.written, summary.overwritten)
+        };
+        writeln!(
+            out,
+            "{} key(s) selected at revision {} of {}: {verb}, {} skipped ({})",
+            summary.selected,
+            summary.source_revision,
+            a.src.display(),
+            summary.skipped,
+            summary.endpoint
+        )?;
     }
     // Skipped keys are findings: the operator asked for them and they were not written.
     Ok(if summary.skipped > 0 { EXIT_FINDINGS } else { EXIT_OK })

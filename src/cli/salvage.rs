@@ -70,7 +70,11 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
     let pending_export = a.export_sqlite.as_deref().map(PendingFile::beside).transpose()?;
     let source = Source::open(&a.src)?;
     let cancel = super::interrupt::watch();
-    let r = salvage_into(&source, &mut pending_out, &SalvageOptions { include_unreachable: a.include_unreachable, admit_unsure: a.admit_unsure, cancel: cancel.clone() })?;
+    let r = salvage_into(
+        &source,
+        &mut pending_out,
+        &SalvageOptions { include_unreachable: a.include_unreachable, admit_unsure: a.admit_unsure, cancel: cancel.clone() },
+    )?;
     let exported = match (&pending_export, &decoder) {
         (Some(pending), Some(decoder)) => {
             let mut salvaged = Source::open(pending_out.path())?;
@@ -169,7 +173,8 @@ fn print_table(r: &SalvageReport, out: &mut impl Write) -> std::io::Result<()> {
         )?;
     }
     writeln!(out, "written: {}", r.out.display())?;
-    let damaged = !r.gaps.is_empty() || !r.uncertain.is_empty() || !r.unparseable.is_empty() || errors > 0 || r.buckets.iter().any(|b| b.read_by == "page scan");
+    let damaged =
+        !r.gaps.is_empty() || !r.uncertain.is_empty() || !r.unparseable.is_empty() || errors > 0 || r.buckets.iter().any(|b| b.read_by == "page scan");
     let unsure = r.excluded.iter().filter(|n| n.reason == "unsure" && !n.written).count();
     if unsure > 0 {
         writeln!(

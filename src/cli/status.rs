@@ -81,11 +81,14 @@ fn render_table(s: &Status) -> String {
     };
     let mut rows = vec![
         row("input", format!("{} ({})", s.input, kind_label(s.input_kind))),
-        row("trailer", match s.trailer {
-            Trailer::Ok => "ok (sha256 matches)".into(),
-            Trailer::Missing => "missing (no sha256 trailer: not an `etcdctl snapshot save` file)".into(),
-            Trailer::Mismatch { .. } => "MISMATCH (sha256 differs: the file changed after it was saved)".into(),
-        }),
+        row(
+            "trailer",
+            match s.trailer {
+                Trailer::Ok => "ok (sha256 matches)".into(),
+                Trailer::Missing => "missing (no sha256 trailer: not an `etcdctl snapshot save` file)".into(),
+                Trailer::Mismatch { .. } => "MISMATCH (sha256 differs: the file changed after it was saved)".into(),
+            },
+        ),
         row("meta", s.active_meta.reason.clone()),
         row("hash", format!("{:x}", s.hash)),
         row("revision", format!("{} (current revision {})", s.revision, s.current_revision)),
@@ -102,25 +105,38 @@ fn render_table(s: &Status) -> String {
         rows.push(row("", extra.to_string()));
     }
     rows.extend([
-        row("quorum", if !s.member_damage.is_empty() {
-            "- (a member entry could not be read: whether it votes is unknown)".into()
-        } else if s.members.is_empty() {
-            "-".into()
-        } else {
-            format!("{} (tolerates {} failed)", s.quorum, s.fault_tolerance)
-        }),
+        row(
+            "quorum",
+            if !s.member_damage.is_empty() {
+                "- (a member entry could not be read: whether it votes is unknown)".into()
+            } else if s.members.is_empty() {
+                "-".into()
+            } else {
+                format!("{} (tolerates {} failed)", s.quorum, s.fault_tolerance)
+            },
+        ),
         row("confState voters", s.conf_state_voters.as_ref().map(|v| hex_ids(v)).unwrap_or_else(|| "-".into())),
         row("cluster version", opt(&s.cluster_version)),
-        row("storage version", match (&s.storage_version, s.version.is_empty()) {
-            (Some(v), true) => format!("{v} (derived: meta has `term` but no `storageVersion`)"),
-            (v, _) => opt(v),
-        }),
+        row(
+            "storage version",
+            match (&s.storage_version, s.version.is_empty()) {
+                (Some(v), true) => format!("{v} (derived: meta has `term` but no `storageVersion`)"),
+                (v, _) => opt(v),
+            },
+        ),
         row("page size", s.page_size.to_string()),
         row("file size", format!("{} ({} bytes)", human_size(s.file_size), s.file_size)),
         row("total size", format!("{} ({} pages)", human_size(s.total_size), s.high_water_mark)),
         row("in use", human_size(s.in_use_bytes)),
-        row("free", format!("{} ({} pages; {})", human_size(s.free_bytes), s.free_pages,
-            if s.freelist_persisted { "from the persisted freelist" } else { "unreachable pages; freelist not persisted" })),
+        row(
+            "free",
+            format!(
+                "{} ({} pages; {})",
+                human_size(s.free_bytes),
+                s.free_pages,
+                if s.freelist_persisted { "from the persisted freelist" } else { "unreachable pages; freelist not persisted" }
+            ),
+        ),
     ]);
     let mut text = table(&rows);
     text.push('\n');

@@ -2,10 +2,10 @@
 //! record, then one `{"summary": …}` line; `-o table`: one line per record, then the summary;
 //! `-o json`: one document). `--verify` prints only the summary and exits 1 on any damage.
 
-use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
-use clap::Args;
 use super::format::{one_line, printable_key};
 use super::wal_json::line_json;
+use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
+use clap::Args;
 use etcdscope::views::wal::{corruption_error, read_reporting, MemberState, WalQuery, WalSummary};
 use etcdscope::wal::snap::SnapStatus;
 use etcdscope::wal::startup::{StartFrom, StartPoint};
@@ -75,30 +75,36 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
     // Tables show a put's key and size, not its object: no need to decode it.
     let decoding = if a.output == "table" { None } else { Some(&decoder) };
     let mut bar = super::progress::Bar::new();
-    let summary = read_reporting(&a.dir, &q, decoding, &mut |line| {
-        if a.verify {
-            return Ok(());
-        }
-        let v = line_json(&line);
-        let r = match a.output.as_str() {
-            "jsonl" => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
-            "json" => {
-                let head: &[u8] = if records_written == 0 { b"{\n    \"records\": [\n" } else { b",\n" };
-                records_written += 1;
-                out.write_all(head).and_then(|()| out.write_all(super::get::json_list_item(&v.to_value()).as_bytes()))
+    let summary = read_reporting(
+        &a.dir,
+        &q,
+        decoding,
+        &mut |line| {
+            if a.verify {
+                return Ok(());
             }
-            _ => {
-                let head = if records_written == 0 { format!("{TABLE_HEADER}\n") } else { String::new() };
-                records_written += 1;
-                writeln!(out, "{head}{}", table_line(&v.json))
-            }
-        };
-        r.map_err(|e| {
-            let kind = e.kind();
-            io_error = Some(e);
-            etcdscope::Error::io(std::path::Path::new("<stdout>"), std::io::Error::from(kind))
-        })
-    }, &mut |p| bar.update(p));
+            let v = line_json(&line);
+            let r = match a.output.as_str() {
+                "jsonl" => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
+                "json" => {
+                    let head: &[u8] = if records_written == 0 { b"{\n    \"records\": [\n" } else { b",\n" };
+                    records_written += 1;
+                    out.write_all(head).and_then(|()| out.write_all(super::get::json_list_item(&v.to_value()).as_bytes()))
+                }
+                _ => {
+                    let head = if records_written == 0 { format!("{TABLE_HEADER}\n") } else { String::new() };
+                    records_written += 1;
+                    writeln!(out, "{head}{}", table_line(&v.json))
+                }
+            };
+            r.map_err(|e| {
+                let kind = e.kind();
+                io_error = Some(e);
+                etcdscope::Error::io(std::path::Path::new("<stdout>"), std::io::Error::from(kind))
+            })
+        },
+        &mut |p| bar.update(p),
+    );
     drop(bar);
     if let Some(e) = io_error {
         return Err(CliError::Io(e));
@@ -328,5 +334,9 @@ fn value_len(put: Option<&Value>) -> u64 {
     if let Some(n) = p.get("value_bytes").and_then(Value::as_u64) {
         return n;
     }
-    p.get("value").and_then(Value::as_str).map(|s| s.len() as u64).or_else(|| p.get("value_base64").and_then(Value::as_str).map(|s| (s.len() / 4 * 3) as u64)).unwrap_or(0)
+    p.get("value")
+        .and_then(Value::as_str)
+        .map(|s| s.len() as u64)
+        .or_else(|| p.get("value_base64").and_then(Value::as_str).map(|s| (s.len() / 4 * 3) as u64))
+        .unwrap_or(0)
 }

@@ -80,7 +80,12 @@ fn in_range(k: &[u8], key: &[u8], end: &[u8]) -> bool {
 impl<'a> Applier<'a> {
     /// Starts from `live` keys (sorted or not), the snapshot's leases, its current and compact
     /// revisions.
-    pub fn new(live: impl IntoIterator<Item = (&'a [u8], LiveKey<'a>)>, leases: impl IntoIterator<Item = leasepb::Lease>, revision: i64, compact: i64) -> Applier<'a> {
+    pub fn new(
+        live: impl IntoIterator<Item = (&'a [u8], LiveKey<'a>)>,
+        leases: impl IntoIterator<Item = leasepb::Lease>,
+        revision: i64,
+        compact: i64,
+    ) -> Applier<'a> {
         Applier {
             live: live.into_iter().map(|(k, v)| (k.to_vec(), v)).collect(),
             leases: leases.into_iter().map(|l| (l.id, l)).collect(),
@@ -259,10 +264,13 @@ impl<'a> Applier<'a> {
         };
         // A key an earlier delete of the same txn removed is gone by now: etcd reads its index
         // inside the txn, so overlapping deletes delete each key once.
-        let already: std::collections::HashSet<&[u8]> = out.iter().filter_map(|c| match c {
-            Change::Delete(k) => Some(k.as_slice()),
-            Change::Put(..) => None,
-        }).collect();
+        let already: std::collections::HashSet<&[u8]> = out
+            .iter()
+            .filter_map(|c| match c {
+                Change::Delete(k) => Some(k.as_slice()),
+                Change::Put(..) => None,
+            })
+            .collect();
         let found: Vec<Vec<u8>> = found.into_iter().filter(|k| !already.contains(k.as_slice())).collect();
         out.extend(found.into_iter().map(Change::Delete));
     }
@@ -392,8 +400,13 @@ mod tests {
         for k in ["k/1", "k/12", "k/2"] {
             a.apply(&put(k, "v", 0));
         }
-        let del = |key: &str, end: &str| pb::RequestOp { request: Some(R::RequestDeleteRange(pb::DeleteRangeRequest { key: key.into(), range_end: end.into(), ..Default::default() })) };
-        let txn = pb::InternalRaftRequest { txn: Some(pb::TxnRequest { success: vec![del("k/1", ""), del("k/1", "k/2")], ..Default::default() }), ..Default::default() };
+        let del = |key: &str, end: &str| pb::RequestOp {
+            request: Some(R::RequestDeleteRange(pb::DeleteRangeRequest { key: key.into(), range_end: end.into(), ..Default::default() })),
+        };
+        let txn = pb::InternalRaftRequest {
+            txn: Some(pb::TxnRequest { success: vec![del("k/1", ""), del("k/1", "k/2")], ..Default::default() }),
+            ..Default::default()
+        };
         assert_eq!(a.apply(&txn), Applied::Wrote { revision: 5, changes: 2 }, "k/1 once, then k/12");
     }
 }

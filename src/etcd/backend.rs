@@ -61,10 +61,6 @@ impl<'a> Backend<'a> {
     /// Every (key, value) of a top-level bucket in key order; empty if the bucket is absent.
     pub fn entries(&self, name: &[u8]) -> Result<Vec<(&'a [u8], &'a [u8])>> {
         let Some(bucket) = self.bucket(name)? else { return Ok(Vec::new()) };
-        bucket
-            .iter(&self.db)
-            .filter(|e| !matches!(e, Ok(e) if e.is_bucket()))
-            .map(|e| e.map(|e| (e.key(), e.value())))
-            .collect()
+        bucket.iter(&self.db).filter(|e| !matches!(e, Ok(e) if e.is_bucket())).map(|e| e.map(|e| (e.key(), e.value()))).collect()
     }
 }

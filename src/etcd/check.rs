@@ -69,7 +69,9 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::canc
     // bucket's last entry cannot be read, any scheduled compaction is taken (the damage itself
     // is reported by the walk below).
     let newest = match backend.bucket(KEY) {
-        Ok(Some(bucket)) => bucket.iter_rev(db).next().and_then(|e| e.ok()).and_then(|e| RevisionKey::parse(e.key()).ok()).map_or(i64::MAX, |rk| rk.revision.main),
+        Ok(Some(bucket)) => {
+            bucket.iter_rev(db).next().and_then(|e| e.ok()).and_then(|e| RevisionKey::parse(e.key()).ok()).map_or(i64::MAX, |rk| rk.revision.main)
+        }
         _ => i64::MAX,
     };
     let compact = meta.as_ref().map(|m| m.compact_revision(newest)).unwrap_or(0);
@@ -148,7 +150,10 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::canc
                     }
                     Some(_) => {}
                     None if rev.main > compact && (kv.version != 1 || kv.create != rev.main) => {
-                        out.push(at(format!("the key's first retained revision is above the compaction ({compact}) but has version {} and create_revision {}", kv.version, kv.create)));
+                        out.push(at(format!(
+                            "the key's first retained revision is above the compaction ({compact}) but has version {} and create_revision {}",
+                            kv.version, kv.create
+                        )));
                     }
                     None => {}
                 }
@@ -190,7 +195,12 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::canc
             let mut missing: Vec<_> = missing.into_iter().collect();
             missing.sort_unstable();
             for (lease, n) in missing {
-                out.push(finding(Severity::Warning, None, None, format!("{n} live key(s) are attached to lease {lease:016x}, which the lease bucket does not hold (etcd restores them without a lease)")));
+                out.push(finding(
+                    Severity::Warning,
+                    None,
+                    None,
+                    format!("{n} live key(s) are attached to lease {lease:016x}, which the lease bucket does not hold (etcd restores them without a lease)"),
+                ));
             }
         }
         Err(e) => out.push(Finding::from_error("etcd", &e)),
@@ -205,11 +215,16 @@ pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::canc
                 let mut v = cs.voters.clone();
                 v.sort_unstable();
                 if !members.members.is_empty() && members.damaged.is_empty() && v != voters {
-                    out.push(finding(Severity::Info, None, None, format!(
-                        "meta/confState voters [{}] differ from the voting members [{}]: stale, as after a restore, until etcd next writes it",
-                        v.iter().map(|i| format!("{i:x}")).collect::<Vec<_>>().join(", "),
-                        voters.iter().map(|i| format!("{i:x}")).collect::<Vec<_>>().join(", ")
-                    )));
+                    out.push(finding(
+                        Severity::Info,
+                        None,
+                        None,
+                        format!(
+                            "meta/confState voters [{}] differ from the voting members [{}]: stale, as after a restore, until etcd next writes it",
+                            v.iter().map(|i| format!("{i:x}")).collect::<Vec<_>>().join(", "),
+                            voters.iter().map(|i| format!("{i:x}")).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
                 }
             }
         }

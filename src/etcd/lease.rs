@@ -96,11 +96,10 @@ pub fn read_lease_bucket(backend: &Backend<'_>) -> Result<LeaseBucket> {
         let lease = Lease { id: lease.id, ttl: lease.ttl, remaining_ttl: lease.remaining_ttl };
         let id_key = lease.id.to_be_bytes();
         if key != &id_key[..] {
-            out.notes.push(note(false, format!(
-                "holds lease {:016x} (the ID in its value), not {}: etcd files the lease under the ID in the value",
-                lease.id as u64,
-                hex(key)
-            )));
+            out.notes.push(note(
+                false,
+                format!("holds lease {:016x} (the ID in its value), not {}: etcd files the lease under the ID in the value", lease.id as u64, hex(key)),
+            ));
         }
         let here = (hex(key), page, key_at);
         match kept.get_mut(&lease.id) {

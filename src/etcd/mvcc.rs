@@ -122,9 +122,7 @@ impl<'a> RevisionEntry<'a> {
                 (4, Wire::Varint(v)) => kv.version = v as i64,
                 (5, Wire::Bytes(b)) => kv.value = b,
                 (6, Wire::Varint(v)) => kv.lease = v as i64,
-                (1..=6, other) => {
-                    return Err(self.corrupt(file, &format!("field {number} is {}, not of its declared type", other.type_name())))
-                }
+                (1..=6, other) => return Err(self.corrupt(file, &format!("field {number} is {}, not of its declared type", other.type_name()))),
                 _ => {}
             }
         }

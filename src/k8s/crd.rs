@@ -12,11 +12,8 @@ pub fn resource_from_crd(crd: &Value) -> Option<ResourceInfo> {
     let group = spec.get("group")?.as_str()?.to_string();
     let plural = names.get("plural")?.as_str()?.to_string();
     let kind = names.get("kind")?.as_str()?.to_string();
-    let short_names = names
-        .get("shortNames")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-        .unwrap_or_default();
+    let short_names =
+        names.get("shortNames").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default();
     let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
     let printer_columns = Some(printer_columns(spec));
     Some(ResourceInfo { key_prefix: format!("{group}/{plural}"), group, resource: plural, kind, namespaced, short_names, printer_columns })
@@ -28,10 +25,7 @@ pub fn resource_from_crd(crd: &Value) -> Option<ResourceInfo> {
 fn printer_columns(spec: &Value) -> Vec<PrinterColumn> {
     let versions = spec.get("versions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let version = versions.iter().find(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).or_else(|| versions.first());
-    let declared = version
-        .and_then(|v| v.get("additionalPrinterColumns"))
-        .or_else(|| spec.get("additionalPrinterColumns"))
-        .and_then(Value::as_array);
+    let declared = version.and_then(|v| v.get("additionalPrinterColumns")).or_else(|| spec.get("additionalPrinterColumns")).and_then(Value::as_array);
     let columns: Vec<PrinterColumn> = declared
         .into_iter()
         .flatten()

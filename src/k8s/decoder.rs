@@ -82,12 +82,7 @@ impl Decoder {
     pub fn decode_at_with(&self, key: &[u8], value: &[u8], resource_version: Option<i64>, options: DecodeOptions) -> Decoded {
         let at = Some((key, self.etcd_prefix.as_str()));
         let Some(config) = &self.encryption else { return self.decode_with(value, resource_version, options, at) };
-        let encrypted = |provider: String, key_name: String, reason: String| Decoded::Encrypted {
-            provider,
-            version: "v1".into(),
-            key_name,
-            reason,
-        };
+        let encrypted = |provider: String, key_name: String, reason: String| Decoded::Encrypted { provider, version: "v1".into(), key_name, reason };
         match config.decrypt(key, value) {
             Decrypted::NotEncrypted(v) => self.decode_with(v, resource_version, options, at),
             Decrypted::Decrypted { plaintext, .. } => self.decode_with(&plaintext, resource_version, options, at),
@@ -103,12 +98,9 @@ impl Decoder {
             Decrypted::Failed { provider, key_name, reason } => {
                 encrypted(provider.as_str().to_string(), key_name, format!("does not decrypt with the configured key: {reason}"))
             }
-            Decrypted::Unsupported { provider, version } => Decoded::Encrypted {
-                provider,
-                version,
-                key_name: String::new(),
-                reason: "unknown encryption provider or version".into(),
-            },
+            Decrypted::Unsupported { provider, version } => {
+                Decoded::Encrypted { provider, version, key_name: String::new(), reason: "unknown encryption provider or version".into() }
+            }
             Decrypted::Malformed => Decoded::Raw { reason: "malformed encryption prefix (k8s:enc: without provider:version:)".into() },
         }
     }
@@ -407,7 +399,10 @@ mod tests {
         assert_eq!(s["password"], "<redacted: 4 characters; --show-secrets to show>");
         assert_eq!(s["__unknownFields__"]["98"][0]["varint"], "<redacted: 4 characters; --show-secrets to show>");
         assert_eq!(s["metadata"]["__unknownFields__"]["99"][0]["bytes"], "<redacted: 12 characters; --show-secrets to show>");
-        assert_eq!((&s["type"], &s["immutable"], &s["metadata"]["name"], &s["gone"]), (&serde_json::json!("Opaque"), &serde_json::json!(true), &serde_json::json!("a"), &Value::Null));
+        assert_eq!(
+            (&s["type"], &s["immutable"], &s["metadata"]["name"], &s["gone"]),
+            (&serde_json::json!("Opaque"), &serde_json::json!(true), &serde_json::json!("a"), &Value::Null)
+        );
     }
 
     #[test]

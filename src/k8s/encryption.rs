@@ -54,9 +54,7 @@ impl Provider {
     }
 
     fn from_name(name: &str) -> Option<Provider> {
-        [Provider::Identity, Provider::AesCbc, Provider::AesGcm, Provider::Secretbox, Provider::Kms]
-            .into_iter()
-            .find(|p| p.as_str() == name)
+        [Provider::Identity, Provider::AesCbc, Provider::AesGcm, Provider::Secretbox, Provider::Kms].into_iter().find(|p| p.as_str() == name)
     }
 
     /// The stored prefix of a key of this provider: `k8s:enc:<provider>:v1:<name>:`.
@@ -90,10 +88,7 @@ impl Key {
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Key")
-            .field("name", &self.name)
-            .field("secret", &format_args!("<{} bytes>", self.secret.len()))
-            .finish()
+        f.debug_struct("Key").field("name", &self.name).field("secret", &format_args!("<{} bytes>", self.secret.len())).finish()
     }
 }
 
@@ -168,15 +163,32 @@ pub struct EncryptionConfig {
 pub enum Decrypted<'v> {
     /// No `k8s:enc:` prefix: stored in the clear (identity), returned as is.
     NotEncrypted(&'v [u8]),
-    Decrypted { provider: Provider, key_name: String, plaintext: Vec<u8> },
+    Decrypted {
+        provider: Provider,
+        key_name: String,
+        plaintext: Vec<u8>,
+    },
     /// A KMS envelope: needs the KMS plugin, cannot be opened offline.
-    Kms { version: String, name: String },
+    Kms {
+        version: String,
+        name: String,
+    },
     /// Encrypted with a provider this configuration has no key of that name for.
-    NoMatchingKey { provider: Provider, key_name_guess: String },
+    NoMatchingKey {
+        provider: Provider,
+        key_name_guess: String,
+    },
     /// A configured key matched the prefix but the value did not open with it.
-    Failed { provider: Provider, key_name: String, reason: CryptoError },
+    Failed {
+        provider: Provider,
+        key_name: String,
+        reason: CryptoError,
+    },
     /// `k8s:enc:<provider>:<version>:` with a provider or version this tool does not know.
-    Unsupported { provider: String, version: String },
+    Unsupported {
+        provider: String,
+        version: String,
+    },
     /// Starts with `k8s:enc:` but has no `<provider>:<version>:` after it.
     Malformed,
 }
@@ -295,19 +307,11 @@ impl EncryptionConfig {
                 }
             }
         }
-        Decrypted::Failed {
-            provider,
-            key_name: first.name.clone(),
-            reason: first_error.unwrap_or(CryptoError::Authentication),
-        }
+        Decrypted::Failed { provider, key_name: first.name.clone(), reason: first_error.unwrap_or(CryptoError::Authentication) }
     }
 
     fn keys_of(&self, provider: Provider) -> impl Iterator<Item = &Key> {
-        self.entries
-            .iter()
-            .flat_map(|e| e.providers.iter())
-            .filter(move |p| p.kind() == provider)
-            .flat_map(|p| p.keys().iter())
+        self.entries.iter().flat_map(|e| e.providers.iter()).filter(move |p| p.kind() == provider).flat_map(|p| p.keys().iter())
     }
 
     /// The configured KMS provider name whose whole prefix the value carries (longest wins).
@@ -369,14 +373,7 @@ fn looks_like_object(plaintext: &[u8]) -> bool {
 /// Builds a stored value as the API server would: prefix ‖ payload. The caller supplies the
 /// IV/nonce (16 for aescbc, 12 for aesgcm, 24 for secretbox) and must never reuse one with a key.
 /// Identity returns the plaintext; KMS cannot be sealed offline.
-pub fn seal(
-    provider: Provider,
-    key_name: &str,
-    secret: &[u8],
-    etcd_key: &[u8],
-    nonce: &[u8],
-    plaintext: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
+pub fn seal(provider: Provider, key_name: &str, secret: &[u8], etcd_key: &[u8], nonce: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let need = match provider {
         Provider::Identity => return Ok(plaintext.to_vec()),
         Provider::Kms => return Err(CryptoError::Unsupported(provider)),
@@ -488,12 +485,7 @@ pub mod primitives {
         fn run<A: AeadInPlace + KeyInit>(key: &[u8], nonce: &[u8], aad: &[u8], ct: &[u8], tag: &[u8]) -> Option<Result<Vec<u8>, CryptoError>> {
             let cipher = A::new_from_slice(key).ok()?;
             let mut buf = ct.to_vec();
-            let opened = cipher.decrypt_in_place_detached(
-                GenericArray::from_slice(nonce),
-                aad,
-                &mut buf,
-                GenericArray::from_slice(tag),
-            );
+            let opened = cipher.decrypt_in_place_detached(GenericArray::from_slice(nonce), aad, &mut buf, GenericArray::from_slice(tag));
             Some(opened.map(|()| buf).map_err(|_| CryptoError::Authentication))
         }
         match key.len() {
@@ -507,8 +499,7 @@ pub mod primitives {
 
     fn secretbox(key: &[u8], nonce: &[u8]) -> Result<XSalsa20Poly1305, CryptoError> {
         check_len(Provider::Secretbox, nonce.len(), 24)?;
-        XSalsa20Poly1305::new_from_slice(key)
-            .map_err(|_| CryptoError::KeySize { provider: Provider::Secretbox, got: key.len(), need: "32 bytes" })
+        XSalsa20Poly1305::new_from_slice(key).map_err(|_| CryptoError::KeySize { provider: Provider::Secretbox, got: key.len(), need: "32 bytes" })
     }
 
     /// NaCl secretbox (XSalsa20-Poly1305); returns tag (16) ‖ ciphertext, as Go's nacl/secretbox.
@@ -516,9 +507,7 @@ pub mod primitives {
         let cipher = secretbox(key, nonce)?;
         let mut out = vec![0u8; 16];
         out.extend_from_slice(plaintext);
-        let tag = cipher
-            .encrypt_in_place_detached(GenericArray::from_slice(nonce), b"", &mut out[16..])
-            .map_err(|_| CryptoError::Authentication)?;
+        let tag = cipher.encrypt_in_place_detached(GenericArray::from_slice(nonce), b"", &mut out[16..]).map_err(|_| CryptoError::Authentication)?;
         out[..16].copy_from_slice(&tag);
         Ok(out)
     }
@@ -798,8 +787,7 @@ struct RawKms {
 
 fn parse_entry(entry: usize, raw: RawEntry) -> Result<ResourceEntry, ConfigError> {
     let resources = raw.resources;
-    let entry_error =
-        |problem| ConfigError::Entry { entry, resources: resources.clone(), problem };
+    let entry_error = |problem| ConfigError::Entry { entry, resources: resources.clone(), problem };
     if resources.is_empty() {
         return Err(entry_error(EntryProblem::NoResources));
     }
@@ -817,8 +805,7 @@ fn parse_entry(entry: usize, raw: RawEntry) -> Result<ResourceEntry, ConfigError
             problem,
         };
         let names: Vec<String> = map.keys().cloned().collect();
-        let known: Vec<(Provider, &serde_yaml_ng::Value)> =
-            map.iter().filter_map(|(k, v)| Some((Provider::from_name(k)?, v))).collect();
+        let known: Vec<(Provider, &serde_yaml_ng::Value)> = map.iter().filter_map(|(k, v)| Some((Provider::from_name(k)?, v))).collect();
         let (kind, body) = match known.as_slice() {
             [one] => *one,
             [] => return Err(error(None, None, ProviderProblem::NoKind(names))),
@@ -838,17 +825,9 @@ fn parse_entry(entry: usize, raw: RawEntry) -> Result<ResourceEntry, ConfigError
                 let api_version = match raw.api_version.as_deref() {
                     None | Some("") | Some("v1") => KmsVersion::V1,
                     Some("v2") => KmsVersion::V2,
-                    Some(other) => {
-                        return Err(error(Some(kind), Some(&raw.name), ProviderProblem::KmsApiVersion(other.into())))
-                    }
+                    Some(other) => return Err(error(Some(kind), Some(&raw.name), ProviderProblem::KmsApiVersion(other.into()))),
                 };
-                ProviderConfig::Kms(KmsConfig {
-                    api_version,
-                    name: raw.name,
-                    endpoint: raw.endpoint,
-                    timeout: raw.timeout,
-                    cache_size: raw.cachesize,
-                })
+                ProviderConfig::Kms(KmsConfig { api_version, name: raw.name, endpoint: raw.endpoint, timeout: raw.timeout, cache_size: raw.cachesize })
             }
             Provider::AesCbc | Provider::AesGcm | Provider::Secretbox => {
                 let raw: RawKeys = serde_yaml_ng::from_value(body.clone()).map_err(malformed)?;

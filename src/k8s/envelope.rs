@@ -88,9 +88,8 @@ fn parse_encrypted(rest: &[u8]) -> Result<Encrypted<'_>, EnvelopeError> {
 
 fn parse_unknown(msg: &[u8]) -> Result<Unknown<'_>, EnvelopeError> {
     let bad = |_| EnvelopeError::MalformedUnknown;
-    let string = |m: &[u8], f| -> Result<String, EnvelopeError> {
-        Ok(String::from_utf8_lossy(wire::bytes_field(m, f).map_err(bad)?.unwrap_or_default()).into_owned())
-    };
+    let string =
+        |m: &[u8], f| -> Result<String, EnvelopeError> { Ok(String::from_utf8_lossy(wire::bytes_field(m, f).map_err(bad)?.unwrap_or_default()).into_owned()) };
     let text = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
     Ok(Unknown {
         api_version: text(type_meta_field(msg, 1)?),

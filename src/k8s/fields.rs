@@ -76,7 +76,9 @@ impl Differ {
 
     fn is_noise(&self, key: &str) -> bool {
         !self.all_fields
-            && NOISE.iter().any(|n| n.len() == self.keys.len() + 1 && n[..self.keys.len()].iter().zip(&self.keys).all(|(a, b)| a == b) && n[self.keys.len()] == key)
+            && NOISE
+                .iter()
+                .any(|n| n.len() == self.keys.len() + 1 && n[..self.keys.len()].iter().zip(&self.keys).all(|(a, b)| a == b) && n[self.keys.len()] == key)
     }
 
     fn object(&mut self, a: &Map<String, Value>, b: &Map<String, Value>, depth: usize) {

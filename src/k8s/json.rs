@@ -101,9 +101,7 @@ const MAX_RESERVE: usize = 4 << 20;
 /// Renders the object in a runtime.Unknown envelope as JSON text: apiVersion and kind first,
 /// then its fields.
 pub fn render_object_text(schemas: &Schemas, api_version: &str, kind: &str, raw: &[u8], opts: RenderOptions) -> Result<RenderedText, DecodeError> {
-    let index = schemas
-        .plan_for_type(api_version, kind)
-        .ok_or_else(|| DecodeError::NoSchema { api_version: api_version.into(), kind: kind.into() })?;
+    let index = schemas.plan_for_type(api_version, kind).ok_or_else(|| DecodeError::NoSchema { api_version: api_version.into(), kind: kind.into() })?;
     let malformed = |reason: String| DecodeError::Malformed { api_version: api_version.into(), kind: kind.into(), reason };
     // The JSON of an object is about twice its protobuf (field names written out): reserved up
     // front rather than grown by copying.
@@ -125,8 +123,11 @@ pub fn render_object_text(schemas: &Schemas, api_version: &str, kind: &str, raw:
 /// Renders the object in a runtime.Unknown envelope as a JSON value.
 pub fn render_object(schemas: &Schemas, api_version: &str, kind: &str, raw: &[u8], opts: RenderOptions) -> Result<Rendered, DecodeError> {
     let t = render_object_text(schemas, api_version, kind, raw, opts)?;
-    let json = parse_rendered(&t.json)
-        .map_err(|e| DecodeError::Malformed { api_version: api_version.into(), kind: kind.into(), reason: format!("internal: rendered JSON does not parse: {e}") })?;
+    let json = parse_rendered(&t.json).map_err(|e| DecodeError::Malformed {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        reason: format!("internal: rendered JSON does not parse: {e}"),
+    })?;
     Ok(Rendered { json, unknown_fields: t.unknown_fields })
 }
 
@@ -1146,7 +1147,13 @@ pub mod time {
         let neg = ns < 0;
         let u = ns.unsigned_abs();
         let body = if u < 1_000_000_000 {
-            let (unit, div) = if u < 1_000 { ("ns", 1) } else if u < 1_000_000 { ("µs", 1_000) } else { ("ms", 1_000_000) };
+            let (unit, div) = if u < 1_000 {
+                ("ns", 1)
+            } else if u < 1_000_000 {
+                ("µs", 1_000)
+            } else {
+                ("ms", 1_000_000)
+            };
             format!("{}{unit}", frac(u, div))
         } else {
             let (h, rem) = (u / 3_600_000_000_000, u % 3_600_000_000_000);
@@ -1260,11 +1267,20 @@ mod tests {
             let mut w = Writer::new(&plans, RenderOptions::default());
             w.utf8_string(b).map(|()| String::from_utf8(w.buf).unwrap())
         };
-        let valid = ["", "ascii only", "0123456789abcdef\"\n", "é", "longer ascii prefix then é and 漢字 then \t", "🦀🦀🦀🦀 crab", "x\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}"];
+        let valid = [
+            "",
+            "ascii only",
+            "0123456789abcdef\"\n",
+            "é",
+            "longer ascii prefix then é and 漢字 then \t",
+            "🦀🦀🦀🦀 crab",
+            "x\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}",
+        ];
         for s in valid {
             assert_eq!(render(s.as_bytes()).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
         }
-        let invalid: [&[u8]; 6] = [b"\xff", b"abcdefgh\xc3", b"abcdefghijklmnop\xe6\xbc", b"\xc3\xa9\xff", b"ok \xed\xa0\x80 surrogate", b"12345678\xf8\x88\x80\x80\x80"];
+        let invalid: [&[u8]; 6] =
+            [b"\xff", b"abcdefgh\xc3", b"abcdefghijklmnop\xe6\xbc", b"\xc3\xa9\xff", b"ok \xed\xa0\x80 surrogate", b"12345678\xf8\x88\x80\x80\x80"];
         for b in invalid {
             let want = format!("string is not UTF-8 ({})", std::str::from_utf8(b).unwrap_err());
             assert_eq!(render(b).unwrap_err(), want, "{b:?}");

@@ -17,10 +17,13 @@ pub fn render(template: &str, root: &Value) -> Result<String, String> {
             out.push_str(&lit.replace("\\n", "\n").replace("\\t", "\t"));
         } else {
             let values = eval(expr, root)?;
-            let text: Vec<String> = values.iter().map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            }).collect();
+            let text: Vec<String> = values
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
             out.push_str(&text.join(" "));
         }
         rest = &rest[close + 1..];
@@ -103,24 +106,20 @@ mod grammar {
         move |i| {
             preceded(
                 char('.'),
-                map(
-                    take_while(move |c: char| c != '.' && c != '[' && !(in_filter && (c.is_whitespace() || "=!<>)".contains(c)))),
-                    |name: &str| (!name.is_empty()).then(|| Step::Field(name.to_string())),
-                ),
+                map(take_while(move |c: char| c != '.' && c != '[' && !(in_filter && (c.is_whitespace() || "=!<>)".contains(c)))), |name: &str| {
+                    (!name.is_empty()).then(|| Step::Field(name.to_string()))
+                }),
             )(i)
         }
     }
 
     pub fn path(in_filter: bool) -> impl FnMut(&str) -> IResult<&str, Vec<Step>> {
-        move |i| {
-            map(many0(alt((dot(in_filter), map(bracket, Some)))), |steps| steps.into_iter().flatten().collect())(i)
-        }
+        move |i| map(many0(alt((dot(in_filter), map(bracket, Some)))), |steps| steps.into_iter().flatten().collect())(i)
     }
 
     pub fn expression(i: &str) -> IResult<&str, Vec<Step>> {
         terminated(preceded(opt(char('$')), path(false)), multispace0)(i)
     }
-
 }
 
 /// Parses a path expression (`.a.b[0]`, `$.items[*].metadata.name`, filters), saying at which
@@ -149,7 +148,9 @@ fn parse(expr: &str) -> Result<Vec<Step>, String> {
     match grammar::expression(expr) {
         Ok(("", steps)) => Ok(steps),
         Ok((rest, _)) => Err(format!("unsupported jsonpath expression {expr:?} at byte {} ({supported})", expr.len() - rest.len())),
-        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(format!("unsupported jsonpath expression {expr:?} at byte {} ({supported})", expr.len() - e.input.len())),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+            Err(format!("unsupported jsonpath expression {expr:?} at byte {} ({supported})", expr.len() - e.input.len()))
+        }
         Err(nom::Err::Incomplete(_)) => Err(format!("unsupported jsonpath expression {expr:?}: it ends too soon")),
     }
 }

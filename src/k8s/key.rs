@@ -64,9 +64,8 @@ impl Catalog {
     /// optionally qualified with a group (`deployments.apps`, `deploy.apps`).
     pub fn resolve(&self, name: &str) -> Result<&ResourceInfo, String> {
         let lower = name.to_ascii_lowercase();
-        let names = |r: &ResourceInfo, n: &str| {
-            r.resource == n || r.singular() == n || r.kind.to_ascii_lowercase() == n || r.short_names.iter().any(|s| s == n)
-        };
+        let names =
+            |r: &ResourceInfo, n: &str| r.resource == n || r.singular() == n || r.kind.to_ascii_lowercase() == n || r.short_names.iter().any(|s| s == n);
         let mut candidates: Vec<&ResourceInfo> = self.by_key_prefix.values().filter(|r| names(r, &lower)).collect();
         if candidates.is_empty() {
             if let Some((res, group)) = lower.split_once('.') {
@@ -327,9 +326,10 @@ mod tests {
         // Too many segments for a pod: not an object key.
         assert_eq!(c.classify(b"/registry/pods/a/b/c", "/registry"), KeyClass::Outside);
         // A namespaced resource with a single segment is not a pod either.
-        assert_eq!(c.classify(b"/registry/pods/lonely", "/registry"), KeyClass::UnknownResource {
-            resource_path: "pods".into(), namespace: None, name: "lonely".into()
-        });
+        assert_eq!(
+            c.classify(b"/registry/pods/lonely", "/registry"),
+            KeyClass::UnknownResource { resource_path: "pods".into(), namespace: None, name: "lonely".into() }
+        );
     }
 
     #[test]

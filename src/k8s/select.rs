@@ -31,11 +31,17 @@ impl LabelSelector {
         match grammar::selector(text) {
             Ok((rest, requirements)) if rest.trim().is_empty() => Ok(LabelSelector { requirements }),
             Ok((rest, _)) => match rest.trim_start().strip_prefix(',') {
-                Some(after) => Err(grammar::error_at("label selector", text, after, "a requirement: key, !key, key=value, key!=value, key in (…), key notin (…)")),
+                Some(after) => {
+                    Err(grammar::error_at("label selector", text, after, "a requirement: key, !key, key=value, key!=value, key in (…), key notin (…)"))
+                }
                 None => Err(grammar::error_at("label selector", text, rest, "a comma and another requirement")),
             },
-            Err(nom::Err::Failure(e)) => Err(grammar::error_at("label selector", text, e.input, "the set of an in/notin requirement: values separated by commas, then ')'")),
-            Err(nom::Err::Error(e)) => Err(grammar::error_at("label selector", text, e.input, "a requirement: key, !key, key=value, key!=value, key in (…), key notin (…)")),
+            Err(nom::Err::Failure(e)) => {
+                Err(grammar::error_at("label selector", text, e.input, "the set of an in/notin requirement: values separated by commas, then ')'"))
+            }
+            Err(nom::Err::Error(e)) => {
+                Err(grammar::error_at("label selector", text, e.input, "a requirement: key, !key, key=value, key!=value, key in (…), key notin (…)"))
+            }
             Err(nom::Err::Incomplete(_)) => Err(format!("invalid label selector {text:?}: it ends too soon")),
         }
     }
@@ -143,7 +149,9 @@ impl FieldSelector {
         let terms = match grammar::field_selector(text) {
             Ok((rest, terms)) if rest.trim().is_empty() => terms,
             Ok((rest, _)) => return Err(grammar::error_at("field selector", text, rest, "a comma and another field=value")),
-            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => return Err(grammar::error_at("field selector", text, e.input, "field=value, field==value or field!=value")),
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                return Err(grammar::error_at("field selector", text, e.input, "field=value, field==value or field!=value"))
+            }
             Err(nom::Err::Incomplete(_)) => return Err(format!("invalid field selector {text:?}: it ends too soon")),
         };
         for (field, _, _) in &terms {

@@ -732,9 +732,7 @@ fn is_timestamp(s: &str) -> bool {
     if year_digits != 4 || b.get(4) != Some(&b'-') {
         return false;
     }
-    [Layout::DateTimeZone(b'T'), Layout::DateTimeZone(b't'), Layout::DateSpaceTime, Layout::Date]
-        .into_iter()
-        .any(|layout| parse_time(b, layout))
+    [Layout::DateTimeZone(b'T'), Layout::DateTimeZone(b't'), Layout::DateSpaceTime, Layout::Date].into_iter().any(|layout| parse_time(b, layout))
 }
 
 #[derive(Clone, Copy)]
@@ -939,10 +937,29 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        for s in ["2026-01-01", "2026-1-1", "2008-01-01T01:01:01Z", "2002-01-01T01:01:01.000002Z", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10", "2001-12-14  1:2:3", "2024-02-29"] {
+        for s in [
+            "2026-01-01",
+            "2026-1-1",
+            "2008-01-01T01:01:01Z",
+            "2002-01-01T01:01:01.000002Z",
+            "2001-12-14t21:59:43.10-05:00",
+            "2001-12-14 21:59:43.10",
+            "2001-12-14  1:2:3",
+            "2024-02-29",
+        ] {
             assert!(is_timestamp(s), "{s}");
         }
-        for s in ["2026-13-01", "2023-02-29", "2026-01-01T", "2026-01-01 ", "20260-01-01", "2026-01-01T01:01:01", "2026-001-01", "2026-01-01T24:00:00Z", "2026-01-01T01:01:01+0100"] {
+        for s in [
+            "2026-13-01",
+            "2023-02-29",
+            "2026-01-01T",
+            "2026-01-01 ",
+            "20260-01-01",
+            "2026-01-01T01:01:01",
+            "2026-001-01",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T01:01:01+0100",
+        ] {
             assert!(!is_timestamp(s), "{s}");
         }
     }
@@ -977,10 +994,7 @@ mod tests {
         let text = words(8); // 79 characters: `k: ` and the text end at column 82, no space after 80
         assert_eq!(to_yaml(&serde_json::json!({ "k": text })), format!("k: {text}\n"));
         let long_key = "k".repeat(20);
-        assert_eq!(
-            to_yaml(&serde_json::json!({ long_key.clone(): text })),
-            format!("{long_key}: {}\n  {}\n", words(6), "word00007 word00008")
-        );
+        assert_eq!(to_yaml(&serde_json::json!({ long_key.clone(): text })), format!("{long_key}: {}\n  {}\n", words(6), "word00007 word00008"));
         // Column is counted in characters, not bytes.
         let wide = "é".repeat(85) + " tail";
         assert_eq!(to_yaml(&serde_json::json!([wide])), format!("- {}\n  tail\n", "é".repeat(85)));
@@ -1009,10 +1023,7 @@ mod tests {
         assert_eq!(to_yaml(&v), format!("- a:\n    ? {key}\n    : []\n  ? {key}\n  : - 1\n    - {{}}\n"));
         // A complex key (129 bytes here) folds, its continuation one step in from the `?`.
         let long = words(13);
-        assert_eq!(
-            to_yaml(&serde_json::json!({ "m": { long.clone(): "v" } })),
-            format!("m:\n  ? {}\n    {}\n  : v\n", words(8), &long[80..])
-        );
+        assert_eq!(to_yaml(&serde_json::json!({ "m": { long.clone(): "v" } })), format!("m:\n  ? {}\n    {}\n  : v\n", words(8), &long[80..]));
     }
 
     #[test]

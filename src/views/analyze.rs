@@ -217,7 +217,13 @@ pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &G
         .into_iter()
         .map(|(_, key)| {
             let acc = &keys[key];
-            TopKey { key: String::from_utf8_lossy(key).into_owned(), group: group_of(by, key, &catalog, &prefix), revisions: acc.revisions, history_bytes: acc.history_bytes, live_bytes: acc.live_bytes }
+            TopKey {
+                key: String::from_utf8_lossy(key).into_owned(),
+                group: group_of(by, key, &catalog, &prefix),
+                revisions: acc.revisions,
+                history_bytes: acc.history_bytes,
+                live_bytes: acc.live_bytes,
+            }
         })
         .collect();
     let mut groups: Vec<Group> = groups.into_values().collect();
@@ -256,7 +262,10 @@ pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &G
         notes.push(format!("a member entry could not be read (whether it votes is unknown): {d}"));
     }
     if file_bytes > DEFAULT_QUOTA * 8 / 10 {
-        notes.push(format!("the file is {:.0}% of etcd's default 2 GiB quota: raise --quota-backend-bytes (8 GiB at most is recommended) or compact and defragment", pct(file_bytes, DEFAULT_QUOTA)));
+        notes.push(format!(
+            "the file is {:.0}% of etcd's default 2 GiB quota: raise --quota-backend-bytes (8 GiB at most is recommended) or compact and defragment",
+            pct(file_bytes, DEFAULT_QUOTA)
+        ));
     }
     Ok(Analysis {
         by: match by {

@@ -4,8 +4,8 @@
 //! where it has one.
 
 use crate::bolt::check::{check as check_tree, Finding, Severity, TreeCheck};
-use crate::cancel::Cancel;
 use crate::bolt::Db;
+use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::etcd::check::check as check_etcd;
 use crate::etcd::Backend;
@@ -43,14 +43,25 @@ pub fn check(source: &Source, best_effort: bool, cancel: &Cancel) -> Result<Chec
         choice.reason()
     } else {
         let used = &choice.slots[choice.active];
-        findings.push(Finding::bolt(Severity::Error, Some(used.page), None, "neither meta page is valid; read through the one that still parses (--best-effort)"));
+        findings.push(Finding::bolt(
+            Severity::Error,
+            Some(used.page),
+            None,
+            "neither meta page is valid; read through the one that still parses (--best-effort)",
+        ));
         format!("neither meta page is valid; read through meta page {} (txid {}) anyway", used.page, db.meta().txid)
     };
     let tree = check_tree(&db, &mut findings, cancel)?;
     let key_entries = check_etcd(&Backend::new(db), &mut findings, cancel)?;
     match source.verify_trailer() {
         Trailer::Ok => {}
-        Trailer::Missing => findings.push(Finding { severity: Severity::Info, layer: "trailer", page: None, offset: None, what: "no sha256 trailer (a member's db, not an `etcdctl snapshot save` file)".into() }),
+        Trailer::Missing => findings.push(Finding {
+            severity: Severity::Info,
+            layer: "trailer",
+            page: None,
+            offset: None,
+            what: "no sha256 trailer (a member's db, not an `etcdctl snapshot save` file)".into(),
+        }),
         Trailer::Mismatch { stored, computed } => findings.push(Finding {
             severity: Severity::Error,
             layer: "trailer",

@@ -13,7 +13,6 @@
 //! files, so no value is held. Only objects that revert are decoded. Restore hazards are
 //! computed over every object of OLD (what the cluster holds after the restore) against NEW.
 
-use crate::views::progress::{self, Counter, Progress};
 use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::etcd::lease::Lease;
@@ -26,6 +25,7 @@ use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
 use crate::snapshot::Snapshot;
 use crate::source::InputKind;
 use crate::views::history::shown_changes;
+use crate::views::progress::{self, Counter, Progress};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -343,7 +343,16 @@ pub fn diff_reporting(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery,
         if let (Class::Revert, Some(_), Some(p), Some(q)) = (class, &object, kx, ky) {
             reverted.push((entries.len(), p, q));
         }
-        entries.push(DiffEntry { key: key.to_vec(), class, group, object, old: kx.as_ref().map(Side::of), new: ky.as_ref().map(Side::of), changes: None, parts: Vec::new() });
+        entries.push(DiffEntry {
+            key: key.to_vec(),
+            class,
+            group,
+            object,
+            old: kx.as_ref().map(Side::of),
+            new: ky.as_ref().map(Side::of),
+            changes: None,
+            parts: Vec::new(),
+        });
     }
     // Decoding dominates what is left: split it over two threads.
     let (first, second) = reverted.split_at(reverted.len() / 2);

@@ -7,13 +7,13 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
-use crate::views::parallel::ordered_map;
-use crate::views::progress::{self, Counter, Progress};
 use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
 use crate::k8s::key::{normalize_prefix, Catalog, KeyClass, ObjectRef};
 use crate::k8s::resources::ResourceInfo;
 use crate::k8s::select::{FieldSelector, LabelSelector};
 use crate::snapshot::Snapshot;
+use crate::views::parallel::ordered_map;
+use crate::views::progress::{self, Counter, Progress};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Namespace {
@@ -63,7 +63,14 @@ pub fn list_keys(snap: &Snapshot<'_>, etcd_prefix: &str, revision: i64, decoder:
 
 /// [`list_keys`], one key at a time, in key order; [`Error::Interrupted`] at the next key once
 /// `cancel` is cancelled.
-pub fn list_keys_each(snap: &Snapshot<'_>, etcd_prefix: &str, revision: i64, decoder: &Decoder, cancel: &Cancel, visit: &mut dyn FnMut(KeyEntry) -> Result<()>) -> Result<()> {
+pub fn list_keys_each(
+    snap: &Snapshot<'_>,
+    etcd_prefix: &str,
+    revision: i64,
+    decoder: &Decoder,
+    cancel: &Cancel,
+    visit: &mut dyn FnMut(KeyEntry) -> Result<()>,
+) -> Result<()> {
     let store = snap.store();
     let rev = store.read_revision(revision)?;
     let prefix = normalize_prefix(etcd_prefix);
@@ -71,7 +78,12 @@ pub fn list_keys_each(snap: &Snapshot<'_>, etcd_prefix: &str, revision: i64, dec
     for state in store.range_until(&KeyRange::all(), rev, cancel)? {
         cancel.check()?;
         let kv = state.kv(snap.file())?;
-        visit(KeyEntry { class: catalog.classify(kv.key, &prefix), key: String::from_utf8_lossy(kv.key).into_owned(), mod_revision: kv.mod_revision, value_len: kv.value.len() })?;
+        visit(KeyEntry {
+            class: catalog.classify(kv.key, &prefix),
+            key: String::from_utf8_lossy(kv.key).into_owned(),
+            mod_revision: kv.mod_revision,
+            value_len: kv.value.len(),
+        })?;
     }
     Ok(())
 }

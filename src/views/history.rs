@@ -16,14 +16,17 @@ use crate::error::{Error, Result};
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::revision::Revision;
 use crate::etcd::KeyRange;
-use crate::k8s::decoder::{redact_secret_fields, redact_shown, withhold_unknown_fields, withhold_values, withheld, withholds_secret_field, DecodeOptions, Decoded, Decoder, LAST_APPLIED};
+use crate::k8s::decoder::{
+    redact_secret_fields, redact_shown, withheld, withhold_unknown_fields, withhold_values, withholds_secret_field, DecodeOptions, Decoded, Decoder,
+    LAST_APPLIED,
+};
 use crate::k8s::fields::top_level;
-use crate::k8s::json::UNKNOWN_KEY;
 use crate::k8s::fields::{diff, Change};
+use crate::k8s::json::UNKNOWN_KEY;
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
 use crate::snapshot::Snapshot;
-use crate::views::progress::{self, Counter, Progress};
 use crate::views::get::{object_range, Namespace};
+use crate::views::progress::{self, Counter, Progress};
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value;
 
@@ -387,7 +390,16 @@ mod tests {
         let mut changes = diff(&old, &new, false);
         redact_changes(&mut changes);
         let text = serde_json::to_string(&changes.iter().map(|c| (&c.path, &c.old, &c.new)).collect::<Vec<_>>()).unwrap();
-        for secret in ["aHVudGVyMg==", "c3dvcmRmaXNo", "b2xkLXNlY3JldA==", "bmV3LXNlY3JldA==", "b2xkLXVua25vd24=", "bmV3LXVua25vd24=", "bWV0YS11bmtub3du", "b3duZXItdW5rbm93bg=="] {
+        for secret in [
+            "aHVudGVyMg==",
+            "c3dvcmRmaXNo",
+            "b2xkLXNlY3JldA==",
+            "bmV3LXNlY3JldA==",
+            "b2xkLXVua25vd24=",
+            "bmV3LXVua25vd24=",
+            "bWV0YS11bmtub3du",
+            "b3duZXItdW5rbm93bg==",
+        ] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         assert_eq!(changes.iter().find(|c| c.path == "type").unwrap().new, Some(json!("Opaque")), "what says which Secret it is stays");

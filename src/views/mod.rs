@@ -12,7 +12,7 @@ pub mod kv_get;
 pub mod parallel;
 pub mod progress;
 pub mod rebuild;
-pub mod salvage;
 pub mod replay;
+pub mod salvage;
 pub mod status;
 pub mod wal;

@@ -114,20 +114,28 @@ mod tests {
     fn results_come_in_order_and_errors_stop_it() {
         let items: Vec<u64> = (0..10_000).collect();
         let mut seen = Vec::new();
-        ordered_map(items.clone(), |x| x * 2, |r| {
-            seen.push(r);
-            Ok(())
-        })
+        ordered_map(
+            items.clone(),
+            |x| x * 2,
+            |r| {
+                seen.push(r);
+                Ok(())
+            },
+        )
         .unwrap();
         assert_eq!(seen, items.iter().map(|x| x * 2).collect::<Vec<_>>());
         let mut n = 0;
-        let err = ordered_map(items, |x| x, |_| {
-            n += 1;
-            if n == 500 {
-                return Err(crate::Error::Usage("stop".into()));
-            }
-            Ok(())
-        });
+        let err = ordered_map(
+            items,
+            |x| x,
+            |_| {
+                n += 1;
+                if n == 500 {
+                    return Err(crate::Error::Usage("stop".into()));
+                }
+                Ok(())
+            },
+        );
         assert!(err.is_err() && n == 500);
     }
 
@@ -140,15 +148,20 @@ mod tests {
             std::thread::spawn(move || {
                 let mut seen = 0u64;
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    ordered_map((0..10_000u64).collect(), |x| if x == bad { panic!("work on item {x} panics") } else { x }, |r| {
-                        assert_eq!(r, seen, "results before the panic come in order");
-                        seen += 1;
-                        Ok(())
-                    })
+                    ordered_map(
+                        (0..10_000u64).collect(),
+                        |x| if x == bad { panic!("work on item {x} panics") } else { x },
+                        |r| {
+                            assert_eq!(r, seen, "results before the panic come in order");
+                            seen += 1;
+                            Ok(())
+                        },
+                    )
                 }));
                 let _ = tx.send((outcome.map_err(|p| p.downcast_ref::<String>().cloned()), seen));
             });
-            let (outcome, seen) = rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap_or_else(|_| panic!("ordered_map hangs when the work panics on item {bad}"));
+            let (outcome, seen) =
+                rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap_or_else(|_| panic!("ordered_map hangs when the work panics on item {bad}"));
             let message = outcome.expect_err("the panic is not swallowed");
             assert_eq!(message.as_deref(), Some(format!("work on item {bad} panics").as_str()));
             assert!(seen <= bad, "nothing after the panicking item is visited ({seen} > {bad})");

@@ -98,9 +98,10 @@ pub struct ReplaySummary {
 /// The keys of one class (`lost`, `reappear`, `revert`, `rewritten`) of a `diff -o json`
 /// document.
 pub fn keys_from_diff(diff: &serde_json::Value, class: &str) -> Result<Vec<Vec<u8>>> {
-    let entries = diff.get(class).and_then(|v| v.as_array()).ok_or_else(|| {
-        Error::Usage(format!("the diff document has no {class:?} list (is it `etcdscope diff -o json` output?)"))
-    })?;
+    let entries = diff
+        .get(class)
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| Error::Usage(format!("the diff document has no {class:?} list (is it `etcdscope diff -o json` output?)")))?;
     entries
         .iter()
         .map(|e| {
@@ -125,20 +126,20 @@ fn line(key: &[u8], outcome: Outcome) -> ReplayLine {
 }
 
 fn guard(key: &[u8], target: compare::CompareTarget, union: compare::TargetUnion) -> Compare {
-    Compare {
-        result: compare::CompareResult::Equal as i32,
-        target: target as i32,
-        key: key.to_vec(),
-        target_union: Some(union),
-        range_end: Vec::new(),
-    }
+    Compare { result: compare::CompareResult::Equal as i32, target: target as i32, key: key.to_vec(), target_union: Some(union), range_end: Vec::new() }
 }
 
 /// Replays the selected keys of `snap` into `live`, one line per key to `visit`, in key order.
 /// `visit` is called right after each key's write is answered (or the key is skipped), before
 /// anything is done about the next key; when it fails, the replay stops with its error, so a
 /// caller that cannot record a write stops the writes.
-pub fn replay(snap: &Snapshot<'_>, decoder: &Decoder, live: &mut LiveEtcd, options: &ReplayOptions, visit: &mut dyn FnMut(ReplayLine) -> Result<()>) -> Result<ReplaySummary> {
+pub fn replay(
+    snap: &Snapshot<'_>,
+    decoder: &Decoder,
+    live: &mut LiveEtcd,
+    options: &ReplayOptions,
+    visit: &mut dyn FnMut(ReplayLine) -> Result<()>,
+) -> Result<ReplaySummary> {
     let store = snap.store();
     let rev = store.read_revision(options.revision)?;
     let file = snap.file();
@@ -184,7 +185,8 @@ pub fn replay(snap: &Snapshot<'_>, decoder: &Decoder, live: &mut LiveEtcd, optio
             Some(e) if options.overwrite_if_unchanged => guard(kv.key, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(e.mod_revision)),
             Some(e) => {
                 let same = if e.value == kv.value { " with the same value" } else { "" };
-                l.reason = Some(format!("exists in the live cluster{same} (mod revision {}); never overwritten without --overwrite-if-unchanged", e.mod_revision));
+                l.reason =
+                    Some(format!("exists in the live cluster{same} (mod revision {}); never overwritten without --overwrite-if-unchanged", e.mod_revision));
                 summary.skipped += 1;
                 visit(l)?;
                 continue;

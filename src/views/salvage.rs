@@ -250,7 +250,9 @@ fn bucket_by_shape(key: &[u8], value: &[u8]) -> Option<&'static [u8]> {
         b"clusterVersion" | b"downgrade" => Some(b"cluster"),
         b"authEnabled" | b"authRevision" => Some(b"auth"),
         _ if key.len() == 8 && leasepb::Lease::decode(value).is_ok_and(|l| l.id.to_be_bytes() == key) => Some(LEASE),
-        _ if std::str::from_utf8(key).is_ok_and(|k| !k.is_empty() && k.len() <= 16 && k.bytes().all(|b| b.is_ascii_hexdigit())) && value.starts_with(b"{\"id\":") => {
+        _ if std::str::from_utf8(key).is_ok_and(|k| !k.is_empty() && k.len() <= 16 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+            && value.starts_with(b"{\"id\":") =>
+        {
             Some(b"members")
         }
         _ => None,
@@ -650,9 +652,13 @@ const COMPACTED_COPY: Why = ("compacted", "a copy of a revision the compaction r
 const STALE: Why = ("stale", "outside every gap: the tree holds that range whole");
 const GAP_ABOVE: Why = ("gap", "in a gap, above the compaction (nothing removes those)");
 const GAP_KEPT: Why = ("gap", "in a gap, at or below the compaction; a put of its key above the compaction is its next version, so the compaction kept it");
-const GAP_UNSURE: Why = ("unsure", "in a gap, at or below the compaction, and nothing shows it outlived the compaction: it may be the last put of a deleted object (--admit-unsure takes it)");
+const GAP_UNSURE: Why = (
+    "unsure",
+    "in a gap, at or below the compaction, and nothing shows it outlived the compaction: it may be the last put of a deleted object (--admit-unsure takes it)",
+);
 const GAP_UNKNOWN: Why = ("unsure", "in a gap, and the compaction is unknown: nothing shows a compaction did not remove it (a deleted object?)");
-const GAP_ADMITTED: Why = ("unsure", "in a gap, and nothing shows whether a compaction removed it: written as asked (--admit-unsure); it may be the last put of a deleted object");
+const GAP_ADMITTED: Why =
+    ("unsure", "in a gap, and nothing shows whether a compaction removed it: written as asked (--admit-unsure); it may be the last put of a deleted object");
 const REMOVED: Why = ("compacted", "a newer copy of its leaf's range lacks it: a compaction removed it");
 const DAMAGED_PAGE: Why = ("damagedPage", "read from a page with damage");
 const DISAGREE: Why = ("copiesDisagree", "its copies disagree (the other copy is on this page)");
@@ -747,7 +753,14 @@ fn kept_by_compaction(value: &[u8], tombstone: bool, next: &HashSet<(&[u8], i64,
 /// shows it is live — it is above the (known) compaction, or its key's next version is — and
 /// otherwise left out as unsure. The same rule holds whatever was lost: a leaf, a branch, the
 /// bucket's root, the end of the file. `include_unreachable` writes everything found.
-fn choose<'f, 'a>(found: &'f BTreeMap<&'a [u8], Found<'a>>, gaps: &GapSet<'a>, evidence: &Evidence<'_, 'a>, compaction: Compaction, options: &SalvageOptions, report: &mut SalvageReport) -> Vec<(&'a [u8], &'f Found<'a>)> {
+fn choose<'f, 'a>(
+    found: &'f BTreeMap<&'a [u8], Found<'a>>,
+    gaps: &GapSet<'a>,
+    evidence: &Evidence<'_, 'a>,
+    compaction: Compaction,
+    options: &SalvageOptions,
+    report: &mut SalvageReport,
+) -> Vec<(&'a [u8], &'f Found<'a>)> {
     let include_unreachable = options.include_unreachable;
     // etcd's compaction: at or below it, each key keeps its newest revision unless a tombstone.
     // Every copy found counts as evidence: a stale copy is a revision the key really had. (An
@@ -868,7 +881,9 @@ fn deleted_with_value(kept: &[(&[u8], &Found<'_>)]) -> Vec<DeletedKey> {
     let mut deleted: Vec<DeletedKey> = latest
         .iter()
         .filter(|(_, (_, tomb))| *tomb)
-        .filter_map(|(k, (at, _))| last_put.get(k).map(|(put, size)| DeletedKey { key: String::from_utf8_lossy(k).into_owned(), deleted_at: *at, last_put: *put, value_size: *size }))
+        .filter_map(|(k, (at, _))| {
+            last_put.get(k).map(|(put, size)| DeletedKey { key: String::from_utf8_lossy(k).into_owned(), deleted_at: *at, last_put: *put, value_size: *size })
+        })
         .collect();
     deleted.sort_by(|a, b| a.key.cmp(&b.key));
     deleted
@@ -929,7 +944,16 @@ fn write_salvage(source: &Source, pending: &mut PendingFile, options: &SalvageOp
     report.unparseable = std::mem::take(&mut tree.unparseable);
 
     let gaps = GapSet::new(&tree.gaps);
-    let mut scan = Scan { tree: &mut tree, copies: Vec::new(), gaps: &gaps, strays: BTreeMap::new(), reachable: &reachable, duplicates: 0, disagree: Vec::new(), unparseable: Vec::new() };
+    let mut scan = Scan {
+        tree: &mut tree,
+        copies: Vec::new(),
+        gaps: &gaps,
+        strays: BTreeMap::new(),
+        reachable: &reachable,
+        duplicates: 0,
+        disagree: Vec::new(),
+        unparseable: Vec::new(),
+    };
     let (scanned, leaves, stopped) = scan_pages(&db, data, &reachable, &mut scan, cancel)?;
     let Scan { strays, duplicates, disagree, unparseable, copies, .. } = scan;
     let evidence = Evidence::new(&db, data, copies);
@@ -1006,11 +1030,7 @@ fn write_salvage(source: &Source, pending: &mut PendingFile, options: &SalvageOp
 /// Written entries not to be trusted: read from a page the check found damage on, or whose
 /// copies on different pages disagree.
 fn uncertain(tree: &KeyTree<'_>, kept: &[(&[u8], &Found<'_>)], disagree: &[(&[u8], u64)]) -> Vec<RevisionNote> {
-    let mut out: Vec<RevisionNote> = kept
-        .iter()
-        .filter(|(_, f)| tree.damaged_pages.contains(&f.page))
-        .map(|(k, f)| note(k, f, DAMAGED_PAGE, true))
-        .collect();
+    let mut out: Vec<RevisionNote> = kept.iter().filter(|(_, f)| tree.damaged_pages.contains(&f.page)).map(|(k, f)| note(k, f, DAMAGED_PAGE, true)).collect();
     let written: HashMap<&[u8], &Found<'_>> = kept.iter().map(|(k, f)| (*k, *f)).collect();
     for (k, page) in disagree {
         if let Some(f) = written.get(k) {
@@ -1041,7 +1061,11 @@ fn bucket_names(backend: &Backend<'_>, strays: &Strays<'_>) -> Vec<Vec<u8>> {
 /// etcd has none), else what the scan found of it by its keys' shapes.
 fn other_bucket(db: &Db<'_>, backend: &Backend<'_>, name: &[u8], strays: &Strays<'_>) -> Rows {
     let via_tree = backend.bucket(name).ok().flatten().and_then(|b| {
-        b.iter(db).filter(|e| e.as_ref().map_or(true, |e| !e.is_bucket())).map(|e| e.map(|e| (e.key().to_vec(), e.value().to_vec(), e.page))).collect::<Result<Vec<_>>>().ok()
+        b.iter(db)
+            .filter(|e| e.as_ref().map_or(true, |e| !e.is_bucket()))
+            .map(|e| e.map(|e| (e.key().to_vec(), e.value().to_vec(), e.page)))
+            .collect::<Result<Vec<_>>>()
+            .ok()
     });
     let (mut rows, how) = match via_tree {
         Some(rows) => (rows, "tree"),

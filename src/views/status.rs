@@ -3,10 +3,10 @@
 //! space per bucket and roughly what a defragmentation would give back.
 
 use crate::bolt::space::Space;
+use crate::error::Result;
 use crate::etcd::backend::describe_bucket;
 use crate::etcd::hash::space_hash_and_counts;
 use crate::etcd::members::{Member, MemberDamage};
-use crate::error::Result;
 use crate::snapshot::Snapshot;
 use crate::source::{InputKind, Trailer};
 use serde::Serialize;
@@ -105,11 +105,14 @@ pub fn status(snap: &Snapshot<'_>) -> Result<Status> {
         let mut status = build(snap)?;
         let trailer = trailer.join().expect("the trailer check does not panic");
         if let Trailer::Mismatch { stored, computed } = &trailer {
-            status.warnings.insert(0, format!(
-                "sha256 trailer mismatch: stored {}, computed {}; the file was changed after `snapshot save`",
-                crate::source::hex(stored),
-                crate::source::hex(computed)
-            ));
+            status.warnings.insert(
+                0,
+                format!(
+                    "sha256 trailer mismatch: stored {}, computed {}; the file was changed after `snapshot save`",
+                    crate::source::hex(stored),
+                    crate::source::hex(computed)
+                ),
+            );
         }
         status.trailer = trailer;
         Ok(status)
@@ -192,11 +195,7 @@ fn build(snap: &Snapshot<'_>) -> Result<Status> {
         input_kind: source.kind,
         db_path: source.db_path.display().to_string(),
         trailer: Trailer::Missing,
-        active_meta: ActiveMeta {
-            page: choice.slots[choice.active].page,
-            txid: choice.active_meta().txid,
-            reason: choice.reason(),
-        },
+        active_meta: ActiveMeta { page: choice.slots[choice.active].page, txid: choice.active_meta().txid, reason: choice.reason() },
         consistent_index: meta.consistent_index,
         term: meta.term,
         current_revision: store.current_revision(),

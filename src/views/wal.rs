@@ -6,10 +6,10 @@
 //! first pass keeps only the overwrite points, one per leader change that dropped entries).
 
 use crate::cancel::Cancel;
-use crate::views::progress::{self, Counter, Progress};
 use crate::error::{Error, Location, Result};
 use crate::etcd::pb::{etcdserverpb, raftpb};
 use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
+use crate::views::progress::{self, Counter, Progress};
 use crate::wal::frame::{DamageKind, Event, SegmentEnd, Wal};
 use crate::wal::record::{Entry, Record};
 use crate::wal::request::{class_fast, payload, Payload};
@@ -48,9 +48,15 @@ pub struct RecordAt {
 pub enum WalLine {
     Entry(Box<EntryLine>),
     /// A record other than an entry: crc, metadata, hard state, snapshot marker, unknown type.
-    Record { at: RecordAt, record: OtherRecord },
+    Record {
+        at: RecordAt,
+        record: OtherRecord,
+    },
     /// A record whose frame is sound but whose content does not decode.
-    Undecodable { at: RecordAt, error: String },
+    Undecodable {
+        at: RecordAt,
+        error: String,
+    },
     Damage(DamageReport),
 }
 
@@ -446,7 +452,17 @@ pub fn read_reporting(
                                 Request::V3 { request: r, values, withheld_compare_values }
                             }
                         };
-                        visit(WalLine::Entry(Box::new(EntryLine { at, index: e.index, term: e.term, entry_type: e.entry_type, class, committed, in_db, superseded, request })))?;
+                        visit(WalLine::Entry(Box::new(EntryLine {
+                            at,
+                            index: e.index,
+                            term: e.term,
+                            entry_type: e.entry_type,
+                            class,
+                            committed,
+                            in_db,
+                            superseded,
+                            request,
+                        })))?;
                     }
                     other => {
                         let Some(record) = note_record(&other, &mut summary) else { return Ok(()) };
@@ -585,8 +601,7 @@ fn member_state(wal_dir: &Path) -> Option<MemberState> {
     }
     let db = snap.join("db");
     if db.is_file() {
-        let consistent_index = crate::source::Source::open(&db)
-            .and_then(|src| Ok(crate::snapshot::Snapshot::open(&src)?.store().meta.consistent_index));
+        let consistent_index = crate::source::Source::open(&db).and_then(|src| Ok(crate::snapshot::Snapshot::open(&src)?.store().meta.consistent_index));
         match consistent_index {
             Ok(index) => m.consistent_index = index,
             Err(e) => m.db_problem = Some(e.to_string()),

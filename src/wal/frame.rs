@@ -250,10 +250,7 @@ impl<'a> Events<'a, '_> {
         if self.best_effort {
             let found = self.resync();
             if found.is_none() && self.resync_work > self.resync_budget() {
-                d.what.push_str(&format!(
-                    "; gave up looking for the next record in this segment after parsing {} bytes of candidates",
-                    self.resync_work
-                ));
+                d.what.push_str(&format!("; gave up looking for the next record in this segment after parsing {} bytes of candidates", self.resync_work));
             }
             self.chain.broken = true;
             if let Some(at) = found {

@@ -21,7 +21,10 @@ pub struct Entry<'a> {
 pub enum Record<'a> {
     /// The running CRC carried into a segment.
     Crc(u32),
-    Metadata { node_id: u64, cluster_id: u64 },
+    Metadata {
+        node_id: u64,
+        cluster_id: u64,
+    },
     Entry(Entry<'a>),
     State(raftpb::HardState),
     Snapshot(walpb::Snapshot),

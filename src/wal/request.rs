@@ -149,7 +149,14 @@ mod tests {
         let Payload::V3(r) = payload(&e) else { panic!("v3") };
         assert_eq!((v3_op(&r), r.header.as_ref().map(|h| h.id)), ("put", Some(5)));
         // A v2 Request always carries Dir (field 5) as a varint, which a v3 request cannot take.
-        let v2 = etcdserverpb::Request { id: Some(1), method: Some("PUT".into()), path: Some("/0/version".into()), val: Some("3.5.0".into()), dir: Some(false), ..Default::default() };
+        let v2 = etcdserverpb::Request {
+            id: Some(1),
+            method: Some("PUT".into()),
+            path: Some("/0/version".into()),
+            val: Some("3.5.0".into()),
+            dir: Some(false),
+            ..Default::default()
+        };
         let e = Entry { entry_type: 0, term: 2, index: 4, data: &v2.encode_to_vec() };
         assert_eq!(class_of(&payload(&e)), "v2");
         assert_eq!(payload(&Entry { entry_type: 0, term: 2, index: 2, data: &[] }), Payload::Empty);

@@ -131,7 +131,13 @@ mod tests {
     fn names() {
         assert_eq!(SegmentName::parse("0000000000000001-0000000000000069.wal"), Some(SegmentName { seq: 1, index: 0x69 }));
         assert_eq!(SegmentName { seq: 1, index: 0x69 }.file_name(), "0000000000000001-0000000000000069.wal");
-        for bad in ["0.tmp", "1-2.wal", "000000000000000g-0000000000000000.wal", "0000000000000000-0000000000000000.wal.broken", "0000000000000000_0000000000000000.wal"] {
+        for bad in [
+            "0.tmp",
+            "1-2.wal",
+            "000000000000000g-0000000000000000.wal",
+            "0000000000000000-0000000000000000.wal.broken",
+            "0000000000000000_0000000000000000.wal",
+        ] {
             assert_eq!(SegmentName::parse(bad), None, "{bad}");
         }
     }

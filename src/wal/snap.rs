@@ -101,7 +101,11 @@ mod tests {
         assert!(matches!(read_snap(&[]), SnapStatus::Bad(_)));
         let raft = raftpb::Snapshot {
             data: Some(b"{}".to_vec()),
-            metadata: Some(raftpb::SnapshotMetadata { conf_state: Some(raftpb::ConfState { voters: vec![7], ..Default::default() }), index: Some(21), term: Some(2) }),
+            metadata: Some(raftpb::SnapshotMetadata {
+                conf_state: Some(raftpb::ConfState { voters: vec![7], ..Default::default() }),
+                index: Some(21),
+                term: Some(2),
+            }),
         };
         let data = raft.encode_to_vec();
         let good = snappb::Snapshot { crc: Some(crc32c::crc32c(&data)), data: Some(data.clone()) }.encode_to_vec();

@@ -185,7 +185,18 @@ impl Checker {
             });
         }
         let next_index = start.index.saturating_add(1);
-        Checker { last_index: start.index, next_index, start, first_read, last_state, metadata: None, last_state_at: None, db_index: None, findings, unlisted: 0 }
+        Checker {
+            last_index: start.index,
+            next_index,
+            start,
+            first_read,
+            last_state,
+            metadata: None,
+            last_state_at: None,
+            db_index: None,
+            findings,
+            unlisted: 0,
+        }
     }
 
     /// The member db's consistent index: entries up to it are applied to the db, so raft's log
@@ -331,9 +342,11 @@ impl Checker {
         } else {
             format!("the WAL's last entry is {last}")
         };
-        let what = format!("the member db's consistent index {ci} is beyond the end of raft's log ({ends}): the db has applied entries the log no longer holds");
+        let what =
+            format!("the member db's consistent index {ci} is beyond the end of raft's log ({ends}): the db has applied entries the log no longer holds");
         let then = if last == 0 {
-            "raft knows no member, never elects a leader and the member never becomes healthy (\"failed to publish local member to cluster through raft\")".to_string()
+            "raft knows no member, never elects a leader and the member never becomes healthy (\"failed to publish local member to cluster through raft\")"
+                .to_string()
         } else {
             format!(
                 "it does not apply the entries it appends at indexes {} to {ci} (their requests time out and are lost; in a cluster, this member's db then differs from the others')",
@@ -396,7 +409,10 @@ mod tests {
         let f = c.finish();
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].what.contains("entry 15 follows entry 13 (14 is missing)"), "{}", f[0]);
-        let segments = [SegmentFile { path: "a".into(), name: SegmentName { seq: 0, index: 0 }, len: 0 }, SegmentFile { path: "b".into(), name: SegmentName { seq: 1, index: 40 }, len: 0 }];
+        let segments = [
+            SegmentFile { path: "a".into(), name: SegmentName { seq: 0, index: 0 }, len: 0 },
+            SegmentFile { path: "b".into(), name: SegmentName { seq: 1, index: 40 }, len: 0 },
+        ];
         assert_eq!((first_segment_read(&segments, 39), first_segment_read(&segments, 40)), (Some(0), Some(1)));
     }
 }

@@ -12,9 +12,9 @@ pub mod k8s_wire;
 #[allow(unused_imports)]
 pub use fixtures::k8s_fixtures;
 
-use serde_json::Value;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use serde_json::Value;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
@@ -146,13 +146,13 @@ pub fn compare_get(format: &str, ours: &[u8], theirs: &[u8]) -> Result<(), Strin
         }
         "fields" => {
             let (a, b) = (strip_id_lines(ours), strip_id_lines(theirs));
-            (a == b).then_some(()).ok_or_else(|| {
-                format!("fields differ\n ours:    {}\n etcdctl: {}", String::from_utf8_lossy(ours), String::from_utf8_lossy(theirs))
-            })
+            (a == b)
+                .then_some(())
+                .ok_or_else(|| format!("fields differ\n ours:    {}\n etcdctl: {}", String::from_utf8_lossy(ours), String::from_utf8_lossy(theirs)))
         }
-        _ => (ours == theirs).then_some(()).ok_or_else(|| {
-            format!("output differs\n ours:    {:?}\n etcdctl: {:?}", String::from_utf8_lossy(ours), String::from_utf8_lossy(theirs))
-        }),
+        _ => (ours == theirs)
+            .then_some(())
+            .ok_or_else(|| format!("output differs\n ours:    {:?}\n etcdctl: {:?}", String::from_utf8_lossy(ours), String::from_utf8_lossy(theirs))),
     }
 }
 
@@ -234,13 +234,15 @@ pub fn check_export_kv(db: &Path, etcdctl_get: &Path) -> Result<usize, String> {
     }
     let conn = rusqlite::Connection::open(&out).map_err(|e| e.to_string())?;
     type Row = (Vec<u8>, i64, i64, i64, i64, Vec<u8>, i64);
-    let mut stmt = conn.prepare("SELECT key, create_revision, mod_revision, version, lease, value, value_size FROM kv ORDER BY key").map_err(|e| e.to_string())?;
+    let mut stmt =
+        conn.prepare("SELECT key, create_revision, mod_revision, version, lease, value, value_size FROM kv ORDER BY key").map_err(|e| e.to_string())?;
     let ours: Vec<Row> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default(), r.get(6)?)))
         .map_err(|e| e.to_string())?
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
-    let expected: Value = serde_json::from_slice(&std::fs::read(etcdctl_get).map_err(|e| format!("{}: {e}", etcdctl_get.display()))?).map_err(|e| e.to_string())?;
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(etcdctl_get).map_err(|e| format!("{}: {e}", etcdctl_get.display()))?).map_err(|e| e.to_string())?;
     let b64 = |v: &Value| B64.decode(v.as_str().unwrap_or("")).unwrap_or_default();
     let int = |v: &Value| v.as_i64().unwrap_or(0);
     let theirs: Vec<Row> = expected["kvs"]

@@ -31,11 +31,8 @@ impl Sources {
     /// k8s-openapi are resolved (per xtask/Cargo.lock) and downloaded, but never built.
     pub fn locate(manifest: &Path) -> Result<Self> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["metadata", "--format-version", "1", "--manifest-path"])
-            .arg(manifest)
-            .output()
-            .context("running cargo metadata")?;
+        let out =
+            Command::new(cargo).args(["metadata", "--format-version", "1", "--manifest-path"]).arg(manifest).output().context("running cargo metadata")?;
         if !out.status.success() {
             bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
         }
@@ -48,12 +45,7 @@ impl Sources {
                 _ => bail!("expected exactly one `{name}` in cargo metadata, found {}", found.len()),
             }
         };
-        let dir_of = |p: &serde_json::Value| -> PathBuf {
-            Path::new(p["manifest_path"].as_str().unwrap())
-                .parent()
-                .unwrap()
-                .to_path_buf()
-        };
+        let dir_of = |p: &serde_json::Value| -> PathBuf { Path::new(p["manifest_path"].as_str().unwrap()).parent().unwrap().to_path_buf() };
         let pb = find("k8s-pb")?;
         let oa = find("k8s-openapi")?;
         let oa_dir = dir_of(oa);
@@ -127,9 +119,7 @@ fn oa_ty(ty: &syn::Type) -> Option<OaTy> {
         _ => {
             let segs: Vec<String> = tp.path.segments.iter().map(|s| s.ident.to_string()).collect();
             match segs.first().map(String::as_str) {
-                Some("crate") if segs.len() > 2 && segs[1] != "serde_json" => {
-                    Some(OaTy::Named(segs[1..segs.len() - 1].to_vec(), ident))
-                }
+                Some("crate") if segs.len() > 2 && segs[1] != "serde_json" => Some(OaTy::Named(segs[1..segs.len() - 1].to_vec(), ident)),
                 _ => Some(OaTy::Prim(ident)),
             }
         }
@@ -376,18 +366,14 @@ fn read_pb_field(f: &syn::Field, module: &[String]) -> Result<PbField> {
                     "repeated" => label = Some(Label::Repeated),
                     "required" => bail!("required fields not supported"),
                     "boxed" => {}
-                    "string" | "bool" | "int32" | "int64" | "uint32" | "uint64" | "sint32" | "sint64"
-                    | "fixed32" | "fixed64" | "sfixed32" | "sfixed64" | "float" | "double" | "message" => {
-                        scalar = Some(id)
-                    }
+                    "string" | "bool" | "int32" | "int64" | "uint32" | "uint64" | "sint32" | "sint64" | "fixed32" | "fixed64" | "sfixed32" | "sfixed64"
+                    | "float" | "double" | "message" => scalar = Some(id),
                     other => bail!("unknown prost attribute `{other}`"),
                 }
             }
             Meta::NameValue(nv) => {
                 let id = nv.path.get_ident().context("name")?.to_string();
-                let Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) = &nv.value else {
-                    bail!("non-string value for {id}")
-                };
+                let Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) = &nv.value else { bail!("non-string value for {id}") };
                 let v = s.value();
                 match id.as_str() {
                     "tag" => tag = Some(v.parse::<u32>()?),
@@ -633,11 +619,8 @@ impl OpenApi {
         let same = self.index.get(module).and_then(|t| t.get(&key));
         let mut related = Vec::new();
         if let Some((_, group)) = module.split_last() {
-            let mut sibs: Vec<&Vec<String>> = self
-                .index
-                .keys()
-                .filter(|k| k.len() == module.len() && k[..k.len() - 1] == *group && k.as_slice() != module)
-                .collect();
+            let mut sibs: Vec<&Vec<String>> =
+                self.index.keys().filter(|k| k.len() == module.len() && k[..k.len() - 1] == *group && k.as_slice() != module).collect();
             sibs.sort_by_key(|k| std::cmp::Reverse(version_rank(k.last().unwrap())));
             related.extend(sibs.iter().filter_map(|k| self.index[*k].get(&key)));
         }
@@ -757,9 +740,9 @@ pub fn generate_go(s: &Sources, oa: &OpenApi, overlay: &Overlay, go: &GoFacts) -
                 let ty = match &f.ty {
                     FieldType::Scalar(t) => t.clone(),
                     FieldType::Message(module, rust) => {
-                        let n = names.get(&(module.clone(), rust.clone())).ok_or_else(|| {
-                            anyhow!("{package}.{mname}.{}: unknown message {}::{rust}", f.rust, module.join("::"))
-                        })?;
+                        let n = names
+                            .get(&(module.clone(), rust.clone()))
+                            .ok_or_else(|| anyhow!("{package}.{mname}.{}: unknown message {}::{rust}", f.rust, module.join("::")))?;
                         if module == &p.module {
                             n.clone()
                         } else {
@@ -931,12 +914,7 @@ fn go_json(fields: &[GenField], go: &GoFacts) -> (String, String) {
         writeln!(o, "- {src}").unwrap();
     }
     let total: usize = counts.values().sum();
-    writeln!(
-        o,
-        "\n- fields with a rule from Go tags: {total} ({})",
-        counts.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ")
-    )
-    .unwrap();
+    writeln!(o, "\n- fields with a rule from Go tags: {total} ({})", counts.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ")).unwrap();
     writeln!(o, "- generated messages with Go facts: {}", with_facts.len()).unwrap();
     writeln!(
         o,
@@ -1021,17 +999,11 @@ fn header_lines(s: &Sources, overlay: &Overlay) -> Vec<String> {
     let mut lines = vec![
         "Code generated by `cargo xtask schemas`. DO NOT EDIT BY HAND.".to_owned(),
         format!("Messages, field numbers, types and labels: k8s-pb {} (crates.io).", s.pb_version),
-        format!(
-            "JSON names and type-name spelling: k8s-openapi {} (crates.io), module {}.",
-            s.oa_version, s.oa_module
-        ),
+        format!("JSON names and type-name spelling: k8s-openapi {} (crates.io), module {}.", s.oa_version, s.oa_module),
         "See SOURCES.md beside this file for the names that could not be matched.".to_owned(),
     ];
     if !overlay.is_empty() {
-        lines.push(format!(
-            "Plus {} (messages and fields learned from Kubernetes' round-trip fixtures), marked `overlay:`.",
-            overlay::PATH
-        ));
+        lines.push(format!("Plus {} (messages and fields learned from Kubernetes' round-trip fixtures), marked `overlay:`.", overlay::PATH));
     }
     lines
 }
@@ -1092,7 +1064,8 @@ fn sources_md(s: &Sources, files: &BTreeMap<String, String>, st: &Stats, overlay
         writeln!(o, "| {} | {n} |", src.describe()).unwrap();
     }
     writeln!(o, "\n## JSON names from k8s-openapi, but not from the matching type, per package\n").unwrap();
-    writeln!(o, "| package | same-named type in another version or group / `List<T>` | unique JSON name of that form in any type |\n| --- | --- | --- |").unwrap();
+    writeln!(o, "| package | same-named type in another version or group / `List<T>` | unique JSON name of that form in any type |\n| --- | --- | --- |")
+        .unwrap();
     for (p, m) in &st.indirect {
         let n = |k| m.get(&k).copied().unwrap_or(0);
         writeln!(o, "| `{p}` | {} | {} |", n(NameSource::OpenApiRelated), n(NameSource::OpenApiGlobal)).unwrap();
@@ -1125,19 +1098,13 @@ fn sources_md(s: &Sources, files: &BTreeMap<String, String>, st: &Stats, overlay
         writeln!(o, "\n### Fields ({})\n", overlay.fields.len()).unwrap();
         for f in &overlay.fields {
             match &f.rename_json_from {
-                Some(old) => writeln!(
-                    o,
-                    "- `{}` field {}: JSON name `{}` (was `{old}`); {}",
-                    f.message, f.number, f.json_name, f.provenance
-                )
-                .unwrap(),
+                Some(old) => writeln!(o, "- `{}` field {}: JSON name `{}` (was `{old}`); {}", f.message, f.number, f.json_name, f.provenance).unwrap(),
                 None => {
                     let ty = match &f.key {
                         Some(k) => format!("map<{k}, {}>", f.ty),
                         None => format!("{} {}", f.label, f.ty),
                     };
-                    writeln!(o, "- `{}.{}` = {} (`{ty}`, JSON `{}`): {}", f.message, f.name, f.number, f.json_name, f.provenance)
-                        .unwrap()
+                    writeln!(o, "- `{}.{}` = {} (`{ty}`, JSON `{}`): {}", f.message, f.name, f.number, f.json_name, f.provenance).unwrap()
                 }
             }
         }
@@ -1208,12 +1175,7 @@ fn module_of(package: &str) -> Result<Vec<String>> {
 }
 
 /// Adds the overlay's messages and fields to what k8s-pb gave.
-fn apply_overlay(
-    pb: &mut Vec<PbPackage>,
-    names: &mut HashMap<(Vec<String>, String), String>,
-    ov: &Overlay,
-    oa: &OpenApi,
-) -> Result<()> {
+fn apply_overlay(pb: &mut Vec<PbPackage>, names: &mut HashMap<(Vec<String>, String), String>, ov: &Overlay, oa: &OpenApi) -> Result<()> {
     if ov.is_empty() {
         return Ok(());
     }
@@ -1243,11 +1205,7 @@ fn apply_overlay(
             }
         };
         let p = &mut pb[i];
-        let pos = p
-            .messages
-            .iter()
-            .position(|m| names[&(module.clone(), m.rust.clone())].as_str() > name)
-            .unwrap_or(p.messages.len());
+        let pos = p.messages.iter().position(|m| names[&(module.clone(), m.rust.clone())].as_str() > name).unwrap_or(p.messages.len());
         p.messages.insert(pos, PbMessage { rust: name.to_owned(), docs: Vec::new(), fields: Vec::new(), kind: None, note: Some(note) });
         names.insert((module.clone(), name.to_owned()), name.to_owned());
         by_full.insert(om.message.clone(), (module, name.to_owned()));

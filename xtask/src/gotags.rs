@@ -90,8 +90,7 @@ pub struct GoFacts {
 
 impl GoFacts {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {} (write it with `cargo xtask learn-go-tags`)", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {} (write it with `cargo xtask learn-go-tags`)", path.display()))?;
         Self::parse(&text).with_context(|| format!("in {}", path.display()))
     }
 
@@ -115,9 +114,7 @@ impl GoFacts {
                 continue;
             }
             let cols: Vec<&str> = line.split('\t').collect();
-            let [msg, num, json, flags] = cols.as_slice() else {
-                bail!("line {}: expected 4 tab-separated columns", i + 1)
-            };
+            let [msg, num, json, flags] = cols.as_slice() else { bail!("line {}: expected 4 tab-separated columns", i + 1) };
             let num: u32 = num.parse().with_context(|| format!("line {}: field number", i + 1))?;
             let mut set = BTreeSet::new();
             if *flags != "-" {
@@ -468,8 +465,25 @@ pub enum Kind {
 }
 
 const BUILTINS: &[&str] = &[
-    "string", "bool", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr",
-    "float32", "float64", "complex64", "complex128", "byte", "rune",
+    "string",
+    "bool",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uintptr",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "byte",
+    "rune",
 ];
 
 /// Kind of a type written in the package `pkg` (import path) with the file's `imports`; `lookup`
@@ -672,12 +686,7 @@ fn read_packages(src: &Source) -> Result<Vec<Package>> {
                     .lines()
                     .find_map(|l| l.trim().strip_prefix("package ").map(|s| s.trim_end_matches(';').trim().to_owned()))
                     .with_context(|| format!("{}: no package line", p.display()))?;
-                let messages = text
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("message "))
-                    .filter_map(|l| l.split_whitespace().next())
-                    .map(str::to_owned)
-                    .collect();
+                let messages = text.lines().filter_map(|l| l.strip_prefix("message ")).filter_map(|l| l.split_whitespace().next()).map(str::to_owned).collect();
                 proto = Some((package, messages));
             } else if name.ends_with(".go") && !name.ends_with("_test.go") && !name.ends_with(".pb.go") && !name.starts_with("zz_generated") {
                 files.push(parse_go(&std::fs::read_to_string(&p)?));
@@ -757,12 +766,9 @@ fn learn(sources: &[Source]) -> Result<Learned> {
     for (si, ps) in pkgs.iter().enumerate() {
         // Own source first, then the others in order.
         let order: Vec<usize> = std::iter::once(si).chain((0..sources.len()).filter(|&i| i != si)).collect();
-        let lookup = |p: &str, n: &str| -> Option<(&str, &Imports)> {
-            order.iter().find_map(|&i| named[i].get(p).and_then(|m| m.get(n)).copied())
-        };
-        let lookup_struct = |p: &str, n: &str| -> Option<(&GoStruct, &Imports)> {
-            order.iter().find_map(|&i| structs[i].get(p).and_then(|m| m.get(n)).copied())
-        };
+        let lookup = |p: &str, n: &str| -> Option<(&str, &Imports)> { order.iter().find_map(|&i| named[i].get(p).and_then(|m| m.get(n)).copied()) };
+        let lookup_struct =
+            |p: &str, n: &str| -> Option<(&GoStruct, &Imports)> { order.iter().find_map(|&i| structs[i].get(p).and_then(|m| m.get(n)).copied()) };
         for p in ps {
             let Some((proto_pkg, messages)) = &p.proto else { continue };
             let marshalers: BTreeSet<&str> = p.files.iter().flat_map(|f| f.marshalers.iter().map(String::as_str)).collect();

@@ -302,9 +302,7 @@ impl Matcher {
             }
             (Value::Number(n), WireVal::Varint(x)) => (n.as_i64() == Some(*x as i64)).then_some(Guess::Scalar("varint")),
             (Value::Number(n), WireVal::Fixed64(x)) => (n.as_f64() == Some(f64::from_bits(*x))).then_some(Guess::Scalar("double")),
-            (Value::Number(n), WireVal::Fixed32(x)) => {
-                (n.as_f64() == Some(f64::from(f32::from_bits(*x)))).then_some(Guess::Scalar("float"))
-            }
+            (Value::Number(n), WireVal::Fixed32(x)) => (n.as_f64() == Some(f64::from(f32::from_bits(*x)))).then_some(Guess::Scalar("float")),
             (Value::Number(n), WireVal::Bytes(b)) => {
                 let inner = group(wire::parse(b)?);
                 let ok = inner.keys().all(|k| *k <= 2)
@@ -424,8 +422,7 @@ impl Matcher {
             // A one-to-one matching of wire fields to JSON keys that covers every non-zero wire
             // field and every non-empty key (zero fields and empty keys may stay unmatched:
             // proto2 writes non-pointer zeros that JSON omits, and empty structs are `{}`).
-            let mut g: Vec<(bool, Vec<WireVal<'_>>)> =
-                group(wire::parse(b)?).into_values().map(|vs| (vs.iter().all(WireVal::is_zero), vs)).collect();
+            let mut g: Vec<(bool, Vec<WireVal<'_>>)> = group(wire::parse(b)?).into_values().map(|vs| (vs.iter().all(WireVal::is_zero), vs)).collect();
             g.sort_by_key(|(zero, _)| *zero);
             let keys: Vec<&Value> = o.values().collect();
             let fits: Vec<Vec<bool>> = g.iter().map(|(_, vs)| keys.iter().map(|j| self.field(vs, j).is_some()).collect()).collect();
@@ -548,10 +545,7 @@ impl<'a> Learner<'a> {
     fn for_type(&self, api_version: &str, kind: &str) -> Option<MessageDescriptor> {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let key = |segment: &str| (segment.to_string(), version.to_string(), kind.to_string());
-        self.by_type
-            .get(&key(package_segment(group)))
-            .or_else(|| group.is_empty().then(|| self.by_type.get(&key("meta"))).flatten())
-            .cloned()
+        self.by_type.get(&key(package_segment(group))).or_else(|| group.is_empty().then(|| self.by_type.get(&key("meta"))).flatten()).cloned()
     }
 
     fn exists(&self, full: &str) -> bool {
@@ -586,10 +580,7 @@ impl<'a> Learner<'a> {
             })
             .collect();
         siblings.sort_by_key(|m| std::cmp::Reverse(version_rank(m.package_name().rsplit('.').next().unwrap())));
-        let prefix = siblings
-            .first()
-            .map(|m| m.package_name().rsplitn(3, '.').nth(2).unwrap().to_owned())
-            .unwrap_or_else(|| "k8s.io.api".to_owned());
+        let prefix = siblings.first().map(|m| m.package_name().rsplitn(3, '.').nth(2).unwrap().to_owned()).unwrap_or_else(|| "k8s.io.api".to_owned());
         let target_pkg = format!("{prefix}.{seg}.{version}");
         let target = format!("{target_pkg}.{}", fx.kind);
         if self.messages.contains_key(&target) {
@@ -914,7 +905,11 @@ impl<'a> Learner<'a> {
                     other => other.clone(),
                 }
             }
-            if same_group { retarget(t, m, &own_module) } else { t.clone() }
+            if same_group {
+                retarget(t, m, &own_module)
+            } else {
+                t.clone()
+            }
         });
         let elem_oa = match (&l.label, oa_ty) {
             (Label::Repeated, Some(OaTy::Vec(t))) | (Label::Map, Some(OaTy::Map(t))) => Some(*t),
@@ -970,7 +965,8 @@ impl<'a> Learner<'a> {
                     }
                     None => {
                         let base = if l.guess == Guess::StringItems { format!("{}Value", upper_first(&ident(key))) } else { upper_first(&ident(key)) };
-                        let why = if l.guess == Guess::StringItems { "a Go named slice; k8s-openapi has only Vec<String>" } else { "k8s-openapi has no type for it" };
+                        let why =
+                            if l.guess == Guess::StringItems { "a Go named slice; k8s-openapi has only Vec<String>" } else { "k8s-openapi has no type for it" };
                         let mut t = format!("{}.{base}", desc.package_name());
                         if self.exists(&t) && !self.messages.get(&t).is_some_and(|m| m.provenance.contains(&format!("{full}.{key}"))) {
                             t = format!("{}.{}{base}", desc.package_name(), desc.name());

@@ -54,10 +54,7 @@ fn main() -> Result<()> {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask/ has a parent").to_path_buf()
 }
 
 fn schemas(check: bool) -> Result<()> {
@@ -83,18 +80,10 @@ fn schemas(check: bool) -> Result<()> {
 
     if check {
         if !differs.is_empty() || !stale.is_empty() {
-            bail!(
-                "schemas/kubernetes is out of date (differs: {:?}; not generated: {:?}); run `cargo xtask schemas`",
-                differs,
-                stale
-            );
+            bail!("schemas/kubernetes is out of date (differs: {:?}; not generated: {:?}); run `cargo xtask schemas`", differs, stale);
         }
         compile_dir(&out_dir)?;
-        eprintln!(
-            "schemas/kubernetes is up to date: {} files, compiled with protox ({:.1?})",
-            files.len(),
-            start.elapsed()
-        );
+        eprintln!("schemas/kubernetes is up to date: {} files, compiled with protox ({:.1?})", files.len(), start.elapsed());
         return Ok(());
     }
 
@@ -155,15 +144,11 @@ impl protox::file::FileResolver for MemResolver {
 }
 
 /// Compiles the generated files from memory; returns the descriptor pool (used by the tests).
-pub fn compile_in_memory(
-    files: &BTreeMap<String, String>,
-) -> Result<protox::prost_reflect::DescriptorPool> {
+pub fn compile_in_memory(files: &BTreeMap<String, String>) -> Result<protox::prost_reflect::DescriptorPool> {
     let mut compiler = protox::Compiler::with_file_resolver(MemResolver(files.clone()));
     compiler.include_imports(true);
     for name in proto_names(files.keys()) {
-        compiler
-            .open_file(&name)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        compiler.open_file(&name).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     }
     Ok(compiler.descriptor_pool())
 }

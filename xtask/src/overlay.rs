@@ -42,10 +42,8 @@ use serde_json::{json, Value};
 
 pub const PATH: &str = "schemas/overlay/kubernetes.json";
 
-pub const SCALARS: &[&str] = &[
-    "string", "bytes", "bool", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32", "fixed64", "sfixed32",
-    "sfixed64", "float", "double",
-];
+pub const SCALARS: &[&str] =
+    &["string", "bytes", "bool", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32", "fixed64", "sfixed32", "sfixed64", "float", "double"];
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Overlay {
@@ -120,11 +118,7 @@ impl Overlay {
         let mut o = Overlay::default();
         for (i, m) in v.get("messages").and_then(Value::as_array).into_iter().flatten().enumerate() {
             let ctx = format!("messages[{i}]");
-            o.messages.push(OverlayMessage {
-                message: s(m, "message", &ctx)?,
-                copy_of: opt_s(m, "copy_of"),
-                provenance: s(m, "provenance", &ctx)?,
-            });
+            o.messages.push(OverlayMessage { message: s(m, "message", &ctx)?, copy_of: opt_s(m, "copy_of"), provenance: s(m, "provenance", &ctx)? });
         }
         for (i, f) in v.get("fields").and_then(Value::as_array).into_iter().flatten().enumerate() {
             let ctx = format!("fields[{i}]");
@@ -239,8 +233,7 @@ impl Overlay {
             s.push_str(if last { "\n" } else { ",\n" });
             s
         };
-        let skipped: Vec<Vec<(&str, Value)>> =
-            self.skipped.iter().map(|(m, notes)| vec![("message", json!(m)), ("notes", json!(notes))]).collect();
+        let skipped: Vec<Vec<(&str, Value)>> = self.skipped.iter().map(|(m, notes)| vec![("message", json!(m)), ("notes", json!(notes))]).collect();
         out.push_str(&block("messages", &messages, false));
         out.push_str(&block("fields", &fields, false));
         out.push_str(&block("skipped", &skipped, true));

@@ -9,7 +9,6 @@ pub enum WireVal<'a> {
 }
 
 impl WireVal<'_> {
-
     /// The value a proto2 writer emits for a non-pointer zero field (omitted in JSON).
     pub fn is_zero(&self) -> bool {
         match self {

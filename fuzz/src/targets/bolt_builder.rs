@@ -341,8 +341,23 @@ pub fn meta_page(id: u64, page_size: u32, root: u64, freelist: u64, hwm: u64, tx
 
 /// Keys bbolt files written by etcd hold, to make nested lookups by name hit.
 const KEY_PALETTE: &[&[u8]] = &[
-    b"key", b"meta", b"lease", b"members", b"members_removed", b"cluster", b"alarm", b"auth", b"authUsers", b"authRoles",
-    b"consistent_index", b"term", b"confState", b"a", b"b", b"\xff", b"\x00",
+    b"key",
+    b"meta",
+    b"lease",
+    b"members",
+    b"members_removed",
+    b"cluster",
+    b"alarm",
+    b"auth",
+    b"authUsers",
+    b"authRoles",
+    b"consistent_index",
+    b"term",
+    b"confState",
+    b"a",
+    b"b",
+    b"\xff",
+    b"\x00",
 ];
 
 /// A generic bucket from the recipe: keys from a palette, the recipe or a counter; values of any

@@ -368,7 +368,16 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
     use views::get::{GetQuery, Namespace};
     let labels = *r.pick(&["", "app=web", "app!=web,tier", "app in (web,api)", "!app"]);
     let fields = *r.pick(&["", "metadata.name=web", "metadata.namespace!=default"]);
-    let types = [("pods", None), ("configmaps", Some("web")), ("widgets", None), ("deploy", Some("api")), ("nodes", None), ("crd", None), ("wd", None), ("no-such-type", None)];
+    let types = [
+        ("pods", None),
+        ("configmaps", Some("web")),
+        ("widgets", None),
+        ("deploy", Some("api")),
+        ("nodes", None),
+        ("crd", None),
+        ("wd", None),
+        ("no-such-type", None),
+    ];
     let (t, name) = types[r.below(types.len())];
     let query = GetQuery {
         targets: vec![(t.to_string(), name.map(str::to_string))],
@@ -678,14 +687,8 @@ pub fn protowire(data: &[u8]) {
         let _ = etcd::wire::bytes_field(data, field);
         let _ = etcd::wire::int64_field(data, field);
     }
-    let entry = etcd::mvcc::RevisionEntry {
-        revision: etcd::revision::Revision { main: 1, sub: 0 },
-        tombstone: false,
-        key: b"k",
-        raw: data,
-        page: 2,
-        offset: 0,
-    };
+    let entry =
+        etcd::mvcc::RevisionEntry { revision: etcd::revision::Revision { main: 1, sub: 0 }, tombstone: false, key: b"k", raw: data, page: 2, offset: 0 };
     let file = file_name();
     let _ = (entry.kv(&file), entry.decode(&file), entry.value(&file), entry.int64_field(3, &file));
     let _ = etcd::revision::RevisionKey::parse(data).map(|k| k.encode());
@@ -726,10 +729,7 @@ pub fn k8s_protobuf(data: &[u8]) {
     use etcdscope::k8s::json::{render_message_bytes, render_object, render_object_text, RenderOptions};
     let data = bounded(data);
     let dec = decoder(false);
-    let opts = [
-        RenderOptions::default(),
-        RenderOptions { show_unknown: true, redact_secrets: true, resource_version: Some(42) },
-    ];
+    let opts = [RenderOptions::default(), RenderOptions { show_unknown: true, redact_secrets: true, resource_version: Some(42) }];
     if let Ok(Stored::Protobuf(u)) = classify(data) {
         for o in opts {
             if let Ok(t) = render_object_text(&dec.schemas, &u.api_version, &u.kind, u.raw, o) {
@@ -911,11 +911,8 @@ fn damaged_backend(r: &mut Recipe<'_>) -> Vec<u8> {
     let shape = r.u8();
     let start = r.below(3) as i64;
     let writes = etcd_builder::history_from_recipe(r, start, 48);
-    let extra = if shape & 1 != 0 {
-        vec![(b"shared".to_vec(), bolt_builder::Item::RawBucket(bolt_builder::shared_inline_value(1 + r.below(62))))]
-    } else {
-        Vec::new()
-    };
+    let extra =
+        if shape & 1 != 0 { vec![(b"shared".to_vec(), bolt_builder::Item::RawBucket(bolt_builder::shared_inline_value(1 + r.below(62))))] } else { Vec::new() };
     let mut file = etcd_builder::backend_file_with(r, &writes, extra);
     bolt_builder::damage(r, &mut file, (shape >> 1) % 8);
     file

@@ -4,7 +4,7 @@
 //! compactions), v2 requests and membership changes. Now and then the recipe tears or damages
 //! the log, so the reader's torn/corrupt logic and best-effort resynchronisation run too.
 
-use super::etcd_builder::{history_from_recipe, backend_file, value_from_recipe, Object};
+use super::etcd_builder::{backend_file, history_from_recipe, value_from_recipe, Object};
 use super::recipe::*;
 
 const CRC: u64 = 4;
@@ -230,11 +230,7 @@ pub fn member_from_recipe(r: &mut Recipe<'_>) -> MemberFiles {
             }
         }
     }
-    let mut wal: Vec<(String, Vec<u8>)> = w
-        .segments
-        .into_iter()
-        .map(|(seq, idx, bytes)| (format!("{seq:016x}-{idx:016x}.wal"), bytes))
-        .collect();
+    let mut wal: Vec<(String, Vec<u8>)> = w.segments.into_iter().map(|(seq, idx, bytes)| (format!("{seq:016x}-{idx:016x}.wal"), bytes)).collect();
     // Damage, rarely: a torn tail, a preallocated zero tail, flipped bytes, stray files.
     let damage = r.u8();
     if damage >= 0xc0 {

@@ -4,6 +4,7 @@ use super::rows::{encoding, object_columns_wanted, ObjectColumns, Wants};
 use super::schema::{HISTORY_INDEXES, HISTORY_TABLES, INDEXES, SCHEMA_VERSION, TABLES, WAL_INDEXES, WAL_TABLES};
 use super::sql_error;
 use crate::bolt::space::measure;
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::etcd::backend::describe_bucket;
 use crate::etcd::members::Membership;
@@ -18,7 +19,6 @@ use rusqlite::{params, Connection};
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use crate::cancel::Cancel;
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -132,7 +132,14 @@ impl Tables<'_> {
 
 /// Creates the tables in `conn` (a new, empty database) and fills them from `snap`. `path`
 /// names the database in errors.
-pub fn fill<'a>(conn: &Connection, snap: &Snapshot<'a>, decoder: &Decoder, options: &ExportOptions, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
+pub fn fill<'a>(
+    conn: &Connection,
+    snap: &Snapshot<'a>,
+    decoder: &Decoder,
+    options: &ExportOptions,
+    path: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportSummary> {
     let sql = |e| sql_error(path, e);
     let store = snap.store();
     let rev = store.read_revision(options.revision)?;
@@ -198,7 +205,14 @@ pub fn fill<'a>(conn: &Connection, snap: &Snapshot<'a>, decoder: &Decoder, optio
 }
 
 /// Every table but `source`.
-fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membership: &Membership, rev: i64, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
+fn fill_tables<'a>(
+    t: &Tables<'_>,
+    snap: &Snapshot<'a>,
+    decoder: &Decoder,
+    membership: &Membership,
+    rev: i64,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportSummary> {
     let sql = |e| t.sql(e);
     let (store, file, options) = (snap.store(), snap.file(), t.options);
     let mut summary = ExportSummary { read_revision: rev, ..Default::default() };
@@ -232,7 +246,8 @@ fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membe
         // Row i of a values table belongs to row i of its rows table (both rowids count from 1).
         let mut kv = t.prepare("INSERT INTO kv_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?;
         let mut kv_value = t.prepare("INSERT INTO kv_values VALUES (?1)")?;
-        let mut objects = t.prepare("INSERT INTO object_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")?;
+        let mut objects =
+            t.prepare("INSERT INTO object_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")?;
         let mut object_json = t.prepare("INSERT INTO object_json VALUES (?1)")?;
         let mut labels = t.prepare("INSERT INTO labels VALUES (?1, ?2, ?3)")?;
         let mut annotations = t.prepare("INSERT INTO annotations VALUES (?1, ?2, ?3)")?;
@@ -298,7 +313,15 @@ fn fill_tables<'a>(t: &Tables<'_>, snap: &Snapshot<'a>, decoder: &Decoder, membe
                 }
                 for r in &c.owners {
                     owners
-                        .execute(params![key_text, r.api_version, r.kind, r.name, r.uid, r.controller.unwrap_or(false), r.block_owner_deletion.unwrap_or(false)])
+                        .execute(params![
+                            key_text,
+                            r.api_version,
+                            r.kind,
+                            r.name,
+                            r.uid,
+                            r.controller.unwrap_or(false),
+                            r.block_owner_deletion.unwrap_or(false)
+                        ])
                         .map_err(sql)?;
                 }
                 summary.objects += 1;
@@ -447,85 +470,91 @@ fn wal_tables(t: &Tables<'_>, dir: &Path, decoder: &Decoder, progress: &mut dyn 
     let mut damage = t.prepare("INSERT INTO wal_damage VALUES (?1, ?2, ?3, ?4, ?5)")?;
     let query = WalQuery { best_effort: true, ..Default::default() };
     let mut count = 0u64;
-    read_reporting(dir, &query, Some(decoder), &mut |line| {
-        t.options.cancel.check()?;
-        let e = match line {
-            WalLine::Entry(e) => e,
-            WalLine::Damage(d) => {
-                damage.execute(params![d.segment, d.offset as i64, d.record as i64, d.kind, d.what]).map_err(sql)?;
-                return Ok(());
-            }
-            _ => return Ok(()),
-        };
-        count += 1;
-        let (op, (key, range_end)) = match &e.request {
-            Request::V3 { request, .. } => (Some(crate::wal::request::v3_op(request)), named_key(request)),
-            _ => (None, (None, None)),
-        };
-        let error = match &e.request {
-            Request::Undecodable(why) => Some(why.as_str()),
-            _ => None,
-        };
-        let (put_list, values): (Vec<&crate::etcd::pb::etcdserverpb::PutRequest>, &[StoredValue]) = match &e.request {
-            Request::V3 { request, values, .. } => (puts(request), values),
-            _ => (Vec::new(), &[]),
-        };
-        let single = match (put_list.as_slice(), values) {
-            ([_], [StoredValue::Object { json, encoding }]) => Some((json.as_str(), *encoding)),
-            _ => None,
-        };
-        let value_size: Option<i64> = (!put_list.is_empty()).then(|| put_list.iter().map(|p| p.value.len() as i64).sum());
-        let key_text = key.map(String::from_utf8_lossy);
-        t.note(&[key.map_or(0, <[u8]>::len), key_text.as_ref().map_or(0, |k| k.len()), range_end.map_or(0, <[u8]>::len), single.map_or(0, |s| s.0.len())]);
-        entries
-            .execute(params![
-                e.at.segment,
-                e.at.offset as i64,
-                e.index as i64,
-                e.term as i64,
-                entry_type_name(e.entry_type),
-                e.class,
-                op,
-                e.committed,
-                e.in_db,
-                e.superseded,
-                key,
-                key_text,
-                range_end,
-                put_list.len() as i64,
-                value_size,
-                single.map(|s| s.0),
-                single.map(|s| s.1),
-                error,
-            ])
-            .map_err(sql)?;
-        for (n, (p, v)) in put_list.iter().zip(values.iter().chain(std::iter::repeat(&StoredValue::Bytes))).enumerate() {
-            let hidden = *v == StoredValue::SecretRedacted || t.hides(decoder, &p.key, &p.value);
-            let (object, encoding) = match v {
-                StoredValue::Object { json, encoding } => (Some(json.as_str()), Some(*encoding)),
-                StoredValue::Encrypted { .. } => (None, Some("encrypted")),
-                _ => (None, None),
+    read_reporting(
+        dir,
+        &query,
+        Some(decoder),
+        &mut |line| {
+            t.options.cancel.check()?;
+            let e = match line {
+                WalLine::Entry(e) => e,
+                WalLine::Damage(d) => {
+                    damage.execute(params![d.segment, d.offset as i64, d.record as i64, d.kind, d.what]).map_err(sql)?;
+                    return Ok(());
+                }
+                _ => return Ok(()),
             };
-            let key_text = String::from_utf8_lossy(&p.key);
-            t.note(&[p.key.len(), key_text.len(), p.value.len(), object.map_or(0, str::len)]);
-            put_rows
+            count += 1;
+            let (op, (key, range_end)) = match &e.request {
+                Request::V3 { request, .. } => (Some(crate::wal::request::v3_op(request)), named_key(request)),
+                _ => (None, (None, None)),
+            };
+            let error = match &e.request {
+                Request::Undecodable(why) => Some(why.as_str()),
+                _ => None,
+            };
+            let (put_list, values): (Vec<&crate::etcd::pb::etcdserverpb::PutRequest>, &[StoredValue]) = match &e.request {
+                Request::V3 { request, values, .. } => (puts(request), values),
+                _ => (Vec::new(), &[]),
+            };
+            let single = match (put_list.as_slice(), values) {
+                ([_], [StoredValue::Object { json, encoding }]) => Some((json.as_str(), *encoding)),
+                _ => None,
+            };
+            let value_size: Option<i64> = (!put_list.is_empty()).then(|| put_list.iter().map(|p| p.value.len() as i64).sum());
+            let key_text = key.map(String::from_utf8_lossy);
+            t.note(&[key.map_or(0, <[u8]>::len), key_text.as_ref().map_or(0, |k| k.len()), range_end.map_or(0, <[u8]>::len), single.map_or(0, |s| s.0.len())]);
+            entries
                 .execute(params![
+                    e.at.segment,
+                    e.at.offset as i64,
                     e.index as i64,
                     e.term as i64,
-                    n as i64,
-                    p.key,
+                    entry_type_name(e.entry_type),
+                    e.class,
+                    op,
+                    e.committed,
+                    e.in_db,
+                    e.superseded,
+                    key,
                     key_text,
-                    p.lease,
-                    p.value.len() as i64,
-                    if hidden { None } else { Some(p.value.as_slice()) },
-                    hidden,
-                    object,
-                    encoding,
+                    range_end,
+                    put_list.len() as i64,
+                    value_size,
+                    single.map(|s| s.0),
+                    single.map(|s| s.1),
+                    error,
                 ])
                 .map_err(sql)?;
-        }
-        Ok(())
-    }, progress)?;
+            for (n, (p, v)) in put_list.iter().zip(values.iter().chain(std::iter::repeat(&StoredValue::Bytes))).enumerate() {
+                let hidden = *v == StoredValue::SecretRedacted || t.hides(decoder, &p.key, &p.value);
+                let (object, encoding) = match v {
+                    StoredValue::Object { json, encoding } => (Some(json.as_str()), Some(*encoding)),
+                    StoredValue::Encrypted { .. } => (None, Some("encrypted")),
+                    _ => (None, None),
+                };
+                let key_text = String::from_utf8_lossy(&p.key);
+                t.note(&[p.key.len(), key_text.len(), p.value.len(), object.map_or(0, str::len)]);
+                put_rows
+                    .execute(params![
+                        e.index as i64,
+                        e.term as i64,
+                        n as i64,
+                        p.key,
+                        key_text,
+                        p.lease,
+                        p.value.len() as i64,
+                        if hidden { None } else { Some(p.value.as_slice()) },
+                        hidden,
+                        object,
+                        encoding,
+                    ])
+                    .map_err(sql)?;
+            }
+            Ok(())
+        },
+        progress,
+    )?;
     Ok(count)
 }
 

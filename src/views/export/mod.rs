@@ -134,7 +134,14 @@ pub(crate) fn bulk_load_pragmas(conn: &Connection) -> rusqlite::Result<()> {
 /// export leaves no `out`. An existing `out` is refused unless `force`; with it, only a regular
 /// file that is none of the export's inputs is replaced ([`crate::output::refuse_existing`],
 /// [`crate::output::refuse_input`]). Errors name `out`, not the temporary.
-pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options: &ExportOptions, force: bool, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
+pub fn export_sqlite(
+    snap: &Snapshot<'_>,
+    decoder: &Decoder,
+    out: &Path,
+    options: &ExportOptions,
+    force: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportSummary> {
     crate::output::refuse_input(out, &inputs(snap, options))?;
     crate::output::refuse_existing(out, force)?;
     let tmp = crate::output::PendingFile::beside(out)?;
@@ -146,7 +153,13 @@ pub fn export_sqlite(snap: &Snapshot<'_>, decoder: &Decoder, out: &Path, options
 /// The export into `pending`, a temporary the caller made (before reading anything) and
 /// commits: a caller writing several outputs renames them together (`salvage --export-sqlite`).
 /// `pending` is left whole, not committed. Errors name the target, not the temporary.
-pub fn export_sqlite_into(snap: &Snapshot<'_>, decoder: &Decoder, pending: &crate::output::PendingFile, options: &ExportOptions, progress: &mut dyn FnMut(Progress)) -> Result<ExportSummary> {
+pub fn export_sqlite_into(
+    snap: &Snapshot<'_>,
+    decoder: &Decoder,
+    pending: &crate::output::PendingFile,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportSummary> {
     write_export(snap, decoder, pending.path(), options, progress).map_err(|e| pending.name_target(e))
 }
 

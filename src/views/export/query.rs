@@ -50,7 +50,12 @@ pub fn temporary_tables(snap: &Snapshot<'_>, decoder: &Decoder, options: &Export
 }
 
 /// [`temporary_tables`], with what filling them wrote and read around ([`ExportSummary::notes`]).
-pub fn temporary_tables_summarised(snap: &Snapshot<'_>, decoder: &Decoder, options: &ExportOptions, progress: &mut dyn FnMut(Progress)) -> Result<(Connection, ExportSummary)> {
+pub fn temporary_tables_summarised(
+    snap: &Snapshot<'_>,
+    decoder: &Decoder,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Connection, ExportSummary)> {
     let name = Path::new("<temporary database>");
     // An empty file name: SQLite's private temporary database, removed when closed.
     let conn = Connection::open("").map_err(|e| sql_error(name, e))?;

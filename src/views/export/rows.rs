@@ -282,7 +282,11 @@ mod tests {
         let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","uid":"u1","labels":{"a":"b"}},"spec":{"containers":[{"name":"c","args":["x\"}"]}],"nodeName":"n1"},"status":{"phase":"Running","conditions":[]}}"#;
         let deploy = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","uid":"u2","ownerReferences":[{"kind":"X","name":"x","uid":"u0"}]},"spec":{"replicas":3},"status":{"replicas":3}}"#;
         let cr = r#"{"spec":{"a":1},"status":{"phase":"Ready"},"metadata":{"name":"w","uid":"u3"},"kind":"Widget","apiVersion":"x.example.com/v1"}"#;
-        for (json, wants) in [(pod, Wants::for_resource("", "pods")), (deploy, Wants::for_resource("apps", "deployments")), (cr, Wants::for_resource("x.example.com", "widgets"))] {
+        for (json, wants) in [
+            (pod, Wants::for_resource("", "pods")),
+            (deploy, Wants::for_resource("apps", "deployments")),
+            (cr, Wants::for_resource("x.example.com", "widgets")),
+        ] {
             let full = object_columns(json);
             let mut expected = full.clone();
             if !wants.node_name {

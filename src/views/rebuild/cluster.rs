@@ -116,9 +116,10 @@ impl ClusterFlags {
                 return Err(Error::Usage(format!("members {} and {} have the same peer URLs", pair[0].name, pair[1].name)));
             }
         }
-        let local = members.iter().position(|m| m.name == self.name).ok_or_else(|| {
-            Error::Usage(format!("--initial-cluster has no member named {:?} (the --name of this member)", self.name))
-        })?;
+        let local = members
+            .iter()
+            .position(|m| m.name == self.name)
+            .ok_or_else(|| Error::Usage(format!("--initial-cluster has no member named {:?} (the --name of this member)", self.name)))?;
         let advertised = url_list(&self.advertise_peer_urls)?;
         if advertised != members[local].peer_urls {
             return Err(Error::Usage(format!(

@@ -13,15 +13,15 @@
 
 use super::cluster::{member_json, NewCluster};
 use super::replay::Replayed;
-use crate::etcd::backend::LEASE;
-use crate::etcd::wire;
-use rustc_hash::FxHashMap as HashMap;
 use crate::bolt::write::{FileWriter, TreeWriter, WrittenFile};
 use crate::bolt::Db;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
+use crate::etcd::backend::LEASE;
 use crate::etcd::backend::{Backend, KEY, MEMBERS, MEMBERS_REMOVED, META};
 use crate::etcd::revision::{Revision, RevisionKey};
+use crate::etcd::wire;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 /// How the keyspace is cut, extended and marked.
@@ -164,7 +164,10 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
                     key_entries += 1;
                 }
                 if let Some(n) = edit.bump {
-                    latest = Revision { main: latest.main.checked_add(n).ok_or_else(|| Error::Usage(format!("--bump-revision {n} overflows the revision")))?, sub: 0 };
+                    latest = Revision {
+                        main: latest.main.checked_add(n).ok_or_else(|| Error::Usage(format!("--bump-revision {n} overflows the revision")))?,
+                        sub: 0,
+                    };
                     let k = RevisionKey { revision: latest, tombstone: false }.encode();
                     tree.put(writer.page_file(), &k, &[])?;
                     key_entries += 1;
@@ -242,11 +245,15 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
 /// etcd's buckets hold no buckets; a rebuild does not guess what one inside them would mean.
 fn no_nested(db: &Db<'_>, bucket: &[u8], entry: &crate::bolt::Entry<'_>) -> Result<()> {
     if entry.is_bucket() {
-        return Err(db.corrupt(entry.page, entry.element.value_offset, format!(
-            "bucket {:?} holds a nested bucket {:?}; etcd's buckets never do, so a rebuild stops here",
-            String::from_utf8_lossy(bucket),
-            String::from_utf8_lossy(entry.key())
-        )));
+        return Err(db.corrupt(
+            entry.page,
+            entry.element.value_offset,
+            format!(
+                "bucket {:?} holds a nested bucket {:?}; etcd's buckets never do, so a rebuild stops here",
+                String::from_utf8_lossy(bucket),
+                String::from_utf8_lossy(entry.key())
+            ),
+        ));
     }
     Ok(())
 }

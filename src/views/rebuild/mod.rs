@@ -144,9 +144,7 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
     let replayed = match &options.wal {
         Some(wal) => {
             if let Some(r) = options.to_revision.filter(|r| *r < current) {
-                return Err(Error::Usage(format!(
-                    "--to-revision {r} is below the snapshot's revision {current}: the snapshot alone has it, without --wal"
-                )));
+                return Err(Error::Usage(format!("--to-revision {r} is below the snapshot's revision {current}: the snapshot alone has it, without --wal")));
             }
             if let Some(w) = foreign_wal(snap, wal, options.force_foreign_wal)? {
                 warnings.push(w);
@@ -205,7 +203,10 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
     }
     let alarms = snap.backend().entries(crate::etcd::backend::ALARM)?;
     if !alarms.is_empty() {
-        warnings.push(format!("the source has {} raised alarm(s) in its alarm bucket; they come back with the new member (etcdctl alarm list; alarm disarm)", alarms.len()));
+        warnings.push(format!(
+            "the source has {} raised alarm(s) in its alarm bucket; they come back with the new member (etcdctl alarm list; alarm disarm)",
+            alarms.len()
+        ));
     }
     let (consistent_index, term) = member_dir::bootstrap_point(&cluster);
     let plan = RebuildPlan {
@@ -248,7 +249,11 @@ fn foreign_wal(snap: &Snapshot<'_>, wal: &Path, force: bool) -> Result<Option<St
     let ours = if ids.is_empty() {
         "the snapshot records no members to compare with".to_string()
     } else {
-        format!("the snapshot's members are {} (cluster {:x}, as derived from them), and {wal_member:x} is not one of them, nor a removed member", ids.join(", "), membership.cluster_id())
+        format!(
+            "the snapshot's members are {} (cluster {:x}, as derived from them), and {wal_member:x} is not one of them, nor a removed member",
+            ids.join(", "),
+            membership.cluster_id()
+        )
     };
     if force {
         return Ok(Some(format!("{theirs}; {ours}: replayed anyway (--force-foreign-wal)")));
@@ -332,16 +337,19 @@ struct MemberWritten {
 
 /// Writes the member dir `member` (inside the temporary dir): `snap/db`, the raft snapshot in
 /// `snap` and the first WAL segment in `wal`, each synced.
-fn write_member(snap: &Snapshot<'_>, options: &RebuildOptions, plan: &RebuildPlan, cluster: &NewCluster, replayed: Option<&replay::Replayed>, member: &Path) -> Result<MemberWritten> {
+fn write_member(
+    snap: &Snapshot<'_>,
+    options: &RebuildOptions,
+    plan: &RebuildPlan,
+    cluster: &NewCluster,
+    replayed: Option<&replay::Replayed>,
+    member: &Path,
+) -> Result<MemberWritten> {
     let (snap_dir, wal_dir) = (member.join("snap"), member.join("wal"));
     for dir in [member, &snap_dir, &wal_dir] {
         make_private_dir(dir)?;
     }
-    let edit = KeyspaceEdit {
-        to_revision: options.to_revision.filter(|_| replayed.is_none()),
-        replay: replayed,
-        bump: options.bump_revision,
-    };
+    let edit = KeyspaceEdit { to_revision: options.to_revision.filter(|_| replayed.is_none()), replay: replayed, bump: options.bump_revision };
     let db_path = snap_dir.join("db");
     let pace = db::Pace { cancel: &options.cancel };
     let db = db::write_db(snap.backend(), &db_path, cluster, plan.consistent_index, plan.term, &edit, &pace)?;

@@ -61,21 +61,25 @@ pub struct ReplayLimits {
 pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits, cancel: &Cancel) -> Result<Replayed> {
     let store = snap.store();
     let file = snap.file();
-    let from = store.meta.consistent_index.ok_or_else(|| {
-        Error::Usage(format!("{}: the db records no consistent index, so it cannot say which WAL entries it already holds", file.display()))
-    })?;
+    let from = store
+        .meta
+        .consistent_index
+        .ok_or_else(|| Error::Usage(format!("{}: the db records no consistent index, so it cannot say which WAL entries it already holds", file.display())))?;
     let current = store.current_revision();
     let mut live = Vec::new();
     for entry in store.range(&KeyRange::all(), current)? {
         cancel.check()?;
         let kv = entry.kv(file)?;
-        live.push((entry.key, LiveKey {
-            create_revision: kv.create_revision,
-            mod_revision: kv.mod_revision,
-            version: kv.version,
-            lease: kv.lease,
-            value: Cow::Borrowed(kv.value),
-        }));
+        live.push((
+            entry.key,
+            LiveKey {
+                create_revision: kv.create_revision,
+                mod_revision: kv.mod_revision,
+                version: kv.version,
+                lease: kv.lease,
+                value: Cow::Borrowed(kv.value),
+            },
+        ));
     }
     let leases = snap.leases()?.into_iter().map(|l| leasepb::Lease { id: l.id, ttl: l.ttl, remaining_ttl: l.remaining_ttl });
     let mut applier = Applier::new(live, leases, current, store.compact_revision());
@@ -143,10 +147,7 @@ pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits, cancel: &C
     })?;
     if let Some(r) = limits.to_revision {
         if applier.revision < r {
-            return Err(Error::Usage(format!(
-                "--to-revision {r}: the snapshot and its WAL reach revision {} only",
-                applier.revision
-            )));
+            return Err(Error::Usage(format!("--to-revision {r}: the snapshot and its WAL reach revision {} only", applier.revision)));
         }
     }
     report.stopped = stopped.unwrap_or_else(|| "the end of the WAL".into());
