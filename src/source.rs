@@ -144,15 +144,25 @@ impl Source {
         if !self.has_trailer() {
             return Trailer::Missing;
         }
+        self.db_sha256().0
+    }
+
+    /// SHA-256 of the bbolt region ([`Source::db_bytes`]), and the trailer judged by it: one
+    /// pass over the file for both (`hash --kind sha256` wants the digest even when there is
+    /// no trailer to check).
+    pub fn db_sha256(&self) -> (Trailer, [u8; 32]) {
+        let computed: [u8; 32] = Sha256::digest(self.db_bytes()).into();
+        if !self.has_trailer() {
+            return (Trailer::Missing, computed);
+        }
         let b = self.bytes();
-        let (body, stored) = b.split_at(b.len() - TRAILER_LEN as usize);
-        let computed = Sha256::digest(body);
+        let stored = &b[b.len() - TRAILER_LEN as usize..];
         if computed.as_slice() == stored {
-            Trailer::Ok
+            (Trailer::Ok, computed)
         } else {
             let mut stored_bytes = [0u8; 32];
             stored_bytes.copy_from_slice(stored);
-            Trailer::Mismatch { stored: stored_bytes, computed: computed.into() }
+            (Trailer::Mismatch { stored: stored_bytes, computed }, computed)
         }
     }
 }

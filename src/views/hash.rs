@@ -56,12 +56,9 @@ pub fn hashes(snap: &Snapshot<'_>, kinds: &[HashKind], rev: i64) -> Result<Hashe
         out.kv = Some(hash_kv(snap.store(), rev)?);
     }
     if kinds.contains(&HashKind::Sha256) {
-        let source = snap.source();
-        let computed = {
-            use sha2::Digest;
-            hex(&sha2::Sha256::digest(source.db_bytes()))
-        };
-        out.sha256 = Some(match source.verify_trailer() {
+        let (trailer, digest) = snap.source().db_sha256();
+        let computed = hex(&digest);
+        out.sha256 = Some(match trailer {
             Trailer::Ok => Sha256 { trailer: "ok", stored: Some(computed.clone()), computed },
             Trailer::Missing => Sha256 { trailer: "missing", stored: None, computed },
             Trailer::Mismatch { stored, .. } => Sha256 { trailer: "mismatch", stored: Some(hex(&stored)), computed },
