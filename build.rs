@@ -24,8 +24,7 @@ fn main() {
 
     let etcd = Path::new("schemas/etcd");
     let fds = protox::compile(protos(etcd), [etcd]).expect("schemas/etcd compiles");
-    // Messages, and gRPC client stubs for the few etcd services `replay` calls (rpc.proto).
-    tonic_prost_build::configure().build_server(false).build_client(true).compile_fds(fds).expect("prost and tonic code generation for schemas/etcd");
+    etcd_types(fds);
 
     let k8s = Path::new("schemas/kubernetes");
     let files = protos(k8s);
@@ -36,4 +35,17 @@ fn main() {
         protox::compile(names, [k8s]).expect("schemas/kubernetes compiles")
     };
     std::fs::write(out.join("kubernetes.fds"), set.encode_to_vec()).expect("write kubernetes.fds");
+}
+
+/// Messages, and with the `live` feature gRPC client stubs for the few etcd services `replay`
+/// calls (rpc.proto).
+#[cfg(feature = "live")]
+fn etcd_types(fds: prost_types::FileDescriptorSet) {
+    tonic_prost_build::configure().build_server(false).build_client(true).compile_fds(fds).expect("prost and tonic code generation for schemas/etcd");
+}
+
+/// Messages only: without the `live` feature nothing calls etcd.
+#[cfg(not(feature = "live"))]
+fn etcd_types(fds: prost_types::FileDescriptorSet) {
+    prost_build::Config::new().compile_fds(fds).expect("prost code generation for schemas/etcd");
 }

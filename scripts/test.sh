@@ -16,7 +16,11 @@ cargo fmt --check
 cargo fmt --check --manifest-path xtask/Cargo.toml
 (cd fuzz && cargo fmt --check)
 cargo clippy --profile checked --locked --all-targets -- -D warnings
-# The `checked` profile: release optimisation with overflow checks and debug assertions.
+# The offline build (no network stack, no SQLite) must build and lint too; then the default
+# one, whose binary the tests run. The `checked` profile: release optimisation with overflow
+# checks and debug assertions.
+cargo build --profile checked --locked --no-default-features
+cargo clippy --profile checked --locked --no-default-features -- -D warnings
 cargo build --profile checked --locked
 # schemas/kubernetes must be exactly what the committed generator produces
 cargo xtask schemas --check

@@ -13,7 +13,7 @@
 //! k8s      Kubernetes objects: /registry keys, value envelopes, encryption, schemas, JSON/YAML,
 //!          field-level differences, the facts relations need (uid, owners, node)
 //! snapshot an opened input (source, db, backend, MVCC store, CRD catalogue): what views take
-//! live     a running etcd member over gRPC (replay's guarded writes)
+//! live     a running etcd member over gRPC (replay's guarded writes; the `live` feature)
 //! views    status, kv get, get, wal, history, diff, export, rebuild, replay: data ready to
 //!          print, and the files rebuild and export write (the library never prints)
 //! protowire  the protobuf wire format, read without copying (used by etcd and k8s)
@@ -21,12 +21,16 @@
 //! output   files and directories written under a temporary name and renamed when whole
 //! ```
 //! The `etcdscope` binary (src/main.rs, src/cli) is a thin layer of argument parsing and printers.
+//!
+//! Features (both default): `live` (tonic, tokio, rustls: `replay`) and `sqlite` (rusqlite:
+//! `views::export`, `export sqlite`, `query`). `--no-default-features` builds the offline reader.
 
 pub mod bolt;
 pub mod cancel;
 pub mod error;
 pub mod etcd;
 pub mod k8s;
+#[cfg(feature = "live")]
 pub mod live;
 pub mod output;
 pub mod protowire;

@@ -51,6 +51,7 @@ impl DecodingArgs {
 
     /// The files `decoder` (built from these flags) was read from: the encryption config and
     /// the `.proto` files. Inputs, which no output may replace.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub fn input_files(&self, decoder: &Decoder) -> Vec<PathBuf> {
         self.encryption_config.iter().cloned().chain(decoder.schemas.proto_files().iter().cloned()).collect()
     }

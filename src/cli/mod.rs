@@ -16,6 +16,7 @@ mod compare;
 mod decode;
 mod decoding;
 mod diff;
+#[cfg(feature = "sqlite")]
 mod export;
 mod format;
 mod get;
@@ -24,8 +25,10 @@ mod history;
 mod interrupt;
 mod kv;
 mod progress;
+#[cfg(feature = "sqlite")]
 mod query_print;
 mod rebuild;
+#[cfg(feature = "live")]
 mod replay;
 mod salvage;
 mod status;
@@ -64,12 +67,14 @@ enum Command {
     /// torn tails and damage.
     Wal(wal::WalArgs),
     /// The keyspace as SQLite tables (kv, objects, labels, revisions, leases, members, …).
+    #[cfg(feature = "sqlite")]
     Export {
         #[command(subcommand)]
         command: export::ExportCommand,
     },
     /// One SQL statement over the same tables as `export sqlite`, built in a temporary
     /// database: for one-off questions.
+    #[cfg(feature = "sqlite")]
     Query(export::QueryArgs),
     /// Every finding in a snapshot or db: bbolt structure (in bbolt check's words), etcd's
     /// buckets, the sha256 trailer. Exit 0 clean, 1 findings, 2 unreadable.
@@ -92,6 +97,7 @@ enum Command {
     /// Chosen keys of a snapshot written back into a live etcd, one guarded transaction per
     /// key: never over a key that exists (unless --overwrite-if-unchanged, and then only if it
     /// did not change since planned).
+    #[cfg(feature = "live")]
     Replay(replay::ReplayArgs),
     /// Shell completions: `etcdscope completions bash > /etc/bash_completion.d/etcdscope`.
     Completions {
@@ -134,7 +140,9 @@ pub fn run() -> i32 {
         Command::History(args) => history::run(&args, &mut out),
         Command::Diff(args) => diff::run(&args, &mut out),
         Command::Wal(args) => wal::run(&args, &mut out),
+        #[cfg(feature = "sqlite")]
         Command::Export { command } => export::run_export(&command, &mut out),
+        #[cfg(feature = "sqlite")]
         Command::Query(args) => export::run(&args, &mut out),
         Command::Rebuild(args) => rebuild::run(&args, &mut out),
         Command::Completions { shell } => {
@@ -151,6 +159,7 @@ pub fn run() -> i32 {
         Command::Compare(args) => compare::run(&args, &mut out),
         Command::Salvage(args) => salvage::run(&args, &mut out),
         Command::Analyze(args) => analyze::run(&args, &mut out),
+        #[cfg(feature = "live")]
         Command::Replay(args) => replay::run(&args, &mut out),
     };
     let flushed = out.flush();

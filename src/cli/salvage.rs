@@ -52,6 +52,9 @@ const SHOWN: usize = 20;
 
 pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
     super::format::table_or_json(&a.output, "salvage")?;
+    if a.export_sqlite.is_some() && !cfg!(feature = "sqlite") {
+        return Err(CliError::Usage("--export-sqlite: this etcdscope was built without SQLite (the `sqlite` feature)".into()));
+    }
     // Everything that can refuse the run does so before any work.
     etcdscope::output::refuse_existing(&a.out, false).map_err(|_| CliError::Usage(format!("{}: exists; salvage writes a new file", a.out.display())))?;
     let decoder = match &a.export_sqlite {
@@ -76,13 +79,7 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
         &SalvageOptions { include_unreachable: a.include_unreachable, admit_unsure: a.admit_unsure, cancel: cancel.clone() },
     )?;
     let exported = match (&pending_export, &decoder) {
-        (Some(pending), Some(decoder)) => {
-            let mut salvaged = Source::open(pending_out.path())?;
-            salvaged.input = a.out.clone();
-            let snap = etcdscope::snapshot::Snapshot::open(&salvaged)?;
-            let options = etcdscope::views::export::ExportOptions { history: true, cancel: cancel.clone(), ..Default::default() };
-            Some(etcdscope::views::export::export_sqlite_into(&snap, decoder, pending, &options, &mut |_| {})?)
-        }
+        (Some(pending), Some(decoder)) => Some(export_salvaged(&a.out, &pending_out, pending, decoder, &cancel)?),
         _ => None,
     };
     commit_together(pending_out, pending_export)?;
@@ -96,6 +93,43 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
         }
     }
     Ok(if r.complete { EXIT_OK } else { EXIT_FINDINGS })
+}
+
+/// What the export of the salvaged file wrote (for the table's last line).
+struct Exported {
+    keys: u64,
+    objects: u64,
+    revisions: u64,
+}
+
+/// Exports the salvaged file (still at `salvaged`'s temporary path, named `out` in messages)
+/// into `pending`, with its revisions.
+#[cfg(feature = "sqlite")]
+fn export_salvaged(
+    out: &std::path::Path,
+    salvaged: &PendingFile,
+    pending: &PendingFile,
+    decoder: &etcdscope::k8s::decoder::Decoder,
+    cancel: &etcdscope::cancel::Cancel,
+) -> Result<Exported, CliError> {
+    let mut source = Source::open(salvaged.path())?;
+    source.input = out.to_path_buf();
+    let snap = etcdscope::snapshot::Snapshot::open(&source)?;
+    let options = etcdscope::views::export::ExportOptions { history: true, cancel: cancel.clone(), ..Default::default() };
+    let e = etcdscope::views::export::export_sqlite_into(&snap, decoder, pending, &options, &mut |_| {})?;
+    Ok(Exported { keys: e.keys, objects: e.objects, revisions: e.revisions })
+}
+
+/// Without SQLite nothing is exported (`run` refuses `--export-sqlite` before any work).
+#[cfg(not(feature = "sqlite"))]
+fn export_salvaged(
+    _: &std::path::Path,
+    _: &PendingFile,
+    _: &PendingFile,
+    _: &etcdscope::k8s::decoder::Decoder,
+    _: &etcdscope::cancel::Cancel,
+) -> Result<Exported, CliError> {
+    Err(CliError::Usage("--export-sqlite: this etcdscope was built without SQLite (the `sqlite` feature)".into()))
 }
 
 /// Renames the export into place, then OUT, so that OUT is never there without the export it

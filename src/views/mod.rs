@@ -3,6 +3,7 @@ pub mod analyze;
 pub mod check;
 pub mod compare;
 pub mod diff;
+#[cfg(feature = "sqlite")]
 pub mod export;
 pub mod get;
 pub mod hash;
@@ -12,6 +13,7 @@ pub mod kv_get;
 pub mod parallel;
 pub mod progress;
 pub mod rebuild;
+#[cfg(feature = "live")]
 pub mod replay;
 pub mod salvage;
 pub mod status;
