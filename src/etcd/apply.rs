@@ -9,6 +9,7 @@
 //! every new `key` bucket entry; membership, auth and alarm requests are counted, not applied
 //! (a rebuild makes a new cluster and keeps the snapshot's auth and alarms).
 
+use super::mvcc::range_contains;
 use super::pb::{etcdserverpb as pb, leasepb, mvccpb};
 use super::revision::{Revision, RevisionKey};
 use prost::Message;
@@ -64,17 +65,6 @@ pub struct Applier<'a> {
     pub entries: Vec<(Vec<u8>, Vec<u8>)>,
     /// Leases granted or revoked: the final stored value, or None when revoked.
     pub lease_changes: BTreeMap<i64, Option<Vec<u8>>>,
-}
-
-/// A key range as etcd reads one: an empty end is the key alone, `\0` is every key from it on.
-fn in_range(k: &[u8], key: &[u8], end: &[u8]) -> bool {
-    if end.is_empty() {
-        k == key
-    } else if end == [0] {
-        k >= key
-    } else {
-        k >= key && k < end
-    }
 }
 
 impl<'a> Applier<'a> {
@@ -260,7 +250,7 @@ impl<'a> Applier<'a> {
         let found: Vec<Vec<u8>> = if end.is_empty() {
             self.live.get_key_value(key).map(|(k, _)| k.clone()).into_iter().collect()
         } else {
-            self.live.range(key.to_vec()..).map(|(k, _)| k).take_while(|k| in_range(k, key, end)).cloned().collect()
+            self.live.range(key.to_vec()..).map(|(k, _)| k).take_while(|k| range_contains(key, end, k)).cloned().collect()
         };
         // A key an earlier delete of the same txn removed is gone by now: etcd reads its index
         // inside the txn, so overlapping deletes delete each key once.
@@ -297,7 +287,7 @@ impl<'a> Applier<'a> {
         let keys: Vec<&LiveKey<'a>> = if c.range_end.is_empty() {
             self.live.get(&c.key).into_iter().collect()
         } else {
-            self.live.range(c.key.clone()..).take_while(|(k, _)| in_range(k, &c.key, &c.range_end)).map(|(_, v)| v).collect()
+            self.live.range(c.key.clone()..).take_while(|(k, _)| range_contains(&c.key, &c.range_end, k)).map(|(_, v)| v).collect()
         };
         let target = pb::compare::CompareTarget::try_from(c.target).unwrap_or(pb::compare::CompareTarget::Version);
         if keys.is_empty() {

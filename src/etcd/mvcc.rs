@@ -50,11 +50,18 @@ impl KeyRange {
         KeyRange { key, end: vec![0] }
     }
     pub fn contains(&self, k: &[u8]) -> bool {
-        match self.end.as_slice() {
-            [] => k == self.key.as_slice(),
-            [0] => k >= self.key.as_slice(),
-            end => k >= self.key.as_slice() && k < end,
-        }
+        range_contains(&self.key, &self.end, k)
+    }
+}
+
+/// Whether the range `key`..`end` holds `k`, as etcd reads a range: an empty `end` is `key`
+/// alone, `\0` is every key from `key` on. The one range test ([`KeyRange::contains`], and the
+/// requests the WAL replay applies).
+pub fn range_contains(key: &[u8], end: &[u8], k: &[u8]) -> bool {
+    match end {
+        [] => k == key,
+        [0] => k >= key,
+        end => k >= key && k < end,
     }
 }
 

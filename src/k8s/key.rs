@@ -109,25 +109,10 @@ impl Catalog {
         self.by_key_prefix.get(prefix)
     }
 
-    /// Classifies `key` under the etcd prefix `prefix` (e.g. "/registry").
-    pub fn classify(&self, key: &[u8], prefix: &str) -> KeyClass {
-        match self.locate(key, prefix) {
-            Located::Object { info, namespace, name } => KeyClass::Object(ObjectRef {
-                group: info.group.clone(),
-                resource: info.resource.clone(),
-                namespace: namespace.map(str::to_string),
-                name: name.to_string(),
-            }),
-            Located::Unknown { resource_path, namespace, name } => {
-                KeyClass::UnknownResource { resource_path: resource_path.to_string(), namespace: namespace.map(str::to_string), name: name.to_string() }
-            }
-            Located::NotObject(what) => KeyClass::NotObject { what },
-            Located::Outside => KeyClass::Outside,
-        }
-    }
-
-    /// What `key` is, borrowed from the key and the catalogue: no allocation, for the paths that
-    /// look at every key of a snapshot.
+    /// What `key` is under the etcd prefix `prefix` (e.g. "/registry"): the one key classifier.
+    /// Borrowed from the key and the catalogue, with no allocation, for the paths that look at
+    /// every key of a snapshot; [`Located::owned`] is the owned [`KeyClass`], and
+    /// [`Located::object_id`] the object a key names, if any.
     pub fn locate<'k>(&self, key: &'k [u8], prefix: &str) -> Located<'k, '_> {
         if key == b"compact_rev_key" {
             return Located::NotObject("revision of the last compaction requested by kube-apiserver");
@@ -168,12 +153,6 @@ impl Catalog {
             None => Located::Outside,
         }
     }
-
-    /// The object a key names, if it names one: of a known resource, or shaped like an object
-    /// of a resource not known here.
-    pub fn identify(&self, key: &[u8], prefix: &str) -> Option<ObjectId> {
-        self.locate(key, prefix).object_id()
-    }
 }
 
 /// [`KeyClass`], borrowed.
@@ -186,6 +165,23 @@ pub enum Located<'k, 'c> {
 }
 
 impl<'k, 'c> Located<'k, 'c> {
+    /// The owned [`KeyClass`], for what outlives the key.
+    pub fn owned(self) -> KeyClass {
+        match self {
+            Located::Object { info, namespace, name } => KeyClass::Object(ObjectRef {
+                group: info.group.clone(),
+                resource: info.resource.clone(),
+                namespace: namespace.map(str::to_string),
+                name: name.to_string(),
+            }),
+            Located::Unknown { resource_path, namespace, name } => {
+                KeyClass::UnknownResource { resource_path: resource_path.to_string(), namespace: namespace.map(str::to_string), name: name.to_string() }
+            }
+            Located::NotObject(what) => KeyClass::NotObject { what },
+            Located::Outside => KeyClass::Outside,
+        }
+    }
+
     /// (API group, plural resource) of an object key: what groups objects by type.
     pub fn group_resource<'s>(self) -> Option<(&'s str, &'s str)>
     where
@@ -301,7 +297,7 @@ mod tests {
     #[test]
     fn built_in_keys() {
         let c = Catalog::built_in();
-        let k = |key: &str| c.classify(key.as_bytes(), "/registry");
+        let k = |key: &str| c.locate(key.as_bytes(), "/registry").owned();
         assert_eq!(k("/registry/pods/default/web-0"), object("", "pods", Some("default"), "web-0"));
         assert_eq!(k("/registry/services/specs/default/kubernetes"), object("", "services", Some("default"), "kubernetes"));
         assert_eq!(k("/registry/services/endpoints/default/kubernetes"), object("", "endpoints", Some("default"), "kubernetes"));
@@ -319,15 +315,15 @@ mod tests {
     #[test]
     fn keys_that_are_not_objects() {
         let c = Catalog::built_in();
-        assert!(matches!(c.classify(b"compact_rev_key", "/registry"), KeyClass::NotObject { .. }));
-        assert!(matches!(c.classify(b"/registry/masterleases/10.0.0.1", "/registry"), KeyClass::NotObject { .. }));
-        assert!(matches!(c.classify(b"/registry/ranges/serviceips", "/registry"), KeyClass::NotObject { .. }));
-        assert_eq!(c.classify(b"/other/pods/a/b", "/registry"), KeyClass::Outside);
+        assert!(matches!(c.locate(b"compact_rev_key", "/registry").owned(), KeyClass::NotObject { .. }));
+        assert!(matches!(c.locate(b"/registry/masterleases/10.0.0.1", "/registry").owned(), KeyClass::NotObject { .. }));
+        assert!(matches!(c.locate(b"/registry/ranges/serviceips", "/registry").owned(), KeyClass::NotObject { .. }));
+        assert_eq!(c.locate(b"/other/pods/a/b", "/registry").owned(), KeyClass::Outside);
         // Too many segments for a pod: not an object key.
-        assert_eq!(c.classify(b"/registry/pods/a/b/c", "/registry"), KeyClass::Outside);
+        assert_eq!(c.locate(b"/registry/pods/a/b/c", "/registry").owned(), KeyClass::Outside);
         // A namespaced resource with a single segment is not a pod either.
         assert_eq!(
-            c.classify(b"/registry/pods/lonely", "/registry"),
+            c.locate(b"/registry/pods/lonely", "/registry").owned(),
             KeyClass::UnknownResource { resource_path: "pods".into(), namespace: None, name: "lonely".into() }
         );
     }
@@ -336,7 +332,7 @@ mod tests {
     fn custom_resources_and_other_prefixes() {
         let mut c = Catalog::built_in();
         assert_eq!(
-            c.classify(b"/registry/example.com/widgets/ns1/w", "/registry"),
+            c.locate(b"/registry/example.com/widgets/ns1/w", "/registry").owned(),
             KeyClass::UnknownResource { resource_path: "example.com/widgets".into(), namespace: Some("ns1".into()), name: "w".into() }
         );
         c.add(ResourceInfo {
@@ -348,8 +344,8 @@ mod tests {
             short_names: vec!["wg".into()],
             printer_columns: None,
         });
-        assert_eq!(c.classify(b"/registry/example.com/widgets/ns1/w", "/registry"), object("example.com", "widgets", Some("ns1"), "w"));
-        assert_eq!(c.classify(b"/kubernetes.io/pods/a/b", "/kubernetes.io/"), object("", "pods", Some("a"), "b"));
+        assert_eq!(c.locate(b"/registry/example.com/widgets/ns1/w", "/registry").owned(), object("example.com", "widgets", Some("ns1"), "w"));
+        assert_eq!(c.locate(b"/kubernetes.io/pods/a/b", "/kubernetes.io/").owned(), object("", "pods", Some("a"), "b"));
     }
 }
 

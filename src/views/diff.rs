@@ -227,7 +227,7 @@ impl DiffResult {
         let [old, new] = &self.catalogs;
         match new.locate(key, &self.prefix) {
             l if l.is_known() => l.object_id(),
-            l => old.identify(key, &self.prefix).filter(|id| !id.kind.is_empty()).or_else(|| l.object_id()),
+            l => old.locate(key, &self.prefix).object_id().filter(|id| !id.kind.is_empty()).or_else(|| l.object_id()),
         }
     }
 }

@@ -79,7 +79,7 @@ pub fn list_keys_each(
         cancel.check()?;
         let kv = state.kv(snap.file())?;
         visit(KeyEntry {
-            class: catalog.classify(kv.key, &prefix),
+            class: catalog.locate(kv.key, &prefix).owned(),
             key: String::from_utf8_lossy(kv.key).into_owned(),
             mod_revision: kv.mod_revision,
             value_len: kv.value.len(),
@@ -174,7 +174,7 @@ pub fn get_each_reporting(
     };
 
     if query.all_objects {
-        let resource_of = |key: &str| match catalog.classify(key.as_bytes(), &prefix) {
+        let resource_of = |key: &str| match catalog.locate(key.as_bytes(), &prefix).owned() {
             KeyClass::Object(r) => catalog.by_key_prefix(&key_prefix_of(key, &prefix, &r)).cloned(),
             KeyClass::UnknownResource { resource_path, namespace, .. } => Some(ResourceInfo {
                 group: resource_path.split_once('/').map(|(g, _)| g.to_string()).unwrap_or_default(),

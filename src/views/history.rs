@@ -290,7 +290,7 @@ struct Identify<'c> {
 
 impl Identify<'_> {
     fn of(&self, key: &[u8]) -> Option<ObjectId> {
-        self.catalog.identify(key, self.prefix)
+        self.catalog.locate(key, self.prefix).object_id()
     }
 }
 

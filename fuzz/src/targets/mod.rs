@@ -808,13 +808,13 @@ pub fn registry_key(data: &[u8]) {
     let catalog = catalog();
     let text = String::from_utf8_lossy(data);
     for prefix in ["/registry", "/registry/", "registry", "/", "", "/kubernetes.io", text.split('\n').next().unwrap_or("")] {
-        let _ = catalog.classify(data, prefix);
+        let _ = catalog.locate(data, prefix).owned();
         let located = catalog.locate(data, prefix);
         let _ = (located.group_resource(), located.namespace(), located.name(), located.is_known());
         if let Some(id) = located.object_id() {
             let _ = (id.group_resource(), id.kubectl_name());
         }
-        let _ = catalog.identify(data, prefix);
+        let _ = catalog.locate(data, prefix).object_id();
         let _ = etcdscope::k8s::secret::is_secret(etcdscope::k8s::secret::Evidence { key: Some((data, prefix)), kind: None });
     }
     let _ = normalize_prefix(&text);
