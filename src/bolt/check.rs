@@ -111,7 +111,7 @@ impl<'a> Observer<'a> for Findings<'_, 'a> {
 
 /// Checks the whole file, adding findings to `out`. Ends early only when `cancel` is cancelled
 /// ([`Error::Interrupted`]).
-pub fn check(db: &Db<'_>, out: &mut Vec<Finding>, cancel: &Cancel) -> Result<TreeCheck> {
+pub fn check_tree(db: &Db<'_>, out: &mut Vec<Finding>, cancel: &Cancel) -> Result<TreeCheck> {
     Ok(check_walk(db, out, &mut Nothing, cancel)?.0)
 }
 

@@ -56,7 +56,7 @@ fn parse_kv(raw: &[u8]) -> Result<Kv<'_>, String> {
 
 /// Checks the backend's buckets, adding findings to `out`; returns the number of `key` entries
 /// read. Ends early only when `cancel` is cancelled ([`crate::error::Error::Interrupted`]).
-pub fn check(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::cancel::Cancel) -> crate::error::Result<u64> {
+pub fn check_buckets(backend: &Backend<'_>, out: &mut Vec<Finding>, cancel: &crate::cancel::Cancel) -> crate::error::Result<u64> {
     let db = &backend.db;
     let meta = match read_meta(backend) {
         Ok(m) => Some(m),

@@ -3,11 +3,11 @@
 //! ([`crate::etcd::check`]) and the sha256 trailer. Each finding names its page and byte offset
 //! where it has one.
 
-use crate::bolt::check::{check as check_tree, Finding, Severity, TreeCheck};
+use crate::bolt::check::{check_tree, Finding, Severity, TreeCheck};
 use crate::bolt::Db;
 use crate::cancel::Cancel;
 use crate::error::Result;
-use crate::etcd::check::check as check_etcd;
+use crate::etcd::check::check_buckets;
 use crate::etcd::Backend;
 use crate::source::{Source, Trailer};
 use serde::Serialize;
@@ -52,7 +52,7 @@ pub fn check(source: &Source, best_effort: bool, cancel: &Cancel) -> Result<Chec
         format!("neither meta page is valid; read through meta page {} (txid {}) anyway", used.page, db.meta().txid)
     };
     let tree = check_tree(&db, &mut findings, cancel)?;
-    let key_entries = check_etcd(&Backend::new(db), &mut findings, cancel)?;
+    let key_entries = check_buckets(&Backend::new(db), &mut findings, cancel)?;
     match source.verify_trailer() {
         Trailer::Ok => {}
         Trailer::Missing => findings.push(Finding {
