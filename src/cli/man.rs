@@ -42,7 +42,8 @@ fn pages(cmd: clap::Command) -> std::io::Result<Vec<Page>> {
 }
 
 fn collect(cmd: &clap::Command, all: &mut Vec<Page>) -> std::io::Result<()> {
-    let man = clap_mangen::Man::new(cmd.clone());
+    // Every page from the same release (a subcommand has no version of its own to show).
+    let man = clap_mangen::Man::new(cmd.clone()).source(format!("etcdscope {}", env!("CARGO_PKG_VERSION")));
     let mut roff = Vec::new();
     man.render(&mut roff)?;
     all.push(Page { file_name: man.get_filename(), roff });
