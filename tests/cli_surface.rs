@@ -172,3 +172,18 @@ fn man_writes_one_page_per_command_and_refers_only_to_pages_it_writes() {
     let (code, _, err) = out(&["man", "--out", &out_dir.display().to_string(), "--force"]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// The kubectl flags on get's two raw paths, which kubectl has no counterpart for.
+#[test]
+fn get_key_and_list_keys_take_the_kubectl_flags_too() {
+    let db = db();
+    assert_eq!(out(&["get", &db, "--key", "/registry/pods/team-a/nope"]).0, 1);
+    let (code, printed, err) = out(&["get", &db, "--key", "/registry/pods/team-a/nope", "--ignore-not-found"]);
+    assert_eq!((code, printed.as_str(), err.as_str()), (0, "", ""));
+    let (code, with, _) = out(&["get", &db, "--list-keys"]);
+    let (_, without, _) = out(&["get", &db, "--list-keys", "--no-headers"]);
+    assert_eq!(code, 0);
+    assert!(with.starts_with("KEY "), "{with}");
+    let rows: Vec<Vec<&str>> = with.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(without.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()).collect::<Vec<_>>(), rows);
+}
