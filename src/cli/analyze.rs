@@ -2,6 +2,7 @@
 //! (docs/commands/analyze.md).
 
 use super::format::{human_size, one_line, table};
+use super::formats::TableOrJson;
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::snapshot::Snapshot;
@@ -23,9 +24,9 @@ pub struct AnalyzeArgs {
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
     #[arg(long, default_value = "/registry")]
     etcd_prefix: String,
-    /// table or json (json is treemap-ready: groups with their bytes, and the top keys).
-    #[arg(short = 'o', long, default_value = "table")]
-    output: String,
+    /// Output format (json is treemap-ready: groups with their bytes, and the top keys).
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = TableOrJson::Table)]
+    output: TableOrJson,
     #[command(flatten)]
     decoding: super::decoding::DecodingArgs,
 }
@@ -43,13 +44,12 @@ fn group_by(s: &str) -> Result<GroupBy, CliError> {
 }
 
 pub fn run(a: &AnalyzeArgs, out: &mut impl Write) -> CliResult {
-    super::format::table_or_json(&a.output, "analyze")?;
     let by = group_by(&a.by)?;
     let decoder = a.decoding.decoder_for(&a.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     // SIGINT/SIGTERM stop the pass soon (exit 130): it is long on multi-GB files.
     let r = analyze(&Snapshot::open(&source)?, &decoder, &a.etcd_prefix, &by, a.top, &super::interrupt::watch())?;
-    if a.output == "json" {
+    if a.output == TableOrJson::Json {
         serde_json::to_writer_pretty(&mut *out, &treemap(&r)).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {

@@ -2,6 +2,7 @@
 //! Exit codes: 0 clean, 1 findings, 2 unreadable.
 
 use super::format::{one_line, table};
+use super::formats::TableOrJson;
 use super::{CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::source::Source;
@@ -17,17 +18,16 @@ pub struct CheckArgs {
     /// truncated file as far as it goes.
     #[arg(long)]
     best_effort: bool,
-    /// table or json
-    #[arg(short = 'o', long, default_value = "table")]
-    output: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = TableOrJson::Table)]
+    output: TableOrJson,
 }
 
 pub fn run(a: &CheckArgs, out: &mut impl Write) -> CliResult {
-    super::format::table_or_json(&a.output, "check")?;
     let source = Source::open(&a.src)?;
     // SIGINT/SIGTERM stop the walk at the next page (exit 130): it is long on multi-GB files.
     let report = check(&source, a.best_effort, &super::interrupt::watch())?;
-    if a.output == "json" {
+    if a.output == TableOrJson::Json {
         serde_json::to_writer_pretty(&mut *out, &report).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {

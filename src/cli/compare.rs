@@ -2,6 +2,7 @@
 //! Exit 0 when the keyspaces agree at the common revision, 1 when they differ, 2 unreadable.
 
 use super::format::{one_line, table};
+use super::formats::TableOrJson;
 use super::{CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::source::Source;
@@ -14,17 +15,16 @@ pub struct CompareArgs {
     /// Two or more data dirs, member dirs, dbs or snapshot files (the first is the reference).
     #[arg(required = true, num_args = 2..)]
     src: Vec<PathBuf>,
-    /// table or json
-    #[arg(short = 'o', long, default_value = "table")]
-    output: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = TableOrJson::Table)]
+    output: TableOrJson,
 }
 
 pub fn run(a: &CompareArgs, out: &mut impl Write) -> CliResult {
-    super::format::table_or_json(&a.output, "compare")?;
     let sources: Vec<Source> = a.src.iter().map(Source::open).collect::<Result<_, _>>()?;
     // SIGINT/SIGTERM stop the comparison at the next key (exit 130).
     let c = compare(&sources, &super::interrupt::watch())?;
-    if a.output == "json" {
+    if a.output == TableOrJson::Json {
         serde_json::to_writer_pretty(&mut *out, &c).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {

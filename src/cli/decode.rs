@@ -2,7 +2,7 @@
 //! etcd-dump-logs' `--stream-decoder` protocol (`OK|<json>` or `ERROR:<reason>|` per line).
 
 use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use etcdscope::k8s::decoder::{Decoded, Decoder};
 use etcdscope::wal::layout::MAX_RECORD_BYTES;
 use std::io::{BufRead, Read, Write};
@@ -16,6 +16,13 @@ const MAX_VALUE: usize = MAX_RECORD_BYTES as usize;
 /// around it. A longer line is answered with an error naming it, and the stream goes on.
 const MAX_LINE: usize = 2 * MAX_VALUE + 64;
 
+/// `decode -o`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Json,
+    Yaml,
+}
+
 #[derive(Args)]
 pub struct DecodeArgs {
     /// File holding one stored value; `-` or nothing for stdin.
@@ -24,9 +31,9 @@ pub struct DecodeArgs {
     /// `OK|<json>` or `ERROR:<reason>|` (etcd-dump-logs --stream-decoder).
     #[arg(long)]
     stream: bool,
-    /// Output format: json or yaml (as kubectl prints them).
-    #[arg(short = 'o', long, default_value = "json", value_parser = ["json", "yaml"])]
-    output: String,
+    /// Output format, as kubectl prints them.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = Format::Json)]
+    output: Format,
     /// The etcd key the value was read from (authenticates AES-GCM encrypted values).
     #[arg(long)]
     etcd_key: Option<String>,
@@ -72,7 +79,7 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> CliResult {
                     return Ok(EXIT_BAD_INPUT);
                 }
             };
-            if a.output == "yaml" {
+            if a.output == Format::Yaml {
                 out.write_all(etcdscope::k8s::yaml::to_yaml(&json).as_bytes())?;
             } else {
                 super::get::write_json(out, &json)?;

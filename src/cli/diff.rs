@@ -39,7 +39,8 @@ pub struct DiffArgs {
     /// Also list rewritten keys, and every changed field of each reverted object.
     #[arg(long)]
     details: bool,
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    /// Output format.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = Format::Table)]
     output: Format,
     /// Exit 1 when any key falls in one of these classes (lost, reappear, revert, rewritten,
     /// unchanged), or when any restore hazard is found (hazard).

@@ -72,9 +72,9 @@ pub struct QueryArgs {
     src: PathBuf,
     /// One SQL statement over the export's tables.
     sql: String,
-    /// table, json (an array of objects keyed by column), jsonl or csv
-    #[arg(short = 'o', long, default_value = "table")]
-    output: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = Format::Table)]
+    output: Format,
     /// Stop the statement after this many seconds (0: no limit). Building the tables is not
     /// counted.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
@@ -109,9 +109,7 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
 }
 
 pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
-    let Some(format) = Format::parse(&a.output) else {
-        return Err(CliError::Usage(format!("unknown output format {:?}: table, json, jsonl or csv", a.output)));
-    };
+    let format = a.output;
     let decoder = a.tables.decoding.decoder_for(&a.tables.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;

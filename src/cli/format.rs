@@ -134,14 +134,6 @@ pub fn cell(text: &str) -> String {
 }
 
 /// Bytes as a short human size with binary units: 4.0 KiB, 1.5 MiB.
-/// Refuses an `-o` other than table or json for `command`.
-pub fn table_or_json(output: &str, command: &str) -> Result<(), super::CliError> {
-    match output {
-        "table" | "json" => Ok(()),
-        other => Err(super::CliError::Usage(format!("-o {other}: {command} prints table or json"))),
-    }
-}
-
 pub fn human_size(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     if n < 1024 {
@@ -158,15 +150,29 @@ pub fn human_size(n: u64) -> String {
 
 /// Left-aligned columns padded to the widest cell plus two spaces; the last column is not padded.
 pub fn table(rows: &[Vec<String>]) -> String {
-    aligned(rows, 2, 0)
+    aligned(rows, 2, 0, Trailing::Trimmed)
 }
 
 /// kubectl's table layout (its tabwriter: cells padded by 3 spaces, columns at least 6 wide).
 pub fn kubectl_table(rows: &[Vec<String>]) -> String {
-    aligned(rows, 3, 6)
+    aligned(rows, 3, 6, Trailing::Trimmed)
 }
 
-fn aligned(rows: &[Vec<String>], padding: usize, min_width: usize) -> String {
+/// kubectl's table exactly as its tabwriter writes it, for `get`: like [`kubectl_table`], and a
+/// cell before an empty last cell (a `-L` label the object lacks) keeps its padding.
+pub fn kubectl_printed(rows: &[Vec<String>]) -> String {
+    aligned(rows, 3, 6, Trailing::Padded)
+}
+
+/// What happens to the spaces at the end of a line.
+#[derive(PartialEq, Eq)]
+enum Trailing {
+    Trimmed,
+    /// Every cell but the last is padded, whatever follows it (Go's text/tabwriter).
+    Padded,
+}
+
+fn aligned(rows: &[Vec<String>], padding: usize, min_width: usize, trailing: Trailing) -> String {
     // No cell may carry a control or invisible character from the data: it would break the
     // table, the terminal, or the order a reader sees. (Borrowed when clean: tables can have
     // hundreds of thousands of rows.)
@@ -186,7 +192,7 @@ fn aligned(rows: &[Vec<String>], padding: usize, min_width: usize) -> String {
                 line.push_str(cell);
             }
         }
-        out.push_str(line.trim_end());
+        out.push_str(if trailing == Trailing::Trimmed { line.trim_end() } else { &line });
         out.push('\n');
     }
     out

@@ -1,8 +1,10 @@
 //! `etcdscope get`: kubectl's conventions over a snapshot. Tables per common type, `-o
-//! json|yaml` (a `kind: List` for listings), `-o name`, JSON Lines, and a jsonpath subset.
+//! json|yaml` (a `kind: List` for listings), `-o name`, JSON Lines, and a jsonpath subset; and
+//! kubectl's common flags: --no-headers, --show-labels, -L, --ignore-not-found, --chunk-size.
 
 use super::columns::Cell;
-use super::format::{cell, kubectl_table, table};
+use super::format::{cell, kubectl_printed, table};
+use super::formats::{GetOutput, GetOutputParser};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::k8s::decoder::Decoder;
@@ -20,12 +22,17 @@ pub struct GetArgs {
     src: PathBuf,
     /// TYPE[,TYPE…] [NAME…] or TYPE/NAME…
     targets: Vec<String>,
+    /// The namespace to read (default: default), as kubectl -n.
     #[arg(short = 'n', long)]
     namespace: Option<String>,
+    /// Every namespace, with a NAMESPACE column in tables.
     #[arg(short = 'A', long)]
     all_namespaces: bool,
+    /// Label selector, as kubectl -l: `app=web`, `tier!=db`, `env in (a,b)`, `key`, `!key`
+    /// (comma-separated requirements, all must hold).
     #[arg(short = 'l', long)]
     selector: Option<String>,
+    /// Field selector on metadata.name and metadata.namespace (`=`, `==`, `!=`, comma-separated).
     #[arg(long)]
     field_selector: Option<String>,
     /// Read at this revision (0 = current).
@@ -41,9 +48,27 @@ pub struct GetArgs {
     /// resource, or a key outside the prefix.
     #[arg(long, conflicts_with = "key")]
     list_keys: bool,
-    /// table, wide, json, yaml, name, jsonl, jsonpath=TEMPLATE or custom-columns=NAME:.path,…
-    #[arg(short = 'o', long, default_value = "table")]
-    output: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_parser = GetOutputParser, default_value = "table")]
+    output: GetOutput,
+    /// Print no header line (tables and custom-columns), as kubectl --no-headers.
+    #[arg(long)]
+    no_headers: bool,
+    /// Add a LABELS column to tables: every label as key=value, sorted by key, <none> when there
+    /// are none (table and wide only, as kubectl).
+    #[arg(long)]
+    show_labels: bool,
+    /// A table column per label key (repeat the flag or separate keys with commas), named as
+    /// kubectl names it: the key's last path segment upper-cased; empty when the object lacks it.
+    #[arg(short = 'L', long, value_name = "KEY", value_delimiter = ',')]
+    label_columns: Vec<String>,
+    /// Exit 0 and print nothing for a named object (or --key) that is not there, and no "No
+    /// resources found" for an empty listing, as kubectl --ignore-not-found.
+    #[arg(long)]
+    ignore_not_found: bool,
+    /// Accepted for kubectl's sake and ignored: a snapshot is read whole, not in chunks.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    chunk_size: i64,
     /// Sort the listing by a field, as kubectl: a jsonpath such as .metadata.name or
     /// '{.status.startTime}' (numbers by value, text by bytes, missing first).
     #[arg(long)]
@@ -51,6 +76,7 @@ pub struct GetArgs {
     /// Reference time for AGE (RFC 3339); default: the newest creationTimestamp listed.
     #[arg(long)]
     now: Option<String>,
+    /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
     #[arg(long, default_value = "/registry")]
     etcd_prefix: String,
     #[command(flatten)]
@@ -122,12 +148,15 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         cancel: super::interrupt::watch(),
     };
     let single = query.targets.len() == 1 && query.targets[0].1.is_some();
-    if matches!(a.output.as_str(), "jsonl" | "name") {
-        return stream(source, &query, &decoder, a.output == "jsonl", out);
+    if a.show_labels && !a.output.is_table() {
+        return Err(CliError::Usage(format!("--show-labels option cannot be used with {} printer", a.output.given())));
     }
-    if a.output.starts_with("jsonpath=") {
+    if matches!(a.output, GetOutput::Jsonl | GetOutput::Name) {
+        return stream(source, &query, &decoder, a, out);
+    }
+    if let GetOutput::JsonPath(template) = &a.output {
         // A template addresses the whole List (`{.items[*].metadata.name}`): it is built.
-        return collected(a, source, &query, &decoder, single, out);
+        return collected(a, template, source, &query, &decoder, single, out);
     }
     // Tables, json and yaml are written as objects arrive: a table keeps its rows, a List is
     // written item by item, so memory does not grow with the objects' size.
@@ -170,9 +199,9 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
             printer.add(&f, v, out)?;
         }
     }
-    findings |= say_not_found(&summary.not_found);
+    findings |= say_not_found(&summary.not_found, a.ignore_not_found);
     let shown = printer.finish(out)?;
-    if shown == 0 && summary.not_found.is_empty() && matches!(a.output.as_str(), "table" | "wide") {
+    if shown == 0 && summary.not_found.is_empty() && a.output.is_table() && !a.ignore_not_found {
         match &query.namespace {
             Namespace::All => say!("No resources found"),
             Namespace::One(n) => say!("No resources found in {n} namespace."),
@@ -184,7 +213,8 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
 
 /// `-o jsonl` and `-o name` write each object as it is decoded, so memory does not grow with
 /// the number of objects.
-fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: bool, out: &mut impl Write) -> CliResult {
+fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, a: &GetArgs, out: &mut impl Write) -> CliResult {
+    let jsonl = a.output == GetOutput::Jsonl;
     let mut findings = false;
     let mut bar = super::progress::Bar::new();
     let summary = etcdscope::views::get::get_each_reporting(
@@ -213,12 +243,16 @@ fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, jsonl: boo
         &mut |p| bar.update(p),
     )?;
     drop(bar);
-    findings |= say_not_found(&summary.not_found);
+    findings |= say_not_found(&summary.not_found, a.ignore_not_found);
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
 }
 
-/// kubectl's message for each name given that was not found; whether there was one.
-fn say_not_found(not_found: &[String]) -> bool {
+/// kubectl's message for each name given that was not found; whether there was one. With
+/// --ignore-not-found nothing is said and nothing found missing.
+fn say_not_found(not_found: &[String], ignore: bool) -> bool {
+    if ignore {
+        return false;
+    }
     for nf in not_found {
         say!("Error from server (NotFound): {nf}");
     }
@@ -249,8 +283,11 @@ fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut im
             KeyClass::Outside => ("outside-prefix".into(), String::new(), String::new(), String::new()),
         }
     };
-    let jsonl = matches!(a.output.as_str(), "json" | "jsonl");
+    let jsonl = matches!(a.output, GetOutput::Json | GetOutput::Jsonl);
     let mut rows = vec![["KEY", "CLASS", "RESOURCE", "NAMESPACE", "NAME", "MOD-REV", "BYTES"].map(String::from).to_vec()];
+    if a.no_headers {
+        rows.clear();
+    }
     etcdscope::views::get::list_keys_each(source, &a.etcd_prefix, a.rev, decoder, &super::interrupt::watch(), &mut |e| {
         let (class, resource, namespace, name) = describe(&e.class);
         if jsonl {
@@ -283,6 +320,9 @@ fn raw_key(source: &Snapshot<'_>, key: &str, a: &GetArgs, decoder: &Decoder, out
     };
     let resp = kv_get(source, &req)?;
     let Some(kv) = resp.key_values().next().transpose()? else {
+        if a.ignore_not_found {
+            return Ok(EXIT_OK);
+        }
         say!("etcdscope: key {key} not found at this revision");
         return Ok(EXIT_FINDINGS);
     };
@@ -309,7 +349,7 @@ pub fn write_json(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
 }
 
 /// `-o jsonpath=…`: every object is collected into the List the template addresses.
-fn collected(a: &GetArgs, source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, single: bool, out: &mut impl Write) -> CliResult {
+fn collected(a: &GetArgs, template: &str, source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, single: bool, out: &mut impl Write) -> CliResult {
     let result = get(source, query, decoder)?;
     let mut findings = false;
     let mut items = Vec::new();
@@ -326,8 +366,11 @@ fn collected(a: &GetArgs, source: &Snapshot<'_>, query: &GetQuery, decoder: &Dec
             }
         }
     }
-    findings |= say_not_found(&result.not_found);
-    let template = a.output.strip_prefix("jsonpath=").unwrap_or_default();
+    findings |= say_not_found(&result.not_found, a.ignore_not_found);
+    if items.is_empty() && a.ignore_not_found {
+        // kubectl prints nothing at all when nothing was found and that is to be ignored.
+        return Ok(if findings { EXIT_FINDINGS } else { EXIT_OK });
+    }
     let target = if single && items.len() == 1 { items.remove(0) } else { list_of(items) };
     write!(out, "{}", etcdscope::k8s::jsonpath::render(template, &target).map_err(CliError::Usage)?)?;
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
@@ -357,35 +400,40 @@ enum Printer {
     Single {
         yaml: bool,
         object: Option<Value>,
+        /// --ignore-not-found: nothing at all is printed when nothing was found, as kubectl.
+        ignore_not_found: bool,
     },
     /// A `kind: List`, its items written as they come.
     List {
         yaml: bool,
         items: usize,
+        ignore_not_found: bool,
     },
     Tables(Tables),
     /// `-o custom-columns=HEADER:.path,…`: one table over every type.
     Custom {
         columns: Vec<(String, String)>,
         rows: Vec<Vec<String>>,
+        no_headers: bool,
     },
 }
 
 impl Printer {
     fn new(a: &GetArgs, ns: &Namespace, single: bool) -> Result<Printer, CliError> {
-        Ok(match a.output.as_str() {
-            "json" | "yaml" if single => Printer::Single { yaml: a.output == "yaml", object: None },
-            "json" | "yaml" => Printer::List { yaml: a.output == "yaml", items: 0 },
-            "table" | "wide" => Printer::Tables(Tables::new(a, ns)?),
-            other if other.starts_with("custom-columns=") => Printer::Custom { columns: custom_columns(&other["custom-columns=".len()..])?, rows: Vec::new() },
-            other => return Err(CliError::Usage(format!("unable to match a printer suitable for the output format \"{other}\""))),
+        let ignore_not_found = a.ignore_not_found;
+        Ok(match &a.output {
+            GetOutput::Json | GetOutput::Yaml if single => Printer::Single { yaml: a.output == GetOutput::Yaml, object: None, ignore_not_found },
+            GetOutput::Json | GetOutput::Yaml => Printer::List { yaml: a.output == GetOutput::Yaml, items: 0, ignore_not_found },
+            GetOutput::Table | GetOutput::Wide => Printer::Tables(Tables::new(a, ns)?),
+            GetOutput::CustomColumns(spec) => Printer::Custom { columns: custom_columns(spec)?, rows: Vec::new(), no_headers: a.no_headers },
+            other => return Err(CliError::Usage(format!("unable to match a printer suitable for the output format \"{}\"", other.given()))),
         })
     }
 
     fn add(&mut self, f: &Found, v: Value, out: &mut impl Write) -> std::io::Result<()> {
         match self {
             Printer::Single { object, .. } => *object = Some(v),
-            Printer::List { yaml, items } => {
+            Printer::List { yaml, items, .. } => {
                 if *items == 0 {
                     out.write_all(if *yaml { b"apiVersion: v1\nitems:\n" } else { b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n" })?;
                 } else if !*yaml {
@@ -399,7 +447,7 @@ impl Printer {
                 }
             }
             Printer::Tables(t) => t.add(f, &v),
-            Printer::Custom { columns, rows } => rows.push(
+            Printer::Custom { columns, rows, .. } => rows.push(
                 columns
                     .iter()
                     .map(|(_, path)| match etcdscope::k8s::jsonpath::eval_all(path, &v) {
@@ -422,7 +470,8 @@ impl Printer {
     /// Writes what is left; returns how many objects were printed.
     fn finish(self, out: &mut impl Write) -> Result<usize, CliError> {
         Ok(match self {
-            Printer::Single { yaml, object } => {
+            Printer::Single { object: None, ignore_not_found: true, .. } | Printer::List { items: 0, ignore_not_found: true, .. } => 0,
+            Printer::Single { yaml, object, .. } => {
                 let shown = usize::from(object.is_some());
                 let v = object.unwrap_or_else(|| list_of(Vec::new()));
                 if yaml {
@@ -432,7 +481,7 @@ impl Printer {
                 }
                 shown
             }
-            Printer::List { yaml, items } => {
+            Printer::List { yaml, items, .. } => {
                 let tail: &[u8] = match (yaml, items) {
                     (true, 0) => b"apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: \"\"\n",
                     (true, _) => b"kind: List\nmetadata:\n  resourceVersion: \"\"\n",
@@ -447,12 +496,12 @@ impl Printer {
                 out.write_all(t.render().as_bytes())?;
                 shown
             }
-            Printer::Custom { columns, rows } => {
+            Printer::Custom { columns, rows, no_headers } => {
                 let shown = rows.len();
                 if shown > 0 {
-                    let mut table = vec![columns.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>()];
+                    let mut table = if no_headers { Vec::new() } else { vec![columns.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>()] };
                     table.extend(rows);
-                    out.write_all(kubectl_table(&table).as_bytes())?;
+                    out.write_all(kubectl_printed(&table).as_bytes())?;
                 }
                 shown
             }
@@ -506,6 +555,11 @@ pub fn yaml_list_item(item: &str) -> String {
 struct Tables {
     wide: bool,
     with_ns_scope: bool,
+    no_headers: bool,
+    /// -L: label keys shown as columns after the type's own.
+    label_columns: Vec<String>,
+    /// --show-labels: a LABELS column last.
+    show_labels: bool,
     now: Option<i64>,
     newest: i64,
     groups: Vec<(etcdscope::k8s::resources::ResourceInfo, Vec<Vec<Cell>>)>,
@@ -518,7 +572,17 @@ impl Tables {
             Some(t) => Some(super::age::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?),
             None => None,
         };
-        Ok(Tables { wide: a.output == "wide", with_ns_scope: *ns == Namespace::All, now, newest: 0, groups: Vec::new(), rows: 0 })
+        Ok(Tables {
+            wide: a.output == GetOutput::Wide,
+            with_ns_scope: *ns == Namespace::All,
+            no_headers: a.no_headers,
+            label_columns: a.label_columns.clone(),
+            show_labels: a.show_labels,
+            now,
+            newest: 0,
+            groups: Vec::new(),
+            rows: 0,
+        })
     }
 
     fn add(&mut self, f: &Found, o: &Value) {
@@ -543,6 +607,7 @@ impl Tables {
                 row.extend(cells);
             }
         }
+        row.extend(label_cells(o, &self.label_columns, self.show_labels).into_iter().map(Cell::Text));
         if self.with_ns_scope && info.namespaced {
             row.insert(0, Cell::Text(o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string()));
         }
@@ -565,11 +630,12 @@ impl Tables {
                 }
             };
             header.insert(0, "NAME".into());
+            header.extend(label_headers(&self.label_columns, self.show_labels));
             if with_ns {
                 header.insert(0, "NAMESPACE".into());
             }
             let name_at = usize::from(with_ns);
-            let mut table = vec![header];
+            let mut table = if self.no_headers { Vec::new() } else { vec![header] };
             for row in rows {
                 let mut cells: Vec<String> = row.into_iter().map(|c| c.show(now)).collect();
                 if several {
@@ -577,13 +643,40 @@ impl Tables {
                 }
                 table.push(cells);
             }
-            if !text.is_empty() {
+            // kubectl separates the types' tables by an empty line only when they have headers.
+            if !text.is_empty() && !self.no_headers {
                 text.push('\n');
             }
-            text.push_str(&kubectl_table(&table));
+            text.push_str(&kubectl_printed(&table));
         }
         text
     }
+}
+
+/// kubectl's names for the label columns (cli-runtime, pkg/printers/tableprinter.go: -L keys
+/// are named by their last `/`-separated segment, upper-cased; --show-labels adds LABELS last).
+fn label_headers(keys: &[String], show_labels: bool) -> Vec<String> {
+    let mut headers: Vec<String> = keys.iter().map(|k| k.rsplit('/').next().unwrap_or(k).to_uppercase()).collect();
+    if show_labels {
+        headers.push("LABELS".into());
+    }
+    headers
+}
+
+/// The label cells of one object, as kubectl fills them: each -L key's value (empty when the
+/// object lacks it), then for --show-labels every label as `key=value` sorted by key and joined
+/// with commas, `<none>` when there is none (apimachinery's labels.FormatLabels).
+fn label_cells(o: &Value, keys: &[String], show_labels: bool) -> Vec<String> {
+    let labels = o.pointer("/metadata/labels").and_then(Value::as_object);
+    let value = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut cells: Vec<String> = keys.iter().map(|k| value(k)).collect();
+    if show_labels {
+        let mut pairs: Vec<(&String, &str)> = labels.map(|l| l.iter().map(|(k, v)| (k, v.as_str().unwrap_or(""))).collect()).unwrap_or_default();
+        pairs.sort();
+        let all = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        cells.push(if all.is_empty() { "<none>".into() } else { all });
+    }
+    cells
 }
 
 fn created(o: &Value) -> Option<i64> {

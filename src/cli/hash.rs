@@ -1,6 +1,7 @@
 //! `etcdscope hash SRC [--kind …] [--rev R]`: the checksums etcd's tools print, offline
 //! (docs/commands/hash.md).
 
+use super::formats::TableOrJson;
 use super::{CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
 use etcdscope::snapshot::Snapshot;
@@ -20,8 +21,9 @@ pub struct HashArgs {
     /// For kv: hash up to this revision (0 = current), as `endpoint hashkv --rev`.
     #[arg(long, default_value_t = 0)]
     rev: i64,
-    #[arg(short = 'o', long, default_value = "table")]
-    output: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = TableOrJson::Table)]
+    output: TableOrJson,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -33,7 +35,6 @@ enum Kind {
 }
 
 pub fn run(a: &HashArgs, out: &mut impl Write) -> CliResult {
-    super::format::table_or_json(&a.output, "hash")?;
     let kinds: Vec<HashKind> = if a.kind.is_empty() { vec![Kind::Status, Kind::DumpDb, Kind::Kv, Kind::Sha256] } else { a.kind.clone() }
         .into_iter()
         .map(|k| match k {
@@ -46,7 +47,7 @@ pub fn run(a: &HashArgs, out: &mut impl Write) -> CliResult {
     let source = Source::open(&a.src)?;
     let h = hashes(&Snapshot::open(&source)?, &kinds, a.rev)?;
     let mismatch = h.sha256.as_ref().is_some_and(|s| s.trailer == "mismatch");
-    if a.output == "json" {
+    if a.output == TableOrJson::Json {
         serde_json::to_writer_pretty(&mut *out, &h).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {

@@ -29,8 +29,10 @@ pub struct HistoryArgs {
     /// TARGET is a key even without a leading slash.
     #[arg(long)]
     key: bool,
+    /// The namespace of TYPE's objects, as kubectl -n.
     #[arg(short = 'n', long)]
     namespace: Option<String>,
+    /// TYPE's objects in every namespace, as kubectl -A.
     #[arg(short = 'A', long)]
     all_namespaces: bool,
     /// First revision shown (refused below the compaction revision, as etcd refuses a watch).
@@ -39,7 +41,8 @@ pub struct HistoryArgs {
     /// Last revision shown.
     #[arg(long)]
     to_rev: Option<i64>,
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    /// Output format.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = Format::Table)]
     output: Format,
     #[command(flatten)]
     compare: super::decoding::CompareArgs,

@@ -51,7 +51,7 @@ pub struct GetArgs {
     #[arg(long)]
     hex: bool,
     /// Output format; etcdctl's -w is accepted too.
-    #[arg(short = 'o', long = "output", visible_alias = "write-out", short_alias = 'w', value_enum, default_value_t = Format::Simple)]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", visible_alias = "write-out", short_alias = 'w', value_enum, default_value_t = Format::Simple)]
     output: Format,
 }
 

@@ -19,11 +19,13 @@ mod diff;
 #[cfg(feature = "sqlite")]
 mod export;
 mod format;
+mod formats;
 mod get;
 mod hash;
 mod history;
 mod interrupt;
 mod kv;
+mod man;
 mod progress;
 #[cfg(feature = "sqlite")]
 mod query_print;
@@ -104,8 +106,9 @@ enum Command {
         /// bash, zsh, fish, elvish or powershell
         shell: clap_complete::Shell,
     },
-    /// The man page (roff): `etcdscope man > /usr/local/share/man/man1/etcdscope.1`.
-    Man,
+    /// The man pages (roff): the top page on stdout (`etcdscope man >
+    /// /usr/local/share/man/man1/etcdscope.1`), or one page per command with `--out DIR`.
+    Man(man::ManArgs),
     /// etcd key-value reads (etcdctl semantics).
     Kv {
         #[command(subcommand)]
@@ -125,6 +128,7 @@ pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            let e = suggest_nearest_flag(e);
             let code = if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_OK };
             let _ = e.print();
             return code;
@@ -150,9 +154,9 @@ pub fn run() -> i32 {
             clap_complete::generate(shell, &mut Cli::command(), "etcdscope", &mut out);
             Ok(EXIT_OK)
         }
-        Command::Man => {
+        Command::Man(args) => {
             use clap::CommandFactory;
-            clap_mangen::Man::new(Cli::command()).render(&mut out).map(|()| EXIT_OK).map_err(CliError::Io)
+            man::run(&args, Cli::command(), &mut out)
         }
         Command::Hash(args) => hash::run(&args, &mut out),
         Command::Check(args) => check::run(&args, &mut out),
@@ -179,6 +183,50 @@ pub fn run() -> i32 {
     }
 }
 
+/// An unknown `--flag` is answered with the nearest flag the command has, in clap's words ("a
+/// similar argument exists"), even when nothing is close enough for clap's own suggestion:
+/// clap's fallback tip ("to pass '--x' as a value, use '-- --x'") misleads far more often than
+/// it helps, as no command here takes a value that starts with `--`.
+fn suggest_nearest_flag(mut e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument || e.get(ContextKind::SuggestedArg).is_some() {
+        return e;
+    }
+    let Some(ContextValue::String(given)) = e.get(ContextKind::InvalidArg) else { return e };
+    let Some(flag) = given.strip_prefix("--") else { return e };
+    let flag = flag.split_once('=').map_or(flag, |(name, _)| name);
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(nearest) = nearest_flag(&command_named_by(&args), flag) {
+        e.insert(ContextKind::SuggestedArg, ContextValue::String(format!("--{nearest}")));
+        e.insert(ContextKind::Suggested, ContextValue::StyledStrs(Vec::new()));
+    }
+    e
+}
+
+/// The (sub)command the arguments name: `etcdscope kv get …` is `kv get`.
+fn command_named_by(args: &[std::ffi::OsString]) -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    for arg in args.iter().skip(1) {
+        let Some(arg) = arg.to_str() else { break };
+        if arg.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(arg) {
+            Some(sub) => cmd = sub.clone(),
+            None => break,
+        }
+    }
+    cmd
+}
+
+/// The visible long flag of `cmd` most like `given` (Jaro similarity, as clap's suggestions).
+fn nearest_flag(cmd: &clap::Command, given: &str) -> Option<String> {
+    let longs = cmd.get_arguments().filter(|a| !a.is_hide_set()).flat_map(|a| a.get_long().into_iter().chain(a.get_all_aliases().unwrap_or_default()));
+    longs.map(|long| (strsim::jaro(given, long), long)).max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, long)| long.to_string())
+}
+
 /// A failed write to standard output, as a library error (views that stream call back into
 /// printers through `Result<(), etcdscope::Error>`).
 pub fn stdout_error(e: std::io::Error) -> etcdscope::Error {
@@ -201,3 +249,66 @@ pub enum CliError {
 }
 
 pub type CliResult = Result<i32, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every command, by its path (`etcdscope kv get`).
+    fn commands() -> Vec<(String, clap::Command)> {
+        fn walk(path: String, cmd: &clap::Command, all: &mut Vec<(String, clap::Command)>) {
+            for sub in cmd.get_subcommands() {
+                walk(format!("{path} {}", sub.get_name()), sub, all);
+            }
+            all.push((path, cmd.clone()));
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut all = Vec::new();
+        walk("etcdscope".into(), &cmd, &mut all);
+        all
+    }
+
+    fn shown(arg: &clap::Arg) -> String {
+        match (arg.get_long(), arg.get_short()) {
+            (Some(long), _) => format!("--{long}"),
+            (None, Some(short)) => format!("-{short}"),
+            (None, None) => format!("<{}>", arg.get_id()),
+        }
+    }
+
+    #[test]
+    fn every_argument_of_every_command_has_help() {
+        let mut silent = Vec::new();
+        for (path, cmd) in commands() {
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    silent.push(format!("{path} {}", shown(arg)));
+                }
+            }
+        }
+        assert!(silent.is_empty(), "arguments without help text:\n{}", silent.join("\n"));
+    }
+
+    #[test]
+    fn every_output_flag_is_typed_and_lists_its_values() {
+        for (path, cmd) in commands() {
+            if let Some(output) = cmd.get_arguments().find(|a| a.get_long() == Some("output")) {
+                assert_eq!(output.get_short(), Some('o'), "{path}");
+                assert!(!output.get_possible_values().is_empty(), "{path} -o lists no values");
+                assert_eq!(output.get_value_names().map(|n| n.iter().map(|s| s.to_string()).collect::<Vec<_>>()), Some(vec!["FORMAT".to_string()]), "{path}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_nearest_flag_is_found_when_nothing_is_close() {
+        let args: Vec<std::ffi::OsString> = ["etcdscope", "kv", "get", "db", "--prefx"].map(Into::into).to_vec();
+        let cmd = super::command_named_by(&args);
+        assert_eq!(cmd.get_name(), "get");
+        assert!(cmd.get_arguments().any(|a| a.get_long() == Some("print-value-only")), "kv get, not get");
+        assert_eq!(super::nearest_flag(&cmd, "prefx").as_deref(), Some("prefix"));
+        assert!(super::nearest_flag(&cmd, "zzzzzz").is_some());
+    }
+}

@@ -34,24 +34,16 @@ const GAP: usize = 2;
 const PIECE: usize = 3 << 18;
 
 /// The output formats of `query -o`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Aligned columns, widths from the first rows.
     Table,
+    /// An array of objects keyed by column.
     Json,
+    /// One object per row.
     Jsonl,
+    /// Comma-separated values.
     Csv,
-}
-
-impl Format {
-    pub fn parse(name: &str) -> Option<Format> {
-        Some(match name {
-            "table" => Format::Table,
-            "json" => Format::Json,
-            "jsonl" => Format::Jsonl,
-            "csv" => Format::Csv,
-            _ => return None,
-        })
-    }
 }
 
 /// Where a run's rows go, one at a time.

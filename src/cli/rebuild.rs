@@ -1,6 +1,7 @@
 //! `etcdscope rebuild SRC --out DIR`: a new member data dir, as `etcdutl snapshot restore`
 //! writes one (docs/commands/rebuild.md).
 
+use super::formats::TableOrJson;
 use super::{CliResult, EXIT_OK};
 use clap::Args;
 use etcdscope::snapshot::Snapshot;
@@ -54,13 +55,12 @@ pub struct RebuildArgs {
     /// Print what would be written (IDs, consistent index, revisions, warnings), write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// table or json
-    #[arg(short = 'o', long, default_value = "table")]
-    output: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = TableOrJson::Table)]
+    output: TableOrJson,
 }
 
 pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
-    super::format::table_or_json(&args.output, "rebuild")?;
     let options = RebuildOptions {
         cluster: ClusterFlags {
             name: args.name.clone(),
@@ -83,7 +83,7 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
     if args.dry_run {
         let (plan, _, _) = plan(&snap, &options)?;
         etcdscope::views::rebuild::check_out(&args.out)?;
-        if args.output == "json" {
+        if args.output == TableOrJson::Json {
             serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "dryRun": true, "plan": plan })).map_err(std::io::Error::from)?;
             writeln!(out)?;
         } else {
@@ -93,7 +93,7 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
         return Ok(EXIT_OK);
     }
     let (plan, summary) = rebuild(&snap, &options, &args.out)?;
-    if args.output == "json" {
+    if args.output == TableOrJson::Json {
         serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "plan": plan, "written": summary })).map_err(std::io::Error::from)?;
         writeln!(out)?;
         return Ok(EXIT_OK);

@@ -7,7 +7,7 @@
 //! whose line failed, and that one is named on stderr.
 
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use etcdscope::live::{LiveEtcd, TlsFiles};
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
@@ -16,6 +16,15 @@ use etcdscope::views::replay::{keys_from_diff, replay, Outcome, ReplayLine, Repl
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// `replay -o`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    /// JSON Lines.
+    #[value(alias = "jsonl")]
+    Json,
+}
 
 #[derive(Args)]
 pub struct ReplayArgs {
@@ -30,8 +39,10 @@ pub struct ReplayArgs {
     /// TARGET is a key prefix (`""` for every key).
     #[arg(long)]
     prefix: bool,
+    /// The namespace of TYPE's objects, as kubectl -n.
     #[arg(short = 'n', long)]
     namespace: Option<String>,
+    /// TYPE's objects in every namespace, as kubectl -A.
     #[arg(short = 'A', long)]
     all_namespaces: bool,
     /// A `etcdscope diff -o json` document: replay the keys of one of its classes.
@@ -65,9 +76,10 @@ pub struct ReplayArgs {
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
     #[arg(long, default_value = "/registry")]
     etcd_prefix: String,
-    /// table, or json (JSON Lines: one object per key as it is written, then {"summary": …})
-    #[arg(short = 'o', long, default_value = "table")]
-    output: String,
+    /// Output format: table, or json (JSON Lines: one object per key as it is written, then
+    /// {"summary": …}; jsonl is the same).
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = Format::Table)]
+    output: Format,
     #[command(flatten)]
     decoding: super::decoding::DecodingArgs,
 }
@@ -112,11 +124,7 @@ fn selection(a: &ReplayArgs) -> Result<Selection, CliError> {
 }
 
 pub fn run(a: &ReplayArgs, out: &mut impl Write) -> CliResult {
-    let json = match a.output.as_str() {
-        "table" => false,
-        "json" | "jsonl" => true,
-        other => return Err(CliError::Usage(format!("-o {other}: replay prints table or json (JSON Lines)"))),
-    };
+    let json = a.output == Format::Json;
     let options = ReplayOptions {
         selection: selection(a)?,
         revision: a.rev,

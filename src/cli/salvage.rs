@@ -9,6 +9,7 @@
 //! neither.
 
 use super::format::{cell, one_line};
+use super::formats::TableOrJson;
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::bolt::check::Severity;
@@ -40,9 +41,9 @@ pub struct SalvageArgs {
     /// with the revisions table), to query it at once.
     #[arg(long)]
     export_sqlite: Option<PathBuf>,
-    /// table or json
-    #[arg(short = 'o', long, default_value = "table")]
-    output: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = TableOrJson::Table)]
+    output: TableOrJson,
     #[command(flatten)]
     decoding: super::decoding::DecodingArgs,
 }
@@ -51,7 +52,6 @@ pub struct SalvageArgs {
 const SHOWN: usize = 20;
 
 pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
-    super::format::table_or_json(&a.output, "salvage")?;
     if a.export_sqlite.is_some() && !cfg!(feature = "sqlite") {
         return Err(CliError::Usage("--export-sqlite: this etcdscope was built without SQLite (the `sqlite` feature)".into()));
     }
@@ -83,7 +83,7 @@ pub fn run(a: &SalvageArgs, out: &mut impl Write) -> CliResult {
         _ => None,
     };
     commit_together(pending_out, pending_export)?;
-    if a.output == "json" {
+    if a.output == TableOrJson::Json {
         serde_json::to_writer_pretty(&mut *out, &r).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 pub struct StatusArgs {
     /// Snapshot file, member db, member dir or data dir.
     src: PathBuf,
-    #[arg(short = 'o', long = "output", visible_alias = "write-out", short_alias = 'w', value_enum, default_value_t = Format::Table)]
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", visible_alias = "write-out", short_alias = 'w', value_enum, default_value_t = Format::Table)]
     output: Format,
 }
 

@@ -5,13 +5,24 @@
 use super::format::{one_line, printable_key};
 use super::wal_json::line_json;
 use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use etcdscope::views::wal::{corruption_error, read_reporting, MemberState, WalQuery, WalSummary};
 use etcdscope::wal::snap::SnapStatus;
 use etcdscope::wal::startup::{StartFrom, StartPoint};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
+
+/// `wal -o`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// One line per record, then the summary.
+    Table,
+    /// One document: {"records": […], "summary": {…}}.
+    Json,
+    /// One JSON object per record, then {"summary": …}, streamed.
+    Jsonl,
+}
 
 #[derive(Args)]
 pub struct WalArgs {
@@ -37,8 +48,8 @@ pub struct WalArgs {
     #[arg(long)]
     best_effort: bool,
     /// Output format.
-    #[arg(short = 'o', long, default_value = "table", value_parser = ["table", "json", "jsonl"])]
-    output: String,
+    #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = Format::Table)]
+    output: Format,
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`): Secrets' keys are under
     /// `<prefix>/secrets/`.
     #[arg(long, default_value = super::decoding::DEFAULT_ETCD_PREFIX)]
@@ -73,7 +84,7 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
     let mut records_written = 0usize;
     let mut io_error = None;
     // Tables show a put's key and size, not its object: no need to decode it.
-    let decoding = if a.output == "table" { None } else { Some(&decoder) };
+    let decoding = if a.output == Format::Table { None } else { Some(&decoder) };
     let mut bar = super::progress::Bar::new();
     let summary = read_reporting(
         &a.dir,
@@ -84,14 +95,14 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
                 return Ok(());
             }
             let v = line_json(&line);
-            let r = match a.output.as_str() {
-                "jsonl" => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
-                "json" => {
+            let r = match a.output {
+                Format::Jsonl => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
+                Format::Json => {
                     let head: &[u8] = if records_written == 0 { b"{\n    \"records\": [\n" } else { b",\n" };
                     records_written += 1;
                     out.write_all(head).and_then(|()| out.write_all(super::get::json_list_item(&v.to_value()).as_bytes()))
                 }
-                _ => {
+                Format::Table => {
                     let head = if records_written == 0 { format!("{TABLE_HEADER}\n") } else { String::new() };
                     records_written += 1;
                     writeln!(out, "{head}{}", table_line(&v.json))
@@ -111,9 +122,9 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
     }
     let summary = summary?;
     let s = summary_json(&summary);
-    match a.output.as_str() {
-        "jsonl" => writeln!(out, "{}", json!({"summary": s}))?,
-        "json" if !a.verify => {
+    match a.output {
+        Format::Jsonl => writeln!(out, "{}", json!({"summary": s}))?,
+        Format::Json if !a.verify => {
             let summary = super::get::json_list_item(&s);
             let summary = summary.trim_start().replace("\n    ", "\n");
             if records_written == 0 {
@@ -123,8 +134,8 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
             }
             writeln!(out, "    \"summary\": {summary}\n}}")?;
         }
-        "json" => super::get::write_json(out, &s)?,
-        _ => out.write_all(summary_text(&summary).as_bytes())?,
+        Format::Json => super::get::write_json(out, &s)?,
+        Format::Table => out.write_all(summary_text(&summary).as_bytes())?,
     }
     for p in &summary.order_problems {
         say!("etcdscope: warning: {p}");

@@ -51,6 +51,24 @@ pub fn bin_dir_or_skip(version: &str) -> Option<String> {
     None
 }
 
+/// kubectl 1.35 (scripts/install-kubectl.sh): $ETCDSCOPE_KUBECTL, else the script's cache.
+/// `None` (after a `SKIPPED:` line) when it is missing and skipping is allowed; with
+/// ETCDSCOPE_REQUIRE_ETCD=1 (CI, scripts/test.sh: every real tool required) a missing kubectl
+/// fails the test.
+pub fn kubectl_or_skip() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|c| c.join("etcdscope/kubectl-v35/kubectl"));
+    let found = std::env::var_os("ETCDSCOPE_KUBECTL").map(PathBuf::from).or(cache).filter(|p| p.is_file());
+    if found.is_none() {
+        let required = std::env::var("ETCDSCOPE_REQUIRE_ETCD").is_ok_and(|v| v == "1");
+        assert!(!required, "kubectl 1.35 is not installed (run scripts/install-kubectl.sh); ETCDSCOPE_REQUIRE_ETCD=1 forbids skipping");
+        eprintln!("SKIPPED: kubectl not installed (scripts/install-kubectl.sh) and ETCDSCOPE_REQUIRE_ETCD is not 1");
+    }
+    found
+}
+
 /// Runs `scripts/<script>` with `--etcdscope <our binary> --out <json>` and `args`, and returns
 /// the JSON it recorded (etcd's answers; the script decides nothing).
 pub fn recording(script: &str, args: &[&std::ffi::OsStr]) -> Value {
