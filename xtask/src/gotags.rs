@@ -43,8 +43,8 @@ pub const PATH: &str = "schemas/upstream/go-json-tags.tsv";
 // ---------------------------------------------------------------------------------------------
 // Facts (the .tsv).
 
-/// `dropped`: the field is taken from an older release than the newest one that has its message
-/// (a field a newer release removed or renumbered).
+/// `dropped`: a source newer than the one the field is taken from has its message without the
+/// field (a field a newer release, or master, removed or renumbered).
 pub const FLAGS: [&str; 8] = ["omitempty", "omitzero", "pointer", "slice", "map", "bytes", "inline", "dropped"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -585,6 +585,8 @@ pub fn field_fact(f: &GoField, kind: Kind) -> Option<(u32, Fact)> {
 
 /// A Go module tree to learn from.
 pub struct Source {
+    /// How new the source is: 0 for the newest (master), then the releases, newest first.
+    pub age: usize,
     pub module: String,
     /// The upstream source and the module's ref, e.g. `v1.36.3 v0.36.3`.
     pub refname: String,
@@ -593,13 +595,15 @@ pub struct Source {
 }
 
 impl Source {
-    /// The five module trees of a prepared upstream source.
-    pub fn of(ready: &crate::upstream::Ready) -> Vec<Source> {
+    /// The five module trees of a prepared upstream source of the given age (see
+    /// [`crate::upstream::SourceList::ages`]).
+    pub fn of(ready: &crate::upstream::Ready, age: usize) -> Vec<Source> {
         ready
             .source
             .pins
             .iter()
             .map(|p| Source {
+                age,
                 module: p.module().to_owned(),
                 refname: format!("{} {}", ready.source.name, p.git_ref),
                 commit: p.commit.clone().unwrap_or_default(),
@@ -713,8 +717,10 @@ fn learn(sources: &[Source]) -> Result<Learned> {
         not_messages: BTreeSet::new(),
         custom: BTreeSet::new(),
     };
-    // Message -> the first (newest) source that has it.
-    let mut message_source: HashMap<String, usize> = HashMap::new();
+    // Message -> (source, its field numbers), for every source that has it; and the source each
+    // fact is taken from.
+    let mut present: HashMap<String, Vec<(usize, BTreeSet<u32>)>> = HashMap::new();
+    let mut taken_from: HashMap<(String, u32), usize> = HashMap::new();
     for (si, ps) in pkgs.iter().enumerate() {
         // Own source first, then the others in order.
         let order: Vec<usize> = std::iter::once(si).chain((0..sources.len()).filter(|&i| i != si)).collect();
@@ -770,17 +776,26 @@ fn learn(sources: &[Source]) -> Result<Learned> {
                     if kind == Kind::Unknown {
                         l.unknown_types.insert(format!("{} ({full})", gf.ty));
                     }
-                    let newest = *message_source.entry(full.clone()).or_insert(si);
-                    if let std::collections::btree_map::Entry::Vacant(e) = l.facts.entry((full.clone(), num)) {
-                        let mut fact = fact;
-                        if newest < si {
-                            fact.flags.insert("dropped");
+                    let seen = present.entry(full.clone()).or_default();
+                    match seen.last_mut() {
+                        Some((s, nums)) if *s == si => {
+                            nums.insert(num);
                         }
+                        _ => seen.push((si, BTreeSet::from([num]))),
+                    }
+                    if let std::collections::btree_map::Entry::Vacant(e) = l.facts.entry((full.clone(), num)) {
                         e.insert(fact);
+                        taken_from.insert((full.clone(), num), si);
                         l.per_source[si] += 1;
                     }
                 }
             }
+        }
+    }
+    for ((message, num), fact) in l.facts.iter_mut() {
+        let from = sources[taken_from[&(message.clone(), *num)]].age;
+        if present[message].iter().any(|(s, nums)| sources[*s].age < from && !nums.contains(num)) {
+            fact.flags.insert("dropped");
         }
     }
     Ok(l)

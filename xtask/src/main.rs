@@ -208,7 +208,8 @@ fn learn_upstream(root: &Path, args: &SchemaArgs, overlay: &overlay::Overlay) ->
         per_source.push((protofacts::SourceLine::of(&r.source), messages));
     }
     let proto = protofacts::merge(per_source);
-    let go_sources: Vec<gotags::Source> = ready.iter().flat_map(gotags::Source::of).collect();
+    let ages = list.ages();
+    let go_sources: Vec<gotags::Source> = ready.iter().zip(ages).flat_map(|(r, age)| gotags::Source::of(r, age)).collect();
     let go_text = gotags::learn_text(&go_sources)?;
     let go = gotags::GoFacts::parse(&go_text)?;
     let inputs = gen::Inputs { proto, go };

@@ -261,6 +261,9 @@ v1.35.7 metrics v0.35.6 0123456789abcdef0123456789abcdef01234567
     let refs = [("kube-aggregator".to_owned(), "v0.35.6".to_owned()), ("metrics".to_owned(), "v0.35.6".to_owned())].into();
     assert_eq!(list.with_release(Source::release("v1.35.7", &refs).unwrap()).unwrap(), list);
     assert!(Source::release("v1.36", &none).is_err());
+    // master counts as newer than every release, whatever its place in the list.
+    let master = Source { name: "master".into(), pins: newer.0[0].pins.clone() };
+    assert_eq!(SourceList(vec![newer.0[0].clone(), master, newer.0[1].clone()]).ages(), [1, 0, 2]);
     assert!(Source::release("v1.36.3", &[("nope".to_owned(), "x".to_owned())].into()).is_err());
 }
 
@@ -443,7 +446,7 @@ fn sources_are_pinned_and_checked() {
     let msgs = crate::protofacts::read_source(&ready[0]).unwrap();
     let pod: Vec<(u32, &str, &str)> = msgs["k8s.io.api.core.v1.Pod"].fields.iter().map(|f| (f.number, f.name.as_str(), f.ty.as_str())).collect();
     assert_eq!(pod, [(1, "metadata", "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"), (3, "nodeName", "string"), (2, "tags", "string")]);
-    let go = crate::gotags::learn_text(&crate::gotags::Source::of(&ready[0])).unwrap();
+    let go = crate::gotags::learn_text(&crate::gotags::Source::of(&ready[0], 0)).unwrap();
     assert!(go.lines().any(|l| l == "k8s.io.api.core.v1.Pod\t1\tmetadata\tomitempty"), "{go}");
     assert!(go.lines().any(|l| l == "k8s.io.api.core.v1.Pod\t2\ttags\tslice"), "{go}");
     assert!(go.lines().any(|l| l == "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta\t2\tuid\tomitempty"), "{go}");

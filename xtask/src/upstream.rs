@@ -192,6 +192,20 @@ impl SourceList {
         o
     }
 
+    /// How new each source is (0 = newest), in list order: `master` (any source that is not a
+    /// release) is newer than every release, as it is kept at a commit after the newest one;
+    /// releases go by version.
+    pub fn ages(&self) -> Vec<usize> {
+        let key = |s: &Source| std::cmp::Reverse(release_version(&s.name).map_or((u32::MAX, 0, 0), |v| v));
+        let mut order: Vec<usize> = (0..self.0.len()).collect();
+        order.sort_by_key(|&i| key(&self.0[i]));
+        let mut ages = vec![0; self.0.len()];
+        for (age, i) in order.into_iter().enumerate() {
+            ages[i] = age;
+        }
+        ages
+    }
+
     /// The list with `release` as its newest release: it replaces the listed release of the same
     /// minor version, or is added in front of the older ones.
     pub fn with_release(&self, release: Source) -> Result<SourceList> {
