@@ -85,7 +85,7 @@ pub struct GoFacts {
 
 impl GoFacts {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {} (write it with `cargo xtask learn-go-tags`)", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {} (write it with `cargo xtask schemas --upstream`)", path.display()))?;
         Self::parse(&text).with_context(|| format!("in {}", path.display()))
     }
 
