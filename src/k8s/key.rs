@@ -306,6 +306,9 @@ mod tests {
         assert_eq!(k("/registry/ingress/ns/web"), object("networking.k8s.io", "ingresses", Some("ns"), "web"));
         assert_eq!(k("/registry/namespaces/default"), object("", "namespaces", None, "default"));
         assert_eq!(k("/registry/deployments/kube-system/coredns"), object("apps", "deployments", Some("kube-system"), "coredns"));
+        // Kubernetes 1.35-1.36 scheduling types, stored under their plural (default registry stores).
+        assert_eq!(k("/registry/podgroups/ml/gang-1"), object("scheduling.k8s.io", "podgroups", Some("ml"), "gang-1"));
+        assert_eq!(k("/registry/workloads/ml/trainer"), object("scheduling.k8s.io", "workloads", Some("ml"), "trainer"));
         assert_eq!(
             k("/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com"),
             object("apiextensions.k8s.io", "customresourcedefinitions", None, "widgets.example.com")

@@ -95,3 +95,40 @@ pub fn rename(stored: &[u8], name: &str, namespace: &str) -> Vec<u8> {
     out.extend(replace(unknown, 2, Some(&object)));
     out
 }
+
+/// A protobuf message built field by field, for hand-made Kubernetes objects.
+#[derive(Default, Clone)]
+pub struct Msg(pub Vec<u8>);
+
+impl Msg {
+    pub fn new() -> Msg {
+        Msg::default()
+    }
+
+    /// A varint field (int32, int64, bool).
+    pub fn int(mut self, number: u64, v: u64) -> Msg {
+        varint(number << 3, &mut self.0);
+        varint(v, &mut self.0);
+        self
+    }
+
+    pub fn str(mut self, number: u64, s: &str) -> Msg {
+        bytes_field(number, s.as_bytes(), &mut self.0);
+        self
+    }
+
+    /// A message field (appended again for each element of a repeated field).
+    pub fn msg(mut self, number: u64, m: &Msg) -> Msg {
+        bytes_field(number, &m.0, &mut self.0);
+        self
+    }
+}
+
+/// A stored value as kube-apiserver writes it: `k8s\0` and a runtime.Unknown holding the type
+/// (TypeMeta: apiVersion 1, kind 2) in field 1 and the object in field 2.
+pub fn stored(api_version: &str, kind: &str, object: &Msg) -> Vec<u8> {
+    let type_meta = Msg::new().str(1, api_version).str(2, kind);
+    let mut out = b"k8s\0".to_vec();
+    out.extend(Msg::new().msg(1, &type_meta).msg(2, object).0);
+    out
+}

@@ -1,15 +1,14 @@
-//! `cargo xtask learn-go-tags`: records, per protobuf field of Kubernetes' Go API structs, what Go's
-//! `encoding/json` does with it (JSON name, `omitempty`, `omitzero`, `,inline`, and whether the Go
-//! type is a pointer, slice, map or `[]byte`), in `schemas/overlay/go-json-tags.tsv`.
-//! `cargo xtask schemas` reads only that committed file (never the Go sources) and turns it into
+//! The Go facts of Kubernetes' API structs: per protobuf field, what Go's `encoding/json` does with
+//! it (JSON name, `omitempty`, `omitzero`, `,inline`, and whether the Go type is a pointer, slice,
+//! map or `[]byte`), learned from the Go sources of the upstream sources (`cargo xtask schemas
+//! --upstream`, see [`crate::upstream`]) into the committed `schemas/upstream/go-json-tags.tsv`.
+//! `cargo xtask schemas` reads only that file (never the Go sources) and turns it into
 //! `schemas/kubernetes/go-json.txt`, the per-field rules the renderer follows.
 //!
-//! Sources are Go module trees (k8s.io/api, k8s.io/apimachinery, ...), given in priority order:
-//! `--from <git dir>@<ref>` extracts `<ref>` with `git archive` into `--work` (default
-//! `/tmp/k8s-src`, one directory per module and ref; the git directory is only read), or
-//! `--from <dir>` reads an existing checkout in place. A (message, field number) is taken from
-//! the first source that has it, so list the newest ref first and older releases after it (they
-//! only add messages or fields that newer ones no longer have).
+//! Sources are Go module trees (k8s.io/api, k8s.io/apimachinery, ...) in priority order, the
+//! order of schemas/upstream/sources.txt: a (message, field number) is taken from the first source
+//! that has it, so the newest release comes first and older releases only add messages or fields
+//! that newer ones no longer have.
 //!
 //! In every Go package directory that has a `generated.proto`, its `package` line gives the proto
 //! package, and every struct whose name is a message there contributes its fields that carry a
@@ -22,7 +21,7 @@
 //! File format (`#` lines are comments; columns separated by one tab, shown here as `<TAB>`):
 //!
 //! ```text
-//! # source<TAB><go module><TAB><ref or "dir"><TAB><commit><TAB><extracted at><TAB><fields taken>
+//! # source<TAB><go module><TAB><source> <ref><TAB><commit><TAB><fields taken>
 //! <message full name><TAB><field number><TAB><json name><TAB><flags>
 //! ```
 //!
@@ -36,20 +35,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-pub const PATH: &str = "schemas/overlay/go-json-tags.tsv";
-
-/// Written into each extracted tree: `<module>\t<commit>`.
-const MARKER: &str = ".etcdscope-source";
+pub const PATH: &str = "schemas/upstream/go-json-tags.tsv";
 
 // ---------------------------------------------------------------------------------------------
 // Facts (the .tsv).
 
-/// `dropped`: the field is taken from an older release than the newest one that has its message
-/// (a field a newer release removed or renumbered).
+/// `dropped`: a source newer than the one the field is taken from has its message without the
+/// field (a field a newer release, or master, removed or renumbered).
 pub const FLAGS: [&str; 8] = ["omitempty", "omitzero", "pointer", "slice", "map", "bytes", "inline", "dropped"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,7 +85,7 @@ pub struct GoFacts {
 
 impl GoFacts {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {} (write it with `cargo xtask learn-go-tags`)", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {} (write it with `cargo xtask schemas --upstream`)", path.display()))?;
         Self::parse(&text).with_context(|| format!("in {}", path.display()))
     }
 
@@ -99,10 +94,10 @@ impl GoFacts {
         for (i, line) in text.lines().enumerate() {
             if let Some(c) = line.strip_prefix('#') {
                 if let Some(s) = c.trim_start().strip_prefix("source\t") {
-                    // module, ref, commit, extracted at, fields taken
+                    // module, source and ref, commit, fields taken
                     let cols: Vec<&str> = s.split('\t').collect();
                     out.sources.push(match cols.as_slice() {
-                        [module, refname, commit, _, n] => format!("`{module}` {refname} ({commit}): {n} fields"),
+                        [module, refname, commit, n] => format!("`{module}` {refname} ({commit}): {n} fields"),
                         _ => s.replace('\t', " "),
                     });
                 } else if let Some(m) = c.trim_start().strip_prefix("custom-json\t") {
@@ -588,72 +583,33 @@ pub fn field_fact(f: &GoField, kind: Kind) -> Option<(u32, Fact)> {
 // ---------------------------------------------------------------------------------------------
 // Sources.
 
-struct Source {
-    module: String,
-    /// The ref given, or `dir`.
-    refname: String,
-    commit: String,
-    dir: PathBuf,
-    /// How it was given on the command line.
-    arg: String,
+/// A Go module tree to learn from.
+pub struct Source {
+    /// How new the source is: 0 for the newest (master), then the releases, newest first.
+    pub age: usize,
+    pub module: String,
+    /// The upstream source and the module's ref, e.g. `v1.36.3 v0.36.3`.
+    pub refname: String,
+    pub commit: String,
+    pub dir: PathBuf,
 }
 
-fn git(gitdir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git").arg("-C").arg(gitdir).args(args).output().context("running git")?;
-    if !out.status.success() {
-        bail!("git -C {} {}: {}", gitdir.display(), args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
-}
-
-fn module_of(go_mod: &str) -> Option<String> {
-    go_mod.lines().find_map(|l| l.trim().strip_prefix("module ").map(|m| m.trim().trim_matches('"').to_owned()))
-}
-
-/// `<git dir>@<ref>`: extracts the ref under `work`; `<dir>`: reads it in place.
-fn open_source(arg: &str, work: &Path) -> Result<Source> {
-    if let Some((gitdir, refname)) = arg.rsplit_once('@').filter(|(g, r)| !r.is_empty() && Path::new(g).is_dir()) {
-        let gitdir = Path::new(gitdir);
-        let commit = git(gitdir, &["rev-parse", "--verify", &format!("{refname}^{{commit}}")])?;
-        let go_mod = git(gitdir, &["show", &format!("{commit}:go.mod")])?;
-        let module = module_of(&go_mod).context("go.mod has no module line")?;
-        let base = module.rsplit('/').next().unwrap().to_owned();
-        let dir = work.join(format!("{base}-{}", refname.replace(['/', ':'], "_")));
-        let marker = dir.join(MARKER);
-        let want = format!("{module}\t{commit}\n");
-        let have = std::fs::read_to_string(&marker).ok();
-        if have.as_deref() != Some(want.as_str()) {
-            if dir.exists() {
-                if have.is_none() {
-                    bail!("{} exists and was not extracted by learn-go-tags; remove it or pick another --work", dir.display());
-                }
-                std::fs::remove_dir_all(&dir)?;
-            }
-            std::fs::create_dir_all(&dir)?;
-            eprintln!("extracting {module} {refname} ({}) to {}", &commit[..12], dir.display());
-            let mut archive = Command::new("git")
-                .arg("-C")
-                .arg(gitdir)
-                .args(["archive", "--format=tar", &commit])
-                .stdout(Stdio::piped())
-                .spawn()
-                .context("running git archive")?;
-            let tar = Command::new("tar").arg("-x").arg("-C").arg(&dir).stdin(archive.stdout.take().unwrap()).status()?;
-            if !archive.wait()?.success() || !tar.success() {
-                bail!("extracting {arg} failed");
-            }
-            std::fs::write(&marker, &want)?;
-        }
-        Ok(Source { module, refname: refname.to_owned(), commit, dir, arg: arg.to_owned() })
-    } else {
-        let dir = PathBuf::from(arg);
-        let go_mod = std::fs::read_to_string(dir.join("go.mod")).with_context(|| format!("{arg}/go.mod"))?;
-        let module = module_of(&go_mod).context("go.mod has no module line")?;
-        let commit = match std::fs::read_to_string(dir.join(MARKER)) {
-            Ok(m) => m.split('\t').nth(1).unwrap_or("unknown").trim().to_owned(),
-            Err(_) => git(&dir, &["rev-parse", "HEAD"]).unwrap_or_else(|_| "unknown".into()),
-        };
-        Ok(Source { module, refname: "dir".into(), commit, dir, arg: arg.to_owned() })
+impl Source {
+    /// The five module trees of a prepared upstream source of the given age (see
+    /// [`crate::upstream::SourceList::ages`]).
+    pub fn of(ready: &crate::upstream::Ready, age: usize) -> Vec<Source> {
+        ready
+            .source
+            .pins
+            .iter()
+            .map(|p| Source {
+                age,
+                module: p.module().to_owned(),
+                refname: format!("{} {}", ready.source.name, p.git_ref),
+                commit: p.commit.clone().unwrap_or_default(),
+                dir: ready.module_dir(p.module()),
+            })
+            .collect()
     }
 }
 
@@ -761,8 +717,10 @@ fn learn(sources: &[Source]) -> Result<Learned> {
         not_messages: BTreeSet::new(),
         custom: BTreeSet::new(),
     };
-    // Message -> the first (newest) source that has it.
-    let mut message_source: HashMap<String, usize> = HashMap::new();
+    // Message -> (source, its field numbers), for every source that has it; and the source each
+    // fact is taken from.
+    let mut present: HashMap<String, Vec<(usize, BTreeSet<u32>)>> = HashMap::new();
+    let mut taken_from: HashMap<(String, u32), usize> = HashMap::new();
     for (si, ps) in pkgs.iter().enumerate() {
         // Own source first, then the others in order.
         let order: Vec<usize> = std::iter::once(si).chain((0..sources.len()).filter(|&i| i != si)).collect();
@@ -818,33 +776,40 @@ fn learn(sources: &[Source]) -> Result<Learned> {
                     if kind == Kind::Unknown {
                         l.unknown_types.insert(format!("{} ({full})", gf.ty));
                     }
-                    let newest = *message_source.entry(full.clone()).or_insert(si);
-                    if let std::collections::btree_map::Entry::Vacant(e) = l.facts.entry((full.clone(), num)) {
-                        let mut fact = fact;
-                        if newest < si {
-                            fact.flags.insert("dropped");
+                    let seen = present.entry(full.clone()).or_default();
+                    match seen.last_mut() {
+                        Some((s, nums)) if *s == si => {
+                            nums.insert(num);
                         }
+                        _ => seen.push((si, BTreeSet::from([num]))),
+                    }
+                    if let std::collections::btree_map::Entry::Vacant(e) = l.facts.entry((full.clone(), num)) {
                         e.insert(fact);
+                        taken_from.insert((full.clone(), num), si);
                         l.per_source[si] += 1;
                     }
                 }
             }
         }
     }
+    for ((message, num), fact) in l.facts.iter_mut() {
+        let from = sources[taken_from[&(message.clone(), *num)]].age;
+        if present[message].iter().any(|(s, nums)| sources[*s].age < from && !nums.contains(num)) {
+            fact.flags.insert("dropped");
+        }
+    }
     Ok(l)
 }
 
-fn render(sources: &[Source], l: &Learned, work: &Path) -> String {
+fn render(sources: &[Source], l: &Learned) -> String {
     let mut o = String::new();
-    writeln!(o, "# Go encoding/json facts for the protobuf fields of Kubernetes' Go API structs.").unwrap();
-    writeln!(o, "# Written by `cargo xtask learn-go-tags` (format: xtask/src/gotags.rs); read by `cargo xtask schemas`. DO NOT EDIT BY HAND.").unwrap();
-    let args: Vec<String> = sources.iter().map(|s| format!("--from {}", s.arg)).collect();
-    writeln!(o, "# Regenerate: cargo xtask learn-go-tags --work {} {}", work.display(), args.join(" ")).unwrap();
-    writeln!(o, "# (`<git dir>@<ref>` is extracted with `git archive` into the directory listed below; any clone of the same module at the same commit gives the same file).").unwrap();
+    writeln!(o, "# Go encoding/json facts for the protobuf fields of Kubernetes' Go API structs (format: xtask/src/gotags.rs).").unwrap();
+    writeln!(o, "# Written by `cargo xtask schemas --upstream` (or --k8s-tag) from the Go sources of schemas/upstream/sources.txt;").unwrap();
+    writeln!(o, "# read by `cargo xtask schemas`. DO NOT EDIT BY HAND.").unwrap();
     writeln!(o, "# A (message, field number) comes from the first source that has it.").unwrap();
-    writeln!(o, "# columns: source, module, ref, commit, extracted at, fields taken from it").unwrap();
+    writeln!(o, "# columns: source, module, source and ref, commit, fields taken from it").unwrap();
     for (s, n) in sources.iter().zip(&l.per_source) {
-        writeln!(o, "# source\t{}\t{}\t{}\t{}\t{n}", s.module, s.refname, s.commit, s.dir.display()).unwrap();
+        writeln!(o, "# source\t{}\t{}\t{}\t{n}", s.module, s.refname, s.commit).unwrap();
     }
     writeln!(o, "# Messages whose Go type has its own MarshalJSON/MarshalText (their field tags do not decide their JSON; no lines):").unwrap();
     for m in &l.custom {
@@ -857,32 +822,11 @@ fn render(sources: &[Source], l: &Learned, work: &Path) -> String {
     o
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    let usage = "usage: cargo xtask learn-go-tags [--work DIR] [--out FILE] --from <git dir>@<ref> | --from <dir> ...";
-    let mut work = PathBuf::from("/tmp/k8s-src");
-    let mut out = crate::repo_root().join(PATH);
-    let mut from = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = || it.next().with_context(|| format!("{a} needs a value; {usage}"));
-        match a.as_str() {
-            "--from" => from.push(val()?.clone()),
-            "--work" => work = PathBuf::from(val()?),
-            "--out" => out = PathBuf::from(val()?),
-            _ => bail!("{usage}"),
-        }
-    }
-    if from.is_empty() {
-        bail!("{usage}");
-    }
-    std::fs::create_dir_all(&work)?;
-    let sources: Vec<Source> = from.iter().map(|a| open_source(a, &work)).collect::<Result<_>>()?;
-    let l = learn(&sources)?;
-    for (s, n) in sources.iter().zip(&l.per_source) {
-        eprintln!("{} {} {}: {n} fields", s.module, s.refname, &s.commit[..s.commit.len().min(12)]);
-    }
+/// Learns the Go facts of `sources` (priority order) and returns the text of [`PATH`].
+pub fn learn_text(sources: &[Source]) -> Result<String> {
+    let l = learn(sources)?;
     if !l.unknown_types.is_empty() {
-        eprintln!("{} field types whose declaration was not found (treated as scalars):", l.unknown_types.len());
+        eprintln!("{} Go field types whose declaration was not found (treated as scalars):", l.unknown_types.len());
         for t in l.unknown_types.iter().take(40) {
             eprintln!("  {t}");
         }
@@ -893,11 +837,5 @@ pub fn run(args: &[String]) -> Result<()> {
             eprintln!("  {t}");
         }
     }
-    let text = render(&sources, &l, &work);
-    if let Some(d) = out.parent() {
-        std::fs::create_dir_all(d)?;
-    }
-    std::fs::write(&out, text)?;
-    eprintln!("wrote {} ({} fields of {} messages)", out.display(), l.facts.len(), l.facts.keys().map(|(m, _)| m).collect::<BTreeSet<_>>().len());
-    Ok(())
+    Ok(render(sources, &l))
 }

@@ -3,7 +3,7 @@
 //! Every fixture (`<release>/<group>.<version>.<Kind>.pb` and `.json` under `ETCDSCOPE_K8S_FIXTURES`, what scripts/k8s-fixtures.sh prints, or ../shared/k8s-fixtures) is
 //! the same object in protobuf and in JSON, with every field filled with a recognisable value
 //! (`protocolValue`, small distinct integers, fixed dates). For each fixture the `.pb` is walked
-//! with the current schemas (k8s-pb plus the overlay so far, compiled with protox) beside the
+//! with the current schemas (the committed facts plus the overlay so far, compiled with protox) beside the
 //! `.json`:
 //!
 //! * a field number the schema does not know, at some message path, is paired with a JSON key at
@@ -32,7 +32,8 @@ use anyhow::{Context, Result};
 use protox::prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 
-use crate::gen::{self, OaTy, OpenApi};
+use crate::gen;
+use crate::openapi::{self, OaTy, OpenApi};
 use crate::overlay::{self, Overlay, OverlayField, OverlayMessage};
 use crate::wire::{self, WireVal};
 
@@ -607,7 +608,7 @@ impl<'a> Learner<'a> {
                     }
                     let provenance = if m.full_name() == src.full_name() {
                         format!(
-                            "{} {} is not in k8s-pb; promoted from {}: all {} fields on the wire of {}.pb pair with their JSON keys there",
+                            "{} {} is not in the schemas; promoted from {}: all {} fields on the wire of {}.pb pair with their JSON keys there",
                             fx.api_version,
                             fx.kind,
                             src.full_name(),
@@ -642,7 +643,7 @@ impl<'a> Learner<'a> {
             OverlayMessage {
                 message: target,
                 copy_of: None,
-                provenance: format!("kind {} {} of {}.pb, not in k8s-pb ({why}); fields learned from the fixture", fx.api_version, fx.kind, fx.name()),
+                provenance: format!("kind {} {} of {}.pb, not in the schemas ({why}); fields learned from the fixture", fx.api_version, fx.kind, fx.name()),
             },
         );
     }
@@ -1052,8 +1053,8 @@ impl<'a> Learner<'a> {
 
 pub fn run(dry_run: bool) -> Result<()> {
     let root = crate::repo_root();
-    let sources = gen::Sources::locate(&root.join("xtask/Cargo.toml"))?;
-    let oa = OpenApi::load(&sources)?;
+    let sources = openapi::Sources::locate(&root.join("xtask/Cargo.toml"))?;
+    let inputs = gen::Inputs::load(&root)?;
     let mut oas = Vec::new();
     for m in OpenApi::modules(&sources)? {
         let o = OpenApi::load_module(&sources, &m)?;
@@ -1066,7 +1067,7 @@ pub fn run(dry_run: bool) -> Result<()> {
     eprintln!("{} fixtures ({})", fixtures.len(), RELEASES.join(", "));
     let mut skipped = BTreeMap::new();
     for round in 1..=20 {
-        let files = gen::generate_with(&sources, &oa, &ov)?;
+        let files = gen::generate(&inputs, &ov)?;
         let pool = crate::compile_in_memory(&files).context("schemas with the overlay do not compile")?;
         let mut l = Learner::new(&pool, &oas);
         for fx in &fixtures {

@@ -1,6 +1,8 @@
-//! The schema overlay: messages and fields that k8s-pb does not have yet, each with where it came
-//! from. `cargo xtask learn-overlay` writes it from Kubernetes' round-trip fixtures;
-//! `cargo xtask schemas` merges it into the generated `.proto` files.
+//! The schema overlay: messages and fields that no upstream source has (schemas/upstream), each
+//! with where it came from. `cargo xtask learn-overlay` writes it from Kubernetes' round-trip
+//! fixtures (a fixture commit ahead of the pinned sources); `cargo xtask schemas` merges it into
+//! the generated `.proto` files, and `cargo xtask schemas --upstream` drops the entries the
+//! sources come to have.
 //!
 //! File format (`schemas/overlay/kubernetes.json`, hand-editable):
 //!
@@ -41,9 +43,6 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 pub const PATH: &str = "schemas/overlay/kubernetes.json";
-
-pub const SCALARS: &[&str] =
-    &["string", "bytes", "bool", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32", "fixed64", "sfixed32", "sfixed64", "float", "double"];
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Overlay {
@@ -213,7 +212,7 @@ impl Overlay {
         let mut out = String::from("{\n");
         out.push_str(&format!(
             "  \"about\": {},\n",
-            json!("Additions to the k8s-pb schemas: messages and fields Kubernetes has that k8s-pb does not yet. Written by `cargo xtask learn-overlay` from Kubernetes' round-trip fixtures (../shared/k8s-fixtures), merged into schemas/kubernetes by `cargo xtask schemas`. Every entry says where it came from. Format: see xtask/src/overlay.rs.")
+            json!("Additions to the schemas that no upstream source (schemas/upstream/sources.txt) has: messages and fields seen in Kubernetes' round-trip fixtures. Written by `cargo xtask learn-overlay` from the fixtures (what scripts/k8s-fixtures.sh prints), or by hand; merged into schemas/kubernetes by `cargo xtask schemas`; entries the sources come to have are removed by `cargo xtask schemas --upstream`. Every entry says where it came from. Format: see xtask/src/overlay.rs.")
         ));
         let block = |name: &str, items: &[Vec<(&str, Value)>], last: bool| {
             let mut s = format!("  \"{name}\": [");
