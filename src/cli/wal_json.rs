@@ -5,7 +5,8 @@
 use base64::Engine;
 use etcdscope::etcd::pb::{etcdserverpb, raftpb};
 use etcdscope::k8s::decoder::ObjectJson;
-use etcdscope::views::wal::{entry_type_name, OtherRecord, Request, StoredValue, WalLine};
+use etcdscope::views::wal::{OtherRecord, Request, StoredValue, WalLine};
+use etcdscope::wal::record::entry_type_name;
 use etcdscope::wal::request::v3_op;
 use serde_json::{json, Map, Value};
 
@@ -237,7 +238,7 @@ fn put_json(p: &etcdserverpb::PutRequest, vals: &mut Values<'_>, path: &str) -> 
 fn txn_json(t: &etcdserverpb::TxnRequest, vals: &mut Values<'_>, path: &str) -> Value {
     use etcdserverpb::compare::TargetUnion as T;
     use etcdserverpb::request_op::Request as R;
-    // The view's order (views::wal::compares_mut): this txn's compares, then nested txns'.
+    // The view's order (wal::request::compares_mut): this txn's compares, then nested txns'.
     let compares: Vec<Value> = t
         .compare
         .iter()

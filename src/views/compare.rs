@@ -80,7 +80,7 @@ pub struct Comparison {
 /// The member ID a data dir's WAL names (its first metadata record), if the input is a data or
 /// member dir with a readable WAL.
 fn member_of(input: &std::path::Path) -> Option<u64> {
-    crate::views::wal::wal_ids(input).ok().flatten().map(|(member, _)| member)
+    crate::wal::wal_ids(input).ok().flatten().map(|(member, _)| member)
 }
 
 /// One key's state, compared by what etcd serves: revisions, version, lease and value (the

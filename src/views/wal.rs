@@ -12,7 +12,7 @@ use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
 use crate::views::progress::{self, Counter, Progress};
 use crate::wal::frame::{DamageKind, Event, SegmentEnd, Wal};
 use crate::wal::record::{Entry, Record};
-use crate::wal::request::{class_fast, payload, Payload};
+use crate::wal::request::{class_fast, compares_mut, payload, puts, Payload};
 use crate::wal::segment::{discover, wal_dir};
 use crate::wal::startup::{first_segment_read, start_point, Checker, Place, SnapshotRecords, StartFrom, StartPoint, MAX_SNAPSHOT_RECORDS};
 use std::collections::BTreeMap;
@@ -119,40 +119,6 @@ pub enum StoredValue {
     /// A Secret's bytes that do not decode (or are not shown decoded: something other than a
     /// Secret under the secrets prefix): not shown without --show-secrets.
     SecretRedacted,
-}
-
-/// The puts of a v3 request in the order they are shown: the request's own put, else the
-/// txn's success operations then its failure operations, nested txns in place.
-pub fn puts(r: &etcdserverpb::InternalRaftRequest) -> Vec<&etcdserverpb::PutRequest> {
-    fn txn<'a>(t: &'a etcdserverpb::TxnRequest, out: &mut Vec<&'a etcdserverpb::PutRequest>) {
-        use etcdserverpb::request_op::Request as R;
-        for op in t.success.iter().chain(&t.failure) {
-            match &op.request {
-                Some(R::RequestPut(p)) => out.push(p),
-                Some(R::RequestTxn(t)) => txn(t, out),
-                _ => {}
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if let Some(p) = &r.put {
-        out.push(p);
-    } else if let Some(t) = &r.txn {
-        txn(t, &mut out);
-    }
-    out
-}
-
-/// Every compare of a txn in the order they are shown: the txn's own, then those of the txns
-/// nested in its success operations, then in its failure operations, depth first.
-pub fn compares_mut(t: &mut etcdserverpb::TxnRequest, visit: &mut dyn FnMut(&mut etcdserverpb::Compare)) {
-    use etcdserverpb::request_op::Request as R;
-    t.compare.iter_mut().for_each(&mut *visit);
-    for op in t.success.iter_mut().chain(t.failure.iter_mut()) {
-        if let Some(R::RequestTxn(nested)) = &mut op.request {
-            compares_mut(nested, visit);
-        }
-    }
 }
 
 /// Takes the bytes of every value compare on a Secret's key out of the request (unless a decoder
@@ -561,29 +527,6 @@ fn db_reaches(wal_dir: &Path, m: &MemberState, start: &StartPoint) -> Option<Str
     ))
 }
 
-/// The member and cluster IDs the WAL at (or under) `input` names: its first metadata record
-/// (every segment starts with one), read without reading the rest of the log.
-pub fn wal_ids(input: &Path) -> Result<Option<(u64, u64)>> {
-    let segments = discover(&wal_dir(input)?)?;
-    let Some(first) = segments.files.first().cloned() else { return Ok(None) };
-    let wal = Wal::open(crate::wal::segment::Segments { files: vec![first], ..segments })?;
-    let mut ids = None;
-    let stopped = wal.scan(false, &mut |ev| {
-        if let Event::Frame(f) = ev {
-            if let Ok(Record::Metadata { node_id, cluster_id }) = Record::of(&f) {
-                ids = Some((node_id, cluster_id));
-                // Nothing more is needed: stop reading here.
-                return Err(Error::Interrupted);
-            }
-        }
-        Ok(())
-    });
-    match stopped {
-        Err(Error::Interrupted) if ids.is_some() => Ok(ids),
-        other => other.map(|()| ids),
-    }
-}
-
 /// The member dir around a WAL dir (`<member>/wal`): its `.snap` files and the db's
 /// consistent index. `None` for a bare WAL directory.
 fn member_state(wal_dir: &Path) -> Option<MemberState> {
@@ -615,15 +558,6 @@ pub fn corruption_error(summary: &WalSummary) -> Option<Error> {
     let d = summary.damage.iter().find(|d| d.kind == "corrupt")?;
     let file: Arc<Path> = Path::new(&summary.dir).join(&d.segment).into();
     Some(Error::corrupt(Location { file, page: None, offset: d.offset }, format!("WAL record {}: {}", d.record, d.what)))
-}
-
-pub fn entry_type_name(t: i32) -> &'static str {
-    match t {
-        0 => "normal",
-        1 => "conf_change",
-        2 => "conf_change_v2",
-        _ => "unknown",
-    }
 }
 
 fn index_and_class_shown(q: &WalQuery, e: &Entry<'_>, class: &str) -> bool {

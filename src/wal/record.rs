@@ -65,6 +65,16 @@ pub fn entry(b: &[u8]) -> Result<Entry<'_>, String> {
     Ok(e)
 }
 
+/// The name of a raft entry type (raftpb.EntryType), as etcd-dump-logs prints it.
+pub fn entry_type_name(t: i32) -> &'static str {
+    match t {
+        0 => "normal",
+        1 => "conf_change",
+        2 => "conf_change_v2",
+        _ => "unknown",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

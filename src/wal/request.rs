@@ -137,6 +137,40 @@ pub fn class_of(p: &Payload) -> &'static str {
     }
 }
 
+/// The puts of a v3 request in the order they are shown: the request's own put, else the
+/// txn's success operations then its failure operations, nested txns in place.
+pub fn puts(r: &etcdserverpb::InternalRaftRequest) -> Vec<&etcdserverpb::PutRequest> {
+    fn txn<'a>(t: &'a etcdserverpb::TxnRequest, out: &mut Vec<&'a etcdserverpb::PutRequest>) {
+        use etcdserverpb::request_op::Request as R;
+        for op in t.success.iter().chain(&t.failure) {
+            match &op.request {
+                Some(R::RequestPut(p)) => out.push(p),
+                Some(R::RequestTxn(t)) => txn(t, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(p) = &r.put {
+        out.push(p);
+    } else if let Some(t) = &r.txn {
+        txn(t, &mut out);
+    }
+    out
+}
+
+/// Every compare of a txn in the order they are shown: the txn's own, then those of the txns
+/// nested in its success operations, then in its failure operations, depth first.
+pub fn compares_mut(t: &mut etcdserverpb::TxnRequest, visit: &mut dyn FnMut(&mut etcdserverpb::Compare)) {
+    use etcdserverpb::request_op::Request as R;
+    t.compare.iter_mut().for_each(&mut *visit);
+    for op in t.success.iter_mut().chain(t.failure.iter_mut()) {
+        if let Some(R::RequestTxn(nested)) = &mut op.request {
+            compares_mut(nested, visit);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

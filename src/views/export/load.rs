@@ -463,7 +463,9 @@ fn revisions(t: &Tables<'_>, snap: &Snapshot<'_>, decoder: &Decoder, rev: i64, p
 /// The WAL tables: every entry (read past damage, which gets its own table), and every put in
 /// the entries, decoded as `wal` decodes them. Returns the number of entries.
 fn wal_tables(t: &Tables<'_>, dir: &Path, decoder: &Decoder, progress: &mut dyn FnMut(Progress)) -> Result<u64> {
-    use crate::views::wal::{entry_type_name, puts, read_reporting, Request, StoredValue, WalLine, WalQuery};
+    use crate::views::wal::{read_reporting, Request, StoredValue, WalLine, WalQuery};
+    use crate::wal::record::entry_type_name;
+    use crate::wal::request::puts;
     let sql = |e| t.sql(e);
     let mut entries = t.prepare("INSERT INTO wal_entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")?;
     let mut put_rows = t.prepare("INSERT INTO wal_puts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?;
@@ -571,7 +573,7 @@ fn named_key(r: &crate::etcd::pb::etcdserverpb::InternalRaftRequest) -> (Option<
     } else if let Some(rr) = &r.range {
         (Some(rr.key.as_slice()), end(&rr.range_end))
     } else if let Some(t) = &r.txn {
-        (t.compare.first().map(|c| c.key.as_slice()).or_else(|| crate::views::wal::puts(r).first().map(|p| p.key.as_slice())), None)
+        (t.compare.first().map(|c| c.key.as_slice()).or_else(|| crate::wal::request::puts(r).first().map(|p| p.key.as_slice())), None)
     } else {
         (None, None)
     }

@@ -235,7 +235,7 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
 /// A cluster ID is not compared on its own: the snapshot holds no cluster ID, only one derived
 /// from its current members, which changes with every membership change.
 fn foreign_wal(snap: &Snapshot<'_>, wal: &Path, force: bool) -> Result<Option<String>> {
-    let Some((wal_member, wal_cluster)) = crate::views::wal::wal_ids(wal)? else {
+    let Some((wal_member, wal_cluster)) = crate::wal::wal_ids(wal)? else {
         return Err(Error::Usage(format!("{}: the WAL has no metadata record, so whose log it is cannot be told", wal.display())));
     };
     let membership = snap.membership()?;
