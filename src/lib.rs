@@ -14,8 +14,9 @@
 //!          field-level differences, the facts relations need (uid, owners, node)
 //! snapshot an opened input (source, db, backend, MVCC store, CRD catalogue): what views take
 //! live     a running etcd member over gRPC (replay's guarded writes; the `live` feature)
-//! views    status, kv get, get, wal, history, diff, export, rebuild, replay: data ready to
-//!          print, and the files rebuild and export write (the library never prints)
+//! views    status, kv get, get, wal, history, diff, export, rebuild, replay, check, analyze,
+//!          hash, salvage, compare: data ready to print, and the files rebuild, salvage and
+//!          export write (the library never prints)
 //! protowire  the protobuf wire format, read without copying (used by etcd and k8s)
 //! cancel   a token long views check, so a signal or a caller can stop them between items
 //! output   files and directories written under a temporary name and renamed when whole
