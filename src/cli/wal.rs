@@ -6,7 +6,7 @@ use super::format::{one_line, printable_key};
 use super::wal_json::line_json;
 use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
-use etcdscope::views::wal::{corruption_error, read_reporting, MemberState, WalQuery, WalSummary};
+use etcdscope::views::wal::{corruption_error, read_reporting, EntryLine, MemberState, OtherRecord, Request, WalLine, WalQuery, WalSummary};
 use etcdscope::wal::snap::SnapStatus;
 use etcdscope::wal::startup::{StartFrom, StartPoint};
 use serde_json::{json, Value};
@@ -94,18 +94,17 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
             if a.verify {
                 return Ok(());
             }
-            let v = line_json(&line);
             let r = match a.output {
-                Format::Jsonl => v.write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
+                Format::Jsonl => line_json(&line).write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
                 Format::Json => {
                     let head: &[u8] = if records_written == 0 { b"{\n    \"records\": [\n" } else { b",\n" };
                     records_written += 1;
-                    out.write_all(head).and_then(|()| out.write_all(super::get::json_list_item(&v.to_value()).as_bytes()))
+                    out.write_all(head).and_then(|()| out.write_all(super::get::json_list_item(&line_json(&line).to_value()).as_bytes()))
                 }
                 Format::Table => {
                     let head = if records_written == 0 { format!("{TABLE_HEADER}\n") } else { String::new() };
                     records_written += 1;
-                    writeln!(out, "{head}{}", table_line(&v.json))
+                    writeln!(out, "{head}{}", table_line(&line))
                 }
             };
             r.map_err(|e| {
@@ -283,71 +282,71 @@ fn summary_text(s: &WalSummary) -> String {
 /// after RECORD).
 const TABLE_HEADER: &str = "SEGMENT:OFFSET           RECORD    INDEX TERM CLASS      DETAIL";
 
-/// One record as a table line: where, what, and the gist of the request.
-fn table_line(v: &Value) -> String {
-    let str_of = |k: &str| v.get(k).map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).unwrap_or_default();
-    let place = format!("{}:{}", str_of("segment").get(..16).unwrap_or(""), str_of("offset"));
-    match v.get("kind").and_then(Value::as_str).unwrap_or("") {
-        "entry" => {
-            let mut flags = String::new();
-            if v.get("superseded").is_some() {
-                flags.push_str(" superseded");
-            } else if v.get("committed") == Some(&Value::Bool(false)) {
-                flags.push_str(" uncommitted");
-            }
-            let class = str_of("class");
-            let detail = match class.as_str() {
-                "put" => format!("{} ({} bytes)", key_cell(v, "/put/key").unwrap_or_else(|| "?".into()), value_len(v.pointer("/put"))),
-                "delete" => {
-                    let key = key_cell(v, "/delete_range/key").unwrap_or_else(|| "?".into());
-                    match key_cell(v, "/delete_range/range_end") {
-                        Some(end) => format!("[{key}, {end})"),
-                        None => key,
-                    }
-                }
-                "txn" => {
-                    let n = |k: &str| v.pointer(&format!("/txn/{k}")).and_then(Value::as_array).map_or(0, Vec::len);
-                    format!("{} compares, {} success, {} failure ops", n("compare"), n("success"), n("failure"))
-                }
-                "conf" => one_line(&v.get("conf_change").or_else(|| v.get("conf_change_v2")).map(Value::to_string).unwrap_or_default()),
-                "v2" => format!("{} {}", key_cell(v, "/v2/method").unwrap_or_default(), key_cell(v, "/v2/path").unwrap_or_default()),
-                "empty" => String::new(),
-                _ => {
-                    let op = str_of("op");
-                    one_line(&format!("{op} {}", v.get(op.as_str()).map(Value::to_string).unwrap_or_default()))
-                }
+/// One record as a table line: where, what, and the gist of the request, read from the typed
+/// line (a put's size is its value's length, not a guess from an encoding).
+fn table_line(line: &WalLine) -> String {
+    let place = |segment: &str, offset: u64| format!("{}:{offset}", segment.get(..16).unwrap_or(""));
+    match line {
+        WalLine::Entry(e) => {
+            let flags = if e.superseded {
+                " superseded"
+            } else if !e.committed {
+                " uncommitted"
+            } else {
+                ""
             };
-            format!("{place:<24} entry  {:>8} {:>4} {class:<10} {detail}{flags}", str_of("index"), str_of("term"))
+            let at = place(&e.at.segment, e.at.offset);
+            format!("{at:<24} entry  {:>8} {:>4} {:<10} {}{flags}", e.index, e.term, e.class, entry_detail(line, e))
         }
-        "state" => format!("{place:<24} state  term {} vote {} commit {}", str_of("term"), str_of("vote"), str_of("commit")),
-        "snapshot" => format!("{place:<24} snap   index {} term {}", str_of("index"), str_of("term")),
-        "metadata" => format!("{place:<24} meta   member {} cluster {}", str_of("node_id"), str_of("cluster_id")),
-        "crc" => format!("{place:<24} crc    {}", str_of("crc")),
-        "damage" => format!("{place:<24} DAMAGE {}: {}", str_of("damage"), str_of("error")),
-        other => format!("{place:<24} {other} {v}"),
+        WalLine::Record { at, record } => {
+            let at = place(&at.segment, at.offset);
+            match record {
+                OtherRecord::State { term, vote, commit } => format!("{at:<24} state  term {term} vote {vote:x} commit {commit}"),
+                OtherRecord::Snapshot { index, term, .. } => format!("{at:<24} snap   index {index} term {term}"),
+                OtherRecord::Metadata { node_id, cluster_id } => format!("{at:<24} meta   member {node_id:x} cluster {cluster_id:x}"),
+                OtherRecord::Crc(c) => format!("{at:<24} crc    {c:08x}"),
+                OtherRecord::Unknown(t) => format!("{at:<24} unknown record type {t}"),
+            }
+        }
+        WalLine::Undecodable { at, error } => format!("{:<24} undecodable {}", place(&at.segment, at.offset), one_line(error)),
+        WalLine::Damage(d) => format!("{:<24} DAMAGE {}: {}", place(&d.segment, d.offset), d.kind, one_line(&d.what)),
     }
 }
 
-/// The bytes at `ptr` in a line's JSON (text there, or base64 at `ptr` + `_base64`), escaped
-/// for a table cell as every table escapes keys ([`printable_key`]): data never sends control
-/// bytes to the terminal.
-fn key_cell(v: &Value, ptr: &str) -> Option<String> {
-    if let Some(text) = v.pointer(ptr).and_then(Value::as_str) {
-        return Some(printable_key(text.as_bytes()));
+/// The DETAIL cell of an entry: a put's key and size, a delete's range, a txn's shape, a v2
+/// request's method and path; other requests as their JSON (what `-o jsonl` shows of them).
+fn entry_detail(line: &WalLine, e: &EntryLine) -> String {
+    let v3 = match &e.request {
+        Request::V3 { request, .. } => Some(request.as_ref()),
+        _ => None,
+    };
+    match (e.class, v3, &e.request) {
+        ("put", Some(r), _) => match &r.put {
+            Some(p) => format!("{} ({} bytes)", printable_key(&p.key), p.value.len()),
+            None => "?".into(),
+        },
+        ("delete", Some(r), _) => match &r.delete_range {
+            Some(d) if d.range_end.is_empty() => printable_key(&d.key),
+            Some(d) => format!("[{}, {})", printable_key(&d.key), printable_key(&d.range_end)),
+            None => "?".into(),
+        },
+        ("txn", Some(r), _) => match &r.txn {
+            Some(t) => format!("{} compares, {} success, {} failure ops", t.compare.len(), t.success.len(), t.failure.len()),
+            None => "?".into(),
+        },
+        (_, _, Request::V2(r)) => format!("{} {}", printable_key(r.method().as_bytes()), printable_key(r.path().as_bytes())),
+        (_, _, Request::Empty) => String::new(),
+        (_, _, Request::Undecodable(why)) => one_line(why),
+        // Conf changes and the other v3 requests: their JSON, as one line.
+        _ => {
+            let v = line_json(line).json;
+            match v.get("conf_change").or_else(|| v.get("conf_change_v2")) {
+                Some(conf) => one_line(&conf.to_string()),
+                None => {
+                    let op = v.get("op").and_then(Value::as_str).unwrap_or("");
+                    one_line(&format!("{op} {}", v.get(op).map(Value::to_string).unwrap_or_default()))
+                }
+            }
+        }
     }
-    let encoded = v.pointer(&format!("{ptr}_base64")).and_then(Value::as_str)?;
-    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
-    Some(printable_key(&bytes))
-}
-
-fn value_len(put: Option<&Value>) -> u64 {
-    let Some(p) = put else { return 0 };
-    if let Some(n) = p.get("value_bytes").and_then(Value::as_u64) {
-        return n;
-    }
-    p.get("value")
-        .and_then(Value::as_str)
-        .map(|s| s.len() as u64)
-        .or_else(|| p.get("value_base64").and_then(Value::as_str).map(|s| (s.len() / 4 * 3) as u64))
-        .unwrap_or(0)
 }
