@@ -119,3 +119,59 @@ fn compare_refuses_different_clusters_unless_allowed() {
     let (code, _, stderr) = out(&["compare", &path("testdata/diff-3.5.1/old.db"), &path("testdata/diff-3.5.1/new.db")]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// The revisions of one key as the recorded writes made them (etcdctl's own revisions).
+fn written_revisions(key: &str) -> Vec<i64> {
+    let w = read_json("testdata/etcd-3.5.1/writes.json");
+    w["writes"].as_array().unwrap().iter().filter(|x| x["key"] == key).map(|x| x["rev"].as_i64().unwrap()).collect()
+}
+
+fn marks() -> Value {
+    read_json("testdata/etcd-3.5.1/writes.json")["marks"].clone()
+}
+
+#[test]
+fn history_of_a_key_never_seen_names_the_revisions_searched_and_a_near_key() {
+    let snap = path("testdata/etcd-3.5.1/snapshot.db");
+    let (compact, last) = (marks()["compact_rev"].as_i64().unwrap(), marks()["final_rev"].as_i64().unwrap());
+    assert!(written_revisions("/hist/updatd").is_empty() && !written_revisions("/hist/updated").is_empty());
+    let (code, stdout, stderr) = out(&["history", &snap, "/hist/updatd"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(!stderr.contains("revisions 0 "), "{stderr}");
+    assert!(stderr.contains(&format!("revisions {compact} to {last}")), "the revisions searched: {stderr}");
+    assert!(stderr.contains(&format!("compacted at {compact}")) && stderr.contains("deleted at or before"), "compacted away or never existed: {stderr}");
+    assert!(stderr.contains("did you mean /hist/updated?"), "{stderr}");
+}
+
+#[test]
+fn history_of_a_key_outside_the_range_says_where_its_revisions_are() {
+    let snap = path("testdata/etcd-3.5.1/snapshot.db");
+    let compact = marks()["compact_rev"].as_i64().unwrap();
+    let revs = written_revisions("/hist/updated");
+    let newest = *revs.iter().max().unwrap();
+    // etcd keeps the key's state at the compaction: its newest put at or before it.
+    let kept = *revs.iter().filter(|r| **r <= compact).max().unwrap();
+    let from = (newest + 1).to_string();
+    let (code, _, stderr) = out(&["history", &snap, "/hist/updated", "--from-rev", &from]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(&format!("retained revisions are {kept} to {newest}")), "{stderr}");
+    assert!(!stderr.contains("deleted at or before"), "{stderr}");
+}
+
+#[test]
+fn history_of_an_object_never_seen_suggests_a_near_name() {
+    let db = path("testdata/diff-3.5.1/new.db");
+    let (code, json, _) = out(&["get", &db, "pods", "-n", "team-a", "-o", "json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let names: Vec<&str> = v["items"].as_array().unwrap().iter().map(|p| p["metadata"]["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"web-5d4f-x2") && !names.contains(&"web-5d4f-x3"), "{names:?}");
+    let (code, _, stderr) = out(&["history", &db, "pod/web-5d4f-x3", "-n", "team-a"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("did you mean pod/web-5d4f-x"), "{stderr}");
+    // A type with nothing in the namespace asked says where its objects are.
+    let (code, _, stderr) = out(&["history", &db, "pods"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("namespace default") && stderr.contains("team-a"), "{stderr}");
+}
