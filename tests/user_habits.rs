@@ -175,3 +175,56 @@ fn history_of_an_object_never_seen_suggests_a_near_name() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("namespace default") && stderr.contains("team-a"), "{stderr}");
 }
+
+/// The pods of the recorded snapshot, by namespace, as `get -A -o json` lists them.
+fn pod_namespaces(db: &str) -> Vec<String> {
+    let (code, json, _) = out(&["get", db, "pods", "-A", "-o", "json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let mut ns: Vec<String> = v["items"].as_array().unwrap().iter().map(|p| p["metadata"]["namespace"].as_str().unwrap().to_string()).collect();
+    ns.sort();
+    ns.dedup();
+    ns
+}
+
+#[test]
+fn get_and_history_default_to_the_default_namespace_and_say_which_they_covered() {
+    let db = path("testdata/diff-3.5.1/new.db");
+    assert_eq!(pod_namespaces(&db), ["team-a"], "the fixture's pods are all in team-a");
+    // get: kubectl's default namespace, kubectl's message.
+    let (code, table, stderr) = out(&["get", &db, "pods"]);
+    assert_eq!((code, table.as_str()), (0, ""));
+    assert_eq!(stderr.trim(), "No resources found in default namespace.");
+    // history TYPE: the same default; -n and -A as kubectl; each says what it covered.
+    for (args, covered, events) in [(vec![], "default", false), (vec!["-n", "team-a"], "team-a", true), (vec!["-A"], "all", true)] {
+        let mut cmd = vec!["history", db.as_str(), "pods", "-o", "json"];
+        cmd.extend(&args);
+        let (code, json, stderr) = out(&cmd);
+        assert_eq!(code, 0, "{stderr}");
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["namespaces"], covered, "{args:?}");
+        assert_eq!(!v["events"].as_array().unwrap().is_empty(), events, "{args:?}");
+        let mut cmd = vec!["history", db.as_str(), "pods"];
+        cmd.extend(&args);
+        let (_, _, stderr) = out(&cmd);
+        let said = if covered == "all" { "all namespaces".to_string() } else { format!("namespace {covered}") };
+        assert!(stderr.contains(&said), "{args:?}: {stderr}");
+    }
+    // Cluster-scoped objects have no namespace to state.
+    let (_, json, _) = out(&["history", &db, "nodes", "-o", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["namespaces"], Value::Null);
+}
+
+#[test]
+fn diff_covers_all_namespaces_and_says_so() {
+    let (old, new) = (path("testdata/diff-3.5.1/old.db"), path("testdata/diff-3.5.1/new.db"));
+    let (_, json, _) = out(&["diff", &old, &new, "-o", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["namespaces"], "all");
+    let (_, table, _) = out(&["diff", &old, &new]);
+    assert!(table.lines().any(|l| l.starts_with("NAMESPACES") && l.contains("all")), "{table}");
+    let (_, json, _) = out(&["diff", &old, &new, "pods", "-n", "team-a", "-o", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["namespaces"], "team-a");
+}

@@ -136,7 +136,11 @@ fn input_line(label: &str, s: &InputSummary) -> Vec<String> {
 }
 
 fn render(r: &DiffResult, details: bool) -> String {
-    let mut text = table(&[input_line("OLD", &r.old), input_line("NEW", &r.new)]);
+    let covered = match &r.namespaces {
+        etcdscope::views::history::Covered::All => "all (-n NS for one)".to_string(),
+        one => cell(one.as_str()),
+    };
+    let mut text = table(&[input_line("OLD", &r.old), input_line("NEW", &r.new), vec!["NAMESPACES".into(), covered, String::new()]]);
     text.push('\n');
     let mut rows = vec![["RESOURCE", "LOST", "REAPPEAR", "REVERT", "REWRITTEN", "UNCHANGED"].map(String::from).to_vec()];
     let count_row = |name: &str, c: &Counts| {
@@ -404,7 +408,13 @@ fn write_json(r: &DiffResult, out: &mut impl Write) -> std::io::Result<()> {
         summary.insert(g.clone(), json!({"lost": c.lost, "reappear": c.reappear, "revert": c.revert, "rewritten": c.rewritten, "unchanged": c.unchanged}));
     }
     out.write_all(b"{\n")?;
-    for (name, v) in [("old", input_json(&r.old)), ("new", input_json(&r.new)), ("warnings", json!(r.warnings())), ("summary", Value::Object(summary))] {
+    for (name, v) in [
+        ("old", input_json(&r.old)),
+        ("new", input_json(&r.new)),
+        ("warnings", json!(r.warnings())),
+        ("namespaces", json!(r.namespaces.as_str())),
+        ("summary", Value::Object(summary)),
+    ] {
         writeln!(out, "  \"{name}\": {},", pretty(&v, "  "))?;
     }
     for class in [Class::Lost, Class::Reappear, Class::Revert, Class::Rewritten] {

@@ -9,6 +9,7 @@ use etcdscope::k8s::fields::Change;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::get::Namespace;
+use etcdscope::views::history::Covered;
 use etcdscope::views::history::{
     history_each_reporting, nothing_found, revisions_searched, Event, EventKind, HistoryQuery, HistorySummary, NothingFound, Target,
 };
@@ -130,9 +131,12 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
         Err(e) => return Err(e.into()),
     };
     notes(&summary, a.from_rev.is_none());
+    if let (Some(ns), Format::Table) = (&summary.namespaces, a.output) {
+        say!("note: {} (-n NS for another, -A for all)", ns.describe());
+    }
     match a.output {
         Format::Jsonl => {}
-        Format::Json | Format::Yaml => doc.finish(summary.oldest_retained, out)?,
+        Format::Json | Format::Yaml => doc.finish(summary.oldest_retained, summary.namespaces.as_ref(), out)?,
         Format::Table => {
             if !rows.is_empty() {
                 out.write_all(table(rows).as_bytes())?;
@@ -201,7 +205,7 @@ impl Document {
         }
     }
 
-    fn finish(self, oldest: i64, out: &mut impl Write) -> std::io::Result<()> {
+    fn finish(self, oldest: i64, namespaces: Option<&Covered>, out: &mut impl Write) -> std::io::Result<()> {
         let value = |name: &str| self.head.iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| *v);
         match self.format {
             Format::Json => {
@@ -211,6 +215,9 @@ impl Document {
                 } else {
                     out.write_all(b"\n  ],\n")?;
                 }
+                if let Some(ns) = namespaces {
+                    writeln!(out, "  \"namespaces\": {},", serde_json::Value::from(ns.as_str()))?;
+                }
                 writeln!(out, "  \"oldestRetainedRevision\": {oldest}\n}}")
             }
             _ => {
@@ -218,7 +225,11 @@ impl Document {
                     out.write_all(self.opening().trim_end_matches('\n').as_bytes())?;
                     out.write_all(b" []\n")?;
                 }
-                write!(out, "fromRevision: {}\noldestRetainedRevision: {oldest}\ntoRevision: {}\n", value("fromRevision"), value("toRevision"))
+                write!(out, "fromRevision: {}\n", value("fromRevision"))?;
+                if let Some(ns) = namespaces {
+                    out.write_all(etcdscope::k8s::yaml::to_yaml(&serde_json::json!({ "namespaces": ns.as_str() })).as_bytes())?;
+                }
+                write!(out, "oldestRetainedRevision: {oldest}\ntoRevision: {}\n", value("toRevision"))
             }
         }
     }

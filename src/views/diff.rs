@@ -24,7 +24,7 @@ use crate::k8s::fields::{diff as field_diff, parts, Change};
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
 use crate::snapshot::Snapshot;
 use crate::source::InputKind;
-use crate::views::history::shown_changes;
+use crate::views::history::{shown_changes, Covered};
 use crate::views::progress::{self, Counter, Progress};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
@@ -218,6 +218,9 @@ pub struct DiffResult {
     /// Every key that is not unchanged, in key order.
     pub entries: Vec<DiffEntry>,
     pub hazards: Hazards,
+    /// The namespaces whose objects were compared (all unless the query named one; keys that
+    /// are not namespaced objects are compared in either case unless types were named).
+    pub namespaces: Covered,
     /// What the keys name, learned from both inputs' CRDs (hazards hold keys only).
     catalogs: [Arc<Catalog>; 2],
     prefix: String,
@@ -410,6 +413,7 @@ pub fn diff_reporting(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery,
     Ok(DiffResult {
         old: summary_of(old, &a),
         new: summary_of(new, &b),
+        namespaces: query.namespace.clone().map_or(Covered::All, Covered::One),
         summary,
         entries,
         hazards: hazards(&a, &b)?,

@@ -130,6 +130,43 @@ pub struct HistorySummary {
     pub events: u64,
     /// Distinct keys with events shown.
     pub keys: u64,
+    /// For objects of a namespaced type: the namespaces covered.
+    pub namespaces: Option<Covered>,
+}
+
+/// The namespaces a view covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Covered {
+    All,
+    One(String),
+}
+
+impl Covered {
+    /// `all`, or the namespace's name: what `-o json` says.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Covered::All => "all",
+            Covered::One(ns) => ns,
+        }
+    }
+
+    /// `all namespaces`, `namespace team-a`: what a note says.
+    pub fn describe(&self) -> String {
+        match self {
+            Covered::All => "all namespaces".into(),
+            Covered::One(ns) => format!("namespace {ns}"),
+        }
+    }
+
+    /// What a namespace choice covers for a type (None for a cluster-scoped one).
+    pub fn of(namespace: &Namespace, namespaced: bool) -> Option<Covered> {
+        match (namespace, namespaced) {
+            (_, false) => None,
+            (Namespace::All, true) => Some(Covered::All),
+            (Namespace::Default, true) => Some(Covered::One("default".into())),
+            (Namespace::One(ns), true) => Some(Covered::One(ns.clone())),
+        }
+    }
 }
 
 /// Per key: its last put (to compare the next update with) and its generation.
@@ -158,10 +195,13 @@ pub fn history_each_reporting(
     let file = snap.file();
     let prefix = normalize_prefix(&query.etcd_prefix);
     let catalog = snap.catalog(decoder, &prefix)?;
-    let range = match &query.target {
-        Target::Key(k) => KeyRange::single(k),
-        Target::Prefix(p) => KeyRange::prefix(p),
-        Target::Objects { type_name, name, namespace } => object_range(&catalog, &prefix, type_name, name.as_deref(), namespace)?.1,
+    let (range, namespaces) = match &query.target {
+        Target::Key(k) => (KeyRange::single(k), None),
+        Target::Prefix(p) => (KeyRange::prefix(p), None),
+        Target::Objects { type_name, name, namespace } => {
+            let (info, range) = object_range(&catalog, &prefix, type_name, name.as_deref(), namespace)?;
+            (range, Covered::of(namespace, info.namespaced))
+        }
     };
     let current = store.current_revision();
     let compact = store.compact_revision();
@@ -175,7 +215,7 @@ pub fn history_each_reporting(
     if from > to {
         return Err(Error::Usage(format!("--from-rev {from} is after --to-rev {to}: no revision lies between them")));
     }
-    let mut summary = HistorySummary { compact_revision: compact, current_revision: current, from_rev: from, to_rev: to, ..Default::default() };
+    let mut summary = HistorySummary { compact_revision: compact, current_revision: current, from_rev: from, to_rev: to, namespaces, ..Default::default() };
     let unredacted = DecodeOptions { show_secrets: true, ..decoder.options };
     let mut tracks: HashMap<&[u8], Track<'_>> = HashMap::default();
     let ids = Identify { catalog: &catalog, prefix: &prefix };
