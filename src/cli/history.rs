@@ -225,7 +225,7 @@ impl Document {
                     out.write_all(self.opening().trim_end_matches('\n').as_bytes())?;
                     out.write_all(b" []\n")?;
                 }
-                write!(out, "fromRevision: {}\n", value("fromRevision"))?;
+                writeln!(out, "fromRevision: {}", value("fromRevision"))?;
                 if let Some(ns) = namespaces {
                     out.write_all(etcdscope::k8s::yaml::to_yaml(&serde_json::json!({ "namespaces": ns.as_str() })).as_bytes())?;
                 }
