@@ -228,3 +228,96 @@ fn diff_covers_all_namespaces_and_says_so() {
     let v: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["namespaces"], "team-a");
 }
+
+/// The newest timestamp evidence among every object of a snapshot, from `get --all-objects`:
+/// creation times, managedFields times, Lease renew/acquire times, Event times. (Not
+/// deletionTimestamp: graceful deletion sets it in the future.)
+fn newest_evidence(db: &str) -> (i64, String) {
+    let (code, jsonl, _) = out(&["get", db, "--all-objects", "-o", "jsonl"]);
+    assert_eq!(code, 0);
+    let mut newest = (i64::MIN, String::new());
+    for line in jsonl.lines() {
+        let o: Value = serde_json::from_str(line).unwrap();
+        let mut times: Vec<&str> = Vec::new();
+        for p in ["/metadata/creationTimestamp", "/spec/renewTime", "/spec/acquireTime", "/lastTimestamp", "/eventTime", "/series/lastObservedTime"] {
+            times.extend(o.pointer(p).and_then(Value::as_str));
+        }
+        for m in o.pointer("/metadata/managedFields").and_then(Value::as_array).into_iter().flatten() {
+            times.extend(m["time"].as_str());
+        }
+        for t in times {
+            let secs = chrono_free_seconds(t);
+            if secs > newest.0 {
+                newest = (secs, t.to_string());
+            }
+        }
+    }
+    newest
+}
+
+/// Seconds of `YYYY-MM-DDTHH:MM:SS[.frac]Z` (the fixtures' times are all UTC).
+fn chrono_free_seconds(t: &str) -> i64 {
+    let n = |r: std::ops::Range<usize>| t[r].parse::<i64>().unwrap();
+    let (y, mo, d) = (n(0..4), n(5..7), n(8..10));
+    // Days from 1970-01-01 (Howard Hinnant's civil-from-days inverse).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19)
+}
+
+fn age_of(table: &str, name: &str) -> String {
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    let at = header.iter().position(|h| *h == "AGE").unwrap();
+    let row = table.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{name} not in\n{table}"));
+    row.split_whitespace().nth(at).unwrap().to_string()
+}
+
+#[test]
+fn age_is_measured_from_the_snapshots_clock_whatever_is_listed() {
+    let db = path("testdata/diff-3.5.1/new.db");
+    let (clock, clock_text) = newest_evidence(&db);
+    let (code, pods, stderr) = out(&["get", &db, "pods", "-n", "team-a"]);
+    assert_eq!(code, 0, "{stderr}");
+    // The pod alone, among its kind, and in a longer list of several types: one age.
+    let (_, alone, _) = out(&["get", &db, "pods", "-n", "team-a", "--field-selector", "metadata.name=stray-p"]);
+    assert_eq!(age_of(&pods, "stray-p"), age_of(&alone, "stray-p"));
+    let (_, cms, _) = out(&["get", &db, "configmaps", "-n", "team-a"]);
+    // The pod was created a day before the newest evidence: kubectl prints 86,400 s as 24h.
+    let (_, pod_json, _) = out(&["get", &db, "pod", "stray-p", "-n", "team-a", "-o", "json"]);
+    let created = chrono_free_seconds(serde_json::from_str::<Value>(&pod_json).unwrap()["metadata"]["creationTimestamp"].as_str().unwrap());
+    assert_eq!(clock - created, 86_400, "the fixture's newest evidence is {clock_text}");
+    assert_eq!(age_of(&alone, "stray-p"), "24h");
+    assert_eq!(age_of(&cms, "settings"), "24h");
+    // The reference is said once, on stderr (the table stays kubectl's).
+    let said: Vec<&str> = stderr.lines().filter(|l| l.contains("AGE")).collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(said[0].contains(&clock_text), "{stderr}");
+    assert!(!pods.contains(&clock_text));
+    // --now still overrides.
+    let (_, table, _) = out(&["get", &db, "pods", "-n", "team-a", "--now", "2025-01-01T00:05:00Z"]);
+    assert_eq!(age_of(&table, "stray-p"), "5m");
+    // Objects as the API server shows them: nothing added to -o json.
+    assert!(!pod_json.contains(&clock_text) || clock_text.is_empty());
+}
+
+#[test]
+fn the_snapshot_clock_is_a_library_function() {
+    use etcdscope::k8s::decoder::Decoder;
+    use etcdscope::snapshot::Snapshot;
+    use etcdscope::source::Source;
+    let db = path("testdata/diff-3.5.1/new.db");
+    let (clock, _) = newest_evidence(&db);
+    let source = Source::open(std::path::Path::new(&db)).unwrap();
+    let snap = Snapshot::open(&source).unwrap();
+    let decoder = Decoder {
+        schemas: etcdscope::k8s::schema::Schemas::embedded().unwrap(),
+        options: Default::default(),
+        encryption: None,
+        etcd_prefix: "/registry".into(),
+    };
+    let found = etcdscope::views::clock::snapshot_time(&snap, &decoder, "/registry", &etcdscope::cancel::Cancel::new()).unwrap().expect("evidence");
+    assert_eq!(found.seconds, clock);
+}
