@@ -307,8 +307,8 @@ pub fn printer_headers(cols: &[PrinterColumn], wide: bool) -> Vec<String> {
     cols.iter().filter(|c| wide || c.priority == 0).map(|c| c.name.to_uppercase()).collect()
 }
 
-/// A table cell, or an age that is known only once every row is in (it is relative to the
-/// newest object listed, unless `--now` says otherwise).
+/// A table cell, or an age, shown once every row is in (relative to `--now`, else to the
+/// snapshot's clock, [`etcdscope::views::clock`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
     Text(String),

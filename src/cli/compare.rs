@@ -3,9 +3,11 @@
 
 use super::format::{one_line, table};
 use super::formats::TableOrJson;
-use super::{CliResult, EXIT_FINDINGS, EXIT_OK};
+use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
+use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
+use etcdscope::views::cluster::{cluster_id, different_clusters};
 use etcdscope::views::compare::compare;
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,12 +20,27 @@ pub struct CompareArgs {
     /// Output format.
     #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = TableOrJson::Table)]
     output: TableOrJson,
+    /// Compare members of different clusters (refused otherwise, exit 2).
+    #[arg(long)]
+    allow_different_clusters: bool,
 }
 
 pub fn run(a: &CompareArgs, out: &mut impl Write) -> CliResult {
     let sources: Vec<Source> = a.src.iter().map(Source::open).collect::<Result<_, _>>()?;
+    if !a.allow_different_clusters {
+        // Checked before anything is hashed: refusing costs only the membership reads.
+        let snaps: Vec<Snapshot<'_>> = sources.iter().map(Snapshot::open).collect::<Result<_, _>>()?;
+        let inputs: Vec<String> = a.src.iter().map(|p| one_line(&p.display().to_string())).collect();
+        let ids: Vec<(&str, Option<u64>)> = inputs.iter().zip(&snaps).map(|(i, s)| (i.as_str(), cluster_id(s))).collect();
+        if let Some(mismatch) = different_clusters(&ids) {
+            return Err(CliError::Usage(format!("{mismatch}; pass --allow-different-clusters to compare them anyway")));
+        }
+    }
     // SIGINT/SIGTERM stop the comparison at the next key (exit 130).
     let c = compare(&sources, &super::interrupt::watch())?;
+    for w in &c.warnings {
+        say!("etcdscope: warning: {w}");
+    }
     if a.output == TableOrJson::Json {
         serde_json::to_writer_pretty(&mut *out, &c).map_err(std::io::Error::from)?;
         writeln!(out)?;

@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use etcdscope::k8s::fields::Change;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::{InputKind, Source};
+use etcdscope::views::cluster::{cluster_id, different_clusters};
 use etcdscope::views::diff::{diff_reporting, Class, Counts, DiffEntry, DiffQuery, DiffResult, InputSummary, Side, NON_OBJECT_GROUP};
 use serde_json::{json, Map, Value};
 use std::io::Write;
@@ -46,6 +47,9 @@ pub struct DiffArgs {
     /// unchanged), or when any restore hazard is found (hazard).
     #[arg(long, value_delimiter = ',')]
     fail_on: Vec<String>,
+    /// Compare inputs that belong to different clusters (refused otherwise, exit 2).
+    #[arg(long)]
+    allow_different_clusters: bool,
     #[command(flatten)]
     compare: super::decoding::CompareArgs,
 }
@@ -78,9 +82,16 @@ pub fn run(a: &DiffArgs, out: &mut impl Write) -> CliResult {
     };
     let (old_source, new_source) = (Source::open(&a.old)?, Source::open(&a.new)?);
     let (old, new) = (Snapshot::open(&old_source)?, Snapshot::open(&new_source)?);
+    let ids = [("OLD", cluster_id(&old)), ("NEW", cluster_id(&new))];
+    if let (Some(mismatch), false) = (different_clusters(&ids), a.allow_different_clusters) {
+        return Err(CliError::Usage(format!("{mismatch}; pass --allow-different-clusters to compare them anyway")));
+    }
     let mut bar = super::progress::Bar::new();
     let result = diff_reporting(&old, &new, &query, &decoder, &mut |p| bar.update(p))?;
     drop(bar);
+    for w in result.warnings() {
+        say!("etcdscope: warning: {w}");
+    }
     for e in &result.entries {
         if let Some(Err(reason)) = &e.changes {
             say!("etcdscope: warning: {}: fields not compared: {reason}", printable_key(&e.key));
@@ -120,11 +131,16 @@ fn input_line(label: &str, s: &InputSummary) -> Vec<String> {
     let at =
         if s.revision == s.current_revision { format!("revision {}", s.revision) } else { format!("revision {} (current {})", s.revision, s.current_revision) };
     let compacted = if s.compact_revision > 0 { format!(", compacted at {}", s.compact_revision) } else { String::new() };
-    vec![label.into(), format!("{} ({})", s.input, kind_label(s.kind)), format!("{at}{compacted}, {} keys", s.keys)]
+    let cluster = s.cluster_id.map(|id| format!(", cluster {id:x}")).unwrap_or_default();
+    vec![label.into(), format!("{} ({})", s.input, kind_label(s.kind)), format!("{at}{compacted}, {} keys{cluster}", s.keys)]
 }
 
 fn render(r: &DiffResult, details: bool) -> String {
-    let mut text = table(&[input_line("OLD", &r.old), input_line("NEW", &r.new)]);
+    let covered = match &r.namespaces {
+        etcdscope::views::history::Covered::All => "all (-n NS for one)".to_string(),
+        one => cell(one.as_str()),
+    };
+    let mut text = table(&[input_line("OLD", &r.old), input_line("NEW", &r.new), vec!["NAMESPACES".into(), covered, String::new()]]);
     text.push('\n');
     let mut rows = vec![["RESOURCE", "LOST", "REAPPEAR", "REVERT", "REWRITTEN", "UNCHANGED"].map(String::from).to_vec()];
     let count_row = |name: &str, c: &Counts| {
@@ -268,10 +284,12 @@ fn hazards_text(r: &DiffResult) -> String {
         t.push_str(&format!(
             "  revision goes back: OLD is at revision {}, NEW at {}; after the restore every watcher and informer \
              that saw NEW would see revisions go backwards by {back} (and may miss changes). Restore with the revision \
-             bumped past NEW's and the old revisions marked compacted: `etcdutl snapshot restore --bump-revision N \
-             --mark-compacted` with N > {back}, plus a margin for writes made after NEW was read (etcdutl releases \
-             that have these flags), so clients re-list.\n",
-            old.revision, new.revision
+             bumped past NEW's and the old revisions marked compacted, so clients re-list: `etcdscope rebuild {} --out DIR \
+             --bump-revision N --mark-compacted` with N > {back}, plus a margin for writes made after NEW was read (or \
+             `etcdutl snapshot restore` with the same flags, in etcdutl releases after 3.5.1).\n",
+            old.revision,
+            new.revision,
+            shell_word(&old.input)
         ));
     }
     if !h.orphans.is_empty() {
@@ -308,6 +326,15 @@ fn hazards_text(r: &DiffResult) -> String {
     t
 }
 
+/// A path as one shell word: quoted when it holds anything but plain path characters.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@,".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", cell(s).replace('\'', r"'\''"))
+    }
+}
+
 /// `pod/web -n team-a` for an object key, the key itself otherwise.
 fn object_name(r: &DiffResult, key: &[u8]) -> String {
     match r.identify(key) {
@@ -324,6 +351,7 @@ fn input_json(s: &InputSummary) -> Value {
         "currentRevision": s.current_revision,
         "compactRevision": s.compact_revision,
         "keys": s.keys,
+        "cluster_id": s.cluster_id.map(|id| format!("{id:x}")),
     })
 }
 
@@ -380,7 +408,13 @@ fn write_json(r: &DiffResult, out: &mut impl Write) -> std::io::Result<()> {
         summary.insert(g.clone(), json!({"lost": c.lost, "reappear": c.reappear, "revert": c.revert, "rewritten": c.rewritten, "unchanged": c.unchanged}));
     }
     out.write_all(b"{\n")?;
-    for (name, v) in [("old", input_json(&r.old)), ("new", input_json(&r.new)), ("summary", Value::Object(summary))] {
+    for (name, v) in [
+        ("old", input_json(&r.old)),
+        ("new", input_json(&r.new)),
+        ("warnings", json!(r.warnings())),
+        ("namespaces", json!(r.namespaces.as_str())),
+        ("summary", Value::Object(summary)),
+    ] {
         writeln!(out, "  \"{name}\": {},", pretty(&v, "  "))?;
     }
     for class in [Class::Lost, Class::Reappear, Class::Revert, Class::Rewritten] {

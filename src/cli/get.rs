@@ -3,7 +3,7 @@
 //! kubectl's common flags: --no-headers, --show-labels, -L, --ignore-not-found, --chunk-size.
 
 use super::columns::Cell;
-use super::format::{cell, kubectl_printed, table};
+use super::format::{cell, kubectl_printed, printable_key, table};
 use super::formats::{GetOutput, GetOutputParser};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
@@ -73,7 +73,8 @@ pub struct GetArgs {
     /// '{.status.startTime}' (numbers by value, text by bytes, missing first).
     #[arg(long)]
     sort_by: Option<String>,
-    /// Reference time for AGE (RFC 3339); default: the newest creationTimestamp listed.
+    /// Reference time for AGE (RFC 3339); default: the snapshot's time, the newest timestamp
+    /// in its keyspace (Lease renewals, Events, managedFields, creations).
     #[arg(long)]
     now: Option<String>,
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
@@ -160,7 +161,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     }
     // Tables, json and yaml are written as objects arrive: a table keeps its rows, a List is
     // written item by item, so memory does not grow with the objects' size.
-    let mut printer = Printer::new(a, &query.namespace, single)?;
+    let mut printer = Printer::new(a, &query.namespace, single, source, &decoder)?;
     let mut findings = false;
     let mut bar = super::progress::Bar::new();
     // With --sort-by every object is held until the end, then sorted (as kubectl does).
@@ -419,12 +420,12 @@ enum Printer {
 }
 
 impl Printer {
-    fn new(a: &GetArgs, ns: &Namespace, single: bool) -> Result<Printer, CliError> {
+    fn new(a: &GetArgs, ns: &Namespace, single: bool, snap: &Snapshot<'_>, decoder: &Decoder) -> Result<Printer, CliError> {
         let ignore_not_found = a.ignore_not_found;
         Ok(match &a.output {
             GetOutput::Json | GetOutput::Yaml if single => Printer::Single { yaml: a.output == GetOutput::Yaml, object: None, ignore_not_found },
             GetOutput::Json | GetOutput::Yaml => Printer::List { yaml: a.output == GetOutput::Yaml, items: 0, ignore_not_found },
-            GetOutput::Table | GetOutput::Wide => Printer::Tables(Tables::new(a, ns)?),
+            GetOutput::Table | GetOutput::Wide => Printer::Tables(Tables::new(a, ns, snap, decoder)?),
             GetOutput::CustomColumns(spec) => Printer::Custom { columns: custom_columns(spec)?, rows: Vec::new(), no_headers: a.no_headers },
             other => return Err(CliError::Usage(format!("unable to match a printer suitable for the output format \"{}\"", other.given()))),
         })
@@ -560,17 +561,24 @@ struct Tables {
     label_columns: Vec<String>,
     /// --show-labels: a LABELS column last.
     show_labels: bool,
+    /// --now, else the snapshot's clock ([`etcdscope::views::clock`]), for every AGE.
     now: Option<i64>,
+    /// Where the clock was read, said once on stderr when the table is printed.
+    clock: Option<etcdscope::views::clock::SnapshotTime>,
+    /// Without --now and without any time in the keyspace: the newest creation listed.
     newest: i64,
     groups: Vec<(etcdscope::k8s::resources::ResourceInfo, Vec<Vec<Cell>>)>,
     rows: usize,
 }
 
 impl Tables {
-    fn new(a: &GetArgs, ns: &Namespace) -> Result<Tables, CliError> {
-        let now = match &a.now {
-            Some(t) => Some(super::age::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?),
-            None => None,
+    fn new(a: &GetArgs, ns: &Namespace, snap: &Snapshot<'_>, decoder: &Decoder) -> Result<Tables, CliError> {
+        let (now, clock) = match &a.now {
+            Some(t) => (Some(super::age::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?), None),
+            None => {
+                let clock = etcdscope::views::clock::snapshot_time(snap, decoder, &a.etcd_prefix, &super::interrupt::watch())?;
+                (clock.as_ref().map(|c| c.seconds), clock)
+            }
         };
         Ok(Tables {
             wide: a.output == GetOutput::Wide,
@@ -579,6 +587,7 @@ impl Tables {
             label_columns: a.label_columns.clone(),
             show_labels: a.show_labels,
             now,
+            clock,
             newest: 0,
             groups: Vec::new(),
             rows: 0,
@@ -617,6 +626,14 @@ impl Tables {
 
     fn render(self) -> String {
         let now = self.now.unwrap_or(self.newest);
+        if let (Some(c), true) = (&self.clock, self.rows > 0) {
+            say!(
+                "note: AGE is measured from {}, the snapshot's time as its newest timestamp shows ({} of {}); --now to change",
+                c.text,
+                c.field,
+                printable_key(&c.key)
+            );
+        }
         let several = self.groups.len() > 1;
         let mut text = String::new();
         for (info, rows) in self.groups {

@@ -9,7 +9,10 @@ use etcdscope::k8s::fields::Change;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::get::Namespace;
-use etcdscope::views::history::{history_each_reporting, Event, EventKind, HistoryQuery, HistorySummary, Target};
+use etcdscope::views::history::Covered;
+use etcdscope::views::history::{
+    history_each_reporting, nothing_found, revisions_searched, Event, EventKind, HistoryQuery, HistorySummary, NothingFound, Target,
+};
 use serde_json::{Map, Value};
 use std::ffi::OsString;
 use std::io::Write;
@@ -128,9 +131,12 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
         Err(e) => return Err(e.into()),
     };
     notes(&summary, a.from_rev.is_none());
+    if let (Some(ns), Format::Table) = (&summary.namespaces, a.output) {
+        say!("note: {} (-n NS for another, -A for all)", ns.describe());
+    }
     match a.output {
         Format::Jsonl => {}
-        Format::Json | Format::Yaml => doc.finish(summary.oldest_retained, out)?,
+        Format::Json | Format::Yaml => doc.finish(summary.oldest_retained, summary.namespaces.as_ref(), out)?,
         Format::Table => {
             if !rows.is_empty() {
                 out.write_all(table(rows).as_bytes())?;
@@ -138,7 +144,10 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
         }
     }
     if summary.events == 0 {
-        say!("No retained revisions between revisions {} and {}.", summary.from_rev.max(summary.oldest_retained), summary.to_rev);
+        say!(
+            "{}",
+            nothing_found_text(&nothing_found(&snap, &query, &decoder)?, &summary, &a.target.to_string_lossy(), a.namespace.as_deref().unwrap_or("default"))
+        );
         findings |= single;
     }
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
@@ -196,7 +205,7 @@ impl Document {
         }
     }
 
-    fn finish(self, oldest: i64, out: &mut impl Write) -> std::io::Result<()> {
+    fn finish(self, oldest: i64, namespaces: Option<&Covered>, out: &mut impl Write) -> std::io::Result<()> {
         let value = |name: &str| self.head.iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| *v);
         match self.format {
             Format::Json => {
@@ -206,6 +215,9 @@ impl Document {
                 } else {
                     out.write_all(b"\n  ],\n")?;
                 }
+                if let Some(ns) = namespaces {
+                    writeln!(out, "  \"namespaces\": {},", serde_json::Value::from(ns.as_str()))?;
+                }
                 writeln!(out, "  \"oldestRetainedRevision\": {oldest}\n}}")
             }
             _ => {
@@ -213,8 +225,43 @@ impl Document {
                     out.write_all(self.opening().trim_end_matches('\n').as_bytes())?;
                     out.write_all(b" []\n")?;
                 }
-                write!(out, "fromRevision: {}\noldestRetainedRevision: {oldest}\ntoRevision: {}\n", value("fromRevision"), value("toRevision"))
+                writeln!(out, "fromRevision: {}", value("fromRevision"))?;
+                if let Some(ns) = namespaces {
+                    out.write_all(etcdscope::k8s::yaml::to_yaml(&serde_json::json!({ "namespaces": ns.as_str() })).as_bytes())?;
+                }
+                write!(out, "oldestRetainedRevision: {oldest}\ntoRevision: {}\n", value("toRevision"))
             }
+        }
+    }
+}
+
+/// Why nothing was found, in a sentence: never a revision below what etcd keeps.
+fn nothing_found_text(why: &NothingFound, s: &HistorySummary, asked: &str, namespace: &str) -> String {
+    let (from, to) = revisions_searched(s);
+    let asked = super::format::one_line(asked);
+    match why {
+        NothingFound::OutsideRange { first, last } => {
+            format!("No revisions of {asked} between revisions {from} and {to}; its retained revisions are {first} to {last}.")
+        }
+        NothingFound::OtherNamespaces { namespaces } if namespaces.is_empty() => format!("No {asked} in any namespace (revisions {from} to {to} searched)."),
+        NothingFound::OtherNamespaces { namespaces } => {
+            format!(
+                "No {asked} in namespace {} (revisions {from} to {to} searched); there are some in: {} (-n NS, or -A for all).",
+                namespace,
+                namespaces.join(", ")
+            )
+        }
+        NothingFound::NoTrace { near } => {
+            let why = if s.compact_revision > 0 {
+                format!(
+                    "(revisions {from} to {to} searched, compacted at {c}): it never existed, or it was deleted at or before revision {c} and etcd keeps nothing of it",
+                    c = s.compact_revision
+                )
+            } else {
+                format!("(revisions {from} to {to} searched, nothing compacted): it never existed in this keyspace")
+            };
+            let near = if near.is_empty() { String::new() } else { format!("; did you mean {}?", near.join(", or ")) };
+            format!("No revision of {asked} is retained {why}{near}")
         }
     }
 }

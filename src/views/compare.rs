@@ -75,6 +75,8 @@ pub struct Comparison {
     pub comparable: bool,
     pub agree: bool,
     pub divergences: Vec<Divergence>,
+    /// What to know before trusting the comparison (members of different clusters).
+    pub warnings: Vec<String>,
 }
 
 /// The member ID a data dir's WAL names (its first metadata record), if the input is a data or
@@ -142,7 +144,9 @@ pub fn compare(sources: &[Source], cancel: &Cancel) -> Result<Comparison> {
         }
     }
     let agree = comparable && members.iter().all(|m| m.hash_kv == members[0].hash_kv) && divergences.is_empty();
-    Ok(Comparison { members, common_revision: common, comparable, agree, divergences })
+    let ids: Vec<(&str, Option<u64>)> = members.iter().zip(&snaps).map(|(m, snap)| (m.input.as_str(), crate::views::cluster::cluster_id(snap))).collect();
+    let warnings = crate::views::cluster::different_clusters(&ids).into_iter().collect();
+    Ok(Comparison { members, common_revision: common, comparable, agree, divergences, warnings })
 }
 
 type Keyspace<'a> = Vec<(&'a [u8], State<'a>)>;

@@ -24,7 +24,7 @@ use crate::k8s::fields::{diff as field_diff, parts, Change};
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
 use crate::snapshot::Snapshot;
 use crate::source::InputKind;
-use crate::views::history::shown_changes;
+use crate::views::history::{shown_changes, Covered};
 use crate::views::progress::{self, Counter, Progress};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
@@ -154,6 +154,8 @@ pub struct InputSummary {
     pub compact_revision: i64,
     /// Live keys at the read revision (before filters).
     pub keys: u64,
+    /// The cluster the input belongs to (see [`crate::views::cluster::cluster_id`]).
+    pub cluster_id: Option<u64>,
 }
 
 /// Objects in OLD owned by an object OLD does not have: the garbage collector deletes them
@@ -216,12 +218,32 @@ pub struct DiffResult {
     /// Every key that is not unchanged, in key order.
     pub entries: Vec<DiffEntry>,
     pub hazards: Hazards,
+    /// The namespaces whose objects were compared (all unless the query named one; keys that
+    /// are not namespaced objects are compared in either case unless types were named).
+    pub namespaces: Covered,
     /// What the keys name, learned from both inputs' CRDs (hazards hold keys only).
     catalogs: [Arc<Catalog>; 2],
     prefix: String,
 }
 
 impl DiffResult {
+    /// What the user should know before trusting the comparison: inputs of different
+    /// clusters, and OLD newer than NEW (the arguments swapped?).
+    pub fn warnings(&self) -> Vec<String> {
+        let (old, new) = (&self.old, &self.new);
+        let mut warnings = Vec::new();
+        if let Some(w) = crate::views::cluster::different_clusters(&[("OLD", old.cluster_id), ("NEW", new.cluster_id)]) {
+            warnings.push(w);
+        }
+        if old.revision > new.revision {
+            warnings.push(format!(
+                "OLD is newer than NEW (OLD at revision {}, NEW at {}): arguments swapped? diff OLD NEW shows what restoring OLD over NEW would do",
+                old.revision, new.revision
+            ));
+        }
+        warnings
+    }
+
     /// The object a key names (as NEW's catalogue knows it, else OLD's).
     pub fn identify(&self, key: &[u8]) -> Option<ObjectId> {
         let [old, new] = &self.catalogs;
@@ -391,6 +413,7 @@ pub fn diff_reporting(old: &Snapshot<'_>, new: &Snapshot<'_>, query: &DiffQuery,
     Ok(DiffResult {
         old: summary_of(old, &a),
         new: summary_of(new, &b),
+        namespaces: query.namespace.clone().map_or(Covered::All, Covered::One),
         summary,
         entries,
         hazards: hazards(&a, &b)?,
@@ -408,6 +431,7 @@ fn summary_of(snap: &Snapshot<'_>, r: &Read<'_>) -> InputSummary {
         current_revision: store.current_revision(),
         compact_revision: store.compact_revision(),
         keys: r.live.len() as u64,
+        cluster_id: crate::views::cluster::cluster_id(snap),
     }
 }
 

@@ -130,6 +130,43 @@ pub struct HistorySummary {
     pub events: u64,
     /// Distinct keys with events shown.
     pub keys: u64,
+    /// For objects of a namespaced type: the namespaces covered.
+    pub namespaces: Option<Covered>,
+}
+
+/// The namespaces a view covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Covered {
+    All,
+    One(String),
+}
+
+impl Covered {
+    /// `all`, or the namespace's name: what `-o json` says.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Covered::All => "all",
+            Covered::One(ns) => ns,
+        }
+    }
+
+    /// `all namespaces`, `namespace team-a`: what a note says.
+    pub fn describe(&self) -> String {
+        match self {
+            Covered::All => "all namespaces".into(),
+            Covered::One(ns) => format!("namespace {ns}"),
+        }
+    }
+
+    /// What a namespace choice covers for a type (None for a cluster-scoped one).
+    pub fn of(namespace: &Namespace, namespaced: bool) -> Option<Covered> {
+        match (namespace, namespaced) {
+            (_, false) => None,
+            (Namespace::All, true) => Some(Covered::All),
+            (Namespace::Default, true) => Some(Covered::One("default".into())),
+            (Namespace::One(ns), true) => Some(Covered::One(ns.clone())),
+        }
+    }
 }
 
 /// Per key: its last put (to compare the next update with) and its generation.
@@ -158,10 +195,13 @@ pub fn history_each_reporting(
     let file = snap.file();
     let prefix = normalize_prefix(&query.etcd_prefix);
     let catalog = snap.catalog(decoder, &prefix)?;
-    let range = match &query.target {
-        Target::Key(k) => KeyRange::single(k),
-        Target::Prefix(p) => KeyRange::prefix(p),
-        Target::Objects { type_name, name, namespace } => object_range(&catalog, &prefix, type_name, name.as_deref(), namespace)?.1,
+    let (range, namespaces) = match &query.target {
+        Target::Key(k) => (KeyRange::single(k), None),
+        Target::Prefix(p) => (KeyRange::prefix(p), None),
+        Target::Objects { type_name, name, namespace } => {
+            let (info, range) = object_range(&catalog, &prefix, type_name, name.as_deref(), namespace)?;
+            (range, Covered::of(namespace, info.namespaced))
+        }
     };
     let current = store.current_revision();
     let compact = store.compact_revision();
@@ -175,7 +215,7 @@ pub fn history_each_reporting(
     if from > to {
         return Err(Error::Usage(format!("--from-rev {from} is after --to-rev {to}: no revision lies between them")));
     }
-    let mut summary = HistorySummary { compact_revision: compact, current_revision: current, from_rev: from, to_rev: to, ..Default::default() };
+    let mut summary = HistorySummary { compact_revision: compact, current_revision: current, from_rev: from, to_rev: to, namespaces, ..Default::default() };
     let unredacted = DecodeOptions { show_secrets: true, ..decoder.options };
     let mut tracks: HashMap<&[u8], Track<'_>> = HashMap::default();
     let ids = Identify { catalog: &catalog, prefix: &prefix };
@@ -404,4 +444,96 @@ mod tests {
         }
         assert_eq!(changes.iter().find(|c| c.path == "type").unwrap().new, Some(json!("Opaque")), "what says which Secret it is stays");
     }
+}
+
+/// Why a history read found nothing, told apart so the user knows what to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NothingFound {
+    /// The target has retained revisions, none between the revisions asked for: these are its
+    /// oldest and newest retained ones.
+    OutsideRange { first: i64, last: i64 },
+    /// No revision of the target is retained. With no compaction it never existed; after one,
+    /// it never existed or was deleted before the compaction (etcd then keeps nothing of it).
+    /// `near`: existing keys or objects whose names are close to the one asked for
+    /// (`/hist/updated`, `pod/web-1 -n team-a`), closest first.
+    NoTrace { near: Vec<String> },
+    /// A type with no object in the namespace asked for: the namespaces that do have some.
+    OtherNamespaces { namespaces: Vec<String> },
+}
+
+/// Suggestions shown at most.
+const NEAR: usize = 3;
+/// Jaro-Winkler similarity from which a name counts as close (clap's threshold for flags).
+const CLOSE: f64 = 0.8;
+/// How much less similar than the closest a suggestion may be.
+const TIE: f64 = 0.03;
+
+/// The revisions a history read searched: from the first revision asked for (or the oldest
+/// etcd keeps: the compaction revision, or 1) to the last.
+pub fn revisions_searched(summary: &HistorySummary) -> (i64, i64) {
+    let from = if summary.from_rev > 0 { summary.from_rev } else { summary.compact_revision.max(1) };
+    (from, summary.to_rev)
+}
+
+/// Says why [`history_each`] found nothing for `query` (call it when the summary counts no
+/// event).
+pub fn nothing_found(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decoder) -> Result<NothingFound> {
+    let store = snap.store();
+    let prefix = normalize_prefix(&query.etcd_prefix);
+    let catalog = snap.catalog(decoder, &prefix)?;
+    let range = match &query.target {
+        Target::Key(k) => KeyRange::single(k),
+        Target::Prefix(p) => KeyRange::prefix(p),
+        Target::Objects { type_name, name, namespace } => object_range(&catalog, &prefix, type_name, name.as_deref(), namespace)?.1,
+    };
+    let current = store.current_revision();
+    let (mut first, mut last) = (0, 0);
+    for entry in store.revisions(Some(&range), 0..=current).until(&query.cancel) {
+        let main = entry?.main();
+        if first == 0 {
+            first = main;
+        }
+        last = last.max(main);
+    }
+    if first > 0 {
+        return Ok(NothingFound::OutsideRange { first, last });
+    }
+    let live = store.range_until(&KeyRange::all(), current, &query.cancel)?;
+    let keys = || live.iter().map(|e| e.key);
+    Ok(match &query.target {
+        Target::Key(k) => {
+            let text = |k: &[u8]| String::from_utf8_lossy(k).into_owned();
+            NothingFound::NoTrace { near: nearest(&text(k), keys().map(|k| (text(k), text(k)))) }
+        }
+        Target::Prefix(_) => NothingFound::NoTrace { near: Vec::new() },
+        Target::Objects { type_name, name, namespace } => {
+            let (info, all) = object_range(&catalog, &prefix, type_name, None, &Namespace::All)?;
+            let ids: Vec<ObjectId> = keys().filter(|k| all.contains(k)).filter_map(|k| catalog.locate(k, &prefix).object_id()).collect();
+            match name {
+                Some(name) => {
+                    let shown = |id: &ObjectId| match &id.namespace {
+                        Some(ns) => format!("{} -n {ns}", id.kubectl_name()),
+                        None => id.kubectl_name(),
+                    };
+                    NothingFound::NoTrace { near: nearest(name, ids.iter().map(|id| (id.name.clone(), shown(id)))) }
+                }
+                None if info.namespaced && !matches!(namespace, Namespace::All) => {
+                    let mut namespaces: Vec<String> = ids.into_iter().filter_map(|id| id.namespace).collect();
+                    namespaces.sort();
+                    namespaces.dedup();
+                    NothingFound::OtherNamespaces { namespaces }
+                }
+                None => NothingFound::NoTrace { near: Vec::new() },
+            }
+        }
+    })
+}
+
+/// The candidates (each: the name compared, what is shown) closest to `asked`, closest first.
+fn nearest(asked: &str, candidates: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    let mut scored: Vec<(f64, String)> = candidates.map(|(name, shown)| (strsim::jaro_winkler(asked, &name), shown)).filter(|(s, _)| *s >= CLOSE).collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    // Only the closest: a near-tie is a real choice, a distant second is noise.
+    let best = scored.first().map_or(0.0, |s| s.0);
+    scored.into_iter().take_while(|(s, _)| best - s <= TIE).take(NEAR).map(|(_, c)| c).collect()
 }

@@ -1,6 +1,8 @@
 //! Views: data ready to print, built from the layers below.
 pub mod analyze;
 pub mod check;
+pub mod clock;
+pub mod cluster;
 pub mod compare;
 pub mod diff;
 #[cfg(feature = "sqlite")]

@@ -1,0 +1,125 @@
+//! The snapshot's clock: a snapshot file says nothing of when it was taken, yet kubectl's AGE
+//! and every "how long ago" need a "now". The best estimate is the newest time the cluster
+//! itself wrote into the keyspace: Leases renewed every few seconds by kubelets and
+//! controllers (`spec.renewTime`), Events (`lastTimestamp`, `eventTime`,
+//! `series.lastObservedTime`), and any write's `metadata.managedFields[].time` or
+//! `creationTimestamp`. One estimate serves a whole snapshot, so an object shows the same age
+//! whatever else is listed with it.
+//!
+//! Only the objects written last (the highest mod revisions) and the Leases are decoded: the
+//! newest time is on the newest writes, and a Lease is rewritten at every renewal. Never
+//! `deletionTimestamp`: graceful deletion sets it in the future.
+
+use crate::cancel::Cancel;
+use crate::error::Result;
+use crate::etcd::KeyRange;
+use crate::k8s::decoder::{Decoded, Decoder};
+use crate::k8s::key::normalize_prefix;
+use crate::snapshot::Snapshot;
+use serde_json::Value;
+
+/// Objects decoded for evidence besides the Leases: the most recently written ones.
+pub const NEWEST_WRITES: usize = 256;
+
+/// The estimated time of a snapshot and where it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotTime {
+    /// Seconds since the Unix epoch.
+    pub seconds: i64,
+    /// The time as the object states it (RFC 3339).
+    pub text: String,
+    /// The key of the object that holds it, and the field (`spec.renewTime`).
+    pub key: Vec<u8>,
+    pub field: String,
+}
+
+/// The newest timestamp the cluster wrote into `snap`'s keyspace at its current revision, or
+/// None when no object carries one. Stops at the next object once `cancel` is cancelled.
+pub fn snapshot_time(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, cancel: &Cancel) -> Result<Option<SnapshotTime>> {
+    let store = snap.store();
+    let prefix = normalize_prefix(etcd_prefix);
+    let live = store.range_until(&KeyRange::prefix(format!("{prefix}/").as_bytes()), store.current_revision(), cancel)?;
+    let leases = format!("{prefix}/leases/");
+    let mut by_revision: Vec<usize> = (0..live.len()).collect();
+    by_revision.sort_unstable_by_key(|i| std::cmp::Reverse(live[*i].main()));
+    let newest = by_revision.iter().take(NEWEST_WRITES).copied();
+    let lease_entries = live.iter().enumerate().filter(|(_, e)| e.key.starts_with(leases.as_bytes())).map(|(i, _)| i);
+    let mut chosen: Vec<usize> = newest.chain(lease_entries).collect();
+    chosen.sort_unstable();
+    chosen.dedup();
+    let file = snap.file();
+    let mut best: Option<SnapshotTime> = None;
+    for i in chosen {
+        cancel.check()?;
+        let kv = live[i].kv(file)?;
+        let Decoded::Object { json, .. } = decoder.decode_at_with(kv.key, kv.value, Some(kv.mod_revision), decoder.options) else { continue };
+        let Ok(object) = json.value() else { continue };
+        for (field, text) in evidence(&object) {
+            let Some(seconds) = parse_rfc3339(text) else { continue };
+            if best.as_ref().map_or(true, |b| seconds > b.seconds) {
+                best = Some(SnapshotTime { seconds, text: text.to_string(), key: kv.key.to_vec(), field });
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// The times an object states that the cluster wrote at the time of a write.
+fn evidence(o: &Value) -> Vec<(String, &str)> {
+    let mut found = Vec::new();
+    for (pointer, field) in [
+        ("/metadata/creationTimestamp", "metadata.creationTimestamp"),
+        ("/spec/renewTime", "spec.renewTime"),
+        ("/spec/acquireTime", "spec.acquireTime"),
+        ("/lastTimestamp", "lastTimestamp"),
+        ("/eventTime", "eventTime"),
+        ("/series/lastObservedTime", "series.lastObservedTime"),
+    ] {
+        if let Some(t) = o.pointer(pointer).and_then(Value::as_str) {
+            found.push((field.to_string(), t));
+        }
+    }
+    let managed = o.pointer("/metadata/managedFields").and_then(Value::as_array);
+    for (i, m) in managed.into_iter().flatten().enumerate() {
+        if let Some(t) = m.get("time").and_then(Value::as_str) {
+            found.push((format!("metadata.managedFields[{i}].time"), t));
+        }
+    }
+    found
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 time (`2026-01-02T03:04:05Z`, fractions and
+/// numeric offsets accepted).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = s.get(19..)?;
+    if let Some(frac) = rest.strip_prefix('.') {
+        rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) => {
+            let sign = if tz.starts_with('-') { -1 } else { 1 };
+            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600 + tz.get(4..6)?.parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
