@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod db;
 pub mod member_dir;
 pub mod replay;
+pub mod start;
 pub mod v2store;
 
 use crate::cancel::Cancel;
