@@ -124,6 +124,13 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
                     source.db_path.display()
                 )))
             }
+            t @ Trailer::Partial { .. } => {
+                return Err(Error::Usage(format!(
+                    "{}: {}: the file was cut short inside its sha256 trailer, so it cannot be verified; --skip-hash-check to rebuild from it anyway",
+                    source.db_path.display(),
+                    t.describe()
+                )))
+            }
         }
     };
     if options.bump_revision.is_some() != options.mark_compacted {
