@@ -33,7 +33,15 @@ pub enum InputKind {
 pub enum Trailer {
     Ok,
     Missing,
-    Mismatch { stored: [u8; 32], computed: [u8; 32] },
+    Mismatch {
+        stored: [u8; 32],
+        computed: [u8; 32],
+    },
+    /// The file was cut inside the trailer: `present` (1..=31) of its 32 bytes are there
+    /// (size mod 512 is `present`); the bbolt region before them is whole but unverifiable.
+    Partial {
+        present: u64,
+    },
 }
 
 impl Trailer {
@@ -42,6 +50,15 @@ impl Trailer {
             Trailer::Ok => "ok",
             Trailer::Missing => "missing",
             Trailer::Mismatch { .. } => "mismatch",
+            Trailer::Partial { .. } => "partial",
+        }
+    }
+
+    /// "partial trailer (N of 32 bytes)" for a cut trailer, else the label.
+    pub fn describe(&self) -> String {
+        match self {
+            Trailer::Partial { present } => format!("partial trailer ({present} of {TRAILER_LEN} bytes)"),
+            other => other.label().to_string(),
         }
     }
 
@@ -50,8 +67,9 @@ impl Trailer {
     }
 }
 
-/// Written as `"trailer": "ok" | "missing" | "mismatch"`, plus `"trailerDetail": {"stored",
-/// "computed"}` (hex) on a mismatch; meant to be flattened into the struct that holds it.
+/// Written as `"trailer": "ok" | "missing" | "mismatch" | "partial"`, plus `"trailerDetail":
+/// {"stored", "computed"}` (hex) on a mismatch and `"trailerBytes": N` (of 32) when partial;
+/// meant to be flattened into the struct that holds it.
 impl Serialize for Trailer {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -59,8 +77,15 @@ impl Serialize for Trailer {
             Trailer::Mismatch { stored, computed } => Some((hex(stored), hex(computed))),
             _ => None,
         };
-        let mut map = s.serialize_map(Some(1 + usize::from(mismatch.is_some())))?;
+        let partial = match self {
+            Trailer::Partial { present } => Some(*present),
+            _ => None,
+        };
+        let mut map = s.serialize_map(Some(1 + usize::from(mismatch.is_some()) + usize::from(partial.is_some())))?;
         map.serialize_entry("trailer", self.label())?;
+        if let Some(present) = partial {
+            map.serialize_entry("trailerBytes", &present)?;
+        }
         if let Some((stored, computed)) = mismatch {
             map.serialize_entry("trailerDetail", &serde_json::json!({"stored": stored, "computed": computed}))?;
         }
@@ -107,7 +132,8 @@ impl Source {
             Some(unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&db_path, e))?)
         };
         let has_trailer = len >= TRAILER_LEN && len % 512 == TRAILER_LEN;
-        let kind = dir_kind.unwrap_or(if has_trailer { InputKind::Snapshot } else { InputKind::Db });
+        let cut_trailer = partial_trailer(map.as_deref().unwrap_or_default()).is_some();
+        let kind = dir_kind.unwrap_or(if has_trailer || cut_trailer { InputKind::Snapshot } else { InputKind::Db });
         Ok(Source { input, kind, db_path: db_path.into(), map })
     }
 
@@ -125,14 +151,16 @@ impl Source {
         len >= TRAILER_LEN && len % 512 == TRAILER_LEN
     }
 
-    /// The bbolt region: the whole file, less the trailer when there is one.
+    /// How many bytes of a trailer cut short the file ends with ([`partial_trailer`]).
+    pub fn partial_trailer(&self) -> Option<u64> {
+        partial_trailer(self.bytes())
+    }
+
+    /// The bbolt region: the whole file, less the trailer (or the part of it) there is.
     pub fn db_bytes(&self) -> &[u8] {
         let b = self.bytes();
-        if self.has_trailer() {
-            &b[..b.len() - TRAILER_LEN as usize]
-        } else {
-            b
-        }
+        let tail = if self.has_trailer() { TRAILER_LEN } else { self.partial_trailer().unwrap_or(0) };
+        &b[..b.len() - tail as usize]
     }
 
     pub fn db(&self) -> Result<Db<'_>> {
@@ -141,6 +169,9 @@ impl Source {
 
     /// Checks the trailer: SHA-256 of everything before it. Reads the whole file.
     pub fn verify_trailer(&self) -> Trailer {
+        if let Some(present) = self.partial_trailer() {
+            return Trailer::Partial { present };
+        }
         if !self.has_trailer() {
             return Trailer::Missing;
         }
@@ -152,6 +183,9 @@ impl Source {
     /// no trailer to check).
     pub fn db_sha256(&self) -> (Trailer, [u8; 32]) {
         let computed: [u8; 32] = Sha256::digest(self.db_bytes()).into();
+        if let Some(present) = self.partial_trailer() {
+            return (Trailer::Partial { present }, computed);
+        }
         if !self.has_trailer() {
             return (Trailer::Missing, computed);
         }
@@ -165,6 +199,22 @@ impl Source {
             (Trailer::Mismatch { stored: stored_bytes, computed }, computed)
         }
     }
+}
+
+/// A file cut inside the trailer `etcdctl snapshot save` appends: a bbolt file is whole pages,
+/// so a file 1..=31 bytes longer than a whole number of pages (of the size meta page 0 states)
+/// ends with that many bytes of the 32. A file cut elsewhere (mid-page) is not taken for one.
+pub fn partial_trailer(bytes: &[u8]) -> Option<u64> {
+    let len = bytes.len() as u64;
+    let tail = len % 512;
+    if !(1..TRAILER_LEN).contains(&tail) {
+        return None;
+    }
+    // Meta page 0: a 16-byte page header, then magic, version and the page size (u32 LE each).
+    let field = bytes.get(24..28)?;
+    let page_size = u64::from(u32::from_le_bytes(field.try_into().ok()?));
+    let db_len = len - tail;
+    (page_size >= 512 && db_len >= 2 * page_size && db_len % page_size == 0).then_some(tail)
 }
 
 /// Lowercase hex of `b`.
@@ -206,8 +256,16 @@ fn find_db_in_dir(dir: &Path) -> Result<(PathBuf, Option<InputKind>)> {
             return Ok((path, Some(kind)));
         }
     }
-    Err(Error::Unrecognised {
-        path: dir.to_path_buf(),
-        reason: "directory is neither an etcd data dir (no member/snap/db) nor a member dir (no snap/db)".into(),
-    })
+    let mut reason = "directory is neither an etcd data dir (no member/snap/db) nor a member dir (no snap/db)".to_string();
+    if holds_wal(dir) {
+        reason.push_str(&format!("; it holds a WAL: read it with `etcdscope wal {}`", dir.display()));
+    }
+    Err(Error::Unrecognised { path: dir.to_path_buf(), reason })
+}
+
+/// A WAL dir (`*.wal` segments), or a data or member dir whose db is absent but whose WAL is there.
+fn holds_wal(dir: &Path) -> bool {
+    let has_segments =
+        |d: &Path| std::fs::read_dir(d).is_ok_and(|entries| entries.flatten().any(|e| e.path().extension().is_some_and(|x| x == "wal") && e.path().is_file()));
+    [dir.to_path_buf(), dir.join("wal"), dir.join("member/wal")].iter().any(|d| has_segments(d))
 }

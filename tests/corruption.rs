@@ -67,10 +67,11 @@ fn truncated_files() {
     let dir = tempfile::tempdir().unwrap();
     let db = sample_db();
     let half = write_tmp(&dir, "half.db", &db[..db.len() / 2]);
-    // The location is where the file ends: the page that offset lies in (not the last page the
-    // meta names, which is not there).
-    let ends = format!("page {} (byte offset {})", db.len() / 2 / 4096, db.len() / 2);
-    assert_error(&half, &["file is truncated", &ends]);
+    // The location is the page the file ends in (not the last page the meta names, which is not
+    // there), at that page's offset (issue 18: not the file's end); the file's size is said too.
+    let page = db.len() / 2 / 4096;
+    let ends = format!("page {page} (byte offset {})", page * 4096);
+    assert_error(&half, &["file is truncated", &ends, &format!("only {} bytes are present", db.len() / 2)]);
     let tiny = write_tmp(&dir, "tiny.db", &db[..40]);
     assert_error(&tiny, &["too short for a meta page"]);
     let empty = write_tmp(&dir, "empty.db", &[]);

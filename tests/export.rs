@@ -844,3 +844,22 @@ fn a_damaged_member_fails_only_what_shows_it() {
         .any(|f| f["page"].as_u64() == Some(page) && f["offset"].as_u64() == Some(at as u64) && f["what"].as_str().unwrap().contains("not member JSON"));
     assert!(named, "{report}");
 }
+
+/// Issue 18: `export --history` says up front, on stderr, how large the history is: the
+/// retained revisions (first..read revision, how many) and the db's size, which bounds it. The
+/// figures are those of the revisions table the export then writes.
+#[test]
+fn export_history_says_up_front_how_large_the_history_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("h.sqlite");
+    let src = repo().join("testdata/etcd-3.5.1/snapshot.db");
+    let run = run(&["export".as_ref(), "sqlite".as_ref(), src.as_os_str(), out.as_os_str(), "--history".as_ref()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let err = String::from_utf8_lossy(&run.stderr);
+    let conn = Connection::open(&out).unwrap();
+    let (first, last): (i64, i64) = conn.query_row("SELECT MIN(revision), MAX(revision) FROM revisions", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let size = std::fs::metadata(&src).unwrap().len();
+    let said = format!("history: revisions {first}..{last} ({} revisions;", last - first + 1);
+    assert!(err.contains(&said), "{said:?} in {err}");
+    assert!(err.contains(&format!("({size} bytes)")), "the db's size in {err}");
+}

@@ -430,3 +430,88 @@ fn an_error_while_writing_names_the_file_under_out() {
     assert!(err.contains("(writing its temporary file"), "{err}");
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing left");
 }
+
+/// A free port on 127.0.0.1 (bound, read, released; etcd binds it moments later).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The one line after "start it with" in rebuild's table output.
+fn start_line(stdout: &str) -> String {
+    let line = stdout.lines().find_map(|l| l.strip_prefix("start it with")).unwrap_or_else(|| panic!("no start line in:\n{stdout}"));
+    line.trim().to_string()
+}
+
+/// Issue 18: `rebuild` prints a whole etcd command line (name, data dir, cluster flags, peer and
+/// client URLs, shell-quoted) and `-o json` the same as an argv array. Real etcd 3.5.1, run with
+/// exactly that line by a shell, must start and answer `endpoint health` on the client URL the
+/// rebuild was told, holding the snapshot's keys.
+#[test]
+fn rebuild_prints_the_etcd_command_line_that_starts_the_member() {
+    let Some(bin_dir) = bin_dir_or_skip("3.5.1") else { return };
+    let (peer, client) = (free_port(), free_port());
+    let tmp = tempfile::tempdir().unwrap();
+    // A space in the data dir: the line must quote it.
+    let out = tmp.path().join("restored member");
+    let snapshot = repo().join("testdata/etcd-3.5.1/snapshot.db");
+    let peer_url = format!("http://127.0.0.1:{peer}");
+    let client_url = format!("http://127.0.0.1:{client}");
+    let cluster = format!("m1={peer_url}");
+    let flags = |out: &std::path::Path, json: bool| {
+        let mut a: Vec<std::ffi::OsString> = vec!["rebuild".into(), snapshot.clone().into(), "--out".into(), out.into(), "--name".into(), "m1".into()];
+        for (k, v) in [("--initial-cluster", &cluster), ("--initial-advertise-peer-urls", &peer_url), ("--advertise-client-urls", &client_url)] {
+            a.push(k.into());
+            a.push(v.into());
+        }
+        if json {
+            a.extend(["--dry-run".into(), "-o".into(), "json".into()]);
+        }
+        a
+    };
+    let args = flags(&out, true);
+    let json = run(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
+    assert!(json.status.success(), "{}", String::from_utf8_lossy(&json.stderr));
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let args = flags(&out, false);
+    let table = run(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
+    assert!(table.status.success(), "{}", String::from_utf8_lossy(&table.stderr));
+    let line = start_line(&String::from_utf8(table.stdout).unwrap());
+    let argv: Vec<String> = json["start_command"].as_array().expect("start_command in -o json").iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    assert_eq!(shlex::split(&line).as_ref(), Some(&argv), "the printed line and start_command are one command");
+    for flag in ["--initial-cluster-token", "--initial-cluster-state", "--listen-peer-urls", "--listen-client-urls"] {
+        assert!(argv.iter().any(|a| a == flag), "{flag} in {argv:?}");
+    }
+
+    let log = std::fs::File::create(tmp.path().join("etcd.log")).unwrap();
+    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let mut etcd = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {line}"))
+        .current_dir(tmp.path())
+        .env("PATH", &path)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("sh runs the printed line");
+    let etcdctl = std::path::Path::new(&bin_dir).join("etcdctl");
+    let started = std::time::Instant::now();
+    let health = loop {
+        let h = std::process::Command::new(&etcdctl)
+            .args(["--endpoints", &client_url, "--dial-timeout", "1s", "endpoint", "health", "-w", "json"])
+            .output()
+            .unwrap();
+        if h.status.success() || started.elapsed() > std::time::Duration::from_secs(30) || etcd.try_wait().unwrap().is_some() {
+            break h;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let keys = std::process::Command::new(&etcdctl).args(["--endpoints", &client_url, "get", "", "--prefix", "--keys-only", "-w", "json"]).output().unwrap();
+    let _ = etcd.kill();
+    let _ = etcd.wait();
+    let log = std::fs::read_to_string(tmp.path().join("etcd.log")).unwrap_or_default();
+    assert!(health.status.success(), "etcd started with `{line}` is not healthy: {}\n{log}", String::from_utf8_lossy(&health.stderr));
+    let health: Value = serde_json::from_slice(&health.stdout).unwrap();
+    assert_eq!(health[0]["health"], true, "{health}");
+    let keys: Value = serde_json::from_slice(&keys.stdout).unwrap_or_else(|e| panic!("etcdctl get: {e}: {}", String::from_utf8_lossy(&keys.stderr)));
+    assert!(keys["count"].as_u64().unwrap() > 0, "the started member holds the snapshot's keys: {keys}");
+}

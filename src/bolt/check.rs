@@ -162,7 +162,8 @@ fn check_metas(db: &Db<'_>, out: &mut Vec<Finding>) {
         out.push(Finding::bolt(
             Severity::Error,
             Some(t.present_pages),
-            Some(t.bytes),
+            // The page the file ends in, at its offset (the file's size is in the message).
+            Some(t.present_pages.saturating_mul(ps)),
             format!(
                 "file is truncated: the active meta (txid {}) says the database has {} pages of {ps} bytes ({} bytes) but only {} bytes are present; \
              read as {} pages, what the tree kept beyond is lost",

@@ -173,11 +173,12 @@ impl<'a> Db<'a> {
         if cap && present >= 2 {
             return Ok(present);
         }
-        // The page the file ends in (or the first one missing), where the damage is.
+        // The page the file ends in (or the first one missing), where the damage is, at that
+        // page's offset; the file's size is in the message.
         Err(corrupt_at(
             &self.file,
             present,
-            self.data.len() as u64,
+            present * self.page_size as u64,
             format!(
                 "file is truncated: the active meta (txid {}) says the database has {hwm} pages of {} bytes \
              ({need} bytes) but only {} bytes are present{}",

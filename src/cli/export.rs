@@ -89,6 +89,9 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let options = ExportOptions { other_inputs: a.tables.decoding.input_files(&decoder), ..a.tables.options() };
+    if options.history {
+        announce_history(&snap, options.revision)?;
+    }
     let mut bar = Bar::new();
     let s = export_sqlite(&snap, &decoder, &a.out, &options, a.force, &mut |p| bar.update(p))?;
     drop(bar);
@@ -106,6 +109,23 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
         if a.tables.wal.is_some() { format!("; {} WAL entries", s.wal_entries) } else { String::new() }
     )?;
     Ok(warn_of(&s.notes))
+}
+
+/// `--history` can be most of the db: before the export starts, stderr says how many revisions
+/// it retains (from the oldest entry of the `key` bucket to the read revision, no scan) and the
+/// db's size, which bounds the bytes the `revisions` table will hold.
+fn announce_history(snap: &Snapshot<'_>, revision: i64) -> Result<(), CliError> {
+    let store = snap.store();
+    let rev = store.read_revision(revision)?;
+    let first = store.first_revision.min(rev);
+    let size = snap.source().file_size();
+    eprintln!(
+        "history: revisions {first}..{rev} ({} revisions; a transaction's writes share one) retained in a {} ({size} bytes) db; \
+         the revisions table gets every entry",
+        rev - first + 1,
+        super::format::human_size(size)
+    );
+    Ok(())
 }
 
 pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {

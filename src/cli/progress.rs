@@ -26,7 +26,13 @@ impl Bar {
         if !self.terminal || (self.bar.is_none() && self.started.elapsed() < DELAY) {
             return;
         }
-        if self.phase != p.phase {
+        // The phase's work is over: the bar goes now, not when the command ends (what is
+        // printed next, or the next slow step, must not sit under a finished bar).
+        if p.done >= p.total {
+            self.finish();
+            return;
+        }
+        if self.phase != p.phase || self.bar.is_none() {
             if let Some(old) = self.bar.take() {
                 old.finish_and_clear();
             }
@@ -52,12 +58,45 @@ impl Bar {
             bar.set_position(p.done);
         }
     }
+
+    /// Clears the bar, if one is drawn (the next phase, if any, draws its own).
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        self.phase = "";
+    }
+
+    /// Whether a bar is drawn now.
+    #[cfg(test)]
+    fn drawn(&self) -> bool {
+        self.bar.as_ref().is_some_and(|b| !b.is_finished())
+    }
 }
 
 impl Drop for Bar {
     fn drop(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bar as on a terminal, past its delay.
+    fn shown() -> Bar {
+        Bar { bar: None, phase: "", started: std::time::Instant::now() - DELAY * 2, terminal: true }
+    }
+
+    #[test]
+    fn the_bar_ends_when_its_phase_completes() {
+        let mut bar = shown();
+        bar.update(Progress { phase: "keys", done: 5, total: 10 });
+        assert!(bar.drawn());
+        bar.update(Progress { phase: "keys", done: 10, total: 10 });
+        assert!(!bar.drawn(), "a finished phase leaves no bar drawn");
+        bar.update(Progress { phase: "revisions", done: 1, total: 3 });
+        assert!(bar.drawn(), "the next phase draws its own");
     }
 }

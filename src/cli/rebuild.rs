@@ -7,6 +7,7 @@ use clap::Args;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::rebuild::cluster::ClusterFlags;
+use etcdscope::views::rebuild::start::{shell_line, start_command, ServeUrls};
 use etcdscope::views::rebuild::{plan, rebuild, RebuildOptions, RebuildPlan};
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,6 +31,17 @@ pub struct RebuildArgs {
     /// This member's peer URLs; must match its entry in --initial-cluster.
     #[arg(long, default_value = "http://localhost:2380")]
     initial_advertise_peer_urls: String,
+    /// For the printed etcd command line: the URLs the member listens on for peers (default: the
+    /// --initial-advertise-peer-urls).
+    #[arg(long)]
+    listen_peer_urls: Option<String>,
+    /// For the printed etcd command line: the member's client URLs (etcd's --advertise-client-urls).
+    #[arg(long, default_value = "http://localhost:2379")]
+    advertise_client_urls: String,
+    /// For the printed etcd command line: the URLs the member listens on for clients (default:
+    /// the --advertise-client-urls).
+    #[arg(long)]
+    listen_client_urls: Option<String>,
     /// Use a file without (or with a wrong) sha256 trailer, e.g. a member's db.
     #[arg(long)]
     skip_hash_check: bool,
@@ -78,23 +90,35 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
         // SIGINT/SIGTERM stop the rebuild at the next entry; its temp dir is removed (exit 130).
         cancel: super::interrupt::watch(),
     };
+    let serve = ServeUrls {
+        advertise_client_urls: args.advertise_client_urls.clone(),
+        listen_client_urls: args.listen_client_urls.clone().unwrap_or_else(|| args.advertise_client_urls.clone()),
+        listen_peer_urls: args.listen_peer_urls.clone().unwrap_or_else(|| args.initial_advertise_peer_urls.clone()),
+    };
+    // The data dir as an absolute path, so the printed line works from any directory.
+    let data_dir = std::path::absolute(&args.out)?;
+    let argv = start_command(&options.cluster, &data_dir, &serve)?;
+    let line = shell_line(&argv)?;
     let source = Source::open(&args.src)?;
     let snap = Snapshot::open(&source)?;
     if args.dry_run {
         let (plan, _, _) = plan(&snap, &options)?;
         etcdscope::views::rebuild::check_out(&args.out)?;
         if args.output == TableOrJson::Json {
-            serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "dryRun": true, "plan": plan })).map_err(std::io::Error::from)?;
+            let doc = serde_json::json!({ "dryRun": true, "plan": plan, "start_command": argv });
+            serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
             writeln!(out)?;
         } else {
             print_plan(&plan, out)?;
             writeln!(out, "dry run: nothing written")?;
+            writeln!(out, "start it with     {line}")?;
         }
         return Ok(EXIT_OK);
     }
     let (plan, summary) = rebuild(&snap, &options, &args.out)?;
     if args.output == TableOrJson::Json {
-        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "plan": plan, "written": summary })).map_err(std::io::Error::from)?;
+        let doc = serde_json::json!({ "plan": plan, "written": summary, "start_command": argv });
+        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
         writeln!(out)?;
         return Ok(EXIT_OK);
     }
@@ -103,13 +127,7 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
     writeln!(out, "db                {} ({} bytes; the source's is {}, {pct:.1}% smaller)", summary.db.display(), summary.db_bytes, summary.source_db_bytes)?;
     writeln!(out, "wal               {}", summary.wal.display())?;
     writeln!(out, "snap              {}", summary.snap.display())?;
-    writeln!(
-        out,
-        "start it with     etcd --name {} --data-dir {} --initial-advertise-peer-urls {} …",
-        plan.name,
-        summary.out.display(),
-        args.initial_advertise_peer_urls
-    )?;
+    writeln!(out, "start it with     {line}")?;
     Ok(EXIT_OK)
 }
 

@@ -8,7 +8,7 @@
 
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
-use etcdscope::live::{LiveEtcd, TlsFiles};
+use etcdscope::live::{Credentials, LiveEtcd, TlsFiles};
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::get::Namespace;
@@ -24,6 +24,24 @@ enum Format {
     /// JSON Lines.
     #[value(alias = "jsonl")]
     Json,
+}
+
+/// `replay --class`: which keys of a `diff -o json` document.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiffClass {
+    /// Keys only NEW has: what a restore to OLD lost.
+    Lost,
+    /// Keys only OLD has: what a restore to OLD brings back.
+    Reappear,
+}
+
+impl DiffClass {
+    fn name(self) -> &'static str {
+        match self {
+            DiffClass::Lost => "lost",
+            DiffClass::Reappear => "reappear",
+        }
+    }
 }
 
 #[derive(Args)]
@@ -48,9 +66,9 @@ pub struct ReplayArgs {
     /// A `etcdscope diff -o json` document: replay the keys of one of its classes.
     #[arg(long)]
     from_diff: Option<PathBuf>,
-    /// With --from-diff: lost (keys only NEW has) or reappear (keys only OLD has).
-    #[arg(long, default_value = "lost")]
-    class: String,
+    /// With --from-diff: which of its classes to replay (the summary line names it).
+    #[arg(long, value_enum, default_value_t = DiffClass::Lost, requires = "from_diff")]
+    class: DiffClass,
     /// Read SRC at this revision (0 = current).
     #[arg(long, default_value_t = 0)]
     rev: i64,
@@ -70,6 +88,12 @@ pub struct ReplayArgs {
     /// Client key (etcdctl's --key).
     #[arg(long)]
     key: Option<PathBuf>,
+    /// The user of an etcd with auth enabled, as etcdctl: NAME:PASSWORD, or NAME with --password.
+    #[arg(long, value_name = "NAME[:PASSWORD]")]
+    user: Option<String>,
+    /// The password of --user NAME (etcdctl's --password).
+    #[arg(long, requires = "user")]
+    password: Option<String>,
     /// Time to connect and for each request (etcdctl's --dial-timeout, --command-timeout).
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     timeout: Duration,
@@ -100,12 +124,9 @@ fn selection(a: &ReplayArgs) -> Result<Selection, CliError> {
         if a.target.is_some() {
             return Err(CliError::Usage("give TARGET or --from-diff, not both".into()));
         }
-        if a.class != "lost" && a.class != "reappear" {
-            return Err(CliError::Usage(format!("--class {}: lost or reappear (the classes whose keys one side lacks)", a.class)));
-        }
         let bytes = std::fs::read(path).map_err(|e| CliError::Usage(format!("--from-diff {}: {e}", path.display())))?;
         let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| CliError::Usage(format!("--from-diff {}: not JSON: {e}", path.display())))?;
-        return Ok(Selection::Keys(keys_from_diff(&doc, &a.class)?));
+        return Ok(Selection::Keys(keys_from_diff(&doc, a.class.name())?));
     }
     let target = a.target.as_deref().ok_or_else(|| CliError::Usage("give a KEY, a TYPE[/NAME] or --from-diff".into()))?;
     if a.prefix || target.starts_with('/') {
@@ -137,9 +158,18 @@ pub fn run(a: &ReplayArgs, out: &mut impl Write) -> CliResult {
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let tls = TlsFiles { cacert: a.cacert.clone(), cert: a.cert.clone(), key: a.key.clone() };
-    let mut live = LiveEtcd::connect(&a.endpoints, &tls, a.timeout)?;
+    let credentials = a.user.as_deref().map(|u| Credentials::from_flags(u, a.password.as_deref())).transpose()?;
+    let mut live = LiveEtcd::connect(&a.endpoints, &tls, credentials.as_ref(), a.timeout)?;
+    // The table's header comes with its first row (none when no key is selected).
+    let mut header = !json;
     let summary = replay(&snap, &decoder, &mut live, &options, &mut |l| {
-        let printed = if json { json_line(out, &l) } else { print_line(out, &l) };
+        let printed = if json {
+            json_line(out, &l)
+        } else if std::mem::take(&mut header) {
+            writeln!(out, "{}", table_row("OUTCOME", "REVISION", "KEY")).and_then(|()| print_line(out, &l))
+        } else {
+            print_line(out, &l)
+        };
         printed.and_then(|()| out.flush()).map_err(|e| record_lost(&e, &l))
     })?;
     if json {
@@ -152,15 +182,20 @@ pub fn run(a: &ReplayArgs, out: &mut impl Write) -> CliResult {
         } else {
             format!("{} written, {} overwritten", summary.written, summary.overwritten)
         };
+        let class = if a.from_diff.is_some() { format!(" (the diff's {} keys, --class {})", a.class.name(), a.class.name()) } else { String::new() };
         writeln!(
             out,
-            "{} key(s) selected at revision {} of {}: {verb}, {} skipped ({})",
+            "{} key(s){class} selected at revision {} of {}: {verb}, {} skipped ({}, at revision {})",
             summary.selected,
             summary.source_revision,
             a.src.display(),
             summary.skipped,
-            summary.endpoint
+            summary.endpoint,
+            summary.target_revision
         )?;
+        for w in &summary.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
     }
     // Skipped keys are findings: the operator asked for them and they were not written.
     Ok(if summary.skipped > 0 { EXIT_FINDINGS } else { EXIT_OK })
@@ -186,17 +221,29 @@ fn json_line(out: &mut impl Write, l: &ReplayLine) -> std::io::Result<()> {
     out.write_all(&line)
 }
 
+/// Widths of the table's first two columns: the longest outcome, a revision of 10 digits. The
+/// table is printed a row at a time as keys are written, so the widths are fixed, not measured;
+/// KEY is last (keys vary most) and a reason goes on the next line, under KEY.
+const OUTCOME_WIDTH: usize = "would overwrite".len();
+const REVISION_WIDTH: usize = 10;
+
+fn table_row(outcome: &str, revision: &str, key: &str) -> String {
+    format!("{outcome:<OUTCOME_WIDTH$}  {revision:>REVISION_WIDTH$}  {key}")
+}
+
 fn print_line(out: &mut impl Write, l: &ReplayLine) -> std::io::Result<()> {
-    let what = match l.outcome {
-        Outcome::Written => format!("written      at revision {}", l.revision.unwrap_or(0)),
-        Outcome::Overwritten => format!("overwritten  at revision {}", l.revision.unwrap_or(0)),
-        Outcome::WouldWrite => "would write".into(),
-        Outcome::WouldOverwrite => format!("would overwrite (if still at mod revision {})", l.live_mod_revision.unwrap_or(0)),
-        Outcome::Skipped => "skipped".into(),
+    let (outcome, revision) = match l.outcome {
+        Outcome::Written => ("written", l.revision),
+        Outcome::Overwritten => ("overwritten", l.revision),
+        Outcome::WouldWrite => ("would write", None),
+        Outcome::WouldOverwrite => ("would overwrite", None),
+        Outcome::Skipped => ("skipped", None),
     };
-    let key = super::format::one_line(&l.key);
-    match &l.reason {
-        Some(r) => writeln!(out, "{key}  {what}: {r}"),
-        None => writeln!(out, "{key}  {what}"),
+    let revision = revision.map_or_else(|| "-".to_string(), |r| r.to_string());
+    writeln!(out, "{}", table_row(outcome, &revision, &super::format::one_line(&l.key)))?;
+    let guard = (l.outcome == Outcome::WouldOverwrite).then(|| format!("if still at mod revision {}", l.live_mod_revision.unwrap_or(0)));
+    for reason in guard.iter().chain(&l.reason) {
+        writeln!(out, "{:indent$}{reason}", "", indent = OUTCOME_WIDTH + REVISION_WIDTH + 4)?;
     }
+    Ok(())
 }

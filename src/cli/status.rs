@@ -88,6 +88,10 @@ fn render_table(s: &Status) -> String {
                 Trailer::Ok => "ok (sha256 matches)".into(),
                 Trailer::Missing => "missing (no sha256 trailer: not an `etcdctl snapshot save` file)".into(),
                 Trailer::Mismatch { .. } => "MISMATCH (sha256 differs: the file changed after it was saved)".into(),
+                Trailer::Partial { .. } => format!(
+                    "{}: the file was cut short inside `etcdctl snapshot save`'s sha256 trailer; the db before it is read, but cannot be verified",
+                    s.trailer.describe()
+                ),
             },
         ),
         row("meta", s.active_meta.reason.clone()),

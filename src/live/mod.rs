@@ -4,4 +4,4 @@
 
 pub mod client;
 
-pub use client::{Endpoint, LiveEtcd, TlsFiles};
+pub use client::{Credentials, Endpoint, LiveEtcd, TlsFiles};

@@ -69,6 +69,13 @@ pub fn check(source: &Source, best_effort: bool, cancel: &Cancel) -> Result<Chec
             offset: Some(source.db_bytes().len() as u64),
             what: format!("sha256 trailer mismatch: stored {}, computed {}", crate::source::hex(&stored), crate::source::hex(&computed)),
         }),
+        t @ Trailer::Partial { .. } => findings.push(Finding {
+            severity: Severity::Error,
+            layer: "trailer",
+            page: None,
+            offset: Some(source.db_bytes().len() as u64),
+            what: format!("{}: the file was cut short inside its sha256 trailer; the db before it cannot be verified", t.describe()),
+        }),
     }
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.page.cmp(&b.page)).then(a.offset.cmp(&b.offset)));
     // Several etcd checks open the same damaged bucket and meet the same page: one finding each.

@@ -62,6 +62,7 @@ pub fn hashes(snap: &Snapshot<'_>, kinds: &[HashKind], rev: i64) -> Result<Hashe
             Trailer::Ok => Sha256 { trailer: "ok", stored: Some(computed.clone()), computed },
             Trailer::Missing => Sha256 { trailer: "missing", stored: None, computed },
             Trailer::Mismatch { stored, .. } => Sha256 { trailer: "mismatch", stored: Some(hex(&stored)), computed },
+            Trailer::Partial { .. } => Sha256 { trailer: "partial", stored: None, computed },
         });
     }
     Ok(out)

@@ -16,7 +16,9 @@ pub const EVERY: u64 = 4096;
 /// A callback that wants nothing.
 pub fn ignore(_: Progress) {}
 
-/// Counts units of one phase and reports every [`EVERY`] of them.
+/// Counts units of one phase and reports every [`EVERY`] of them. [`Counter::finish`] says the
+/// phase's work is over even when its count stopped short of the total (keys filtered out), so
+/// a progress bar ends with its work instead of staying drawn.
 pub struct Counter<'p> {
     report: &'p mut dyn FnMut(Progress),
     phase: &'static str,
@@ -43,5 +45,41 @@ impl<'p> Counter<'p> {
             (self.report)(Progress { phase: self.phase, done: done.min(self.total), total: self.total });
         }
         self.done = done;
+    }
+}
+
+impl Counter<'_> {
+    /// The phase is over: reported complete (`done == total`) unless it already was.
+    pub fn finish(self) {
+        if self.done != self.total {
+            (self.report)(Progress { phase: self.phase, done: self.total, total: self.total });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phase_that_stops_short_is_reported_complete_when_finished() {
+        let mut seen = Vec::new();
+        let mut report = |p: Progress| seen.push(p);
+        {
+            let mut c = Counter::new(&mut report, "keys", 10);
+            c.step();
+            c.step();
+            c.finish();
+        }
+        assert_eq!(seen.last(), Some(&Progress { phase: "keys", done: 10, total: 10 }), "{seen:?}");
+        seen.clear();
+        let mut report = |p: Progress| seen.push(p);
+        {
+            let mut c = Counter::new(&mut report, "keys", 2);
+            c.step();
+            c.step();
+            c.finish();
+        }
+        assert_eq!(seen, vec![Progress { phase: "keys", done: 2, total: 2 }], "reported once at the end, not again on drop");
     }
 }

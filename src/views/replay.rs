@@ -93,6 +93,25 @@ pub struct ReplaySummary {
     pub would_write: u64,
     pub skipped: u64,
     pub dry_run: bool,
+    /// The live member's revision when the replay began.
+    pub target_revision: i64,
+    /// What the operator should know before trusting the result (the target behind the source).
+    pub warnings: Vec<String>,
+}
+
+/// The warning when the live cluster's revision is below the snapshot's: it was restored from
+/// a backup without a revision bump, so revisions went back — watchers and caches (Kubernetes
+/// informers) that saw the later revisions may miss the writes made now, including this
+/// replay's.
+pub fn target_behind(source_revision: i64, target_revision: i64) -> Option<String> {
+    (target_revision < source_revision).then(|| {
+        format!(
+            "the live cluster is at revision {target_revision}, below the snapshot's {source_revision}: it was restored without a revision bump, so \
+             watchers and caches (Kubernetes informers) that saw later revisions may miss its writes, this replay's included; restore it with \
+             `etcdscope rebuild BACKUP --bump-revision N --mark-compacted`, N at least {}",
+            source_revision - target_revision
+        )
+    })
 }
 
 /// The keys of one class (`lost`, `reappear`, `revert`, `rewritten`) of a `diff -o json`
@@ -144,6 +163,8 @@ pub fn replay(
     let rev = store.read_revision(options.revision)?;
     let file = snap.file();
     let mut summary = ReplaySummary { endpoint: live.endpoint.clone(), source_revision: rev, dry_run: options.dry_run, ..Default::default() };
+    summary.target_revision = live.revision()?;
+    summary.warnings.extend(target_behind(store.current_revision(), summary.target_revision));
     let (range, wanted) = match &options.selection {
         Selection::Key { key, prefix: true } if key.is_empty() => (KeyRange::all(), None),
         Selection::Key { key, prefix: true } => (KeyRange::prefix(key), None),

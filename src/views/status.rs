@@ -93,7 +93,7 @@ impl Status {
     /// Whether the status found damage it read around, or a trailer that does not match: the
     /// command's exit 1.
     pub fn has_findings(&self) -> bool {
-        self.trailer.is_mismatch() || !self.member_damage.is_empty()
+        self.trailer.is_mismatch() || matches!(self.trailer, Trailer::Partial { .. }) || !self.member_damage.is_empty()
     }
 }
 

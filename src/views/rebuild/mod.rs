@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod db;
 pub mod member_dir;
 pub mod replay;
+pub mod start;
 pub mod v2store;
 
 use crate::cancel::Cancel;
@@ -121,6 +122,13 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
                 return Err(Error::Usage(format!(
                     "{}: the sha256 trailer does not match the file: it changed after `snapshot save`; --skip-hash-check to rebuild from it anyway",
                     source.db_path.display()
+                )))
+            }
+            t @ Trailer::Partial { .. } => {
+                return Err(Error::Usage(format!(
+                    "{}: {}: the file was cut short inside its sha256 trailer, so it cannot be verified; --skip-hash-check to rebuild from it anyway",
+                    source.db_path.display(),
+                    t.describe()
                 )))
             }
         }
