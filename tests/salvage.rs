@@ -906,3 +906,19 @@ fn an_error_while_writing_names_out() {
     assert!(err.contains("(writing its temporary file"), "{err}");
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing left");
 }
+
+/// Found when the partial trailer was added: a snapshot whose sha256 trailer is cut short (the
+/// file ends 1 to 31 bytes into it) was salvaged as "complete", though the file was cut and no
+/// one can say whether the db bytes are whole. It is damage: exit 1, the trailer named.
+#[test]
+fn a_partial_trailer_is_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = std::fs::read(repo().join("testdata/etcd-3.5.1/snapshot.db")).unwrap();
+    db.truncate(db.len() - 10);
+    let src = dir.path().join("cut.db");
+    std::fs::write(&src, &db).unwrap();
+    let (code, report) = salvage_code(&src, &dir.path().join("out.db"), &[]);
+    assert_eq!((code, report["complete"].as_bool(), report["trailer"].as_str()), (1, Some(false), Some("partial")), "{report}");
+    let named = report["damage"].as_array().unwrap().iter().any(|f| f["layer"] == "trailer" && f["what"].as_str().unwrap().contains("22 of 32 bytes"));
+    assert!(named, "{}", report["damage"]);
+}

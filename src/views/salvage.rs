@@ -926,18 +926,19 @@ fn write_salvage(source: &Source, pending: &mut PendingFile, options: &SalvageOp
     });
     let ((checked, reachable), mut tree) = walked?;
     report.trailer = trailer.label();
-    if let Trailer::Mismatch { stored, computed } = &trailer {
-        report.damage.push(Finding {
-            severity: Severity::Error,
-            layer: "trailer",
-            page: None,
-            offset: Some(data.len() as u64),
-            what: format!(
-                "sha256 trailer mismatch: stored {}, computed {}: bytes of the file changed after `snapshot save`, and which cannot be told",
-                crate::source::hex(stored),
-                crate::source::hex(computed)
-            ),
-        });
+    let trailer_damage = match &trailer {
+        Trailer::Mismatch { stored, computed } => Some(format!(
+            "sha256 trailer mismatch: stored {}, computed {}: bytes of the file changed after `snapshot save`, and which cannot be told",
+            crate::source::hex(stored),
+            crate::source::hex(computed)
+        )),
+        Trailer::Partial { .. } => {
+            Some(format!("{}: the file was cut short after `snapshot save`, and whether the db before it is whole cannot be told", trailer.describe()))
+        }
+        Trailer::Ok | Trailer::Missing => None,
+    };
+    if let Some(what) = trailer_damage {
+        report.damage.push(Finding { severity: Severity::Error, layer: "trailer", page: None, offset: Some(data.len() as u64), what });
     }
     tree.finish();
     report.reachable_pages = checked.reachable;
