@@ -127,18 +127,7 @@ fn fixture_objects_through_real_etcd() {
     put("/registry/masterleases/10.0.0.1".into(), k8s_wire::rename(&endpoints, "10.0.0.1", ""));
     put("/registry/ranges/serviceips".into(), b"k8s\0not decoded here".to_vec());
 
-    let manifest = tmp.path().join("puts.json");
-    std::fs::write(&manifest, serde_json::to_vec(&puts).unwrap()).unwrap();
-    let out_dir = tmp.path().join("out");
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/put_values.py"))
-        .args(["--version", "3.5.1", "--random-ports", "--manifest"])
-        .arg(&manifest)
-        .arg("--out")
-        .arg(&out_dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out_dir = put_with_real_etcd(tmp.path(), &puts, false);
     let done: Vec<Value> = serde_json::from_slice(&std::fs::read(out_dir.join("puts.json")).unwrap()).unwrap();
     let rev_of = |key: &str| done.iter().find(|p| p["key"] == key).unwrap()["mod_revision"].as_i64().unwrap();
     let snap = out_dir.join("snapshot.db");

@@ -212,17 +212,7 @@ fn snapshot_with_evil_names() -> Option<tempfile::TempDir> {
         std::fs::write(&file, value.to_string()).unwrap();
         puts.push(serde_json::json!({"key": format!("/registry/configmaps/{namespace}/{name}"), "value_file": file}));
     }
-    let manifest = tmp.path().join("puts.json");
-    std::fs::write(&manifest, serde_json::to_vec(&puts).unwrap()).unwrap();
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/put_values.py"))
-        .args(["--version", "3.5.1", "--random-ports", "--keep-member", "--manifest"])
-        .arg(&manifest)
-        .arg("--out")
-        .arg(tmp.path().join("out"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    put_with_real_etcd(tmp.path(), &puts, true);
     Some(tmp)
 }
 

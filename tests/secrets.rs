@@ -164,18 +164,7 @@ fn no_output_shows_a_secret_without_show_secrets() {
         false,
     );
     put("/registry/secrets/s/pb", protobuf_secret("pb", MARKER2), false);
-    let manifest = tmp.path().join("puts.json");
-    std::fs::write(&manifest, serde_json::to_vec(&puts).unwrap()).unwrap();
-    let out_dir = tmp.path().join("out");
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/put_values.py"))
-        .args(["--version", "3.5.1", "--random-ports", "--keep-member", "--manifest"])
-        .arg(&manifest)
-        .arg("--out")
-        .arg(&out_dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out_dir = put_with_real_etcd(tmp.path(), &puts, true);
     let done: Vec<Value> = serde_json::from_slice(&std::fs::read(out_dir.join("puts.json")).unwrap()).unwrap();
     let first_pb = done[0]["mod_revision"].as_i64().unwrap();
     let snap = out_dir.join("snapshot.db");
@@ -521,18 +510,7 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     std::fs::write(&compared, [b"raw, again ".as_slice(), KEY_MARK].concat()).unwrap();
     put("/registry/configmaps/ns/guarded", configmap("guarded", b"guarded by a compare"));
     puts.last_mut().unwrap()["if_value"] = json!({"key": "/registry/secrets//x", "value_file": compared});
-    let manifest = tmp.path().join("puts.json");
-    std::fs::write(&manifest, serde_json::to_vec(&puts).unwrap()).unwrap();
-    let out_dir = tmp.path().join("out");
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/put_values.py"))
-        .args(["--version", "3.5.1", "--random-ports", "--keep-member", "--manifest"])
-        .arg(&manifest)
-        .arg("--out")
-        .arg(&out_dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out_dir = put_with_real_etcd(tmp.path(), &puts, true);
     let done: Vec<Value> = serde_json::from_slice(&std::fs::read(out_dir.join("puts.json")).unwrap()).unwrap();
     let first_rev = done[0]["mod_revision"].as_i64().unwrap().to_string();
     let snap = out_dir.join("snapshot.db").display().to_string();

@@ -804,17 +804,7 @@ fn the_table_shows_a_puts_exact_size() {
         std::fs::write(&file, (0..len).map(|b| 0xf0 ^ b as u8).collect::<Vec<u8>>()).unwrap();
         puts.push(serde_json::json!({"key": format!("/binary/{len}"), "value_file": file}));
     }
-    let manifest = tmp.path().join("puts.json");
-    std::fs::write(&manifest, serde_json::to_vec(&puts).unwrap()).unwrap();
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/put_values.py"))
-        .args(["--version", "3.5.1", "--random-ports", "--keep-member", "--manifest"])
-        .arg(&manifest)
-        .arg("--out")
-        .arg(tmp.path().join("out"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    put_with_real_etcd(tmp.path(), &puts, true);
     let out = Command::new(bin()).arg("wal").arg(tmp.path().join("out/data/member")).output().unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
     for len in [10, 11, 12, 1, 0] {

@@ -304,3 +304,21 @@ pub fn with_file_size_limit(cmd: &mut std::process::Command, bytes: u64) -> &mut
         })
     }
 }
+
+/// Stores the puts of `manifest` (scripts/put_values.py's format: `key`, `value_file`, `txn`,
+/// `if_value`) in a fresh real etcd 3.5.1 on free ports and saves a snapshot: returns
+/// `dir/out`, holding `snapshot.db`, `puts.json` (each put's `mod_revision` as etcd returned it)
+/// and, with `keep_member`, `data/member`.
+pub fn put_with_real_etcd(dir: &Path, manifest: &[Value], keep_member: bool) -> PathBuf {
+    let file = dir.join("puts.json");
+    std::fs::write(&file, serde_json::to_vec(manifest).unwrap()).unwrap();
+    let out = dir.join("out");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(repo().join("scripts/put_values.py")).args(["--version", "3.5.1", "--random-ports"]);
+    if keep_member {
+        cmd.arg("--keep-member");
+    }
+    let status = cmd.arg("--manifest").arg(&file).arg("--out").arg(&out).status().unwrap();
+    assert!(status.success(), "scripts/put_values.py failed");
+    out
+}
