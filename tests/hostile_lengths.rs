@@ -6,6 +6,8 @@
 //! never an allocation the input cannot justify: this binary's allocator records the largest
 //! single allocation each test thread makes, and [`bounded`] holds it to a few times the input.
 
+mod common;
+
 use etcdscope::bolt::freelist::read_freelist;
 use etcdscope::bolt::layout::*;
 use etcdscope::bolt::meta::fnv1a64;
@@ -478,18 +480,7 @@ fn run_limited(args: &[&std::ffi::OsStr], limit: std::time::Duration, why: &str)
         let _ = stdout.read_to_string(&mut text);
         text
     });
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("child status") {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{args:?} did not finish in {limit:?}: {why}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let status = common::wait_for_exit(&mut child, limit, &format!("{args:?}: {why}"));
     (status.code(), reader.join().expect("stdout reader"))
 }
 

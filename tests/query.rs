@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{bin, repo, run};
+use common::{bin, repo, run, wait_for_exit};
 use std::ffi::OsStr;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -27,18 +27,7 @@ fn query(sql: &str, extra: &[&str]) -> std::process::Output {
 
 /// Waits for `child` at most `limit`; kills it and fails with `why` after that.
 fn wait_within(child: &mut Child, limit: Duration, why: &str) -> (Option<i32>, String) {
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("child status") {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("still running after {limit:?}: {why}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_for_exit(child, limit, why);
     let mut err = String::new();
     child.stderr.as_mut().expect("piped stderr").read_to_string(&mut err).expect("stderr is text");
     (status.code(), err)

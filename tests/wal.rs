@@ -633,22 +633,10 @@ fn exit_codes_follow_every_finding() {
         let out = Command::new(bin()).arg("wal").arg(dir).arg("--verify").output().unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
-    let copy_member = || {
-        let tmp = tempfile::tempdir().unwrap();
-        let src = repo().join("testdata/wal-3.5.1/member");
-        for sub in ["wal", "snap"] {
-            std::fs::create_dir_all(tmp.path().join("member").join(sub)).unwrap();
-            for e in std::fs::read_dir(src.join(sub)).unwrap() {
-                let e = e.unwrap();
-                std::fs::copy(e.path(), tmp.path().join("member").join(sub).join(e.file_name())).unwrap();
-            }
-        }
-        tmp
-    };
-    let clean = copy_member();
+    let clean = wal_member_copy();
     assert_eq!(verify(clean.path()).0, Some(0), "{}", verify(clean.path()).1);
     // A .snap file whose CRC fails.
-    let snap = copy_member();
+    let snap = wal_member_copy();
     let snap_dir = snap.path().join("member/snap");
     let file = std::fs::read_dir(&snap_dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|x| x == "snap")).unwrap();
     let mut bytes = std::fs::read(&file).unwrap();
@@ -659,13 +647,13 @@ fn exit_codes_follow_every_finding() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("snapshot file"), "{err}");
     // An unreadable db.
-    let db = copy_member();
+    let db = wal_member_copy();
     std::fs::write(db.path().join("member/snap/db"), b"not a bbolt file").unwrap();
     let (code, err) = verify(db.path());
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("member db"), "{err}");
     // A 0-byte segment after the last one.
-    let empty = copy_member();
+    let empty = wal_member_copy();
     let wal = empty.path().join("member/wal");
     let mut names: Vec<String> = std::fs::read_dir(&wal).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();

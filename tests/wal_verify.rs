@@ -23,20 +23,6 @@ use std::process::Command;
 
 const SEGMENT: &str = "0000000000000000-0000000000000000.wal";
 
-/// A copy of the recorded 3.5.1 member: `<tmp>/member/{wal,snap}`.
-fn member_copy() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = repo().join("testdata/wal-3.5.1/member");
-    for sub in ["wal", "snap"] {
-        std::fs::create_dir_all(tmp.path().join("member").join(sub)).unwrap();
-        for e in std::fs::read_dir(src.join(sub)).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), tmp.path().join("member").join(sub).join(e.file_name())).unwrap();
-        }
-    }
-    tmp
-}
-
 fn segment(dir: &Path) -> PathBuf {
     dir.join("member/wal").join(SEGMENT)
 }
@@ -138,7 +124,7 @@ fn cases() -> Vec<Case> {
     let recs = recorded_records();
     let mut out = Vec::new();
     let mut case = |name, etcd_says, verify_says: Option<&'static str>, edit: &dyn Fn(&mut Vec<Rec>) -> Option<usize>, after: &dyn Fn(&Path)| {
-        let dir = member_copy();
+        let dir = wal_member_copy();
         let mut r = recs.clone();
         let changed = edit(&mut r);
         let offsets = rewrite(dir.path(), &r);
@@ -303,7 +289,7 @@ fn cases() -> Vec<Case> {
     let original = std::fs::read(repo().join("testdata/wal-3.5.1/member/wal").join(SEGMENT)).unwrap();
     let offsets = frame_offsets(&original);
     let mut raw = |name, etcd_says, verify_says, record: usize, edit: &dyn Fn(&mut [u8])| {
-        let dir = member_copy();
+        let dir = wal_member_copy();
         let mut b = original.clone();
         let (start, len) = (offsets[record], u64::from_le_bytes(original[offsets[record]..offsets[record] + 8].try_into().unwrap()) & ((1 << 56) - 1));
         edit(&mut b[start + 8..start + 8 + len as usize]);
@@ -323,8 +309,8 @@ fn verify_fails_where_etcd_refuses_to_start() {
         return;
     }
     // The recorded member and the same records framed by our writer: etcd starts, verify is clean.
-    let recorded = member_copy();
-    let reframed = member_copy();
+    let recorded = wal_member_copy();
+    let reframed = wal_member_copy();
     rewrite(reframed.path(), &recorded_records());
     for (what, dir) in [("recorded", &recorded), ("reframed", &reframed)] {
         let started = etcd_start(dir.path());
@@ -400,7 +386,7 @@ fn a_db_ahead_of_its_log_is_invalid() {
     assert_eq!((recs[0].rtype, recs[1].rtype), (4, 1), "the recorded segment starts with its crc and metadata records");
 
     // Cut after the metadata record: no snapshot record, no entry.
-    let bare = member_copy();
+    let bare = wal_member_copy();
     std::fs::write(segment(bare.path()), &original[..offsets[2]]).unwrap();
     let ci = db_consistent_index(bare.path());
     let etcd = etcd_start_bounded(bare.path(), 20, 0);
@@ -418,7 +404,7 @@ fn a_db_ahead_of_its_log_is_invalid() {
     // consistent index gone; the newest snapshot (42) is below it.
     let last = ci - 8;
     let cut = offsets[entry_at(&recs, last + 1)];
-    let behind = member_copy();
+    let behind = wal_member_copy();
     std::fs::write(segment(behind.path()), &original[..cut]).unwrap();
     let etcd = etcd_start_bounded(behind.path(), 30, 10);
     assert_eq!(etcd["started"], true, "etcd 3.5.1 starts on it: {}", etcd["log"]);

@@ -98,20 +98,41 @@ pub fn installed_etcd_versions() -> Vec<&'static str> {
 /// `limit` is killed and fails the test with `why` (a liveness check, not a timing test).
 pub fn run_within(args: &[&std::ffi::OsStr], limit: std::time::Duration, why: &str) -> (Option<i32>, String) {
     let mut child = Command::new(bin()).args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("etcdscope runs");
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("child status") {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("{args:?} did not finish in {limit:?}: {why}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let status = wait_for_exit(&mut child, limit, &format!("{args:?}: {why}"));
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().expect("piped stderr"), &mut err).expect("stderr is text");
     (status.code(), err)
+}
+
+/// Waits for `child` at most `limit`; after that kills it (by its PID), reaps it and fails the
+/// test with `why` (a liveness check, not a timing test).
+pub fn wait_for_exit(child: &mut std::process::Child, limit: std::time::Duration, why: &str) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("child status") {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}: {why}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A copy of the recorded 3.5.1 member's WAL and snap dirs: `<tmp>/member/{wal,snap}`.
+pub fn wal_member_copy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = repo().join("testdata/wal-3.5.1/member");
+    for sub in ["wal", "snap"] {
+        std::fs::create_dir_all(tmp.path().join("member").join(sub)).unwrap();
+        for e in std::fs::read_dir(src.join(sub)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), tmp.path().join("member").join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    tmp
 }
 
 /// Versions recorded under testdata/.

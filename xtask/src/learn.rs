@@ -164,23 +164,6 @@ fn package_segment(group: &str) -> &str {
     }
 }
 
-fn version_rank(v: &str) -> (u32, u32, u32) {
-    let digits = |s: &str| -> (u32, usize) {
-        let n = s.chars().take_while(char::is_ascii_digit).count();
-        (s[..n].parse().unwrap_or(0), n)
-    };
-    let Some(rest) = v.strip_prefix('v') else { return (0, 0, 0) };
-    let (major, n) = digits(rest);
-    let rest = &rest[n..];
-    if let Some(r) = rest.strip_prefix("beta") {
-        (major, 1, digits(r).0)
-    } else if let Some(r) = rest.strip_prefix("alpha") {
-        (major, 0, digits(r).0)
-    } else {
-        (major, 2, 0)
-    }
-}
-
 fn norm(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
 }
@@ -580,7 +563,7 @@ impl<'a> Learner<'a> {
                 p.len() >= 2 && p[p.len() - 2] == seg && p[p.len() - 1] != version
             })
             .collect();
-        siblings.sort_by_key(|m| std::cmp::Reverse(version_rank(m.package_name().rsplit('.').next().unwrap())));
+        siblings.sort_by_key(|m| std::cmp::Reverse(crate::openapi::version_rank(m.package_name().rsplit('.').next().unwrap())));
         let prefix = siblings.first().map(|m| m.package_name().rsplitn(3, '.').nth(2).unwrap().to_owned()).unwrap_or_else(|| "k8s.io.api".to_owned());
         let target_pkg = format!("{prefix}.{seg}.{version}");
         let target = format!("{target_pkg}.{}", fx.kind);

@@ -198,7 +198,7 @@ impl<'ast> Visit<'ast> for SerVisitor {
 }
 
 /// `v1` > `v1beta2` > `v1beta1` > `v1alpha1`, for trying sibling versions newest-stable first.
-fn version_rank(v: &str) -> (u32, u32, u32) {
+pub(crate) fn version_rank(v: &str) -> (u32, u32, u32) {
     let digits = |s: &str| -> (u32, usize) {
         let n = s.chars().take_while(char::is_ascii_digit).count();
         (s[..n].parse().unwrap_or(0), n)
