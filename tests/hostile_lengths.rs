@@ -805,7 +805,8 @@ fn k8s_envelope_lengths_near_u64_max() {
             let value = [b"k8s\0".to_vec(), claims(1, type_meta.len() as u64, &type_meta), claims(2, raw.len() as u64, &raw)].concat();
             assert!(matches!(bounded(value.len(), "decode", || d.decode(&value)), Decoded::Raw { .. }));
             // The facts read metadata and spec.nodeName only: the security context is not read.
-            let facts = bounded(value.len(), "facts", || etcdscope::k8s::facts::object_facts(&d, b"/registry/pods/a/b", &value, true));
+            let facts =
+                bounded(value.len(), "facts", || etcdscope::k8s::facts::object_facts(&d, b"/registry/pods/a/b", &value, etcdscope::k8s::facts::Wants::ALL));
             assert_eq!(facts.is_none(), i < 3, "{facts:?}");
         }
     }

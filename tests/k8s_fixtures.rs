@@ -174,3 +174,44 @@ fn decode_takes_etcdctl_print_value_only_output() {
     }
     assert!(checked >= 20, "{checked} fixtures decoded");
 }
+
+/// The facts `diff` and `export` read off the wire (uid, generation, timestamps, labels,
+/// annotations, owner references, spec.nodeName, status.phase) are what the API server's own
+/// JSON of each fixture says.
+#[test]
+fn facts_read_off_the_wire_are_what_the_api_servers_json_says() {
+    use etcdscope::k8s::facts::{from_value, stored_facts, Wants};
+    use etcdscope::k8s::schema::Schemas;
+    let schemas = Schemas::embedded().expect("embedded schemas load");
+    let (mut checked, mut with_labels, mut with_owners, mut mismatches) = (0, 0, 0, Vec::new());
+    for release in ["v1.33.0", "v1.34.0", "v1.35.0", "HEAD"] {
+        let dir = fixtures().join(release);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let pb = entry.unwrap().path();
+            let stem = pb.file_stem().unwrap().to_string_lossy().to_string();
+            if pb.extension().is_none_or(|e| e != "pb") || stem.ends_with(".after_roundtrip") {
+                continue;
+            }
+            let bytes = std::fs::read(&pb).unwrap();
+            let Ok(Value::Protobuf(u)) = classify(&bytes) else { continue };
+            if u.kind.is_empty() || schemas.plan_for_type(&u.api_version, &u.kind).is_none() {
+                continue;
+            }
+            let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join(format!("{stem}.json"))).unwrap()).unwrap();
+            if json.pointer("/metadata").is_none_or(|m| !m.is_object()) {
+                continue;
+            }
+            let wire = stored_facts(&schemas, &bytes, Wants::ALL).unwrap_or_else(|| panic!("{release} {stem}: no facts"));
+            let expected = from_value(json, Wants::ALL);
+            if wire != expected {
+                mismatches.push(format!("{release} {stem}:\n  wire {wire:?}\n  json {expected:?}"));
+            }
+            checked += 1;
+            with_labels += usize::from(!expected.labels.is_empty());
+            with_owners += usize::from(!expected.owners.is_empty());
+        }
+    }
+    println!("{checked} objects, {with_labels} with labels, {with_owners} with owner references");
+    assert!(mismatches.is_empty(), "{} of {checked} differ:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(checked > 500 && with_labels > 400 && with_owners > 400, "{checked} {with_labels} {with_owners}: the fixtures look incomplete");
+}

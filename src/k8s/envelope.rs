@@ -126,6 +126,18 @@ pub fn type_meta_field(msg: &[u8], field: u32) -> Result<Option<&[u8]>, Envelope
     Ok(found)
 }
 
+/// How a stored value is encoded, as `export`'s `kv.encoding` names it: protobuf, json, cbor,
+/// encrypted (a malformed encryption prefix too) or other.
+pub fn stored_encoding(value: &[u8]) -> &'static str {
+    match classify(value) {
+        Ok(Value::Protobuf(_)) => "protobuf",
+        Ok(Value::Json(_)) => "json",
+        Ok(Value::Cbor(_)) => "cbor",
+        Ok(Value::Encrypted(_)) | Err(EnvelopeError::MalformedEncryptedPrefix) => "encrypted",
+        Ok(Value::Other(_)) | Err(_) => "other",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

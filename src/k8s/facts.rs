@@ -1,123 +1,628 @@
-//! The few facts about an object that relations between objects need, read without rendering
-//! it: its uid, its owner references and, for a Pod, the node it is bound to. `diff` reads them
-//! for every object of two snapshots to find what a restore would orphan or strand, so for
-//! protobuf objects they come straight off the wire (ObjectMeta is field 1 of every object
-//! with metadata: uid = 5, ownerReferences = 13 {kind = 1, name = 3, uid = 4}; a Pod's spec is
-//! field 2 and PodSpec.nodeName field 10). JSON and CBOR objects are parsed.
+//! The facts about an object that are not its whole rendering: its type, uid, generation,
+//! timestamps, labels, annotations, owner references, and for some types `spec.nodeName` and
+//! `status.phase`. `diff` reads them for every object of two snapshots to find what a restore
+//! would orphan or strand; `export` writes them as columns. This is the one reader of them.
+//!
+//! Protobuf objects are read straight off the wire, copying no string: the object's fields
+//! `metadata`, `spec` and `status` are found by name in its schema plan (so a type whose field 1
+//! is not ObjectMeta is not misread), ObjectMeta's and OwnerReference's fields by their numbers,
+//! which Kubernetes never reassigns (a test holds them to the schema's names). Each fact is what
+//! the JSON the renderer writes would say: a string tagged `omitempty` that is empty is absent,
+//! map keys are sorted and the last entry of a key wins, a Time without seconds is `null`.
+//! JSON objects are read as far as the facts need (apiVersion, kind and metadata come first);
+//! CBOR objects are converted to JSON values first.
 
 use super::decoder::Decoder;
 use super::encryption::Decrypted;
-use super::envelope::{classify, Value as Stored};
+use super::envelope::{classify, Unknown, Value as Stored};
+use super::plan::{Elem, Plans, Shape};
+use super::schema::Schemas;
 use crate::protowire::{fields, Wire};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 /// Text borrowed from the stored value when it is readable in place (protobuf, not encrypted),
 /// owned otherwise: reading every object of a large snapshot copies no string.
 pub type Text<'v> = Cow<'v, str>;
 
+/// One of `metadata.ownerReferences`. The API server always writes apiVersion, kind, name and
+/// uid (`""` when unset); a field missing from the stored object is `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnerRef<'v> {
-    pub kind: Text<'v>,
-    pub name: Text<'v>,
-    pub uid: Text<'v>,
+    pub api_version: Option<Text<'v>>,
+    pub kind: Option<Text<'v>>,
+    pub name: Option<Text<'v>>,
+    pub uid: Option<Text<'v>>,
+    pub controller: Option<bool>,
+    pub block_owner_deletion: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectFacts<'v> {
-    pub uid: Text<'v>,
+    pub api_version: Option<Text<'v>>,
+    pub kind: Option<Text<'v>>,
+    pub uid: Option<Text<'v>>,
+    pub generation: Option<i64>,
+    pub creation_timestamp: Option<String>,
+    pub deletion_timestamp: Option<String>,
+    /// In the object's order (sorted, as the API server writes them), read when
+    /// [`Wants::maps`].
+    pub labels: Vec<(Text<'v>, Text<'v>)>,
+    pub annotations: Vec<(Text<'v>, Text<'v>)>,
     pub owners: Vec<OwnerRef<'v>>,
-    /// `spec.nodeName`, read only when asked for (Pods).
+    /// `spec.nodeName`, read when [`Wants::node_name`].
     pub node_name: Option<Text<'v>>,
+    /// `status.phase`, read when [`Wants::phase`].
+    pub phase: Option<Text<'v>>,
 }
 
 impl ObjectFacts<'_> {
+    /// The owner an object's single-owner columns name: the controller, else the first owner.
+    pub fn main_owner(&self) -> Option<&OwnerRef<'_>> {
+        self.owners.iter().find(|o| o.controller == Some(true)).or(self.owners.first())
+    }
+
     pub fn into_owned(self) -> ObjectFacts<'static> {
-        let own = |t: Text<'_>| Cow::Owned(t.into_owned());
+        let own = |t: Text<'_>| -> Text<'static> { Cow::Owned(t.into_owned()) };
+        let opt = |t: Option<Text<'_>>| t.map(own);
+        let pairs = |v: Vec<(Text<'_>, Text<'_>)>| v.into_iter().map(|(k, v)| (own(k), own(v))).collect();
         ObjectFacts {
-            uid: own(self.uid),
-            owners: self.owners.into_iter().map(|o| OwnerRef { kind: own(o.kind), name: own(o.name), uid: own(o.uid) }).collect(),
-            node_name: self.node_name.map(own),
+            api_version: opt(self.api_version),
+            kind: opt(self.kind),
+            uid: opt(self.uid),
+            generation: self.generation,
+            creation_timestamp: self.creation_timestamp,
+            deletion_timestamp: self.deletion_timestamp,
+            labels: pairs(self.labels),
+            annotations: pairs(self.annotations),
+            owners: self
+                .owners
+                .into_iter()
+                .map(|o| OwnerRef {
+                    api_version: opt(o.api_version),
+                    kind: opt(o.kind),
+                    name: opt(o.name),
+                    uid: opt(o.uid),
+                    controller: o.controller,
+                    block_owner_deletion: o.block_owner_deletion,
+                })
+                .collect(),
+            node_name: opt(self.node_name),
+            phase: opt(self.phase),
+        }
+    }
+}
+
+/// Which facts past type, uid, generation, timestamps and owners a caller needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wants {
+    /// `spec.nodeName` (Pods).
+    pub node_name: bool,
+    /// `status.phase` (Pods, Namespaces, PersistentVolumes and their claims, custom resources).
+    pub phase: bool,
+    /// Labels and annotations.
+    pub maps: bool,
+}
+
+impl Wants {
+    pub const ALL: Wants = Wants { node_name: true, phase: true, maps: true };
+
+    /// Everything objects of a resource can have: `spec.nodeName` only Pods, `status.phase`
+    /// the built-ins that define it and any custom resource.
+    pub fn for_resource(group: &str, resource: &str) -> Wants {
+        let core = group.is_empty();
+        let custom = !core && !group.ends_with(".k8s.io") && group.contains('.');
+        Wants {
+            node_name: core && resource == "pods",
+            phase: custom || (core && matches!(resource, "pods" | "namespaces" | "persistentvolumes" | "persistentvolumeclaims")),
+            maps: true,
         }
     }
 }
 
 /// The facts of the object stored at `key`, decrypted first when it is encrypted and a key for
 /// it is configured; `None` when the value cannot be read (encrypted without a key, damaged,
-/// not an object).
-pub fn object_facts<'v>(decoder: &Decoder, key: &[u8], value: &'v [u8], want_node: bool) -> Option<ObjectFacts<'v>> {
+/// not an object, a type without a schema).
+pub fn object_facts<'v>(decoder: &Decoder, key: &[u8], value: &'v [u8], wants: Wants) -> Option<ObjectFacts<'v>> {
     let value = match &decoder.encryption {
         None => value,
         Some(config) => match config.decrypt(key, value) {
             Decrypted::NotEncrypted(v) => v,
-            Decrypted::Decrypted { plaintext, .. } => return stored_facts(&plaintext, want_node).map(ObjectFacts::into_owned),
+            Decrypted::Decrypted { plaintext, .. } => return stored_facts(&decoder.schemas, &plaintext, wants).map(ObjectFacts::into_owned),
             _ => return None,
         },
     };
-    stored_facts(value, want_node)
+    stored_facts(&decoder.schemas, value, wants)
 }
 
-fn stored_facts(value: &[u8], want_node: bool) -> Option<ObjectFacts<'_>> {
+/// The facts of a stored value that is not encrypted.
+pub fn stored_facts<'v>(schemas: &Schemas, value: &'v [u8], wants: Wants) -> Option<ObjectFacts<'v>> {
     match classify(value).ok()? {
-        Stored::Protobuf(u) => from_wire(u.raw, want_node),
-        Stored::Json(bytes) => from_json(&serde_json::from_slice(bytes).ok()?, want_node),
-        Stored::Cbor(bytes) => from_json(&super::cbor::to_json(bytes).ok()?, want_node),
+        Stored::Protobuf(u) => from_wire(schemas, u, wants),
+        Stored::Json(bytes) => from_json_text(bytes, wants),
+        Stored::Cbor(bytes) => Some(from_value(super::cbor::to_json(bytes).ok()?, wants)),
         Stored::Encrypted(_) | Stored::Other(_) => None,
     }
+}
+
+// ---- protobuf ----
+
+/// ObjectMeta's field numbers (k8s.io/apimachinery generated.proto).
+mod meta {
+    pub const UID: u32 = 5;
+    pub const GENERATION: u32 = 7;
+    pub const CREATION_TIMESTAMP: u32 = 8;
+    pub const DELETION_TIMESTAMP: u32 = 9;
+    pub const LABELS: u32 = 11;
+    pub const ANNOTATIONS: u32 = 12;
+    pub const OWNER_REFERENCES: u32 = 13;
+}
+
+/// OwnerReference's field numbers.
+mod owner {
+    pub const KIND: u32 = 1;
+    pub const NAME: u32 = 3;
+    pub const UID: u32 = 4;
+    pub const API_VERSION: u32 = 5;
+    pub const CONTROLLER: u32 = 6;
+    pub const BLOCK_OWNER_DELETION: u32 = 7;
 }
 
 fn text(b: &[u8]) -> Text<'_> {
     String::from_utf8_lossy(b)
 }
 
-fn from_wire(object: &[u8], want_node: bool) -> Option<ObjectFacts<'_>> {
-    let mut facts = ObjectFacts::default();
-    for field in fields(object) {
+/// A string field tagged `omitempty`: absent when empty.
+fn non_empty(b: &[u8]) -> Option<Text<'_>> {
+    (!b.is_empty()).then(|| text(b))
+}
+
+/// The number of the message field `name` of plan `index`, and the plan of its message.
+fn message_field(plans: &Plans, index: usize, name: &str) -> Option<(u32, usize)> {
+    let f = plans.get(index).fields.iter().find(|f| &*f.json_name == name)?;
+    match f.shape {
+        Shape::Single(Elem::Message(m)) => Some((f.number, m)),
+        _ => None,
+    }
+}
+
+/// The number of the scalar field `name` of plan `index`.
+fn scalar_field(plans: &Plans, index: usize, name: &str) -> Option<u32> {
+    let f = plans.get(index).fields.iter().find(|f| &*f.json_name == name)?;
+    matches!(f.shape, Shape::Single(Elem::Scalar(_))).then_some(f.number)
+}
+
+/// The fields of a stored object to read, by number (0: none).
+#[derive(Default)]
+struct Layout {
+    metadata: u32,
+    spec: u32,
+    node_name: u32,
+    status: u32,
+    phase: u32,
+}
+
+fn layout(schemas: &Schemas, api_version: &str, kind: &str, wants: Wants) -> Option<Layout> {
+    let plans = schemas.plans();
+    let index = schemas.plan_for_type(api_version, kind)?;
+    let mut l = Layout::default();
+    if let Some((n, m)) = message_field(plans, index, "metadata") {
+        if plans.get(m).is_object_meta {
+            l.metadata = n;
+        }
+    }
+    if wants.node_name {
+        if let Some((n, m)) = message_field(plans, index, "spec") {
+            (l.spec, l.node_name) = (n, scalar_field(plans, m, "nodeName").unwrap_or(0));
+        }
+    }
+    if wants.phase {
+        if let Some((n, m)) = message_field(plans, index, "status") {
+            (l.status, l.phase) = (n, scalar_field(plans, m, "phase").unwrap_or(0));
+        }
+    }
+    Some(l)
+}
+
+fn from_wire<'v>(schemas: &Schemas, u: Unknown<'v>, wants: Wants) -> Option<ObjectFacts<'v>> {
+    let l = layout(schemas, &u.api_version, &u.kind, wants)?;
+    let mut facts = ObjectFacts { api_version: Some(Cow::Owned(u.api_version)), kind: Some(Cow::Owned(u.kind)), ..Default::default() };
+    let (mut labels, mut annotations) = (Vec::new(), Vec::new());
+    for field in fields(u.raw) {
         match field.ok()? {
-            (1, Wire::Bytes(meta)) => read_meta(meta, &mut facts)?,
-            (2, Wire::Bytes(spec)) if want_node => {
-                for f in fields(spec) {
-                    if let (10, Wire::Bytes(node)) = f.ok()? {
-                        facts.node_name = Some(text(node));
-                    }
+            (n, Wire::Bytes(meta)) if n == l.metadata => read_meta(meta, wants, &mut facts, &mut labels, &mut annotations)?,
+            (n, Wire::Bytes(spec)) if n == l.spec && l.node_name != 0 => {
+                if let Some(node) = last_string(spec, l.node_name)? {
+                    facts.node_name = non_empty(node);
+                }
+            }
+            (n, Wire::Bytes(status)) if n == l.status && l.phase != 0 => {
+                if let Some(phase) = last_string(status, l.phase)? {
+                    facts.phase = non_empty(phase);
                 }
             }
             _ => {}
         }
     }
+    facts.labels = sorted_map(labels);
+    facts.annotations = sorted_map(annotations);
     Some(facts)
 }
 
-fn read_meta<'v>(meta: &'v [u8], facts: &mut ObjectFacts<'v>) -> Option<()> {
+/// The last value of string field `number` in `msg` (`Some(None)`: not there).
+fn last_string(msg: &[u8], number: u32) -> Option<Option<&[u8]>> {
+    let mut last = None;
+    for f in fields(msg) {
+        if let (n, Wire::Bytes(b)) = f.ok()? {
+            if n == number {
+                last = Some(b);
+            }
+        }
+    }
+    Some(last)
+}
+
+type Entries<'v> = Vec<(&'v [u8], &'v [u8])>;
+
+fn read_meta<'v>(meta: &'v [u8], wants: Wants, facts: &mut ObjectFacts<'v>, labels: &mut Entries<'v>, annotations: &mut Entries<'v>) -> Option<()> {
     for field in fields(meta) {
         match field.ok()? {
-            (5, Wire::Bytes(uid)) => facts.uid = text(uid),
-            (13, Wire::Bytes(owner)) => {
-                let mut o = OwnerRef::default();
-                for f in fields(owner) {
-                    match f.ok()? {
-                        (1, Wire::Bytes(b)) => o.kind = text(b),
-                        (3, Wire::Bytes(b)) => o.name = text(b),
-                        (4, Wire::Bytes(b)) => o.uid = text(b),
-                        _ => {}
-                    }
-                }
-                facts.owners.push(o);
-            }
+            (meta::UID, Wire::Bytes(uid)) => facts.uid = non_empty(uid),
+            (meta::GENERATION, Wire::Varint(g)) => facts.generation = (g != 0).then_some(g as i64),
+            (meta::CREATION_TIMESTAMP, Wire::Bytes(t)) => facts.creation_timestamp = time(t)?,
+            (meta::DELETION_TIMESTAMP, Wire::Bytes(t)) => facts.deletion_timestamp = time(t)?,
+            (meta::LABELS, Wire::Bytes(entry)) if wants.maps => labels.push(map_entry(entry)?),
+            (meta::ANNOTATIONS, Wire::Bytes(entry)) if wants.maps => annotations.push(map_entry(entry)?),
+            (meta::OWNER_REFERENCES, Wire::Bytes(o)) => facts.owners.push(owner_ref(o)?),
             _ => {}
         }
     }
     Some(())
 }
 
-fn from_json(v: &Value, want_node: bool) -> Option<ObjectFacts<'static>> {
-    let meta = v.get("metadata")?;
-    let s = |v: Option<&Value>| Cow::Owned(v.and_then(Value::as_str).unwrap_or_default().to_string());
-    let owners = meta
-        .get("ownerReferences")
-        .and_then(Value::as_array)
-        .map(|refs| refs.iter().map(|r| OwnerRef { kind: s(r.get("kind")), name: s(r.get("name")), uid: s(r.get("uid")) }).collect())
-        .unwrap_or_default();
-    let node_name = if want_node { v.pointer("/spec/nodeName").and_then(Value::as_str).map(|n| Cow::Owned(n.to_string())) } else { None };
-    Some(ObjectFacts { uid: s(meta.get("uid")), owners, node_name })
+/// A metav1.Time as the renderer writes it: RFC 3339 seconds, `None` (null) without seconds.
+fn time(t: &[u8]) -> Option<Option<String>> {
+    let mut seconds = None;
+    for f in fields(t) {
+        if let (1, Wire::Varint(s)) = f.ok()? {
+            seconds = Some(s as i64);
+        }
+    }
+    Some(seconds.map(|s| super::json::time::rfc3339(s, None)))
+}
+
+fn map_entry(entry: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (mut k, mut v): (&[u8], &[u8]) = (b"", b"");
+    for f in fields(entry) {
+        match f.ok()? {
+            (1, Wire::Bytes(b)) => k = b,
+            (2, Wire::Bytes(b)) => v = b,
+            _ => {}
+        }
+    }
+    Some((k, v))
+}
+
+/// Map entries as JSON shows them: sorted by key, the last entry of a repeated key kept.
+fn sorted_map(mut entries: Entries<'_>) -> Vec<(Text<'_>, Text<'_>)> {
+    // Stable: among equal keys the last one stays last.
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out: Vec<(Text<'_>, Text<'_>)> = Vec::with_capacity(entries.len());
+    for (i, (k, v)) in entries.iter().enumerate() {
+        if entries.get(i + 1).is_some_and(|next| next.0 == *k) {
+            continue;
+        }
+        out.push((text(k), text(v)));
+    }
+    out
+}
+
+fn owner_ref(o: &[u8]) -> Option<OwnerRef<'_>> {
+    let mut r = OwnerRef::default();
+    for f in fields(o) {
+        match f.ok()? {
+            (owner::KIND, Wire::Bytes(b)) => r.kind = Some(text(b)),
+            (owner::NAME, Wire::Bytes(b)) => r.name = Some(text(b)),
+            (owner::UID, Wire::Bytes(b)) => r.uid = Some(text(b)),
+            (owner::API_VERSION, Wire::Bytes(b)) => r.api_version = Some(text(b)),
+            (owner::CONTROLLER, Wire::Varint(b)) => r.controller = Some(b != 0),
+            (owner::BLOCK_OWNER_DELETION, Wire::Varint(b)) => r.block_owner_deletion = Some(b != 0),
+            _ => {}
+        }
+    }
+    Some(r)
+}
+
+// ---- JSON ----
+
+/// Only the parts of an object's metadata the facts need; serde skips the rest.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta {
+    uid: Option<Value>,
+    generation: Option<Value>,
+    creation_timestamp: Option<Value>,
+    deletion_timestamp: Option<Value>,
+    labels: Option<Map<String, Value>>,
+    annotations: Option<Map<String, Value>>,
+    owner_references: Option<Vec<JsonOwner>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonOwner {
+    api_version: Option<String>,
+    kind: Option<String>,
+    name: Option<String>,
+    uid: Option<String>,
+    controller: Option<bool>,
+    block_owner_deletion: Option<bool>,
+}
+
+impl From<JsonOwner> for OwnerRef<'static> {
+    fn from(o: JsonOwner) -> Self {
+        OwnerRef {
+            api_version: o.api_version.map(Cow::Owned),
+            kind: o.kind.map(Cow::Owned),
+            name: o.name.map(Cow::Owned),
+            uid: o.uid.map(Cow::Owned),
+            controller: o.controller,
+            block_owner_deletion: o.block_owner_deletion,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SpecHead {
+    node_name: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct StatusHead {
+    phase: Option<Value>,
+}
+
+/// A JSON string as text; any other JSON value as its JSON text (a label map written by hand
+/// into a custom resource can hold anything).
+fn json_text(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+fn json_string(v: Option<Value>) -> Option<Text<'static>> {
+    match v? {
+        Value::String(s) => Some(Cow::Owned(s)),
+        Value::Null => None,
+        other => Some(Cow::Owned(other.to_string())),
+    }
+}
+
+fn json_pairs(m: Option<Map<String, Value>>) -> Vec<(Text<'static>, Text<'static>)> {
+    m.map(|m| m.into_iter().map(|(k, v)| (Cow::Owned(k), Cow::Owned(json_text(v)))).collect()).unwrap_or_default()
+}
+
+fn apply_meta(out: &mut ObjectFacts<'static>, m: Meta, wants: Wants) {
+    out.uid = json_string(m.uid);
+    out.generation = m.generation.and_then(|g| g.as_i64());
+    out.creation_timestamp = json_string(m.creation_timestamp).map(Cow::into_owned);
+    out.deletion_timestamp = json_string(m.deletion_timestamp).map(Cow::into_owned);
+    if wants.maps {
+        out.labels = json_pairs(m.labels);
+        out.annotations = json_pairs(m.annotations);
+    }
+    out.owners = m.owner_references.unwrap_or_default().into_iter().map(OwnerRef::from).collect();
+}
+
+/// The facts of an object's JSON text, read only as far as they need: once `apiVersion`,
+/// `kind`, `metadata` and the wanted parts are read, the rest (usually `spec` and `status`, most
+/// of an object) is not scanned. An object whose parts are not shaped as Kubernetes shapes them
+/// (a hand-written custom resource) gets the facts it has; `None` when it is not JSON.
+pub fn from_json_text(json: &[u8], wants: Wants) -> Option<ObjectFacts<'static>> {
+    let mut out = ObjectFacts::default();
+    let mut complete = false;
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let read = serde::de::DeserializeSeed::deserialize(Top { out: &mut out, wants, complete: &mut complete }, &mut de);
+    // Stopping early leaves the object unclosed, which the parser reports: expected.
+    if complete || read.and_then(|()| de.end()).is_ok() {
+        return Some(out);
+    }
+    // Shaped differently: take what is there, part by part.
+    serde_json::from_slice::<Value>(json).ok().map(|v| from_value(v, wants))
+}
+
+/// The top-level object, read key by key until the facts are complete.
+struct Top<'o> {
+    out: &'o mut ObjectFacts<'static>,
+    wants: Wants,
+    complete: &'o mut bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Top<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Top<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let (mut meta, mut spec, mut status) = (false, !self.wants.node_name, !self.wants.phase);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "apiVersion" => self.out.api_version = json_string(map.next_value()?),
+                "kind" => self.out.kind = json_string(map.next_value()?),
+                "metadata" => {
+                    if let Some(m) = map.next_value::<Option<Meta>>()? {
+                        apply_meta(self.out, m, self.wants);
+                    }
+                    meta = true;
+                }
+                "spec" if self.wants.node_name => {
+                    self.out.node_name = map.next_value::<Option<SpecHead>>()?.and_then(|s| json_string(s.node_name));
+                    spec = true;
+                }
+                "status" if self.wants.phase => {
+                    self.out.phase = map.next_value::<Option<StatusHead>>()?.and_then(|s| json_string(s.phase));
+                    status = true;
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            if meta && spec && status && self.out.api_version.is_some() && self.out.kind.is_some() {
+                *self.complete = true;
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The facts of an object as a JSON value whose parts may not have Kubernetes' shapes.
+pub fn from_value(mut v: Value, wants: Wants) -> ObjectFacts<'static> {
+    let mut take = |path: &str| v.pointer_mut(path).map(Value::take);
+    let mut out = ObjectFacts {
+        api_version: json_string(take("/apiVersion")),
+        kind: json_string(take("/kind")),
+        uid: json_string(take("/metadata/uid")),
+        generation: take("/metadata/generation").and_then(|g| g.as_i64()),
+        creation_timestamp: json_string(take("/metadata/creationTimestamp")).map(Cow::into_owned),
+        deletion_timestamp: json_string(take("/metadata/deletionTimestamp")).map(Cow::into_owned),
+        node_name: if wants.node_name { json_string(take("/spec/nodeName")) } else { None },
+        phase: if wants.phase { json_string(take("/status/phase")) } else { None },
+        ..Default::default()
+    };
+    let map = |v: Option<Value>| match v {
+        Some(Value::Object(m)) => Some(m),
+        _ => None,
+    };
+    if wants.maps {
+        out.labels = json_pairs(map(take("/metadata/labels")));
+        out.annotations = json_pairs(map(take("/metadata/annotations")));
+    }
+    if let Some(Value::Array(owners)) = take("/metadata/ownerReferences") {
+        out.owners = owners.into_iter().filter_map(|o| serde_json::from_value::<JsonOwner>(o).ok()).map(OwnerRef::from).collect();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(json: &str, wants: Wants) -> ObjectFacts<'static> {
+        from_json_text(json.as_bytes(), wants).expect("JSON")
+    }
+
+    #[test]
+    fn facts_of_a_json_pod() {
+        let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"default","uid":"u1","resourceVersion":"7","generation":2,
+            "creationTimestamp":"2024-01-01T00:00:00Z","labels":{"app":"web","tier":"front"},"annotations":{"a":"1"},
+            "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"web-1","uid":"rs1","controller":false},
+                               {"apiVersion":"apps/v1","kind":"ReplicaSet","name":"web-2","uid":"rs2","controller":true,"blockOwnerDeletion":true}]},
+            "spec":{"nodeName":"node-7","containers":[{"name":"c"}]},"status":{"phase":"Running"}}"#;
+        let c = facts(pod, Wants::ALL);
+        assert_eq!((c.api_version.as_deref(), c.kind.as_deref(), c.uid.as_deref(), c.generation), (Some("v1"), Some("Pod"), Some("u1"), Some(2)));
+        assert_eq!((c.node_name.as_deref(), c.phase.as_deref()), (Some("node-7"), Some("Running")));
+        assert_eq!(c.labels, vec![("app".into(), "web".into()), ("tier".into(), "front".into())]);
+        assert_eq!(c.main_owner().and_then(|o| o.name.as_deref()), Some("web-2"));
+        assert_eq!(c.owners.len(), 2);
+    }
+
+    #[test]
+    fn reading_only_what_is_wanted_gives_the_same_facts() {
+        let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","uid":"u1","labels":{"a":"b"}},"spec":{"containers":[{"name":"c","args":["x\"}"]}],"nodeName":"n1"},"status":{"phase":"Running","conditions":[]}}"#;
+        let deploy = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","uid":"u2","ownerReferences":[{"kind":"X","name":"x","uid":"u0"}]},"spec":{"replicas":3},"status":{"replicas":3}}"#;
+        let cr = r#"{"spec":{"a":1},"status":{"phase":"Ready"},"metadata":{"name":"w","uid":"u3"},"kind":"Widget","apiVersion":"x.example.com/v1"}"#;
+        for (json, wants) in [
+            (pod, Wants::for_resource("", "pods")),
+            (deploy, Wants::for_resource("apps", "deployments")),
+            (cr, Wants::for_resource("x.example.com", "widgets")),
+        ] {
+            let full = from_value(serde_json::from_str(json).unwrap(), Wants::ALL);
+            let mut expected = full.clone();
+            if !wants.node_name {
+                expected.node_name = None;
+            }
+            if !wants.phase {
+                expected.phase = None;
+            }
+            assert_eq!(facts(json, wants), expected, "{json}");
+        }
+        assert_eq!(facts(cr, Wants::ALL).phase.as_deref(), Some("Ready"));
+        // Cut short after metadata: not JSON, nothing.
+        assert_eq!(from_json_text(br#"{"apiVersion":"v1","kind":"Pod","metadata":{"uid":"u"#, Wants::ALL), None);
+    }
+
+    #[test]
+    fn odd_shapes_keep_what_they_can() {
+        // A custom resource with a non-string label value and a spec that is a list.
+        let cr = r#"{"apiVersion":"x.io/v1","kind":"W","metadata":{"name":"a","labels":{"n":3},"generation":"x"},"spec":[1,2]}"#;
+        let c = facts(cr, Wants::ALL);
+        assert_eq!(c.kind.as_deref(), Some("W"));
+        assert_eq!(c.labels, vec![("n".into(), "3".into())]);
+        assert_eq!(c.generation, None);
+        assert_eq!(c.node_name, None);
+        assert_eq!(from_json_text(b"not json", Wants::ALL), None);
+    }
+
+    #[test]
+    fn field_numbers_are_the_schemas() {
+        let schemas = Schemas::embedded().expect("embedded schemas");
+        let plans = schemas.plans();
+        let number = |message: &str, name: &str| {
+            let plan = plans.get(plans.index_of(message).expect(message));
+            plan.fields.iter().find(|f| &*f.json_name == name).map(|f| f.number).expect(name)
+        };
+        let m = "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+        assert_eq!(
+            [meta::UID, meta::GENERATION, meta::CREATION_TIMESTAMP, meta::DELETION_TIMESTAMP, meta::LABELS, meta::ANNOTATIONS, meta::OWNER_REFERENCES],
+            ["uid", "generation", "creationTimestamp", "deletionTimestamp", "labels", "annotations", "ownerReferences"].map(|n| number(m, n))
+        );
+        let o = "k8s.io.apimachinery.pkg.apis.meta.v1.OwnerReference";
+        assert_eq!(
+            [owner::KIND, owner::NAME, owner::UID, owner::API_VERSION, owner::CONTROLLER, owner::BLOCK_OWNER_DELETION],
+            ["kind", "name", "uid", "apiVersion", "controller", "blockOwnerDeletion"].map(|n| number(o, n))
+        );
+    }
+
+    /// A Pod whose metadata comes in two pieces (protobuf merges them), with a repeated label
+    /// key, unsorted labels, a zero generation and a Time without seconds: the facts are what
+    /// the renderer (held to the API server's JSON by tests/k8s_fixtures.rs) writes.
+    #[test]
+    fn wire_facts_follow_protobufs_merge_and_jsons_rules() {
+        use crate::protowire::Encoder;
+        let e = || Encoder::new();
+        let entry = |k: &str, v: &str| e().bytes(1, k.as_bytes()).bytes(2, v.as_bytes()).finish();
+        let meta1 = e().bytes(5, b"u1").bytes(11, &entry("b", "1")).bytes(11, &entry("a", "1")).finish();
+        let owner = e().bytes(1, b"ReplicaSet").bytes(3, b"r").bytes(4, b"ur").varint(6, 1).finish();
+        let meta2 = e().bytes(11, &entry("b", "2")).varint(7, 0).bytes(8, &[]).bytes(13, &owner).bytes(12, &entry("z", "")).finish();
+        let pod = e().bytes(1, &meta1).bytes(1, &meta2).bytes(2, &e().bytes(10, b"n1").finish()).bytes(3, &e().bytes(1, b"Running").finish()).finish();
+        let unknown = e().bytes(1, &e().bytes(1, b"v1").bytes(2, b"Pod").finish()).bytes(2, &pod).finish();
+        let stored = [crate::k8s::envelope::PROTOBUF_MAGIC, &unknown].concat();
+        let schemas = Schemas::embedded().expect("embedded schemas");
+        let wire = stored_facts(&schemas, &stored, Wants::ALL).expect("facts");
+        assert_eq!(wire.uid.as_deref(), Some("u1"));
+        assert_eq!(wire.labels, vec![("a".into(), "1".into()), ("b".into(), "2".into())]);
+        assert_eq!(wire.annotations, vec![("z".into(), "".into())]);
+        assert_eq!((wire.generation, wire.creation_timestamp.as_deref()), (None, None));
+        assert_eq!(wire.main_owner().map(|o| (o.kind.as_deref(), o.api_version.as_deref(), o.controller)), Some((Some("ReplicaSet"), None, Some(true))));
+        assert_eq!((wire.node_name.as_deref(), wire.phase.as_deref()), (Some("n1"), Some("Running")));
+        let decoder = crate::k8s::decoder::Decoder { schemas, options: Default::default(), encryption: None, etcd_prefix: "/registry".into() };
+        let crate::k8s::decoder::Decoded::Object { json, .. } = decoder.decode(&stored) else { panic!("renders") };
+        assert_eq!(wire, from_value(json.value().unwrap(), Wants::ALL), "{}", json.as_str());
+        // Not wanted, not read.
+        let few = stored_facts(&decoder.schemas, &stored, Wants::default()).expect("facts");
+        assert_eq!((few.labels.len(), few.node_name, few.phase, few.uid.as_deref()), (0, None, None, Some("u1")));
+    }
 }

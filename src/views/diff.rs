@@ -19,7 +19,7 @@ use crate::etcd::lease::Lease;
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::{DecodeOptions, Decoded, Decoder};
-use crate::k8s::facts::{object_facts, OwnerRef, Text};
+use crate::k8s::facts::{object_facts, OwnerRef, Text, Wants};
 use crate::k8s::fields::{diff as field_diff, parts, Change};
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
 use crate::snapshot::Snapshot;
@@ -288,12 +288,12 @@ fn read<'a>(snap: &Snapshot<'a>, rev: i64, decoder: &Decoder, prefix: &str, rela
             nodes.extend(located.name());
         }
         let pod = relations && group_resource == ("", "pods");
-        let Some(facts) = object_facts(decoder, entry.key, entry.value(snap.file())?, pod) else {
+        let Some(facts) = object_facts(decoder, entry.key, entry.value(snap.file())?, Wants { node_name: pod, ..Wants::default() }) else {
             unreadable += 1;
             continue;
         };
-        if !facts.uid.is_empty() {
-            uids.insert(facts.uid);
+        if let Some(uid) = facts.uid.filter(|u| !u.is_empty()) {
+            uids.insert(uid);
         }
         if relations && !facts.owners.is_empty() {
             owned.push((entry.key, facts.owners));
@@ -481,17 +481,22 @@ impl Filter {
     }
 }
 
+/// An owner reference's field, `""` when a hand-written object left it out.
+fn text<'t>(t: &'t Option<Text<'_>>) -> &'t str {
+    t.as_deref().unwrap_or("")
+}
+
 fn hazards(old: &Read<'_>, new: &Read<'_>) -> Result<Hazards> {
     let mut h = Hazards { unreadable: [old.unreadable, new.unreadable], ..Hazards::default() };
     let mut by_owner: HashMap<&str, usize> = HashMap::default();
     for (key, owners) in &old.owned {
-        for o in owners.iter().filter(|o| !old.uids.contains(o.uid.as_ref())) {
-            let at = *by_owner.entry(o.uid.as_ref()).or_insert_with(|| {
+        for o in owners.iter().filter(|o| !old.uids.contains(text(&o.uid))) {
+            let at = *by_owner.entry(text(&o.uid)).or_insert_with(|| {
                 h.orphans.push(Orphans {
-                    owner_kind: o.kind.to_string(),
-                    owner_name: o.name.to_string(),
-                    owner_uid: o.uid.to_string(),
-                    owner_in_new: new.uids.contains(o.uid.as_ref()),
+                    owner_kind: text(&o.kind).to_string(),
+                    owner_name: text(&o.name).to_string(),
+                    owner_uid: text(&o.uid).to_string(),
+                    owner_in_new: new.uids.contains(text(&o.uid)),
                     dependents: Vec::new(),
                 });
                 h.orphans.len() - 1

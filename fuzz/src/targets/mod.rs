@@ -739,7 +739,7 @@ pub fn k8s_protobuf(data: &[u8]) {
         let _ = render_object(&dec.schemas, &u.api_version, &u.kind, u.raw, opts[1]);
         exercise_decoded(&dec.decode_at(b"/registry/pods/default/p", data, Some(7)));
         exercise_decoded(&decoder(true).decode(data));
-        let _ = etcdscope::k8s::facts::object_facts(dec, b"/registry/pods/default/p", data, true);
+        let _ = etcdscope::k8s::facts::object_facts(dec, b"/registry/pods/default/p", data, etcdscope::k8s::facts::Wants::ALL);
         return;
     }
     let Some((head, raw)) = data.split_at_checked(2) else { return };
@@ -777,7 +777,7 @@ pub fn envelope(data: &[u8]) {
         let _ = (dec.stored_secret(key, data), dec.stored_secret(b"/app/x", data), etcdscope::k8s::secret::stored_kind(data));
         let opts = DecodeOptions { show_secrets: !keys, show_unknown: !keys };
         let _ = dec.decode_at_with(b"/registry/configmaps/a/b", data, None, opts);
-        let _ = etcdscope::k8s::facts::object_facts(dec, key, data, true);
+        let _ = etcdscope::k8s::facts::object_facts(dec, key, data, etcdscope::k8s::facts::Wants::ALL);
     }
     if let Some(config) = &decoder(true).encryption {
         let d = config.decrypt(key, data);
@@ -886,18 +886,21 @@ pub fn encryption_config(data: &[u8]) {
     }
 }
 
-/// The export's row readers: an object's columns read off its JSON (whole, and only as far as
-/// wanted, for each choice of wanted parts), and a value's encoding. First byte: what is wanted.
+/// The object facts export and diff read (`k8s::facts`), and a value's encoding. First byte:
+/// which facts are wanted; the rest is a stored value (read as protobuf, JSON or CBOR, then
+/// through the decoder with keys), and read as JSON text whole and only as far as wanted.
 pub fn export_rows(data: &[u8]) {
-    use etcdscope::views::export::rows::{encoding, object_columns, object_columns_wanted, Wants};
+    use etcdscope::k8s::envelope::stored_encoding;
+    use etcdscope::k8s::facts::{from_json_text, object_facts, stored_facts, Wants};
     let data = bounded(data);
-    let _ = encoding(data);
+    let _ = stored_encoding(data);
     let Some((&flags, rest)) = data.split_first() else { return };
-    let text = String::from_utf8_lossy(rest);
-    let full = object_columns(&text);
-    let wants = Wants { node_name: flags & 1 != 0, phase: flags & 2 != 0 };
-    let part = object_columns_wanted(&text, wants);
-    let _ = (full.main_owner(), part.main_owner(), full.labels.len() + part.annotations.len());
+    let wants = Wants { node_name: flags & 1 != 0, phase: flags & 2 != 0, maps: flags & 4 != 0 };
+    let d = decoder(flags & 8 != 0);
+    let facts = [stored_facts(&d.schemas, rest, wants), object_facts(d, b"/registry/pods/ns/p", rest, wants), from_json_text(rest, wants)];
+    for f in facts.iter().flatten() {
+        let _ = (f.main_owner(), f.labels.len() + f.annotations.len(), f.clone().into_owned());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

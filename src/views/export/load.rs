@@ -1,6 +1,5 @@
 //! Filling an export's tables from a snapshot.
 
-use super::rows::{encoding, object_columns_wanted, ObjectColumns, Wants};
 use super::schema::{HISTORY_INDEXES, HISTORY_TABLES, INDEXES, SCHEMA_VERSION, TABLES, WAL_INDEXES, WAL_TABLES};
 use super::sql_error;
 use crate::bolt::space::measure;
@@ -11,6 +10,8 @@ use crate::etcd::members::Membership;
 use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::{Decoded, Decoder};
+use crate::k8s::envelope::stored_encoding;
+use crate::k8s::facts::{object_facts, ObjectFacts, Wants};
 use crate::k8s::key::{normalize_prefix, Catalog, Located};
 use crate::snapshot::Snapshot;
 use crate::views::parallel::ordered_map;
@@ -78,10 +79,10 @@ struct KeyRow<'a> {
     value: &'a [u8],
     encoding: &'static str,
     secret: bool,
-    object: Option<ObjectRow>,
+    object: Option<ObjectRow<'a>>,
 }
 
-struct ObjectRow {
+struct ObjectRow<'a> {
     api_group: String,
     resource: String,
     kind_from_catalog: String,
@@ -90,7 +91,8 @@ struct ObjectRow {
     encoding: Option<&'static str>,
     json: Option<String>,
     error: Option<String>,
-    columns: ObjectColumns,
+    /// Read off the stored value (borrowing its strings).
+    columns: ObjectFacts<'a>,
 }
 
 /// What every table writer needs: the connection (and the database's name for errors), how
@@ -380,13 +382,13 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
         let (encoding, json, error, columns) = match decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision)) {
             Decoded::Object { json, encoding, secret, .. } => {
                 decoded_secret = Some(secret);
-                let columns = object_columns_wanted(json.as_str(), Wants::for_resource(group, resource));
+                let columns = object_facts(decoder, kv.key, kv.value, Wants::for_resource(group, resource)).unwrap_or_default();
                 (Some(encoding), Some(json.into_string()), None, columns)
             }
             Decoded::Encrypted { provider, key_name, reason, .. } => {
-                (Some("encrypted"), None, Some(format!("encrypted ({provider}, key {key_name}): {reason}")), ObjectColumns::default())
+                (Some("encrypted"), None, Some(format!("encrypted ({provider}, key {key_name}): {reason}")), ObjectFacts::default())
             }
-            Decoded::Raw { reason } => (None, None, Some(reason), ObjectColumns::default()),
+            Decoded::Raw { reason } => (None, None, Some(reason), ObjectFacts::default()),
         };
         ObjectRow {
             api_group: group.to_string(),
@@ -406,7 +408,7 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
         version: kv.version,
         lease: kv.lease,
         value: kv.value,
-        encoding: encoding(kv.value),
+        encoding: stored_encoding(kv.value),
         secret: decoded_secret.unwrap_or_else(|| decoder.stored_secret(kv.key, kv.value)),
         object,
         key_text: String::from_utf8_lossy(entry.key).into_owned(),

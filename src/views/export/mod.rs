@@ -7,7 +7,6 @@
 
 mod load;
 pub mod query;
-pub mod rows;
 pub mod schema;
 
 pub use crate::views::progress::Progress;
