@@ -6,9 +6,9 @@ use super::format::{cell, human_size, kubectl_table, kv_json, printable_key};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
 use etcdscope::k8s::fields::Change;
+use etcdscope::k8s::key::Namespace;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::views::get::Namespace;
 use etcdscope::views::history::Covered;
 use etcdscope::views::history::{
     history_each_reporting, nothing_found, revisions_searched, Event, EventKind, HistoryQuery, HistorySummary, NothingFound, Target,

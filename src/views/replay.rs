@@ -16,10 +16,9 @@ use crate::error::{Error, Result};
 use crate::etcd::pb::etcdserverpb::{compare, request_op, Compare, PutRequest, RangeRequest, RequestOp, TxnRequest};
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::Decoder;
-use crate::k8s::key::normalize_prefix;
+use crate::k8s::key::{normalize_prefix, Namespace};
 use crate::live::LiveEtcd;
 use crate::snapshot::Snapshot;
-use crate::views::get::{object_range, Namespace};
 use base64::Engine;
 use rustc_hash::FxHashSet as HashSet;
 use serde::Serialize;
@@ -172,7 +171,7 @@ pub fn replay(
         Selection::Objects { type_name, name, namespace } => {
             let prefix = normalize_prefix(&options.etcd_prefix);
             let catalog = snap.catalog(decoder, &prefix)?;
-            (object_range(&catalog, &prefix, type_name, name.as_deref(), namespace)?.1, None)
+            (catalog.object_range(&prefix, type_name, name.as_deref(), namespace)?.1, None)
         }
         Selection::Keys(keys) => (KeyRange::all(), Some(keys.iter().map(Vec::as_slice).collect::<HashSet<&[u8]>>())),
     };
