@@ -271,14 +271,18 @@ impl<'k, 'c> Located<'k, 'c> {
 }
 
 /// A Kubernetes object named by its key: the resource it belongs to (known here or not) and
-/// where it lives. What `history` and `diff` print for an object key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// where it lives. What `history` and `diff` print for an object key, in JSON with Kubernetes'
+/// names (a GroupResource's `group` and `resource`, an object's `kind`, `namespace`, `name`);
+/// `kind` is left out when not known, `namespace` for a cluster-scoped object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ObjectId {
     pub group: String,
     /// Plural resource name ("deployments"); for a resource not known here, the last key segment.
     pub resource: String,
     /// "Deployment"; empty for a resource not known here.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub name: String,
 }

@@ -22,7 +22,9 @@ use crate::k8s::key::{normalize_prefix, Catalog, Namespace, ObjectId};
 use crate::k8s::secret::shown_changes;
 use crate::snapshot::Snapshot;
 use crate::views::progress::{self, Counter, Progress};
+use crate::views::record::KeyValueRecord;
 use rustc_hash::FxHashMap as HashMap;
+use serde::Serialize;
 use serde_json::Value;
 
 /// What to follow.
@@ -101,6 +103,111 @@ pub struct Event<'a> {
     /// The stored value is a Secret's and secrets were not asked for: `kv.value` is left empty
     /// (the bytes hold the Secret's data in clear unless encrypted at rest).
     pub value_redacted: bool,
+}
+
+/// One event as `history -o json|jsonl|yaml` writes it: etcdctl's watch event (`type`, `kv`,
+/// exactly as `etcdctl watch -w json` prints them, but for a withheld Secret's `valueRedacted`)
+/// and what etcdscope knows besides, under our names: `keyText`, `event`, `sub` (when not 0),
+/// `incarnation`, `stateAtCompaction`, `valueSize` (of a put), the object the key names
+/// (`group`, `resource`, `kind`, `namespace`, `name`), the `object` decoded (or why it is
+/// `undecodable`) and an update's field `changes`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRecord<'e> {
+    #[serde(rename = "type")]
+    pub watch_type: &'static str,
+    pub kv: KeyValueRecord<'e>,
+    #[serde(serialize_with = "crate::views::record::lossy_text")]
+    pub key_text: &'e [u8],
+    pub event: &'static str,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sub: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incarnation: Option<i64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub state_at_compaction: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_size: Option<usize>,
+    #[serde(flatten)]
+    pub object_id: Option<&'e ObjectId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<&'e Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecodable: Option<&'e str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<&'e [Change]>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+impl<'a> Event<'a> {
+    /// The event as `history` writes it in JSON and YAML.
+    pub fn record(&self) -> EventRecord<'_> {
+        let withheld = (self.value_redacted && self.value_size > 0).then_some(self.value_size);
+        let (object, undecodable) = match &self.object {
+            Some(Ok(o)) => (Some(o), None),
+            Some(Err(reason)) => (None, Some(reason.as_str())),
+            None => (None, None),
+        };
+        EventRecord {
+            watch_type: if self.kind == EventKind::Delete { "DELETE" } else { "PUT" },
+            kv: KeyValueRecord::new(&self.kv, withheld),
+            key_text: self.kv.key,
+            event: self.kind.as_str(),
+            sub: self.revision.sub,
+            incarnation: self.incarnation,
+            state_at_compaction: self.before_compaction,
+            value_size: (self.kind != EventKind::Delete).then_some(self.value_size),
+            object_id: self.object_id.as_ref(),
+            object,
+            undecodable,
+            changes: self.changes.as_deref(),
+        }
+    }
+}
+
+/// What `history -o json|yaml` says before its events: the revisions read.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentHead {
+    pub compact_revision: i64,
+    pub current_revision: i64,
+    /// The first revision asked for (0: from the oldest retained).
+    pub from_revision: i64,
+    pub to_revision: i64,
+}
+
+impl DocumentHead {
+    /// Known before the first event: from the store and the revisions asked for.
+    pub fn of(snap: &Snapshot<'_>, query: &HistoryQuery) -> DocumentHead {
+        let store = snap.store();
+        let current = store.current_revision();
+        DocumentHead {
+            compact_revision: store.compact_revision(),
+            current_revision: current,
+            from_revision: query.from_rev.filter(|r| *r > 0).unwrap_or(0),
+            to_revision: query.to_rev.filter(|r| *r > 0).unwrap_or(current),
+        }
+    }
+}
+
+/// What `history -o json|yaml` says after its events, known only then.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentTail<'s> {
+    /// For objects of a namespaced type: `all`, or the namespace covered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<&'s str>,
+    /// The oldest retained revision of the keys followed (0 when none).
+    pub oldest_retained_revision: i64,
+}
+
+impl HistorySummary {
+    pub fn tail(&self) -> DocumentTail<'_> {
+        DocumentTail { namespaces: self.namespaces.as_ref().map(Covered::as_str), oldest_retained_revision: self.oldest_retained }
+    }
 }
 
 /// What is known of an update's previous put, without its bytes (they may be a Secret's).
