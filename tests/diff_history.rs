@@ -381,6 +381,7 @@ fn diff_and_history_json_follow_one_naming_convention() {
 /// `replay --from-diff` reads the keys of a class from `diff -o json`: exactly the keys etcd's
 /// restored members put in that class (the ground truth `check_pair` uses), binary keys included.
 #[test]
+#[cfg(feature = "live")]
 fn replay_reads_the_keys_of_a_class_from_diff_json() {
     let dir = repo().join("testdata/diff-3.5.1");
     let old = keyspace(&load(&dir.join("expected/restored-old.json")));

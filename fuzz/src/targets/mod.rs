@@ -418,6 +418,8 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
         if let Some(changes) = &e.changes {
             let _ = etcdscope::k8s::fields::parts(changes);
         }
+        // What `history -o jsonl` writes of it.
+        let _ = serde_json::to_vec(&e.record());
         Ok(())
     });
 }
@@ -532,6 +534,8 @@ pub fn diff(data: &[u8]) {
             let _ = result.identify(&e.key);
         }
         let _ = result.hazards.is_empty();
+        // What `diff -o json` writes of it.
+        let _ = serde_json::to_vec(&result.report());
         for c in views::diff::Class::ALL {
             let _ = views::diff::Class::parse(c.as_str());
             let _ = result.summary.values().map(|counts| counts.get(c)).sum::<u64>();
