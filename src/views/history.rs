@@ -120,7 +120,7 @@ pub struct EventRecord<'e> {
     #[serde(serialize_with = "crate::views::record::lossy_text")]
     pub key_text: &'e [u8],
     pub event: &'static str,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::views::record::is_zero")]
     pub sub: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incarnation: Option<i64>,
@@ -136,10 +136,6 @@ pub struct EventRecord<'e> {
     pub undecodable: Option<&'e str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<&'e [Change]>,
-}
-
-fn is_zero(n: &i64) -> bool {
-    *n == 0
 }
 
 impl<'a> Event<'a> {

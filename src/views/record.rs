@@ -73,7 +73,8 @@ impl<'a> KeyValueRecord<'a> {
     }
 }
 
-fn is_zero(n: &i64) -> bool {
+/// For `skip_serializing_if`: Go's protobuf JSON leaves zero integers out.
+pub fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
