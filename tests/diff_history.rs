@@ -95,18 +95,30 @@ fn check_pair(dir: &Path) {
     let want = expected_classes(&old, &new);
     assert!(want.values().collect::<BTreeSet<_>>().len() == 5, "{label}: the scenario must exercise every class");
 
-    // diff OLD NEW: every key in its class, with etcd's mod revisions.
+    // diff OLD NEW: every key in its class, each side with etcd's create and mod revisions,
+    // version and lease under etcdctl's names (`key` base64 as etcdctl writes it, its text beside it).
     let (code, out, err) = etcdscope(&[os("diff"), old_db.as_os_str(), new_db.as_os_str(), os("-o"), os("json")]);
     assert_eq!(code, Some(0), "{label}: diff: {err}");
     let ours: Value = serde_json::from_slice(&out).unwrap();
     let mut got: BTreeMap<String, &'static str> = BTreeMap::new();
     for class in ["lost", "reappear", "revert", "rewritten"] {
         for e in ours[class].as_array().unwrap() {
-            let key = e["key_base64"].as_str().unwrap().to_string();
-            assert_eq!(e["key"].as_str().unwrap(), String::from_utf8_lossy(&B64.decode(&key).unwrap()), "{label}: key text");
-            let old_mod = old.get(&key).map(|kv| kv["mod_revision"].clone()).unwrap_or(Value::Null);
-            let new_mod = new.get(&key).map(|kv| kv["mod_revision"].clone()).unwrap_or(Value::Null);
-            assert_eq!((&e["old_mod_revision"], &e["new_mod_revision"]), (&old_mod, &new_mod), "{label}: {key} mod revisions");
+            let key = e["key"].as_str().unwrap().to_string();
+            assert_eq!(e["keyText"].as_str().unwrap(), String::from_utf8_lossy(&B64.decode(&key).unwrap()), "{label}: key text");
+            for (side, theirs) in [("old", &old), ("new", &new)] {
+                match theirs.get(&key) {
+                    None => assert_eq!(e[side], Value::Null, "{label}: {key}: {side} has no such key"),
+                    Some(kv) => {
+                        for field in ["create_revision", "mod_revision", "version", "lease"] {
+                            // etcdctl writes int64s as numbers and leaves zero fields out.
+                            let want = kv.get(field).and_then(Value::as_i64).unwrap_or(0);
+                            assert_eq!(e[side][field].as_i64(), Some(want), "{label}: {key}: {side}'s {field}");
+                        }
+                        let size = kv.get("value").map_or(0, |v| B64.decode(v.as_str().unwrap()).unwrap().len());
+                        assert_eq!(e[side]["valueSize"].as_u64(), Some(size as u64), "{label}: {key}: {side}'s valueSize");
+                    }
+                }
+            }
             assert!(got.insert(key, class).is_none(), "{label}: a key listed twice");
         }
     }
@@ -119,8 +131,7 @@ fn check_pair(dir: &Path) {
 
     // Kubernetes reverts: the parts that changed, as the script decoded them from etcd's answers.
     for s in meta["scenario"].as_array().unwrap().iter().filter(|s| s.get("changed").is_some()) {
-        let e =
-            ours["revert"].as_array().unwrap().iter().find(|e| e["key_base64"] == s["key_b64"]).unwrap_or_else(|| panic!("{label}: {} not a revert", s["key"]));
+        let e = ours["revert"].as_array().unwrap().iter().find(|e| e["key"] == s["key_b64"]).unwrap_or_else(|| panic!("{label}: {} not a revert", s["key"]));
         assert_eq!(e["parts"], s["changed"], "{label}: {} changed parts", s["key"]);
         assert!(!e["changes"].as_array().unwrap().is_empty());
     }
@@ -136,7 +147,7 @@ fn check_pair(dir: &Path) {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(move |d| (d["key"].as_str().unwrap().into(), o["owner"]["uid"].as_str().unwrap().into(), o["ownerInNew"].as_bool().unwrap()))
+                .map(move |d| (d["keyText"].as_str().unwrap().into(), o["owner"]["uid"].as_str().unwrap().into(), o["ownerInNew"].as_bool().unwrap()))
         })
         .collect();
     let want_orphans: BTreeSet<(String, String, bool)> = h["orphans"]
@@ -155,7 +166,7 @@ fn check_pair(dir: &Path) {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(move |p| (p["key"].as_str().unwrap().into(), n["node"].as_str().unwrap().into(), n["nodeInNew"].as_bool().unwrap()))
+                .map(move |p| (p["keyText"].as_str().unwrap().into(), n["node"].as_str().unwrap().into(), n["nodeInNew"].as_bool().unwrap()))
         })
         .collect();
     let want_pods: BTreeSet<(String, String, bool)> = h["pods_on_missing_nodes"]
@@ -170,7 +181,11 @@ fn check_pair(dir: &Path) {
         .unwrap()
         .iter()
         .map(|l| {
-            (l["id"].as_str().unwrap().into(), l["ttl"].as_i64().unwrap(), l["keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap().into()).collect())
+            (
+                l["id"].as_str().unwrap().into(),
+                l["ttl"].as_i64().unwrap(),
+                l["keys"].as_array().unwrap().iter().map(|k| k["keyText"].as_str().unwrap().into()).collect(),
+            )
         })
         .collect();
     let want_leases: Vec<(String, i64, Vec<String>)> = h["leases_gone"]
@@ -272,7 +287,7 @@ fn check_pair(dir: &Path) {
     }
     // Nor its stored bytes (in clear: the snapshot is not encrypted at rest).
     assert!(
-        events[0]["kv"].get("value").is_none() && events[0]["kv"]["value_redacted"].as_str().unwrap().starts_with("<redacted"),
+        events[0]["kv"].get("value").is_none() && events[0]["kv"]["valueRedacted"].as_str().unwrap().starts_with("<redacted"),
         "{label}: {}",
         events[0]["kv"]
     );
@@ -302,6 +317,84 @@ fn recorded_pairs_match_etcd() {
     assert_eq!(dirs.len(), 2, "testdata/diff-3.5.1 and testdata/diff-3.4.23");
     for dir in dirs {
         check_pair(&dir);
+    }
+}
+
+/// Field names etcd's tools print (etcdctl's KeyValue and response header), which keep
+/// etcdctl's snake_case (docs/architecture.md, "One JSON naming convention").
+const ETCDCTL_FIELDS: [&str; 9] = ["key", "create_revision", "mod_revision", "version", "value", "lease", "cluster_id", "member_id", "revision"];
+
+/// Every member name in `v` that is neither etcdctl's nor lowerCamelCase, with its path; the
+/// decoded Kubernetes `object`, a change's `old`/`new` values and the summary's group names are
+/// data, not names of ours.
+fn misnamed(v: &Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (name, x) in m {
+                let camel = name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && name.chars().all(|c| c.is_ascii_alphanumeric());
+                if !camel && !ETCDCTL_FIELDS.contains(&name.as_str()) {
+                    out.push(format!("{path}.{name}"));
+                }
+                let data = name == "object" || (name == "summary" && path.is_empty()) || (path.ends_with("changes[]") && (name == "old" || name == "new"));
+                if !data {
+                    misnamed(x, &format!("{path}.{name}"), out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|x| misnamed(x, &format!("{path}[]"), out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn diff_and_history_json_follow_one_naming_convention() {
+    let dir = repo().join("testdata/diff-3.5.1");
+    let (old_db, new_db) = (dir.join("old.db"), dir.join("new.db"));
+    let mut docs = Vec::new();
+    let (code, out, err) = etcdscope(&[os("diff"), old_db.as_os_str(), new_db.as_os_str(), os("--details"), os("-o"), os("json")]);
+    assert_eq!(code, Some(0), "{err}");
+    docs.push(("diff".to_string(), serde_json::from_slice::<Value>(&out).unwrap()));
+    for target in [&["deploy/web", "-n", "team-a"][..], &["secret/db", "-n", "team-a"], &["", "--prefix"]] {
+        let (code, out, err) =
+            etcdscope(&[&[os("history"), new_db.as_os_str()], &target.iter().map(|t| os(t)).collect::<Vec<_>>()[..], &[os("-o"), os("json")]].concat());
+        assert!(code == Some(0), "{err}");
+        docs.push((format!("history {target:?}"), serde_json::from_slice::<Value>(&out).unwrap()));
+    }
+    for (what, doc) in &docs {
+        let mut bad = Vec::new();
+        misnamed(doc, "", &mut bad);
+        assert!(bad.is_empty(), "{what}: fields neither etcdctl's nor lowerCamelCase: {bad:?}");
+    }
+    // What a convention is for: the same thing under the same name in both commands. An object
+    // key's `key` (base64) and `keyText`, and the object's group, resource, kind, namespace, name.
+    let (_, diff) = &docs[0];
+    let web_diff = diff["revert"].as_array().unwrap().iter().find(|e| e["keyText"] == "/registry/deployments/team-a/web").expect("deploy/web reverts");
+    let web_history = &docs[1].1["events"][0];
+    for field in ["group", "resource", "kind", "namespace", "name"] {
+        assert_eq!(web_diff[field], web_history[field], "{field}");
+    }
+    assert_eq!(web_diff["key"], web_history["kv"]["key"]);
+    assert_eq!(web_diff["keyText"], web_history["keyText"]);
+    assert_eq!((web_diff["group"].as_str(), web_diff["resource"].as_str(), web_diff["kind"].as_str()), (Some("apps"), Some("deployments"), Some("Deployment")));
+}
+
+/// `replay --from-diff` reads the keys of a class from `diff -o json`: exactly the keys etcd's
+/// restored members put in that class (the ground truth `check_pair` uses), binary keys included.
+#[test]
+#[cfg(feature = "live")]
+fn replay_reads_the_keys_of_a_class_from_diff_json() {
+    let dir = repo().join("testdata/diff-3.5.1");
+    let old = keyspace(&load(&dir.join("expected/restored-old.json")));
+    let new = keyspace(&load(&dir.join("expected/restored-new.json")));
+    let want = expected_classes(&old, &new);
+    let (code, out, err) = etcdscope(&[os("diff"), dir.join("old.db").as_os_str(), dir.join("new.db").as_os_str(), os("-o"), os("json")]);
+    assert_eq!(code, Some(0), "{err}");
+    let doc: Value = serde_json::from_slice(&out).unwrap();
+    for class in ["lost", "reappear", "revert", "rewritten"] {
+        let got: BTreeSet<Vec<u8>> = etcdscope::views::replay::keys_from_diff(&doc, class).unwrap().into_iter().collect();
+        let expected: BTreeSet<Vec<u8>> = want.iter().filter(|(_, c)| **c == class).map(|(k, _)| B64.decode(k).unwrap()).collect();
+        assert!(!expected.is_empty() || class == "rewritten");
+        assert_eq!(got, expected, "{class}");
     }
 }
 

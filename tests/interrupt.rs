@@ -41,7 +41,7 @@ fn get_query(cancel: Cancel) -> etcdscope::views::get::GetQuery {
     etcdscope::views::get::GetQuery {
         targets: Vec::new(),
         all_objects: true,
-        namespace: etcdscope::views::get::Namespace::All,
+        namespace: etcdscope::k8s::key::Namespace::All,
         labels: Default::default(),
         fields: Default::default(),
         revision: 0,

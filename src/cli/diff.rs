@@ -3,16 +3,14 @@
 //! one document. `--fail-on` turns chosen classes into exit code 1, for pre-restore gates.
 
 use super::format::{cell, kubectl_table, printable_key, table};
-use super::history::{change_json, summarize_with};
+use super::history::summarize_with;
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
-use base64::Engine;
 use clap::{Args, ValueEnum};
 use etcdscope::k8s::fields::Change;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::{InputKind, Source};
 use etcdscope::views::cluster::{cluster_id, different_clusters};
 use etcdscope::views::diff::{diff_reporting, Class, Counts, DiffEntry, DiffQuery, DiffResult, InputSummary, Side, NON_OBJECT_GROUP};
-use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -343,118 +341,9 @@ fn object_name(r: &DiffResult, key: &[u8]) -> String {
     }
 }
 
-fn input_json(s: &InputSummary) -> Value {
-    json!({
-        "input": s.input,
-        "kind": s.kind,
-        "revision": s.revision,
-        "currentRevision": s.current_revision,
-        "compactRevision": s.compact_revision,
-        "keys": s.keys,
-        "cluster_id": s.cluster_id.map(|id| format!("{id:x}")),
-    })
-}
-
-fn side_json(s: &Option<Side>) -> Value {
-    match s {
-        Some(s) => {
-            json!({"create_revision": s.create_revision, "mod_revision": s.mod_revision, "version": s.version, "lease": s.lease, "value_size": s.value_size})
-        }
-        None => Value::Null,
-    }
-}
-
-fn entry_json(e: &DiffEntry) -> Value {
-    let mut m = Map::new();
-    m.insert("key".into(), Value::from(String::from_utf8_lossy(&e.key).into_owned()));
-    m.insert("key_base64".into(), Value::from(base64::engine::general_purpose::STANDARD.encode(&e.key)));
-    m.insert("summary_group".into(), Value::from(e.group.as_str()));
-    if let Some(id) = &e.object {
-        m.insert("group".into(), Value::from(id.group.as_str()));
-        m.insert("resource".into(), Value::from(id.resource.as_str()));
-        if !id.kind.is_empty() {
-            m.insert("kind".into(), Value::from(id.kind.as_str()));
-        }
-        m.insert("namespace".into(), id.namespace.as_deref().map(Value::from).unwrap_or(Value::Null));
-        m.insert("name".into(), Value::from(id.name.as_str()));
-    }
-    m.insert("old_mod_revision".into(), e.old.map(|s| Value::from(s.mod_revision)).unwrap_or(Value::Null));
-    m.insert("new_mod_revision".into(), e.new.map(|s| Value::from(s.mod_revision)).unwrap_or(Value::Null));
-    m.insert("old".into(), side_json(&e.old));
-    m.insert("new".into(), side_json(&e.new));
-    match &e.changes {
-        Some(Ok(c)) => {
-            m.insert("parts".into(), json!(e.parts));
-            m.insert("changes".into(), Value::Array(c.iter().map(change_json).collect()));
-        }
-        Some(Err(reason)) => {
-            m.insert("undecodable".into(), Value::from(reason.as_str()));
-        }
-        None => {}
-    }
-    Value::Object(m)
-}
-
-/// The JSON document, written member by member and entry by entry (pretty, as one
-/// `serde_json::to_writer_pretty` of the whole would be) so the entries are never all held as
-/// JSON values at once.
+/// The JSON document: the view's typed report, pretty-printed as it is serialized (entries are
+/// never all held as JSON at once).
 fn write_json(r: &DiffResult, out: &mut impl Write) -> std::io::Result<()> {
-    let pretty = |v: &Value, indent: &str| -> String {
-        let text = serde_json::to_string_pretty(v).unwrap_or_default();
-        text.replace('\n', &format!("\n{indent}"))
-    };
-    let mut summary = Map::new();
-    for (g, c) in &r.summary {
-        summary.insert(g.clone(), json!({"lost": c.lost, "reappear": c.reappear, "revert": c.revert, "rewritten": c.rewritten, "unchanged": c.unchanged}));
-    }
-    out.write_all(b"{\n")?;
-    for (name, v) in [
-        ("old", input_json(&r.old)),
-        ("new", input_json(&r.new)),
-        ("warnings", json!(r.warnings())),
-        ("namespaces", json!(r.namespaces.as_str())),
-        ("summary", Value::Object(summary)),
-    ] {
-        writeln!(out, "  \"{name}\": {},", pretty(&v, "  "))?;
-    }
-    for class in [Class::Lost, Class::Reappear, Class::Revert, Class::Rewritten] {
-        write!(out, "  \"{}\": [", class.as_str())?;
-        let mut first = true;
-        for e in r.entries.iter().filter(|e| e.class == class) {
-            out.write_all(if first { b"\n    " } else { b",\n    " })?;
-            first = false;
-            out.write_all(pretty(&entry_json(e), "    ").as_bytes())?;
-        }
-        out.write_all(if first { b"],\n" } else { b"\n  ],\n" })?;
-    }
-    write!(out, "  \"hazards\": {}\n}}\n", pretty(&hazards_json(r), "  "))
-}
-
-fn hazards_json(r: &DiffResult) -> Value {
-    let h = &r.hazards;
-    let key_json = |key: &Vec<u8>| {
-        let mut m = Map::new();
-        m.insert("key".into(), Value::from(String::from_utf8_lossy(key).into_owned()));
-        if let Some(id) = r.identify(key) {
-            m.insert("resource".into(), Value::from(id.group_resource()));
-            m.insert("namespace".into(), id.namespace.map(Value::from).unwrap_or(Value::Null));
-            m.insert("name".into(), Value::from(id.name));
-        }
-        Value::Object(m)
-    };
-    json!({
-        "revisionRewind": h.revision_rewind,
-        "unreadableObjects": {"old": h.unreadable[0], "new": h.unreadable[1]},
-        "orphans": h.orphans.iter().map(|o| json!({
-            "owner": {"kind": o.owner_kind, "name": o.owner_name, "uid": o.owner_uid}, "ownerInNew": o.owner_in_new,
-            "dependents": o.dependents.iter().map(key_json).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "podsOnMissingNodes": h.stranded_pods.iter().map(|p| json!({
-            "node": p.node, "nodeInNew": p.node_in_new, "pods": p.pods.iter().map(key_json).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "leasesBack": h.leases_back.iter().map(|l| json!({
-            "id": format!("{:016x}", l.id as u64), "ttl": l.ttl,
-            "keys": l.keys.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
+    serde_json::to_writer_pretty(&mut *out, &r.report()).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
 }

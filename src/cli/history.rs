@@ -1,17 +1,18 @@
 //! `etcdscope history SRC KEY|TYPE/NAME|TYPE`: every retained revision, oldest first.
-//! `-o jsonl` writes one watch event a line (etcdctl's `type` and `kv`, plus the decoded
-//! object and its changes); `-o json`/`yaml` one document; the table one row per event.
+//! `-o jsonl` writes one watch event a line (the view's typed [`EventRecord`]: etcdctl's `type`
+//! and `kv`, plus the decoded object and its changes); `-o json`/`yaml` one document; the table
+//! one row per event, from the typed event.
 
-use super::format::{cell, human_size, kubectl_table, kv_json, printable_key};
+use super::format::{cell, human_size, kubectl_table, printable_key};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
 use etcdscope::k8s::fields::Change;
+use etcdscope::k8s::key::Namespace;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::views::get::Namespace;
-use etcdscope::views::history::Covered;
 use etcdscope::views::history::{
-    history_each_reporting, nothing_found, revisions_searched, Event, EventKind, HistoryQuery, HistorySummary, NothingFound, Target,
+    history_each_reporting, nothing_found, revisions_searched, DocumentHead, DocumentTail, Event, EventKind, EventRecord, HistoryQuery, HistorySummary,
+    NothingFound, Target,
 };
 use serde_json::{Map, Value};
 use std::ffi::OsString;
@@ -96,7 +97,7 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let mut findings = false;
-    let mut doc = Document::new(a.output, &snap, a.from_rev, a.to_rev);
+    let mut doc = Document::new(a.output, &DocumentHead::of(&snap, &query));
     let mut rows = Vec::new();
     let mut bar = super::progress::Bar::new();
     let summary = match history_each_reporting(
@@ -110,11 +111,11 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
             }
             match a.output {
                 Format::Jsonl => {
-                    let mut line = serde_json::to_vec(&event_json(&e)).unwrap_or_default();
+                    let mut line = serde_json::to_vec(&e.record()).map_err(|err| super::stdout_error(err.into()))?;
                     line.push(b'\n');
                     out.write_all(&line).map_err(super::stdout_error)?;
                 }
-                Format::Json | Format::Yaml => doc.event(&event_json(&e), out).map_err(super::stdout_error)?,
+                Format::Json | Format::Yaml => doc.event(&e.record(), out).map_err(super::stdout_error)?,
                 Format::Table => rows.push(table_row(&e)),
             }
             Ok(())
@@ -136,7 +137,7 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     }
     match a.output {
         Format::Jsonl => {}
-        Format::Json | Format::Yaml => doc.finish(summary.oldest_retained, summary.namespaces.as_ref(), out)?,
+        Format::Json | Format::Yaml => doc.finish(&summary.tail(), out)?,
         Format::Table => {
             if !rows.is_empty() {
                 out.write_all(table(rows).as_bytes())?;
@@ -154,28 +155,20 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
 }
 
 /// `-o json` / `-o yaml`: one document written event by event, so a long history is never held.
-/// JSON: the revisions read, `events`, then `oldestRetainedRevision` (known only at the end);
-/// YAML: keys in order, as kubectl's emitter sorts them.
+/// JSON: the view's [`DocumentHead`], `events`, then its [`DocumentTail`] (known only at the
+/// end); YAML: the same members in order, as kubectl's emitter sorts them.
 struct Document {
     format: Format,
-    head: Vec<(&'static str, i64)>,
+    head: Map<String, Value>,
     events: usize,
 }
 
 impl Document {
-    fn new(format: Format, snap: &Snapshot<'_>, from: Option<i64>, to: Option<i64>) -> Document {
-        let store = snap.store();
-        let current = store.current_revision();
-        let head = vec![
-            ("compactRevision", store.compact_revision()),
-            ("currentRevision", current),
-            ("fromRevision", from.filter(|r| *r > 0).unwrap_or(0)),
-            ("toRevision", to.filter(|r| *r > 0).unwrap_or(current)),
-        ];
-        Document { format, head, events: 0 }
+    fn new(format: Format, head: &DocumentHead) -> Document {
+        Document { format, head: members(head), events: 0 }
     }
 
-    fn event(&mut self, e: &Value, out: &mut impl Write) -> std::io::Result<()> {
+    fn event(&mut self, e: &EventRecord<'_>, out: &mut impl Write) -> std::io::Result<()> {
         if self.events == 0 {
             out.write_all(self.opening().as_bytes())?;
         } else if self.format == Format::Json {
@@ -183,55 +176,67 @@ impl Document {
         }
         self.events += 1;
         if self.format == Format::Json {
-            let text = serde_json::to_string_pretty(e).unwrap_or_default();
+            let text = serde_json::to_string_pretty(e)?;
             write!(out, "    {}", text.replace('\n', "\n    "))
         } else {
-            out.write_all(super::get::yaml_list_item(&etcdscope::k8s::yaml::to_yaml(e)).as_bytes())
+            let value = serde_json::to_value(e)?;
+            out.write_all(super::get::yaml_list_item(&etcdscope::k8s::yaml::to_yaml(&value)).as_bytes())
         }
     }
 
+    /// Everything before the first event.
     fn opening(&self) -> String {
-        let value = |name: &str| self.head.iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| *v);
         match self.format {
             Format::Json => {
                 let mut t = String::from("{\n");
                 for (name, v) in &self.head {
-                    t.push_str(&format!("  \"{name}\": {v},\n"));
+                    t.push_str(&format!("  {}: {v},\n", Value::from(name.as_str())));
                 }
                 t.push_str("  \"events\": [\n");
                 t
             }
-            _ => format!("compactRevision: {}\ncurrentRevision: {}\nevents:\n", value("compactRevision"), value("currentRevision")),
+            _ => {
+                let before: Map<String, Value> = self.head.iter().filter(|(n, _)| n.as_str() < EVENTS).map(|(n, v)| (n.clone(), v.clone())).collect();
+                format!("{}{EVENTS}:\n", etcdscope::k8s::yaml::to_yaml(&Value::Object(before)))
+            }
         }
     }
 
-    fn finish(self, oldest: i64, namespaces: Option<&Covered>, out: &mut impl Write) -> std::io::Result<()> {
-        let value = |name: &str| self.head.iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| *v);
+    fn finish(self, tail: &DocumentTail<'_>, out: &mut impl Write) -> std::io::Result<()> {
+        let tail = members(tail);
         match self.format {
             Format::Json => {
                 if self.events == 0 {
                     out.write_all(self.opening().trim_end_matches("[\n").as_bytes())?;
-                    out.write_all(b"[],\n")?;
+                    out.write_all(b"[]")?;
                 } else {
-                    out.write_all(b"\n  ],\n")?;
+                    out.write_all(b"\n  ]")?;
                 }
-                if let Some(ns) = namespaces {
-                    writeln!(out, "  \"namespaces\": {},", serde_json::Value::from(ns.as_str()))?;
+                for (name, v) in &tail {
+                    write!(out, ",\n  {}: {v}", Value::from(name.as_str()))?;
                 }
-                writeln!(out, "  \"oldestRetainedRevision\": {oldest}\n}}")
+                out.write_all(b"\n}\n")
             }
             _ => {
                 if self.events == 0 {
                     out.write_all(self.opening().trim_end_matches('\n').as_bytes())?;
                     out.write_all(b" []\n")?;
                 }
-                writeln!(out, "fromRevision: {}", value("fromRevision"))?;
-                if let Some(ns) = namespaces {
-                    out.write_all(etcdscope::k8s::yaml::to_yaml(&serde_json::json!({ "namespaces": ns.as_str() })).as_bytes())?;
-                }
-                write!(out, "oldestRetainedRevision: {oldest}\ntoRevision: {}\n", value("toRevision"))
+                let after: Map<String, Value> = self.head.into_iter().filter(|(n, _)| n.as_str() > EVENTS).chain(tail).collect();
+                out.write_all(etcdscope::k8s::yaml::to_yaml(&Value::Object(after)).as_bytes())
             }
         }
+    }
+}
+
+/// The member the events are written under.
+const EVENTS: &str = "events";
+
+/// A record's members, in order.
+fn members(record: &impl serde::Serialize) -> Map<String, Value> {
+    match serde_json::to_value(record) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
     }
 }
 
@@ -273,64 +278,6 @@ fn notes(s: &HistorySummary, from_oldest: bool) {
             c = s.compact_revision
         );
     }
-}
-
-/// One event as etcdctl's watch prints it (`type`, `kv`), with what etcdscope knows besides.
-pub fn event_json(e: &Event<'_>) -> Value {
-    let mut m = Map::new();
-    m.insert("type".into(), Value::from(if e.kind == EventKind::Delete { "DELETE" } else { "PUT" }));
-    let mut kv = String::new();
-    kv_json(&e.kv, &mut kv);
-    let mut kv: Value = serde_json::from_str(&kv).unwrap_or(Value::Null);
-    // The view left a withheld value empty (so `kv_json` wrote no `value`): say it was there.
-    if e.value_redacted && e.value_size > 0 {
-        if let Some(kv) = kv.as_object_mut() {
-            kv.insert("value_redacted".into(), Value::from(format!("<redacted: {} bytes of a Secret; --show-secrets to show>", e.value_size)));
-        }
-    }
-    m.insert("kv".into(), kv);
-    m.insert("event".into(), Value::from(e.kind.as_str()));
-    if e.revision.sub != 0 {
-        m.insert("sub".into(), Value::from(e.revision.sub));
-    }
-    if let Some(i) = e.incarnation {
-        m.insert("incarnation".into(), Value::from(i));
-    }
-    if e.before_compaction {
-        m.insert("stateAtCompaction".into(), Value::Bool(true));
-    }
-    if let Some(id) = &e.object_id {
-        m.insert("resource".into(), Value::from(id.group_resource()));
-        if let Some(ns) = &id.namespace {
-            m.insert("namespace".into(), Value::from(ns.as_str()));
-        }
-        m.insert("name".into(), Value::from(id.name.as_str()));
-    }
-    match &e.object {
-        Some(Ok(o)) => {
-            m.insert("object".into(), o.clone());
-        }
-        Some(Err(reason)) => {
-            m.insert("undecodable".into(), Value::from(reason.as_str()));
-        }
-        None => {}
-    }
-    if let Some(changes) = &e.changes {
-        m.insert("changes".into(), Value::Array(changes.iter().map(change_json).collect()));
-    }
-    Value::Object(m)
-}
-
-pub fn change_json(c: &Change) -> Value {
-    let mut m = Map::new();
-    m.insert("path".into(), Value::from(c.path.as_str()));
-    if let Some(o) = &c.old {
-        m.insert("old".into(), o.clone());
-    }
-    if let Some(n) = &c.new {
-        m.insert("new".into(), n.clone());
-    }
-    Value::Object(m)
 }
 
 struct Row {

@@ -8,10 +8,10 @@
 
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
+use etcdscope::k8s::key::Namespace;
 use etcdscope::live::{Credentials, LiveEtcd, TlsFiles};
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::views::get::Namespace;
 use etcdscope::views::replay::{keys_from_diff, replay, Outcome, ReplayLine, ReplayOptions, Selection};
 use std::io::Write;
 use std::path::PathBuf;

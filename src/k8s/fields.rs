@@ -13,10 +13,13 @@ use serde_json::{Map, Value};
 use std::fmt::Write;
 
 /// One changed field. `old` is `None` where the field was added, `new` where it was removed.
-#[derive(Debug, Clone, PartialEq)]
+/// In JSON: `{"path", "old", "new"}`, the absent side left out.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Change {
     pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
 }
 

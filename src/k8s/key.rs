@@ -4,11 +4,22 @@
 //! `<prefix>/<group>/<plural>/…`, and a handful of keys that are not objects at all.
 
 use super::resources::{built_in, ResourceInfo};
+use crate::error::{Error, Result};
+use crate::etcd::KeyRange;
 use std::collections::HashMap;
 
 /// kube-apiserver's `--etcd-prefix` as keys start with it: one leading slash, no trailing one.
 pub fn normalize_prefix(prefix: &str) -> String {
     format!("/{}", prefix.trim_matches('/'))
+}
+
+/// Which namespaces a kubectl-style request reads (`-n NS`, `-A`, or neither).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespace {
+    /// kubectl's default: the `default` namespace.
+    Default,
+    One(String),
+    All,
 }
 
 /// Where an object lives, from its key.
@@ -103,6 +114,33 @@ impl Catalog {
             }
         }
         best.map(|(_, _, n)| n)
+    }
+
+    /// The resource a kubectl type name means, and the keys of its objects under the etcd
+    /// prefix `prefix` (normalized): one object when `name` is given, else every object of the
+    /// type in the namespace (or in all of them). The one answer to "which keys hold this
+    /// type/namespace/name" for `get`, `history` and `replay`.
+    pub fn object_range(&self, prefix: &str, type_name: &str, name: Option<&str>, namespace: &Namespace) -> Result<(ResourceInfo, KeyRange)> {
+        let info = self.resolve(type_name).map_err(Error::Usage)?.clone();
+        let ns = match (namespace, info.namespaced) {
+            (_, false) => None,
+            (Namespace::All, true) if name.is_some() => {
+                return Err(Error::Usage("a resource cannot be retrieved by name across all namespaces".into()));
+            }
+            (Namespace::All, true) => None,
+            (Namespace::Default, true) => Some("default"),
+            (Namespace::One(n), true) => Some(n.as_str()),
+        };
+        let mut base = format!("{prefix}/{}/", info.key_prefix);
+        if let Some(ns) = ns {
+            base.push_str(ns);
+            base.push('/');
+        }
+        let range = match name {
+            Some(n) => KeyRange::single(format!("{base}{n}").as_bytes()),
+            None => KeyRange::prefix(base.as_bytes()),
+        };
+        Ok((info, range))
     }
 
     pub fn by_key_prefix(&self, prefix: &str) -> Option<&ResourceInfo> {
@@ -233,14 +271,18 @@ impl<'k, 'c> Located<'k, 'c> {
 }
 
 /// A Kubernetes object named by its key: the resource it belongs to (known here or not) and
-/// where it lives. What `history` and `diff` print for an object key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// where it lives. What `history` and `diff` print for an object key, in JSON with Kubernetes'
+/// names (a GroupResource's `group` and `resource`, an object's `kind`, `namespace`, `name`);
+/// `kind` is left out when not known, `namespace` for a cluster-scoped object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ObjectId {
     pub group: String,
     /// Plural resource name ("deployments"); for a resource not known here, the last key segment.
     pub resource: String,
     /// "Deployment"; empty for a resource not known here.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub name: String,
 }

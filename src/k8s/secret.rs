@@ -17,9 +17,15 @@
 //!
 //! Unless Secrets are shown, views withhold such a value's stored bytes, redact a decoded
 //! Secret's `data`, `stringData` and last-applied-configuration, and do not show at all what
-//! decodes as another type under the secrets prefix (see `k8s::decoder`).
+//! decodes as another type under the secrets prefix (see `k8s::decoder`). The field changes
+//! `history` and `diff` show between two versions of a Secret are redacted here too
+//! ([`shown_changes`]), by the same rule as the object.
 
+use crate::k8s::decoder::{redact_secret_fields, withheld, withhold_unknown_fields, withhold_values, withholds_secret_field, LAST_APPLIED};
 use crate::k8s::envelope::{classify, type_meta_field, Value as Stored, PROTOBUF_MAGIC};
+use crate::k8s::fields::{top_level, Change};
+use crate::k8s::json::UNKNOWN_KEY;
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// The kind of kube-apiserver's Secrets.
@@ -177,6 +183,55 @@ fn folds_to_kind(key: &str) -> bool {
     key.chars().map(fold).eq("KIND".chars())
 }
 
+/// The changes between two decoded versions (each with whether it is a Secret's) as they may be
+/// shown: unless Secrets are shown (`hide`), redacted when either is a Secret, and none at all
+/// when either is something other than a Secret stored under the secrets prefix (which is not
+/// shown either).
+pub fn shown_changes(mut changes: Vec<Change>, old: (&Value, bool), new: (&Value, bool), hide: bool) -> Option<Vec<Change>> {
+    if !hide || !(old.1 || new.1) {
+        return Some(changes);
+    }
+    let other = |(v, secret): (&Value, bool)| secret && v.get("kind").and_then(Value::as_str) != Some(SECRET_KIND);
+    if other(old) || other(new) {
+        return None;
+    }
+    redact_changes(&mut changes);
+    Some(changes)
+}
+
+/// What a Secret's changes may not show, as [`redact_secret_fields`] withholds it from the
+/// object itself: `data`, `stringData` and every other top-level field a v1 Secret does not
+/// have (whatever their shape), fields the schema does not name (`__unknownFields__`, at any
+/// depth), and kubectl's last-applied-configuration annotation (the whole applied Secret); each
+/// value replaced by a marker that says only how long it was.
+pub fn redact_changes(changes: &mut [Change]) {
+    let annotation = format!("metadata.annotations[{}]", Value::String(LAST_APPLIED.into()));
+    for c in changes.iter_mut() {
+        let withheld_field = withholds_secret_field(top_level(&c.path)) || c.path.contains(UNKNOWN_KEY);
+        for v in [&mut c.old, &mut c.new].into_iter().flatten() {
+            if withheld_field {
+                withhold_values(v);
+            } else if c.path == annotation {
+                *v = withheld(v);
+            } else if c.path == "metadata.annotations" || c.path == "metadata" {
+                // The whole map (or metadata) added or removed: redact what is in it as in the
+                // object (the annotation, unknown fields).
+                let mut wrapper = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {}});
+                if c.path == "metadata" {
+                    wrapper["metadata"] = v.take();
+                } else {
+                    wrapper["metadata"]["annotations"] = v.take();
+                }
+                redact_secret_fields(&mut wrapper);
+                *v = if c.path == "metadata" { wrapper["metadata"].take() } else { wrapper["metadata"]["annotations"].take() };
+            } else {
+                // Anything else added or removed whole (an owner reference) may hold unknown fields.
+                withhold_unknown_fields(v);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,5 +365,61 @@ mod tests {
         assert_eq!(stored_kind(secret_last).as_deref(), Some("Secret"));
         let pod_last = b"k8s\0\x0a\x08\x12\x06Secret\x0a\x05\x12\x03Pod\x12\x00";
         assert_eq!(stored_kind(pod_last).as_deref(), Some("Pod"));
+    }
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+    use crate::k8s::fields::diff;
+    use crate::k8s::json::redaction_marker;
+    use serde_json::json;
+
+    #[test]
+    fn secret_changes_say_only_how_long_values_were() {
+        let applied = |p: &str| format!("{{\"data\":{{\"password\":\"{p}\"}}}}");
+        let old = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "annotations": {LAST_APPLIED: applied("aHVudGVyMg==")}},
+                         "data": {"password": "aHVudGVyMg==", "gone": "eA=="}});
+        let new = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "labels": {"a": "b"}, "annotations": {LAST_APPLIED: applied("c3dvcmRmaXNo")}},
+                         "data": {"password": "c3dvcmRmaXNo", "added": "eXk="}});
+        let mut changes = diff(&old, &new, false);
+        redact_changes(&mut changes);
+        let text = serde_json::to_string(&changes.iter().map(|c| (&c.path, &c.old, &c.new)).collect::<Vec<_>>()).unwrap();
+        for secret in ["aHVudGVyMg==", "c3dvcmRmaXNo", "eA==", "eXk="] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        let password = changes.iter().find(|c| c.path == "data.password").unwrap();
+        assert_eq!(password.old, Some(Value::String(redaction_marker(12))));
+        assert_eq!(changes.iter().find(|c| c.path == "metadata.labels").unwrap().new, Some(json!({"a": "b"})), "other fields stay");
+        // The annotation map added or removed as a whole is redacted inside.
+        let mut whole = diff(&json!({"metadata": {}}), &json!({"metadata": {"annotations": {LAST_APPLIED: applied("c3dvcmRmaXNo")}}}), false);
+        redact_changes(&mut whole);
+        assert!(!serde_json::to_string(&whole[0].new).unwrap().contains("c3dvcmRmaXNo"));
+    }
+
+    #[test]
+    fn a_secrets_changes_withhold_data_of_any_shape_and_unknown_fields() {
+        let unknown = |b: &str| json!({"99": [{"bytes": b}]});
+        let old = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "ownerReferences": [{"name": "o"}]},
+                         "data": "aHVudGVyMg==", "newField": {"k": "b2xkLXNlY3JldA=="}, "__unknownFields__": unknown("b2xkLXVua25vd24=")});
+        let new = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "__unknownFields__": unknown("bWV0YS11bmtub3du"),
+                         "ownerReferences": [{"name": "o", "__unknownFields__": unknown("b3duZXItdW5rbm93bg==")}]},
+                         "data": ["c3dvcmRmaXNo"], "newField": {"k": "bmV3LXNlY3JldA=="}, "__unknownFields__": unknown("bmV3LXVua25vd24="), "type": "Opaque"});
+        let mut changes = diff(&old, &new, false);
+        redact_changes(&mut changes);
+        let text = serde_json::to_string(&changes.iter().map(|c| (&c.path, &c.old, &c.new)).collect::<Vec<_>>()).unwrap();
+        for secret in [
+            "aHVudGVyMg==",
+            "c3dvcmRmaXNo",
+            "b2xkLXNlY3JldA==",
+            "bmV3LXNlY3JldA==",
+            "b2xkLXVua25vd24=",
+            "bmV3LXVua25vd24=",
+            "bWV0YS11bmtub3du",
+            "b3duZXItdW5rbm93bg==",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert_eq!(changes.iter().find(|c| c.path == "type").unwrap().new, Some(json!("Opaque")), "what says which Secret it is stays");
     }
 }

@@ -22,11 +22,15 @@ use crate::k8s::decoder::{DecodeOptions, Decoded, Decoder};
 use crate::k8s::facts::{object_facts, OwnerRef, Text, Wants};
 use crate::k8s::fields::{diff as field_diff, parts, Change};
 use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
+use crate::k8s::secret::shown_changes;
 use crate::snapshot::Snapshot;
 use crate::source::InputKind;
-use crate::views::history::{shown_changes, Covered};
+use crate::views::history::Covered;
 use crate::views::progress::{self, Counter, Progress};
+use crate::views::record::KeyRecord;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -77,13 +81,15 @@ impl Class {
     }
 }
 
-/// One side's record of a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One side's record of a key: etcd's fields under etcdctl's names, and the value's size
+/// (`valueSize`, ours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Side {
     pub create_revision: i64,
     pub mod_revision: i64,
     pub version: i64,
     pub lease: i64,
+    #[serde(rename = "valueSize")]
     pub value_size: usize,
 }
 
@@ -110,7 +116,7 @@ pub struct DiffEntry {
     pub parts: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub lost: u64,
     pub reappear: u64,
@@ -144,7 +150,8 @@ impl Counts {
 }
 
 /// What one input is, as compared.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InputSummary {
     pub input: String,
     pub kind: InputKind,
@@ -154,7 +161,9 @@ pub struct InputSummary {
     pub compact_revision: i64,
     /// Live keys at the read revision (before filters).
     pub keys: u64,
-    /// The cluster the input belongs to (see [`crate::views::cluster::cluster_id`]).
+    /// The cluster the input belongs to (see [`crate::views::cluster::cluster_id`]); etcdctl's
+    /// `cluster_id`, in hex.
+    #[serde(rename = "cluster_id", serialize_with = "crate::views::ids::hex_opt")]
     pub cluster_id: Option<u64>,
 }
 
@@ -250,6 +259,168 @@ impl DiffResult {
         match new.locate(key, &self.prefix) {
             l if l.is_known() => l.object_id(),
             l => old.locate(key, &self.prefix).object_id().filter(|id| !id.kind.is_empty()).or_else(|| l.object_id()),
+        }
+    }
+}
+
+/// `diff -o json`: the whole result as one document, borrowed from it. Each class's entries are
+/// serialized one at a time as they are written, never all held as JSON.
+#[derive(Serialize)]
+pub struct DiffReport<'r> {
+    pub old: &'r InputSummary,
+    pub new: &'r InputSummary,
+    pub warnings: Vec<String>,
+    /// `all`, or the namespace compared.
+    pub namespaces: &'r str,
+    /// Counts per summary group.
+    pub summary: &'r BTreeMap<String, Counts>,
+    pub lost: ClassEntries<'r>,
+    pub reappear: ClassEntries<'r>,
+    pub revert: ClassEntries<'r>,
+    pub rewritten: ClassEntries<'r>,
+    pub hazards: HazardsReport<'r>,
+}
+
+/// The entries of one class, in key order, each as an [`EntryRecord`].
+pub struct ClassEntries<'r> {
+    result: &'r DiffResult,
+    class: Class,
+}
+
+impl Serialize for ClassEntries<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.result.entries.iter().filter(|e| e.class == self.class).map(EntryRecord::of))
+    }
+}
+
+/// One key that is not unchanged: the key (and the object it names), its summary group, both
+/// sides (`null` for the side without it) and, for reverted objects, the top-level `parts` and
+/// field `changes` (OLD's value as `old`), or why they could not be compared (`undecodable`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryRecord<'r> {
+    #[serde(flatten)]
+    pub key: KeyRecord<'r>,
+    pub summary_group: &'r str,
+    pub old: Option<&'r Side>,
+    pub new: Option<&'r Side>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts: Option<&'r [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<&'r [Change]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecodable: Option<&'r str>,
+}
+
+impl<'r> EntryRecord<'r> {
+    pub fn of(e: &'r DiffEntry) -> EntryRecord<'r> {
+        let (parts, changes, undecodable) = match &e.changes {
+            Some(Ok(c)) => (Some(e.parts.as_slice()), Some(c.as_slice()), None),
+            Some(Err(reason)) => (None, None, Some(reason.as_str())),
+            None => (None, None, None),
+        };
+        EntryRecord {
+            key: KeyRecord::new(&e.key, e.object.as_ref().map(Cow::Borrowed)),
+            summary_group: &e.group,
+            old: e.old.as_ref(),
+            new: e.new.as_ref(),
+            parts,
+            changes,
+            undecodable,
+        }
+    }
+}
+
+/// The restore hazards, each key with the object it names.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HazardsReport<'r> {
+    pub revision_rewind: Option<i64>,
+    pub unreadable_objects: BothSides,
+    pub orphans: Vec<OrphansRecord<'r>>,
+    pub pods_on_missing_nodes: Vec<StrandedPodsRecord<'r>>,
+    pub leases_back: Vec<LeaseBackRecord<'r>>,
+}
+
+/// A count for OLD and for NEW.
+#[derive(Serialize)]
+pub struct BothSides {
+    pub old: u64,
+    pub new: u64,
+}
+
+/// The owner Kubernetes names in an ownerReference (`kind`, `name`, `uid`).
+#[derive(Serialize)]
+pub struct OwnerRecord<'r> {
+    pub kind: &'r str,
+    pub name: &'r str,
+    pub uid: &'r str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrphansRecord<'r> {
+    pub owner: OwnerRecord<'r>,
+    pub owner_in_new: bool,
+    pub dependents: Vec<KeyRecord<'r>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StrandedPodsRecord<'r> {
+    pub node: &'r str,
+    pub node_in_new: bool,
+    pub pods: Vec<KeyRecord<'r>>,
+}
+
+/// A lease back: its ID as etcdctl prints it (hex), its TTL, and OLD's keys attached to it.
+#[derive(Serialize)]
+pub struct LeaseBackRecord<'r> {
+    #[serde(serialize_with = "crate::views::ids::lease_hex")]
+    pub id: i64,
+    pub ttl: i64,
+    pub keys: Vec<KeyRecord<'r>>,
+}
+
+impl DiffResult {
+    /// The result as `diff -o json` writes it.
+    pub fn report(&self) -> DiffReport<'_> {
+        let entries = |class| ClassEntries { result: self, class };
+        DiffReport {
+            old: &self.old,
+            new: &self.new,
+            warnings: self.warnings(),
+            namespaces: self.namespaces.as_str(),
+            summary: &self.summary,
+            lost: entries(Class::Lost),
+            reappear: entries(Class::Reappear),
+            revert: entries(Class::Revert),
+            rewritten: entries(Class::Rewritten),
+            hazards: self.hazards_report(),
+        }
+    }
+
+    fn hazards_report<'r>(&'r self) -> HazardsReport<'r> {
+        let h = &self.hazards;
+        let keys = |keys: &'r [Vec<u8>]| -> Vec<KeyRecord<'r>> { keys.iter().map(|k| KeyRecord::new(k, self.identify(k).map(Cow::Owned))).collect() };
+        HazardsReport {
+            revision_rewind: h.revision_rewind,
+            unreadable_objects: BothSides { old: h.unreadable[0], new: h.unreadable[1] },
+            orphans: h
+                .orphans
+                .iter()
+                .map(|o| OrphansRecord {
+                    owner: OwnerRecord { kind: &o.owner_kind, name: &o.owner_name, uid: &o.owner_uid },
+                    owner_in_new: o.owner_in_new,
+                    dependents: keys(&o.dependents),
+                })
+                .collect(),
+            pods_on_missing_nodes: h
+                .stranded_pods
+                .iter()
+                .map(|p| StrandedPodsRecord { node: &p.node, node_in_new: p.node_in_new, pods: keys(&p.pods) })
+                .collect(),
+            leases_back: h.leases_back.iter().map(|l| LeaseBackRecord { id: l.id, ttl: l.ttl, keys: keys(&l.keys) }).collect(),
         }
     }
 }

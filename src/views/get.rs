@@ -4,24 +4,16 @@
 //! A value that cannot be decoded is returned with the reason, never fatal to a listing.
 
 use crate::cancel::Cancel;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
-use crate::k8s::key::{normalize_prefix, Catalog, KeyClass, ObjectRef};
+use crate::k8s::key::{normalize_prefix, KeyClass, Namespace, ObjectRef};
 use crate::k8s::resources::ResourceInfo;
 use crate::k8s::select::{FieldSelector, LabelSelector};
 use crate::snapshot::Snapshot;
 use crate::views::parallel::ordered_map;
 use crate::views::progress::{self, Counter, Progress};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Namespace {
-    /// kubectl's default: the `default` namespace.
-    Default,
-    One(String),
-    All,
-}
 
 #[derive(Debug, Clone)]
 pub struct GetQuery {
@@ -191,7 +183,7 @@ pub fn get_each_reporting(
         return Ok(summary);
     }
     for (type_name, name) in &query.targets {
-        let (info, range) = object_range(&catalog, &prefix, type_name, name.as_deref(), &query.namespace)?;
+        let (info, range) = catalog.object_range(&prefix, type_name, name.as_deref(), &query.namespace)?;
         let seen = each(range, &|_| Some(info.clone()))?;
         if seen == 0 {
             if let Some(n) = name {
@@ -201,31 +193,6 @@ pub fn get_each_reporting(
         }
     }
     Ok(summary)
-}
-
-/// The resource a kubectl type name means, and the keys of its objects: one object when `name`
-/// is given, else every object of the type in the namespace (or in all of them).
-pub fn object_range(catalog: &Catalog, prefix: &str, type_name: &str, name: Option<&str>, namespace: &Namespace) -> Result<(ResourceInfo, KeyRange)> {
-    let info = catalog.resolve(type_name).map_err(Error::Usage)?.clone();
-    let ns = match (namespace, info.namespaced) {
-        (_, false) => None,
-        (Namespace::All, true) if name.is_some() => {
-            return Err(Error::Usage("a resource cannot be retrieved by name across all namespaces".into()));
-        }
-        (Namespace::All, true) => None,
-        (Namespace::Default, true) => Some("default"),
-        (Namespace::One(n), true) => Some(n.as_str()),
-    };
-    let mut base = format!("{prefix}/{}/", info.key_prefix);
-    if let Some(ns) = ns {
-        base.push_str(ns);
-        base.push('/');
-    }
-    let range = match name {
-        Some(n) => KeyRange::single(format!("{base}{n}").as_bytes()),
-        None => KeyRange::prefix(base.as_bytes()),
-    };
-    Ok((info, range))
 }
 
 /// The catalogue key prefix of an object key (the segments between the etcd prefix and the

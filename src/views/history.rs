@@ -16,18 +16,15 @@ use crate::error::{Error, Result};
 use crate::etcd::mvcc::{KeyValueRef, RevisionEntry};
 use crate::etcd::revision::Revision;
 use crate::etcd::KeyRange;
-use crate::k8s::decoder::{
-    redact_secret_fields, redact_shown, withheld, withhold_unknown_fields, withhold_values, withholds_secret_field, DecodeOptions, Decoded, Decoder,
-    LAST_APPLIED,
-};
-use crate::k8s::fields::top_level;
+use crate::k8s::decoder::{redact_shown, DecodeOptions, Decoded, Decoder};
 use crate::k8s::fields::{diff, Change};
-use crate::k8s::json::UNKNOWN_KEY;
-use crate::k8s::key::{normalize_prefix, Catalog, ObjectId};
+use crate::k8s::key::{normalize_prefix, Catalog, Namespace, ObjectId};
+use crate::k8s::secret::shown_changes;
 use crate::snapshot::Snapshot;
-use crate::views::get::{object_range, Namespace};
 use crate::views::progress::{self, Counter, Progress};
+use crate::views::record::KeyValueRecord;
 use rustc_hash::FxHashMap as HashMap;
+use serde::Serialize;
 use serde_json::Value;
 
 /// What to follow.
@@ -106,6 +103,107 @@ pub struct Event<'a> {
     /// The stored value is a Secret's and secrets were not asked for: `kv.value` is left empty
     /// (the bytes hold the Secret's data in clear unless encrypted at rest).
     pub value_redacted: bool,
+}
+
+/// One event as `history -o json|jsonl|yaml` writes it: etcdctl's watch event (`type`, `kv`,
+/// exactly as `etcdctl watch -w json` prints them, but for a withheld Secret's `valueRedacted`)
+/// and what etcdscope knows besides, under our names: `keyText`, `event`, `sub` (when not 0),
+/// `incarnation`, `stateAtCompaction`, `valueSize` (of a put), the object the key names
+/// (`group`, `resource`, `kind`, `namespace`, `name`), the `object` decoded (or why it is
+/// `undecodable`) and an update's field `changes`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRecord<'e> {
+    #[serde(rename = "type")]
+    pub watch_type: &'static str,
+    pub kv: KeyValueRecord<'e>,
+    #[serde(serialize_with = "crate::views::record::lossy_text")]
+    pub key_text: &'e [u8],
+    pub event: &'static str,
+    #[serde(skip_serializing_if = "crate::views::record::is_zero")]
+    pub sub: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incarnation: Option<i64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub state_at_compaction: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_size: Option<usize>,
+    #[serde(flatten)]
+    pub object_id: Option<&'e ObjectId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<&'e Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecodable: Option<&'e str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<&'e [Change]>,
+}
+
+impl<'a> Event<'a> {
+    /// The event as `history` writes it in JSON and YAML.
+    pub fn record(&self) -> EventRecord<'_> {
+        let withheld = (self.value_redacted && self.value_size > 0).then_some(self.value_size);
+        let (object, undecodable) = match &self.object {
+            Some(Ok(o)) => (Some(o), None),
+            Some(Err(reason)) => (None, Some(reason.as_str())),
+            None => (None, None),
+        };
+        EventRecord {
+            watch_type: if self.kind == EventKind::Delete { "DELETE" } else { "PUT" },
+            kv: KeyValueRecord::new(&self.kv, withheld),
+            key_text: self.kv.key,
+            event: self.kind.as_str(),
+            sub: self.revision.sub,
+            incarnation: self.incarnation,
+            state_at_compaction: self.before_compaction,
+            value_size: (self.kind != EventKind::Delete).then_some(self.value_size),
+            object_id: self.object_id.as_ref(),
+            object,
+            undecodable,
+            changes: self.changes.as_deref(),
+        }
+    }
+}
+
+/// What `history -o json|yaml` says before its events: the revisions read.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentHead {
+    pub compact_revision: i64,
+    pub current_revision: i64,
+    /// The first revision asked for (0: from the oldest retained).
+    pub from_revision: i64,
+    pub to_revision: i64,
+}
+
+impl DocumentHead {
+    /// Known before the first event: from the store and the revisions asked for.
+    pub fn of(snap: &Snapshot<'_>, query: &HistoryQuery) -> DocumentHead {
+        let store = snap.store();
+        let current = store.current_revision();
+        DocumentHead {
+            compact_revision: store.compact_revision(),
+            current_revision: current,
+            from_revision: query.from_rev.filter(|r| *r > 0).unwrap_or(0),
+            to_revision: query.to_rev.filter(|r| *r > 0).unwrap_or(current),
+        }
+    }
+}
+
+/// What `history -o json|yaml` says after its events, known only then.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentTail<'s> {
+    /// For objects of a namespaced type: `all`, or the namespace covered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<&'s str>,
+    /// The oldest retained revision of the keys followed (0 when none).
+    pub oldest_retained_revision: i64,
+}
+
+impl HistorySummary {
+    pub fn tail(&self) -> DocumentTail<'_> {
+        DocumentTail { namespaces: self.namespaces.as_ref().map(Covered::as_str), oldest_retained_revision: self.oldest_retained }
+    }
 }
 
 /// What is known of an update's previous put, without its bytes (they may be a Secret's).
@@ -199,7 +297,7 @@ pub fn history_each_reporting(
         Target::Key(k) => (KeyRange::single(k), None),
         Target::Prefix(p) => (KeyRange::prefix(p), None),
         Target::Objects { type_name, name, namespace } => {
-            let (info, range) = object_range(&catalog, &prefix, type_name, name.as_deref(), namespace)?;
+            let (info, range) = catalog.object_range(&prefix, type_name, name.as_deref(), namespace)?;
             (range, Covered::of(namespace, info.namespaced))
         }
     };
@@ -342,110 +440,6 @@ pub fn strip_managed_fields(object: &mut Value) {
     }
 }
 
-/// The changes between two decoded versions (each with whether it is a Secret's) as they may be
-/// shown: unless Secrets are shown (`hide`), redacted when either is a Secret, and none at all
-/// when either is something other than a Secret stored under the secrets prefix (which is not
-/// shown either).
-pub fn shown_changes(mut changes: Vec<Change>, old: (&Value, bool), new: (&Value, bool), hide: bool) -> Option<Vec<Change>> {
-    if !hide || !(old.1 || new.1) {
-        return Some(changes);
-    }
-    let other = |(v, secret): (&Value, bool)| secret && v.get("kind").and_then(Value::as_str) != Some(crate::k8s::secret::SECRET_KIND);
-    if other(old) || other(new) {
-        return None;
-    }
-    redact_changes(&mut changes);
-    Some(changes)
-}
-
-/// What a Secret's changes may not show, as [`redact_secret_fields`] withholds it from the
-/// object itself: `data`, `stringData` and every other top-level field a v1 Secret does not
-/// have (whatever their shape), fields the schema does not name (`__unknownFields__`, at any
-/// depth), and kubectl's last-applied-configuration annotation (the whole applied Secret); each
-/// value replaced by a marker that says only how long it was.
-pub fn redact_changes(changes: &mut [Change]) {
-    let annotation = format!("metadata.annotations[{}]", Value::String(LAST_APPLIED.into()));
-    for c in changes.iter_mut() {
-        let withheld_field = withholds_secret_field(top_level(&c.path)) || c.path.contains(UNKNOWN_KEY);
-        for v in [&mut c.old, &mut c.new].into_iter().flatten() {
-            if withheld_field {
-                withhold_values(v);
-            } else if c.path == annotation {
-                *v = withheld(v);
-            } else if c.path == "metadata.annotations" || c.path == "metadata" {
-                // The whole map (or metadata) added or removed: redact what is in it as in the
-                // object (the annotation, unknown fields).
-                let mut wrapper = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {}});
-                if c.path == "metadata" {
-                    wrapper["metadata"] = v.take();
-                } else {
-                    wrapper["metadata"]["annotations"] = v.take();
-                }
-                redact_secret_fields(&mut wrapper);
-                *v = if c.path == "metadata" { wrapper["metadata"].take() } else { wrapper["metadata"]["annotations"].take() };
-            } else {
-                // Anything else added or removed whole (an owner reference) may hold unknown fields.
-                withhold_unknown_fields(v);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::k8s::json::redaction_marker;
-    use serde_json::json;
-
-    #[test]
-    fn secret_changes_say_only_how_long_values_were() {
-        let applied = |p: &str| format!("{{\"data\":{{\"password\":\"{p}\"}}}}");
-        let old = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "annotations": {LAST_APPLIED: applied("aHVudGVyMg==")}},
-                         "data": {"password": "aHVudGVyMg==", "gone": "eA=="}});
-        let new = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "labels": {"a": "b"}, "annotations": {LAST_APPLIED: applied("c3dvcmRmaXNo")}},
-                         "data": {"password": "c3dvcmRmaXNo", "added": "eXk="}});
-        let mut changes = diff(&old, &new, false);
-        redact_changes(&mut changes);
-        let text = serde_json::to_string(&changes.iter().map(|c| (&c.path, &c.old, &c.new)).collect::<Vec<_>>()).unwrap();
-        for secret in ["aHVudGVyMg==", "c3dvcmRmaXNo", "eA==", "eXk="] {
-            assert!(!text.contains(secret), "{secret} leaked: {text}");
-        }
-        let password = changes.iter().find(|c| c.path == "data.password").unwrap();
-        assert_eq!(password.old, Some(Value::String(redaction_marker(12))));
-        assert_eq!(changes.iter().find(|c| c.path == "metadata.labels").unwrap().new, Some(json!({"a": "b"})), "other fields stay");
-        // The annotation map added or removed as a whole is redacted inside.
-        let mut whole = diff(&json!({"metadata": {}}), &json!({"metadata": {"annotations": {LAST_APPLIED: applied("c3dvcmRmaXNo")}}}), false);
-        redact_changes(&mut whole);
-        assert!(!serde_json::to_string(&whole[0].new).unwrap().contains("c3dvcmRmaXNo"));
-    }
-
-    #[test]
-    fn a_secrets_changes_withhold_data_of_any_shape_and_unknown_fields() {
-        let unknown = |b: &str| json!({"99": [{"bytes": b}]});
-        let old = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "ownerReferences": [{"name": "o"}]},
-                         "data": "aHVudGVyMg==", "newField": {"k": "b2xkLXNlY3JldA=="}, "__unknownFields__": unknown("b2xkLXVua25vd24=")});
-        let new = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "__unknownFields__": unknown("bWV0YS11bmtub3du"),
-                         "ownerReferences": [{"name": "o", "__unknownFields__": unknown("b3duZXItdW5rbm93bg==")}]},
-                         "data": ["c3dvcmRmaXNo"], "newField": {"k": "bmV3LXNlY3JldA=="}, "__unknownFields__": unknown("bmV3LXVua25vd24="), "type": "Opaque"});
-        let mut changes = diff(&old, &new, false);
-        redact_changes(&mut changes);
-        let text = serde_json::to_string(&changes.iter().map(|c| (&c.path, &c.old, &c.new)).collect::<Vec<_>>()).unwrap();
-        for secret in [
-            "aHVudGVyMg==",
-            "c3dvcmRmaXNo",
-            "b2xkLXNlY3JldA==",
-            "bmV3LXNlY3JldA==",
-            "b2xkLXVua25vd24=",
-            "bmV3LXVua25vd24=",
-            "bWV0YS11bmtub3du",
-            "b3duZXItdW5rbm93bg==",
-        ] {
-            assert!(!text.contains(secret), "{secret} leaked: {text}");
-        }
-        assert_eq!(changes.iter().find(|c| c.path == "type").unwrap().new, Some(json!("Opaque")), "what says which Secret it is stays");
-    }
-}
-
 /// Why a history read found nothing, told apart so the user knows what to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NothingFound {
@@ -484,7 +478,7 @@ pub fn nothing_found(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decode
     let range = match &query.target {
         Target::Key(k) => KeyRange::single(k),
         Target::Prefix(p) => KeyRange::prefix(p),
-        Target::Objects { type_name, name, namespace } => object_range(&catalog, &prefix, type_name, name.as_deref(), namespace)?.1,
+        Target::Objects { type_name, name, namespace } => catalog.object_range(&prefix, type_name, name.as_deref(), namespace)?.1,
     };
     let current = store.current_revision();
     let (mut first, mut last) = (0, 0);
@@ -507,7 +501,7 @@ pub fn nothing_found(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decode
         }
         Target::Prefix(_) => NothingFound::NoTrace { near: Vec::new() },
         Target::Objects { type_name, name, namespace } => {
-            let (info, all) = object_range(&catalog, &prefix, type_name, None, &Namespace::All)?;
+            let (info, all) = catalog.object_range(&prefix, type_name, None, &Namespace::All)?;
             let ids: Vec<ObjectId> = keys().filter(|k| all.contains(k)).filter_map(|k| catalog.locate(k, &prefix).object_id()).collect();
             match name {
                 Some(name) => {

@@ -23,3 +23,11 @@ pub fn hex_list_opt<S: Serializer>(ids: &Option<Vec<u64>>, s: S) -> Result<S::Ok
 pub fn lease_hex<S: Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format!("{:016x}", *id as u64))
 }
+
+/// [`hex`] for an ID that may be unknown (`null`).
+pub fn hex_opt<S: Serializer>(id: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => hex(id, s),
+        None => s.serialize_none(),
+    }
+}

@@ -15,6 +15,7 @@ pub mod kv_get;
 pub mod parallel;
 pub mod progress;
 pub mod rebuild;
+pub mod record;
 #[cfg(feature = "live")]
 pub mod replay;
 pub mod salvage;

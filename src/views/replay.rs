@@ -16,10 +16,9 @@ use crate::error::{Error, Result};
 use crate::etcd::pb::etcdserverpb::{compare, request_op, Compare, PutRequest, RangeRequest, RequestOp, TxnRequest};
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::Decoder;
-use crate::k8s::key::normalize_prefix;
+use crate::k8s::key::{normalize_prefix, Namespace};
 use crate::live::LiveEtcd;
 use crate::snapshot::Snapshot;
-use crate::views::get::{object_range, Namespace};
 use base64::Engine;
 use rustc_hash::FxHashSet as HashSet;
 use serde::Serialize;
@@ -115,7 +114,8 @@ pub fn target_behind(source_revision: i64, target_revision: i64) -> Option<Strin
 }
 
 /// The keys of one class (`lost`, `reappear`, `revert`, `rewritten`) of a `diff -o json`
-/// document.
+/// document: each entry's `key`, base64 as etcdctl writes keys. A document from before the JSON
+/// renames had the text there and the base64 in `key_base64`, which is read when present.
 pub fn keys_from_diff(diff: &serde_json::Value, class: &str) -> Result<Vec<Vec<u8>>> {
     let entries = diff
         .get(class)
@@ -124,8 +124,12 @@ pub fn keys_from_diff(diff: &serde_json::Value, class: &str) -> Result<Vec<Vec<u
     entries
         .iter()
         .map(|e| {
-            let b64 = e.get("key_base64").and_then(|k| k.as_str()).ok_or_else(|| Error::Usage(format!("a {class} entry without key_base64")))?;
-            base64::engine::general_purpose::STANDARD.decode(b64).map_err(|err| Error::Usage(format!("a {class} entry's key_base64: {err}")))
+            let (field, b64) = match (e.get("key_base64"), e.get("key")) {
+                (Some(old), _) => ("key_base64", old.as_str()),
+                (None, key) => ("key", key.and_then(|k| k.as_str())),
+            };
+            let b64 = b64.ok_or_else(|| Error::Usage(format!("a {class} entry without a base64 {field}")))?;
+            base64::engine::general_purpose::STANDARD.decode(b64).map_err(|err| Error::Usage(format!("a {class} entry's {field} (base64): {err}")))
         })
         .collect()
 }
@@ -172,7 +176,7 @@ pub fn replay(
         Selection::Objects { type_name, name, namespace } => {
             let prefix = normalize_prefix(&options.etcd_prefix);
             let catalog = snap.catalog(decoder, &prefix)?;
-            (object_range(&catalog, &prefix, type_name, name.as_deref(), namespace)?.1, None)
+            (catalog.object_range(&prefix, type_name, name.as_deref(), namespace)?.1, None)
         }
         Selection::Keys(keys) => (KeyRange::all(), Some(keys.iter().map(Vec::as_slice).collect::<HashSet<&[u8]>>())),
     };

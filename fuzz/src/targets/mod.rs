@@ -364,8 +364,9 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
     let prefix = *r.pick(&["/registry", "/registry/", "registry", "/"]);
     let _ = snap.catalog(decoder, prefix);
     let _ = views::get::list_keys(&snap, prefix, 0, decoder);
+    use etcdscope::k8s::key::Namespace;
     use etcdscope::k8s::select::{FieldSelector, LabelSelector};
-    use views::get::{GetQuery, Namespace};
+    use views::get::GetQuery;
     let labels = *r.pick(&["", "app=web", "app!=web,tier", "app in (web,api)", "!app"]);
     let fields = *r.pick(&["", "metadata.name=web", "metadata.namespace!=default"]);
     let types = [
@@ -417,6 +418,8 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
         if let Some(changes) = &e.changes {
             let _ = etcdscope::k8s::fields::parts(changes);
         }
+        // What `history -o jsonl` writes of it.
+        let _ = serde_json::to_vec(&e.record());
         Ok(())
     });
 }
@@ -531,6 +534,8 @@ pub fn diff(data: &[u8]) {
             let _ = result.identify(&e.key);
         }
         let _ = result.hazards.is_empty();
+        // What `diff -o json` writes of it.
+        let _ = serde_json::to_vec(&result.report());
         for c in views::diff::Class::ALL {
             let _ = views::diff::Class::parse(c.as_str());
             let _ = result.summary.values().map(|counts| counts.get(c)).sum::<u64>();
@@ -822,11 +827,11 @@ pub fn registry_key(data: &[u8]) {
         let _ = (info.singular(), info.qualified_singular());
     }
     let _ = catalog.by_key_prefix(&text);
-    use views::get::Namespace;
+    use etcdscope::k8s::key::Namespace;
     let mut parts = text.splitn(3, '/');
     let (t, name) = (parts.next().unwrap_or(""), parts.next());
     for ns in [Namespace::Default, Namespace::All, Namespace::One(parts.next().unwrap_or("").to_string())] {
-        let _ = views::get::object_range(catalog, "/registry", t, name, &ns);
+        let _ = catalog.object_range("/registry", t, name, &ns);
     }
     let _ = etcdscope::k8s::select::LabelSelector::parse(&text);
     let _ = etcdscope::k8s::select::FieldSelector::parse(&text);
