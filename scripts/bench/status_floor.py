@@ -6,8 +6,11 @@ etcdscope maps it, and copied with pread. All in one run, interleaved, median of
     cargo build --release --examples
     python3 scripts/bench/status_floor.py bench-data/k8s-old-raw.db [--runs 7]
 
-Use a db without a sha256 trailer for the status-vs-floor figure (with one, status also
-computes SHA-256 of the whole file, on a core of its own). Prints a Markdown table.
+Use a db without a sha256 trailer for the status-vs-floor figure. With one (an `etcdctl snapshot
+save` file, the common case), status also computes SHA-256 of the whole file on a core of its
+own, and the peers that matter are `openssl dgst -sha256` (the SHA floor) and `hash --kind
+sha256`. `--baseline BIN` adds another etcdscope build's status, for before/after figures.
+Prints a Markdown table.
 """
 import argparse
 import os
@@ -34,6 +37,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--etcdscope", default=os.path.join(ROOT, "target/release/etcdscope"))
     ap.add_argument("--floor", default=os.path.join(ROOT, "target/release/examples/read_floor"))
+    ap.add_argument("--baseline", help="another etcdscope binary whose status is measured too")
     a = ap.parse_args()
     tools = etcd_bins.tools("3.5.1", etcd_bins.find_bins()["3.5.1"])
     cmds = {
@@ -43,6 +47,11 @@ def main():
         "floor: pread + CRC-32C, 2 threads": [a.floor, a.db, "pread", "2"],
         "`cat FILE > /dev/null`": ["cat", a.db],
     }
+    if open(a.db, "rb").seek(0, 2) % 512 == 32:
+        cmds["`etcdscope hash --kind sha256`"] = [a.etcdscope, "hash", "--kind", "sha256", a.db]
+        cmds["`openssl dgst -sha256`"] = ["openssl", "dgst", "-sha256", a.db]
+    if a.baseline:
+        cmds["`etcdscope status` (baseline build)"] = [a.baseline, "status", a.db]
     subprocess.run(["cat", a.db], stdout=subprocess.DEVNULL, check=True)
     times = {name: [] for name in cmds}
     for _ in range(a.runs):

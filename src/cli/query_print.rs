@@ -12,6 +12,7 @@
 
 use super::format::{one_line, printable_key};
 use base64::Engine;
+use etcdscope::k8s::json::ascii_escape;
 use etcdscope::views::export::query::{Cell, Stop};
 use etcdscope::Result;
 use std::io::Write;
@@ -286,37 +287,20 @@ fn json_object<W: Write>(out: &mut W, keys: &[String], cells: &[Cell<'_>], stop:
 /// other control characters `\u00xx`), written in pieces.
 fn json_string<W: Write>(out: &mut W, text: &str, stop: &Stop) -> Result<()> {
     out.write_all(b"\"").map_err(io)?;
-    let mut control = *b"\\u00xx";
     // Only ASCII bytes are escaped: pieces may split a character's bytes between two writes.
     for piece in text.as_bytes().chunks(PIECE) {
         stop.check()?;
         let mut start = 0;
         for (i, &b) in piece.iter().enumerate() {
-            let escaped: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                b'\t' => b"\\t",
-                0x08 => b"\\b",
-                0x0c => b"\\f",
-                0..=0x1f => {
-                    control[4] = HEX[usize::from(b >> 4)];
-                    control[5] = HEX[usize::from(b & 0xf)];
-                    &control
-                }
-                _ => continue,
-            };
+            let Some(escaped) = ascii_escape(b) else { continue };
             out.write_all(&piece[start..i]).map_err(io)?;
-            out.write_all(escaped).map_err(io)?;
+            out.write_all(escaped.as_bytes()).map_err(io)?;
             start = i + 1;
         }
         out.write_all(&piece[start..]).map_err(io)?;
     }
     out.write_all(b"\"").map_err(io)
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// `bytes` in base64 as a JSON string, encoded in pieces as it is written.
 fn json_base64<W: Write>(out: &mut W, bytes: &[u8], stop: &Stop) -> Result<()> {

@@ -400,7 +400,6 @@ impl<'p> Writer<'p> {
     /// ASCII needs no check, and from the first non-ASCII byte (a character boundary) the rest
     /// is checked once.
     fn escaped(&mut self, bytes: &[u8], mut checked: bool) -> Result<(), String> {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         self.buf.push(b'"');
         let mut start = 0;
         let mut i = 0;
@@ -414,38 +413,22 @@ impl<'p> Writer<'p> {
                 }
             }
             let b = bytes[i];
-            let esc: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                b'\t' => b"\\t",
-                0x08 => b"\\b",
-                0x0c => b"\\f",
-                0..=0x1f => &[],
-                0x80.. if !checked => {
-                    if std::str::from_utf8(&bytes[i..]).is_err() {
-                        // std's message, with offsets into the whole string.
-                        return Err(match std::str::from_utf8(bytes) {
-                            Err(e) => format!("string is not UTF-8 ({e})"),
-                            Ok(_) => "string is not UTF-8".into(),
-                        });
-                    }
-                    checked = true;
-                    i += 1;
-                    continue;
+            if b >= 0x80 && !checked {
+                if std::str::from_utf8(&bytes[i..]).is_err() {
+                    // std's message, with offsets into the whole string.
+                    return Err(match std::str::from_utf8(bytes) {
+                        Err(e) => format!("string is not UTF-8 ({e})"),
+                        Ok(_) => "string is not UTF-8".into(),
+                    });
                 }
-                _ => {
-                    i += 1;
-                    continue;
-                }
+                checked = true;
+            }
+            let Some(esc) = ascii_escape(b) else {
+                i += 1;
+                continue;
             };
             self.buf.extend_from_slice(&bytes[start..i]);
-            if esc.is_empty() {
-                self.buf.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-            } else {
-                self.buf.extend_from_slice(esc);
-            }
+            self.buf.extend_from_slice(esc.as_bytes());
             i += 1;
             start = i;
         }
@@ -1109,6 +1092,40 @@ fn compact_json(b: &[u8], out: &mut Vec<u8>) -> usize {
         }
     }
     deepest
+}
+
+/// An ASCII byte as a JSON string writes it when it cannot stand as itself, as serde_json
+/// writes it: the quote, the backslash, `\b \f \n \r \t`, other control characters as
+/// `\u00xx`. `None` for every other byte (written as it is). Every JSON string writer of ours
+/// escapes through this table.
+#[inline]
+pub fn ascii_escape(b: u8) -> Option<Escaped> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let named = |c: u8| Some(Escaped { bytes: [b'\\', c, 0, 0, 0, 0], len: 2 });
+    match b {
+        b'"' => named(b'"'),
+        b'\\' => named(b'\\'),
+        b'\n' => named(b'n'),
+        b'\r' => named(b'r'),
+        b'\t' => named(b't'),
+        0x08 => named(b'b'),
+        0x0c => named(b'f'),
+        0..=0x1f => Some(Escaped { bytes: [b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]], len: 6 }),
+        _ => None,
+    }
+}
+
+/// The escape [`ascii_escape`] gives: two or six bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Escaped {
+    bytes: [u8; 6],
+    len: usize,
+}
+
+impl Escaped {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 pub mod time {
