@@ -292,16 +292,7 @@ fn byte_flips_never_panic() {
             }
         };
         let status = etcdscope::views::status::status(&snap);
-        let req = etcdscope::views::kv_get::GetRequest {
-            range: etcdscope::etcd::KeyRange::prefix(b""),
-            revision: 0,
-            limit: 0,
-            keys_only: false,
-            count_only: false,
-            sort_target: Default::default(),
-            sort_order: Default::default(),
-            cancel: Default::default(),
-        };
+        let req = etcdscope::views::kv_get::GetRequest::range(etcdscope::etcd::KeyRange::prefix(b""), 0, Default::default());
         let get = etcdscope::views::kv_get::get(&snap, &req);
         match (status, get) {
             (Ok(_), Ok(_)) => ok += 1,

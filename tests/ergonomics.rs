@@ -8,12 +8,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn out(args: &[&str]) -> (i32, String, String) {
-    let os: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
-    let o = run(&os);
-    (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap(), String::from_utf8(o.stderr).unwrap())
-}
-
 fn db() -> String {
     repo().join("testdata/diff-3.5.1/new.db").display().to_string()
 }

@@ -62,16 +62,7 @@ fn history_query(cancel: Cancel) -> etcdscope::views::history::HistoryQuery {
 }
 
 fn kv_request(cancel: Cancel) -> etcdscope::views::kv_get::GetRequest {
-    etcdscope::views::kv_get::GetRequest {
-        range: etcdscope::etcd::KeyRange::prefix(b""),
-        revision: 0,
-        limit: 0,
-        keys_only: false,
-        count_only: false,
-        sort_target: Default::default(),
-        sort_order: Default::default(),
-        cancel,
-    }
+    etcdscope::views::kv_get::GetRequest::range(etcdscope::etcd::KeyRange::prefix(b""), 0, cancel)
 }
 
 #[test]

@@ -9,12 +9,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn out(args: &[&str]) -> (i32, String, String) {
-    let os: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
-    let o = run(&os);
-    (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap(), String::from_utf8(o.stderr).unwrap())
-}
-
 fn path(rel: &str) -> String {
     repo().join(rel).display().to_string()
 }

@@ -310,16 +310,7 @@ fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut im
 
 fn raw_key(source: &Snapshot<'_>, key: &str, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
     use etcdscope::views::kv_get::{get as kv_get, GetRequest};
-    let req = GetRequest {
-        range: etcdscope::etcd::KeyRange::single(key.as_bytes()),
-        revision: a.rev,
-        limit: 0,
-        keys_only: false,
-        count_only: false,
-        sort_target: Default::default(),
-        sort_order: Default::default(),
-        cancel: super::interrupt::watch(),
-    };
+    let req = GetRequest::range(etcdscope::etcd::KeyRange::single(key.as_bytes()), a.rev, super::interrupt::watch());
     let resp = kv_get(source, &req)?;
     let Some(kv) = resp.key_values().next().transpose()? else {
         if a.ignore_not_found {

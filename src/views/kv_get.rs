@@ -45,6 +45,23 @@ pub struct GetRequest {
     pub cancel: Cancel,
 }
 
+impl GetRequest {
+    /// Every key-value of `range` at `revision` (0: current), in key order, as `etcdctl get`
+    /// with no other flags asks.
+    pub fn range(range: KeyRange, revision: i64, cancel: Cancel) -> GetRequest {
+        GetRequest {
+            range,
+            revision,
+            limit: 0,
+            keys_only: false,
+            count_only: false,
+            sort_target: SortTarget::default(),
+            sort_order: SortOrder::default(),
+            cancel,
+        }
+    }
+}
+
 /// What etcd would answer. Header IDs are derived from the file: cluster ID from the member IDs,
 /// member ID when the file records a single member, raft term from `meta/term`.
 /// `kvs` are borrowed states in output order; `key_values()` decodes them one at a time, so a

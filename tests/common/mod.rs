@@ -33,6 +33,13 @@ pub fn run(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(bin()).args(args).output().expect("etcdscope runs")
 }
 
+/// `etcdscope ARGS`: exit code, stdout and stderr as text.
+pub fn out(args: &[&str]) -> (i32, String, String) {
+    let os: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let o = run(&os);
+    (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap(), String::from_utf8(o.stderr).unwrap())
+}
+
 /// The bin dirs of the etcd versions installed here (`scripts/etcd_bins.py --json`).
 fn etcd_bin_dirs() -> Value {
     let out = Command::new("python3").arg(repo().join("scripts/etcd_bins.py")).arg("--json").output().expect("python3 runs scripts/etcd_bins.py");
