@@ -19,6 +19,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+pub mod shown;
+
 #[derive(Debug, Clone, Default)]
 pub struct WalQuery {
     /// Resynchronise after damage and go on (else reading stops at the first damage).
