@@ -63,6 +63,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReplayLine {
     pub key: String,
     pub key_base64: String,
@@ -84,6 +85,7 @@ pub struct ReplayLine {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReplaySummary {
     pub endpoint: String,
     pub source_revision: i64,
@@ -97,6 +99,12 @@ pub struct ReplaySummary {
     pub target_revision: i64,
     /// What the operator should know before trusting the result (the target behind the source).
     pub warnings: Vec<String>,
+}
+
+/// `replay -o jsonl`'s last line: `{"summary": …}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplaySummaryLine<'a> {
+    pub summary: &'a ReplaySummary,
 }
 
 /// The warning when the live cluster's revision is below the snapshot's: it was restored from
@@ -124,8 +132,12 @@ pub fn keys_from_diff(diff: &serde_json::Value, class: &str) -> Result<Vec<Vec<u
     entries
         .iter()
         .map(|e| {
-            let b64 = e.get("key_base64").and_then(|k| k.as_str()).ok_or_else(|| Error::Usage(format!("a {class} entry without key_base64")))?;
-            base64::engine::general_purpose::STANDARD.decode(b64).map_err(|err| Error::Usage(format!("a {class} entry's key_base64: {err}")))
+            // `keyBase64` since issue 18's naming convention; `key_base64` in documents saved before.
+            let (name, b64) = ["keyBase64", "key_base64"]
+                .into_iter()
+                .find_map(|name| Some((name, e.get(name)?.as_str()?)))
+                .ok_or_else(|| Error::Usage(format!("a {class} entry without keyBase64")))?;
+            base64::engine::general_purpose::STANDARD.decode(b64).map_err(|err| Error::Usage(format!("a {class} entry's {name}: {err}")))
         })
         .collect()
 }
@@ -261,4 +273,36 @@ pub fn replay(
         visit(l)?;
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Our fields are lowerCamelCase; `key`, `revision` and `lease` are etcd's (issue 18:
+    /// `key_base64` and `value_size` were the exceptions).
+    #[test]
+    fn json_field_names_follow_the_convention() {
+        let line = ReplayLine {
+            key: "/k".into(),
+            key_base64: "L2s=".into(),
+            outcome: Outcome::WouldWrite,
+            reason: Some("r".into()),
+            source_mod_revision: Some(3),
+            live_mod_revision: None,
+            revision: Some(9),
+            value_size: 1,
+            lease: Some("7".into()),
+        };
+        let keys = |v: serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(
+            keys(serde_json::to_value(&line).unwrap()),
+            ["key", "keyBase64", "outcome", "reason", "sourceModRevision", "liveModRevision", "revision", "valueSize", "lease"]
+        );
+        let summary = ReplaySummary::default();
+        assert_eq!(
+            keys(serde_json::to_value(ReplaySummaryLine { summary: &summary }).unwrap()["summary"].take()),
+            ["endpoint", "sourceRevision", "selected", "written", "overwritten", "wouldWrite", "skipped", "dryRun", "targetRevision", "warnings"]
+        );
+    }
 }

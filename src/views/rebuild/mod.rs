@@ -51,9 +51,9 @@ pub struct RebuildOptions {
 #[serde(rename_all = "camelCase")]
 pub struct RebuildPlan {
     pub name: String,
-    #[serde(serialize_with = "hex")]
+    #[serde(rename = "member_id", serialize_with = "hex")]
     pub member_id: u64,
-    #[serde(serialize_with = "hex")]
+    #[serde(rename = "cluster_id", serialize_with = "hex")]
     pub cluster_id: u64,
     pub members: Vec<PlannedMember>,
     /// The new WAL's bootstrap ends here; the db's consistent index and term say so.
@@ -80,6 +80,7 @@ pub struct PlannedMember {
     #[serde(serialize_with = "hex")]
     pub id: u64,
     pub name: String,
+    #[serde(rename = "peerURLs")]
     pub peer_urls: Vec<String>,
 }
 
@@ -100,6 +101,19 @@ pub struct RebuildSummary {
     pub db_bytes: u64,
     pub key_entries: u64,
     pub latest_revision: i64,
+}
+
+/// `rebuild -o json`: the plan, what was written (none on a dry run), and the etcd command line
+/// that starts the new member, as an argv array.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RebuildReport<'a> {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    pub plan: &'a RebuildPlan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<&'a RebuildSummary>,
+    pub start_command: &'a [String],
 }
 
 /// Checks the options against the source and works out what the rebuild will do.
