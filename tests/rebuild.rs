@@ -138,7 +138,7 @@ fn rebuild_with_wal_equals_the_member_restarted() {
         assert_eq!(member[q]["exit_code"], 0, "{q}");
         assert_eq!(ours[q]["stdout"]["kvs"], member[q]["stdout"]["kvs"], "get --rev at {q}");
     }
-    let report = &r["rebuilt_report"]["plan"]["replay"];
+    let report = &r["rebuilt_report"]["plan"]["walApplied"];
     assert_eq!(report["refused"], 1, "the refused put is refused in the replay too");
     assert_eq!(report["compactRevision"], r["marks"]["compact"]);
     let to_mid = &r["rebuilt_to_mid"];

@@ -146,7 +146,7 @@ fn print_plan(plan: &RebuildPlan, out: &mut impl Write) -> std::io::Result<()> {
         rev.push_str(&format!("; bumped by {n} and marked compacted"));
     }
     writeln!(out, "revision          {rev}")?;
-    if let Some(r) = &plan.replay {
+    if let Some(r) = &plan.wal_applied {
         writeln!(
             out,
             "wal replay        entries {}..{} ({} applied, {} wrote keys, {} refused as etcd refused them); stopped at {}",
