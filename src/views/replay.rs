@@ -305,4 +305,14 @@ mod tests {
             ["endpoint", "sourceRevision", "selected", "written", "overwritten", "wouldWrite", "skipped", "dryRun", "targetRevision", "warnings"]
         );
     }
+
+    /// A diff document names keys `keyBase64` under the convention; one saved before used
+    /// `key_base64`. Both are read; neither is an error naming the field.
+    #[test]
+    fn keys_from_diff_reads_both_key_names() {
+        let doc = serde_json::json!({"lost": [{"keyBase64": "L2E="}, {"key_base64": "L2I="}]});
+        assert_eq!(keys_from_diff(&doc, "lost").unwrap(), [b"/a".to_vec(), b"/b".to_vec()]);
+        let err = keys_from_diff(&serde_json::json!({"lost": [{"key": "/c"}]}), "lost").unwrap_err();
+        assert!(err.to_string().contains("keyBase64"), "{err}");
+    }
 }
