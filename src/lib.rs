@@ -7,16 +7,17 @@
 //! bolt     bbolt pages: meta, branch/leaf/overflow, buckets (nested, inline), freelist, walks;
 //!          and a bulk-load writer of fresh files
 //! etcd     etcd's buckets, MVCC revisions, meta, members, leases, hashes, ranges at a revision;
-//!          requests applied as etcd applies them (WAL replay)
+//!          requests applied as etcd applies them (what `rebuild --wal` applies)
 //! wal      WAL segments: framing, the CRC chain, torn tails, raft entries, etcd requests; and
 //!          a segment writer
 //! k8s      Kubernetes objects: /registry keys, value envelopes, encryption, schemas, JSON/YAML,
 //!          field-level differences, the facts relations need (uid, owners, node)
 //! snapshot an opened input (source, db, backend, MVCC store, CRD catalogue): what views take
 //! live     a running etcd member over gRPC (replay's guarded writes; the `live` feature)
-//! views    status, kv get, get, wal, history, diff, export, rebuild, replay, check, analyze,
-//!          hash, salvage, compare: data ready to print, and the files rebuild, salvage and
-//!          export write (the library never prints)
+//! views    status, kv_get, get, wal, history, diff, export (`sqlite`), rebuild, replay
+//!          (`live`), check, analyze, hash, salvage, compare: typed values ready to print
+//!          (`Serialize`), and the files rebuild, salvage and export write (the library never
+//!          prints); beside them clock, cluster, ids, parallel and progress, which views share
 //! protowire  the protobuf wire format, read without copying (used by etcd and k8s)
 //! cancel   a token long views check, so a signal or a caller can stop them between items
 //! output   files and directories written under a temporary name and renamed when whole

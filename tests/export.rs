@@ -807,7 +807,7 @@ fn a_damaged_member_fails_only_what_shows_it() {
     assert_eq!(o.status.code(), Some(1), "status: {}", String::from_utf8_lossy(&o.stderr));
     let status: Value = serde_json::from_slice(&o.stdout).unwrap();
     let sound_status = common::status_json(&sound_db);
-    for field in ["revision", "totalKey", "clusterId", "leases", "liveKeys", "consistentIndex"] {
+    for field in ["revision", "totalKey", "cluster_id", "leases", "liveKeys", "consistentIndex"] {
         assert_eq!(status[field], sound_status[field], "status {field}");
     }
     let damage = &status["memberDamage"][0];

@@ -138,7 +138,7 @@ fn rebuild_with_wal_equals_the_member_restarted() {
         assert_eq!(member[q]["exit_code"], 0, "{q}");
         assert_eq!(ours[q]["stdout"]["kvs"], member[q]["stdout"]["kvs"], "get --rev at {q}");
     }
-    let report = &r["rebuilt_report"]["plan"]["replay"];
+    let report = &r["rebuilt_report"]["plan"]["walApplied"];
     assert_eq!(report["refused"], 1, "the refused put is refused in the replay too");
     assert_eq!(report["compactRevision"], r["marks"]["compact"]);
     let to_mid = &r["rebuilt_to_mid"];
@@ -476,8 +476,8 @@ fn rebuild_prints_the_etcd_command_line_that_starts_the_member() {
     let table = run(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
     assert!(table.status.success(), "{}", String::from_utf8_lossy(&table.stderr));
     let line = start_line(&String::from_utf8(table.stdout).unwrap());
-    let argv: Vec<String> = json["start_command"].as_array().expect("start_command in -o json").iter().map(|v| v.as_str().unwrap().to_string()).collect();
-    assert_eq!(shlex::split(&line).as_ref(), Some(&argv), "the printed line and start_command are one command");
+    let argv: Vec<String> = json["startCommand"].as_array().expect("startCommand in -o json").iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    assert_eq!(shlex::split(&line).as_ref(), Some(&argv), "the printed line and startCommand are one command");
     for flag in ["--initial-cluster-token", "--initial-cluster-state", "--listen-peer-urls", "--listen-client-urls"] {
         assert!(argv.iter().any(|a| a == flag), "{flag} in {argv:?}");
     }

@@ -106,8 +106,8 @@ fn compare_refuses_different_clusters_unless_allowed() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("different clusters"), "{stderr}");
     let v: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["members"][0]["clusterId"], id_a.as_str());
-    assert_eq!(v["members"][1]["clusterId"], id_b.as_str());
+    assert_eq!(v["members"][0]["cluster_id"], id_a.as_str());
+    assert_eq!(v["members"][1]["cluster_id"], id_b.as_str());
     assert!(v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("different clusters")), "{}", v["warnings"]);
     // One cluster: no refusal.
     let (code, _, stderr) = out(&["compare", &path("testdata/diff-3.5.1/old.db"), &path("testdata/diff-3.5.1/new.db")]);

@@ -335,7 +335,7 @@ fn raw_key(source: &Snapshot<'_>, key: &str, a: &GetArgs, decoder: &Decoder, out
     }
 }
 
-pub fn write_json(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
+pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut impl Write, v: &T) -> std::io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, serde_json::ser::PrettyFormatter::with_indent(b"    "));
     serde::Serialize::serialize(v, &mut ser).map_err(std::io::Error::from)?;
     writeln!(out)
@@ -517,7 +517,7 @@ fn custom_columns(spec: &str) -> Result<Vec<(String, String)>, CliError> {
 }
 
 /// One item of a JSON `kind: List` as `write_json` would indent it inside the list.
-pub fn json_list_item(v: &Value) -> String {
+pub fn json_list_item<T: serde::Serialize + ?Sized>(v: &T) -> String {
     let mut text = Vec::new();
     let mut ser = serde_json::Serializer::with_formatter(&mut text, serde_json::ser::PrettyFormatter::with_indent(b"    "));
     let _ = serde::Serialize::serialize(v, &mut ser);

@@ -35,7 +35,6 @@ mod replay;
 mod salvage;
 mod status;
 mod wal;
-mod wal_json;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;

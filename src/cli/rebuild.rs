@@ -8,7 +8,7 @@ use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::rebuild::cluster::ClusterFlags;
 use etcdscope::views::rebuild::start::{shell_line, start_command, ServeUrls};
-use etcdscope::views::rebuild::{plan, rebuild, RebuildOptions, RebuildPlan};
+use etcdscope::views::rebuild::{plan, rebuild, RebuildOptions, RebuildPlan, RebuildReport};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -105,7 +105,7 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
         let (plan, _, _) = plan(&snap, &options)?;
         etcdscope::views::rebuild::check_out(&args.out)?;
         if args.output == TableOrJson::Json {
-            let doc = serde_json::json!({ "dryRun": true, "plan": plan, "start_command": argv });
+            let doc = RebuildReport { dry_run: true, plan: &plan, written: None, start_command: &argv };
             serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
             writeln!(out)?;
         } else {
@@ -117,7 +117,7 @@ pub fn run(args: &RebuildArgs, out: &mut impl Write) -> CliResult {
     }
     let (plan, summary) = rebuild(&snap, &options, &args.out)?;
     if args.output == TableOrJson::Json {
-        let doc = serde_json::json!({ "plan": plan, "written": summary, "start_command": argv });
+        let doc = RebuildReport { dry_run: false, plan: &plan, written: Some(&summary), start_command: &argv };
         serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
         writeln!(out)?;
         return Ok(EXIT_OK);
@@ -146,7 +146,7 @@ fn print_plan(plan: &RebuildPlan, out: &mut impl Write) -> std::io::Result<()> {
         rev.push_str(&format!("; bumped by {n} and marked compacted"));
     }
     writeln!(out, "revision          {rev}")?;
-    if let Some(r) = &plan.replay {
+    if let Some(r) = &plan.wal_applied {
         writeln!(
             out,
             "wal replay        entries {}..{} ({} applied, {} wrote keys, {} refused as etcd refused them); stopped at {}",

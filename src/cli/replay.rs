@@ -12,7 +12,7 @@ use etcdscope::k8s::key::Namespace;
 use etcdscope::live::{Credentials, LiveEtcd, TlsFiles};
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::views::replay::{keys_from_diff, replay, Outcome, ReplayLine, ReplayOptions, Selection};
+use etcdscope::views::replay::{keys_from_diff, replay, Outcome, ReplayLine, ReplayOptions, ReplaySummaryLine, Selection};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -173,7 +173,7 @@ pub fn run(a: &ReplayArgs, out: &mut impl Write) -> CliResult {
         printed.and_then(|()| out.flush()).map_err(|e| record_lost(&e, &l))
     })?;
     if json {
-        let mut line = serde_json::to_vec(&serde_json::json!({ "summary": summary })).map_err(std::io::Error::from)?;
+        let mut line = serde_json::to_vec(&ReplaySummaryLine { summary: &summary }).map_err(std::io::Error::from)?;
         line.push(b'\n');
         out.write_all(&line)?;
     } else {
@@ -214,7 +214,7 @@ fn record_lost(e: &std::io::Error, l: &ReplayLine) -> etcdscope::Error {
     }
 }
 
-/// One key as a JSON line (etcd's names: `revision`, `mod_revision`, `lease`).
+/// One key as a JSON line (etcd's names where etcd has the field: `key`, `revision`, `lease`).
 fn json_line(out: &mut impl Write, l: &ReplayLine) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(l).map_err(std::io::Error::from)?;
     line.push(b'\n');

@@ -3,13 +3,15 @@
 //! `-o json`: one document). `--verify` prints only the summary and exits 1 on any damage.
 
 use super::format::{one_line, printable_key};
-use super::wal_json::line_json;
 use super::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
-use etcdscope::views::wal::{corruption_error, read_reporting, EntryLine, MemberState, OtherRecord, Request, WalLine, WalQuery, WalSummary};
+use etcdscope::k8s::decoder::ObjectJson;
+use etcdscope::views::wal::shown::{line_view, request_view, summary_view, RequestView};
+use etcdscope::views::wal::{corruption_error, read_reporting, EntryLine, OtherRecord, Request, WalLine, WalQuery, WalSummary};
 use etcdscope::wal::snap::SnapStatus;
 use etcdscope::wal::startup::{StartFrom, StartPoint};
-use serde_json::{json, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -95,11 +97,13 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
                 return Ok(());
             }
             let r = match a.output {
-                Format::Jsonl => line_json(&line).write_compact(&mut *out).and_then(|()| out.write_all(b"\n")),
+                Format::Jsonl => {
+                    serde_json::to_writer(&mut *out, &line_view(&line, &mut object_text)).map_err(std::io::Error::from).and_then(|()| out.write_all(b"\n"))
+                }
                 Format::Json => {
                     let head: &[u8] = if records_written == 0 { b"{\n    \"records\": [\n" } else { b",\n" };
                     records_written += 1;
-                    out.write_all(head).and_then(|()| out.write_all(super::get::json_list_item(&line_json(&line).to_value()).as_bytes()))
+                    out.write_all(head).and_then(|()| out.write_all(super::get::json_list_item(&line_view(&line, &mut object_value)).as_bytes()))
                 }
                 Format::Table => {
                     let head = if records_written == 0 { format!("{TABLE_HEADER}\n") } else { String::new() };
@@ -120,9 +124,12 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
         return Err(CliError::Io(e));
     }
     let summary = summary?;
-    let s = summary_json(&summary);
+    let s = summary_view(&summary);
     match a.output {
-        Format::Jsonl => writeln!(out, "{}", json!({"summary": s}))?,
+        Format::Jsonl => {
+            serde_json::to_writer(&mut *out, &SummaryLine { summary: &s }).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
         Format::Json if !a.verify => {
             let summary = super::get::json_list_item(&s);
             let summary = summary.trim_start().replace("\n    ", "\n");
@@ -173,60 +180,26 @@ pub fn run(a: &WalArgs, out: &mut impl Write) -> CliResult {
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
 }
 
-fn summary_json(s: &WalSummary) -> Value {
-    let pair = |p: Option<(u64, u64)>| p.map(|(i, t)| json!({"index": i, "term": t}));
-    json!({
-        "dir": s.dir,
-        "segments": s.segments,
-        "records": s.records,
-        "entries": s.entries,
-        "entries_by_class": s.entries_by_class,
-        "first_entry": pair(s.first_entry),
-        "last_entry": pair(s.last_entry),
-        "hard_state": s.hard_state.map(|(t, v, c)| json!({"term": t, "vote": format!("{v:x}"), "commit": c})),
-        "snapshot": pair(s.snapshot),
-        "node_id": s.node_id.map(|n| format!("{n:x}")),
-        "cluster_id": s.cluster_id.map(|n| format!("{n:x}")),
-        "superseded": s.superseded,
-        "uncommitted": s.uncommitted,
-        "crc": if s.damage.is_empty() { "ok" } else { "damaged" },
-        "crc_verified": s.crc_verified,
-        "crc_unchecked": s.crc_unchecked,
-        "damage": s.damage.iter().map(|d| json!({"segment": d.segment, "record": d.record, "offset": d.offset, "kind": d.kind, "error": d.what})).collect::<Vec<_>>(),
-        "invalid": s.invalid.iter().map(|i| match &i.segment {
-            Some(seg) => json!({"segment": seg, "record": i.record, "offset": i.offset, "error": i.what}),
-            None => json!({"error": i.what}),
-        }).collect::<Vec<_>>(),
-        "start": s.start.as_ref().map(start_json),
-        "tail": s.tail,
-        "order_problems": s.order_problems,
-        "empty_segments": s.empty_segments,
-        "ignored_files": s.ignored_files.iter().map(|(n, w)| json!({"name": n, "why": w})).collect::<Vec<_>>(),
-        "member": s.member.as_ref().map(member_json),
-    })
+/// `-o jsonl`'s last line.
+#[derive(serde::Serialize)]
+struct SummaryLine<'s> {
+    summary: &'s etcdscope::views::wal::shown::SummaryView<'s>,
 }
 
-fn member_json(m: &MemberState) -> Value {
-    let snaps: Vec<Value> = m
-        .snap_files
-        .iter()
-        .map(|f| match &f.status {
-            SnapStatus::Ok { index, term, voters, learners, payload } => json!({"name": f.name, "bytes": f.len, "ok": true, "index": index, "term": term,
-                "voters": voters.iter().map(|v| format!("{v:x}")).collect::<Vec<_>>(), "learners": learners.iter().map(|v| format!("{v:x}")).collect::<Vec<_>>(), "v2_store_bytes": payload}),
-            SnapStatus::Bad(why) => json!({"name": f.name, "bytes": f.len, "ok": false, "error": why}),
-        })
-        .collect();
-    json!({"snap_files": snaps, "consistent_index": m.consistent_index, "committed_not_in_db": m.committed_not_in_db, "db_problem": m.db_problem})
+/// `-o jsonl` writes an object's text in place, unparsed (`None` only if the text the renderer
+/// wrote is not JSON, which is then shown as null).
+fn object_text(o: &ObjectJson) -> Option<&RawValue> {
+    let mut de = serde_json::Deserializer::from_str(o.as_str());
+    // Nesting is bounded by the renderer (k8s::json::parse_rendered), not by serde_json's 128.
+    de.disable_recursion_limit();
+    let raw = serde::Deserialize::deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(raw)
 }
 
-/// The snapshot etcd starts from, and how that was decided.
-fn start_json(p: &StartPoint) -> Value {
-    let from = match &p.from {
-        StartFrom::SnapFile(name) => json!({"snap_file": name}),
-        StartFrom::NoSnapshot => json!("no usable .snap file: etcd replays the log from index 0"),
-        StartFrom::Assumed => json!("assumed: the newest committed snapshot record (no snap/ dir here)"),
-    };
-    json!({"index": p.index, "term": p.term, "from": from})
+/// `-o json` indents the objects too: they are parsed.
+fn object_value(o: &ObjectJson) -> Option<Value> {
+    o.value().ok()
 }
 
 fn start_text(p: &StartPoint) -> String {
@@ -296,7 +269,7 @@ fn table_line(line: &WalLine) -> String {
                 ""
             };
             let at = place(&e.at.segment, e.at.offset);
-            format!("{at:<24} entry  {:>8} {:>4} {:<10} {}{flags}", e.index, e.term, e.class, entry_detail(line, e))
+            format!("{at:<24} entry  {:>8} {:>4} {:<10} {}{flags}", e.index, e.term, e.class, entry_detail(e))
         }
         WalLine::Record { at, record } => {
             let at = place(&at.segment, at.offset);
@@ -315,7 +288,7 @@ fn table_line(line: &WalLine) -> String {
 
 /// The DETAIL cell of an entry: a put's key and size, a delete's range, a txn's shape, a v2
 /// request's method and path; other requests as their JSON (what `-o jsonl` shows of them).
-fn entry_detail(line: &WalLine, e: &EntryLine) -> String {
+fn entry_detail(e: &EntryLine) -> String {
     let v3 = match &e.request {
         Request::V3 { request, .. } => Some(request.as_ref()),
         _ => None,
@@ -338,15 +311,11 @@ fn entry_detail(line: &WalLine, e: &EntryLine) -> String {
         (_, _, Request::Empty) => String::new(),
         (_, _, Request::Undecodable(why)) => one_line(why),
         // Conf changes and the other v3 requests: their JSON, as one line.
-        _ => {
-            let v = line_json(line).json;
-            match v.get("conf_change").or_else(|| v.get("conf_change_v2")) {
-                Some(conf) => one_line(&conf.to_string()),
-                None => {
-                    let op = v.get("op").and_then(Value::as_str).unwrap_or("");
-                    one_line(&format!("{op} {}", v.get(op).map(Value::to_string).unwrap_or_default()))
-                }
-            }
-        }
+        _ => match request_view(&e.request, &mut object_value) {
+            RequestView::ConfChange(c) => one_line(&serde_json::to_string(&c).unwrap_or_default()),
+            RequestView::ConfChangeV2(c) => one_line(&serde_json::to_string(&c).unwrap_or_default()),
+            RequestView::V3(r) => one_line(&format!("{} {}", r.op, r.body.as_ref().and_then(|b| serde_json::to_string(b).ok()).unwrap_or_default())),
+            _ => String::new(),
+        },
     }
 }

@@ -21,8 +21,9 @@ pub const RANGE_KEYS: usize = 1024;
 pub struct MemberState {
     pub input: String,
     /// The member this data dir belongs to (from its WAL), when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "member_id", skip_serializing_if = "Option::is_none")]
     pub member_id: Option<String>,
+    #[serde(rename = "cluster_id")]
     pub cluster_id: String,
     pub revision: i64,
     pub compact_revision: i64,
@@ -58,7 +59,9 @@ pub struct Divergence {
 #[serde(rename_all = "camelCase")]
 pub struct KeyAt {
     pub present: bool,
+    #[serde(rename = "mod_revision")]
     pub mod_revision: i64,
+    #[serde(rename = "create_revision")]
     pub create_revision: i64,
     pub version: i64,
     pub value_size: usize,

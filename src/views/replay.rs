@@ -62,6 +62,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReplayLine {
     pub key: String,
     pub key_base64: String,
@@ -83,6 +84,7 @@ pub struct ReplayLine {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReplaySummary {
     pub endpoint: String,
     pub source_revision: i64,
@@ -96,6 +98,12 @@ pub struct ReplaySummary {
     pub target_revision: i64,
     /// What the operator should know before trusting the result (the target behind the source).
     pub warnings: Vec<String>,
+}
+
+/// `replay -o jsonl`'s last line: `{"summary": …}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplaySummaryLine<'a> {
+    pub summary: &'a ReplaySummary,
 }
 
 /// The warning when the live cluster's revision is below the snapshot's: it was restored from
@@ -265,4 +273,49 @@ pub fn replay(
         visit(l)?;
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Our fields are lowerCamelCase; `key`, `revision` and `lease` are etcd's (issue 18:
+    /// `key_base64` and `value_size` were the exceptions).
+    #[test]
+    fn json_field_names_follow_the_convention() {
+        let line = ReplayLine {
+            key: "/k".into(),
+            key_base64: "L2s=".into(),
+            outcome: Outcome::WouldWrite,
+            reason: Some("r".into()),
+            source_mod_revision: Some(3),
+            live_mod_revision: None,
+            revision: Some(9),
+            value_size: 1,
+            lease: Some("7".into()),
+        };
+        let keys = |v: serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(
+            keys(serde_json::to_value(&line).unwrap()),
+            ["key", "keyBase64", "outcome", "reason", "sourceModRevision", "liveModRevision", "revision", "valueSize", "lease"]
+        );
+        let summary = ReplaySummary::default();
+        assert_eq!(
+            keys(serde_json::to_value(ReplaySummaryLine { summary: &summary }).unwrap()["summary"].take()),
+            ["endpoint", "sourceRevision", "selected", "written", "overwritten", "wouldWrite", "skipped", "dryRun", "targetRevision", "warnings"]
+        );
+    }
+
+    /// A diff document writes a key as `key` (base64) under the convention; one saved before
+    /// used `key_base64`. Both are read; neither, or a `key` that is not base64, is an error
+    /// naming the field.
+    #[test]
+    fn keys_from_diff_reads_both_key_names() {
+        let doc = serde_json::json!({"lost": [{"key": "L2E=", "keyText": "/a"}, {"key_base64": "L2I="}]});
+        assert_eq!(keys_from_diff(&doc, "lost").unwrap(), [b"/a".to_vec(), b"/b".to_vec()]);
+        let err = keys_from_diff(&serde_json::json!({"lost": [{"keyText": "/c"}]}), "lost").unwrap_err();
+        assert!(err.to_string().contains("base64 key"), "{err}");
+        let err = keys_from_diff(&serde_json::json!({"lost": [{"key": "/c"}]}), "lost").unwrap_err();
+        assert!(err.to_string().contains("key (base64)"), "{err}");
+    }
 }

@@ -39,7 +39,7 @@ pub struct Status {
     pub tombstones: u64,
     pub leases: u64,
 
-    #[serde(serialize_with = "super::ids::hex")]
+    #[serde(rename = "cluster_id", serialize_with = "super::ids::hex")]
     pub cluster_id: u64,
     pub members: Vec<Member>,
     #[serde(serialize_with = "super::ids::hex_list")]

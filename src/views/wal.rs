@@ -1,8 +1,9 @@
 //! `wal`: every record of a WAL, decoded into typed lines (the raft entry, the etcd request in
 //! it as etcd's own messages, and the Kubernetes objects its puts store, decoded), streamed one
-//! at a time, and a summary. Printing them (JSON, tables) is the command line's job. Two passes over the segments (each read into memory in turn): the first finds what only the end of the
-//! log can tell (the final commit index, entries a later term overwrote), the second decodes
-//! and hands each record to the caller. Memory does not grow with the number of entries (the
+//! at a time, and a summary; [`shown`] gives both as serializable views, and the command line
+//! only chooses the format. Two passes over the segments (each read into memory in turn): the
+//! first finds what only the end of the log can tell (the final commit index, entries a later
+//! term overwrote), the second decodes and hands each record to the caller. Memory does not grow with the number of entries (the
 //! first pass keeps only the overwrite points, one per leader change that dropped entries).
 
 use crate::cancel::Cancel;
@@ -18,6 +19,8 @@ use crate::wal::startup::{first_segment_read, start_point, Checker, Place, Snaps
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+
+pub mod shown;
 
 #[derive(Debug, Clone, Default)]
 pub struct WalQuery {
@@ -265,7 +268,7 @@ struct Overwrite {
     index: u64,
 }
 
-/// Reads the WAL at (or under) `input`, calling `visit` with one JSON value per record shown.
+/// Reads the WAL at (or under) `input`, calling `visit` with one typed line per record shown.
 pub fn read(input: &Path, q: &WalQuery, decoder: Option<&Decoder>, visit: &mut dyn FnMut(WalLine) -> Result<()>) -> Result<WalSummary> {
     read_reporting(input, q, decoder, visit, &mut progress::ignore)
 }

@@ -12,7 +12,7 @@
 //!   set to it (etcdutl 3.5's `--bump-revision --mark-compacted`).
 
 use super::cluster::{member_json, NewCluster};
-use super::replay::Replayed;
+use super::wal_apply::WalApplied;
 use crate::bolt::write::{FileWriter, TreeWriter, WrittenFile};
 use crate::bolt::Db;
 use crate::cancel::Cancel;
@@ -30,7 +30,7 @@ pub struct KeyspaceEdit<'r> {
     /// Keep `key` entries with a main revision up to this one (None: all).
     pub to_revision: Option<i64>,
     /// What a WAL replay adds after the snapshot's entries (and a later compaction).
-    pub replay: Option<&'r Replayed>,
+    pub wal_applied: Option<&'r WalApplied>,
     /// Add this to the latest revision and mark the result compacted.
     pub bump: Option<i64>,
 }
@@ -44,7 +44,7 @@ struct Compaction {
 }
 
 impl Compaction {
-    fn plan(db: &Db<'_>, bucket: &crate::bolt::Bucket<'_>, replay: &Replayed, source_compact: i64, pace: &Pace<'_>) -> Result<Option<Compaction>> {
+    fn plan(db: &Db<'_>, bucket: &crate::bolt::Bucket<'_>, replay: &WalApplied, source_compact: i64, pace: &Pace<'_>) -> Result<Option<Compaction>> {
         let compact = replay.compact;
         if compact <= source_compact {
             return Ok(None);
@@ -134,7 +134,7 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
         let mut tree = TreeWriter::new();
         match *name {
             KEY => {
-                let compaction = match edit.replay {
+                let compaction = match edit.wal_applied {
                     Some(replay) => Compaction::plan(db, bucket, replay, source_compact, pace)?,
                     None => None,
                 };
@@ -152,7 +152,7 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
                     tree.put(writer.page_file(), entry.key(), entry.value())?;
                     key_entries += 1;
                 }
-                for (k, v) in edit.replay.map(|r| r.entries.as_slice()).unwrap_or_default() {
+                for (k, v) in edit.wal_applied.map(|r| r.entries.as_slice()).unwrap_or_default() {
                     pace.step()?;
                     let rev = RevisionKey::parse(k).map_err(|e| Error::Usage(format!("a replayed entry's revision key: {e}")))?;
                     if !keeps(&rev, v) {
@@ -184,7 +184,7 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
             META => {
                 let mut replaced: Vec<(&[u8], Vec<u8>)> = vec![(CONSISTENT_INDEX, index.to_be_bytes().to_vec()), (TERM, term.to_be_bytes().to_vec())];
                 let mark = |main: i64| RevisionKey { revision: Revision { main, sub: 0 }, tombstone: false }.encode();
-                if let Some(r) = edit.replay.filter(|r| r.compact > source_compact) {
+                if let Some(r) = edit.wal_applied.filter(|r| r.compact > source_compact) {
                     // The replayed compaction is done here, so it is both scheduled and finished.
                     replaced.push((FINISHED_COMPACT, mark(r.compact)));
                     if edit.bump.is_none() {
@@ -209,8 +209,8 @@ pub fn write_db(backend: &Backend<'_>, out: &Path, cluster: &NewCluster, index: 
                     tree.put(writer.page_file(), k, v)?;
                 }
             }
-            LEASE if edit.replay.is_some_and(|r| !r.leases.is_empty()) => {
-                let changes = &edit.replay.expect("checked").leases;
+            LEASE if edit.wal_applied.is_some_and(|r| !r.leases.is_empty()) => {
+                let changes = &edit.wal_applied.expect("checked").leases;
                 let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
                 for entry in bucket.iter(db) {
                     let entry = entry?;

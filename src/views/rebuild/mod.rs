@@ -11,9 +11,9 @@
 pub mod cluster;
 pub mod db;
 pub mod member_dir;
-pub mod replay;
 pub mod start;
 pub mod v2store;
+pub mod wal_apply;
 
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
@@ -51,9 +51,9 @@ pub struct RebuildOptions {
 #[serde(rename_all = "camelCase")]
 pub struct RebuildPlan {
     pub name: String,
-    #[serde(serialize_with = "hex")]
+    #[serde(rename = "member_id", serialize_with = "hex")]
     pub member_id: u64,
-    #[serde(serialize_with = "hex")]
+    #[serde(rename = "cluster_id", serialize_with = "hex")]
     pub cluster_id: u64,
     pub members: Vec<PlannedMember>,
     /// The new WAL's bootstrap ends here; the db's consistent index and term say so.
@@ -67,9 +67,9 @@ pub struct RebuildPlan {
     /// Retained revisions after `--to-revision` that are dropped.
     pub dropped_revisions: u64,
     pub bumped_by: Option<i64>,
-    /// With `--wal`: what the replay applied.
+    /// With `--wal`: what applying the WAL's committed entries did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub replay: Option<replay::ReplayReport>,
+    pub wal_applied: Option<wal_apply::WalApplyReport>,
     pub trailer: &'static str,
     pub warnings: Vec<String>,
 }
@@ -80,6 +80,7 @@ pub struct PlannedMember {
     #[serde(serialize_with = "hex")]
     pub id: u64,
     pub name: String,
+    #[serde(rename = "peerURLs")]
     pub peer_urls: Vec<String>,
 }
 
@@ -102,8 +103,21 @@ pub struct RebuildSummary {
     pub latest_revision: i64,
 }
 
+/// `rebuild -o json`: the plan, what was written (none on a dry run), and the etcd command line
+/// that starts the new member, as an argv array.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RebuildReport<'a> {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    pub plan: &'a RebuildPlan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<&'a RebuildSummary>,
+    pub start_command: &'a [String],
+}
+
 /// Checks the options against the source and works out what the rebuild will do.
-pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPlan, NewCluster, Option<replay::Replayed>)> {
+pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPlan, NewCluster, Option<wal_apply::WalApplied>)> {
     let cluster = options.cluster.cluster()?;
     let store = snap.store();
     let source = snap.source();
@@ -149,7 +163,7 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
     if options.to_index.is_some() && options.wal.is_none() {
         return Err(Error::Usage("--to-index needs --wal".into()));
     }
-    let replayed = match &options.wal {
+    let applied = match &options.wal {
         Some(wal) => {
             if let Some(r) = options.to_revision.filter(|r| *r < current) {
                 return Err(Error::Usage(format!("--to-revision {r} is below the snapshot's revision {current}: the snapshot alone has it, without --wal")));
@@ -157,10 +171,10 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
             if let Some(w) = foreign_wal(snap, wal, options.force_foreign_wal)? {
                 warnings.push(w);
             }
-            let limits = replay::ReplayLimits { to_index: options.to_index, to_revision: options.to_revision };
-            let replayed = replay::replay(snap, wal, &limits, &options.cancel)?;
-            revision = replayed.report.revision;
-            for (kind, n) in &replayed.report.not_replayed {
+            let limits = wal_apply::WalApplyLimits { to_index: options.to_index, to_revision: options.to_revision };
+            let applied = wal_apply::apply_wal(snap, wal, &limits, &options.cancel)?;
+            revision = applied.report.revision;
+            for (kind, n) in &applied.report.not_replayed {
                 let why = match kind.as_str() {
                     "auth" => "users, roles and the auth switch stay as the snapshot has them",
                     "alarm" => "alarms stay as the snapshot has them",
@@ -168,11 +182,11 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
                 };
                 warnings.push(format!("{n} WAL entr{} of kind {kind} not replayed: {why}", if *n == 1 { "y" } else { "ies" }));
             }
-            Some(replayed)
+            Some(applied)
         }
         None => None,
     };
-    if let Some(r) = options.to_revision.filter(|_| replayed.is_none()) {
+    if let Some(r) = options.to_revision.filter(|_| applied.is_none()) {
         store.read_revision(r)?;
         for entry in store.revisions(None, r.saturating_add(1)..=i64::MAX) {
             entry?;
@@ -229,11 +243,11 @@ pub fn plan(snap: &Snapshot<'_>, options: &RebuildOptions) -> Result<(RebuildPla
         revision,
         dropped_revisions: dropped,
         bumped_by: options.bump_revision,
-        replay: replayed.as_ref().map(|r| r.report.clone()),
+        wal_applied: applied.as_ref().map(|r| r.report.clone()),
         trailer,
         warnings,
     };
-    Ok((plan, cluster, replayed))
+    Ok((plan, cluster, applied))
 }
 
 /// Refuses a WAL written by a member the snapshot's cluster never had (its metadata names a
@@ -306,7 +320,7 @@ pub fn check_out(out: &Path) -> Result<()> {
 pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Result<(RebuildPlan, RebuildSummary)> {
     // Before the plan (which may replay a whole WAL): a refusal comes before any work.
     check_out(out)?;
-    let (plan, cluster, replayed) = plan(snap, options)?;
+    let (plan, cluster, applied) = plan(snap, options)?;
     let final_member = out.join("member");
     let (pending, member) = if out.is_dir() {
         let pending = PendingDir::beside(&final_member, "rebuild")?;
@@ -317,7 +331,7 @@ pub fn rebuild(snap: &Snapshot<'_>, options: &RebuildOptions, out: &Path) -> Res
         let member = pending.path().join("member");
         (pending, member)
     };
-    let written = write_member(snap, options, &plan, &cluster, replayed.as_ref(), &member).map_err(|e| pending.name_target(e))?;
+    let written = write_member(snap, options, &plan, &cluster, applied.as_ref(), &member).map_err(|e| pending.name_target(e))?;
     options.cancel.check()?;
     pending.commit()?;
     let moved = |p: &Path| final_member.join(p.strip_prefix(&member).unwrap_or(p));
@@ -350,14 +364,14 @@ fn write_member(
     options: &RebuildOptions,
     plan: &RebuildPlan,
     cluster: &NewCluster,
-    replayed: Option<&replay::Replayed>,
+    applied: Option<&wal_apply::WalApplied>,
     member: &Path,
 ) -> Result<MemberWritten> {
     let (snap_dir, wal_dir) = (member.join("snap"), member.join("wal"));
     for dir in [member, &snap_dir, &wal_dir] {
         make_private_dir(dir)?;
     }
-    let edit = KeyspaceEdit { to_revision: options.to_revision.filter(|_| replayed.is_none()), replay: replayed, bump: options.bump_revision };
+    let edit = KeyspaceEdit { to_revision: options.to_revision.filter(|_| applied.is_none()), wal_applied: applied, bump: options.bump_revision };
     let db_path = snap_dir.join("db");
     let pace = db::Pace { cancel: &options.cancel };
     let db = db::write_db(snap.backend(), &db_path, cluster, plan.consistent_index, plan.term, &edit, &pace)?;

@@ -17,20 +17,20 @@ use std::path::Path;
 
 /// What the replay changes, for the db writer.
 #[derive(Debug, Clone, Default)]
-pub struct Replayed {
+pub struct WalApplied {
     /// New `key` bucket entries in revision order: (revision key, mvccpb.KeyValue bytes).
     pub entries: Vec<(Vec<u8>, Vec<u8>)>,
     /// Leases granted (the stored value) or revoked (None).
     pub leases: BTreeMap<i64, Option<Vec<u8>>>,
     /// The compaction revision after the replay (the snapshot's, or a later one replayed).
     pub compact: i64,
-    pub report: ReplayReport,
+    pub report: WalApplyReport,
 }
 
 /// What a replay did, for people.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ReplayReport {
+pub struct WalApplyReport {
     /// The snapshot's consistent index: entries at or below it are already in the db.
     pub from_index: u64,
     /// The last entry applied (the consistent index the source member would have).
@@ -51,14 +51,14 @@ pub struct ReplayReport {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct ReplayLimits {
+pub struct WalApplyLimits {
     pub to_index: Option<u64>,
     pub to_revision: Option<i64>,
 }
 
 /// Replays the WAL in `wal` (a data dir, member dir or WAL dir) on top of `snap`; stops at the
 /// next key or record once `cancel` is cancelled.
-pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits, cancel: &Cancel) -> Result<Replayed> {
+pub fn apply_wal(snap: &Snapshot<'_>, wal: &Path, limits: &WalApplyLimits, cancel: &Cancel) -> Result<WalApplied> {
     let store = snap.store();
     let file = snap.file();
     let from = store
@@ -83,7 +83,7 @@ pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits, cancel: &C
     }
     let leases = snap.leases()?.into_iter().map(|l| leasepb::Lease { id: l.id, ttl: l.ttl, remaining_ttl: l.remaining_ttl });
     let mut applier = Applier::new(live, leases, current, store.compact_revision());
-    let mut report = ReplayReport { from_index: from, to_index: from, ..Default::default() };
+    let mut report = WalApplyReport { from_index: from, to_index: from, ..Default::default() };
     let max_rev = limits.to_revision.unwrap_or(i64::MAX);
     let max_index = limits.to_index.unwrap_or(u64::MAX);
     let Some(mut expected) = from.checked_add(1) else {
@@ -153,5 +153,5 @@ pub fn replay(snap: &Snapshot<'_>, wal: &Path, limits: &ReplayLimits, cancel: &C
     report.stopped = stopped.unwrap_or_else(|| "the end of the WAL".into());
     report.revision = applier.revision;
     report.compact_revision = applier.compact;
-    Ok(Replayed { entries: applier.entries, leases: applier.lease_changes, compact: applier.compact, report })
+    Ok(WalApplied { entries: applier.entries, leases: applier.lease_changes, compact: applier.compact, report })
 }
