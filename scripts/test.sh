@@ -20,6 +20,8 @@ cargo fmt --check
 cargo fmt --check --manifest-path xtask/Cargo.toml
 (cd fuzz && cargo fmt --check)
 cargo clippy --profile checked --locked --all-targets -- -D warnings
+# The library's API docs build without broken links.
+RUSTDOCFLAGS="-D warnings" cargo doc --profile checked --locked --no-deps
 # The offline build (no network stack, no SQLite) must build and lint too; then the default
 # one, whose binary the tests run. The `checked` profile: release optimisation with overflow
 # checks and debug assertions.

@@ -49,8 +49,8 @@ impl Drop for Registration {
 
 /// Pending temporaries again, for a handler of a signal that cannot be unwound (SIGBUS: a mapped
 /// input truncated under the reader). Such a handler may interrupt anything, including a thread
-/// holding [`PENDING`]'s lock or the allocator's, so it may use neither: the paths are kept as
-/// C strings in a fixed table of atomic pointers, and [`remove_all_pending_from_signal`] uses
+/// holding `PENDING`'s lock or the allocator's, so it may use neither: the paths are kept as
+/// C strings in a fixed table of atomic pointers, and `remove_all_pending_from_signal` uses
 /// only system calls (`unlinkat`, `openat`, `getdents64`, `close`).
 pub mod signal_safe {
     use std::ffi::{c_char, CString};
@@ -82,7 +82,7 @@ pub mod signal_safe {
         TABLE[slot].store(null_mut(), Ordering::Release);
     }
 
-    /// Removes every registered temporary (files, and directories up to [`DEPTH`] levels deep).
+    /// Removes every registered temporary (files, and directories up to `DEPTH` levels deep).
     ///
     /// # Safety
     /// Async-signal-safe by construction (system calls on stack buffers only); meant for a

@@ -115,7 +115,7 @@ pub fn check_tree(db: &Db<'_>, out: &mut Vec<Finding>, cancel: &Cancel) -> Resul
     Ok(check_walk(db, out, &mut Nothing, cancel)?.0)
 }
 
-/// [`check`], also returning the pages reached from the meta (trees, overflow, freelist), and
+/// [`check_tree`], also returning the pages reached from the meta (trees, overflow, freelist), and
 /// handing every problem and entry of the walk from the meta's root to `also` (whose answer to a
 /// problem is ignored but for an error, which ends the check with it).
 pub fn check_walk<'a>(db: &Db<'a>, out: &mut Vec<Finding>, also: &mut dyn Observer<'a>, cancel: &Cancel) -> Result<(TreeCheck, PageSet)> {

@@ -373,7 +373,7 @@ pub struct Revisions<'s, 'a> {
 
 impl<'s> Revisions<'s, '_> {
     /// Ends the iteration with [`Error::Interrupted`] once `cancel` is cancelled, looked at every
-    /// [`CANCEL_EVERY`] entries read (those outside the key range included: a scan for one key
+    /// `CANCEL_EVERY` entries read (those outside the key range included: a scan for one key
     /// reads the whole bucket).
     pub fn until(mut self, cancel: &'s Cancel) -> Self {
         self.cancel = Some(cancel);

@@ -64,7 +64,7 @@ fn under_secrets(key: &[u8], etcd_prefix: &str) -> bool {
 
 /// The kind a stored value (not encrypted, or already decrypted) names, read as Kubernetes
 /// reads it: the protobuf envelope's typeMeta ([`type_meta_field`]), a JSON object's `kind`
-/// ([`json_kind`]) or a CBOR object's ([`object_kind`] of what [`cbor::to_json`] reads, the
+/// ([`json_kind`]) or a CBOR object's ([`object_kind`] of what [`crate::k8s::cbor::to_json`] reads, the
 /// decoder's own reading). `None` for values that are not objects (and for ciphertext);
 /// `Some("Secret")` for a Kubernetes value whose kind cannot be read (a damaged envelope, JSON
 /// or CBOR that does not parse or that Kubernetes refuses, a kind that is not a string): what

@@ -28,7 +28,7 @@ pub struct GetQuery {
     pub etcd_prefix: String,
     /// Every object under the prefix, of any resource (known or not), instead of `targets`.
     pub all_objects: bool,
-    /// Cancelled to stop: the read ends with [`Error::Interrupted`] at the next key (objects
+    /// Cancelled to stop: the read ends with [`crate::Error::Interrupted`] at the next key (objects
     /// already handed to the visitor stay handed).
     pub cancel: Cancel,
 }
@@ -53,7 +53,7 @@ pub fn list_keys(snap: &Snapshot<'_>, etcd_prefix: &str, revision: i64, decoder:
     Ok(out)
 }
 
-/// [`list_keys`], one key at a time, in key order; [`Error::Interrupted`] at the next key once
+/// [`list_keys`], one key at a time, in key order; [`crate::Error::Interrupted`] at the next key once
 /// `cancel` is cancelled.
 pub fn list_keys_each(
     snap: &Snapshot<'_>,

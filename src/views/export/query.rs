@@ -1,7 +1,7 @@
 //! `query`: the export's tables built in a private temporary database, one SQL statement run
 //! over them, its rows handed out one at a time.
 //!
-//! The statement runs under a [`Watchdog`]: a cancelled token or the time limit stops it even
+//! The statement runs under a watchdog: a cancelled token or the time limit stops it even
 //! while SQLite computes without returning a row (a recursive CTE that never ends). Exactly one
 //! statement is run: SQL holding a second one is refused rather than cut short.
 //!
