@@ -11,7 +11,7 @@ use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::{Decoded, Decoder};
 use crate::k8s::envelope::stored_encoding;
-use crate::k8s::facts::{object_facts, ObjectFacts, Wants};
+use crate::k8s::facts::{from_json_text, object_facts, ObjectFacts, Wants};
 use crate::k8s::key::{normalize_prefix, Catalog, Located};
 use crate::snapshot::Snapshot;
 use crate::views::parallel::ordered_map;
@@ -382,7 +382,15 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
         let (encoding, json, error, columns) = match decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision)) {
             Decoded::Object { json, encoding, secret, .. } => {
                 decoded_secret = Some(secret);
-                let columns = object_facts(decoder, kv.key, kv.value, Wants::for_resource(group, resource)).unwrap_or_default();
+                let wants = Wants::for_resource(group, resource);
+                // A Secret's metadata is redacted in its rendered JSON (kubectl's last-applied
+                // annotation holds its data): its columns come from that, never the stored bytes.
+                let columns = if secret && !decoder.options.show_secrets {
+                    from_json_text(json.as_str().as_bytes(), wants)
+                } else {
+                    object_facts(decoder, kv.key, kv.value, wants)
+                };
+                let columns = columns.unwrap_or_default();
                 (Some(encoding), Some(json.into_string()), None, columns)
             }
             Decoded::Encrypted { provider, key_name, reason, .. } => {
