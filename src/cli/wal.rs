@@ -287,7 +287,8 @@ fn table_line(line: &WalLine) -> String {
 }
 
 /// The DETAIL cell of an entry: a put's key and size, a delete's range, a txn's shape, a v2
-/// request's method and path; other requests as their JSON (what `-o jsonl` shows of them).
+/// request's method and path; other requests as their JSON (what `-o jsonl` shows of them, etcd's
+/// bytes fields as text where they are UTF-8: [`text_json`]).
 fn entry_detail(e: &EntryLine) -> String {
     let v3 = match &e.request {
         Request::V3 { request, .. } => Some(request.as_ref()),
