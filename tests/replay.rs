@@ -62,7 +62,7 @@ fn replay_puts_back_lost_keys_and_never_overwrites() {
     assert_eq!(r["lost"]["exit_code"], 0, "{}", r["lost"]["stderr"]);
     assert_eq!(lines.len(), 8, "the diff's lost keys");
     for line in lines {
-        let key = line["keyBase64"].as_str().unwrap();
+        let key = line["key"].as_str().unwrap();
         assert_eq!(line["outcome"], "written", "{line}");
         assert!(!before.contains_key(key), "a lost key is absent before the replay");
         let got = &after[key];
@@ -145,7 +145,7 @@ fn later_write_fails(run: &Value) {
         .iter()
         .map(|l| {
             assert_eq!(l["outcome"], "written", "{l}");
-            (l["keyBase64"].as_str().unwrap().to_string(), l["revision"].as_i64().unwrap())
+            (l["key"].as_str().unwrap().to_string(), l["revision"].as_i64().unwrap())
         })
         .collect();
     let in_etcd: BTreeMap<String, i64> = kvs_by_key(&run["after"]).into_iter().map(|(k, kv)| (k, kv["mod_revision"].as_i64().unwrap())).collect();
@@ -173,7 +173,7 @@ fn closed_stdout_stops_before_the_next_write(run: &Value, name: &str, format: &s
     match format {
         "json" => {
             let line: Value = serde_json::from_str(first).unwrap();
-            assert_eq!((line["key"].as_str(), line["outcome"].as_str()), (Some(first_key.as_str()), Some("written")), "{name}");
+            assert_eq!((line["keyText"].as_str(), line["outcome"].as_str()), (Some(first_key.as_str()), Some("written")), "{name}");
         }
         // The table's first line is its header, flushed with the first key's row.
         _ => assert!(first.starts_with("OUTCOME") && first.trim_end().ends_with("KEY"), "{name}: {first:?}"),
@@ -182,7 +182,7 @@ fn closed_stdout_stops_before_the_next_write(run: &Value, name: &str, format: &s
 
 fn overwrites_only_what_did_not_change(race: &Value) {
     let streamed = report(&race["stdout"]);
-    let lines: BTreeMap<Vec<u8>, &Value> = streamed["keys"].as_array().unwrap().iter().map(|l| (b64(&l["keyBase64"]), l)).collect();
+    let lines: BTreeMap<Vec<u8>, &Value> = streamed["keys"].as_array().unwrap().iter().map(|l| (b64(&l["key"]), l)).collect();
     assert_eq!(lines.len(), 1000, "{}", race["stderr"]);
     // Every event of the 1,000 keys since they were put, in revision order, per key.
     let mut events: BTreeMap<Vec<u8>, Vec<&Value>> = BTreeMap::new();

@@ -24,6 +24,16 @@ fn b64(s: &str) -> String {
     String::from_utf8(base64::engine::general_purpose::STANDARD.decode(s).unwrap()).unwrap_or_else(|_| "<kubernetes object>".into())
 }
 
+/// A put's key as text, after checking that its `key` is the exact bytes in base64 and
+/// `keyText` their text.
+fn key_text(put: &Value) -> String {
+    use base64::Engine;
+    let exact = base64::engine::general_purpose::STANDARD.decode(put["key"].as_str().unwrap()).unwrap();
+    let text = put["keyText"].as_str().unwrap();
+    assert_eq!(exact, text.as_bytes(), "{put}");
+    text.to_string()
+}
+
 /// Every check of one WAL against what etcd said while writing it.
 fn check_against_ground(dir: &Path) {
     let ground: Value = serde_json::from_slice(&std::fs::read(dir.join("ground.json")).unwrap()).unwrap();
@@ -74,16 +84,16 @@ fn check_against_ground(dir: &Path) {
                     assert_eq!(p["valueEncoding"], "protobuf");
                     "<kubernetes object>".to_string()
                 }
-                None => match p["value"].as_str().unwrap() {
+                None => match p["valueText"].as_str().unwrap() {
                     v if v.len() > 1000 => format!("<{} bytes>", v.len()),
                     v => v.to_string(),
                 },
             };
-            ours_puts.push((p["key"].as_str().unwrap().into(), value, e["term"].as_u64().unwrap()));
+            ours_puts.push((key_text(p), value, e["term"].as_u64().unwrap()));
         }
         if let Some(ops) = e.pointer("/txn/success").and_then(Value::as_array) {
             for op in ops.iter().filter(|o| o["op"] == "put") {
-                ours_puts.push((op["key"].as_str().unwrap().into(), op["value"].as_str().unwrap().into(), e["term"].as_u64().unwrap()));
+                ours_puts.push((key_text(op), op["valueText"].as_str().unwrap().into(), e["term"].as_u64().unwrap()));
             }
         }
     }
@@ -130,10 +140,11 @@ fn check_against_ground(dir: &Path) {
     let watched_puts: Vec<(String, String)> = watched.iter().filter(|w| w.0 == "PUT").map(|w| (w.1.clone(), short(&w.2))).collect();
     let tail: Vec<(String, String)> = ours_puts.iter().rev().take(watched_puts.len()).rev().map(|p| (p.0.clone(), p.1.clone())).collect();
     assert_eq!(watched_puts, tail, "the last {} puts are the ones watched from revision {from}", watched_puts.len());
-    assert!(entries.iter().any(|e| e.pointer("/delete_range/key") == Some(&Value::from("foo"))));
+    assert!(entries.iter().any(|e| e.pointer("/delete_range/keyText") == Some(&Value::from("foo"))));
     assert!(entries
         .iter()
-        .any(|e| e.pointer("/txn/success/1/key") == Some(&Value::from("/registry/x")) && e.pointer("/txn/success/1/op") == Some(&Value::from("delete_range"))));
+        .any(|e| e.pointer("/txn/success/1/keyText") == Some(&Value::from("/registry/x"))
+            && e.pointer("/txn/success/1/op") == Some(&Value::from("delete_range"))));
 
     // Lease, compaction, membership, auth: as etcd answered.
     let lease = format!("{:x}", ground["lease"].as_i64().unwrap());
@@ -141,7 +152,7 @@ fn check_against_ground(dir: &Path) {
         .iter()
         .any(|e| e.pointer("/lease_grant/id") == Some(&Value::from(lease.as_str())) && e.pointer("/lease_grant/ttl") == Some(&Value::from(600))));
     assert!(entries.iter().any(|e| e.pointer("/lease_revoke/id") == Some(&Value::from(lease.as_str()))));
-    assert!(entries.iter().any(|e| e.pointer("/put/key") == Some(&Value::from("leased")) && e.pointer("/put/lease") == Some(&Value::from(lease.as_str()))));
+    assert!(entries.iter().any(|e| e.pointer("/put/keyText") == Some(&Value::from("leased")) && e.pointer("/put/lease") == Some(&Value::from(lease.as_str()))));
     assert!(entries.iter().any(|e| e.pointer("/compaction/revision") == Some(&ground["compact_revision"])));
     let learner = format!("{:x}", ground["learner"].as_u64().unwrap());
     let conf: Vec<(String, String)> = entries
@@ -155,7 +166,7 @@ fn check_against_ground(dir: &Path) {
     for op in ["auth_role_add", "auth_user_add", "auth_user_grant_role", "auth_enable", "auth_disable"] {
         assert!(ops.contains(&op), "{op} in {ops:?}");
     }
-    let authed = entries.iter().find(|e| e.pointer("/put/key") == Some(&Value::from("authed"))).unwrap();
+    let authed = entries.iter().find(|e| e.pointer("/put/keyText") == Some(&Value::from("authed"))).unwrap();
     assert_eq!(authed["username"], "root", "a put made while auth was on carries its user");
     // The password is in the WAL (3.4 in plaintext), never in our output.
     let password = ground["password"].as_str().unwrap();
@@ -529,12 +540,8 @@ fn three_member_cluster_with_membership_changes() {
         let after = ground["members_after"].as_array().unwrap().iter().find(|m| m["ID"] == ground["added"]).unwrap();
         assert_eq!(added["peerURLs"], after["peerURLs"]);
 
-        let puts: Vec<(String, String, u64)> = m0
-            .iter()
-            .filter_map(|e| {
-                e.get("put").map(|p| (p["key"].as_str().unwrap().to_string(), p["value"].as_str().unwrap().to_string(), e["term"].as_u64().unwrap()))
-            })
-            .collect();
+        let puts: Vec<(String, String, u64)> =
+            m0.iter().filter_map(|e| e.get("put").map(|p| (key_text(p), p["valueText"].as_str().unwrap().to_string(), e["term"].as_u64().unwrap()))).collect();
         let want: Vec<(String, String, u64)> = ground["puts"]
             .as_array()
             .unwrap()
@@ -555,7 +562,7 @@ fn three_member_cluster_with_membership_changes() {
         // m3 joined late: its log starts after the snapshot it was sent, with the later puts.
         let m3 = entries_of("m3");
         assert!(m3.first().unwrap()["index"].as_u64().unwrap() > 1);
-        assert!(m3.iter().any(|e| e.pointer("/put/key") == Some(&Value::from("after/14"))));
+        assert!(m3.iter().any(|e| e.pointer("/put/keyText") == Some(&Value::from("after/14"))));
     }
 }
 
@@ -966,10 +973,6 @@ fn every_kind_of_line() -> Vec<(u64, Vec<u8>)> {
 const RENAMED_WAL_FIELDS: &[(&str, &str)] = &[
     ("in_db", "inDb"),
     ("resumed_at", "resumedAt"),
-    ("key_base64", "keyBase64"),
-    ("value_base64", "valueBase64"),
-    ("range_end_base64", "rangeEndBase64"),
-    ("context_base64", "contextBase64"),
     ("value_bytes", "valueBytes"),
     ("value_encoding", "valueEncoding"),
     ("value_encrypted", "valueEncrypted"),
@@ -994,9 +997,87 @@ const RENAMED_WAL_FIELDS: &[(&str, &str)] = &[
     ("snap_file", "snapFile"),
 ];
 
+/// etcd's bytes fields the pinned JSON wrote as text when UTF-8, else in base64 under a second
+/// name; issue 18 writes each as etcd does, base64 under etcd's name, with its text beside it
+/// (docs/architecture.md, "Keys, objects and two sides in JSON"): (etcd's name, the old base64
+/// name, the text's name, whether the text is written when the bytes are not UTF-8 (lossy)).
+const REENCODED_BYTES_FIELDS: &[(&str, &str, &str, bool)] = &[
+    ("key", "key_base64", "keyText", true),
+    ("range_end", "range_end_base64", "rangeEndText", true),
+    ("value", "value_base64", "valueText", false),
+    ("context", "context_base64", "contextText", false),
+];
+
+/// Fields whose values are data (a Kubernetes object, etcd's member JSON): copied as they are.
+const DATA_FIELDS: &[&str] = &["object", "member"];
+
+/// A pinned JSON output (compact lines or serde_json's pretty layout) with its bytes fields
+/// written as issue 18 writes them, every other byte as it was. Each string is parsed whole, so
+/// a quote inside a string never starts a field; a Kubernetes object is skipped whole.
+fn reencode_bytes_fields(pinned: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = String::with_capacity(pinned.len() * 2);
+    let mut at = 0;
+    while let Some(quote) = pinned[at..].find('"').map(|q| at + q) {
+        out.push_str(&pinned[at..quote]);
+        let (name, after) = json_string(pinned, quote);
+        let sep = [": ", ":"].into_iter().find(|sep| pinned[after..].starts_with(sep));
+        let (Some(sep), false) = (sep, pinned[quote..after].contains('\\')) else {
+            out.push_str(&pinned[quote..after]);
+            at = after;
+            continue;
+        };
+        let value_at = after + sep.len();
+        if DATA_FIELDS.contains(&name.as_str()) || name == "value_encrypted" {
+            let mut values = serde_json::Deserializer::from_str(&pinned[value_at..]).into_iter::<serde::de::IgnoredAny>();
+            values.next().unwrap().unwrap();
+            at = value_at + values.byte_offset();
+            // The encryption key's name was `key`, a name that now means etcd's key bytes.
+            let renamed = if name == "value_encrypted" { "\"keyName\":" } else { "\"key\":" };
+            out.push_str(&pinned[quote..at].replace("\"key\":", renamed));
+            continue;
+        }
+        let Some(&(etcd_name, _, text_name, lossy)) = REENCODED_BYTES_FIELDS.iter().find(|f| f.0 == name || f.1 == name) else {
+            out.push_str(&pinned[quote..value_at]);
+            at = value_at;
+            continue;
+        };
+        let (value, end) = json_string(pinned, value_at);
+        let bytes = if name == etcd_name { value.into_bytes() } else { b64.decode(value).unwrap() };
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => Some(t.to_string()),
+            Err(_) => lossy.then(|| String::from_utf8_lossy(&bytes).into_owned()),
+        };
+        // The next field of a pretty document goes on its own line, as indented as this one.
+        let indent = &out[out.rfind('\n').map_or(0, |n| n + 1)..];
+        let next_field = if sep == ": " { format!(",\n{indent}") } else { ",".to_string() };
+        let quoted = |s: &str| serde_json::to_string(s).unwrap();
+        out.push_str(&format!("{}{sep}{}", quoted(etcd_name), quoted(&b64.encode(&bytes))));
+        if let Some(text) = text {
+            out.push_str(&format!("{next_field}{}{sep}{}", quoted(text_name), quoted(&text)));
+        }
+        at = end;
+    }
+    out.push_str(&pinned[at..]);
+    out
+}
+
+/// The JSON string starting at `at` (a quote): its value and where it ends.
+fn json_string(text: &str, at: usize) -> (String, usize) {
+    let mut strings = serde_json::Deserializer::from_str(&text[at..]).into_iter::<String>();
+    let value = strings.next().unwrap().unwrap_or_else(|e| panic!("a JSON string at byte {at}: {e}"));
+    (value, at + strings.byte_offset())
+}
+
+/// The table shows text: each bytes field that is not UTF-8 is its base64 under etcd's name.
+const RENAMED_TABLE_FIELDS: &[(&str, &str)] =
+    &[("key_base64", "key"), ("range_end_base64", "range_end"), ("value_base64", "value"), ("context_base64", "context")];
+
 /// `wal`'s outputs on the recorded WALs, a damaged copy read past its damage and the crafted
 /// segment of every kind of line, byte for byte as pinned in tests/pinned/wal/ (recorded before
-/// the JSON moved from maps built in the CLI to typed views; only the renames above differ).
+/// the JSON moved from maps built in the CLI to typed views; only the renames and the bytes
+/// fields' encoding above differ).
 /// `ETCDSCOPE_WRITE_PINNED=1` records them again.
 #[test]
 fn wal_outputs_are_pinned() {
@@ -1035,6 +1116,14 @@ fn wal_outputs_are_pinned() {
                 continue;
             }
             let mut want = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let (exit, body) = want.split_once('\n').unwrap();
+            if format == "table" {
+                for (old, new) in RENAMED_TABLE_FIELDS {
+                    want = want.replace(&format!("\"{old}\":"), &format!("\"{new}\":"));
+                }
+            } else {
+                want = format!("{exit}\n{}", reencode_bytes_fields(body));
+            }
             for (old, new) in RENAMED_WAL_FIELDS {
                 want = want.replace(&format!("\"{old}\":"), &format!("\"{new}\":"));
             }

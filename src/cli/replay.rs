@@ -205,7 +205,7 @@ pub fn run(a: &ReplayArgs, out: &mut impl Write) -> CliResult {
 /// not a broken pipe to shrug off, since the cluster was being written to.
 fn record_lost(e: &std::io::Error, l: &ReplayLine) -> etcdscope::Error {
     let unrecorded = match (&l.outcome, l.revision) {
-        (Outcome::Written | Outcome::Overwritten, Some(rev)) => format!("; {} was written at revision {rev} and is not in the record", l.key),
+        (Outcome::Written | Outcome::Overwritten, Some(rev)) => format!("; {} was written at revision {rev} and is not in the record", l.key.text()),
         _ => String::new(),
     };
     etcdscope::Error::Output {
@@ -240,7 +240,7 @@ fn print_line(out: &mut impl Write, l: &ReplayLine) -> std::io::Result<()> {
         Outcome::Skipped => ("skipped", None),
     };
     let revision = revision.map_or_else(|| "-".to_string(), |r| r.to_string());
-    writeln!(out, "{}", table_row(outcome, &revision, &super::format::one_line(&l.key)))?;
+    writeln!(out, "{}", table_row(outcome, &revision, &super::format::one_line(&l.key.text())))?;
     let guard = (l.outcome == Outcome::WouldOverwrite).then(|| format!("if still at mod revision {}", l.live_mod_revision.unwrap_or(0)));
     for reason in guard.iter().chain(&l.reason) {
         writeln!(out, "{:indent$}{reason}", "", indent = OUTCOME_WIDTH + REVISION_WIDTH + 4)?;

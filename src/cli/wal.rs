@@ -287,7 +287,8 @@ fn table_line(line: &WalLine) -> String {
 }
 
 /// The DETAIL cell of an entry: a put's key and size, a delete's range, a txn's shape, a v2
-/// request's method and path; other requests as their JSON (what `-o jsonl` shows of them).
+/// request's method and path; other requests as their JSON (what `-o jsonl` shows of them, etcd's
+/// bytes fields as text where they are UTF-8: [`text_json`]).
 fn entry_detail(e: &EntryLine) -> String {
     let v3 = match &e.request {
         Request::V3 { request, .. } => Some(request.as_ref()),
@@ -312,10 +313,40 @@ fn entry_detail(e: &EntryLine) -> String {
         (_, _, Request::Undecodable(why)) => one_line(why),
         // Conf changes and the other v3 requests: their JSON, as one line.
         _ => match request_view(&e.request, &mut object_value) {
-            RequestView::ConfChange(c) => one_line(&serde_json::to_string(&c).unwrap_or_default()),
-            RequestView::ConfChangeV2(c) => one_line(&serde_json::to_string(&c).unwrap_or_default()),
-            RequestView::V3(r) => one_line(&format!("{} {}", r.op, r.body.as_ref().and_then(|b| serde_json::to_string(b).ok()).unwrap_or_default())),
+            RequestView::ConfChange(c) => one_line(&text_json(&c)),
+            RequestView::ConfChangeV2(c) => one_line(&text_json(&c)),
+            RequestView::V3(r) => one_line(&format!("{} {}", r.op, r.body.as_ref().map(text_json).unwrap_or_default())),
             _ => String::new(),
         },
+    }
+}
+
+/// etcd's bytes fields and the text written beside each in JSON (docs/architecture.md, "Keys,
+/// objects and two sides in JSON").
+const BYTES_WITH_TEXT: [(&str, &str); 4] = [("key", "keyText"), ("range_end", "rangeEndText"), ("value", "valueText"), ("context", "contextText")];
+
+/// A request's JSON as a table cell shows it: tables show text, so each bytes field that is
+/// UTF-8 shows its text under etcd's name; one that is not keeps its base64 there.
+fn text_json(request: &impl serde::Serialize) -> String {
+    let mut v = serde_json::to_value(request).unwrap_or_default();
+    bytes_as_text(&mut v);
+    v.to_string()
+}
+
+fn bytes_as_text(v: &mut Value) {
+    use base64::Engine;
+    match v {
+        Value::Object(m) => {
+            for (name, text_name) in BYTES_WITH_TEXT {
+                let Some(Value::String(text)) = m.shift_remove(text_name) else { continue };
+                let exact = m.get(name).and_then(Value::as_str).and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+                if exact.as_deref() == Some(text.as_bytes()) {
+                    m.insert(name.to_string(), Value::String(text));
+                }
+            }
+            m.values_mut().for_each(bytes_as_text);
+        }
+        Value::Array(a) => a.iter_mut().for_each(bytes_as_text),
+        _ => {}
     }
 }

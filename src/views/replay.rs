@@ -19,6 +19,7 @@ use crate::k8s::decoder::Decoder;
 use crate::k8s::key::{normalize_prefix, Namespace};
 use crate::live::LiveEtcd;
 use crate::snapshot::Snapshot;
+use crate::views::record::KeyFields;
 use base64::Engine;
 use rustc_hash::FxHashSet as HashSet;
 use serde::Serialize;
@@ -64,8 +65,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayLine {
-    pub key: String,
-    pub key_base64: String,
+    /// `key` (base64, exact) and `keyText`, as every record writes a key.
+    #[serde(flatten)]
+    pub key: KeyFields,
     pub outcome: Outcome,
     /// Why a key was skipped, or what else is worth knowing (a lease not attached).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,8 +146,7 @@ pub fn keys_from_diff(diff: &serde_json::Value, class: &str) -> Result<Vec<Vec<u
 
 fn line(key: &[u8], outcome: Outcome) -> ReplayLine {
     ReplayLine {
-        key: String::from_utf8_lossy(key).into_owned(),
-        key_base64: base64::engine::general_purpose::STANDARD.encode(key),
+        key: KeyFields(key.to_vec()),
         outcome,
         reason: None,
         source_mod_revision: None,
@@ -280,12 +281,12 @@ mod tests {
     use super::*;
 
     /// Our fields are lowerCamelCase; `key`, `revision` and `lease` are etcd's (issue 18:
-    /// `key_base64` and `value_size` were the exceptions).
+    /// `key_base64` and `value_size` were the exceptions); the key is written as every record
+    /// writes one, `key` base64 and `keyText` beside it.
     #[test]
     fn json_field_names_follow_the_convention() {
         let line = ReplayLine {
-            key: "/k".into(),
-            key_base64: "L2s=".into(),
+            key: KeyFields(b"/k\xff".to_vec()),
             outcome: Outcome::WouldWrite,
             reason: Some("r".into()),
             source_mod_revision: Some(3),
@@ -295,10 +296,9 @@ mod tests {
             lease: Some("7".into()),
         };
         let keys = |v: serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
-        assert_eq!(
-            keys(serde_json::to_value(&line).unwrap()),
-            ["key", "keyBase64", "outcome", "reason", "sourceModRevision", "liveModRevision", "revision", "valueSize", "lease"]
-        );
+        let json = serde_json::to_value(&line).unwrap();
+        assert_eq!((json["key"].as_str(), json["keyText"].as_str()), (Some("L2v/"), Some("/k\u{fffd}")));
+        assert_eq!(keys(json), ["key", "keyText", "outcome", "reason", "sourceModRevision", "liveModRevision", "revision", "valueSize", "lease"]);
         let summary = ReplaySummary::default();
         assert_eq!(
             keys(serde_json::to_value(ReplaySummaryLine { summary: &summary }).unwrap()["summary"].take()),

@@ -5,18 +5,23 @@
 //!
 //! Field names follow docs/architecture.md ("One JSON naming convention"): a field etcd's
 //! messages have keeps its protobuf name (`term`, `vote`, `commit`, `range_end`, `prev_kv`,
-//! `node_id`, `cluster_id`, …); ours are lowerCamelCase (`inDb`, `keyBase64`, `hardState`, …).
+//! `node_id`, `cluster_id`, …); ours are lowerCamelCase (`inDb`, `keyText`, `hardState`, …).
+//! A bytes field of etcd's is written as docs/architecture.md's "Keys, objects and two sides in
+//! JSON" says, with `views::record`'s helpers: etcd's name in base64 (`key`, `range_end`,
+//! `value`, `context`) and its text beside it (`keyText`, `rangeEndText`; `valueText` and
+//! `contextText` only when UTF-8). A value shown as a decoded Kubernetes object, or withheld,
+//! has no `value`: `valueBytes` with `object`, `valueEncrypted` or `valueRedacted`.
 //! Passwords and tokens are replaced by their lengths. A put's Kubernetes object is of the type
 //! the printer chooses (`O`): its text written in place, or a parsed value to indent.
 
 use crate::etcd::pb::{authpb, etcdserverpb, raftpb};
 use crate::k8s::decoder::ObjectJson;
+use crate::views::record::{key_entries, value_entries};
 use crate::views::wal::{DamageReport, EntryLine, InvalidReport, MemberState, OtherRecord, RecordAt, Request, StoredValue, WalLine, WalSummary};
 use crate::wal::record::entry_type_name;
 use crate::wal::request::v3_op;
 use crate::wal::snap::SnapStatus;
 use crate::wal::startup::{StartFrom, StartPoint};
-use base64::Engine;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -38,14 +43,6 @@ pub struct Withheld<'a>(pub &'a str);
 impl Serialize for Withheld<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&format_args!("<redacted, {} bytes>", self.0.len()))
-    }
-}
-
-/// Writes bytes under `name` when they are UTF-8 text, else in base64 under `base64_name`.
-fn bytes_entry<M: SerializeMap>(m: &mut M, name: &'static str, base64_name: &'static str, bytes: &[u8]) -> Result<(), M::Error> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => m.serialize_entry(name, text),
-        Err(_) => m.serialize_entry(base64_name, &base64::engine::general_purpose::STANDARD.encode(bytes)),
     }
 }
 
@@ -264,7 +261,7 @@ impl ConfContext<'_> {
         match self {
             ConfContext::None => Ok(()),
             ConfContext::Member(v) => m.serialize_entry("member", v),
-            ConfContext::Bytes(b) => bytes_entry(m, "context", "contextBase64", b),
+            ConfContext::Bytes(b) => value_entries(m, "context", "contextText", b),
         }
     }
 }
@@ -440,7 +437,8 @@ pub struct LeaseCheckpointView {
     pub remaining_ttl: i64,
 }
 
-/// A key range: `key`, and `range_end` when set (each as text, or base64 when not UTF-8).
+/// A key range: `key`, and `range_end` when set, each in base64 with its text beside it
+/// (`keyText`, `rangeEndText`).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyRange<'a> {
     pub key: &'a [u8],
@@ -449,9 +447,9 @@ pub struct KeyRange<'a> {
 
 impl KeyRange<'_> {
     fn write<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
-        bytes_entry(m, "key", "keyBase64", self.key)?;
+        key_entries(m, "key", "keyText", self.key)?;
         if !self.range_end.is_empty() {
-            bytes_entry(m, "range_end", "rangeEndBase64", self.range_end)?;
+            key_entries(m, "range_end", "rangeEndText", self.range_end)?;
         }
         Ok(())
     }
@@ -542,18 +540,20 @@ pub struct PutView<'a, O> {
     pub op: Option<&'static str>,
 }
 
+/// The encryption provider and the name of its key (EncryptionConfiguration's `keys[].name`).
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct EncryptedView<'a> {
     provider: &'a str,
-    key: &'a str,
+    key_name: &'a str,
 }
 
 impl<O: Serialize> Serialize for PutView<'_, O> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        bytes_entry(&mut m, "key", "keyBase64", self.key)?;
+        key_entries(&mut m, "key", "keyText", self.key)?;
         match &self.value {
-            ValueView::Bytes(b) => bytes_entry(&mut m, "value", "valueBase64", b)?,
+            ValueView::Bytes(b) => value_entries(&mut m, "value", "valueText", b)?,
             ValueView::Object { bytes, encoding, object } => {
                 m.serialize_entry("valueBytes", bytes)?;
                 m.serialize_entry("valueEncoding", encoding)?;
@@ -561,7 +561,7 @@ impl<O: Serialize> Serialize for PutView<'_, O> {
             }
             ValueView::Encrypted { bytes, provider, key_name } => {
                 m.serialize_entry("valueBytes", bytes)?;
-                m.serialize_entry("valueEncrypted", &EncryptedView { provider, key: key_name })?;
+                m.serialize_entry("valueEncrypted", &EncryptedView { provider, key_name })?;
             }
             ValueView::SecretWithheld { bytes } => {
                 m.serialize_entry("valueBytes", bytes)?;
@@ -624,7 +624,7 @@ impl Serialize for CompareView<'_> {
             CompareWith::CreateRevision(v) => m.serialize_entry("create_revision", &v)?,
             CompareWith::ModRevision(v) => m.serialize_entry("mod_revision", &v)?,
             CompareWith::Lease(v) => m.serialize_entry("lease", &Hex(v as u64))?,
-            CompareWith::Value(v) => bytes_entry(&mut m, "value", "valueBase64", v)?,
+            CompareWith::Value(v) => value_entries(&mut m, "value", "valueText", v)?,
             CompareWith::ValueWithheld(len) => m.serialize_entry("valueRedacted", &format!("<redacted: {len} bytes of a Secret; --show-secrets to show>"))?,
         }
         m.end()
