@@ -23,7 +23,7 @@ pub fn lossy_text<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> 
     s.serialize_str(&String::from_utf8_lossy(bytes))
 }
 
-/// Bytes that serialize as [`base64`].
+/// Bytes that serialize as [`base64()`].
 #[derive(Debug, Clone, Copy)]
 pub struct Base64<'a>(pub &'a [u8]);
 
