@@ -13,6 +13,9 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_k8s_snapshot import varint  # noqa: E402
+
 POLY = 0x82F63B78
 TABLE = []
 for i in range(256):
@@ -27,15 +30,6 @@ def crc32c(crc, data):
     for b in data:
         crc = TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
     return crc ^ 0xFFFFFFFF
-
-
-def varint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
 
 
 def field_bytes(n, b):
