@@ -17,7 +17,8 @@
 //! views    status, kv_get, get, wal, history, diff, export (`sqlite`), rebuild, replay
 //!          (`live`), check, analyze, hash, salvage, compare: typed values ready to print
 //!          (`Serialize`), and the files rebuild, salvage and export write (the library never
-//!          prints); beside them clock, cluster, ids, parallel and progress, which views share
+//!          prints); beside them clock, cluster, ids, parallel, progress and table (a type's
+//!          printer columns), which views share
 //! protowire  the protobuf wire format, read without copying (used by etcd and k8s)
 //! cancel   a token long views check, so a signal or a caller can stop them between items
 //! output   files and directories written under a temporary name and renamed when whole

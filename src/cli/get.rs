@@ -2,7 +2,6 @@
 //! json|yaml` (a `kind: List` for listings), `-o name`, JSON Lines, and a jsonpath subset; and
 //! kubectl's common flags: --no-headers, --show-labels, -L, --ignore-not-found, --chunk-size.
 
-use super::columns::Cell;
 use super::format::{cell, kubectl_printed, printable_key, table};
 use super::formats::{GetOutput, GetOutputParser};
 use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
@@ -13,6 +12,7 @@ use etcdscope::k8s::select::{FieldSelector, LabelSelector};
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::get::{get, Found, GetQuery};
+use etcdscope::views::table::Cell;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -566,7 +566,7 @@ struct Tables {
 impl Tables {
     fn new(a: &GetArgs, ns: &Namespace, snap: &Snapshot<'_>, decoder: &Decoder) -> Result<Tables, CliError> {
         let (now, clock) = match &a.now {
-            Some(t) => (Some(super::age::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?), None),
+            Some(t) => (Some(etcdscope::views::clock::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?), None),
             None => {
                 let clock = etcdscope::views::clock::snapshot_time(snap, decoder, &a.etcd_prefix, &super::interrupt::watch())?;
                 (clock.as_ref().map(|c| c.seconds), clock)
@@ -600,9 +600,9 @@ impl Tables {
         let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
         let mut row = vec![Cell::Text(name)];
         match info.printer_columns.as_deref() {
-            Some(cols) => row.extend(super::columns::printer_cells_deferred(cols, o, self.wide)),
+            Some(cols) => row.extend(etcdscope::views::table::printer_cells_deferred(cols, o, self.wide)),
             None => {
-                let (_, cells, age_at) = super::columns::columns(info, o, self.wide);
+                let (_, cells, age_at) = etcdscope::views::table::columns(info, o, self.wide);
                 let mut cells: Vec<Cell> = cells.into_iter().map(Cell::Text).collect();
                 cells.insert(age_at.min(cells.len()), Cell::Since(created));
                 row.extend(cells);
@@ -631,9 +631,9 @@ impl Tables {
         for (info, rows) in self.groups {
             let with_ns = self.with_ns_scope && info.namespaced;
             let mut header = match info.printer_columns.as_deref() {
-                Some(cols) => super::columns::printer_headers(cols, self.wide),
+                Some(cols) => etcdscope::views::table::printer_headers(cols, self.wide),
                 None => {
-                    let (mut h, _, age_at) = super::columns::columns(&info, &json!({}), self.wide);
+                    let (mut h, _, age_at) = etcdscope::views::table::columns(&info, &json!({}), self.wide);
                     h.insert(age_at, "AGE".into());
                     h
                 }
@@ -689,5 +689,5 @@ fn label_cells(o: &Value, keys: &[String], show_labels: bool) -> Vec<String> {
 }
 
 fn created(o: &Value) -> Option<i64> {
-    o.pointer("/metadata/creationTimestamp").and_then(Value::as_str).and_then(super::age::parse_rfc3339)
+    o.pointer("/metadata/creationTimestamp").and_then(Value::as_str).and_then(etcdscope::views::clock::parse_rfc3339)
 }

@@ -8,10 +8,8 @@ macro_rules! say {
     };
 }
 
-mod age;
 mod analyze;
 mod check;
-mod columns;
 mod compare;
 mod decode;
 mod decoding;

@@ -20,4 +20,5 @@ pub mod record;
 pub mod replay;
 pub mod salvage;
 pub mod status;
+pub mod table;
 pub mod wal;

@@ -1,6 +1,10 @@
-//! Default table columns per common type, as kubectl prints them (between NAME and AGE).
+//! The columns of a Kubernetes table, as the API server's printers make them and kubectl shows
+//! them: per built-in type its default and `-o wide` columns (between NAME and AGE), a CRD's
+//! additionalPrinterColumns, and kubectl's AGE. `get` lays them out; the API server `serve`
+//! will answer with the same rows.
 
-use etcdscope::k8s::resources::{PrinterColumn, ResourceInfo};
+use crate::k8s::resources::{PrinterColumn, ResourceInfo};
+use crate::views::clock::parse_rfc3339;
 use serde_json::Value;
 
 fn s<'a>(o: &'a Value, ptr: &str) -> &'a str {
@@ -308,7 +312,7 @@ pub fn printer_headers(cols: &[PrinterColumn], wide: bool) -> Vec<String> {
 }
 
 /// A table cell, or an age, shown once every row is in (relative to `--now`, else to the
-/// snapshot's clock, [`etcdscope::views::clock`]).
+/// snapshot's clock, [`crate::views::clock`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
     Text(String),
@@ -320,7 +324,7 @@ impl Cell {
     pub fn show(self, now: i64) -> String {
         match self {
             Cell::Text(t) => t,
-            Cell::Since(Some(t)) => super::age::human_duration(now - t),
+            Cell::Since(Some(t)) => human_duration(now - t),
             Cell::Since(None) => "<unknown>".into(),
         }
     }
@@ -339,7 +343,7 @@ pub fn printer_cells_deferred(cols: &[PrinterColumn], o: &Value, wide: bool) -> 
     cols.iter()
         .filter(|c| wide || c.priority == 0)
         .map(|c| {
-            let v = etcdscope::k8s::jsonpath::first(&c.json_path, o).ok().flatten();
+            let v = crate::k8s::jsonpath::first(&c.json_path, o).ok().flatten();
             let cell = match (c.kind.as_str(), v) {
                 (_, None | Some(Value::Null)) => None,
                 ("string", Some(Value::String(s))) => Some(s.clone()),
@@ -348,7 +352,7 @@ pub fn printer_cells_deferred(cols: &[PrinterColumn], o: &Value, wide: bool) -> 
                 ("number", Some(Value::Number(n))) => n.as_f64().map(go_float),
                 ("boolean", Some(Value::Bool(b))) => Some(b.to_string()),
                 ("date", Some(Value::String(t))) => {
-                    return match super::age::parse_rfc3339(t) {
+                    return match parse_rfc3339(t) {
                         Some(t) => Cell::Since(Some(t)),
                         None => Cell::Text("<invalid>".into()),
                     };
@@ -385,6 +389,47 @@ fn go_float(f: f64) -> String {
     }
 }
 
+/// kubectl's human-readable duration (apimachinery's HumanDuration).
+pub fn human_duration(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    if seconds < 0 {
+        return "0s".into();
+    }
+    if seconds < 120 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        let s = seconds % 60;
+        return if s == 0 { format!("{minutes}m") } else { format!("{minutes}m{s}s") };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = minutes / 60;
+    if hours < 8 {
+        let m = minutes % 60;
+        return if m == 0 { format!("{hours}h") } else { format!("{hours}h{m}m") };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        let h = hours % 24;
+        return if h == 0 { format!("{}d", hours / 24) } else { format!("{}d{h}h", hours / 24) };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let dy = hours / 24 % 365;
+        return if dy == 0 { format!("{}y", hours / 24 / 365) } else { format!("{}y{dy}d", hours / 24 / 365) };
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,7 +446,7 @@ mod tests {
 
     #[test]
     fn restart_counts_near_i64_max_saturate() {
-        let pods = etcdscope::k8s::resources::built_in().into_iter().find(|r| r.group.is_empty() && r.resource == "pods").unwrap();
+        let pods = crate::k8s::resources::built_in().into_iter().find(|r| r.group.is_empty() && r.resource == "pods").unwrap();
         let o = serde_json::json!({"status": {"containerStatuses": [
             {"restartCount": i64::MAX}, {"restartCount": i64::MAX}, {"restartCount": 1}]}});
         assert_eq!(columns(&pods, &o, false).1[2], i64::MAX.to_string());
@@ -425,9 +470,29 @@ mod tests {
         let o = serde_json::json!({"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z"},
             "spec": {"replicas": 3, "ratio": 0.25, "paused": false, "name": "x"},
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
-        let now = super::super::age::parse_rfc3339("2026-01-01T00:05:00Z").unwrap();
+        let now = parse_rfc3339("2026-01-01T00:05:00Z").unwrap();
         assert_eq!(printer_headers(&cols, false), ["READY", "REPLICAS", "RATIO", "PAUSED", "MISSING", "WRONG", "AGE"]);
         assert_eq!(printer_cells(&cols, &o, now, false), ["True", "3", "0.25", "false", "<none>", "<none>", "5m"]);
         assert_eq!(printer_cells(&cols, &o, now, true).last().unwrap(), "x");
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20.5+01:00"), Some(1_700_000_000 - 3600));
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(human_duration(5), "5s");
+        assert_eq!(human_duration(150), "2m30s");
+        assert_eq!(human_duration(900), "15m");
+        assert_eq!(human_duration(3 * 3600 + 120), "3h2m");
+        assert_eq!(human_duration(30 * 3600), "30h");
+        assert_eq!(human_duration(3 * 86400 + 3600), "3d1h");
+        assert_eq!(human_duration(100 * 86400), "100d");
+        assert_eq!(human_duration(3 * 365 * 86400 + 86400 * 5), "3y5d");
     }
 }
