@@ -338,7 +338,7 @@ pub fn printer_cells(cols: &[PrinterColumn], o: &Value, now: i64, wide: bool) ->
     printer_cells_deferred(cols, o, wide).into_iter().map(|c| c.show(now)).collect()
 }
 
-/// [`printer_cells`] with the ages left to compute.
+/// A custom resource's cells with the ages left to compute (see `printer_cells` in the tests for them shown).
 pub fn printer_cells_deferred(cols: &[PrinterColumn], o: &Value, wide: bool) -> Vec<Cell> {
     cols.iter()
         .filter(|c| wide || c.priority == 0)
