@@ -330,15 +330,15 @@ impl Cell {
     }
 }
 
-/// A custom resource's cells, as the API server's table for CRDs makes them: the first value the
-/// column's JSONPath selects, typed by the column (a value of the wrong type, or none, is
-/// `<none>`); `date` columns as an age relative to `now`.
+/// [`printer_cells_deferred`] with the ages shown relative to `now`.
 #[cfg(test)]
 pub fn printer_cells(cols: &[PrinterColumn], o: &Value, now: i64, wide: bool) -> Vec<String> {
     printer_cells_deferred(cols, o, wide).into_iter().map(|c| c.show(now)).collect()
 }
 
-/// A custom resource's cells with the ages left to compute (see `printer_cells` in the tests for them shown).
+/// A custom resource's cells, as the API server's table for CRDs makes them: the first value the
+/// column's JSONPath selects, typed by the column (a value of the wrong type, or none, is
+/// `<none>`); `date` columns as an age, computed once every row is in ([`Cell::Since`]).
 pub fn printer_cells_deferred(cols: &[PrinterColumn], o: &Value, wide: bool) -> Vec<Cell> {
     cols.iter()
         .filter(|c| wide || c.priority == 0)
