@@ -20,6 +20,7 @@
 //!          prints); beside them clock, cluster, ids, parallel, progress and table (a type's
 //!          printer columns), which views share
 //! protowire  the protobuf wire format, read without copying (used by etcd and k8s)
+//! serve    the Kubernetes API over views (issue 19, being built: the request parser so far)
 //! cancel   a token long views check, so a signal or a caller can stop them between items
 //! output   files and directories written under a temporary name and renamed when whole
 //! ```
@@ -37,6 +38,7 @@ pub mod k8s;
 pub mod live;
 pub mod output;
 pub mod protowire;
+pub mod serve;
 pub mod snapshot;
 pub mod source;
 pub mod views;

@@ -92,7 +92,8 @@ replay_tests!(
     query,
     salvage,
     compare,
-    analyze
+    analyze,
+    serve_request
 );
 
 #[test]

@@ -52,6 +52,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("salvage", salvage),
     ("compare", compare),
     ("analyze", analyze),
+    ("serve_request", serve_request),
 ];
 
 /// Inputs are cut to this size, so one run stays in milliseconds.
@@ -1002,5 +1003,32 @@ pub fn analyze(data: &[u8]) {
         if let Ok(a) = analyze_view(&snap, decoder, prefix, &by, r.below(12), &Default::default()) {
             let _ = (a.groups.len(), a.top.len(), a.notes.len(), a.total.history_bytes);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// serve: the request parser
+
+/// `serve`'s request parser: the first byte picks the method, the rest is `PATH[?QUERY]`. Every
+/// refusal must be a client error (4xx) that serializes; every accepted read keeps its parts
+/// free of `/`.
+pub fn serve_request(data: &[u8]) {
+    use etcdscope::serve::request::{parse, Request};
+    let data = bounded(data);
+    let Some((&m, rest)) = data.split_first() else { return };
+    let method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"][usize::from(m % 8)];
+    let text = String::from_utf8_lossy(rest);
+    let (path, query) = text.split_once('?').unwrap_or((&text, ""));
+    match parse(method, path, query) {
+        Err(status) => {
+            assert!((400..500).contains(&status.code), "{method} {text:?}: {status:?}");
+            serde_json::to_vec(&status).expect("a Status serializes");
+        }
+        Ok(Request::Resource(r)) => {
+            for part in [Some(&r.resource), r.namespace.as_ref(), r.name.as_ref(), r.subresource.as_ref()].into_iter().flatten() {
+                assert!(!part.is_empty() && !part.contains('/'), "{method} {text:?}: {r:?}");
+            }
+        }
+        Ok(_) => {}
     }
 }

@@ -1,0 +1,107 @@
+//! metav1.Status: how the Kubernetes API server says a request failed. Clients read `code` and
+//! `reason` (kubectl prints `Error from server (<reason>): <message>`), so each refusal names the
+//! reason the API server would give for the same request.
+
+use serde::Serialize;
+
+/// A failed request's answer, serialized as the API server writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub kind: &'static str,
+    #[serde(rename = "apiVersion")]
+    pub api_version: &'static str,
+    pub metadata: Empty,
+    pub status: &'static str,
+    pub message: String,
+    pub reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Box<Details>>,
+    pub code: u16,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Details {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub group: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Cause>,
+}
+
+/// One field's error, as `details.causes` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    pub reason: &'static str,
+    pub message: String,
+    pub field: String,
+}
+
+impl Status {
+    fn failure(code: u16, reason: &'static str, message: String) -> Status {
+        Status { kind: "Status", api_version: "v1", metadata: Empty {}, status: "Failure", message, reason, details: None, code }
+    }
+
+    /// 400: the request itself is malformed.
+    pub fn bad_request(message: impl Into<String>) -> Status {
+        Status::failure(400, "BadRequest", message.into())
+    }
+
+    /// 404: no such path, resource or object.
+    pub fn not_found(message: impl Into<String>) -> Status {
+        Status::failure(404, "NotFound", message.into())
+    }
+
+    /// 405: a write, or a verb the resource does not have.
+    pub fn method_not_supported(message: impl Into<String>) -> Status {
+        Status::failure(405, "MethodNotAllowed", message.into())
+    }
+
+    /// 406: no representation the client accepts.
+    pub fn not_acceptable(message: impl Into<String>) -> Status {
+        Status::failure(406, "NotAcceptable", message.into())
+    }
+
+    /// 410: a resource version or continue token older than what is kept.
+    pub fn expired(message: impl Into<String>) -> Status {
+        Status::failure(410, "Expired", message.into())
+    }
+
+    /// 422 on `ListOptions` (group meta.k8s.io), one cause per field error, as the API server
+    /// refuses list options that contradict each other.
+    pub fn invalid_list_options(causes: Vec<Cause>) -> Status {
+        let errors: Vec<String> = causes.iter().map(|c| c.message.clone()).collect();
+        let message = match errors.as_slice() {
+            [one] => format!("ListOptions.meta.k8s.io \"\" is invalid: {one}"),
+            many => format!("ListOptions.meta.k8s.io \"\" is invalid: [{}]", many.join(", ")),
+        };
+        let mut s = Status::failure(422, "Invalid", message);
+        s.details = Some(Box::new(Details { group: "meta.k8s.io".into(), kind: "ListOptions".into(), causes, ..Details::default() }));
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_serialize_as_the_api_server_writes_them() {
+        let s = serde_json::to_string(&Status::expired("The resourceVersion for the provided list is too old.")).unwrap();
+        assert_eq!(
+            s,
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"The resourceVersion for the provided list is too old.","reason":"Expired","code":410}"#
+        );
+        let cause = Cause { reason: "FieldValueForbidden", message: "resourceVersionMatch: Forbidden: x".into(), field: "resourceVersionMatch".into() };
+        let v = serde_json::to_value(Status::invalid_list_options(vec![cause])).unwrap();
+        assert_eq!(v["code"], 422);
+        assert_eq!(v["message"], "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: x");
+        assert_eq!(v["details"]["kind"], "ListOptions");
+        assert_eq!(v["details"]["causes"][0]["field"], "resourceVersionMatch");
+    }
+}
