@@ -201,12 +201,10 @@ impl Source {
             (Trailer::Mismatch { stored: stored_bytes, computed }, computed)
         }
     }
-}
 
-impl Source {
     /// SHA-256 of [`Source::db_bytes`], read with `pread` into a buffer that stays in the
     /// core's cache rather than through the map: SHA-NI hashing straight out of page-cache
-    /// pages runs about 25% slower (docs/benchmarks.md, "status"). Falls back to the map
+    /// pages took about a fifth longer (docs/benchmarks.md, "status"). Falls back to the map
     /// if the file reads short or fails (it changed under us; the map says what is there).
     fn sha256_of_db(&self) -> [u8; 32] {
         use std::os::unix::fs::FileExt;
@@ -221,6 +219,7 @@ impl Source {
                     hasher.update(&buf[..n]);
                     at += n as u64;
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 _ => return Sha256::digest(self.db_bytes()).into(),
             }
         }

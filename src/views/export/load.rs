@@ -10,8 +10,8 @@ use crate::etcd::members::Membership;
 use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::{Decoded, Decoder};
-use crate::k8s::envelope::stored_encoding;
-use crate::k8s::facts::{from_json_text, object_facts, ObjectFacts, Wants};
+use crate::k8s::envelope::{stored_encoding, PROTOBUF_MAGIC};
+use crate::k8s::facts::{from_json_text, stored_facts, ObjectFacts, Wants};
 use crate::k8s::key::{normalize_prefix, Catalog, Located};
 use crate::snapshot::Snapshot;
 use crate::views::parallel::ordered_map;
@@ -383,12 +383,15 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
             Decoded::Object { json, encoding, secret, .. } => {
                 decoded_secret = Some(secret);
                 let wants = Wants::for_resource(group, resource);
-                // A Secret's metadata is redacted in its rendered JSON (kubectl's last-applied
-                // annotation holds its data): its columns come from that, never the stored bytes.
-                let columns = if secret && !decoder.options.show_secrets {
-                    from_json_text(json.as_str().as_bytes(), wants)
+                // Plain protobuf is read off the wire; anything else (encrypted, JSON, CBOR) from
+                // the text just rendered, so nothing is decrypted or converted twice. A Secret's
+                // metadata is redacted in its rendering (kubectl's last-applied annotation holds
+                // its data): its columns come from that, never from the stored bytes.
+                let hidden_secret = secret && !decoder.options.show_secrets;
+                let columns = if kv.value.starts_with(PROTOBUF_MAGIC) && !hidden_secret {
+                    stored_facts(&decoder.schemas, kv.value, wants)
                 } else {
-                    object_facts(decoder, kv.key, kv.value, wants)
+                    from_json_text(json.as_str().as_bytes(), wants)
                 };
                 let columns = columns.unwrap_or_default();
                 (Some(encoding), Some(json.into_string()), None, columns)
