@@ -324,13 +324,10 @@ fn hazards_text(r: &DiffResult) -> String {
     t
 }
 
-/// A path as one shell word: quoted when it holds anything but plain path characters.
+/// A path as one shell word, quoted as the rebuild start command quotes (shlex), then escaped
+/// like every other text from the input that reaches a terminal.
 fn shell_word(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@,".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", cell(s).replace('\'', r"'\''"))
-    }
+    cell(&shlex::try_quote(s).unwrap_or(std::borrow::Cow::Borrowed(s)))
 }
 
 /// `pod/web -n team-a` for an object key, the key itself otherwise.

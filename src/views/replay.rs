@@ -117,8 +117,8 @@ pub fn target_behind(source_revision: i64, target_revision: i64) -> Option<Strin
         format!(
             "the live cluster is at revision {target_revision}, below the snapshot's {source_revision}: it was restored without a revision bump, so \
              watchers and caches (Kubernetes informers) that saw later revisions may miss its writes, this replay's included; restore it with \
-             `etcdscope rebuild BACKUP --bump-revision N --mark-compacted`, N at least {}",
-            source_revision - target_revision
+             `etcdscope rebuild BACKUP --out DIR --bump-revision N --mark-compacted`, N at least {}",
+            source_revision.saturating_sub(target_revision)
         )
     })
 }
@@ -317,5 +317,15 @@ mod tests {
         assert!(err.to_string().contains("base64 key"), "{err}");
         let err = keys_from_diff(&serde_json::json!({"lost": [{"key": "/c"}]}), "lost").unwrap_err();
         assert!(err.to_string().contains("key (base64)"), "{err}");
+    }
+
+    /// The live revision comes from the network: any value gives a message, never an overflow,
+    /// and the advised command is one `rebuild` accepts (it needs --out).
+    #[test]
+    fn target_behind_takes_any_revision() {
+        let w = target_behind(63, i64::MIN).expect("behind");
+        assert!(w.contains(&format!("N at least {}", i64::MAX)), "{w}");
+        assert!(w.contains("rebuild BACKUP --out DIR --bump-revision"), "{w}");
+        assert_eq!(target_behind(63, 63), None);
     }
 }

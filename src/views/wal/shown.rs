@@ -654,8 +654,10 @@ impl<'a, O> Values<'a, '_, O> {
         match self.stored.next() {
             Some(StoredValue::Object { json, encoding }) => ValueView::Object { bytes: bytes.len(), encoding, object: (self.object)(json) },
             Some(StoredValue::Encrypted { provider, key_name }) => ValueView::Encrypted { bytes: bytes.len(), provider, key_name },
-            Some(StoredValue::SecretRedacted) => ValueView::SecretWithheld { bytes: bytes.len() },
-            Some(StoredValue::Bytes) | None => ValueView::Bytes(bytes),
+            Some(StoredValue::Bytes) => ValueView::Bytes(bytes),
+            // Every put has its vetted value (views::wal pairs them in `puts` order); one
+            // without is withheld rather than shown unvetted.
+            Some(StoredValue::SecretRedacted) | None => ValueView::SecretWithheld { bytes: bytes.len() },
         }
     }
 
@@ -719,76 +721,72 @@ impl<'a, O> Values<'a, '_, O> {
             request_id: (id != 0).then_some(Hex(id)),
             username: header.map(|h| h.username.as_str()).filter(|u| !u.is_empty()),
             auth_revision: header.map(|h| h.auth_revision).filter(|&a| a != 0),
-            body: (op != "none").then(|| self.v3_body(r)),
+            body: (op != "none").then(|| self.v3_body(op, r)),
         }
     }
 
-    fn v3_body(&mut self, r: &'a etcdserverpb::InternalRaftRequest) -> V3Body<'a, O> {
+    /// The body of the request `op` names ([`v3_op`]: the first field set, in one order for
+    /// the label and the body).
+    fn v3_body(&mut self, op: &str, r: &'a etcdserverpb::InternalRaftRequest) -> V3Body<'a, O> {
         let range = |key: &'a [u8], range_end: &'a [u8]| KeyRange { key, range_end };
-        if let Some(p) = &r.put {
-            V3Body::Put(self.put(p, None))
-        } else if let Some(d) = &r.delete_range {
-            V3Body::Range(RangeView { range: range(&d.key, &d.range_end), prev_kv: d.prev_kv, op: None })
-        } else if let Some(t) = &r.txn {
-            V3Body::Txn(self.txn(t))
-        } else if let Some(rr) = &r.range {
-            V3Body::Range(RangeView { range: range(&rr.key, &rr.range_end), prev_kv: false, op: None })
-        } else if let Some(c) = &r.compaction {
-            V3Body::Compaction { revision: c.revision, physical: c.physical }
-        } else if let Some(g) = &r.lease_grant {
-            V3Body::LeaseGrant { id: Hex(g.id as u64), ttl: g.ttl }
-        } else if let Some(l) = &r.lease_revoke {
-            V3Body::LeaseRevoke { id: Hex(l.id as u64) }
-        } else if let Some(c) = &r.lease_checkpoint {
-            V3Body::LeaseCheckpoint {
+        let body = match op {
+            "put" => r.put.as_ref().map(|p| V3Body::Put(self.put(p, None))),
+            "delete_range" => r.delete_range.as_ref().map(|d| V3Body::Range(RangeView { range: range(&d.key, &d.range_end), prev_kv: d.prev_kv, op: None })),
+            "txn" => r.txn.as_ref().map(|t| V3Body::Txn(self.txn(t))),
+            "range" => r.range.as_ref().map(|rr| V3Body::Range(RangeView { range: range(&rr.key, &rr.range_end), prev_kv: false, op: None })),
+            "compaction" => r.compaction.as_ref().map(|c| V3Body::Compaction { revision: c.revision, physical: c.physical }),
+            "lease_grant" => r.lease_grant.as_ref().map(|g| V3Body::LeaseGrant { id: Hex(g.id as u64), ttl: g.ttl }),
+            "lease_revoke" => r.lease_revoke.as_ref().map(|l| V3Body::LeaseRevoke { id: Hex(l.id as u64) }),
+            "lease_checkpoint" => r.lease_checkpoint.as_ref().map(|c| V3Body::LeaseCheckpoint {
                 checkpoints: c.checkpoints.iter().map(|c| LeaseCheckpointView { id: Hex(c.id as u64), remaining_ttl: c.remaining_ttl }).collect(),
+            }),
+            "alarm" => {
+                r.alarm.as_ref().map(|a| V3Body::Alarm { action: a.action().as_str_name(), member_id: Hex(a.member_id), alarm: a.alarm().as_str_name() })
             }
-        } else if let Some(a) = &r.alarm {
-            V3Body::Alarm { action: a.action().as_str_name(), member_id: Hex(a.member_id), alarm: a.alarm().as_str_name() }
-        } else if let Some(a) = &r.authenticate {
-            V3Body::Authenticate { name: &a.name, password: Withheld(&a.password), simple_token: Withheld(&a.simple_token) }
-        } else if let Some(u) = &r.auth_user_add {
-            V3Body::UserAdd {
+            "authenticate" => r.authenticate.as_ref().map(|a| V3Body::Authenticate {
+                name: &a.name,
+                password: Withheld(&a.password),
+                simple_token: Withheld(&a.simple_token),
+            }),
+            "auth_user_add" => r.auth_user_add.as_ref().map(|u| V3Body::UserAdd {
                 name: &u.name,
                 password: Withheld(&u.password),
                 hashed_password: Withheld(&u.hashed_password),
                 no_password: u.options.as_ref().is_some_and(|o: &authpb::UserAddOptions| o.no_password),
-            }
-        } else if let Some(u) = &r.auth_user_change_password {
-            V3Body::UserChangePassword { name: &u.name, password: Withheld(&u.password), hashed_password: Withheld(&u.hashed_password) }
-        } else if let Some(u) = &r.auth_user_delete {
-            V3Body::Name { name: &u.name }
-        } else if let Some(u) = &r.auth_user_get {
-            V3Body::Name { name: &u.name }
-        } else if let Some(g) = &r.auth_user_grant_role {
-            V3Body::UserRole { user: &g.user, role: &g.role }
-        } else if let Some(g) = &r.auth_user_revoke_role {
-            V3Body::NameRole { name: &g.name, role: &g.role }
-        } else if let Some(a) = &r.auth_role_add {
-            V3Body::Name { name: &a.name }
-        } else if let Some(a) = &r.auth_role_delete {
-            V3Body::Role { role: &a.role }
-        } else if let Some(a) = &r.auth_role_get {
-            V3Body::Role { role: &a.role }
-        } else if let Some(g) = &r.auth_role_grant_permission {
-            let perm = g.perm.as_ref().map(|p| PermissionView { range: range(&p.key, &p.range_end), perm_type: p.perm_type().as_str_name() });
-            V3Body::GrantPermission { name: &g.name, perm }
-        } else if let Some(g) = &r.auth_role_revoke_permission {
-            V3Body::RevokePermission(RevokePermissionView { range: range(&g.key, &g.range_end), role: &g.role })
-        } else if let Some(c) = &r.cluster_version_set {
-            V3Body::ClusterVersion { ver: &c.ver }
-        } else if let Some(c) = &r.cluster_member_attr_set {
-            let attrs = c.member_attributes.as_ref();
-            V3Body::MemberAttributes {
-                member_id: Hex(c.member_id),
-                name: attrs.map(|a| a.name.as_str()),
-                client_urls: attrs.map_or(&[], |a| a.client_urls.as_slice()),
-            }
-        } else if let Some(d) = &r.downgrade_info_set {
-            V3Body::Downgrade { enabled: d.enabled, ver: &d.ver }
-        } else {
-            V3Body::Nothing {}
-        }
+            }),
+            "auth_user_change_password" => r.auth_user_change_password.as_ref().map(|u| V3Body::UserChangePassword {
+                name: &u.name,
+                password: Withheld(&u.password),
+                hashed_password: Withheld(&u.hashed_password),
+            }),
+            "auth_user_delete" => r.auth_user_delete.as_ref().map(|u| V3Body::Name { name: &u.name }),
+            "auth_user_get" => r.auth_user_get.as_ref().map(|u| V3Body::Name { name: &u.name }),
+            "auth_user_grant_role" => r.auth_user_grant_role.as_ref().map(|g| V3Body::UserRole { user: &g.user, role: &g.role }),
+            "auth_user_revoke_role" => r.auth_user_revoke_role.as_ref().map(|g| V3Body::NameRole { name: &g.name, role: &g.role }),
+            "auth_role_add" => r.auth_role_add.as_ref().map(|a| V3Body::Name { name: &a.name }),
+            "auth_role_delete" => r.auth_role_delete.as_ref().map(|a| V3Body::Role { role: &a.role }),
+            "auth_role_get" => r.auth_role_get.as_ref().map(|a| V3Body::Role { role: &a.role }),
+            "auth_role_grant_permission" => r.auth_role_grant_permission.as_ref().map(|g| {
+                let perm = g.perm.as_ref().map(|p| PermissionView { range: range(&p.key, &p.range_end), perm_type: p.perm_type().as_str_name() });
+                V3Body::GrantPermission { name: &g.name, perm }
+            }),
+            "auth_role_revoke_permission" => r
+                .auth_role_revoke_permission
+                .as_ref()
+                .map(|g| V3Body::RevokePermission(RevokePermissionView { range: range(&g.key, &g.range_end), role: &g.role })),
+            "cluster_version_set" => r.cluster_version_set.as_ref().map(|c| V3Body::ClusterVersion { ver: &c.ver }),
+            "cluster_member_attr_set" => r.cluster_member_attr_set.as_ref().map(|c| {
+                let attrs = c.member_attributes.as_ref();
+                V3Body::MemberAttributes {
+                    member_id: Hex(c.member_id),
+                    name: attrs.map(|a| a.name.as_str()),
+                    client_urls: attrs.map_or(&[], |a| a.client_urls.as_slice()),
+                }
+            }),
+            "downgrade_info_set" => r.downgrade_info_set.as_ref().map(|d| V3Body::Downgrade { enabled: d.enabled, ver: &d.ver }),
+            _ => None,
+        };
+        body.unwrap_or(V3Body::Nothing {})
     }
 }
 
@@ -1052,4 +1050,25 @@ fn member_view(m: &MemberState) -> MemberView<'_> {
         })
         .collect();
     MemberView { snap_files, consistent_index: m.consistent_index, committed_not_in_db: m.committed_not_in_db, db_problem: m.db_problem.as_deref() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request with two fields set (crafted or damaged) shows the body of the one its label
+    /// names, never another's.
+    #[test]
+    fn the_body_is_the_request_the_label_names() {
+        let r = etcdserverpb::InternalRaftRequest {
+            range: Some(etcdserverpb::RangeRequest { key: b"/a".to_vec(), ..Default::default() }),
+            put: Some(etcdserverpb::PutRequest { key: b"/b".to_vec(), value: b"v".to_vec(), ..Default::default() }),
+            ..Default::default()
+        };
+        let req = Request::V3 { request: Box::new(r), values: vec![], withheld_compare_values: vec![] };
+        let v = serde_json::to_value(request_view(&req, &mut |o: &ObjectJson| o.as_str().to_string())).unwrap();
+        assert_eq!(v["op"], "range", "{v}");
+        assert!(!v.to_string().contains("\"/b\""), "{v}");
+        assert!(v.to_string().contains("\"keyText\":\"/a\""), "{v}");
+    }
 }
