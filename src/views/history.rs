@@ -492,17 +492,17 @@ pub fn nothing_found(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decode
     if first > 0 {
         return Ok(NothingFound::OutsideRange { first, last });
     }
-    let live = store.range_until(&KeyRange::all(), current, &query.cancel)?;
-    let keys = || live.iter().map(|e| e.key);
+    // The live keys a suggestion is drawn from: every key for a key, the type's for objects.
+    let live = |range: &KeyRange| store.range_until(range, current, &query.cancel);
     Ok(match &query.target {
         Target::Key(k) => {
             let text = |k: &[u8]| String::from_utf8_lossy(k).into_owned();
-            NothingFound::NoTrace { near: nearest(&text(k), keys().map(|k| (text(k), text(k)))) }
+            NothingFound::NoTrace { near: nearest(&text(k), live(&KeyRange::all())?.iter().map(|e| (text(e.key), text(e.key)))) }
         }
         Target::Prefix(_) => NothingFound::NoTrace { near: Vec::new() },
         Target::Objects { type_name, name, namespace } => {
             let (info, all) = catalog.object_range(&prefix, type_name, None, &Namespace::All)?;
-            let ids: Vec<ObjectId> = keys().filter(|k| all.contains(k)).filter_map(|k| catalog.locate(k, &prefix).object_id()).collect();
+            let ids: Vec<ObjectId> = live(&all)?.iter().filter_map(|e| catalog.locate(e.key, &prefix).object_id()).collect();
             match name {
                 Some(name) => {
                     let shown = |id: &ObjectId| match &id.namespace {
