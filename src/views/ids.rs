@@ -2,10 +2,21 @@
 //! that etcdctl prints in hex, and JSON numbers past 2^53 lose precision in most readers. The
 //! views keep them as integers; these serde helpers write them as etcdctl's hex strings.
 
-use serde::Serializer;
+use serde::{Serialize, Serializer};
 
 pub fn hex<S: Serializer>(id: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("{id:x}"))
+    Hex(*id).serialize(s)
+}
+
+/// A 64-bit ID as etcd's tools write it: lowercase hex, no padding (a field of its own type,
+/// where `serialize_with = "hex"` does not fit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hex(pub u64);
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:x}", self.0))
+    }
 }
 
 pub fn hex_list<S: Serializer>(ids: &[u64], s: S) -> Result<S::Ok, S::Error> {

@@ -16,6 +16,7 @@
 
 use crate::etcd::pb::{authpb, etcdserverpb, raftpb};
 use crate::k8s::decoder::ObjectJson;
+use crate::views::ids::Hex;
 use crate::views::record::{key_entries, value_entries};
 use crate::views::wal::{DamageReport, EntryLine, InvalidReport, MemberState, OtherRecord, RecordAt, Request, StoredValue, WalLine, WalSummary};
 use crate::wal::record::entry_type_name;
@@ -25,16 +26,6 @@ use crate::wal::startup::{StartFrom, StartPoint};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// A 64-bit ID as etcd's tools write it: lowercase hex, no padding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hex(pub u64);
-
-impl Serialize for Hex {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{:x}", self.0))
-    }
-}
 
 /// A password, token or hash: only its length is shown.
 #[derive(Debug, Clone, Copy)]
