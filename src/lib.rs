@@ -38,6 +38,7 @@ pub mod k8s;
 pub mod live;
 pub mod output;
 pub mod protowire;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod snapshot;
 pub mod source;

@@ -597,17 +597,7 @@ impl Tables {
                 self.groups.len() - 1
             }
         };
-        let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
-        let mut row = vec![Cell::Text(name)];
-        match info.printer_columns.as_deref() {
-            Some(cols) => row.extend(etcdscope::views::table::printer_cells_deferred(cols, o, self.wide)),
-            None => {
-                let (_, cells, age_at) = etcdscope::views::table::columns(info, o, self.wide);
-                let mut cells: Vec<Cell> = cells.into_iter().map(Cell::Text).collect();
-                cells.insert(age_at.min(cells.len()), Cell::Since(created));
-                row.extend(cells);
-            }
-        }
+        let mut row = etcdscope::views::table::table_row(info, o, self.wide);
         row.extend(label_cells(o, &self.label_columns, self.show_labels).into_iter().map(Cell::Text));
         if self.with_ns_scope && info.namespaced {
             row.insert(0, Cell::Text(o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string()));
@@ -630,15 +620,7 @@ impl Tables {
         let mut text = String::new();
         for (info, rows) in self.groups {
             let with_ns = self.with_ns_scope && info.namespaced;
-            let mut header = match info.printer_columns.as_deref() {
-                Some(cols) => etcdscope::views::table::printer_headers(cols, self.wide),
-                None => {
-                    let (mut h, _, age_at) = etcdscope::views::table::columns(&info, &json!({}), self.wide);
-                    h.insert(age_at, "AGE".into());
-                    h
-                }
-            };
-            header.insert(0, "NAME".into());
+            let mut header: Vec<String> = etcdscope::views::table::table_columns(&info, self.wide).into_iter().map(|c| c.name).collect();
             header.extend(label_headers(&self.label_columns, self.show_labels));
             if with_ns {
                 header.insert(0, "NAMESPACE".into());

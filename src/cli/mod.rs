@@ -31,6 +31,8 @@ mod rebuild;
 #[cfg(feature = "live")]
 mod replay;
 mod salvage;
+#[cfg(feature = "serve")]
+mod serve;
 mod status;
 mod wal;
 
@@ -98,6 +100,10 @@ enum Command {
     /// did not change since planned).
     #[cfg(feature = "live")]
     Replay(replay::ReplayArgs),
+    /// Snapshots as a read-only Kubernetes API server: kubectl, client libraries and k9s read
+    /// a backup as they read a cluster (one kubeconfig context per input).
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
     /// Shell completions: `etcdscope completions bash > /etc/bash_completion.d/etcdscope`.
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -162,6 +168,8 @@ pub fn run() -> i32 {
         Command::Analyze(args) => analyze::run(&args, &mut out),
         #[cfg(feature = "live")]
         Command::Replay(args) => replay::run(&args, &mut out),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(&args, &mut out),
     };
     let flushed = out.flush();
     match result {

@@ -16,15 +16,33 @@ pub fn resource_from_crd(crd: &Value) -> Option<ResourceInfo> {
         names.get("shortNames").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default();
     let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
     let printer_columns = Some(printer_columns(spec));
-    Some(ResourceInfo { key_prefix: format!("{group}/{plural}"), group, resource: plural, kind, namespaced, short_names, printer_columns })
+    let categories =
+        names.get("categories").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default();
+    let version = storage_version(spec).and_then(|v| v.get("name")).and_then(Value::as_str).or_else(|| spec.get("version").and_then(Value::as_str));
+    Some(ResourceInfo {
+        key_prefix: format!("{group}/{plural}"),
+        group,
+        resource: plural,
+        kind,
+        namespaced,
+        short_names,
+        printer_columns,
+        version: version.map(str::to_string),
+        categories,
+    })
+}
+
+/// The version a CRD stores its objects in (`storage: true`), else its first.
+fn storage_version(spec: &Value) -> Option<&Value> {
+    let versions = spec.get("versions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    versions.iter().find(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).or_else(|| versions.first())
 }
 
 /// The storage version's `additionalPrinterColumns` (v1: per version; v1beta1: also on the
 /// spec, with `JSONPath`), or, when there are none, the API server's default: AGE from
 /// `.metadata.creationTimestamp`.
 fn printer_columns(spec: &Value) -> Vec<PrinterColumn> {
-    let versions = spec.get("versions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let version = versions.iter().find(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).or_else(|| versions.first());
+    let version = storage_version(spec);
     let declared = version.and_then(|v| v.get("additionalPrinterColumns")).or_else(|| spec.get("additionalPrinterColumns")).and_then(Value::as_array);
     let columns: Vec<PrinterColumn> = declared
         .into_iter()

@@ -131,16 +131,13 @@ impl Catalog {
             (Namespace::Default, true) => Some("default"),
             (Namespace::One(n), true) => Some(n.as_str()),
         };
-        let mut base = format!("{prefix}/{}/", info.key_prefix);
-        if let Some(ns) = ns {
-            base.push_str(ns);
-            base.push('/');
-        }
-        let range = match name {
-            Some(n) => KeyRange::single(format!("{base}{n}").as_bytes()),
-            None => KeyRange::prefix(base.as_bytes()),
-        };
+        let range = keys_of(prefix, &info, ns, name);
         Ok((info, range))
+    }
+
+    /// The resource served at `group`/`resource` (plural), as API paths name it.
+    pub fn by_group_resource(&self, group: &str, resource: &str) -> Option<&ResourceInfo> {
+        self.by_key_prefix.values().find(|r| r.group == group && r.resource == resource)
     }
 
     pub fn by_key_prefix(&self, prefix: &str) -> Option<&ResourceInfo> {
@@ -328,6 +325,20 @@ fn not_object(rest: &str) -> Option<&'static str> {
     }
 }
 
+/// The keys of `info`'s objects under the (normalized) etcd `prefix`: in namespace `ns` (every
+/// namespace when `None`), the one named `name` when given.
+pub fn keys_of(prefix: &str, info: &ResourceInfo, ns: Option<&str>, name: Option<&str>) -> KeyRange {
+    let mut base = format!("{prefix}/{}/", info.key_prefix);
+    if let Some(ns) = ns {
+        base.push_str(ns);
+        base.push('/');
+    }
+    match name {
+        Some(n) => KeyRange::single(format!("{base}{n}").as_bytes()),
+        None => KeyRange::prefix(base.as_bytes()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,6 +399,8 @@ mod tests {
             key_prefix: "example.com/widgets".into(),
             short_names: vec!["wg".into()],
             printer_columns: None,
+            version: None,
+            categories: Vec::new(),
         });
         assert_eq!(c.locate(b"/registry/example.com/widgets/ns1/w", "/registry").owned(), object("example.com", "widgets", Some("ns1"), "w"));
         assert_eq!(c.locate(b"/kubernetes.io/pods/a/b", "/kubernetes.io/").owned(), object("", "pods", Some("a"), "b"));

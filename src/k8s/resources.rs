@@ -17,6 +17,11 @@ pub struct ResourceInfo {
     /// For custom resources: the table columns their CRD declares (additionalPrinterColumns of
     /// the storage version, or the API server's default AGE column). `None` for built-ins.
     pub printer_columns: Option<Vec<PrinterColumn>>,
+    /// The version its objects are stored in, when the catalogue knows it: a CRD's storage
+    /// version. `None` for built-ins, whose version the schemas say ([`crate::k8s::schema::Schemas::newest_version`]).
+    pub version: Option<String>,
+    /// The categories it belongs to (`all` for what `kubectl get all` lists).
+    pub categories: Vec<String>,
 }
 
 /// One column of a CRD's table (`additionalPrinterColumns`).
@@ -137,6 +142,23 @@ pub fn built_in() -> Vec<ResourceInfo> {
             key_prefix: prefix.unwrap_or(resource).into(),
             short_names: short.iter().map(|s| s.to_string()).collect(),
             printer_columns: None,
+            version: None,
+            categories: if IN_ALL.contains(&(group, resource)) { vec!["all".to_string()] } else { Vec::new() },
         })
         .collect()
 }
+
+/// The built-in resources in the category `all`, as the API server's registries declare it
+/// (what `kubectl get all` lists).
+const IN_ALL: &[(&str, &str)] = &[
+    ("", "pods"),
+    ("", "replicationcontrollers"),
+    ("", "services"),
+    ("apps", "daemonsets"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("autoscaling", "horizontalpodautoscalers"),
+    ("batch", "cronjobs"),
+    ("batch", "jobs"),
+];

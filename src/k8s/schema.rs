@@ -104,6 +104,14 @@ impl Schemas {
         self.by_type.get(&key(package_segment(group))).or_else(|| group.is_empty().then(|| self.by_type.get(&key("meta"))).flatten()).cloned()
     }
 
+    /// The newest version (in Kubernetes' order: GA, then beta, then alpha; higher numbers
+    /// first) in which the schemas know `kind` of `group`: the version `serve` advertises for a
+    /// built-in resource, the one kube-apiserver stores it in for every type it still serves.
+    pub fn newest_version(&self, group: &str, kind: &str) -> Option<String> {
+        let segment = package_segment(group);
+        self.by_type.keys().filter(|(s, _, k)| s == segment && k == kind).map(|(_, v, _)| v).max_by_key(|v| kube_version_order(v)).cloned()
+    }
+
     /// Number of messages known.
     pub fn len(&self) -> usize {
         self.pool.all_messages().count()
@@ -111,6 +119,25 @@ impl Schemas {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A sort key for Kubernetes version names, larger = preferred: `v2` > `v1` > `v1beta2` >
+/// `v1beta1` > `v1alpha1` > anything that is not a version name (apimachinery's kube-aware order).
+pub fn kube_version_order(v: &str) -> (u8, u64, u64) {
+    let Some(rest) = v.strip_prefix('v') else { return (0, 0, 0) };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let Ok(major) = rest[..digits].parse::<u64>() else { return (0, 0, 0) };
+    let tail = &rest[digits..];
+    let (rank, minor) = match tail {
+        "" => return (3, major, 0),
+        t if t.starts_with("beta") => (2, &t[4..]),
+        t if t.starts_with("alpha") => (1, &t[5..]),
+        _ => return (0, 0, 0),
+    };
+    match minor.parse::<u64>() {
+        Ok(m) => (rank, major, m),
+        Err(_) => (0, 0, 0),
     }
 }
 

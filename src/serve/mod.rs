@@ -1,6 +1,161 @@
-//! `etcdscope serve` (issue 19, being built): a snapshot as a read-only Kubernetes API server.
-//! This far: the request parser and the API server's failure statuses, pure code that the
-//! server's handlers will stand on (docs/design/serve.md has the plan).
+//! `etcdscope serve`: snapshots as a read-only Kubernetes API server, so kubectl, client
+//! libraries and every tool built on them read a backup as they read a cluster.
+//!
+//! Each input is one context, served under its own path prefix on one listener
+//! (`http://127.0.0.1:PORT/<context>/api/v1/pods`), so clients keep one discovery cache per
+//! input. Handlers stand on the same views the command line uses (`views::table` for printing,
+//! the decoder for objects, the catalogue for resources); nothing here reads bytes of its own.
+//! docs/design/serve.md has the research and the plan; docs/commands/serve.md the user's view.
 
+pub mod accept;
+pub mod authz;
+pub mod context;
+pub mod continue_;
+pub mod discovery;
+pub mod kubeconfig;
+pub mod list;
 pub mod request;
+pub mod router;
 pub mod status;
+
+use crate::cancel::Cancel;
+use crate::error::{Error, Result};
+use context::Context;
+use continue_::Tokens;
+use discovery::Discovery;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The Kubernetes release whose API `serve` speaks (the schemas' newest source).
+pub const KUBERNETES_VERSION: (&str, &str) = ("1", "36");
+
+/// Requests answered at once; more get 429 and retry.
+pub const MAX_REQUESTS: usize = 256;
+
+/// What runs: every context, the token, limits and the shutdown signal.
+pub struct Server {
+    pub contexts: Vec<(Context, Discovery)>,
+    pub tokens: Tokens,
+    /// The bearer token every request must carry, if set.
+    pub token: Option<String>,
+    /// `host:port` as clients reach it.
+    pub address: String,
+    pub requests: tokio::sync::Semaphore,
+    /// Cancelled to stop: listeners close, bodies in flight end.
+    pub shutdown: Cancel,
+}
+
+impl Server {
+    /// The context named by the first segment of `path`, and the rest of the path. With one
+    /// context, a path without a context name is that context's.
+    pub fn context_of<'p>(&self, path: &'p str) -> Option<(&(Context, Discovery), &'p str)> {
+        let trimmed = path.strip_prefix('/')?;
+        let (first, rest) = trimmed.split_once('/').map_or((trimmed, ""), |(f, r)| (f, r));
+        if let Some(found) = self.contexts.iter().find(|(c, _)| c.name == first) {
+            let rest = &path[1 + first.len()..];
+            return Some((found, if rest.is_empty() { "/" } else { rest }));
+        }
+        let _ = rest;
+        match self.contexts.as_slice() {
+            [only] if path != "/" => Some((only, path)),
+            _ => None,
+        }
+    }
+
+    pub fn context_names(&self) -> String {
+        self.contexts.iter().map(|(c, _)| c.name.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `GET /`: the contexts and their paths.
+    pub fn contexts_document(&self) -> String {
+        let contexts: Vec<serde_json::Value> = self
+            .contexts
+            .iter()
+            .map(|(c, _)| serde_json::json!({"name": c.name, "path": format!("/{}", c.name), "file": c.snapshot.file().display().to_string(), "revision": c.revision}))
+            .collect();
+        serde_json::json!({"kind": "EtcdscopeContexts", "contexts": contexts}).to_string()
+    }
+}
+
+/// `/version`, as the API server writes it.
+pub fn version_document() -> String {
+    let (major, minor) = KUBERNETES_VERSION;
+    serde_json::json!({
+        "major": major,
+        "minor": minor,
+        "gitVersion": format!("v{major}.{minor}.0+etcdscope-{}", env!("CARGO_PKG_VERSION")),
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "",
+        "goVersion": "",
+        "compiler": "etcdscope",
+        "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
+    })
+    .to_string()
+}
+
+/// Where and how to listen.
+pub struct Listen {
+    pub address: SocketAddr,
+    pub token: Option<String>,
+}
+
+/// A server bound and ready: its URL, before it runs.
+pub struct Bound {
+    listener: std::net::TcpListener,
+    pub url: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// Binds the listener, refusing a non-loopback address without a token.
+pub fn bind(listen: &Listen) -> Result<Bound> {
+    if !listen.address.ip().is_loopback() && listen.token.is_none() {
+        return Err(Error::Usage(format!(
+            "--address {}: not a loopback address; anyone who can reach it would read the backup. Give --token (clients send it as a bearer token), or listen on 127.0.0.1",
+            listen.address
+        )));
+    }
+    let listener = std::net::TcpListener::bind(listen.address).map_err(|e| Error::Usage(format!("--address {}: {e}", listen.address)))?;
+    listener.set_nonblocking(true).map_err(|e| Error::Usage(format!("--address {}: {e}", listen.address)))?;
+    let local = listener.local_addr().map_err(|e| Error::Usage(format!("--address {}: {e}", listen.address)))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("serve")
+        .build()
+        .map_err(|e| Error::Usage(format!("starting the server's runtime: {e}")))?;
+    Ok(Bound { listener, url: format!("http://{local}"), runtime })
+}
+
+impl Bound {
+    /// Serves `contexts` until `shutdown` is cancelled, then stops accepting, ends bodies in
+    /// flight, and returns.
+    pub fn run(self, contexts: Vec<Context>, token: Option<String>, shutdown: Cancel) -> Result<()> {
+        let address = self.url.trim_start_matches("http://").to_string();
+        let contexts = contexts
+            .into_iter()
+            .map(|c| {
+                let d = Discovery::build(&c.catalog, &c.decoder.schemas);
+                (c, d)
+            })
+            .collect();
+        let server: &'static Server = Box::leak(Box::new(Server {
+            contexts,
+            tokens: Tokens::new(),
+            token,
+            address,
+            requests: tokio::sync::Semaphore::new(MAX_REQUESTS),
+            shutdown: shutdown.clone(),
+        }));
+        let listener = self.listener;
+        self.runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| Error::Usage(format!("listening: {e}")))?;
+            let app = axum::Router::new().fallback(move |method, uri, headers, body| router::handle(server, method, uri, headers, body));
+            let stop = async move {
+                while !shutdown.is_cancelled() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            };
+            axum::serve(listener, app).with_graceful_shutdown(stop).await.map_err(|e| Error::Usage(format!("serving: {e}")))
+        })
+    }
+}

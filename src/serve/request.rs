@@ -106,6 +106,8 @@ pub struct ListOptions {
     pub allow_watch_bookmarks: bool,
     pub send_initial_events: Option<bool>,
     pub timeout_seconds: Option<u64>,
+    /// A Table's `includeObject` (`None`, `Metadata`, `Object`), as given.
+    pub include_object: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +247,7 @@ fn list_options(query: &str) -> Result<(ListOptions, bool), Status> {
             "allowWatchBookmarks" => o.allow_watch_bookmarks = boolean("allowWatchBookmarks", &v)?,
             "sendInitialEvents" => o.send_initial_events = if v.is_empty() { None } else { Some(boolean("sendInitialEvents", &v)?) },
             "timeoutSeconds" => o.timeout_seconds = number("timeoutSeconds", &v)?,
+            "includeObject" => o.include_object = Some(v.into_owned()),
             _ => {}
         }
         seen.push(k);

@@ -32,6 +32,12 @@ pub struct Details {
     pub kind: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub causes: Vec<Cause>,
+    #[serde(rename = "retryAfterSeconds", skip_serializing_if = "is_zero")]
+    pub retry_after_seconds: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One field's error, as `details.causes` lists them.
@@ -39,6 +45,7 @@ pub struct Details {
 pub struct Cause {
     pub reason: &'static str,
     pub message: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub field: String,
 }
 
@@ -70,6 +77,40 @@ impl Status {
     /// 410: a resource version or continue token older than what is kept.
     pub fn expired(message: impl Into<String>) -> Status {
         Status::failure(410, "Expired", message.into())
+    }
+
+    /// 404 for one object, with the details the API server gives (`pods "web" not found`).
+    pub fn object_not_found(group: &str, resource: &str, name: &str) -> Status {
+        let what = if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") };
+        let mut s = Status::failure(404, "NotFound", format!("{what} \"{name}\" not found"));
+        s.details = Some(Box::new(Details { name: name.into(), group: group.into(), kind: resource.into(), ..Details::default() }));
+        s
+    }
+
+    /// 504 for a revision newer than the one served, as the API server answers a resource
+    /// version its cache has not reached (clients retry).
+    pub fn too_large_resource_version(asked: i64, current: i64) -> Status {
+        let mut s = Status::failure(504, "Timeout", format!("Too large resource version: {asked}, current: {current}"));
+        let cause = Cause { reason: "ResourceVersionTooLarge", message: "Too large resource version".into(), field: String::new() };
+        s.details = Some(Box::new(Details { causes: vec![cause], retry_after_seconds: 1, ..Details::default() }));
+        s
+    }
+
+    /// 500: reading the input failed (a damaged page, an I/O error), with the reason.
+    pub fn internal(message: impl Into<String>) -> Status {
+        Status::failure(500, "InternalError", message.into())
+    }
+
+    /// 429: too many requests at once; clients retry.
+    pub fn too_many_requests() -> Status {
+        let mut s = Status::failure(429, "TooManyRequests", "too many requests at once; try again shortly".into());
+        s.details = Some(Box::new(Details { retry_after_seconds: 1, ..Details::default() }));
+        s
+    }
+
+    /// 401: a bearer token was required and not given, or wrong.
+    pub fn unauthorized() -> Status {
+        Status::failure(401, "Unauthorized", "Unauthorized".into())
     }
 
     /// 422 on `ListOptions` (group meta.k8s.io), one cause per field error, as the API server

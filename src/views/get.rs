@@ -176,6 +176,8 @@ pub fn get_each_reporting(
                 key_prefix: resource_path,
                 short_names: Vec::new(),
                 printer_columns: None,
+                version: None,
+                categories: Vec::new(),
             }),
             _ => None,
         };

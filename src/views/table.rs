@@ -306,6 +306,62 @@ fn external_ips(o: &Value) -> String {
     }
 }
 
+/// One column of a resource's table, as the API server's Table declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Upper-cased, as kubectl shows it (`NAME`, `READY`, `NOMINATED NODE`).
+    pub name: String,
+    /// OpenAPI type: `string` for the built-in printers, a CRD column's declared type.
+    pub kind: String,
+    /// `name` for the NAME column, else empty.
+    pub format: &'static str,
+    /// 0: shown by default; above 0: only with `-o wide`.
+    pub priority: i64,
+}
+
+/// The columns of `info`'s table: NAME, the type's columns with AGE where kubectl puts it, and
+/// with `wide` the wide ones (priority 1) after them. Built-ins without a printer of their own
+/// have NAME and AGE. Label columns are the caller's.
+pub fn table_columns(info: &ResourceInfo, wide: bool) -> Vec<Column> {
+    let column = |name: String, kind: &str, priority| Column { name, kind: kind.to_string(), format: "", priority };
+    let mut out = vec![Column { name: "NAME".into(), kind: "string".into(), format: "name", priority: 0 }];
+    match info.printer_columns.as_deref() {
+        Some(cols) => out.extend(cols.iter().filter(|c| wide || c.priority == 0).map(|c| column(c.name.to_uppercase(), &c.kind, c.priority.max(0)))),
+        None => {
+            let placeholder = Value::Object(Default::default());
+            let (normal, _, age_at) = columns(info, &placeholder, false);
+            let (all, _, _) = columns(info, &placeholder, wide);
+            for (i, name) in all.into_iter().enumerate() {
+                if i == age_at {
+                    out.push(column("AGE".into(), "string", 0));
+                }
+                out.push(column(name, "string", i64::from(i >= normal.len())));
+            }
+            if out.iter().all(|c| c.name != "AGE") {
+                out.push(column("AGE".into(), "string", 0));
+            }
+        }
+    }
+    out
+}
+
+/// The cells of `o`'s row, one per [`table_columns`] (same `wide`), ages deferred.
+pub fn table_row(info: &ResourceInfo, o: &Value, wide: bool) -> Vec<Cell> {
+    let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let mut row = vec![Cell::Text(name)];
+    match info.printer_columns.as_deref() {
+        Some(cols) => row.extend(printer_cells_deferred(cols, o, wide)),
+        None => {
+            let (_, cells, age_at) = columns(info, o, wide);
+            let mut cells: Vec<Cell> = cells.into_iter().map(Cell::Text).collect();
+            let created = o.pointer("/metadata/creationTimestamp").and_then(Value::as_str).and_then(parse_rfc3339);
+            cells.insert(age_at.min(cells.len()), Cell::Since(created));
+            row.extend(cells);
+        }
+    }
+    row
+}
+
 /// A CRD's columns shown in this output (priority 0, or all of them with `-o wide`).
 pub fn printer_headers(cols: &[PrinterColumn], wide: bool) -> Vec<String> {
     cols.iter().filter(|c| wide || c.priority == 0).map(|c| c.name.to_uppercase()).collect()

@@ -1,0 +1,81 @@
+//! `etcdscope serve`: one or more snapshots as a read-only Kubernetes API. Prints the URL of each
+//! context and the kubeconfig (or writes it, 0600, with `--kubeconfig`), then serves until
+//! Ctrl-C.
+
+use super::decoding::DecodingArgs;
+use super::{CliError, CliResult, EXIT_OK};
+use clap::Args;
+use etcdscope::output::PendingFile;
+use etcdscope::serve::context::Context;
+use etcdscope::serve::{bind, kubeconfig, Listen};
+use etcdscope::source::Source;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Snapshot files, member dbs, member dirs or data dirs: one kubeconfig context each.
+    #[arg(required = true)]
+    src: Vec<PathBuf>,
+    /// Where to listen (port 0: a free one). A non-loopback address requires --token.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    address: SocketAddr,
+    /// Serve this revision instead of the snapshot's current one.
+    #[arg(long, default_value_t = 0)]
+    rev: i64,
+    /// Write the kubeconfig here (mode 0600, replaced whole) instead of printing it.
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// A bearer token clients must send (it goes into the kubeconfig).
+    #[arg(long)]
+    token: Option<String>,
+    /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
+    #[arg(long, default_value = "/registry")]
+    etcd_prefix: String,
+    #[command(flatten)]
+    decoding: DecodingArgs,
+}
+
+pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
+    let cancel = super::interrupt::watch();
+    let bound = bind(&Listen { address: a.address, token: a.token.clone() })?;
+    let decoder = Arc::new(a.decoding.decoder_for(&a.etcd_prefix)?);
+    let paths: Vec<&std::path::Path> = a.src.iter().map(PathBuf::as_path).collect();
+    let names = kubeconfig::context_names(&paths);
+    let mut contexts = Vec::new();
+    for (path, name) in a.src.iter().zip(&names) {
+        let source = Source::open(path)?;
+        contexts.push(Context::open(name.clone(), source, decoder.clone(), &a.etcd_prefix, a.rev, &cancel)?);
+    }
+    let config = kubeconfig::render(&bound.url, &names, a.token.as_deref(), None);
+    for c in &contexts {
+        writeln!(out, "serving {} as context {:?} at {}/{} (revision {})", c.snapshot.file().display(), c.name, bound.url, c.name, c.revision)?;
+    }
+    match &a.kubeconfig {
+        Some(path) => {
+            write_kubeconfig(path, &config)?;
+            writeln!(out, "kubeconfig: {}  (kubectl --kubeconfig {} get pods -A)", path.display(), path.display())?;
+        }
+        None => {
+            writeln!(out, "kubeconfig (save it and run kubectl --kubeconfig FILE get pods -A):")?;
+            out.write_all(config.as_bytes())?;
+        }
+    }
+    writeln!(out, "Ctrl-C stops.")?;
+    out.flush()?;
+    bound.run(contexts, a.token.clone(), cancel)?;
+    eprintln!("etcdscope: stopped");
+    Ok(EXIT_OK)
+}
+
+/// Writes the kubeconfig readable by its owner only, replacing the file whole.
+fn write_kubeconfig(path: &std::path::Path, config: &str) -> Result<(), CliError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut pending = PendingFile::beside(path)?;
+    pending.file().set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(|e| pending.name_target(etcdscope::Error::io(path, e)))?;
+    pending.file().write_all(config.as_bytes()).map_err(|e| pending.name_target(etcdscope::Error::io(path, e)))?;
+    pending.commit(true)?;
+    Ok(())
+}
