@@ -61,7 +61,7 @@ pub struct Shape {
 }
 
 impl Shape {
-    fn selects(&self) -> bool {
+    pub(super) fn selects(&self) -> bool {
         !(self.labels.is_empty() && self.fields.is_empty())
     }
 }
@@ -102,7 +102,7 @@ pub fn read_revision(ctx: &Context, o: &ListOptions) -> std::result::Result<i64,
 
 /// The live entries of `range` at `revision`: a slice of the context's index at the served
 /// revision, else one read of the store.
-fn entries_at(ctx: &'static Context, range: &KeyRange, revision: i64, start: Option<&[u8]>, cancel: &Cancel) -> Result<Cow<'static, [RevisionEntry<'static>]>> {
+pub(super) fn entries_at(ctx: &'static Context, range: &KeyRange, revision: i64, start: Option<&[u8]>, cancel: &Cancel) -> Result<Cow<'static, [RevisionEntry<'static>]>> {
     if revision == ctx.revision {
         let index = ctx.index().map_err(Error::Usage)?;
         return Ok(Cow::Borrowed(index.slice(range, start)));
@@ -262,7 +262,7 @@ pub fn group_version(group: &str, version: &str) -> String {
 }
 
 /// The Table's column definitions for the shape's resource.
-fn column_definitions(shape: &Shape) -> Value {
+pub(super) fn column_definitions(shape: &Shape) -> Value {
     let columns = table_columns(&shape.served.info, true);
     Value::Array(columns.into_iter().map(|c| json!({"name": c.name, "type": c.kind, "format": c.format, "description": "", "priority": c.priority})).collect())
 }
@@ -270,28 +270,46 @@ fn column_definitions(shape: &Shape) -> Value {
 /// One object in the shape's form, or `None` when the selectors leave it out.
 fn render(ctx: &Context, shape: &Shape, e: &RevisionEntry<'static>) -> Result<Option<String>> {
     let kv = e.kv(ctx.snapshot.file())?;
-    let decoded = ctx.decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision));
-    let (text, value) = match decoded {
+    let object = decode(ctx, shape, kv.key, kv.value, kv.mod_revision)?;
+    Ok(object.passes(shape).then(|| object.shaped(ctx, shape)))
+}
+
+/// A stored value decoded for a response: its JSON text, and its parsed form when selectors or
+/// the form need it.
+pub(super) struct Object {
+    text: String,
+    value: Option<Value>,
+}
+
+/// Decodes `value` (stored at `key`) with `metadata.resourceVersion` = `revision`; a value that
+/// does not decode becomes a stub ([`stub`]).
+pub(super) fn decode(ctx: &Context, shape: &Shape, key: &[u8], value: &[u8], revision: i64) -> Result<Object> {
+    let (text, value) = match ctx.decoder.decode_at(key, value, Some(revision)) {
         Decoded::Object { json, .. } => {
             let needs_value = shape.selects() || shape.form != Negotiated::Json;
             let value = if needs_value { Some(json.value().map_err(Error::Usage)?) } else { None };
             (json.into_string(), value)
         }
-        Decoded::Encrypted { provider, key_name, reason, .. } => {
-            stub(ctx, shape, kv.key, kv.mod_revision, &format!("encrypted ({provider}, key {key_name}): {reason}"))
-        }
-        Decoded::Raw { reason } => stub(ctx, shape, kv.key, kv.mod_revision, &reason),
+        Decoded::Encrypted { provider, key_name, reason, .. } => stub(ctx, shape, key, revision, &format!("encrypted ({provider}, key {key_name}): {reason}")),
+        Decoded::Raw { reason } => stub(ctx, shape, key, revision, &reason),
     };
-    if let Some(v) = &value {
-        if !(shape.labels.matches(v) && shape.fields.matches(v)) {
-            return Ok(None);
+    Ok(Object { text, value })
+}
+
+impl Object {
+    /// Whether the selectors keep it.
+    pub(super) fn passes(&self, shape: &Shape) -> bool {
+        self.value.as_ref().is_none_or(|v| shape.labels.matches(v) && shape.fields.matches(v))
+    }
+
+    /// The object in the shape's form: itself, its metadata, or a Table row.
+    pub(super) fn shaped(&self, ctx: &Context, shape: &Shape) -> String {
+        match shape.form {
+            Negotiated::Json | Negotiated::Discovery(_) => self.text.clone(),
+            Negotiated::Metadata(v) => partial_metadata(v, self.value.as_ref()).to_string(),
+            Negotiated::Table(v) => table_row_json(ctx, shape, v, &self.text, self.value.as_ref()).to_string(),
         }
     }
-    Ok(Some(match shape.form {
-        Negotiated::Json | Negotiated::Discovery(_) => text,
-        Negotiated::Metadata(v) => partial_metadata(v, value.as_ref()).to_string(),
-        Negotiated::Table(v) => table_row_json(ctx, shape, v, &text, value.as_ref()).to_string(),
-    }))
 }
 
 /// The API server's PartialObjectMetadata of an object.

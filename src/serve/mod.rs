@@ -17,6 +17,7 @@ pub mod list;
 pub mod request;
 pub mod router;
 pub mod status;
+pub mod watch;
 
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
@@ -32,6 +33,9 @@ pub const KUBERNETES_VERSION: (&str, &str) = ("1", "36");
 /// Requests answered at once; more get 429 and retry.
 pub const MAX_REQUESTS: usize = 256;
 
+/// Watches open at once; more get 429.
+pub const MAX_WATCHES: usize = 128;
+
 /// What runs: every context, the token, limits and the shutdown signal.
 pub struct Server {
     pub contexts: Vec<(Context, Discovery)>,
@@ -41,6 +45,8 @@ pub struct Server {
     /// `host:port` as clients reach it.
     pub address: String,
     pub requests: tokio::sync::Semaphore,
+    /// Watches open at once (each holds a connection until its timeout).
+    pub watches: tokio::sync::Semaphore,
     /// Cancelled to stop: listeners close, bodies in flight end.
     pub shutdown: Cancel,
 }
@@ -144,6 +150,7 @@ impl Bound {
             token,
             address,
             requests: tokio::sync::Semaphore::new(MAX_REQUESTS),
+            watches: tokio::sync::Semaphore::new(MAX_WATCHES),
             shutdown: shutdown.clone(),
         }));
         let listener = self.listener;

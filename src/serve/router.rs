@@ -8,6 +8,8 @@ use super::accept::negotiate;
 use super::context::Context;
 use super::discovery::{etag, Discovery};
 use super::list::{get_object, plan_list, selectors, Include, Shape};
+use super::watch::{plan_watch, WatchPlan};
+use std::time::Duration;
 use super::request::{self, Discovery as Doc, Request, ResourceRequest, Verb};
 use super::status::Status;
 use super::{authz, Server};
@@ -135,7 +137,22 @@ async fn resource(
             let bytes = blocking(move || get_object(ctx, &shape, r.namespace.as_deref(), &name, &r.options, &cancel)).await?;
             Ok(json_response(StatusCode::OK, "application/json", bytes))
         }
-        (Verb::Watch, _) => Err(Status::method_not_supported("watch is not served yet")),
+        (Verb::Watch, name) => {
+            // A watch of one object (the API server's path form) is its collection with a name selector.
+            let mut shape = shape;
+            if let Some(name) = name {
+                let by_name = format!("metadata.name={name}");
+                let fields = match r.options.field_selector.as_deref() {
+                    Some(f) if !f.is_empty() => format!("{f},{by_name}"),
+                    _ => by_name,
+                };
+                shape.fields = crate::k8s::select::FieldSelector::parse(&fields).map_err(Status::bad_request)?;
+            }
+            let Ok(permit) = server.watches.try_acquire() else { return Err(Status::too_many_requests()) };
+            let timeout = Duration::from_secs(r.options.timeout_seconds.unwrap_or(DEFAULT_WATCH_SECONDS).min(MAX_WATCH_SECONDS));
+            let plan = plan_watch(ctx, shape, r.namespace.as_deref(), &r.options);
+            Ok(watch_response(plan, permit, timeout, cancel, server.shutdown.clone()))
+        }
         (_, _) => {
             let tokens = &server.tokens;
             let list_cancel = cancel.clone();
@@ -143,6 +160,44 @@ async fn resource(
             Ok(stream_response(move |out, cancel| plan.write(out, cancel), cancel, server.shutdown.clone()))
         }
     }
+}
+
+/// How long a watch stays open without `timeoutSeconds` (the API server's minimum request
+/// timeout), and the most a client may ask for.
+const DEFAULT_WATCH_SECONDS: u64 = 1800;
+const MAX_WATCH_SECONDS: u64 = 24 * 3600;
+
+/// A watch's stream: the replay on a blocking thread, then the connection held open, idle,
+/// until the timeout, the client leaving, or the server stopping.
+fn watch_response(plan: WatchPlan, permit: tokio::sync::SemaphorePermit<'static>, timeout: Duration, cancel: Cancel, shutdown: Cancel) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(IN_FLIGHT);
+    let deadline = tokio::time::Instant::now() + timeout;
+    tokio::spawn(async move {
+        let _permit = permit;
+        let replay_tx = tx.clone();
+        let stop = shutdown.clone();
+        let replay = tokio::task::spawn_blocking(move || {
+            let mut out = ChunkSender { tx: replay_tx, buf: Vec::new(), cancel: cancel.clone(), shutdown: stop };
+            if let Err(e) = plan.replay(&mut out, &cancel).map_err(std::io::Error::other) {
+                let _ = out.tx.blocking_send(Err(e));
+            }
+        });
+        let _ = replay.await;
+        let stopped = async {
+            while !shutdown.is_cancelled() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {}
+            _ = tx.closed() => {}
+            _ = stopped => {}
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let mut response = Response::new(Body::from_stream(stream));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// Runs `work` on a blocking thread.
