@@ -388,6 +388,7 @@ mod tests {
             key_prefix: "example.com/widgets".into(),
             short_names: vec!["wg".into()],
             printer_columns: None,
+            selectable_fields: Vec::new(),
         });
         assert_eq!(c.locate(b"/registry/example.com/widgets/ns1/w", "/registry").owned(), object("example.com", "widgets", Some("ns1"), "w"));
         assert_eq!(c.locate(b"/kubernetes.io/pods/a/b", "/kubernetes.io/").owned(), object("", "pods", Some("a"), "b"));

@@ -17,6 +17,10 @@ pub struct ResourceInfo {
     /// For custom resources: the table columns their CRD declares (additionalPrinterColumns of
     /// the storage version, or the API server's default AGE column). `None` for built-ins.
     pub printer_columns: Option<Vec<PrinterColumn>>,
+    /// For custom resources: the fields lists may select on besides metadata's (the
+    /// `selectableFields` of the version the table columns come from, as `spec.color`). Empty
+    /// for built-ins, whose fields [`crate::k8s::select::FieldSelector::for_resource`] knows.
+    pub selectable_fields: Vec<String>,
 }
 
 /// One column of a CRD's table (`additionalPrinterColumns`).
@@ -137,6 +141,7 @@ pub fn built_in() -> Vec<ResourceInfo> {
             key_prefix: prefix.unwrap_or(resource).into(),
             short_names: short.iter().map(|s| s.to_string()).collect(),
             printer_columns: None,
+            selectable_fields: Vec::new(),
         })
         .collect()
 }
