@@ -182,6 +182,13 @@ impl FieldSelector {
         self.terms.is_empty()
     }
 
+    /// The value a `label=value` (or `==`) term requires, the first in byte order, as the API
+    /// server's `RequiresExactMatch` finds it: how a list by `metadata.name` (a single-object
+    /// watch) or `metadata.namespace` narrows to one key or one namespace.
+    pub fn exact(&self, label: &str) -> Option<&str> {
+        self.terms.iter().find(|t| !t.negated && t.label == label).map(|t| t.value.as_str())
+    }
+
     /// The selector for lists of `resource`: every label must be one the API server accepts
     /// for it (see [`crate::k8s::selectable`]); the first that is not, in byte order, is
     /// refused with the server's message for that kind.
@@ -342,6 +349,8 @@ mod tests {
         // Terms are read in byte order: the first bad one in that order is the one named.
         assert_eq!(parse_error("x,metadata.name=a,b"), "invalid selector: 'x,metadata.name=a,b'; can't understand 'b'");
         assert_eq!(refusal(("", "pods"), "zzz=1,spec.nodeName=n,aaa=2"), "field label not supported: aaa");
+        let exact = FieldSelector::parse("metadata.namespace!=a,metadata.name==web,metadata.name=zz").unwrap();
+        assert_eq!((exact.exact("metadata.name"), exact.exact("metadata.namespace")), (Some("web"), None));
         // Set-based requirements are a label selector's, not a field selector's.
         assert_eq!(parse_error("status.phase in (a)"), "invalid selector: 'status.phase in (a)'; can't understand 'status.phase in (a)'");
     }
