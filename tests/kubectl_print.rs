@@ -44,8 +44,7 @@ fn served_type(t: &(&str, &str, &str, &str, &str)) -> Value {
 /// (which the server answers with a 400 BadRequest Status).
 fn served_selection(&(group, version, resource, kind, singular): &(&str, &str, &str, &str, &str), field_selector: &str) -> Value {
     let info = etcdscope::k8s::resources::built_in().into_iter().find(|r| r.group == group && r.resource == resource).unwrap();
-    let parsed = etcdscope::k8s::select::FieldSelector::parse(field_selector).unwrap();
-    if let Err(refusal) = parsed.for_resource(&info) {
+    if let Err(refusal) = etcdscope::k8s::select::FieldSelector::parse(field_selector).and_then(|f| f.for_resource(&info)) {
         return json!({"group": group, "version": version, "resource": resource, "kind": kind, "singular": singular, "namespaced": true,
             "columns": ["NAME"], "rows": [], "refusal": refusal.message});
     }
@@ -178,6 +177,8 @@ const FIELD_SELECTOR_CASES: &[(&[&str], &str)] = &[
     (&["pods,deployments.apps", "-n", "team-a", "-o", "name"], "spec.nodeName=node-2"),
     (&["configmaps,pods", "-A", "-o", "name"], "spec.nodeName=node-1"),
     (&["pods,configmaps", "-A", "--ignore-not-found"], "status.phase=Nope"),
+    (&["pods,configmaps", "-A"], "status.phase"),
+    (&["pods", "-n", "team-a", "-o", "name"], r"metadata.name=a\x"),
 ];
 
 #[test]

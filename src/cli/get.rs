@@ -8,7 +8,7 @@ use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::k8s::decoder::Decoder;
 use etcdscope::k8s::key::Namespace;
-use etcdscope::k8s::select::{FieldSelector, LabelSelector};
+use etcdscope::k8s::select::LabelSelector;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
 use etcdscope::views::get::{get, Found, GetQuery, Refused};
@@ -148,7 +148,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
             (None, false) => Namespace::Default,
         },
         labels: LabelSelector::parse(a.selector.as_deref().unwrap_or("")).map_err(CliError::Usage)?,
-        fields: FieldSelector::parse(a.field_selector.as_deref().unwrap_or("")).map_err(|e| CliError::Usage(e.message))?,
+        fields: a.field_selector.clone().unwrap_or_default(),
         revision: a.rev,
         etcd_prefix: a.etcd_prefix.clone(),
         cancel: super::interrupt::watch(),
@@ -255,7 +255,8 @@ fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, a: &GetArg
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
 }
 
-/// kubectl's message for each type whose API server would refuse the field selector (it lists
+/// kubectl's message for each type whose API server would refuse the field selector (kubectl
+/// sends the selector unparsed, so a text that does not parse is refused per type too; it lists
 /// the other types and reports these after them); whether there was one. The API server names
 /// the resource with its version, which a snapshot's catalogue does not know: the resource is
 /// named as kubectl names it for a type (`pods`, `replicasets.apps`).

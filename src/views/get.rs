@@ -21,10 +21,12 @@ pub struct GetQuery {
     pub targets: Vec<(String, Option<String>)>,
     pub namespace: Namespace,
     pub labels: LabelSelector,
-    /// Checked per target against its resource's fields, as the API server checks each list;
-    /// a resource that refuses it is listed in [`GetSummary::refused`] and read no further.
-    /// With `all_objects`, only metadata.name and metadata.namespace.
-    pub fields: FieldSelector,
+    /// The field selector's text (`--field-selector`), parsed and checked per target against
+    /// its resource's fields, as the API server does for each list: a resource that refuses it
+    /// (or a text that does not parse) is listed in [`GetSummary::refused`] and read no
+    /// further. With `all_objects`, only metadata.name and metadata.namespace, and a refusal is
+    /// [`crate::Error::Usage`].
+    pub fields: String,
     /// 0 = current.
     pub revision: i64,
     /// etcd prefix kube-apiserver was run with (`--etcd-prefix`), e.g. "/registry".
@@ -193,13 +195,13 @@ pub fn get_each_reporting(
             }),
             _ => None,
         };
-        let fields = query.fields.for_any_resource().map_err(|e| crate::Error::Usage(e.message))?;
+        let fields = FieldSelector::parse(&query.fields).and_then(|f| f.for_any_resource()).map_err(|e| crate::Error::Usage(e.message))?;
         each(KeyRange::prefix(format!("{prefix}/").as_bytes()), &fields, &resource_of)?;
         return Ok(summary);
     }
     for (type_name, name) in &query.targets {
         let (info, range) = catalog.object_range(&prefix, type_name, name.as_deref(), &query.namespace)?;
-        let fields = match query.fields.for_resource(&info) {
+        let fields = match FieldSelector::parse(&query.fields).and_then(|f| f.for_resource(&info)) {
             Ok(fields) => fields,
             Err(error) => {
                 summary.refused.push(Refused { resource: info, error });

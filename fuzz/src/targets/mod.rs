@@ -366,10 +366,10 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
     let _ = snap.catalog(decoder, prefix);
     let _ = views::get::list_keys(&snap, prefix, 0, decoder);
     use etcdscope::k8s::key::Namespace;
-    use etcdscope::k8s::select::{FieldSelector, LabelSelector};
+    use etcdscope::k8s::select::LabelSelector;
     use views::get::GetQuery;
     let labels = *r.pick(&["", "app=web", "app!=web,tier", "app in (web,api)", "!app"]);
-    let fields = *r.pick(&["", "metadata.name=web", "metadata.namespace!=default"]);
+    let fields = *r.pick(&["", "metadata.name=web", "metadata.namespace!=default", "status.phase=Running", "spec.nodeName!=n1", "type=Opaque", "bad"]);
     let types = [
         ("pods", None),
         ("configmaps", Some("web")),
@@ -389,7 +389,7 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
             _ => Namespace::All,
         },
         labels: LabelSelector::parse(labels).unwrap_or_default(),
-        fields: FieldSelector::parse(fields).unwrap_or_default(),
+        fields: fields.to_string(),
         revision: r.below(4) as i64,
         etcd_prefix: prefix.to_string(),
         all_objects: r.bool(),
