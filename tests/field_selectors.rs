@@ -169,3 +169,105 @@ fn all_objects_take_metadata_fields() {
     assert_eq!(code, 2);
     assert!(stderr.contains(r#""status.phase" is not a known field selector"#), "{stderr}");
 }
+
+/// Kubernetes' own round-trip fixtures (scripts/k8s-fixtures.sh) fill every string field with
+/// `<its JSON name>Value`: each field label must read the field its registry renders, so
+/// `spec.nodeName` reads `nodeNameValue` from a real Pod, `source` an Event's `componentValue`.
+#[test]
+fn each_field_reads_its_own_field_of_kubernetes_fixtures() {
+    let fixtures = k8s_fixtures().join("HEAD");
+    let cases: &[(&str, &str, &str, &[(&str, &str)])] = &[
+        (
+            "core.v1.Pod",
+            "",
+            "pods",
+            &[
+                ("metadata.name", "nameValue"),
+                ("metadata.namespace", "namespaceValue"),
+                ("spec.nodeName", "nodeNameValue"),
+                ("spec.host", "nodeNameValue"),
+                ("spec.restartPolicy", "restartPolicyValue"),
+                ("spec.schedulerName", "schedulerNameValue"),
+                ("spec.serviceAccountName", "serviceAccountNameValue"),
+                ("spec.hostNetwork", "true"),
+                ("status.phase", "phaseValue"),
+                // status.podIP is authoritative over status.podIPs when both are set and differ.
+                ("status.podIP", "podIPValue"),
+                ("status.podIPs", ""),
+                ("status.nominatedNodeName", "nominatedNodeNameValue"),
+            ],
+        ),
+        (
+            "core.v1.Event",
+            "",
+            "events",
+            &[
+                ("involvedObject.kind", "kindValue"),
+                ("involvedObject.namespace", "namespaceValue"),
+                ("involvedObject.name", "nameValue"),
+                ("involvedObject.uid", "uidValue"),
+                ("involvedObject.apiVersion", "apiVersionValue"),
+                ("involvedObject.resourceVersion", "resourceVersionValue"),
+                ("involvedObject.fieldPath", "fieldPathValue"),
+                ("reason", "reasonValue"),
+                ("reportingComponent", "reportingComponentValue"),
+                ("source", "componentValue"),
+                ("type", "typeValue"),
+            ],
+        ),
+        (
+            "events.k8s.io.v1.Event",
+            "events.k8s.io",
+            "events",
+            &[
+                ("regarding.kind", "kindValue"),
+                ("regarding.namespace", "namespaceValue"),
+                ("regarding.name", "nameValue"),
+                ("regarding.uid", "uidValue"),
+                ("regarding.apiVersion", "apiVersionValue"),
+                ("regarding.resourceVersion", "resourceVersionValue"),
+                ("regarding.fieldPath", "fieldPathValue"),
+                ("reason", "reasonValue"),
+                ("reportingController", "reportingControllerValue"),
+                ("source", "componentValue"),
+                ("type", "typeValue"),
+            ],
+        ),
+        ("core.v1.Secret", "", "secrets", &[("type", "typeValue"), ("metadata.namespace", "namespaceValue")]),
+        ("core.v1.Namespace", "", "namespaces", &[("status.phase", "phaseValue"), ("metadata.name", "nameValue")]),
+        ("core.v1.Node", "", "nodes", &[("spec.unschedulable", "true")]),
+        ("core.v1.Service", "", "services", &[("spec.clusterIP", "clusterIPValue"), ("spec.type", "typeValue")]),
+        ("certificates.k8s.io.v1.CertificateSigningRequest", "certificates.k8s.io", "certificatesigningrequests", &[("spec.signerName", "signerNameValue")]),
+        ("certificates.k8s.io.v1.ClusterTrustBundle", "certificates.k8s.io", "clustertrustbundles", &[("spec.signerName", "signerNameValue")]),
+        (
+            "certificates.k8s.io.v1.PodCertificateRequest",
+            "certificates.k8s.io",
+            "podcertificaterequests",
+            &[("spec.signerName", "signerNameValue"), ("spec.podName", "podNameValue"), ("spec.nodeName", "nodeNameValue")],
+        ),
+        ("resource.k8s.io.v1.ResourceSlice", "resource.k8s.io", "resourceslices", &[("spec.nodeName", "nodeNameValue"), ("spec.driver", "driverValue")]),
+    ];
+    let catalog = etcdscope::k8s::resources::built_in();
+    for (file, group, resource, fields) in cases {
+        let object: Value = serde_json::from_slice(&std::fs::read(fixtures.join(format!("{file}.json"))).unwrap()).unwrap();
+        let core = catalog.iter().find(|r| r.resource == *resource && (r.group == *group || *group == "events.k8s.io")).unwrap();
+        let info = etcdscope::k8s::resources::ResourceInfo { group: group.to_string(), ..core.clone() };
+        for (label, value) in *fields {
+            let select = |selector: &str| etcdscope::k8s::select::FieldSelector::parse(selector).and_then(|f| f.for_resource(&info)).unwrap().matches(&object);
+            assert!(select(&format!("{label}={value}")), "{file}: {label}={value}");
+            assert!(!select(&format!("{label}!={value}")), "{file}: {label}!={value}");
+            assert!(!select(&format!("{label}={value}x")), "{file}: {label}={value}x");
+        }
+    }
+    // Counts are the number in decimal.
+    for (file, resource, group, label, pointer) in [
+        ("core.v1.ReplicationController", "replicationcontrollers", "", "status.replicas", "/status/replicas"),
+        ("batch.v1.Job", "jobs", "batch", "status.successful", "/status/succeeded"),
+    ] {
+        let object: Value = serde_json::from_slice(&std::fs::read(fixtures.join(format!("{file}.json"))).unwrap()).unwrap();
+        let count = object.pointer(pointer).and_then(Value::as_i64).unwrap();
+        let info = catalog.iter().find(|r| r.resource == resource && r.group == group).unwrap();
+        let select = |selector: &str| etcdscope::k8s::select::FieldSelector::parse(selector).and_then(|f| f.for_resource(info)).unwrap().matches(&object);
+        assert!(select(&format!("{label}={count}")) && !select(&format!("{label}={}", count + 1)), "{file}: {label}");
+    }
+}
