@@ -170,13 +170,16 @@ fn all_objects_take_metadata_fields() {
     assert!(stderr.contains(r#""status.phase" is not a known field selector"#), "{stderr}");
 }
 
+/// (fixture file, group, resource, [(field label, the value it must read)])
+type FixtureCase = (&'static str, &'static str, &'static str, &'static [(&'static str, &'static str)]);
+
 /// Kubernetes' own round-trip fixtures (scripts/k8s-fixtures.sh) fill every string field with
 /// `<its JSON name>Value`: each field label must read the field its registry renders, so
 /// `spec.nodeName` reads `nodeNameValue` from a real Pod, `source` an Event's `componentValue`.
 #[test]
 fn each_field_reads_its_own_field_of_kubernetes_fixtures() {
     let fixtures = k8s_fixtures().join("HEAD");
-    let cases: &[(&str, &str, &str, &[(&str, &str)])] = &[
+    let cases: &[FixtureCase] = &[
         (
             "core.v1.Pod",
             "",
