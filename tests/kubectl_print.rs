@@ -137,6 +137,8 @@ const CASES: &[&[&str]] = &[
     &["pods", "nope", "-n", "team-a", "-o", "json", "--ignore-not-found"],
     &["pods", "-n", "nothing-here"],
     &["pods", "-n", "nothing-here", "--ignore-not-found"],
+    &["pods", "web-5d4f-x1", "-n", "team-a", "-l", "app=web"],
+    &["pods/web-5d4f-x1", "-n", "team-a", "--field-selector", "metadata.name=web-5d4f-x1"],
 ];
 
 #[test]

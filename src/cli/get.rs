@@ -153,6 +153,14 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         etcd_prefix: a.etcd_prefix.clone(),
         cancel: super::interrupt::watch(),
     };
+    let selecting = [&a.selector, &a.field_selector].into_iter().any(|s| s.as_deref().is_some_and(|s| !s.trim().is_empty()));
+    if selecting && query.targets.iter().any(|(_, name)| name.is_some()) {
+        // kubectl refuses these before it asks the server anything, in its two words.
+        if a.targets.first().is_some_and(|t| t.contains('/')) {
+            return Err(CliError::Usage("selectors and the all flag cannot be used when passing resource/name arguments".into()));
+        }
+        return Err(CliError::Usage("name cannot be provided when a selector is specified".into()));
+    }
     let single = query.targets.len() == 1 && query.targets[0].1.is_some();
     if a.show_labels && !a.output.is_table() {
         return Err(CliError::Usage(format!("--show-labels option cannot be used with {} printer", a.output.given())));
