@@ -8,11 +8,13 @@ printing of the same objects. The server decides nothing about layout: it answer
 kube-apiserver does: a meta.k8s.io/v1 Table when kubectl asks for one (server-side printing:
 the columns and cells SPEC gives, each row with the object's metadata, which kubectl decorates),
 else the objects themselves; a NotFound Status for a name that is not there. A namespace exists
-when an object served is in it.
+when an object served is in it. A type with a "refusal" answers a list with a fieldSelector as
+kube-apiserver answers one whose field the resource does not accept: a 400 BadRequest Status
+with that message (the rows of the other types are the ones the selector selects already).
 
 SPEC (JSON): {"types": [{"group": "", "version": "v1", "resource": "pods", "kind": "Pod",
 "singular": "pod", "namespaced": true, "columns": ["NAME", ...],
-"rows": [{"cells": [...], "object": {...}}]}]}
+"rows": [{"cells": [...], "object": {...}}], "refusal": "field label not supported: ..."}]}
 
 Usage: kubectl_api.py SPEC. Listens on 127.0.0.1, a free port, printed as the first line of
 standard output; serves until killed.
@@ -132,6 +134,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if found is None:
             return self.reply({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}, 404)
         t, namespace, name = found
+        field_selector = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query).get("fieldSelector", [""])[0]
+        if field_selector and t.get("refusal"):
+            status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": t["refusal"], "reason": "BadRequest"}
+            return self.reply({**status, "code": 400}, 400)
         rows = [r for r in t["rows"] if namespace is None or r["object"]["metadata"].get("namespace") == namespace]
         as_table = "as=Table" in self.headers.get("Accept", "")
         if name is not None:

@@ -8,10 +8,10 @@ use super::{CliError, CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::Args;
 use etcdscope::k8s::decoder::Decoder;
 use etcdscope::k8s::key::Namespace;
-use etcdscope::k8s::select::{FieldSelector, LabelSelector};
+use etcdscope::k8s::select::LabelSelector;
 use etcdscope::snapshot::Snapshot;
 use etcdscope::source::Source;
-use etcdscope::views::get::{get, Found, GetQuery};
+use etcdscope::views::get::{get, Found, GetQuery, Refused};
 use etcdscope::views::table::Cell;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -33,7 +33,11 @@ pub struct GetArgs {
     /// (comma-separated requirements, all must hold).
     #[arg(short = 'l', long)]
     selector: Option<String>,
-    /// Field selector on metadata.name and metadata.namespace (`=`, `==`, `!=`, comma-separated).
+    /// Field selector, as kubectl --field-selector: `field=value`, `field==value`,
+    /// `field!=value`, comma-separated, all must hold; the fields each resource's API server
+    /// accepts (metadata.name and metadata.namespace everywhere; pods: spec.nodeName,
+    /// status.phase, …; events: involvedObject.*, reason, type, …; secrets: type; …). A type
+    /// that refuses a field is reported as the API server refuses it, the others still listed.
     #[arg(long)]
     field_selector: Option<String>,
     /// Read at this revision (0 = current).
@@ -144,11 +148,19 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
             (None, false) => Namespace::Default,
         },
         labels: LabelSelector::parse(a.selector.as_deref().unwrap_or("")).map_err(CliError::Usage)?,
-        fields: FieldSelector::parse(a.field_selector.as_deref().unwrap_or("")).map_err(CliError::Usage)?,
+        fields: a.field_selector.clone().unwrap_or_default(),
         revision: a.rev,
         etcd_prefix: a.etcd_prefix.clone(),
         cancel: super::interrupt::watch(),
     };
+    let selecting = [&a.selector, &a.field_selector].into_iter().any(|s| s.as_deref().is_some_and(|s| !s.trim().is_empty()));
+    if selecting && query.targets.iter().any(|(_, name)| name.is_some()) {
+        // kubectl refuses these before it asks the server anything, in its two words.
+        if a.targets.first().is_some_and(|t| t.contains('/')) {
+            return Err(CliError::Usage("selectors and the all flag cannot be used when passing resource/name arguments".into()));
+        }
+        return Err(CliError::Usage("name cannot be provided when a selector is specified".into()));
+    }
     let single = query.targets.len() == 1 && query.targets[0].1.is_some();
     if a.show_labels && !a.output.is_table() {
         return Err(CliError::Usage(format!("--show-labels option cannot be used with {} printer", a.output.given())));
@@ -202,8 +214,9 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         }
     }
     findings |= say_not_found(&summary.not_found, a.ignore_not_found);
+    findings |= say_refused(&summary.refused, a);
     let shown = printer.finish(out)?;
-    if shown == 0 && summary.not_found.is_empty() && a.output.is_table() && !a.ignore_not_found {
+    if shown == 0 && summary.not_found.is_empty() && summary.refused.is_empty() && a.output.is_table() && !a.ignore_not_found {
         match &query.namespace {
             Namespace::All => say!("No resources found"),
             Namespace::One(n) => say!("No resources found in {n} namespace."),
@@ -246,7 +259,27 @@ fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, a: &GetArg
     )?;
     drop(bar);
     findings |= say_not_found(&summary.not_found, a.ignore_not_found);
+    findings |= say_refused(&summary.refused, a);
     Ok(if findings { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// kubectl's message for each type whose API server would refuse the field selector (kubectl
+/// sends the selector unparsed, so a text that does not parse is refused per type too; it lists
+/// the other types and reports these after them); whether there was one. The API server names
+/// the resource with its version, which a snapshot's catalogue does not know: the resource is
+/// named as kubectl names it for a type (`pods`, `replicasets.apps`).
+fn say_refused(refused: &[Refused], a: &GetArgs) -> bool {
+    for r in refused {
+        let what = if r.resource.group.is_empty() { r.resource.resource.clone() } else { format!("{}.{}", r.resource.resource, r.resource.group) };
+        say!(
+            "Error from server (BadRequest): Unable to find {:?} that match label selector {:?}, field selector {:?}: {}",
+            what,
+            a.selector.as_deref().unwrap_or(""),
+            a.field_selector.as_deref().unwrap_or(""),
+            r.error
+        );
+    }
+    !refused.is_empty()
 }
 
 /// kubectl's message for each name given that was not found; whether there was one. With
@@ -360,6 +393,7 @@ fn collected(a: &GetArgs, template: &str, source: &Snapshot<'_>, query: &GetQuer
         }
     }
     findings |= say_not_found(&result.not_found, a.ignore_not_found);
+    findings |= say_refused(&result.refused, a);
     if items.is_empty() && a.ignore_not_found {
         // kubectl prints nothing at all when nothing was found and that is to be ignored.
         return Ok(if findings { EXIT_FINDINGS } else { EXIT_OK });

@@ -16,9 +16,10 @@ pub fn resource_from_crd(crd: &Value) -> Option<ResourceInfo> {
         names.get("shortNames").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default();
     let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
     let printer_columns = Some(printer_columns(spec));
+    let selectable_fields = selectable_fields(spec);
     let categories =
         names.get("categories").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default();
-    let version = storage_version(spec).and_then(|v| v.get("name")).and_then(Value::as_str).or_else(|| spec.get("version").and_then(Value::as_str));
+    let version = table_version(spec).and_then(|v| v.get("name")).and_then(Value::as_str).or_else(|| spec.get("version").and_then(Value::as_str));
     Some(ResourceInfo {
         key_prefix: format!("{group}/{plural}"),
         group,
@@ -29,21 +30,30 @@ pub fn resource_from_crd(crd: &Value) -> Option<ResourceInfo> {
         printer_columns,
         version: version.map(str::to_string),
         categories,
+        selectable_fields,
     })
 }
 
-/// The version a CRD stores its objects in (`storage: true`), else its first.
-fn storage_version(spec: &Value) -> Option<&Value> {
+/// The version a table and field selectors follow, and the one objects are stored in: the
+/// storage version, else the first listed.
+fn table_version(spec: &Value) -> Option<&Value> {
     let versions = spec.get("versions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     versions.iter().find(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).or_else(|| versions.first())
+}
+
+/// That version's `selectableFields` (Kubernetes 1.30+), as field labels: `.spec.color` →
+/// `spec.color`, the leading dot dropped as the API server drops it.
+fn selectable_fields(spec: &Value) -> Vec<String> {
+    let declared = table_version(spec).and_then(|v| v.get("selectableFields")).and_then(Value::as_array);
+    declared.into_iter().flatten().filter_map(|f| f.get("jsonPath")?.as_str()).map(|p| p.strip_prefix('.').unwrap_or(p).to_string()).collect()
 }
 
 /// The storage version's `additionalPrinterColumns` (v1: per version; v1beta1: also on the
 /// spec, with `JSONPath`), or, when there are none, the API server's default: AGE from
 /// `.metadata.creationTimestamp`.
 fn printer_columns(spec: &Value) -> Vec<PrinterColumn> {
-    let version = storage_version(spec);
-    let declared = version.and_then(|v| v.get("additionalPrinterColumns")).or_else(|| spec.get("additionalPrinterColumns")).and_then(Value::as_array);
+    let declared =
+        table_version(spec).and_then(|v| v.get("additionalPrinterColumns")).or_else(|| spec.get("additionalPrinterColumns")).and_then(Value::as_array);
     let columns: Vec<PrinterColumn> = declared
         .into_iter()
         .flatten()
@@ -106,5 +116,16 @@ mod tests {
         let old = serde_json::json!({"spec": {"group": "g", "names": {"plural": "ps", "kind": "P"}, "version": "v1",
             "additionalPrinterColumns": [{"name": "Phase", "type": "string", "JSONPath": ".status.phase"}]}});
         assert_eq!(info_age(&old), vec![("Phase".into(), "string".into(), ".status.phase".into(), 0)]);
+    }
+
+    #[test]
+    fn selectable_fields_of_the_storage_version() {
+        let crd = serde_json::json!({"spec": {"group": "g", "scope": "Namespaced", "names": {"plural": "ws", "kind": "W"},
+            "versions": [
+                {"name": "v1alpha1", "storage": false, "selectableFields": [{"jsonPath": ".spec.old"}]},
+                {"name": "v1", "storage": true, "selectableFields": [{"jsonPath": ".spec.color"}, {"jsonPath": ".status.ready"}]}]}});
+        assert_eq!(resource_from_crd(&crd).unwrap().selectable_fields, ["spec.color", "status.ready"]);
+        let none = serde_json::json!({"spec": {"group": "g", "names": {"plural": "ws", "kind": "W"}, "versions": [{"name": "v1"}]}});
+        assert!(resource_from_crd(&none).unwrap().selectable_fields.is_empty());
     }
 }

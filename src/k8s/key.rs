@@ -401,6 +401,7 @@ mod tests {
             printer_columns: None,
             version: None,
             categories: Vec::new(),
+            selectable_fields: Vec::new(),
         });
         assert_eq!(c.locate(b"/registry/example.com/widgets/ns1/w", "/registry").owned(), object("example.com", "widgets", Some("ns1"), "w"));
         assert_eq!(c.locate(b"/kubernetes.io/pods/a/b", "/kubernetes.io/").owned(), object("", "pods", Some("a"), "b"));

@@ -17,4 +17,5 @@ pub mod resources;
 pub mod schema;
 pub mod secret;
 pub mod select;
+pub mod selectable;
 pub mod yaml;

@@ -22,6 +22,10 @@ pub struct ResourceInfo {
     pub version: Option<String>,
     /// The categories it belongs to (`all` for what `kubectl get all` lists).
     pub categories: Vec<String>,
+    /// For custom resources: the fields lists may select on besides metadata's (the
+    /// `selectableFields` of the version the table columns come from, as `spec.color`). Empty
+    /// for built-ins, whose fields [`crate::k8s::select::FieldSelector::for_resource`] knows.
+    pub selectable_fields: Vec<String>,
 }
 
 /// One column of a CRD's table (`additionalPrinterColumns`).
@@ -144,6 +148,7 @@ pub fn built_in() -> Vec<ResourceInfo> {
             printer_columns: None,
             version: None,
             categories: if IN_ALL.contains(&(group, resource)) { vec!["all".to_string()] } else { Vec::new() },
+            selectable_fields: Vec::new(),
         })
         .collect()
 }

@@ -19,7 +19,8 @@ use crate::etcd::mvcc::RevisionEntry;
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::Decoded;
 use crate::k8s::key::keys_of;
-use crate::k8s::select::{FieldSelector, LabelSelector};
+use crate::k8s::resources::ResourceInfo;
+use crate::k8s::select::{FieldSelector, LabelSelector, ResourceFieldSelector};
 use crate::views::parallel::ordered_map;
 use crate::views::table::{table_columns, table_row};
 use serde_json::{json, Value};
@@ -57,7 +58,7 @@ pub struct Shape {
     pub form: Negotiated,
     pub include: Include,
     pub labels: LabelSelector,
-    pub fields: FieldSelector,
+    pub fields: ResourceFieldSelector,
 }
 
 impl Shape {
@@ -79,10 +80,11 @@ pub struct ListPlan {
     range_key: Vec<u8>,
 }
 
-/// Reads the selectors of a request for `served`.
-pub fn selectors(o: &ListOptions) -> std::result::Result<(LabelSelector, FieldSelector), Status> {
-    let labels = LabelSelector::parse(o.label_selector.as_deref().unwrap_or("")).map_err(Status::bad_request)?;
-    let fields = FieldSelector::parse(o.field_selector.as_deref().unwrap_or("")).map_err(Status::bad_request)?;
+/// Reads the selectors of a request on `info`: a field the resource cannot be selected on is
+/// 400, in the API server's words for that resource.
+pub fn selectors(label_selector: &str, field_selector: &str, info: &ResourceInfo) -> std::result::Result<(LabelSelector, ResourceFieldSelector), Status> {
+    let labels = LabelSelector::parse(label_selector).map_err(Status::bad_request)?;
+    let fields = FieldSelector::parse(field_selector).and_then(|f| f.for_resource(info)).map_err(|e| Status::bad_request(e.message))?;
     Ok((labels, fields))
 }
 

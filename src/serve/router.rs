@@ -129,7 +129,13 @@ async fn resource(
     }
     let form = negotiate(accept, false)?;
     let include = Include::parse(r.options.include_object.as_deref())?;
-    let (labels, fields) = selectors(&r.options)?;
+    // A watch of one object (the API server's path form) is its collection with a name selector.
+    let field_selector = match (&r.name, r.verb, r.options.field_selector.as_deref()) {
+        (Some(name), Verb::Watch, Some(f)) if !f.is_empty() => format!("{f},metadata.name={name}"),
+        (Some(name), Verb::Watch, _) => format!("metadata.name={name}"),
+        (_, _, f) => f.unwrap_or("").to_string(),
+    };
+    let (labels, fields) = selectors(r.options.label_selector.as_deref().unwrap_or(""), &field_selector, &served.info)?;
     let shape = Shape { served, form, include, labels, fields };
     let cancel = Cancel::new();
     match (r.verb, r.name) {
@@ -137,17 +143,7 @@ async fn resource(
             let bytes = blocking(move || get_object(ctx, &shape, r.namespace.as_deref(), &name, &r.options, &cancel)).await?;
             Ok(json_response(StatusCode::OK, "application/json", bytes))
         }
-        (Verb::Watch, name) => {
-            // A watch of one object (the API server's path form) is its collection with a name selector.
-            let mut shape = shape;
-            if let Some(name) = name {
-                let by_name = format!("metadata.name={name}");
-                let fields = match r.options.field_selector.as_deref() {
-                    Some(f) if !f.is_empty() => format!("{f},{by_name}"),
-                    _ => by_name,
-                };
-                shape.fields = crate::k8s::select::FieldSelector::parse(&fields).map_err(Status::bad_request)?;
-            }
+        (Verb::Watch, _) => {
             let Ok(permit) = server.watches.try_acquire() else { return Err(Status::too_many_requests()) };
             let timeout = Duration::from_secs(r.options.timeout_seconds.unwrap_or(DEFAULT_WATCH_SECONDS).min(MAX_WATCH_SECONDS));
             let plan = plan_watch(ctx, shape, r.namespace.as_deref(), &r.options);

@@ -10,7 +10,7 @@ use crate::etcd::KeyRange;
 use crate::k8s::decoder::{Decoded, Decoder, ObjectJson};
 use crate::k8s::key::{normalize_prefix, KeyClass, Namespace, ObjectRef};
 use crate::k8s::resources::ResourceInfo;
-use crate::k8s::select::{FieldSelector, LabelSelector};
+use crate::k8s::select::{FieldSelector, FieldSelectorError, LabelSelector, ResourceFieldSelector};
 use crate::snapshot::Snapshot;
 use crate::views::parallel::ordered_map;
 use crate::views::progress::{self, Counter, Progress};
@@ -21,7 +21,12 @@ pub struct GetQuery {
     pub targets: Vec<(String, Option<String>)>,
     pub namespace: Namespace,
     pub labels: LabelSelector,
-    pub fields: FieldSelector,
+    /// The field selector's text (`--field-selector`), parsed and checked per target against
+    /// its resource's fields, as the API server does for each list: a resource that refuses it
+    /// (or a text that does not parse) is listed in [`GetSummary::refused`] and read no
+    /// further. With `all_objects`, only metadata.name and metadata.namespace, and a refusal is
+    /// [`crate::Error::Usage`].
+    pub fields: String,
     /// 0 = current.
     pub revision: i64,
     /// etcd prefix kube-apiserver was run with (`--etcd-prefix`), e.g. "/registry".
@@ -98,6 +103,15 @@ pub struct GetResult {
     pub revision: i64,
     /// Names given explicitly that were not found ("pods \"web\" not found").
     pub not_found: Vec<String>,
+    /// Targets whose resource refused the field selector.
+    pub refused: Vec<Refused>,
+}
+
+/// A target whose resource refused the field selector, and the API server's words for it.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub resource: ResourceInfo,
+    pub error: FieldSelectorError,
 }
 
 /// Collects every object found (tables and `kind: List` output need them all).
@@ -107,7 +121,7 @@ pub fn get(snap: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder) -> Result<G
         items.push(f);
         Ok(())
     })?;
-    Ok(GetResult { items, revision: summary.revision, not_found: summary.not_found })
+    Ok(GetResult { items, revision: summary.revision, not_found: summary.not_found, refused: summary.refused })
 }
 
 /// What a streamed read found besides the objects themselves.
@@ -115,6 +129,7 @@ pub fn get(snap: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder) -> Result<G
 pub struct GetSummary {
     pub revision: i64,
     pub not_found: Vec<String>,
+    pub refused: Vec<Refused>,
 }
 
 /// Streams each object to `visit` as it is decoded: memory stays at one decoded object (plus
@@ -136,18 +151,18 @@ pub fn get_each_reporting(
     let rev = store.read_revision(query.revision)?;
     let prefix = normalize_prefix(&query.etcd_prefix);
     let catalog = snap.catalog(decoder, &prefix)?;
-    let mut summary = GetSummary { revision: rev, not_found: Vec::new() };
+    let mut summary = GetSummary { revision: rev, not_found: Vec::new(), refused: Vec::new() };
 
     // Decodes the objects of `range` on every core, handing them to `visit` in key order;
     // `resource_of` says what each key is.
-    let mut each = |range: KeyRange, resource_of: &(dyn Fn(&str) -> Option<ResourceInfo> + Sync)| -> Result<usize> {
+    let mut each = |range: KeyRange, fields: &ResourceFieldSelector, resource_of: &(dyn Fn(&str) -> Option<ResourceInfo> + Sync)| -> Result<usize> {
         let mut seen = 0;
         let decode = |state: RevisionEntry<'_>| -> Result<Option<Option<Found>>> {
             let kv = state.kv(file)?;
             let key = String::from_utf8_lossy(kv.key).into_owned();
             let Some(resource) = resource_of(&key) else { return Ok(None) };
             let decoded = decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision));
-            Ok(Some(found(query, key, resource, kv.mod_revision, decoded)))
+            Ok(Some(found(&query.labels, fields, key, resource, kv.mod_revision, decoded)))
         };
         let entries = store.range_until(&range, rev, &query.cancel)?;
         let mut progress = Counter::new(&mut *report, "keys", entries.len() as u64);
@@ -178,15 +193,24 @@ pub fn get_each_reporting(
                 printer_columns: None,
                 version: None,
                 categories: Vec::new(),
+                selectable_fields: Vec::new(),
             }),
             _ => None,
         };
-        each(KeyRange::prefix(format!("{prefix}/").as_bytes()), &resource_of)?;
+        let fields = FieldSelector::parse(&query.fields).and_then(|f| f.for_any_resource()).map_err(|e| crate::Error::Usage(e.message))?;
+        each(KeyRange::prefix(format!("{prefix}/").as_bytes()), &fields, &resource_of)?;
         return Ok(summary);
     }
     for (type_name, name) in &query.targets {
         let (info, range) = catalog.object_range(&prefix, type_name, name.as_deref(), &query.namespace)?;
-        let seen = each(range, &|_| Some(info.clone()))?;
+        let fields = match FieldSelector::parse(&query.fields).and_then(|f| f.for_resource(&info)) {
+            Ok(fields) => fields,
+            Err(error) => {
+                summary.refused.push(Refused { resource: info, error });
+                continue;
+            }
+        };
+        let seen = each(range, &fields, &|_| Some(info.clone()))?;
         if seen == 0 {
             if let Some(n) = name {
                 let what = if info.group.is_empty() { info.resource.clone() } else { format!("{}.{}", info.resource, info.group) };
@@ -209,12 +233,12 @@ fn key_prefix_of(key: &str, prefix: &str, r: &ObjectRef) -> String {
 }
 
 /// The object as the API server would return it, or `None` when the selectors exclude it.
-fn found(query: &GetQuery, key: String, resource: ResourceInfo, mod_revision: i64, decoded: Decoded) -> Option<Found> {
+fn found(labels: &LabelSelector, fields: &ResourceFieldSelector, key: String, resource: ResourceInfo, mod_revision: i64, decoded: Decoded) -> Option<Found> {
     let (object, unknown_fields) = match decoded {
         Decoded::Object { json, unknown_fields, .. } => {
-            if !(query.labels.is_empty() && query.fields.is_empty()) {
+            if !(labels.is_empty() && fields.is_empty()) {
                 match json.value() {
-                    Ok(v) if query.labels.matches(&v) && query.fields.matches(&v) => {}
+                    Ok(v) if labels.matches(&v) && fields.matches(&v) => {}
                     Ok(_) => return None,
                     Err(e) => return Some(Found { key, resource, mod_revision, object: Err(e), unknown_fields }),
                 }

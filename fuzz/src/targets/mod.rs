@@ -366,10 +366,10 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
     let _ = snap.catalog(decoder, prefix);
     let _ = views::get::list_keys(&snap, prefix, 0, decoder);
     use etcdscope::k8s::key::Namespace;
-    use etcdscope::k8s::select::{FieldSelector, LabelSelector};
+    use etcdscope::k8s::select::LabelSelector;
     use views::get::GetQuery;
     let labels = *r.pick(&["", "app=web", "app!=web,tier", "app in (web,api)", "!app"]);
-    let fields = *r.pick(&["", "metadata.name=web", "metadata.namespace!=default"]);
+    let fields = *r.pick(&["", "metadata.name=web", "metadata.namespace!=default", "status.phase=Running", "spec.nodeName!=n1", "type=Opaque", "bad"]);
     let types = [
         ("pods", None),
         ("configmaps", Some("web")),
@@ -389,7 +389,7 @@ fn open_views(path: &Path, r: Option<&mut Recipe<'_>>) {
             _ => Namespace::All,
         },
         labels: LabelSelector::parse(labels).unwrap_or_default(),
-        fields: FieldSelector::parse(fields).unwrap_or_default(),
+        fields: fields.to_string(),
         revision: r.below(4) as i64,
         etcd_prefix: prefix.to_string(),
         all_objects: r.bool(),
@@ -717,8 +717,17 @@ fn exercise_json(text: &str) {
     if let Ok(sel) = etcdscope::k8s::select::LabelSelector::parse("app=web,tier notin (db)") {
         let _ = sel.matches(&v);
     }
-    if let Ok(sel) = etcdscope::k8s::select::FieldSelector::parse("metadata.name!=x") {
-        let _ = sel.matches(&v);
+    // Every reading of the built-in kinds' fields, over the object.
+    let labels = ["spec.nodeName", "spec.hostNetwork", "status.podIP", "status.phase", "source", "involvedObject.kind", "reportingComponent", "type"];
+    let more = ["spec.unschedulable", "status.replicas", "status.successful", "spec.signerName", "metadata.name", "metadata.namespace"];
+    for label in labels.into_iter().chain(more) {
+        if let Ok(sel) = etcdscope::k8s::select::FieldSelector::parse(&format!("{label}!=x")) {
+            for resource in etcdscope::k8s::resources::built_in() {
+                if let Ok(bound) = sel.for_resource(&resource) {
+                    let _ = bound.matches(&v);
+                }
+            }
+        }
     }
 }
 
@@ -835,7 +844,12 @@ pub fn registry_key(data: &[u8]) {
         let _ = catalog.object_range("/registry", t, name, &ns);
     }
     let _ = etcdscope::k8s::select::LabelSelector::parse(&text);
-    let _ = etcdscope::k8s::select::FieldSelector::parse(&text);
+    if let Ok(sel) = etcdscope::k8s::select::FieldSelector::parse(&text) {
+        for resource in etcdscope::k8s::resources::built_in() {
+            let _ = sel.for_resource(&resource).map(|bound| bound.matches(&serde_json::json!({"metadata": {"name": "a"}})));
+        }
+        let _ = sel.for_any_resource();
+    }
     // The same text as a jsonpath template and expression, over a small object.
     let object = serde_json::json!({"items": [{"metadata": {"name": "a", "labels": {"app": "web"}}, "spec": {"replicas": 3}}, {"metadata": {"name": "b"}}], "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
     let _ = etcdscope::k8s::jsonpath::render(&text, &object);
