@@ -12,6 +12,7 @@ use super::context::Context;
 use super::continue_::{Tokens, TOO_OLD};
 use super::discovery::Served;
 use super::request::{ListOptions, VersionMatch};
+use super::slots::Slots;
 use super::status::Status;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
@@ -21,7 +22,6 @@ use crate::k8s::decoder::Decoded;
 use crate::k8s::key::keys_of;
 use crate::k8s::resources::ResourceInfo;
 use crate::k8s::select::{FieldSelector, LabelSelector, ResourceFieldSelector};
-use crate::views::parallel::ordered_map;
 use crate::views::table::{table_columns, table_row};
 use serde_json::{json, Value};
 use std::borrow::Cow;
@@ -29,8 +29,8 @@ use std::io::Write;
 
 /// Largest page a client may ask for; larger limits are cut to it (the API server caps too).
 pub const MAX_LIMIT: usize = 10_000;
-/// Keys decoded per batch on every core.
-const BATCH: usize = 1024;
+/// Keys decoded per batch: a request holds at most one batch of decoded objects.
+const BATCH: usize = 64;
 
 /// `includeObject` of a Table request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,7 @@ impl Shape {
 pub struct ListPlan {
     ctx: &'static Context,
     tokens: &'static Tokens,
+    slots: &'static Slots,
     shape: Shape,
     entries: Cow<'static, [RevisionEntry<'static>]>,
     revision: i64,
@@ -104,7 +105,13 @@ pub fn read_revision(ctx: &Context, o: &ListOptions) -> std::result::Result<i64,
 
 /// The live entries of `range` at `revision`: a slice of the context's index at the served
 /// revision, else one read of the store.
-pub(super) fn entries_at(ctx: &'static Context, range: &KeyRange, revision: i64, start: Option<&[u8]>, cancel: &Cancel) -> Result<Cow<'static, [RevisionEntry<'static>]>> {
+pub(super) fn entries_at(
+    ctx: &'static Context,
+    range: &KeyRange,
+    revision: i64,
+    start: Option<&[u8]>,
+    cancel: &Cancel,
+) -> Result<Cow<'static, [RevisionEntry<'static>]>> {
     if revision == ctx.revision {
         let index = ctx.index().map_err(Error::Usage)?;
         return Ok(Cow::Borrowed(index.slice(range, start)));
@@ -120,6 +127,7 @@ pub(super) fn entries_at(ctx: &'static Context, range: &KeyRange, revision: i64,
 pub fn plan_list(
     ctx: &'static Context,
     tokens: &'static Tokens,
+    slots: &'static Slots,
     shape: Shape,
     namespace: Option<&str>,
     o: &ListOptions,
@@ -139,13 +147,16 @@ pub fn plan_list(
     };
     let entries = entries_at(ctx, &range, revision, start.as_deref(), cancel).map_err(internal)?;
     let limit = usize::try_from(o.limit).unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
-    Ok(ListPlan { ctx, tokens, shape, entries, revision, limit, scope, range_key: range.key })
+    Ok(ListPlan { ctx, tokens, slots, shape, entries, revision, limit, scope, range_key: range.key })
 }
 
 /// A failure of our own while answering (the file, not the request): 500 with the reason.
 pub fn internal(e: Error) -> Status {
     Status::internal(e.to_string())
 }
+
+/// A page's entries, and the key the next page starts at.
+type Page<'p> = (Cow<'p, [RevisionEntry<'static>]>, Option<&'p [u8]>);
 
 impl ListPlan {
     /// Writes the list: envelope, then items (or rows) as they are decoded.
@@ -182,20 +193,15 @@ impl ListPlan {
         let mut first = true;
         for batch in page.chunks(BATCH) {
             cancel.check()?;
-            ordered_map(
-                batch.to_vec(),
-                |e| render(self.ctx, &self.shape, &e),
-                |item| {
-                    if let Some(text) = item? {
-                        if !first {
-                            out.write_all(b",").map_err(sent)?;
-                        }
-                        first = false;
-                        out.write_all(text.as_bytes()).map_err(sent)?;
+            for item in self.slots.map(batch, |e| render(self.ctx, &self.shape, e)) {
+                if let Some(text) = item? {
+                    if !first {
+                        out.write_all(b",").map_err(sent)?;
                     }
-                    Ok(())
-                },
-            )?;
+                    first = false;
+                    out.write_all(text.as_bytes()).map_err(sent)?;
+                }
+            }
         }
         out.write_all(b"]}").map_err(sent)?;
         Ok(())
@@ -204,27 +210,19 @@ impl ListPlan {
     /// The entries of this page, and the key the next page starts at. Without selectors the page
     /// is the first `limit` entries; with them, the first `limit` that match (decoded once here
     /// to select, again when written, so a page's memory stays its keys).
-    fn page(&self, cancel: &Cancel) -> Result<(Vec<RevisionEntry<'static>>, Option<&[u8]>)> {
+    fn page(&self, cancel: &Cancel) -> Result<Page<'_>> {
         let all = &self.entries[..];
         if self.limit == 0 || (!self.shape.selects() && all.len() <= self.limit) {
-            return Ok((all.to_vec(), None));
+            return Ok((Cow::Borrowed(all), None));
         }
         if !self.shape.selects() {
-            return Ok((all[..self.limit].to_vec(), Some(all[self.limit].key)));
+            return Ok((Cow::Borrowed(&all[..self.limit]), Some(all[self.limit].key)));
         }
         let mut picked = Vec::new();
         let mut scanned = 0;
         'batches: for batch in all.chunks(BATCH) {
             cancel.check()?;
-            let mut kept = Vec::new();
-            ordered_map(
-                batch.iter().copied().enumerate().collect(),
-                |(i, e)| (i, matches(self.ctx, &self.shape, &e)),
-                |(i, ok)| {
-                    kept.push((i, ok));
-                    Ok(())
-                },
-            )?;
+            let kept = self.slots.map(batch, |e| matches(self.ctx, &self.shape, e)).into_iter().enumerate();
             for (i, ok) in kept {
                 if ok {
                     picked.push(batch[i]);
@@ -236,7 +234,7 @@ impl ListPlan {
             }
         }
         let next = all.get(scanned).map(|e| e.key);
-        Ok((picked, next))
+        Ok((Cow::Owned(picked), next))
     }
 }
 
@@ -301,7 +299,7 @@ pub(super) fn decode(ctx: &Context, shape: &Shape, key: &[u8], value: &[u8], rev
 impl Object {
     /// Whether the selectors keep it.
     pub(super) fn passes(&self, shape: &Shape) -> bool {
-        self.value.as_ref().is_none_or(|v| shape.labels.matches(v) && shape.fields.matches(v))
+        self.value.as_ref().map_or(true, |v| shape.labels.matches(v) && shape.fields.matches(v))
     }
 
     /// The object in the shape's form: itself, its metadata, or a Table row.

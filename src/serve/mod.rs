@@ -16,6 +16,7 @@ pub mod kubeconfig;
 pub mod list;
 pub mod request;
 pub mod router;
+pub mod slots;
 pub mod status;
 pub mod watch;
 
@@ -40,6 +41,8 @@ pub const MAX_WATCHES: usize = 128;
 pub struct Server {
     pub contexts: Vec<(Context, Discovery)>,
     pub tokens: Tokens,
+    /// Decoding threads shared by every list.
+    pub slots: slots::Slots,
     /// The bearer token every request must carry, if set.
     pub token: Option<String>,
     /// `host:port` as clients reach it.
@@ -147,6 +150,7 @@ impl Bound {
         let server: &'static Server = Box::leak(Box::new(Server {
             contexts,
             tokens: Tokens::new(),
+            slots: slots::Slots::new(crate::views::parallel::workers()),
             token,
             address,
             requests: tokio::sync::Semaphore::new(MAX_REQUESTS),

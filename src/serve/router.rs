@@ -8,16 +8,16 @@ use super::accept::negotiate;
 use super::context::Context;
 use super::discovery::{etag, Discovery};
 use super::list::{get_object, plan_list, selectors, Include, Shape};
-use super::watch::{plan_watch, WatchPlan};
-use std::time::Duration;
 use super::request::{self, Discovery as Doc, Request, ResourceRequest, Verb};
 use super::status::Status;
+use super::watch::{plan_watch, WatchPlan};
 use super::{authz, Server};
 use crate::cancel::Cancel;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use std::io::Write;
+use std::time::Duration;
 
 /// Bytes gathered before a chunk of a list body is sent.
 const CHUNK: usize = 64 << 10;
@@ -150,9 +150,9 @@ async fn resource(
             Ok(watch_response(plan, permit, timeout, cancel, server.shutdown.clone()))
         }
         (_, _) => {
-            let tokens = &server.tokens;
+            let (tokens, slots) = (&server.tokens, &server.slots);
             let list_cancel = cancel.clone();
-            let plan = blocking(move || plan_list(ctx, tokens, shape, r.namespace.as_deref(), &r.options, &list_cancel)).await?;
+            let plan = blocking(move || plan_list(ctx, tokens, slots, shape, r.namespace.as_deref(), &r.options, &list_cancel)).await?;
             Ok(stream_response(move |out, cancel| plan.write(out, cancel), cancel, server.shutdown.clone()))
         }
     }
