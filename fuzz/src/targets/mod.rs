@@ -1042,7 +1042,30 @@ pub fn serve_request(data: &[u8]) {
             for part in [Some(&r.resource), r.namespace.as_ref(), r.name.as_ref(), r.subresource.as_ref()].into_iter().flatten() {
                 assert!(!part.is_empty() && !part.contains('/'), "{method} {text:?}: {r:?}");
             }
+            // What the handler reads next from the same request: the continue token and the
+            // selectors, never a panic, every refusal a 4xx.
+            if let Some(token) = &r.options.continue_token {
+                if let Err(status) = serve_tokens().decode(b"fuzz", b"/registry/pods/", token) {
+                    assert!((400..500).contains(&status.code), "{token:?}: {status:?}");
+                }
+            }
+            let info = etcdscope::k8s::key::Catalog::built_in().by_group_resource("", "pods").cloned().expect("pods are built in");
+            let labels = r.options.label_selector.as_deref().unwrap_or("");
+            let fields = r.options.field_selector.as_deref().unwrap_or("");
+            if let Err(status) = etcdscope::serve::list::selectors(labels, fields, &info) {
+                assert_eq!(status.code, 400, "{labels:?} {fields:?}: {status:?}");
+            }
         }
         Ok(_) => {}
     }
+    // The same bytes as an Accept header.
+    if let Err(status) = etcdscope::serve::accept::negotiate(Some(&text), m % 2 == 0) {
+        assert_eq!(status.code, 406, "{text:?}: {status:?}");
+    }
+}
+
+/// One token key for the whole fuzzing run, as one server has.
+fn serve_tokens() -> &'static etcdscope::serve::continue_::Tokens {
+    static TOKENS: std::sync::OnceLock<etcdscope::serve::continue_::Tokens> = std::sync::OnceLock::new();
+    TOKENS.get_or_init(etcdscope::serve::continue_::Tokens::new)
 }
