@@ -14,6 +14,7 @@ pub mod continue_;
 pub mod discovery;
 pub mod kubeconfig;
 pub mod list;
+pub mod openapi;
 pub mod request;
 pub mod router;
 pub mod status;
