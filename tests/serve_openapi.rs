@@ -1,4 +1,5 @@
-//! `kubectl explain` against `etcdscope serve`, judged by real kubectl 1.35: the fields and
+//! `kubectl explain` against `etcdscope serve`, judged by real kubectl 1.35 (OpenAPI v3, and v2
+//! for `--output plaintext-openapiv2`) and 1.20 (v2 only, when installed): the fields and
 //! types it prints for built-in kinds are those of Kubernetes' own JSON for the same types (its
 //! round-trip fixtures, which fill every field) and of the JSON our decoder writes for them; a
 //! custom resource's are those of its CRD's schema and of its objects.
@@ -80,16 +81,21 @@ fn snapshot() -> PathBuf {
 }
 
 /// The fields kubectl printed: `(path, type)` in order, a path per nesting level of
-/// `--recursive` (one element without it).
+/// `--recursive` (one element without it). Levels are indented by the first field's indent
+/// (2 spaces from kubectl 1.27 on, 3 before).
 fn fields(explain: &str) -> Vec<(Vec<String>, String)> {
     let listed = explain.split_once("FIELDS:\n").map_or("", |(_, f)| f);
     let mut path: Vec<String> = Vec::new();
     let mut out = Vec::new();
+    let mut step = 0;
     for line in listed.lines() {
         let indent = line.len() - line.trim_start_matches(' ').len();
         let Some((name, rest)) = line.trim_start_matches(' ').split_once("\t<") else { continue };
         let ty = rest.split_once('>').map_or(rest, |(t, _)| t);
-        let level = indent / 2;
+        if step == 0 {
+            step = indent.max(1);
+        }
+        let level = indent / step;
         assert!(level >= 1 && level <= path.len() + 1, "unexpected indentation: {line:?}");
         path.truncate(level - 1);
         path.push(name.to_string());
@@ -111,19 +117,24 @@ fn keys(v: &Value) -> Vec<String> {
 }
 
 /// Whether a JSON value is one kubectl's type word describes (`string`, `[]Container`,
-/// `map[string]Quantity`, `ObjectMeta`, …).
+/// `map[string]Quantity`, `ObjectMeta`, …). OpenAPI v2 calls Quantity and IntOrString
+/// `string`: with `v2`, a number fits `string` too.
 fn fits(ty: &str, v: &Value) -> bool {
+    fits_as(ty, v, false)
+}
+
+fn fits_as(ty: &str, v: &Value, v2: bool) -> bool {
     if v.is_null() {
         return true;
     }
     if let Some(item) = ty.strip_prefix("[]") {
-        return v.as_array().is_some_and(|a| a.iter().all(|x| fits(item, x)));
+        return v.as_array().is_some_and(|a| a.iter().all(|x| fits_as(item, x, v2)));
     }
     if let Some(value) = ty.strip_prefix("map[string]") {
-        return v.as_object().is_some_and(|m| m.values().all(|x| fits(value, x)));
+        return v.as_object().is_some_and(|m| m.values().all(|x| fits_as(value, x, v2)));
     }
     match ty {
-        "string" => v.is_string(),
+        "string" => v.is_string() || (v2 && v.is_number()),
         "integer" => v.is_i64() || v.is_u64(),
         "number" => v.is_number(),
         "boolean" => v.is_boolean(),
@@ -159,12 +170,16 @@ fn at<'v>(root: &'v Value, path: &[String], types: &HashMap<Vec<String>, String>
 /// that `object` has holds a value its printed type fits. Returns how many fields of `object`
 /// were matched.
 fn check_recursive(explain: &str, object: &Value, what: &str) -> usize {
+    check_recursive_as(explain, object, what, false)
+}
+
+fn check_recursive_as(explain: &str, object: &Value, what: &str, v2: bool) -> usize {
     let printed = fields(explain);
     let types: HashMap<Vec<String>, String> = printed.iter().cloned().collect();
     for (path, ty) in &printed {
         let parent = if path.len() == 1 { Some(object) } else { at(object, &path[..path.len() - 1], &types) };
         if let Some(raw) = parent.and_then(|p| p.get(path.last().unwrap())) {
-            assert!(fits(ty, raw), "{what}: {} is printed as <{ty}>, but the object has {raw}", path.join("."));
+            assert!(fits_as(ty, raw, v2), "{what}: {} is printed as <{ty}>, but the object has {raw}", path.join("."));
         }
     }
     let mut matched = 0;
@@ -317,6 +332,10 @@ fn explain_of_a_custom_resource_prints_its_crds_schema() {
     let recursive = server.explain(&kubectl, &["widgets.spec", "--recursive"]);
     assert_eq!(names(&spec), keys(&object["spec"]));
     assert!(check_recursive(&recursive, &object["spec"], "the widget's spec") >= 7);
+    // kubectl 1.20 reads the same schema from the v2 document.
+    if let Some(old) = std::env::var_os("ETCDSCOPE_KUBECTL_OLD").map(PathBuf::from).filter(|p| p.is_file()) {
+        assert_eq!(names(&server.explain(&old, &["widgets.spec"])), keys(&object["spec"]));
+    }
     assert_eq!(
         fields(&recursive).into_iter().filter(|(p, _)| p.len() == 2).map(|(p, t)| format!("{} <{t}>", p.join("."))).collect::<Vec<_>>(),
         ["owner.name <string>", "owner.team <string>"]
@@ -324,14 +343,18 @@ fn explain_of_a_custom_resource_prints_its_crds_schema() {
 }
 
 #[test]
-fn openapi_v2_is_not_served_and_explain_says_so_only_when_asked_for_it() {
+fn openapi_v2_serves_kubectls_v2_explain_and_the_v3_index_points_at_its_documents() {
     let Some(kubectl) = kubectl_or_skip() else { return };
     let server = Server::start(&snapshot());
-    let (ok, _, err) = server.kubectl(&kubectl, &["explain", "pods", "--output", "plaintext-openapiv2"]);
-    assert!(!ok);
-    assert!(err.contains("NotFound"), "{err}");
-    let (ok, _, err) = server.kubectl(&kubectl, &["get", "--raw", "/openapi/v2"]);
-    assert!(!ok && err.contains("NotFound"), "{err}");
+    // kubectl 1.35 reads the v2 protobuf document for this output format.
+    let text = server.explain(&kubectl, &["pods.spec.containers", "--output", "plaintext-openapiv2"]);
+    assert!(text.contains("RESOURCE: containers <[]Object>"), "{text}");
+    let (theirs, _) = kubernetes_and_ours("core.v1.Pod");
+    assert_eq!(names(&text), keys(&theirs["spec"]["containers"][0]));
+    let (ok, v2, err) = server.kubectl(&kubectl, &["get", "--raw", "/openapi/v2"]);
+    assert!(ok, "{err}");
+    let v2: Value = serde_json::from_str(&v2).unwrap();
+    assert_eq!(v2["definitions"]["io.k8s.api.core.v1.Pod"]["x-kubernetes-group-version-kind"], json!([{"group": "", "kind": "Pod", "version": "v1"}]));
     // The v3 index points at documents that are there, under the context's prefix.
     let (ok, index, err) = server.kubectl(&kubectl, &["get", "--raw", "/openapi/v3"]);
     assert!(ok, "{err}");
@@ -348,4 +371,36 @@ fn openapi_v2_is_not_served_and_explain_says_so_only_when_asked_for_it() {
     // A field path that does not exist is kubectl's own error, not ours.
     let (ok, _, err) = server.kubectl(&kubectl, &["explain", "pods.spec.nosuch"]);
     assert!(!ok && err.contains("field \"nosuch\" does not exist"), "{err}");
+}
+
+/// kubectl 1.20 (Debian's kubernetes-client, $ETCDSCOPE_KUBECTL_OLD): its `explain` reads only
+/// OpenAPI v2, as protobuf, and parses all of it first.
+fn old_kubectl_or_skip() -> Option<PathBuf> {
+    let found = std::env::var_os("ETCDSCOPE_KUBECTL_OLD").map(PathBuf::from).filter(|p| p.is_file());
+    if found.is_none() {
+        let required = std::env::var("ETCDSCOPE_REQUIRE_ETCD").is_ok_and(|v| v == "1");
+        assert!(!required, "kubectl 1.20 is not installed ($ETCDSCOPE_KUBECTL_OLD); ETCDSCOPE_REQUIRE_ETCD=1 forbids skipping");
+        eprintln!("SKIPPED: $ETCDSCOPE_KUBECTL_OLD (kubectl 1.20) not set and ETCDSCOPE_REQUIRE_ETCD is not 1");
+    }
+    found
+}
+
+#[test]
+fn kubectl_1_20_explain_reads_the_v2_document() {
+    let Some(kubectl) = old_kubectl_or_skip() else { return };
+    let server = Server::start(&snapshot());
+    let (theirs, ours) = kubernetes_and_ours("core.v1.Pod");
+    let pods = server.explain(&kubectl, &["pods"]);
+    assert!(pods.starts_with("KIND:     Pod\nVERSION:  v1\n"), "{pods}");
+    assert_eq!(names(&pods), keys(&theirs));
+    let containers = server.explain(&kubectl, &["pods.spec.containers"]);
+    assert!(containers.contains("RESOURCE: containers <[]Object>"), "{containers}");
+    assert_eq!(names(&containers), keys(&theirs["spec"]["containers"][0]));
+    assert_eq!(names(&containers), keys(&ours["spec"]["containers"][0]));
+    let recursive = server.explain(&kubectl, &["deployments", "--recursive"]);
+    assert!(recursive.starts_with("KIND:     Deployment\nVERSION:  apps/v1\n"), "{recursive}");
+    let (theirs, ours) = kubernetes_and_ours("apps.v1.Deployment");
+    let matched = check_recursive_as(&recursive, &theirs, "Kubernetes' Deployment JSON (kubectl 1.20)", true);
+    assert!(matched > 300, "only {matched} fields of the fixture matched");
+    assert_eq!(check_recursive_as(&recursive, &ours, "our decoder's Deployment JSON (kubectl 1.20)", true), matched);
 }

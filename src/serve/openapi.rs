@@ -8,8 +8,8 @@
 //! `x-kubernetes-group-version-kind`, then the `components.schemas` entry carrying the same
 //! group-version-kind. It prints a field's type from the schema: `$ref` names the type
 //! (`PodSpec`), `items` makes a list, `additionalProperties` a map. Only when `/openapi/v3`
-//! fails does it fall back to `/openapi/v2` (protobuf), which is not served: older kubectl
-//! (≤ 1.26), whose `explain` reads only v2, says the server could not find the resource.
+//! fails does it fall back to `/openapi/v2`; older kubectl (before 1.27) reads only v2, which
+//! is the same schemas in one document ([`super::openapi_v2`]).
 //!
 //! Built-in types come from the embedded protobuf descriptors through the decoder's rendering
 //! plans: a field's JSON name and shape (scalar, list, map, message) are the ones the decoder
@@ -27,6 +27,7 @@
 
 use super::context::Context;
 use super::discovery::{etag, Discovery, Served};
+use super::openapi_v2;
 use super::status::Status;
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::Decoded;
@@ -49,10 +50,21 @@ const OBJECT_META: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 pub struct OpenApi {
     pub root: Vec<u8>,
     pub documents: BTreeMap<String, Vec<u8>>,
+    /// `/openapi/v2` as JSON and as protobuf ([`super::openapi_v2`]).
+    pub v2_json: Vec<u8>,
+    pub v2_protobuf: Vec<u8>,
 }
 
-/// The answer to `/openapi/<path>` (`v2`, `v3`, `v3/api/v1`, …): the body and its Content-Type.
-pub fn answer(ctx: &'static Context, discovery: &'static Discovery, path: &str) -> Result<(Vec<u8>, &'static str), Status> {
+/// The answer to `/openapi/<path>` (`v2`, `v3`, `v3/api/v1`, …) for a request accepting
+/// `accept`: the body and its Content-Type.
+pub fn answer(ctx: &'static Context, discovery: &'static Discovery, path: &str, accept: Option<&str>) -> Result<(Vec<u8>, &'static str), Status> {
+    if path == "v2" {
+        let docs = documents(ctx, discovery);
+        return Ok(match accept {
+            Some(a) if a.contains("protobuf") => (docs.v2_protobuf.clone(), openapi_v2::PROTOBUF),
+            _ => (docs.v2_json.clone(), "application/json"),
+        });
+    }
     match path.strip_prefix("v3") {
         Some("") => Ok((documents(ctx, discovery).root.clone(), "application/json")),
         Some(rest) => {
@@ -63,10 +75,7 @@ pub fn answer(ctx: &'static Context, discovery: &'static Discovery, path: &str) 
                 .map(|d| (d.clone(), "application/json"))
                 .ok_or_else(|| Status::not_found(format!("no OpenAPI v3 document for {key:?}: the served group versions are listed at /openapi/v3")))
         }
-        None => Err(Status::not_found(
-            "etcdscope serve publishes OpenAPI v3 only (/openapi/v3), which `kubectl explain` reads from kubectl 1.27 on; \
-             it has no OpenAPI v2 document (docs/commands/serve.md)",
-        )),
+        None => Err(Status::not_found("the server could not find the requested resource")),
     }
 }
 
@@ -92,10 +101,15 @@ enum KindSchema {
 fn build(discovery: &Discovery, plans: &Plans, crd: &dyn Fn(&Served) -> Result<Value, String>, ctx: &Context) -> OpenApi {
     let mut documents = BTreeMap::new();
     let mut paths = Map::new();
+    let mut every_component = Map::new();
     for (group, versions) in &discovery.groups {
         for (version, served) in versions {
             let kinds: Vec<(&Served, KindSchema)> = served.iter().map(|s| (s, kind_schema(ctx, plans, s, crd))).collect();
-            let doc = serde_json::to_vec(&group_version_document(plans, group, version, &kinds)).expect("OpenAPI documents serialize");
+            let doc = group_version_document(plans, group, version, &kinds);
+            if let Some(components) = doc["components"]["schemas"].as_object() {
+                every_component.extend(components.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            let doc = serde_json::to_vec(&doc).expect("OpenAPI documents serialize");
             let key = if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") };
             let hash = etag(&doc).trim_matches('"').to_ascii_uppercase();
             paths.insert(key.clone(), json!({ "serverRelativeURL": format!("/openapi/v3/{key}?hash={hash}") }));
@@ -103,7 +117,10 @@ fn build(discovery: &Discovery, plans: &Plans, crd: &dyn Fn(&Served) -> Result<V
         }
     }
     let root = serde_json::to_vec(&json!({ "paths": paths })).expect("the OpenAPI index serializes");
-    OpenApi { root, documents }
+    every_component.sort_keys();
+    let v2 = openapi_v2::document(&every_component, &kubernetes_version());
+    let v2_json = serde_json::to_vec(&v2).expect("the OpenAPI v2 document serializes");
+    OpenApi { root, documents, v2_protobuf: openapi_v2::protobuf(&v2), v2_json }
 }
 
 fn kind_schema(ctx: &Context, plans: &Plans, s: &Served, crd: &dyn Fn(&Served) -> Result<Value, String>) -> KindSchema {
@@ -138,13 +155,17 @@ fn group_version_document(plans: &Plans, group: &str, version: &str, kinds: &[(&
         paths.insert(collection.clone(), json!({ "get": operation("list", &gvk, None) }));
         paths.insert(format!("{collection}/{{name}}"), json!({ "get": operation("get", &gvk, name.as_deref()) }));
     }
-    let (major, minor) = super::KUBERNETES_VERSION;
     json!({
         "openapi": "3.0.0",
-        "info": { "title": "Kubernetes", "version": format!("v{major}.{minor}.0") },
+        "info": { "title": "Kubernetes", "version": kubernetes_version() },
         "paths": paths,
         "components": { "schemas": components.done() },
     })
+}
+
+fn kubernetes_version() -> String {
+    let (major, minor) = super::KUBERNETES_VERSION;
+    format!("v{major}.{minor}.0")
 }
 
 /// A read operation on a resource path, naming its kind as the API server does.

@@ -63,7 +63,8 @@ async fn dispatch(
         Request::Version => Ok(json_response(StatusCode::OK, "application/json", super::version_document().into_bytes())),
         Request::Health => Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok").into_response()),
         Request::OpenApi(path) => {
-            let (bytes, content_type) = blocking(move || super::openapi::answer(&ctx.0, &ctx.1, &path)).await?;
+            let accept = accept.map(str::to_string);
+            let (bytes, content_type) = blocking(move || super::openapi::answer(&ctx.0, &ctx.1, &path, accept.as_deref())).await?;
             Ok(discovery_response(bytes, content_type, headers))
         }
         Request::Discovery(doc) => {
