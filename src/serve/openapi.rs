@@ -107,7 +107,7 @@ fn build(discovery: &Discovery, plans: &Plans, crd: &dyn Fn(&Served) -> Result<V
             let kinds: Vec<(&Served, KindSchema)> = served.iter().map(|s| (s, kind_schema(ctx, plans, s, crd))).collect();
             let doc = group_version_document(plans, group, version, &kinds);
             if let Some(components) = doc["components"]["schemas"].as_object() {
-                every_component.extend(components.iter().map(|(k, v)| (k.clone(), v.clone())));
+                merge_components(&mut every_component, components);
             }
             let doc = serde_json::to_vec(&doc).expect("OpenAPI documents serialize");
             let key = if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") };
@@ -121,6 +121,30 @@ fn build(discovery: &Discovery, plans: &Plans, crd: &dyn Fn(&Served) -> Result<V
     let v2 = openapi_v2::document(&every_component, &kubernetes_version());
     let v2_json = serde_json::to_vec(&v2).expect("the OpenAPI v2 document serializes");
     OpenApi { root, documents, v2_protobuf: openapi_v2::protobuf(&v2), v2_json }
+}
+
+/// Adds one document's components to `all`. A type in several documents is the same schema,
+/// but only the documents serving it as a kind mark it with its group-version-kinds, which are
+/// kept together.
+fn merge_components(all: &mut Map<String, Value>, components: &Map<String, Value>) {
+    const GVK: &str = "x-kubernetes-group-version-kind";
+    for (name, schema) in components {
+        let Some(existing) = all.get_mut(name) else {
+            all.insert(name.clone(), schema.clone());
+            continue;
+        };
+        let mut kinds: Vec<Value> = existing.get(GVK).and_then(Value::as_array).cloned().unwrap_or_default();
+        for k in schema.get(GVK).and_then(Value::as_array).into_iter().flatten() {
+            if !kinds.contains(k) {
+                kinds.push(k.clone());
+            }
+        }
+        if !kinds.is_empty() {
+            if let Some(obj) = existing.as_object_mut() {
+                obj.insert(GVK.into(), Value::Array(kinds));
+            }
+        }
+    }
 }
 
 fn kind_schema(ctx: &Context, plans: &Plans, s: &Served, crd: &dyn Fn(&Served) -> Result<Value, String>) -> KindSchema {
@@ -211,7 +235,10 @@ impl<'p> Components<'p> {
 
     /// A built-in kind: its message, marked with `gvk`. Returns its component name.
     fn kind(&mut self, message: usize, gvk: &Value) -> String {
-        self.kinds.entry(message).or_default().push(gvk.clone());
+        let kinds = self.kinds.entry(message).or_default();
+        if !kinds.contains(gvk) {
+            kinds.push(gvk.clone());
+        }
         self.reference_to(message);
         component_name(&self.plans.get(message).full_name)
     }
@@ -418,6 +445,20 @@ mod tests {
         for r in text.split("\"$ref\":\"").skip(1) {
             let name = r.split('"').next().unwrap().trim_start_matches(COMPONENTS);
             assert!(all.contains_key(name), "{name} is referenced but not defined");
+        }
+    }
+
+    #[test]
+    fn a_kind_keeps_its_group_version_kinds_when_another_document_only_references_it() {
+        let gvk = json!([{"group": "", "kind": "Pod", "version": "v1"}]);
+        let marked = json!({"Pod": {"type": "object", "x-kubernetes-group-version-kind": gvk}});
+        let plain = json!({"Pod": {"type": "object"}});
+        for order in [[&marked, &plain], [&plain, &marked]] {
+            let mut all = Map::new();
+            for doc in order {
+                merge_components(&mut all, doc.as_object().unwrap());
+            }
+            assert_eq!(all["Pod"]["x-kubernetes-group-version-kind"], gvk);
         }
     }
 
