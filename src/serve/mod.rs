@@ -14,6 +14,8 @@ pub mod continue_;
 pub mod discovery;
 pub mod kubeconfig;
 pub mod list;
+pub mod openapi;
+pub mod openapi_v2;
 pub mod request;
 pub mod router;
 pub mod slots;

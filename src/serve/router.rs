@@ -64,9 +64,11 @@ async fn dispatch(
     match req {
         Request::Version => Ok(json_response(StatusCode::OK, "application/json", super::version_document().into_bytes())),
         Request::Health => Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok").into_response()),
-        Request::OpenApi(_) => Err(Status::not_found(
-            "etcdscope serve does not publish OpenAPI documents, so `kubectl explain` is not available against a backup (docs/commands/serve.md)",
-        )),
+        Request::OpenApi(path) => {
+            let accept = accept.map(str::to_string);
+            let (bytes, content_type) = blocking(move || super::openapi::answer(&ctx.0, &ctx.1, &path, accept.as_deref())).await?;
+            Ok(discovery_response(bytes, content_type, headers))
+        }
         Request::Discovery(doc) => {
             let (bytes, content_type) = match doc {
                 Doc::Api | Doc::Apis => discovery.root(doc == Doc::Api, negotiate(accept, true)?, &server.address),
