@@ -272,10 +272,17 @@ fn render(ctx: &Context, shape: &Shape, e: &RevisionEntry<'static>) -> Result<Op
     let kv = e.kv(ctx.snapshot.file())?;
     let decoded = ctx.decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision));
     let (text, value) = match decoded {
-        Decoded::Object { json, .. } => {
-            let needs_value = shape.selects() || shape.form != Negotiated::Json;
-            let value = if needs_value { Some(json.value().map_err(Error::Usage)?) } else { None };
-            (json.into_string(), value)
+        Decoded::Object { json, encoding, .. } => {
+            // Protobuf values carry apiVersion and kind in their envelope; JSON and CBOR ones
+            // may have been stored without them.
+            if encoding != "protobuf" {
+                let value = with_type_meta(shape, json.value().map_err(Error::Usage)?);
+                (value.to_string(), Some(value))
+            } else {
+                let needs_value = shape.selects() || shape.form != Negotiated::Json;
+                let value = if needs_value { Some(json.value().map_err(Error::Usage)?) } else { None };
+                (json.into_string(), value)
+            }
         }
         Decoded::Encrypted { provider, key_name, reason, .. } => {
             stub(ctx, shape, kv.key, kv.mod_revision, &format!("encrypted ({provider}, key {key_name}): {reason}"))
@@ -292,6 +299,17 @@ fn render(ctx: &Context, shape: &Shape, e: &RevisionEntry<'static>) -> Result<Op
         Negotiated::Metadata(v) => partial_metadata(v, value.as_ref()).to_string(),
         Negotiated::Table(v) => table_row_json(ctx, shape, v, &text, value.as_ref()).to_string(),
     }))
+}
+
+/// The object with the served apiVersion and kind where it has none, as the API server sets
+/// them on every object it returns (kubectl refuses a list whose objects lack them).
+fn with_type_meta(shape: &Shape, mut value: Value) -> Value {
+    if let Some(object) = value.as_object_mut() {
+        let info = &shape.served.info;
+        object.entry("apiVersion").or_insert_with(|| json!(group_version(&info.group, &shape.served.version)));
+        object.entry("kind").or_insert_with(|| json!(info.kind));
+    }
+    value
 }
 
 /// The API server's PartialObjectMetadata of an object.
