@@ -1,0 +1,128 @@
+//! `etcdscope serve` judged by the Python Kubernetes client (PyPI `kubernetes`,
+//! scripts/install-python-kubernetes.sh) over testdata/serve-3.5.1: paged lists equal the
+//! full list and etcdctl's keys, and continue tokens that are not this server's are refused
+//! with the status the API server gives. The client does the requests and reports what it got;
+//! the judgement is here, against etcdctl's recorded keys.
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use common::serve::*;
+use serde_json::{json, Value};
+use std::process::Command;
+
+/// Runs with the Python client: argv[1] the kubeconfig, argv[2] another server's kubeconfig.
+/// Prints one JSON document of what the client received.
+const CLIENT: &str = r#"
+import base64, json, sys
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+def core(kubeconfig):
+    return client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig))
+
+api, other = core(sys.argv[1]), core(sys.argv[2])
+
+def rows(items):
+    return [[p.metadata.namespace, p.metadata.name, p.metadata.resource_version] for p in items]
+
+def paged(call, limit, **kw):
+    pages, versions, token = [], [], None
+    while True:
+        r = call(limit=limit, _continue=token, **kw) if token else call(limit=limit, **kw)
+        pages.append(rows(r.items))
+        versions.append(r.metadata.resource_version)
+        token = r.metadata._continue
+        if not token:
+            return pages, versions
+
+def refused(call):
+    try:
+        call()
+        return None
+    except ApiException as e:
+        body = json.loads(e.body) if e.body else None
+        return {"status": e.status, "reason": body and body.get("reason"), "kind": body and body.get("kind")}
+
+full = api.list_pod_for_all_namespaces()
+pages, versions = paged(api.list_pod_for_all_namespaces, 2)
+web_full = api.list_pod_for_all_namespaces(label_selector="app=web")
+web_pages, _ = paged(api.list_pod_for_all_namespaces, 1, label_selector="app=web")
+shop_full = api.list_namespaced_pod("shop")
+shop_pages, _ = paged(lambda **kw: api.list_namespaced_pod("shop", **kw), 3)
+# A token the other server made for the same list.
+foreign = other.list_pod_for_all_namespaces(limit=2).metadata._continue
+# The API server's own token format (base64 of its JSON), which this server did not sign.
+forged = base64.b64encode(json.dumps({"v": "meta.k8s.io/v1", "rv": int(full.metadata.resource_version), "start": "shop/"}).encode()).decode()
+print(json.dumps({
+    "full": rows(full.items),
+    "full_version": full.metadata.resource_version,
+    "pages": pages,
+    "versions": versions,
+    "web_full": rows(web_full.items),
+    "web_pages": web_pages,
+    "shop_full": rows(shop_full.items),
+    "shop_pages": shop_pages,
+    "foreign_token": foreign,
+    "foreign": refused(lambda: api.list_pod_for_all_namespaces(limit=2, _continue=foreign)),
+    "garbled": refused(lambda: api.list_pod_for_all_namespaces(limit=2, _continue="%%not-a-token%%")),
+    "forged": refused(lambda: api.list_pod_for_all_namespaces(limit=2, _continue=forged)),
+    "truncated": refused(lambda: api.list_pod_for_all_namespaces(limit=2, _continue=foreign[: len(foreign) // 2])),
+}))
+"#;
+
+/// etcdctl's pods at the fixture's last revision: [namespace, name, mod_revision].
+fn etcdctl_pods() -> Vec<Value> {
+    let ground: Value = serde_json::from_slice(&std::fs::read(serve_data().join("ground.json")).unwrap()).unwrap();
+    let answer: Value = serde_json::from_str(ground["get_final"]["stdout"].as_str().unwrap()).unwrap();
+    answer["kvs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|kv| {
+            let key = String::from_utf8(B64.decode(kv["key"].as_str().unwrap()).unwrap()).unwrap();
+            let rest = key.strip_prefix("/registry/pods/")?.to_string();
+            let (ns, name) = rest.split_once('/').unwrap();
+            Some(json!([ns, name, kv["mod_revision"].as_i64().unwrap().to_string()]))
+        })
+        .collect()
+}
+
+fn concat(pages: &Value) -> Vec<Value> {
+    pages.as_array().unwrap().iter().flat_map(|p| p.as_array().unwrap().clone()).collect()
+}
+
+#[test]
+fn paged_lists_equal_the_full_list_and_foreign_or_garbled_tokens_are_refused() {
+    let Some(python) = k8s_python_or_skip() else { return };
+    let snapshot = serve_data().join("snapshot.db");
+    let served = serve(&[&snapshot], &[]);
+    let other = serve(&[&snapshot], &[]);
+    let out = Command::new(python).arg("-c").arg(CLIENT).arg(&served.kubeconfig).arg(&other.kubeconfig).output().expect("python runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the Python client failed: {stderr}\nserve: {}", served.stderr());
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+
+    let full = got["full"].as_array().unwrap().clone();
+    assert_eq!(full, etcdctl_pods(), "the full list is not etcdctl's pods");
+    let pages = got["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), full.len().div_ceil(2), "pages of 2");
+    assert!(pages.iter().all(|p| p.as_array().unwrap().len() <= 2));
+    assert_eq!(concat(&got["pages"]), full, "the pages of 2 together are not the full list");
+    for v in got["versions"].as_array().unwrap() {
+        assert_eq!(v, &got["full_version"], "every page reads the revision of the first");
+    }
+    // Selected and per-namespace lists page the same way.
+    assert!(!got["web_full"].as_array().unwrap().is_empty());
+    assert_eq!(concat(&got["web_pages"]), got["web_full"].as_array().unwrap().clone(), "pages of 1 of app=web");
+    let shop: Vec<Value> = full.iter().filter(|r| r[0] == "shop").cloned().collect();
+    assert_eq!(got["shop_full"].as_array().unwrap().clone(), shop);
+    assert_eq!(concat(&got["shop_pages"]), shop, "pages of 3 in namespace shop");
+
+    assert!(got["foreign_token"].is_string(), "the other server gave no continue token: {got}");
+    assert_eq!(got["foreign"], json!({"status": 410, "reason": "Expired", "kind": "Status"}), "a token from another serve process");
+    for bad in ["garbled", "forged", "truncated"] {
+        assert_eq!(got[bad], json!({"status": 400, "reason": "BadRequest", "kind": "Status"}), "a {bad} continue token");
+    }
+}
