@@ -434,3 +434,101 @@ fn objects_stored_without_type_meta_are_served_with_it() {
         assert_eq!(code, 0, "kubectl {label} get pod nginx -o json: {err}");
     }
 }
+
+/// The first object etcdctl holds under `prefix`: (namespace, name).
+fn first_object(keys: &BTreeMap<String, i64>, prefix: &str, namespaced: bool) -> (Option<String>, String) {
+    let rest = keys.keys().find_map(|k| k.strip_prefix(prefix)).unwrap();
+    match rest.split_once('/') {
+        Some((ns, name)) if namespaced => (Some(ns.to_string()), name.to_string()),
+        _ => (None, rest.to_string()),
+    }
+}
+
+#[test]
+fn yaml_and_single_objects_equal_get() {
+    let kubectls = kubectls();
+    if kubectls.is_empty() {
+        return;
+    }
+    let served = serve(&[&snapshot()], &[]);
+    let keys = etcdctl_keys("get_final");
+    for (resource, prefix, namespaced) in RESOURCES {
+        let (code, mine, err) = ours(&snapshot(), &[resource, "-A", "-o", "yaml"]);
+        assert_eq!(code, 0, "{err}");
+        let (ns, name) = first_object(&keys, prefix, *namespaced);
+        let mut one = vec![resource.to_string(), name.clone()];
+        if let Some(ns) = &ns {
+            one.extend(["-n".to_string(), ns.clone()]);
+        }
+        let one: Vec<&str> = one.iter().map(String::as_str).collect();
+        for (label, k) in &kubectls {
+            let (code, theirs, kerr) = kubectl(k, label, &served, &["get", resource, "-A", "-o", "yaml"]);
+            assert_eq!(code, 0, "kubectl {label} get {resource} -A -o yaml: {kerr}");
+            // kubectl 1.20's client-side List wrapper carries an empty selfLink; 1.35's does not.
+            let theirs = if *label == "1.20" { theirs.replace("\n  selfLink: \"\"\n", "\n") } else { theirs };
+            assert_eq!(theirs, mine, "kubectl {label} get {resource} -A -o yaml");
+            for format in [&["-o", "json"][..], &["-o", "yaml"], &["-o", "wide"], &["-o", "name"], &[]] {
+                let args: Vec<&str> = one.iter().copied().chain(format.iter().copied()).collect();
+                let (code, mine, err) = ours(&snapshot(), &args);
+                assert_eq!(code, 0, "etcdscope get {args:?}: {err}");
+                let with_get: Vec<&str> = std::iter::once("get").chain(args.iter().copied()).collect();
+                let (code, theirs, kerr) = kubectl(k, label, &served, &with_get);
+                assert_eq!(code, 0, "kubectl {label} {with_get:?}: {kerr}");
+                if format == ["-o", "json"] {
+                    // kubectl sorts an object's keys, get keeps the stored order: the values.
+                    let parse = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+                    assert_eq!(parse(&theirs), parse(&mine), "kubectl {label} {with_get:?}");
+                } else {
+                    assert_eq!(theirs, mine, "kubectl {label} {with_get:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn chunked_tables_page_through_continue_to_the_same_table() {
+    let kubectls = kubectls();
+    if kubectls.is_empty() {
+        return;
+    }
+    let served = serve(&[&snapshot()], &[]);
+    let keys = etcdctl_keys("get_final");
+    for (resource, prefix, _) in RESOURCES {
+        if keys.keys().filter(|k| k.starts_with(prefix)).count() <= 2 {
+            continue;
+        }
+        for (label, k) in &kubectls {
+            for extra in [&[][..], &["-o", "wide"], &["-o", "name"], &["-o", "json"], &["-l", "app=web"]] {
+                let whole: Vec<&str> = ["get", resource, "-A"].into_iter().chain(extra.iter().copied()).collect();
+                let chunked: Vec<&str> = whole.iter().copied().chain(["--chunk-size", "2"]).collect();
+                let (code, one, err) = kubectl(k, label, &served, &whole);
+                assert_eq!(code, 0, "{err}");
+                let (code, paged, err) = kubectl(k, label, &served, &chunked);
+                assert_eq!(code, 0, "kubectl {label} {chunked:?}: {err}");
+                assert_eq!(paged, one, "kubectl {label} {chunked:?}: the pages of 2 do not make the whole");
+            }
+        }
+    }
+}
+
+/// serve publishes no OpenAPI (docs/design/serve.md §1, option A): `kubectl explain` fails
+/// with the API server's NotFound, and the document says why.
+#[test]
+fn explain_is_refused_with_not_found() {
+    let kubectls = kubectls();
+    if kubectls.is_empty() {
+        return;
+    }
+    let served = serve(&[&snapshot()], &[]);
+    for (label, k) in &kubectls {
+        let (code, _, err) = kubectl(k, label, &served, &["explain", "pods"]);
+        assert_ne!(code, 0, "kubectl {label} explain pods");
+        assert!(err.contains("(NotFound)"), "kubectl {label} explain pods: {err}");
+        for path in ["/openapi/v2", "/openapi/v3"] {
+            let (code, _, err) = kubectl(k, label, &served, &["get", "--raw", path, "-v=6"]);
+            assert_ne!(code, 0, "kubectl {label} get --raw {path}");
+            assert!(err.contains("404 Not Found") && err.contains("does not publish OpenAPI"), "kubectl {label} get --raw {path}: {err}");
+        }
+    }
+}
