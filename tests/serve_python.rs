@@ -126,3 +126,35 @@ fn paged_lists_equal_the_full_list_and_foreign_or_garbled_tokens_are_refused() {
         assert_eq!(got[bad], json!({"status": 400, "reason": "BadRequest", "kind": "Status"}), "a {bad} continue token");
     }
 }
+
+/// `serve --token`: the Python client sends the kubeconfig's bearer token (over plain http too,
+/// unlike kubectl: serve_kubectl::serve_token_lets_the_kubeconfigs_kubectl_in_and_no_one_else)
+/// and is let in; with another token, or none, it gets 401.
+const TOKEN_CLIENT: &str = r#"
+import json, sys
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+def attempt(token):
+    c = config.new_client_from_config(config_file=sys.argv[1])
+    if token is not None:
+        # the kubeconfig loader re-reads its token before each request unless unhooked
+        c.configuration.refresh_api_key_hook = None
+        c.configuration.api_key = {"BearerToken": "Bearer " + token} if token else {}
+    try:
+        return len(client.CoreV1Api(c).list_pod_for_all_namespaces().items)
+    except ApiException as e:
+        return e.status
+
+print(json.dumps({"kubeconfig": attempt(None), "wrong": attempt("wrong"), "none": attempt("")}))
+"#;
+
+#[test]
+fn the_token_lets_the_kubeconfigs_client_in_and_no_one_else() {
+    let Some(python) = k8s_python_or_skip() else { return };
+    let served = serve(&[&serve_data().join("snapshot.db")], &["--token", "s3cr3t-test-token"]);
+    let out = Command::new(python).arg("-c").arg(TOKEN_CLIENT).arg(&served.kubeconfig).output().expect("python runs");
+    assert!(out.status.success(), "the Python client failed: {}", String::from_utf8_lossy(&out.stderr));
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got, json!({"kubeconfig": etcdctl_pods().len(), "wrong": 401, "none": 401}));
+}
