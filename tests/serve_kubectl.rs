@@ -205,6 +205,19 @@ fn discovery_lists_the_fixtures_resources_and_the_crds_in_both_forms() {
         let (code, by_short, err) = kubectl(k, label, &served, &["get", "wd", "-A", "-o", "name"]);
         assert_eq!(code, 0, "kubectl {label} get wd: {err}");
         assert_eq!(by_short, ours(&snapshot(), &["widgets.example.com", "-A", "-o", "name"]).1);
+        // -o wide: every resource's verbs are what serve answers; 1.35 shows the CRD's categories.
+        let (code, wide, err) = kubectl(k, label, &served, &["api-resources", "-o", "wide"]);
+        assert_eq!(code, 0, "kubectl {label} api-resources -o wide: {err}");
+        let verbs = if *label == "1.20" { "[get list watch]" } else { "get,list,watch" };
+        for line in wide.lines().skip(1) {
+            assert!(line.contains(verbs), "kubectl {label} api-resources -o wide: {line}");
+        }
+        if *label == "1.35" {
+            let widgets = wide.lines().find(|l| l.starts_with("widgets ")).unwrap();
+            assert!(widgets.trim_end().ends_with("get,list,watch   all,example"), "{widgets}");
+            let pods = wide.lines().find(|l| l.starts_with("pods ")).unwrap();
+            assert!(pods.trim_end().ends_with("get,list,watch   all"), "{pods}");
+        }
         printed.push((resources, versions.join("\n")));
     }
     // 1.35 read the aggregated documents, 1.20 the legacy ones: the same API either way.
@@ -585,5 +598,41 @@ fn serve_token_lets_the_kubeconfigs_kubectl_in_and_no_one_else() {
         let (code, _, err) = kubectl(k, label, &served, &["get", "pods", "-A", "--token", "wrong"]);
         assert_ne!(code, 0, "kubectl {label} with a wrong token");
         assert!(err.contains("Unauthorized") || err.contains("provide credentials"), "kubectl {label} with a wrong token: {err}");
+    }
+}
+
+/// Several types at once, TYPE/NAME, names that do not exist, an empty namespace: kubectl's
+/// output, stderr line and exit code equal get's.
+#[test]
+fn multi_type_gets_and_not_found_equal_get() {
+    let kubectls = kubectls();
+    if kubectls.is_empty() {
+        return;
+    }
+    let served = serve(&[&snapshot()], &[]);
+    let cases: &[&[&str]] = &[
+        &["pods", "-n", "nonexistent"],
+        &["pod", "nonexistent", "-n", "shop"],
+        &["pods,deployments", "-A"],
+        &["pods,widgets.example.com", "-n", "shop", "-o", "wide"],
+        &["deploy/web", "-n", "shop"],
+        &["pods", "-n", "shop", "-o", "name", "web-7d9f5c6b8-aaaaa", "nope"],
+        &["wd/w-small", "deploy/api", "-n", "shop", "-o", "json"],
+        &["ns", "shop", "-o", "jsonpath={.status.phase}"],
+    ];
+    for args in cases {
+        let (code, mine, err) = ours(&snapshot(), args);
+        let first_line = |s: &str| s.lines().find(|l| !l.starts_with("note:")).map(str::to_string);
+        for (label, k) in &kubectls {
+            let with_get: Vec<&str> = std::iter::once("get").chain(args.iter().copied()).collect();
+            let (kcode, theirs, kerr) = kubectl(k, label, &served, &with_get);
+            assert_eq!((kcode, first_line(&kerr)), (code, first_line(&err)), "kubectl {label} {with_get:?}: exit code and first stderr line");
+            if args.contains(&"json") {
+                // The items: 1.20's client-side List wrapper also carries an empty selfLink.
+                assert_eq!(items(&theirs), items(&mine), "kubectl {label} {with_get:?}");
+            } else {
+                assert_eq!(theirs, mine, "kubectl {label} {with_get:?}");
+            }
+        }
     }
 }
