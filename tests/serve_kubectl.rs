@@ -636,3 +636,31 @@ fn multi_type_gets_and_not_found_equal_get() {
         }
     }
 }
+
+/// `kubectl version`: the server's version document names its platform as Kubernetes does (Go's
+/// GOOS/GOARCH, the way the kubectl on the same machine names its own), and `auth whoami`
+/// (1.35) and `cluster-info` run.
+#[test]
+fn version_names_the_platform_as_kubernetes_does() {
+    let kubectls = kubectls();
+    if kubectls.is_empty() {
+        return;
+    }
+    let served = serve(&[&snapshot()], &[]);
+    for (label, k) in &kubectls {
+        let (code, text, err) = kubectl(k, label, &served, &["version", "-o", "json"]);
+        assert_eq!(code, 0, "kubectl {label} version: {err}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["serverVersion"]["platform"], v["clientVersion"]["platform"], "kubectl {label} version: {text}");
+        assert_eq!(v["serverVersion"]["major"], "1");
+        let (code, text, err) = kubectl(k, label, &served, &["cluster-info"]);
+        assert_eq!(code, 0, "kubectl {label} cluster-info: {err}");
+        assert!(text.contains(&served.contexts[0].1), "kubectl {label} cluster-info: {text}");
+    }
+    let (label, k) = &kubectls[0];
+    if *label == "1.35" {
+        let (code, text, err) = kubectl(k, label, &served, &["auth", "whoami"]);
+        assert_eq!(code, 0, "kubectl {label} auth whoami: {err}");
+        assert!(text.contains("Username"), "{text}");
+    }
+}
