@@ -19,7 +19,8 @@ compaction at COMPACT; a configmap updated (READ); then a pod is created, anothe
 deleted, a widget updated, an event added (FINAL). `etcdctl snapshot save` -> DIR/snapshot.db.
 
 DIR/ground.json: the revisions, and what etcdctl answered: `get /registry/ --prefix --keys-only -w json` (keys, create and mod revisions) at
-FINAL and at READ (`--rev`), and at COMPACT - 1 (refused: compacted).
+FINAL and at READ (`--rev`), and at COMPACT - 1 (refused: compacted); `watch --prefix /registry/
+--rev COMPACT -w json` (stdout once quiet: every event from the compaction on).
 Only the Python standard library is used.
 """
 import argparse
@@ -32,6 +33,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import etcd_bins  # noqa: E402
+import make_diff_data  # noqa: E402
 import make_testdata as mt  # noqa: E402
 
 T0 = 1782900000  # 2026-07-01T10:00:00Z
@@ -359,6 +361,13 @@ def main():
             "get_read": etcdctl_json(tools, etcd, ["get", "/registry/", "--prefix", "--keys-only", "--rev", str(read)]),
             "get_below_compact": etcdctl_json(tools, etcd, ["get", "/registry/", "--prefix", "--keys-only", "--rev", str(compact - 1)]),
         }
+        # What a watch from COMPACT replays (kubectl get -w, the Python client's watch): etcd's
+        # own events, recorded once stdout has been quiet (a watch never ends by itself).
+        watch = ["watch", "--prefix", "/registry/", "--rev", str(compact), "-w", "json"]
+        res = make_diff_data.capture([tools["etcdctl"], "--endpoints", etcd.client_url] + watch)
+        ground["watch_from_compact"] = {"args": watch, "stdout": res["stdout"].decode(), "stderr": res["stderr"].decode()}
+        if not res["stdout"]:
+            sys.exit(f"etcdctl watch from {compact} printed nothing: {res['stderr'].decode()}")
         for k in ("get_final", "get_read"):
             if ground[k]["exit_code"] != 0:
                 sys.exit(f"etcdctl {ground[k]['args']} failed: {ground[k]['stderr']}")
