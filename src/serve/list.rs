@@ -285,10 +285,17 @@ pub(super) struct Object {
 /// does not decode becomes a stub ([`stub`]).
 pub(super) fn decode(ctx: &Context, shape: &Shape, key: &[u8], value: &[u8], revision: i64) -> Result<Object> {
     let (text, value) = match ctx.decoder.decode_at(key, value, Some(revision)) {
-        Decoded::Object { json, .. } => {
-            let needs_value = shape.selects() || shape.form != Negotiated::Json;
-            let value = if needs_value { Some(json.value().map_err(Error::Usage)?) } else { None };
-            (json.into_string(), value)
+        Decoded::Object { json, encoding, .. } => {
+            // Protobuf values carry apiVersion and kind in their envelope; JSON and CBOR ones
+            // may have been stored without them.
+            if encoding != "protobuf" {
+                let value = with_type_meta(shape, json.value().map_err(Error::Usage)?);
+                (value.to_string(), Some(value))
+            } else {
+                let needs_value = shape.selects() || shape.form != Negotiated::Json;
+                let value = if needs_value { Some(json.value().map_err(Error::Usage)?) } else { None };
+                (json.into_string(), value)
+            }
         }
         Decoded::Encrypted { provider, key_name, reason, .. } => stub(ctx, shape, key, revision, &format!("encrypted ({provider}, key {key_name}): {reason}")),
         Decoded::Raw { reason } => stub(ctx, shape, key, revision, &reason),
@@ -310,6 +317,17 @@ impl Object {
             Negotiated::Table(v) => table_row_json(ctx, shape, v, &self.text, self.value.as_ref()).to_string(),
         }
     }
+}
+
+/// The object with the served apiVersion and kind where it has none, as the API server sets
+/// them on every object it returns (kubectl refuses a list whose objects lack them).
+fn with_type_meta(shape: &Shape, mut value: Value) -> Value {
+    if let Some(object) = value.as_object_mut() {
+        let info = &shape.served.info;
+        object.entry("apiVersion").or_insert_with(|| json!(group_version(&info.group, &shape.served.version)));
+        object.entry("kind").or_insert_with(|| json!(info.kind));
+    }
+    value
 }
 
 /// The API server's PartialObjectMetadata of an object.

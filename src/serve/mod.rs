@@ -100,9 +100,22 @@ pub fn version_document() -> String {
         "buildDate": "",
         "goVersion": "",
         "compiler": "etcdscope",
-        "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
+        "platform": format!("{}/{}", std::env::consts::OS, go_arch(std::env::consts::ARCH)),
     })
     .to_string()
+}
+
+/// An architecture as Go (GOARCH), and so Kubernetes' version documents, name it.
+fn go_arch(rust_arch: &str) -> &str {
+    match rust_arch {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "powerpc64" => "ppc64",
+        "loongarch64" => "loong64",
+        other => other,
+    }
 }
 
 /// Where and how to listen.

@@ -9,6 +9,7 @@ pub mod big_db;
 pub mod etcd_server;
 pub mod fixtures;
 pub mod k8s_wire;
+pub mod serve;
 
 #[allow(unused_imports)]
 pub use fixtures::k8s_fixtures;
