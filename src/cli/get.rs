@@ -39,6 +39,10 @@ pub struct GetArgs {
     /// Read at this revision (0 = current).
     #[arg(long, default_value_t = 0)]
     rev: i64,
+    /// Read at the newest revision whose time evidence (timestamps the objects carry) is not
+    /// after TIME (RFC 3339); the revision and the evidence are said on stderr.
+    #[arg(long, value_name = "TIME", conflicts_with = "rev")]
+    at: Option<String>,
     /// One raw key instead of TYPE/NAME (e.g. /registry/pods/default/web).
     #[arg(long)]
     key: Option<String>,
@@ -129,11 +133,15 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let source = &snap;
+    let rev = match &a.at {
+        Some(at) => super::at::resolve(source, &decoder, &a.etcd_prefix, &[("--at", at)])?[0].revision,
+        None => a.rev,
+    };
     if let Some(key) = &a.key {
-        return raw_key(source, key, a, &decoder, out);
+        return raw_key(source, key, rev, a, &decoder, out);
     }
     if a.list_keys {
-        return list_keys(source, a, &decoder, out);
+        return list_keys(source, rev, a, &decoder, out);
     }
     let query = GetQuery {
         targets: if a.all_objects { Vec::new() } else { targets(&a.targets)? },
@@ -145,7 +153,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         },
         labels: LabelSelector::parse(a.selector.as_deref().unwrap_or("")).map_err(CliError::Usage)?,
         fields: FieldSelector::parse(a.field_selector.as_deref().unwrap_or("")).map_err(CliError::Usage)?,
-        revision: a.rev,
+        revision: rev,
         etcd_prefix: a.etcd_prefix.clone(),
         cancel: super::interrupt::watch(),
     };
@@ -270,7 +278,7 @@ fn warn(f: &Found) {
     }
 }
 
-fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
+fn list_keys(source: &Snapshot<'_>, rev: i64, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
     use etcdscope::k8s::key::KeyClass;
     let describe = |c: &KeyClass| -> (String, String, String, String) {
         match c {
@@ -290,7 +298,7 @@ fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut im
     if a.no_headers {
         rows.clear();
     }
-    etcdscope::views::get::list_keys_each(source, &a.etcd_prefix, a.rev, decoder, &super::interrupt::watch(), &mut |e| {
+    etcdscope::views::get::list_keys_each(source, &a.etcd_prefix, rev, decoder, &super::interrupt::watch(), &mut |e| {
         let (class, resource, namespace, name) = describe(&e.class);
         if jsonl {
             let line = json!({"key": e.key, "class": class, "resource": resource, "namespace": namespace, "name": name, "modRevision": e.mod_revision, "valueBytes": e.value_len});
@@ -308,9 +316,9 @@ fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut im
     Ok(EXIT_OK)
 }
 
-fn raw_key(source: &Snapshot<'_>, key: &str, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
+fn raw_key(source: &Snapshot<'_>, key: &str, rev: i64, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
     use etcdscope::views::kv_get::{get as kv_get, GetRequest};
-    let req = GetRequest::range(etcdscope::etcd::KeyRange::single(key.as_bytes()), a.rev, super::interrupt::watch());
+    let req = GetRequest::range(etcdscope::etcd::KeyRange::single(key.as_bytes()), rev, super::interrupt::watch());
     let resp = kv_get(source, &req)?;
     let Some(kv) = resp.key_values().next().transpose()? else {
         if a.ignore_not_found {

@@ -19,6 +19,7 @@ use crate::error::Result;
 use crate::etcd::mvcc::{RevisionEntry, Store};
 use crate::etcd::KeyRange;
 use crate::k8s::decoder::{Decoded, Decoder};
+use crate::k8s::facts::Stamp;
 use crate::k8s::key::normalize_prefix;
 use crate::snapshot::Snapshot;
 use serde_json::Value;
@@ -109,37 +110,7 @@ fn evidence(o: &Value) -> Vec<(String, &str)> {
 }
 
 /// Seconds since the Unix epoch of an RFC 3339 time (`2026-01-02T03:04:05Z`, fractions and
-/// numeric offsets accepted).
+/// numeric offsets accepted): [`Stamp::parse`], the fraction dropped.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = s.get(19..)?;
-    if let Some(frac) = rest.strip_prefix('.') {
-        rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) => {
-            let sign = if tz.starts_with('-') { -1 } else { 1 };
-            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600 + tz.get(4..6)?.parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    Stamp::parse(s).map(|t| t.seconds)
 }
