@@ -78,8 +78,8 @@ pub struct GetArgs {
     /// '{.status.startTime}' (numbers by value, text by bytes, missing first).
     #[arg(long)]
     sort_by: Option<String>,
-    /// Reference time for AGE (RFC 3339); default: the snapshot's time, the newest timestamp
-    /// in its keyspace (Lease renewals, Events, managedFields, creations).
+    /// Reference time for AGE (RFC 3339); default: --at's time, else the snapshot's time, the
+    /// newest timestamp in its keyspace (Lease renewals, Events, managedFields, creations).
     #[arg(long)]
     now: Option<String>,
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
@@ -133,10 +133,11 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let source = &snap;
-    let rev = match &a.at {
-        Some(at) => super::at::resolve(source, &decoder, &a.etcd_prefix, &[("--at", at)])?[0].revision,
-        None => a.rev,
+    let at = match &a.at {
+        Some(at) => super::at::resolve(source, &decoder, &a.etcd_prefix, &[("--at", at)])?.pop(),
+        None => None,
     };
+    let rev = at.as_ref().map_or(a.rev, |r| r.revision);
     if let Some(key) = &a.key {
         return raw_key(source, key, rev, a, &decoder, out);
     }
@@ -170,7 +171,8 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     }
     // Tables, json and yaml are written as objects arrive: a table keeps its rows, a List is
     // written item by item, so memory does not grow with the objects' size.
-    let mut printer = Printer::new(a, &query.namespace, single, source, &decoder)?;
+    // With --at, AGE is measured from that time, as a listing made then would have shown it.
+    let mut printer = Printer::new(a, &query.namespace, single, source, &decoder, at.map(|r| r.at.seconds))?;
     let mut findings = false;
     let mut bar = super::progress::Bar::new();
     // With --sort-by every object is held until the end, then sorted (as kubectl does).
@@ -420,12 +422,12 @@ enum Printer {
 }
 
 impl Printer {
-    fn new(a: &GetArgs, ns: &Namespace, single: bool, snap: &Snapshot<'_>, decoder: &Decoder) -> Result<Printer, CliError> {
+    fn new(a: &GetArgs, ns: &Namespace, single: bool, snap: &Snapshot<'_>, decoder: &Decoder, at: Option<i64>) -> Result<Printer, CliError> {
         let ignore_not_found = a.ignore_not_found;
         Ok(match &a.output {
             GetOutput::Json | GetOutput::Yaml if single => Printer::Single { yaml: a.output == GetOutput::Yaml, object: None, ignore_not_found },
             GetOutput::Json | GetOutput::Yaml => Printer::List { yaml: a.output == GetOutput::Yaml, items: 0, ignore_not_found },
-            GetOutput::Table | GetOutput::Wide => Printer::Tables(Tables::new(a, ns, snap, decoder)?),
+            GetOutput::Table | GetOutput::Wide => Printer::Tables(Tables::new(a, ns, snap, decoder, at)?),
             GetOutput::CustomColumns(spec) => Printer::Custom { columns: custom_columns(spec)?, rows: Vec::new(), no_headers: a.no_headers },
             other => return Err(CliError::Usage(format!("unable to match a printer suitable for the output format \"{}\"", other.given()))),
         })
@@ -572,10 +574,11 @@ struct Tables {
 }
 
 impl Tables {
-    fn new(a: &GetArgs, ns: &Namespace, snap: &Snapshot<'_>, decoder: &Decoder) -> Result<Tables, CliError> {
-        let (now, clock) = match &a.now {
-            Some(t) => (Some(etcdscope::views::clock::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?), None),
-            None => {
+    fn new(a: &GetArgs, ns: &Namespace, snap: &Snapshot<'_>, decoder: &Decoder, at: Option<i64>) -> Result<Tables, CliError> {
+        let (now, clock) = match (&a.now, at) {
+            (Some(t), _) => (Some(etcdscope::views::clock::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?), None),
+            (None, Some(at)) => (Some(at), None),
+            (None, None) => {
                 let clock = etcdscope::views::clock::snapshot_time(snap, decoder, &a.etcd_prefix, &super::interrupt::watch())?;
                 (clock.as_ref().map(|c| c.seconds), clock)
             }
