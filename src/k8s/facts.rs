@@ -581,6 +581,11 @@ impl TimeField {
         }
     }
 
+    /// A metav1.MicroTime (microseconds shown), not a metav1.Time (seconds shown).
+    pub fn is_micro(self) -> bool {
+        matches!(self, TimeField::RenewTime | TimeField::AcquireTime | TimeField::EventTime | TimeField::SeriesLastObservedTime)
+    }
+
     /// A bit of its own, for sets of fields.
     pub fn bit(self) -> u16 {
         1 << (self as u16)
@@ -682,6 +687,13 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 pub struct TimeFact {
     pub field: TimeField,
     pub at: Stamp,
+}
+
+impl TimeFact {
+    /// The time as the API server shows the field: a Time in whole seconds.
+    fn shown(field: TimeField, at: Stamp) -> TimeFact {
+        TimeFact { field, at: if field.is_micro() { at } else { Stamp { nanos: 0, ..at } } }
+    }
 }
 
 /// The timestamps of the object stored at `key` ([`TimeField`]), decrypted first when a key for
@@ -792,7 +804,9 @@ fn wire_stamp(t: &[u8]) -> Option<Option<Stamp>> {
 }
 
 /// Singular fields merge as protobuf merges them (the last occurrence wins); repeated ones
-/// (managedFields, conditions) add up.
+/// (managedFields, conditions) add up. A metav1.Time keeps its seconds only, as the API server
+/// shows it: a fraction on the wire would make a timestamp a user reads in `get -o json` later
+/// than itself (dropping it only weakens the bound).
 #[derive(Default)]
 struct Collected {
     singular: Vec<TimeFact>,
@@ -803,13 +817,13 @@ impl Collected {
     fn set(&mut self, field: TimeField, at: Option<Stamp>) {
         self.singular.retain(|f| f.field != field);
         if let Some(at) = at {
-            self.singular.push(TimeFact { field, at });
+            self.singular.push(TimeFact::shown(field, at));
         }
     }
 
     fn add(&mut self, field: TimeField, at: Option<Stamp>) {
         if let Some(at) = at {
-            self.repeated.push(TimeFact { field, at });
+            self.repeated.push(TimeFact::shown(field, at));
         }
     }
 
@@ -1050,5 +1064,119 @@ mod tests {
         // Not wanted, not read.
         let few = stored_facts(&decoder.schemas, &stored, Wants::default()).expect("facts");
         assert_eq!((few.labels.len(), few.node_name, few.phase, few.uid.as_deref()), (0, None, None, Some("u1")));
+    }
+
+    #[test]
+    fn stamps_parse_as_rfc_3339_says() {
+        let p = |s: &str| Stamp::parse(s);
+        assert_eq!(p("1970-01-01T00:00:00Z"), Some(Stamp { seconds: 0, nanos: 0 }));
+        assert_eq!(p("2023-11-14T22:13:20.5+01:00"), Some(Stamp { seconds: 1_700_000_000 - 3600, nanos: 500_000_000 }));
+        assert_eq!(p("2023-11-14t22:13:20.123456789123z"), Some(Stamp { seconds: 1_700_000_000, nanos: 123_456_789 }));
+        for bad in [
+            "yesterday",
+            "2023-11-14T22:13:20",
+            "2023-11-14T22:13:20.Z",
+            "2023-13-14T22:13:20Z",
+            "2023-11-14T24:13:20Z",
+            "2023-11-14T22:13:20+0100",
+            "+023-11-14T22:13:20Z",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+        let t = p("2026-03-01T10:02:10.5Z").unwrap();
+        assert_eq!(
+            (t.to_string(), t.just_before() < t, Stamp { seconds: 5, nanos: 0 }.just_before()),
+            ("2026-03-01T10:02:10.500000Z".into(), true, Stamp { seconds: 4, nanos: 999_999_999 })
+        );
+    }
+
+    fn fact(field: TimeField, s: &str) -> TimeFact {
+        TimeFact { field, at: Stamp::parse(s).unwrap() }
+    }
+
+    /// A Lease, an Event and a Pod being deleted, built on the wire with the numbers the schemas
+    /// give (looked up here by JSON name), read as the JSON the renderer writes says.
+    #[test]
+    fn times_off_the_wire_are_the_rendered_objects() {
+        use crate::protowire::Encoder;
+        let schemas = Schemas::embedded().expect("embedded schemas");
+        let e = || Encoder::new();
+        let time = |s: i64, n: u64| e().varint(1, s as u64).varint(2, n).finish();
+        let managed = |s: i64| e().bytes(1, b"kubelet").bytes(4, &time(s, 0)).finish();
+        let stored = |api_version: &str, kind: &str, raw: Vec<u8>| {
+            let unknown = e().bytes(1, &e().bytes(1, api_version.as_bytes()).bytes(2, kind.as_bytes()).finish()).bytes(2, &raw).finish();
+            [crate::k8s::envelope::PROTOBUF_MAGIC, &unknown].concat()
+        };
+        let meta = e().bytes(1, b"n").bytes(8, &time(1_700_000_000, 700)).bytes(17, &managed(1_700_000_100)).bytes(17, &managed(1_700_000_050)).finish();
+        let lease = stored(
+            "coordination.k8s.io/v1",
+            "Lease",
+            e().bytes(1, &meta).bytes(2, &e().bytes(3, &time(1_700_000_001, 250_000_000)).bytes(4, &time(1_700_000_200, 0)).finish()).finish(),
+        );
+        let event = stored(
+            "v1",
+            "Event",
+            e().bytes(1, &meta)
+                .bytes(7, &time(1_700_000_300, 0))
+                .bytes(10, &time(1_700_000_301, 5_000))
+                .bytes(11, &e().varint(1, 2).bytes(2, &time(1_700_000_302, 0)).finish())
+                .finish(),
+        );
+        let deleting = e().bytes(1, b"p").bytes(9, &time(1_700_000_430, 0)).varint(10, 30).finish();
+        let condition = e().bytes(1, b"Ready").bytes(4, &time(1_700_000_399, 0)).finish();
+        let pod = stored("v1", "Pod", e().bytes(1, &deleting).bytes(3, &e().bytes(1, b"Running").bytes(2, &condition).bytes(2, &condition).finish()).finish());
+        let decoder = crate::k8s::decoder::Decoder { schemas, options: Default::default(), encryption: None, etcd_prefix: "/registry".into() };
+        for value in [&lease, &event, &pod] {
+            let crate::k8s::decoder::Decoded::Object { json, .. } = decoder.decode(value) else { panic!("renders") };
+            let wire = stored_times(&decoder.schemas, value, false).expect("times");
+            assert_eq!(wire, json_times(&json.value().unwrap(), false), "{}", json.as_str());
+            assert!(!wire.is_empty());
+        }
+        let pod_times = stored_times(&decoder.schemas, &pod, false).unwrap();
+        assert_eq!(
+            pod_times,
+            vec![
+                fact(TimeField::DeletionRequested, "2023-11-14T22:20:00Z"),
+                fact(TimeField::ConditionLastTransitionTime, "2023-11-14T22:19:59Z"),
+                fact(TimeField::ConditionLastTransitionTime, "2023-11-14T22:19:59Z")
+            ]
+        );
+        let lease_times = stored_times(&decoder.schemas, &lease, false).unwrap();
+        assert!(lease_times.contains(&fact(TimeField::AcquireTime, "2023-11-14T22:13:21.25Z")), "{lease_times:?}");
+        // A Secret's are its metadata's only, whatever it holds: the key says it is one.
+        let as_secret = object_times(&decoder, b"/registry/secrets/ns/s", &lease).unwrap();
+        assert_eq!(
+            as_secret.iter().map(|t| t.field).collect::<Vec<_>>(),
+            [TimeField::CreationTimestamp, TimeField::ManagedFieldsTime, TimeField::ManagedFieldsTime]
+        );
+    }
+
+    #[test]
+    fn a_write_sets_the_times_its_previous_version_did_not_carry_as_often() {
+        let (c, m) = (TimeField::CreationTimestamp, TimeField::ManagedFieldsTime);
+        let before = vec![fact(c, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:01:00Z")];
+        let now = vec![fact(c, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:02:00Z")];
+        assert_eq!(new_times(&now, &before), vec![fact(m, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:02:00Z")]);
+        assert_eq!(new_times(&now, &[]), now);
+        assert_eq!(new_times(&before, &before), vec![]);
+    }
+
+    #[test]
+    fn time_field_numbers_are_the_schemas() {
+        let schemas = Schemas::embedded().expect("embedded schemas");
+        let plans = schemas.plans();
+        let number = |message: &str, name: &str| {
+            let plan = plans.get(plans.index_of(message).expect(message));
+            plan.fields.iter().find(|f| &*f.json_name == name).map(|f| f.number).expect(name)
+        };
+        let m = "k8s.io.apimachinery.pkg.apis.meta.v1.";
+        assert_eq!(
+            [times::MANAGED_FIELDS, times::DELETION_GRACE_PERIOD, times::MANAGED_TIME],
+            [
+                number(&format!("{m}ObjectMeta"), "managedFields"),
+                number(&format!("{m}ObjectMeta"), "deletionGracePeriodSeconds"),
+                number(&format!("{m}ManagedFieldsEntry"), "time")
+            ]
+        );
     }
 }
