@@ -197,8 +197,8 @@ def writes(gw):
     put("pod-deletion-requested", "/registry/pods/tl/web", pod("web", 400, 500, 395, deletion=(530, 30)),
         nt((MANAGED, 500), ("metadata.deletionTimestamp-deletionGracePeriodSeconds", 500)))
     delete("pod-deleted", "/registry/pods/tl/web")
-    put("widget-create", "/registry/example.com/widgets/tl/w1", widget("w1", 600, 600.5),
-        nt((CREATED, 600), (MANAGED, 600), ("status.conditions[].lastTransitionTime", 600.5)))
+    put("widget-create", "/registry/example.com/widgets/tl/w1", widget("w1", 600, 601),
+        nt((CREATED, 600), (MANAGED, 600), ("status.conditions[].lastTransitionTime", 601)))
     put("lease-renew-2", "/registry/leases/tl/node-1", lease("node-1", 120, 700, 120.25, 700.75), nt((MANAGED, 700), ("spec.renewTime", 700.75)))
     put("secret-create", "/registry/secrets/tl/db-password", secret("db-password", 800, {"password": b"hunter2-timeline"}),
         nt((CREATED, 800), (MANAGED, 800)))
