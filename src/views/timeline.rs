@@ -144,15 +144,17 @@ impl<'a> Gathering<'a> {
     }
 }
 
-/// One put and the key's previous retained put.
-type Put<'a> = (RevisionEntry<'a>, Option<RevisionEntry<'a>>);
+/// One put and the stored KeyValue of the key's previous retained put (only its bytes are
+/// kept per key: a quarter of a whole entry, over every key of the snapshot).
+type Put<'a> = (RevisionEntry<'a>, Option<&'a [u8]>);
 
 /// The timestamps the put of `entry` set (see the module documentation).
 fn written_times(file: &Arc<Path>, decoder: &Decoder, (entry, previous): Put<'_>) -> Result<Vec<TimeFact>> {
     let Some(now) = object_times(decoder, entry.key, entry.value(file)?) else { return Ok(Vec::new()) };
-    let before = match previous {
-        Some(p) => object_times(decoder, p.key, p.value(file)?).unwrap_or_default(),
-        None => Vec::new(),
+    // The previous put was read once already, as the put it was then.
+    let before = match previous.map(|raw| crate::etcd::wire::bytes_field(raw, 5)) {
+        Some(Ok(value)) => object_times(decoder, entry.key, value.unwrap_or_default()).unwrap_or_default(),
+        _ => Vec::new(),
     };
     Ok(new_times(&now, &before))
 }
@@ -171,7 +173,7 @@ pub fn revision_times_each(
     let (store, file) = (snap.store(), snap.file());
     let prefix = normalize_prefix(etcd_prefix);
     let objects = KeyRange::prefix(format!("{prefix}/").as_bytes());
-    let mut last_put: HashMap<&[u8], RevisionEntry<'_>> = HashMap::default();
+    let mut last_put: HashMap<&[u8], &[u8]> = HashMap::default();
     let mut batch: Vec<Put<'_>> = Vec::with_capacity(BATCH);
     let mut gathering: Option<Gathering<'_>> = None;
     let mut stopped = false;
@@ -181,7 +183,7 @@ pub fn revision_times_each(
             last_put.remove(entry.key);
             continue;
         }
-        let previous = last_put.insert(entry.key, entry);
+        let previous = last_put.insert(entry.key, entry.raw);
         batch.push((entry, previous));
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
