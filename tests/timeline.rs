@@ -109,6 +109,16 @@ fn resolve_at_follows_the_recorded_writes() {
 }
 
 #[test]
+fn a_cancelled_resolution_is_interrupted() {
+    let source = Source::open(db()).unwrap();
+    let snap = Snapshot::open(&source).unwrap();
+    let cancel = Cancel::default();
+    cancel.cancel();
+    let at = Stamp::parse("2026-03-02T00:00:00Z").unwrap();
+    assert!(matches!(resolve_at(&snap, &decoder(), "/registry", at, &cancel), Err(etcdscope::Error::Interrupted)));
+}
+
+#[test]
 fn each_revision_has_the_evidence_its_own_writes_set() {
     let source = Source::open(db()).unwrap();
     let snap = Snapshot::open(&source).unwrap();
