@@ -20,6 +20,8 @@ meta.json records every write: the revision etcd answered (the response header's
 and `new_times`: the timestamps the write set that the key's previous version did not carry
 (the script's own plan, by construction: which fields it changed). Writes of keys that are not
 objects, a write that carries only old timestamps, deletes and a Secret are among them.
+Then the member is compacted at the revision of the Pod's deletion request and saved again
+(compacted.db): the keys' older puts are gone, their newest at the compaction kept.
 Nothing here is decided by etcdscope.
 """
 import argparse
@@ -212,6 +214,20 @@ def writes(gw):
     return log
 
 
+def save(tools, etcd, snap):
+    """`etcdctl snapshot save` to SNAP; `etcdutl snapshot status -w json` of it."""
+    code, _, err = mt.run([tools["etcdctl"], "--endpoints", etcd.client_url, "snapshot", "save", snap])
+    if code != 0:
+        raise RuntimeError(f"snapshot save failed: {err.decode()}")
+    os.chmod(snap, 0o644)
+    if os.path.exists(snap + ".part"):
+        os.remove(snap + ".part")
+    code, status, err = mt.run([tools["etcdutl"], "snapshot", "status", snap, "-w", "json"])
+    if code != 0:
+        raise RuntimeError(f"snapshot status failed: {err.decode()}")
+    return json.loads(status)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -229,18 +245,14 @@ def main():
         gw = mt.Gateway(etcd.client_port)
         log = writes(gw)
         current = gw.current_rev()
+        status = save(tools, etcd, os.path.join(out, "timeline.db"))
+        # Then compacted at the graceful deletion's revision, and saved again.
+        compact = next(w["revision"] for w in log if w["name"] == "pod-deletion-requested")
+        gw.compact(compact)
         gw.close()
-        snap = os.path.join(out, "timeline.db")
-        code, _, err = mt.run([tools["etcdctl"], "--endpoints", etcd.client_url, "snapshot", "save", snap])
-        if code != 0:
-            raise RuntimeError(f"snapshot save failed: {err.decode()}")
-        os.chmod(snap, 0o644)
-        if os.path.exists(snap + ".part"):
-            os.remove(snap + ".part")
-        code, status, err = mt.run([tools["etcdutl"], "snapshot", "status", snap, "-w", "json"])
-        if code != 0:
-            raise RuntimeError(f"snapshot status failed: {err.decode()}")
-        meta = {"etcd_version": "3.5.1", "t0": text(0), "current_revision": current, "snapshot_status": json.loads(status), "writes": log}
+        compacted_status = save(tools, etcd, os.path.join(out, "compacted.db"))
+        meta = {"etcd_version": "3.5.1", "t0": text(0), "current_revision": current, "snapshot_status": status,
+                "compacted": {"file": "compacted.db", "compact_revision": compact, "snapshot_status": compacted_status}, "writes": log}
         with open(os.path.join(out, "meta.json"), "w") as f:
             json.dump(meta, f, indent=1)
             f.write("\n")

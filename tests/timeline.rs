@@ -108,6 +108,43 @@ fn resolve_at_follows_the_recorded_writes() {
     assert_eq!(resolve_at(&snap, &decoder, "/registry", at, &Cancel::default()).unwrap().revision, expected(at, current).unwrap().0);
 }
 
+/// The same writes, compacted at the revision of the Pod's deletion request by real etcd: a time
+/// whose answer is at or above the compaction gets the answer the whole history gives; one below
+/// is refused, saying from when this file can answer (the newest timestamp up to the
+/// compaction: the kept puts count everything they carry).
+#[test]
+fn a_compacted_file_answers_from_its_compaction_on() {
+    let m = meta();
+    let compact = m["compacted"]["compact_revision"].as_i64().unwrap();
+    let current = m["current_revision"].as_i64().unwrap();
+    let source = Source::open(repo().join("testdata/timeline-3.5.1").join(m["compacted"]["file"].as_str().unwrap())).unwrap();
+    let snap = Snapshot::open(&source).unwrap();
+    assert_eq!((snap.store().compact_revision(), snap.store().current_revision()), (compact, current));
+    let newest_to_compaction = recorded().range(..=compact).flat_map(|(_, t)| t.iter().map(|x| x.0)).max().unwrap();
+    let asked = times_to_ask();
+    let answers = resolve_each(&snap, &decoder(), "/registry", &asked, &Cancel::default()).unwrap();
+    let (mut answered, mut refused) = (0, 0);
+    for (at, answer) in asked.iter().zip(answers) {
+        match expected(*at, current) {
+            Some((revision, _, hi)) if revision >= compact => {
+                let r = answer.unwrap_or_else(|e| panic!("--at {at}: {e}"));
+                assert_eq!((r.revision, r.hi.map(|h| (h.revision, h.time))), (revision, hi), "--at {at}");
+                answered += 1;
+            }
+            Some(_) => {
+                let e = answer.unwrap_err().to_string();
+                assert!(
+                    e.contains(&format!("below the compaction revision {compact}")) && e.contains(&format!("from {newest_to_compaction} (")),
+                    "--at {at}: {e}"
+                );
+                refused += 1;
+            }
+            None => assert!(answer.unwrap_err().to_string().contains("before the time evidence"), "--at {at}"),
+        }
+    }
+    assert!(answered > 5 && refused > 5, "{answered} answered, {refused} refused");
+}
+
 #[test]
 fn a_cancelled_resolution_is_interrupted() {
     let source = Source::open(db()).unwrap();

@@ -307,7 +307,7 @@ fn decide(at: Stamp, bracket: Bracket, current: i64, compact: i64) -> Result<AtR
     };
     let revision = hi.as_ref().map_or(current, |h| h.revision - 1);
     if revision < compact {
-        let from = readable_from.map(|e| format!(": evidence allows times from {} on ({})", e.time, describe(&e))).unwrap_or_default();
+        let from = readable_from.map(|e| format!("; the evidence allows times from {} on", describe(&e))).unwrap_or_default();
         return Err(Error::Usage(format!(
             "{at} resolves to revision {revision}, below the compaction revision {compact}: this file no longer holds the keyspace of then{from}"
         )));
@@ -411,7 +411,7 @@ mod tests {
     #[test]
     fn below_the_compaction_is_an_error_that_says_from_when_it_can_serve() {
         let e = resolve("2026-01-01T10:02:00Z", 6).unwrap_err().to_string();
-        assert!(e.contains("revision 4") && e.contains("compaction revision 6") && e.contains("from 2026-01-01T10:05:00Z on"), "{e}");
+        assert!(e.contains("revision 4") && e.contains("compaction revision 6") && e.contains("from 2026-01-01T10:05:00Z ("), "{e}");
         assert_eq!(resolve("2026-01-01T10:05:00Z", 6).unwrap().revision, 8);
     }
 
