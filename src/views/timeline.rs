@@ -62,22 +62,25 @@ use std::sync::Arc;
 const BATCH: usize = 4096;
 
 /// One timestamp as evidence: the revision that wrote it, the key, the field and the time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// In JSON: `revision`, `key` (base64) and `keyText`, `field` (its JSON path), `time` (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
     pub revision: i64,
-    #[serde(serialize_with = "crate::views::record::base64")]
     pub key: Vec<u8>,
-    #[serde(serialize_with = "crate::views::record::lossy_text")]
-    pub key_text: Vec<u8>,
-    #[serde(serialize_with = "field_name")]
     pub field: TimeField,
-    #[serde(serialize_with = "stamp_text")]
     pub time: Stamp,
 }
 
-fn field_name<S: serde::Serializer>(f: &TimeField, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(f.as_str())
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("revision", &self.revision)?;
+        crate::views::record::key_entries(&mut m, "key", "keyText", &self.key)?;
+        m.serialize_entry("field", self.field.as_str())?;
+        m.serialize_entry("time", &self.time.rfc3339())?;
+        m.end()
+    }
 }
 
 fn stamp_text<S: serde::Serializer>(t: &Stamp, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -86,7 +89,7 @@ fn stamp_text<S: serde::Serializer>(t: &Stamp, s: S) -> std::result::Result<S::O
 
 impl Evidence {
     fn new(revision: i64, key: &[u8], fact: TimeFact) -> Evidence {
-        Evidence { revision, key: key.to_vec(), key_text: key.to_vec(), field: fact.field, time: fact.at }
+        Evidence { revision, key: key.to_vec(), field: fact.field, time: fact.at }
     }
 }
 
@@ -413,6 +416,19 @@ mod tests {
         let e = resolve("2026-01-01T10:02:00Z", 6).unwrap_err().to_string();
         assert!(e.contains("revision 4") && e.contains("compaction revision 6") && e.contains("from 2026-01-01T10:05:00Z ("), "{e}");
         assert_eq!(resolve("2026-01-01T10:05:00Z", 6).unwrap().revision, 8);
+    }
+
+    #[test]
+    fn a_resolution_in_json_names_its_fields_as_the_convention_says() {
+        let r = resolve("2026-01-01T10:02:00Z", 0).unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["at"], "2026-01-01T10:02:00Z");
+        assert_eq!(v["revision"], 4);
+        assert_eq!(
+            v["lo"],
+            serde_json::json!({"revision": 3, "key": "L3JlZ2lzdHJ5L2s=", "keyText": "/registry/k", "field": "metadata.managedFields[].time", "time": "2026-01-01T10:00:00Z"})
+        );
+        assert_eq!(v["hi"]["revision"], 5);
     }
 
     #[test]
