@@ -43,6 +43,10 @@ pub struct GetArgs {
     /// Read at this revision (0 = current).
     #[arg(long, default_value_t = 0)]
     rev: i64,
+    /// Read at the newest revision whose time evidence (timestamps the objects carry) is not
+    /// after TIME (RFC 3339); the revision and the evidence are said on stderr.
+    #[arg(long, value_name = "TIME", conflicts_with = "rev")]
+    at: Option<String>,
     /// One raw key instead of TYPE/NAME (e.g. /registry/pods/default/web).
     #[arg(long)]
     key: Option<String>,
@@ -78,8 +82,8 @@ pub struct GetArgs {
     /// '{.status.startTime}' (numbers by value, text by bytes, missing first).
     #[arg(long)]
     sort_by: Option<String>,
-    /// Reference time for AGE (RFC 3339); default: the snapshot's time, the newest timestamp
-    /// in its keyspace (Lease renewals, Events, managedFields, creations).
+    /// Reference time for AGE (RFC 3339); default: --at's time, else the snapshot's time, the
+    /// newest timestamp in its keyspace (Lease renewals, Events, managedFields, creations).
     #[arg(long)]
     now: Option<String>,
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
@@ -133,11 +137,16 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
     let source = &snap;
+    let at = match &a.at {
+        Some(at) => super::at::resolve(source, &decoder, &a.etcd_prefix, &[("--at", at)])?.pop(),
+        None => None,
+    };
+    let rev = at.as_ref().map_or(a.rev, |r| r.revision);
     if let Some(key) = &a.key {
-        return raw_key(source, key, a, &decoder, out);
+        return raw_key(source, key, rev, a, &decoder, out);
     }
     if a.list_keys {
-        return list_keys(source, a, &decoder, out);
+        return list_keys(source, rev, a, &decoder, out);
     }
     let query = GetQuery {
         targets: if a.all_objects { Vec::new() } else { targets(&a.targets)? },
@@ -149,7 +158,7 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
         },
         labels: LabelSelector::parse(a.selector.as_deref().unwrap_or("")).map_err(CliError::Usage)?,
         fields: a.field_selector.clone().unwrap_or_default(),
-        revision: a.rev,
+        revision: rev,
         etcd_prefix: a.etcd_prefix.clone(),
         cancel: super::interrupt::watch(),
     };
@@ -174,7 +183,8 @@ pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
     }
     // Tables, json and yaml are written as objects arrive: a table keeps its rows, a List is
     // written item by item, so memory does not grow with the objects' size.
-    let mut printer = Printer::new(a, &query.namespace, single, source, &decoder)?;
+    // With --at, AGE is measured from that time, as a listing made then would have shown it.
+    let mut printer = Printer::new(a, &query.namespace, single, source, &decoder, at.map(|r| r.at.seconds))?;
     let mut findings = false;
     let mut bar = super::progress::Bar::new();
     // With --sort-by every object is held until the end, then sorted (as kubectl does).
@@ -303,7 +313,7 @@ fn warn(f: &Found) {
     }
 }
 
-fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
+fn list_keys(source: &Snapshot<'_>, rev: i64, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
     use etcdscope::k8s::key::KeyClass;
     let describe = |c: &KeyClass| -> (String, String, String, String) {
         match c {
@@ -323,7 +333,7 @@ fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut im
     if a.no_headers {
         rows.clear();
     }
-    etcdscope::views::get::list_keys_each(source, &a.etcd_prefix, a.rev, decoder, &super::interrupt::watch(), &mut |e| {
+    etcdscope::views::get::list_keys_each(source, &a.etcd_prefix, rev, decoder, &super::interrupt::watch(), &mut |e| {
         let (class, resource, namespace, name) = describe(&e.class);
         if jsonl {
             let line = json!({"key": e.key, "class": class, "resource": resource, "namespace": namespace, "name": name, "modRevision": e.mod_revision, "valueBytes": e.value_len});
@@ -341,9 +351,9 @@ fn list_keys(source: &Snapshot<'_>, a: &GetArgs, decoder: &Decoder, out: &mut im
     Ok(EXIT_OK)
 }
 
-fn raw_key(source: &Snapshot<'_>, key: &str, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
+fn raw_key(source: &Snapshot<'_>, key: &str, rev: i64, a: &GetArgs, decoder: &Decoder, out: &mut impl Write) -> CliResult {
     use etcdscope::views::kv_get::{get as kv_get, GetRequest};
-    let req = GetRequest::range(etcdscope::etcd::KeyRange::single(key.as_bytes()), a.rev, super::interrupt::watch());
+    let req = GetRequest::range(etcdscope::etcd::KeyRange::single(key.as_bytes()), rev, super::interrupt::watch());
     let resp = kv_get(source, &req)?;
     let Some(kv) = resp.key_values().next().transpose()? else {
         if a.ignore_not_found {
@@ -446,12 +456,12 @@ enum Printer {
 }
 
 impl Printer {
-    fn new(a: &GetArgs, ns: &Namespace, single: bool, snap: &Snapshot<'_>, decoder: &Decoder) -> Result<Printer, CliError> {
+    fn new(a: &GetArgs, ns: &Namespace, single: bool, snap: &Snapshot<'_>, decoder: &Decoder, at: Option<i64>) -> Result<Printer, CliError> {
         let ignore_not_found = a.ignore_not_found;
         Ok(match &a.output {
             GetOutput::Json | GetOutput::Yaml if single => Printer::Single { yaml: a.output == GetOutput::Yaml, object: None, ignore_not_found },
             GetOutput::Json | GetOutput::Yaml => Printer::List { yaml: a.output == GetOutput::Yaml, items: 0, ignore_not_found },
-            GetOutput::Table | GetOutput::Wide => Printer::Tables(Tables::new(a, ns, snap, decoder)?),
+            GetOutput::Table | GetOutput::Wide => Printer::Tables(Tables::new(a, ns, snap, decoder, at)?),
             GetOutput::CustomColumns(spec) => Printer::Custom { columns: custom_columns(spec)?, rows: Vec::new(), no_headers: a.no_headers },
             other => return Err(CliError::Usage(format!("unable to match a printer suitable for the output format \"{}\"", other.given()))),
         })
@@ -598,10 +608,11 @@ struct Tables {
 }
 
 impl Tables {
-    fn new(a: &GetArgs, ns: &Namespace, snap: &Snapshot<'_>, decoder: &Decoder) -> Result<Tables, CliError> {
-        let (now, clock) = match &a.now {
-            Some(t) => (Some(etcdscope::views::clock::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?), None),
-            None => {
+    fn new(a: &GetArgs, ns: &Namespace, snap: &Snapshot<'_>, decoder: &Decoder, at: Option<i64>) -> Result<Tables, CliError> {
+        let (now, clock) = match (&a.now, at) {
+            (Some(t), _) => (Some(etcdscope::views::clock::parse_rfc3339(t).ok_or_else(|| CliError::Usage(format!("--now {t}: not an RFC 3339 time")))?), None),
+            (None, Some(at)) => (Some(at), None),
+            (None, None) => {
                 let clock = etcdscope::views::clock::snapshot_time(snap, decoder, &a.etcd_prefix, &super::interrupt::watch())?;
                 (clock.as_ref().map(|c| c.seconds), clock)
             }

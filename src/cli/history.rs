@@ -45,6 +45,13 @@ pub struct HistoryArgs {
     /// Last revision shown.
     #[arg(long)]
     to_rev: Option<i64>,
+    /// Only what happened after TIME (RFC 3339): the revisions after the one `get --at TIME`
+    /// reads (resolved from the timestamps objects carry; said on stderr).
+    #[arg(long, value_name = "TIME", conflicts_with = "from_rev")]
+    since: Option<String>,
+    /// Only what happened up to TIME (RFC 3339): up to the revision `get --at TIME` reads.
+    #[arg(long, value_name = "TIME", conflicts_with = "to_rev")]
+    until: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_name = "FORMAT", value_enum, default_value_t = Format::Table)]
     output: Format,
@@ -86,7 +93,7 @@ fn target(a: &HistoryArgs) -> Result<(Target, bool), CliError> {
 pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     let decoder = a.compare.decoding.decoder_for(&a.compare.etcd_prefix)?;
     let (target, single) = target(a)?;
-    let query = HistoryQuery {
+    let mut query = HistoryQuery {
         target,
         from_rev: a.from_rev,
         to_rev: a.to_rev,
@@ -96,6 +103,21 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
     };
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
+    if a.since.is_some() || a.until.is_some() {
+        let asked: Vec<(&str, &str)> = [("--since", &a.since), ("--until", &a.until)].into_iter().filter_map(|(f, t)| Some((f, t.as_deref()?))).collect();
+        let mut resolved = super::at::resolve(&snap, &decoder, &a.compare.etcd_prefix, &asked)?.into_iter();
+        if a.since.is_some() {
+            query.from_rev = resolved.next().map(|r| r.revision + 1);
+        }
+        if a.until.is_some() {
+            query.to_rev = resolved.next().map(|r| r.revision);
+        }
+        let last = query.to_rev.unwrap_or_else(|| snap.store().current_revision());
+        if let Some(first) = query.from_rev.filter(|f| *f > last) {
+            say!("note: no revision lies after revision {} and up to revision {last}: nothing happened in that time", first - 1);
+            return Ok(EXIT_OK);
+        }
+    }
     let mut findings = false;
     let mut doc = Document::new(a.output, &DocumentHead::of(&snap, &query));
     let mut rows = Vec::new();
@@ -131,7 +153,7 @@ pub fn run(a: &HistoryArgs, out: &mut impl Write) -> CliResult {
         }
         Err(e) => return Err(e.into()),
     };
-    notes(&summary, a.from_rev.is_none());
+    notes(&summary, query.from_rev.is_none());
     if let (Some(ns), Format::Table) = (&summary.namespaces, a.output) {
         say!("note: {} (-n NS for another, -A for all)", ns.describe());
     }

@@ -29,6 +29,13 @@ pub struct GetArgs {
     /// Read at this revision (0 = current).
     #[arg(long, default_value_t = 0)]
     rev: i64,
+    /// Read at the newest revision whose time evidence (timestamps the Kubernetes objects
+    /// carry) is not after TIME (RFC 3339); the revision and the evidence are said on stderr.
+    #[arg(long, value_name = "TIME", conflicts_with = "rev")]
+    at: Option<String>,
+    /// Where --at finds Kubernetes objects: kube-apiserver's `--etcd-prefix`.
+    #[arg(long, default_value = "/registry", requires = "at")]
+    etcd_prefix: String,
     /// Keys only, no values.
     #[arg(long)]
     keys_only: bool,
@@ -117,9 +124,14 @@ fn request(a: &GetArgs) -> Result<GetRequest, CliError> {
 }
 
 pub fn run(a: &GetArgs, out: &mut impl Write) -> CliResult {
-    let req = request(a)?;
+    let mut req = request(a)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
+    if let Some(at) = &a.at {
+        let schemas = etcdscope::k8s::schema::Schemas::embedded().map_err(|e| CliError::Usage(e.to_string()))?;
+        let decoder = etcdscope::k8s::decoder::Decoder { schemas, options: Default::default(), encryption: None, etcd_prefix: a.etcd_prefix.clone() };
+        req.revision = super::at::resolve(&snap, &decoder, &a.etcd_prefix, &[("--at", at)])?[0].revision;
+    }
     let resp = get(&snap, &req)?;
     match a.output {
         Format::Simple => print_simple(&resp, a, out)?,

@@ -9,6 +9,7 @@ macro_rules! say {
 }
 
 mod analyze;
+mod at;
 mod check;
 mod compare;
 mod decode;

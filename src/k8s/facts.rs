@@ -15,7 +15,7 @@
 use super::decoder::Decoder;
 use super::encryption::Decrypted;
 use super::envelope::{classify, Unknown, Value as Stored};
-use super::plan::{Elem, Plans, Shape};
+use super::plan::{Elem, Plans, Shape, Special};
 use super::schema::Schemas;
 use crate::protowire::{fields, Wire};
 use serde::Deserialize;
@@ -516,6 +516,446 @@ pub fn from_value(mut v: Value, wants: Wants) -> ObjectFacts<'static> {
     out
 }
 
+// ---- time evidence ----
+
+/// A timestamp an object carries that bounds when a write of it happened: each is set from a
+/// clock (the API server's, or the writing client's) before the write that stores it, so the
+/// write, and every later revision, happened at or after it (clocks aside). `views::timeline`
+/// reads them for every write to map wall-clock time to revisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimeField {
+    /// `metadata.creationTimestamp`: the API server's clock at the create.
+    CreationTimestamp,
+    /// `metadata.managedFields[].time`: the API server's clock when a manager last changed its fields.
+    ManagedFieldsTime,
+    /// `metadata.deletionTimestamp` minus `metadata.deletionGracePeriodSeconds`: when deletion
+    /// was asked for. The timestamp alone is in the future (the end of the grace period).
+    DeletionRequested,
+    /// A Lease's `spec.renewTime`, `spec.acquireTime`: the holder's clock.
+    RenewTime,
+    AcquireTime,
+    /// An Event's `lastTimestamp`, `deprecatedLastTimestamp`, `eventTime`,
+    /// `series.lastObservedTime`: the reporter's clock.
+    LastTimestamp,
+    DeprecatedLastTimestamp,
+    EventTime,
+    SeriesLastObservedTime,
+    /// `status.conditions[].lastTransitionTime`, `.lastUpdateTime`, `.lastHeartbeatTime`: the
+    /// writing controller's clock.
+    ConditionLastTransitionTime,
+    ConditionLastUpdateTime,
+    ConditionLastHeartbeatTime,
+}
+
+impl TimeField {
+    pub const ALL: [TimeField; 12] = [
+        TimeField::CreationTimestamp,
+        TimeField::ManagedFieldsTime,
+        TimeField::DeletionRequested,
+        TimeField::RenewTime,
+        TimeField::AcquireTime,
+        TimeField::LastTimestamp,
+        TimeField::DeprecatedLastTimestamp,
+        TimeField::EventTime,
+        TimeField::SeriesLastObservedTime,
+        TimeField::ConditionLastTransitionTime,
+        TimeField::ConditionLastUpdateTime,
+        TimeField::ConditionLastHeartbeatTime,
+    ];
+
+    /// The field's path in the object's JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeField::CreationTimestamp => "metadata.creationTimestamp",
+            TimeField::ManagedFieldsTime => "metadata.managedFields[].time",
+            TimeField::DeletionRequested => "metadata.deletionTimestamp-deletionGracePeriodSeconds",
+            TimeField::RenewTime => "spec.renewTime",
+            TimeField::AcquireTime => "spec.acquireTime",
+            TimeField::LastTimestamp => "lastTimestamp",
+            TimeField::DeprecatedLastTimestamp => "deprecatedLastTimestamp",
+            TimeField::EventTime => "eventTime",
+            TimeField::SeriesLastObservedTime => "series.lastObservedTime",
+            TimeField::ConditionLastTransitionTime => "status.conditions[].lastTransitionTime",
+            TimeField::ConditionLastUpdateTime => "status.conditions[].lastUpdateTime",
+            TimeField::ConditionLastHeartbeatTime => "status.conditions[].lastHeartbeatTime",
+        }
+    }
+
+    /// A metav1.MicroTime (microseconds shown), not a metav1.Time (seconds shown).
+    pub fn is_micro(self) -> bool {
+        matches!(self, TimeField::RenewTime | TimeField::AcquireTime | TimeField::EventTime | TimeField::SeriesLastObservedTime)
+    }
+
+    /// A bit of its own, for sets of fields.
+    pub fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// A point in time, seconds since the Unix epoch and nanoseconds (0..1e9), ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Stamp {
+    pub seconds: i64,
+    pub nanos: u32,
+}
+
+impl Stamp {
+    /// An RFC 3339 time: `2026-01-02T03:04:05Z`, with any fraction (digits past nanoseconds are
+    /// dropped), `z`, a numeric offset, and `t` or a space for `T`.
+    pub fn parse(s: &str) -> Option<Stamp> {
+        let b = s.as_bytes();
+        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+            let t = s.get(r)?;
+            t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+        };
+        let (y, mo, d, h, mi, se) = (digits(0..4)?, digits(5..7)?, digits(8..10)?, digits(11..13)?, digits(14..16)?, digits(17..19)?);
+        let mut rest = s.get(19..)?;
+        let mut nanos = 0u32;
+        if let Some(frac) = rest.strip_prefix('.') {
+            let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+            if n == 0 {
+                return None;
+            }
+            for (i, c) in frac.bytes().take(9).take(n).enumerate() {
+                nanos += u32::from(c - b'0') * 10u32.pow(8 - i as u32);
+            }
+            rest = &frac[n..];
+        }
+        let offset = match rest {
+            "Z" | "z" => 0,
+            tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && tz.as_bytes()[3] == b':' => {
+                let sign = if tz.starts_with('-') { -1 } else { 1 };
+                let (oh, om) = (digits_of(&tz[1..3])?, digits_of(&tz[4..6])?);
+                if oh > 23 || om > 59 {
+                    return None;
+                }
+                sign * (oh * 3600 + om * 60)
+            }
+            _ => return None,
+        };
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+            return None;
+        }
+        Some(Stamp { seconds: days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset, nanos })
+    }
+
+    /// RFC 3339 in UTC, as the API server writes a Time (seconds) or, when there is a fraction,
+    /// a MicroTime (microseconds).
+    pub fn rfc3339(&self) -> String {
+        let nanos = (self.nanos != 0).then_some(i64::from(self.nanos));
+        super::json::time::rfc3339(self.seconds, nanos)
+    }
+
+    /// This time `seconds` earlier (`None` when that is not representable).
+    pub fn minus_seconds(&self, seconds: i64) -> Option<Stamp> {
+        Some(Stamp { seconds: self.seconds.checked_sub(seconds)?, nanos: self.nanos })
+    }
+
+    /// The instant just before this one (one nanosecond earlier).
+    pub fn just_before(&self) -> Stamp {
+        match self.nanos {
+            0 => Stamp { seconds: self.seconds.saturating_sub(1), nanos: 999_999_999 },
+            n => Stamp { seconds: self.seconds, nanos: n - 1 },
+        }
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.rfc3339())
+    }
+}
+
+fn digits_of(t: &str) -> Option<i64> {
+    t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// One timestamp an object carries, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimeFact {
+    pub field: TimeField,
+    pub at: Stamp,
+}
+
+impl TimeFact {
+    /// The time as the API server shows the field: a Time in whole seconds.
+    fn shown(field: TimeField, at: Stamp) -> TimeFact {
+        TimeFact { field, at: if field.is_micro() { at } else { Stamp { nanos: 0, ..at } } }
+    }
+}
+
+/// The timestamps of the object stored at `key` ([`TimeField`]), decrypted first when a key for
+/// it is configured; `None` when the value cannot be read. A Secret's (by its key under the
+/// secrets prefix, or its kind) are read from its metadata only.
+pub fn object_times(decoder: &Decoder, key: &[u8], value: &[u8]) -> Option<Vec<TimeFact>> {
+    let secret_key = super::secret::is_secret(super::secret::Evidence { key: Some((key, decoder.etcd_prefix.as_str())), kind: None });
+    match &decoder.encryption {
+        None => stored_times(&decoder.schemas, value, secret_key),
+        Some(config) => match config.decrypt(key, value) {
+            Decrypted::NotEncrypted(v) => stored_times(&decoder.schemas, v, secret_key),
+            Decrypted::Decrypted { plaintext, .. } => stored_times(&decoder.schemas, &plaintext, secret_key),
+            _ => None,
+        },
+    }
+}
+
+/// The timestamps of a stored value that is not encrypted; `metadata_only` for a Secret's.
+pub fn stored_times(schemas: &Schemas, value: &[u8], metadata_only: bool) -> Option<Vec<TimeFact>> {
+    match classify(value).ok()? {
+        Stored::Protobuf(u) => wire_times(schemas, u, metadata_only),
+        Stored::Json(bytes) => Some(json_times(&serde_json::from_slice(bytes).ok()?, metadata_only)),
+        Stored::Cbor(bytes) => Some(json_times(&super::cbor::to_json(bytes).ok()?, metadata_only)),
+        Stored::Encrypted(_) | Stored::Other(_) => None,
+    }
+}
+
+/// ManagedFieldsEntry's and ObjectMeta's time field numbers.
+mod times {
+    pub const MANAGED_FIELDS: u32 = 17;
+    pub const DELETION_GRACE_PERIOD: u32 = 10;
+    pub const MANAGED_TIME: u32 = 4;
+}
+
+/// Where an object's timestamps are on the wire, from its schema plan by JSON name (0: absent).
+#[derive(Default)]
+struct TimeLayout {
+    metadata: u32,
+    /// Top-level Time fields (Events).
+    top: Vec<(u32, TimeField)>,
+    /// `series` and its `lastObservedTime`.
+    series: (u32, u32),
+    /// `spec` and its Time fields (Leases).
+    spec: (u32, Vec<(u32, TimeField)>),
+    /// `status`, its repeated `conditions`, and a condition's Time fields.
+    status: (u32, u32, Vec<(u32, TimeField)>),
+}
+
+/// The number of field `name` of plan `index` when it is a metav1.Time or MicroTime.
+fn time_field(plans: &Plans, index: usize, name: &str) -> Option<u32> {
+    let f = plans.get(index).fields.iter().find(|f| &*f.json_name == name)?;
+    match f.shape {
+        Shape::Single(Elem::Message(m)) if matches!(plans.get(m).special, Special::Time | Special::MicroTime) => Some(f.number),
+        _ => None,
+    }
+}
+
+fn time_fields(plans: &Plans, index: usize, names: &[(&str, TimeField)]) -> Vec<(u32, TimeField)> {
+    names.iter().filter_map(|(name, field)| time_field(plans, index, name).map(|n| (n, *field))).collect()
+}
+
+fn time_layout(plans: &Plans, index: usize, metadata_only: bool) -> TimeLayout {
+    let mut l = TimeLayout::default();
+    if let Some((n, m)) = message_field(plans, index, "metadata") {
+        if plans.get(m).is_object_meta {
+            l.metadata = n;
+        }
+    }
+    if metadata_only {
+        return l;
+    }
+    l.top = time_fields(
+        plans,
+        index,
+        &[("lastTimestamp", TimeField::LastTimestamp), ("deprecatedLastTimestamp", TimeField::DeprecatedLastTimestamp), ("eventTime", TimeField::EventTime)],
+    );
+    if let Some((n, m)) = message_field(plans, index, "series") {
+        l.series = (n, time_field(plans, m, "lastObservedTime").unwrap_or(0));
+    }
+    if let Some((n, m)) = message_field(plans, index, "spec") {
+        l.spec = (n, time_fields(plans, m, &[("renewTime", TimeField::RenewTime), ("acquireTime", TimeField::AcquireTime)]));
+    }
+    if let Some((n, m)) = message_field(plans, index, "status") {
+        let conditions = plans.get(m).fields.iter().find(|f| &*f.json_name == "conditions");
+        if let Some((c, Shape::Repeated(Elem::Message(cm)))) = conditions.map(|f| (f.number, f.shape)) {
+            let names = [
+                ("lastTransitionTime", TimeField::ConditionLastTransitionTime),
+                ("lastUpdateTime", TimeField::ConditionLastUpdateTime),
+                ("lastHeartbeatTime", TimeField::ConditionLastHeartbeatTime),
+            ];
+            l.status = (n, c, time_fields(plans, cm, &names));
+        }
+    }
+    l
+}
+
+/// A metav1.Time or MicroTime off the wire: `Some(None)` without seconds (shown as null).
+fn wire_stamp(t: &[u8]) -> Option<Option<Stamp>> {
+    let (mut seconds, mut nanos) = (None, 0u32);
+    for f in fields(t) {
+        match f.ok()? {
+            (1, Wire::Varint(s)) => seconds = Some(s as i64),
+            (2, Wire::Varint(n)) => nanos = u32::try_from(n).ok().filter(|n| *n < 1_000_000_000).unwrap_or(0),
+            _ => {}
+        }
+    }
+    Some(seconds.map(|seconds| Stamp { seconds, nanos }))
+}
+
+/// Singular fields merge as protobuf merges them (the last occurrence wins); repeated ones
+/// (managedFields, conditions) add up. A metav1.Time keeps its seconds only, as the API server
+/// shows it: a fraction on the wire would make a timestamp a user reads in `get -o json` later
+/// than itself (dropping it only weakens the bound).
+#[derive(Default)]
+struct Collected {
+    singular: Vec<TimeFact>,
+    repeated: Vec<TimeFact>,
+}
+
+impl Collected {
+    fn set(&mut self, field: TimeField, at: Option<Stamp>) {
+        self.singular.retain(|f| f.field != field);
+        if let Some(at) = at {
+            self.singular.push(TimeFact::shown(field, at));
+        }
+    }
+
+    fn add(&mut self, field: TimeField, at: Option<Stamp>) {
+        if let Some(at) = at {
+            self.repeated.push(TimeFact::shown(field, at));
+        }
+    }
+
+    fn finish(mut self) -> Vec<TimeFact> {
+        self.singular.append(&mut self.repeated);
+        self.singular.sort_unstable();
+        self.singular
+    }
+}
+
+fn wire_times(schemas: &Schemas, u: Unknown<'_>, metadata_only: bool) -> Option<Vec<TimeFact>> {
+    let plans = schemas.plans();
+    let index = schemas.plan_for_type(&u.api_version, &u.kind)?;
+    let l = time_layout(plans, index, metadata_only || u.kind == super::secret::SECRET_KIND);
+    let mut out = Collected::default();
+    let (mut deletion, mut grace) = (None, None);
+    for field in fields(u.raw) {
+        let (n, Wire::Bytes(b)) = field.ok()? else { continue };
+        if n == 0 {
+            continue;
+        }
+        if n == l.metadata {
+            wire_meta_times(b, &mut out, &mut deletion, &mut grace)?;
+        } else if let Some(&(_, f)) = l.top.iter().find(|(m, _)| *m == n) {
+            out.set(f, wire_stamp(b)?);
+        } else if n == l.series.0 && l.series.1 != 0 {
+            for sub in fields(b) {
+                if let (m, Wire::Bytes(t)) = sub.ok()? {
+                    if m == l.series.1 {
+                        out.set(TimeField::SeriesLastObservedTime, wire_stamp(t)?);
+                    }
+                }
+            }
+        } else if n == l.spec.0 && !l.spec.1.is_empty() {
+            for sub in fields(b) {
+                if let (m, Wire::Bytes(t)) = sub.ok()? {
+                    if let Some(&(_, f)) = l.spec.1.iter().find(|(k, _)| *k == m) {
+                        out.set(f, wire_stamp(t)?);
+                    }
+                }
+            }
+        } else if n == l.status.0 && l.status.1 != 0 {
+            for sub in fields(b) {
+                let (m, Wire::Bytes(condition)) = sub.ok()? else { continue };
+                if m != l.status.1 {
+                    continue;
+                }
+                for c in fields(condition) {
+                    if let (k, Wire::Bytes(t)) = c.ok()? {
+                        if let Some(&(_, f)) = l.status.2.iter().find(|(j, _)| *j == k) {
+                            out.add(f, wire_stamp(t)?);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.set(TimeField::DeletionRequested, deletion_requested(deletion, grace));
+    Some(out.finish())
+}
+
+fn wire_meta_times(meta: &[u8], out: &mut Collected, deletion: &mut Option<Stamp>, grace: &mut Option<i64>) -> Option<()> {
+    for field in fields(meta) {
+        match field.ok()? {
+            (meta::CREATION_TIMESTAMP, Wire::Bytes(t)) => out.set(TimeField::CreationTimestamp, wire_stamp(t)?),
+            (meta::DELETION_TIMESTAMP, Wire::Bytes(t)) => *deletion = wire_stamp(t)?,
+            (times::DELETION_GRACE_PERIOD, Wire::Varint(g)) => *grace = Some(g as i64),
+            (times::MANAGED_FIELDS, Wire::Bytes(entry)) => {
+                for f in fields(entry) {
+                    if let (times::MANAGED_TIME, Wire::Bytes(t)) = f.ok()? {
+                        out.add(TimeField::ManagedFieldsTime, wire_stamp(t)?);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(())
+}
+
+/// When deletion was asked for: the deletion timestamp less the grace period, which the API
+/// server added to its clock. Without the grace period the time says nothing sound.
+fn deletion_requested(deletion: Option<Stamp>, grace: Option<i64>) -> Option<Stamp> {
+    deletion?.minus_seconds(grace.filter(|g| *g >= 0)?)
+}
+
+/// The timestamps of an object as a JSON value (stored as JSON or CBOR).
+pub fn json_times(o: &Value, metadata_only: bool) -> Vec<TimeFact> {
+    let mut out = Collected::default();
+    let stamp = |v: Option<&Value>| v.and_then(Value::as_str).and_then(Stamp::parse);
+    out.set(TimeField::CreationTimestamp, stamp(o.pointer("/metadata/creationTimestamp")));
+    for m in o.pointer("/metadata/managedFields").and_then(Value::as_array).into_iter().flatten() {
+        out.add(TimeField::ManagedFieldsTime, stamp(m.get("time")));
+    }
+    let grace = o.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64);
+    out.set(TimeField::DeletionRequested, deletion_requested(stamp(o.pointer("/metadata/deletionTimestamp")), grace));
+    let secret = o.get("kind").and_then(Value::as_str) == Some(super::secret::SECRET_KIND);
+    if metadata_only || secret {
+        return out.finish();
+    }
+    for (pointer, field) in [
+        ("/lastTimestamp", TimeField::LastTimestamp),
+        ("/deprecatedLastTimestamp", TimeField::DeprecatedLastTimestamp),
+        ("/eventTime", TimeField::EventTime),
+        ("/series/lastObservedTime", TimeField::SeriesLastObservedTime),
+        ("/spec/renewTime", TimeField::RenewTime),
+        ("/spec/acquireTime", TimeField::AcquireTime),
+    ] {
+        out.set(field, stamp(o.pointer(pointer)));
+    }
+    for c in o.pointer("/status/conditions").and_then(Value::as_array).into_iter().flatten() {
+        out.add(TimeField::ConditionLastTransitionTime, stamp(c.get("lastTransitionTime")));
+        out.add(TimeField::ConditionLastUpdateTime, stamp(c.get("lastUpdateTime")));
+        out.add(TimeField::ConditionLastHeartbeatTime, stamp(c.get("lastHeartbeatTime")));
+    }
+    out.finish()
+}
+
+/// The timestamps of `now` that `before` (the same key's previous version) does not carry as
+/// often: what the write of `now` set. Both sorted ([`stored_times`] sorts them).
+pub fn new_times(now: &[TimeFact], before: &[TimeFact]) -> Vec<TimeFact> {
+    let mut fresh = Vec::new();
+    let mut old = before.iter().peekable();
+    for t in now {
+        while old.next_if(|o| *o < t).is_some() {}
+        if old.next_if(|o| *o == t).is_none() {
+            fresh.push(*t);
+        }
+    }
+    fresh
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,5 +1064,119 @@ mod tests {
         // Not wanted, not read.
         let few = stored_facts(&decoder.schemas, &stored, Wants::default()).expect("facts");
         assert_eq!((few.labels.len(), few.node_name, few.phase, few.uid.as_deref()), (0, None, None, Some("u1")));
+    }
+
+    #[test]
+    fn stamps_parse_as_rfc_3339_says() {
+        let p = |s: &str| Stamp::parse(s);
+        assert_eq!(p("1970-01-01T00:00:00Z"), Some(Stamp { seconds: 0, nanos: 0 }));
+        assert_eq!(p("2023-11-14T22:13:20.5+01:00"), Some(Stamp { seconds: 1_700_000_000 - 3600, nanos: 500_000_000 }));
+        assert_eq!(p("2023-11-14t22:13:20.123456789123z"), Some(Stamp { seconds: 1_700_000_000, nanos: 123_456_789 }));
+        for bad in [
+            "yesterday",
+            "2023-11-14T22:13:20",
+            "2023-11-14T22:13:20.Z",
+            "2023-13-14T22:13:20Z",
+            "2023-11-14T24:13:20Z",
+            "2023-11-14T22:13:20+0100",
+            "+023-11-14T22:13:20Z",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+        let t = p("2026-03-01T10:02:10.5Z").unwrap();
+        assert_eq!(
+            (t.to_string(), t.just_before() < t, Stamp { seconds: 5, nanos: 0 }.just_before()),
+            ("2026-03-01T10:02:10.500000Z".into(), true, Stamp { seconds: 4, nanos: 999_999_999 })
+        );
+    }
+
+    fn fact(field: TimeField, s: &str) -> TimeFact {
+        TimeFact { field, at: Stamp::parse(s).unwrap() }
+    }
+
+    /// A Lease, an Event and a Pod being deleted, built on the wire with the numbers the schemas
+    /// give (looked up here by JSON name), read as the JSON the renderer writes says.
+    #[test]
+    fn times_off_the_wire_are_the_rendered_objects() {
+        use crate::protowire::Encoder;
+        let schemas = Schemas::embedded().expect("embedded schemas");
+        let e = || Encoder::new();
+        let time = |s: i64, n: u64| e().varint(1, s as u64).varint(2, n).finish();
+        let managed = |s: i64| e().bytes(1, b"kubelet").bytes(4, &time(s, 0)).finish();
+        let stored = |api_version: &str, kind: &str, raw: Vec<u8>| {
+            let unknown = e().bytes(1, &e().bytes(1, api_version.as_bytes()).bytes(2, kind.as_bytes()).finish()).bytes(2, &raw).finish();
+            [crate::k8s::envelope::PROTOBUF_MAGIC, &unknown].concat()
+        };
+        let meta = e().bytes(1, b"n").bytes(8, &time(1_700_000_000, 700)).bytes(17, &managed(1_700_000_100)).bytes(17, &managed(1_700_000_050)).finish();
+        let lease = stored(
+            "coordination.k8s.io/v1",
+            "Lease",
+            e().bytes(1, &meta).bytes(2, &e().bytes(3, &time(1_700_000_001, 250_000_000)).bytes(4, &time(1_700_000_200, 0)).finish()).finish(),
+        );
+        let event = stored(
+            "v1",
+            "Event",
+            e().bytes(1, &meta)
+                .bytes(7, &time(1_700_000_300, 0))
+                .bytes(10, &time(1_700_000_301, 5_000))
+                .bytes(11, &e().varint(1, 2).bytes(2, &time(1_700_000_302, 0)).finish())
+                .finish(),
+        );
+        let deleting = e().bytes(1, b"p").bytes(9, &time(1_700_000_430, 0)).varint(10, 30).finish();
+        let condition = e().bytes(1, b"Ready").bytes(4, &time(1_700_000_399, 0)).finish();
+        let pod = stored("v1", "Pod", e().bytes(1, &deleting).bytes(3, &e().bytes(1, b"Running").bytes(2, &condition).bytes(2, &condition).finish()).finish());
+        let decoder = crate::k8s::decoder::Decoder { schemas, options: Default::default(), encryption: None, etcd_prefix: "/registry".into() };
+        for value in [&lease, &event, &pod] {
+            let crate::k8s::decoder::Decoded::Object { json, .. } = decoder.decode(value) else { panic!("renders") };
+            let wire = stored_times(&decoder.schemas, value, false).expect("times");
+            assert_eq!(wire, json_times(&json.value().unwrap(), false), "{}", json.as_str());
+            assert!(!wire.is_empty());
+        }
+        let pod_times = stored_times(&decoder.schemas, &pod, false).unwrap();
+        assert_eq!(
+            pod_times,
+            vec![
+                fact(TimeField::DeletionRequested, "2023-11-14T22:20:00Z"),
+                fact(TimeField::ConditionLastTransitionTime, "2023-11-14T22:19:59Z"),
+                fact(TimeField::ConditionLastTransitionTime, "2023-11-14T22:19:59Z")
+            ]
+        );
+        let lease_times = stored_times(&decoder.schemas, &lease, false).unwrap();
+        assert!(lease_times.contains(&fact(TimeField::AcquireTime, "2023-11-14T22:13:21.25Z")), "{lease_times:?}");
+        // A Secret's are its metadata's only, whatever it holds: the key says it is one.
+        let as_secret = object_times(&decoder, b"/registry/secrets/ns/s", &lease).unwrap();
+        assert_eq!(
+            as_secret.iter().map(|t| t.field).collect::<Vec<_>>(),
+            [TimeField::CreationTimestamp, TimeField::ManagedFieldsTime, TimeField::ManagedFieldsTime]
+        );
+    }
+
+    #[test]
+    fn a_write_sets_the_times_its_previous_version_did_not_carry_as_often() {
+        let (c, m) = (TimeField::CreationTimestamp, TimeField::ManagedFieldsTime);
+        let before = vec![fact(c, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:01:00Z")];
+        let now = vec![fact(c, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:02:00Z")];
+        assert_eq!(new_times(&now, &before), vec![fact(m, "2026-01-01T00:00:00Z"), fact(m, "2026-01-01T00:02:00Z")]);
+        assert_eq!(new_times(&now, &[]), now);
+        assert_eq!(new_times(&before, &before), vec![]);
+    }
+
+    #[test]
+    fn time_field_numbers_are_the_schemas() {
+        let schemas = Schemas::embedded().expect("embedded schemas");
+        let plans = schemas.plans();
+        let number = |message: &str, name: &str| {
+            let plan = plans.get(plans.index_of(message).expect(message));
+            plan.fields.iter().find(|f| &*f.json_name == name).map(|f| f.number).expect(name)
+        };
+        let m = "k8s.io.apimachinery.pkg.apis.meta.v1.";
+        assert_eq!(
+            [times::MANAGED_FIELDS, times::DELETION_GRACE_PERIOD, times::MANAGED_TIME],
+            [
+                number(&format!("{m}ObjectMeta"), "managedFields"),
+                number(&format!("{m}ObjectMeta"), "deletionGracePeriodSeconds"),
+                number(&format!("{m}ManagedFieldsEntry"), "time")
+            ]
+        );
     }
 }

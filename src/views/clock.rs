@@ -12,16 +12,17 @@
 //! snapshot of any size (an earlier version ranged over every key and decoded every Lease:
 //! 0.75 s on 1.2 GB, docs/benchmarks.md). A value since overwritten or deleted is still
 //! evidence of when it was written. Never `deletionTimestamp`: graceful deletion sets it in
-//! the future.
+//! the future. The timestamps are read by the one reader of them, `k8s::facts::object_times`
+//! (off the protobuf wire, without rendering the object), as `views::timeline` reads them.
 
 use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::etcd::mvcc::{RevisionEntry, Store};
 use crate::etcd::KeyRange;
-use crate::k8s::decoder::{Decoded, Decoder};
+use crate::k8s::decoder::Decoder;
+use crate::k8s::facts::{object_times, Stamp, TimeField};
 use crate::k8s::key::normalize_prefix;
 use crate::snapshot::Snapshot;
-use serde_json::Value;
 
 /// Objects decoded for evidence besides the Leases: the most recently written ones.
 pub const NEWEST_WRITES: usize = 256;
@@ -50,12 +51,10 @@ pub fn snapshot_time(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, 
     for entry in newest.iter().rev() {
         cancel.check()?;
         let kv = entry.kv(file)?;
-        let Decoded::Object { json, .. } = decoder.decode_at_with(kv.key, kv.value, Some(kv.mod_revision), decoder.options) else { continue };
-        let Ok(object) = json.value() else { continue };
-        for (field, text) in evidence(&object) {
-            let Some(seconds) = parse_rfc3339(text) else { continue };
-            if best.as_ref().map_or(true, |b| seconds > b.seconds) {
-                best = Some(SnapshotTime { seconds, text: text.to_string(), key: kv.key.to_vec(), field });
+        let Some(times) = object_times(decoder, kv.key, kv.value) else { continue };
+        for t in times.into_iter().filter(|t| CLOCK_FIELDS.contains(&t.field)) {
+            if best.as_ref().map_or(true, |b| t.at.seconds > b.seconds) {
+                best = Some(SnapshotTime { seconds: t.at.seconds, text: t.at.rfc3339(), key: kv.key.to_vec(), field: t.field.as_str().to_string() });
             }
         }
     }
@@ -84,62 +83,21 @@ fn newest_writes<'a>(store: &Store<'a>, range: &KeyRange, cancel: &Cancel) -> Re
     }
 }
 
-/// The times an object states that the cluster wrote at the time of a write.
-fn evidence(o: &Value) -> Vec<(String, &str)> {
-    let mut found = Vec::new();
-    for (pointer, field) in [
-        ("/metadata/creationTimestamp", "metadata.creationTimestamp"),
-        ("/spec/renewTime", "spec.renewTime"),
-        ("/spec/acquireTime", "spec.acquireTime"),
-        ("/lastTimestamp", "lastTimestamp"),
-        ("/eventTime", "eventTime"),
-        ("/series/lastObservedTime", "series.lastObservedTime"),
-    ] {
-        if let Some(t) = o.pointer(pointer).and_then(Value::as_str) {
-            found.push((field.to_string(), t));
-        }
-    }
-    let managed = o.pointer("/metadata/managedFields").and_then(Value::as_array);
-    for (i, m) in managed.into_iter().flatten().enumerate() {
-        if let Some(t) = m.get("time").and_then(Value::as_str) {
-            found.push((format!("metadata.managedFields[{i}].time"), t));
-        }
-    }
-    found
-}
+/// The timestamps the estimate reads ([`object_times`], the one reader of them): those the
+/// cluster writes at the time of a write. Not the deletion request nor condition times: a
+/// condition keeps its time across many writes, and neither is as fresh as a Lease renewal.
+const CLOCK_FIELDS: [TimeField; 7] = [
+    TimeField::CreationTimestamp,
+    TimeField::ManagedFieldsTime,
+    TimeField::RenewTime,
+    TimeField::AcquireTime,
+    TimeField::LastTimestamp,
+    TimeField::EventTime,
+    TimeField::SeriesLastObservedTime,
+];
 
 /// Seconds since the Unix epoch of an RFC 3339 time (`2026-01-02T03:04:05Z`, fractions and
-/// numeric offsets accepted).
+/// numeric offsets accepted): [`Stamp::parse`], the fraction dropped.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = s.get(19..)?;
-    if let Some(frac) = rest.strip_prefix('.') {
-        rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) => {
-            let sign = if tz.starts_with('-') { -1 } else { 1 };
-            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600 + tz.get(4..6)?.parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    Stamp::parse(s).map(|t| t.seconds)
 }

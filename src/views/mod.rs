@@ -21,4 +21,5 @@ pub mod replay;
 pub mod salvage;
 pub mod status;
 pub mod table;
+pub mod timeline;
 pub mod wal;

@@ -55,6 +55,9 @@ pub struct ExportSummary {
     /// Objects whose value could not be decoded (their row has the reason, no JSON).
     pub undecoded: u64,
     pub revisions: u64,
+    /// Rows of `revision_times`: revisions up to the read revision whose writes carry time
+    /// evidence.
+    pub revision_times: u64,
     pub leases: u64,
     pub members: u64,
     pub wal_entries: u64,
@@ -334,6 +337,7 @@ fn fill_tables<'a>(
         })?;
     }
 
+    summary.revision_times = revision_times(t, snap, decoder, rev)?;
     if options.history {
         summary.revisions = revisions(t, snap, decoder, rev, progress)?;
     }
@@ -425,6 +429,35 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
         key_text: String::from_utf8_lossy(entry.key).into_owned(),
         entry,
     })
+}
+
+/// The `revision_times` table: per revision up to `rev`, the time evidence its writes set
+/// ([`crate::views::timeline`]). Returns the rows written.
+fn revision_times(t: &Tables<'_>, snap: &Snapshot<'_>, decoder: &Decoder, rev: i64) -> Result<u64> {
+    let mut insert = t.prepare("INSERT INTO revision_times VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?;
+    let unix_ns = |s: &crate::k8s::facts::Stamp| s.seconds.checked_mul(1_000_000_000).and_then(|n| n.checked_add(i64::from(s.nanos)));
+    let mut rows = 0u64;
+    crate::views::timeline::revision_times_each(snap, decoder, t.prefix, rev, &t.options.cancel, &mut |r| {
+        let (e, l) = (&r.earliest, &r.latest);
+        insert
+            .execute(params![
+                r.revision,
+                e.time.rfc3339(),
+                unix_ns(&e.time),
+                e.field.as_str(),
+                String::from_utf8_lossy(&e.key),
+                l.time.rfc3339(),
+                unix_ns(&l.time),
+                l.field.as_str(),
+                String::from_utf8_lossy(&l.key),
+                r.count,
+                r.field_names().join(","),
+            ])
+            .map_err(|e| t.sql(e))?;
+        rows += 1;
+        Ok(std::ops::ControlFlow::Continue(()))
+    })?;
+    Ok(rows)
 }
 
 /// The `revisions` table: every retained `key` bucket entry up to `rev`, markers left out.

@@ -93,6 +93,19 @@ CREATE TABLE members (
     learner INTEGER NOT NULL,
     removed INTEGER NOT NULL
 );
+CREATE TABLE revision_times (
+    revision INTEGER PRIMARY KEY,
+    earliest TEXT NOT NULL,
+    earliest_unix_ns INTEGER,
+    earliest_field TEXT NOT NULL,
+    earliest_key TEXT NOT NULL,
+    latest TEXT NOT NULL,
+    latest_unix_ns INTEGER,
+    latest_field TEXT NOT NULL,
+    latest_key TEXT NOT NULL,
+    evidence INTEGER NOT NULL,
+    fields TEXT NOT NULL
+);
 CREATE TABLE buckets (
     name TEXT PRIMARY KEY,
     description TEXT NOT NULL,
