@@ -64,6 +64,10 @@ const WATCH_BATCH_EVENTS: usize = 1000;
 const WATCH_BATCH_BYTES: usize = 1 << 20;
 /// Responses queued per watch stream before the replay waits for the client to read.
 const STREAM_QUEUE: usize = 16;
+/// Watches one stream may hold; a create beyond is answered created-and-canceled, with why.
+pub const MAX_WATCHES_PER_STREAM: usize = 1024;
+/// Calls in flight on one connection (HTTP/2 streams: a watch stream counts as one).
+const MAX_STREAMS_PER_CONNECTION: u32 = super::MAX_REQUESTS as u32;
 
 fn refused() -> Status {
     Status::unavailable(NOT_CAPABLE)
@@ -267,6 +271,7 @@ pub async fn serve(endpoint: &'static Endpoint, listener: std::net::TcpListener)
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
     let service = Service(endpoint);
     tonic::transport::Server::builder()
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .add_service(KvServer::new(service))
         .add_service(WatchServer::new(service))
         .add_service(LeaseServer::new(service))
@@ -475,9 +480,17 @@ async fn create_watch(
         }
         *next_id
     };
-    if watchers.contains_key(&id) {
-        // etcd's mvcc.ErrWatcherDuplicateID, as etcd reports it: created and canceled at once.
-        let response = pb::WatchResponse { canceled: true, cancel_reason: "mvcc: duplicate watch ID provided on the WatchStream".into(), ..created(id) };
+    let refusal = if watchers.contains_key(&id) {
+        // etcd's mvcc.ErrWatcherDuplicateID.
+        Some("mvcc: duplicate watch ID provided on the WatchStream".to_string())
+    } else if watchers.len() >= MAX_WATCHES_PER_STREAM {
+        Some(format!("etcdscope: a watch stream holds at most {MAX_WATCHES_PER_STREAM} watches; cancel one or open another stream"))
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
+        // As etcd refuses a watch it cannot make: created and canceled at once, with the reason.
+        let response = pb::WatchResponse { canceled: true, cancel_reason: reason, ..created(id) };
         return sender.send(Ok(response)).await.is_ok();
     }
     if sender.send(Ok(created(id))).await.is_err() {
