@@ -374,6 +374,14 @@ fn maintenance(version: &str) {
     let (ours, _) = (etcdctl(&pair.bin_dir, &pair.ours, &["put", "/written", "x"]), ());
     assert!(!ours.status.success());
     assert_eq!(error_line(&ours), "Error: etcdserver: not capable");
+    // A snapshot stream is refused so that etcdctl stops (it retries "not capable" there).
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("saved.db");
+    let started = Instant::now();
+    let saved = etcdctl(&pair.bin_dir, &pair.ours, &["snapshot", "save", target.to_str().unwrap()]);
+    assert!(!saved.status.success());
+    assert!(started.elapsed() < Duration::from_secs(8), "etcd {version} snapshot save took {:?}", started.elapsed());
+    assert!(String::from_utf8_lossy(&saved.stderr).contains("does not stream snapshots"), "{}", String::from_utf8_lossy(&saved.stderr));
 }
 
 #[test]

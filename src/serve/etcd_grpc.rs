@@ -55,6 +55,9 @@ pub const FUTURE_REVISION: &str = "etcdserver: mvcc: required revision is a futu
 /// itself (see the module doc for why this one).
 pub const NOT_CAPABLE: &str = "etcdserver: not capable";
 
+/// `Maintenance.Snapshot`'s refusal.
+pub const SNAPSHOT_REFUSED: &str = "etcdscope: a served backup does not stream snapshots; copy the file it serves";
+
 /// How often a watch created with `progress_notify` hears the served revision (etcd's default
 /// progress interval).
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(600);
@@ -385,8 +388,11 @@ impl Maintenance for Service {
         blocking(move || endpoint.hash_kv(revision)).await.map(Response::new)
     }
     type SnapshotStream = ReceiverStream<std::result::Result<pb::SnapshotResponse, Status>>;
+    /// Refused as a call the server does not implement (Unimplemented): etcd's clients retry a
+    /// snapshot stream refused with Unavailable (etcd's "not capable") without end, so
+    /// `etcdctl snapshot save` would hang instead of failing.
     async fn snapshot(&self, _: Request<pb::SnapshotRequest>) -> Answer<Self::SnapshotStream> {
-        Err(refused())
+        Err(Status::unimplemented(SNAPSHOT_REFUSED))
     }
     async fn move_leader(&self, _: Request<pb::MoveLeaderRequest>) -> Answer<pb::MoveLeaderResponse> {
         Err(refused())
