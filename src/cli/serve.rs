@@ -31,6 +31,11 @@ pub struct ServeArgs {
     /// A bearer token clients must send (it goes into the kubeconfig).
     #[arg(long)]
     token: Option<String>,
+    /// Also serve etcd's own gRPC read API (etcdctl get/watch/endpoint status/endpoint hashkv/
+    /// member list), one endpoint per SRC: this port and the next ones (port 0: a free one
+    /// each). Loopback only.
+    #[arg(long, value_name = "ADDR")]
+    etcd_address: Option<SocketAddr>,
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
     #[arg(long, default_value = "/registry")]
     etcd_prefix: String,
@@ -40,7 +45,11 @@ pub struct ServeArgs {
 
 pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
     let cancel = super::interrupt::watch();
-    let bound = bind(&Listen { address: a.address, token: a.token.clone() })?;
+    let mut bound = bind(&Listen { address: a.address, token: a.token.clone() })?;
+    let etcd = match a.etcd_address {
+        Some(address) => bound.bind_etcd(address, a.src.len())?,
+        None => Vec::new(),
+    };
     let decoder = Arc::new(a.decoding.decoder_for(&a.etcd_prefix)?);
     let paths: Vec<&std::path::Path> = a.src.iter().map(PathBuf::as_path).collect();
     let names = kubeconfig::context_names(&paths);
@@ -50,8 +59,11 @@ pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
         contexts.push(Context::open(name.clone(), source, decoder.clone(), &a.etcd_prefix, a.rev, &cancel)?);
     }
     let config = kubeconfig::render(&bound.url, &names, a.token.as_deref(), None);
-    for c in &contexts {
+    for (i, c) in contexts.iter().enumerate() {
         writeln!(out, "serving {} as context {:?} at {}/{} (revision {})", c.snapshot.file().display(), c.name, bound.url, c.name, c.revision)?;
+        if let Some(address) = etcd.get(i) {
+            writeln!(out, "  etcd API at {address} (etcdctl --endpoints {address} member list)")?;
+        }
     }
     match &a.kubeconfig {
         Some(path) => {

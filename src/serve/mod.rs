@@ -12,6 +12,7 @@ pub mod authz;
 pub mod context;
 pub mod continue_;
 pub mod discovery;
+pub mod etcd_grpc;
 pub mod kubeconfig;
 pub mod list;
 pub mod openapi;
@@ -129,6 +130,8 @@ pub struct Bound {
     listener: std::net::TcpListener,
     pub url: String,
     runtime: tokio::runtime::Runtime,
+    /// etcd's gRPC API, one listener per context in context order ([`Bound::bind_etcd`]).
+    etcd: Vec<std::net::TcpListener>,
 }
 
 /// Binds the listener, refusing a non-loopback address without a token.
@@ -147,10 +150,35 @@ pub fn bind(listen: &Listen) -> Result<Bound> {
         .thread_name("serve")
         .build()
         .map_err(|e| Error::Usage(format!("starting the server's runtime: {e}")))?;
-    Ok(Bound { listener, url: format!("http://{local}"), runtime })
+    Ok(Bound { listener, url: format!("http://{local}"), runtime, etcd: Vec::new() })
 }
 
 impl Bound {
+    /// Binds `count` listeners for etcd's gRPC API (`--etcd-address`), one per context: the
+    /// given port and the ones after it, or with port 0 a free port each. Loopback only: etcd's
+    /// API carries no bearer token. Returns the addresses, in context order.
+    pub fn bind_etcd(&mut self, address: SocketAddr, count: usize) -> Result<Vec<SocketAddr>> {
+        if !address.ip().is_loopback() {
+            return Err(Error::Usage(format!(
+                "--etcd-address {address}: not a loopback address; etcd's API has no token here, so anyone who could reach it would read the backup. Listen on 127.0.0.1"
+            )));
+        }
+        let mut addresses = Vec::with_capacity(count);
+        for i in 0..count {
+            let port = match address.port() {
+                0 => 0,
+                first => u16::try_from(usize::from(first) + i)
+                    .map_err(|_| Error::Usage(format!("--etcd-address {address}: {count} contexts need ports up to {}", usize::from(first) + count - 1)))?,
+            };
+            let wanted = SocketAddr::new(address.ip(), port);
+            let listener = std::net::TcpListener::bind(wanted).map_err(|e| Error::Usage(format!("--etcd-address {wanted}: {e}")))?;
+            listener.set_nonblocking(true).map_err(|e| Error::Usage(format!("--etcd-address {wanted}: {e}")))?;
+            addresses.push(listener.local_addr().map_err(|e| Error::Usage(format!("--etcd-address {wanted}: {e}")))?);
+            self.etcd.push(listener);
+        }
+        Ok(addresses)
+    }
+
     /// Serves `contexts` until `shutdown` is cancelled, then stops accepting, ends bodies in
     /// flight, and returns.
     pub fn run(self, contexts: Vec<Context>, token: Option<String>, shutdown: Cancel) -> Result<()> {
@@ -173,7 +201,9 @@ impl Bound {
             shutdown: shutdown.clone(),
         }));
         let listener = self.listener;
+        let etcd: Vec<_> = self.etcd.into_iter().zip(&server.contexts).map(|(l, (c, _))| (l, etcd_grpc::Endpoint::new(c, shutdown.clone()))).collect();
         self.runtime.block_on(async move {
+            let etcd_servers: Vec<_> = etcd.into_iter().map(|(l, endpoint)| tokio::spawn(etcd_grpc::serve(Box::leak(Box::new(endpoint)), l))).collect();
             let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| Error::Usage(format!("listening: {e}")))?;
             let app = axum::Router::new().fallback(move |method, uri, headers, body| router::handle(server, method, uri, headers, body));
             let stop = async move {
@@ -181,7 +211,11 @@ impl Bound {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             };
-            axum::serve(listener, app).with_graceful_shutdown(stop).await.map_err(|e| Error::Usage(format!("serving: {e}")))
+            let kubernetes = axum::serve(listener, app).with_graceful_shutdown(stop).await.map_err(|e| Error::Usage(format!("serving: {e}")));
+            for served in etcd_servers {
+                served.await.map_err(|e| Error::Usage(format!("serving etcd's API: {e}")))??;
+            }
+            kubernetes
         })
     }
 }
