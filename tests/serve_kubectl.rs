@@ -287,7 +287,6 @@ fn describe_pod_and_deployment_run() {
 /// status.phase) another part of issue 19 adds: today describe asks for them, gets 400, and
 /// prints "Events: <none>" and an error for the node's pods.
 #[test]
-#[ignore = "needs serve's involvedObject.*/spec.nodeName/status.phase field selectors (issue 19, in progress elsewhere)"]
 fn describe_shows_the_objects_events_and_the_nodes_pods() {
     let kubectls = kubectls();
     if kubectls.is_empty() {
@@ -528,27 +527,6 @@ fn chunked_tables_page_through_continue_to_the_same_table() {
     }
 }
 
-/// serve publishes no OpenAPI (docs/design/serve.md §1, option A): `kubectl explain` fails
-/// with the API server's NotFound, and the document says why.
-#[test]
-fn explain_is_refused_with_not_found() {
-    let kubectls = kubectls();
-    if kubectls.is_empty() {
-        return;
-    }
-    let served = serve(&[&snapshot()], &[]);
-    for (label, k) in &kubectls {
-        let (code, _, err) = kubectl(k, label, &served, &["explain", "pods"]);
-        assert_ne!(code, 0, "kubectl {label} explain pods");
-        assert!(err.contains("(NotFound)"), "kubectl {label} explain pods: {err}");
-        for path in ["/openapi/v2", "/openapi/v3"] {
-            let (code, _, err) = kubectl(k, label, &served, &["get", "--raw", path, "-v=6"]);
-            assert_ne!(code, 0, "kubectl {label} get --raw {path}");
-            assert!(err.contains("404 Not Found") && err.contains("does not publish OpenAPI"), "kubectl {label} get --raw {path}: {err}");
-        }
-    }
-}
-
 /// `serve --rev R` is the keyspace at R (etcdctl's), and `--show-secrets` shows what `get
 /// --show-secrets` shows.
 #[test]
@@ -693,7 +671,6 @@ fn etcdctl_watch(prefix: &str) -> Vec<(String, String, i64)> {
 /// `watch=true&resourceVersion=COMPACT` replays etcd's events from there (kubectl's raw stream,
 /// both versions), then stays open until timeoutSeconds.
 #[test]
-#[ignore = "watch is not served yet (issue 19, in progress in router.rs/list.rs)"]
 fn a_watch_from_the_compaction_replays_etcdctls_events() {
     let kubectls = kubectls();
     if kubectls.is_empty() {

@@ -277,7 +277,6 @@ print(json.dumps(seen))
 /// The Python client's watch from COMPACT sees etcdctl's pod events from there (a put whose
 /// create revision is its mod revision ADDED, another MODIFIED, a delete DELETED).
 #[test]
-#[ignore = "watch is not served yet (issue 19, in progress in router.rs/list.rs)"]
 fn a_watch_from_the_compaction_sees_etcdctls_events() {
     let Some(python) = k8s_python_or_skip() else { return };
     let ground: Value = serde_json::from_slice(&std::fs::read(serve_data().join("ground.json")).unwrap()).unwrap();
