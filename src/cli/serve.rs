@@ -7,6 +7,7 @@ use super::{CliError, CliResult, EXIT_OK};
 use clap::Args;
 use etcdscope::output::PendingFile;
 use etcdscope::serve::context::Context;
+use etcdscope::serve::tls::TlsFiles;
 use etcdscope::serve::{bind, kubeconfig, Listen};
 use etcdscope::source::Source;
 use std::io::Write;
@@ -36,6 +37,16 @@ pub struct ServeArgs {
     /// each). Loopback only.
     #[arg(long, value_name = "ADDR")]
     etcd_address: Option<SocketAddr>,
+    /// Serve HTTPS with this certificate (PEM; with --tls-key). Without it, --token or
+    /// --client-ca make a certificate for this process, whose CA goes into the kubeconfig.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM).
+    #[arg(long)]
+    client_ca: Option<PathBuf>,
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
     #[arg(long, default_value = "/registry")]
     etcd_prefix: String,
@@ -45,7 +56,11 @@ pub struct ServeArgs {
 
 pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
     let cancel = super::interrupt::watch();
-    let mut bound = bind(&Listen { address: a.address, token: a.token.clone() })?;
+    let mut bound = bind(&Listen {
+        address: a.address,
+        token: a.token.clone(),
+        tls: TlsFiles { cert: a.tls_cert.clone(), key: a.tls_key.clone(), client_ca: a.client_ca.clone() },
+    })?;
     let etcd = match a.etcd_address {
         Some(address) => bound.bind_etcd(address, a.src.len())?,
         None => Vec::new(),
@@ -58,7 +73,7 @@ pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
         let source = Source::open(path)?;
         contexts.push(Context::open(name.clone(), source, decoder.clone(), &a.etcd_prefix, a.rev, &cancel)?);
     }
-    let config = kubeconfig::render(&bound.url, &names, a.token.as_deref(), None);
+    let config = kubeconfig::render(&bound.url, &names, a.token.as_deref(), bound.generated_ca());
     for (i, c) in contexts.iter().enumerate() {
         writeln!(out, "serving {} as context {:?} at {}/{} (revision {})", c.snapshot.file().display(), c.name, bound.url, c.name, c.revision)?;
         if let Some(address) = etcd.get(i) {

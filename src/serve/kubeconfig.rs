@@ -55,7 +55,7 @@ fn base_name(p: &Path) -> String {
 struct Config<'a> {
     api_version: &'static str,
     kind: &'static str,
-    clusters: Vec<Named<Cluster<'a>>>,
+    clusters: Vec<Named<Cluster>>,
     users: Vec<Named<User<'a>>>,
     contexts: Vec<Named<ContextRef<'a>>>,
     current_context: &'a str,
@@ -69,16 +69,17 @@ struct Named<T> {
 }
 
 #[derive(Serialize)]
-struct Cluster<'a> {
-    cluster: ClusterSpec<'a>,
+struct Cluster {
+    cluster: ClusterSpec,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
-struct ClusterSpec<'a> {
+struct ClusterSpec {
     server: String,
+    /// The CA's PEM, base64 (a generated certificate's).
     #[serde(skip_serializing_if = "Option::is_none")]
-    certificate_authority: Option<&'a str>,
+    certificate_authority_data: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -105,16 +106,21 @@ struct ContextSpec<'a> {
 }
 
 /// The kubeconfig YAML: `base_url` is `http://127.0.0.1:PORT` (or https), each context served
-/// under `/<name>`; `token` is the bearer token clients must send, if any; `ca` a CA file for
-/// https.
-pub fn render(base_url: &str, names: &[String], token: Option<&str>, ca: Option<&str>) -> String {
+/// under `/<name>`; `token` is the bearer token clients must send, if any; `ca_pem` the
+/// certificate clients should trust for https (the one generated for this process).
+pub fn render(base_url: &str, names: &[String], token: Option<&str>, ca_pem: Option<&str>) -> String {
+    use base64::Engine;
+    let ca = ca_pem.map(|pem| base64::engine::general_purpose::STANDARD.encode(pem));
     let user = "etcdscope";
     let config = Config {
         api_version: "v1",
         kind: "Config",
         clusters: names
             .iter()
-            .map(|n| Named { name: n.clone(), inner: Cluster { cluster: ClusterSpec { server: format!("{base_url}/{n}"), certificate_authority: ca } } })
+            .map(|n| Named {
+                name: n.clone(),
+                inner: Cluster { cluster: ClusterSpec { server: format!("{base_url}/{n}"), certificate_authority_data: ca.clone() } },
+            })
             .collect(),
         users: vec![Named { name: user.into(), inner: User { user: UserSpec { token } } }],
         contexts: names.iter().map(|n| Named { name: n.clone(), inner: ContextRef { context: ContextSpec { cluster: n, user } } }).collect(),

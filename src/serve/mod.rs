@@ -21,6 +21,7 @@ pub mod request;
 pub mod router;
 pub mod slots;
 pub mod status;
+pub mod tls;
 pub mod watch;
 
 use crate::cancel::Cancel;
@@ -123,6 +124,7 @@ fn go_arch(rust_arch: &str) -> &str {
 pub struct Listen {
     pub address: SocketAddr,
     pub token: Option<String>,
+    pub tls: tls::TlsFiles,
 }
 
 /// A server bound and ready: its URL, before it runs.
@@ -132,16 +134,19 @@ pub struct Bound {
     runtime: tokio::runtime::Runtime,
     /// etcd's gRPC API, one listener per context in context order ([`Bound::bind_etcd`]).
     etcd: Vec<std::net::TcpListener>,
+    tls: Option<tls::Tls>,
 }
 
-/// Binds the listener, refusing a non-loopback address without a token.
+/// Binds the listener, refusing a non-loopback address that neither a token nor client
+/// certificates guard; with a token or `--client-ca` (or given certificates) it serves HTTPS.
 pub fn bind(listen: &Listen) -> Result<Bound> {
-    if !listen.address.ip().is_loopback() && listen.token.is_none() {
+    if !listen.address.ip().is_loopback() && listen.token.is_none() && listen.tls.client_ca.is_none() {
         return Err(Error::Usage(format!(
-            "--address {}: not a loopback address; anyone who can reach it would read the backup. Give --token (clients send it as a bearer token), or listen on 127.0.0.1",
+            "--address {}: not a loopback address; anyone who can reach it would read the backup. Give --token (clients send it as a bearer token) or --client-ca (clients need a certificate it signed), or listen on 127.0.0.1",
             listen.address
         )));
     }
+    let tls = tls::configure(&listen.tls, listen.token.is_some(), &listen.address.ip().to_string())?;
     let listener = std::net::TcpListener::bind(listen.address).map_err(|e| Error::Usage(format!("--address {}: {e}", listen.address)))?;
     listener.set_nonblocking(true).map_err(|e| Error::Usage(format!("--address {}: {e}", listen.address)))?;
     let local = listener.local_addr().map_err(|e| Error::Usage(format!("--address {}: {e}", listen.address)))?;
@@ -150,10 +155,16 @@ pub fn bind(listen: &Listen) -> Result<Bound> {
         .thread_name("serve")
         .build()
         .map_err(|e| Error::Usage(format!("starting the server's runtime: {e}")))?;
-    Ok(Bound { listener, url: format!("http://{local}"), runtime, etcd: Vec::new() })
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    Ok(Bound { listener, url: format!("{scheme}://{local}"), runtime, etcd: Vec::new(), tls })
 }
 
 impl Bound {
+    /// The PEM of the certificate generated for this process, for the kubeconfig's CA.
+    pub fn generated_ca(&self) -> Option<&str> {
+        self.tls.as_ref().and_then(|t| t.generated_ca.as_deref())
+    }
+
     /// Binds `count` listeners for etcd's gRPC API (`--etcd-address`), one per context: the
     /// given port and the ones after it, or with port 0 a free port each. Loopback only: etcd's
     /// API carries no bearer token. Returns the addresses, in context order.
@@ -182,7 +193,7 @@ impl Bound {
     /// Serves `contexts` until `shutdown` is cancelled, then stops accepting, ends bodies in
     /// flight, and returns.
     pub fn run(self, contexts: Vec<Context>, token: Option<String>, shutdown: Cancel) -> Result<()> {
-        let address = self.url.trim_start_matches("http://").to_string();
+        let address = self.url.split_once("://").map_or(self.url.as_str(), |(_, a)| a).to_string();
         let contexts = contexts
             .into_iter()
             .map(|c| {
@@ -201,6 +212,7 @@ impl Bound {
             shutdown: shutdown.clone(),
         }));
         let listener = self.listener;
+        let tls = self.tls.map(|t| t.config);
         let etcd: Vec<_> = self.etcd.into_iter().zip(&server.contexts).map(|(l, (c, _))| (l, etcd_grpc::Endpoint::new(c, shutdown.clone()))).collect();
         self.runtime.block_on(async move {
             let etcd_servers: Vec<_> = etcd.into_iter().map(|(l, endpoint)| tokio::spawn(etcd_grpc::serve(Box::leak(Box::new(endpoint)), l))).collect();
@@ -211,11 +223,44 @@ impl Bound {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             };
-            let kubernetes = axum::serve(listener, app).with_graceful_shutdown(stop).await.map_err(|e| Error::Usage(format!("serving: {e}")));
+            let kubernetes = match tls {
+                Some(config) => serve_tls(listener, app, config, stop).await,
+                None => axum::serve(listener, app).with_graceful_shutdown(stop).await.map_err(|e| Error::Usage(format!("serving: {e}"))),
+            };
             for served in etcd_servers {
                 served.await.map_err(|e| Error::Usage(format!("serving etcd's API: {e}")))??;
             }
             kubernetes
         })
+    }
+}
+
+/// Accepts TLS connections and serves each with hyper (HTTP/1.1 or HTTP/2, as ALPN says) until
+/// `stop`; connections in flight end when their bodies see the shutdown.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    tokio::pin!(stop);
+    loop {
+        let (tcp, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // A connection that failed before it was accepted (reset, out of descriptors for
+                // a moment) is the client's problem, not the server's end.
+                Err(_) => continue,
+            },
+            () = &mut stop => return Ok(()),
+        };
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else { return };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service).await;
+        });
     }
 }
