@@ -24,8 +24,12 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     address: SocketAddr,
     /// Serve this revision instead of the snapshot's current one.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "at")]
     rev: i64,
+    /// Serve each input as it was at this time (RFC 3339): the newest revision its time
+    /// evidence says is not after it (see `get --at`).
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
     /// Write the kubeconfig here (mode 0600, replaced whole) instead of printing it.
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
@@ -71,7 +75,14 @@ pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
     let mut contexts = Vec::new();
     for (path, name) in a.src.iter().zip(&names) {
         let source = Source::open(path)?;
-        contexts.push(Context::open(name.clone(), source, decoder.clone(), &a.etcd_prefix, a.rev, &cancel)?);
+        let revision = match &a.at {
+            Some(at) => {
+                let snapshot = etcdscope::snapshot::Snapshot::open(&source)?;
+                super::at::resolve(&snapshot, &decoder, &a.etcd_prefix, &[("--at", at)])?.pop().map_or(a.rev, |r| r.revision)
+            }
+            None => a.rev,
+        };
+        contexts.push(Context::open(name.clone(), source, decoder.clone(), &a.etcd_prefix, revision, &cancel)?);
     }
     let config = kubeconfig::render(&bound.url, &names, a.token.as_deref(), bound.generated_ca());
     for (i, c) in contexts.iter().enumerate() {
