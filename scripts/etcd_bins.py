@@ -68,6 +68,15 @@ def tools(version, bin_dir):
     return {"etcd": p("etcd"), "etcdctl": p("etcdctl"), "etcdutl": p("etcdutl")}
 
 
+def tools_or_exit(version="3.5.1"):
+    """The tools of etcd VERSION (etcd, etcdctl, etcdutl), or exit saying how to install it:
+    what every script that makes test data with real etcd starts with."""
+    bins = find_bins()
+    if version not in bins:
+        sys.exit(f"etcd {version} is not installed (scripts/install-etcd.sh)")
+    return tools(version, bins[version])
+
+
 def main(argv):
     bins = find_bins()
     if argv and argv[0] != "--json":

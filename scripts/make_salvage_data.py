@@ -33,10 +33,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    bins = etcd_bins.find_bins()
-    if "3.5.1" not in bins:
-        sys.exit("etcd 3.5.1 is not installed (scripts/install-etcd.sh)")
-    tools = etcd_bins.tools("3.5.1", bins["3.5.1"])
+    tools = etcd_bins.tools_or_exit("3.5.1")
     out = os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="etcdscope-salvage-data-")

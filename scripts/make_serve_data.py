@@ -320,11 +320,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    bins = etcd_bins.find_bins()
-    if "3.5.1" not in bins:
-        sys.exit("etcd 3.5.1 not installed: run scripts/install-etcd.sh")
-    d = bins["3.5.1"]
-    tools = {"etcd": os.path.join(d, "etcd"), "etcdctl": os.path.join(d, "etcdctl")}
+    tools = etcd_bins.tools_or_exit("3.5.1")
     tmp = tempfile.mkdtemp(prefix="etcdscope-serve-data-")
     etcd = mt.Etcd("3.5.1", tools, tmp, random_ports=True)
     try:
