@@ -586,8 +586,9 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
     run(a(&["export", "sqlite", &snap, &t(&export), "--history", "--wal", &data]), &default);
     run(a(&["export", "sqlite", &snap, &t(&export_custom), "--history", "--wal", &data, "--etcd-prefix", "/custom"]), &custom);
 
-    // A new command must be covered here or exempted with a reason.
-    let covered: std::collections::BTreeSet<&str> = runs.iter().map(|(args, _)| args[0].as_str()).collect();
+    // A new command must be covered here or exempted with a reason (serve is checked below,
+    // through real kubectl).
+    let covered: std::collections::BTreeSet<&str> = runs.iter().map(|(args, _)| args[0].as_str()).chain(["serve"]).collect();
     for command in subcommands() {
         assert!(covered.contains(command.as_str()) || EXEMPT.iter().any(|(c, _)| *c == command), "`{command}` prints values and is not checked here: add it");
     }
@@ -609,6 +610,41 @@ fn odd_keys_and_disguised_secrets_stay_secret_in_every_command() {
         }
         check(&format!("{args:?}"), &text, forbidden);
     }
+    // serve, as kubectl reads it: every form of list, get and watch the API answers (objects,
+    // Tables, PartialObjectMetadata), under both prefixes.
+    for (prefix, forbidden) in [("/registry", &default[..]), ("/custom", &custom[..])] {
+        let served = common::serve::serve(&[Path::new(&snap)], &["--etcd-prefix", prefix]);
+        for (label, kubectl) in common::serve::kubectls() {
+            let mut shown = |args: &[&str]| {
+                let (code, out, err) = common::serve::kubectl(&kubectl, label, &served, args);
+                assert!(code == 0 || err.contains("Error from server"), "serve, kubectl {label} {args:?}: {err}");
+                check(&format!("serve --etcd-prefix {prefix}, kubectl {label} {args:?}"), &format!("{out}{err}"), forbidden);
+            };
+            for format in ["wide", "json", "yaml", "name"] {
+                shown(&["get", "secrets,configmaps", "-A", "-o", format]);
+            }
+            shown(&["get", "secrets,configmaps", "-A", "--show-labels"]);
+            for path in [
+                "/api/v1/secrets",
+                "/api/v1/configmaps",
+                "/api/v1/namespaces/ns/secrets/name",
+                "/api/v1/namespaces/ns/secrets/cm",
+                "/api/v1/namespaces/ns/configmaps/disguised",
+                "/api/v1/secrets?watch=1&resourceVersion=1&timeoutSeconds=1",
+                "/api/v1/configmaps?watch=1&timeoutSeconds=1",
+                "/api/v1/secrets?limit=1",
+            ] {
+                shown(&["get", "--raw", path]);
+            }
+        }
+    }
+    // The check above can fail: with --show-secrets serve shows what is under the secrets prefix.
+    let served = common::serve::serve(&[Path::new(&snap)], &["--show-secrets"]);
+    for (label, kubectl) in common::serve::kubectls() {
+        let (_, out, err) = common::serve::kubectl(&kubectl, label, &served, &["get", "--raw", "/api/v1/namespaces/ns/secrets/cm"]);
+        assert!(forms_of(&[KEY_MARK]).iter().any(|f| out.contains(f.as_str())), "serve --show-secrets, kubectl {label}: {out}{err}");
+    }
+    drop(served);
     // The databases, read back table by table, and their bytes.
     for (db, forbidden) in [(&export, &default), (&export_custom, &custom), (&salvage_sqlite, &default)] {
         for (table, cell) in sqlite_cells(db) {

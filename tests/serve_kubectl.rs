@@ -749,3 +749,26 @@ fn serve_at_a_time_is_get_at_that_time() {
         }
     }
 }
+
+/// client-go's watch-list (kubectl 1.35's `wait` and `rollout status` use it): a watch with
+/// `sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true` gets the
+/// objects and then the `k8s.io/initial-events-end` bookmark, or the client never finishes its
+/// initial sync. Both commands must end at once, judged by what the fixture's objects say.
+#[test]
+fn kubectl_wait_and_rollout_status_finish_on_the_watch_list_protocol() {
+    let served = serve(&[&serve_data().join("snapshot.db")], &[]);
+    let (label, k) = kubectls().into_iter().find(|(l, _)| *l == "1.35").expect("kubectl 1.35");
+    let started = Instant::now();
+    let (code, out, err) =
+        kubectl(&k, label, &served, &["wait", "--for=jsonpath={.status.phase}=Running", "pod/web-7d9f5c6b8-aaaaa", "-n", "shop", "--timeout=20s", "-v=6"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("condition met"), "{out}");
+    assert!(err.contains("sendInitialEvents=true"), "kubectl wait used the watch-list protocol: {err}");
+    let (code, out, err) = kubectl(&k, label, &served, &["rollout", "status", "deployment/web", "-n", "shop", "--timeout=20s"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("successfully rolled out"), "{out}");
+    // A condition the backup never reaches times out, as it would on a quiet cluster.
+    let (code, _, err) = kubectl(&k, label, &served, &["wait", "--for=delete", "pod/web-7d9f5c6b8-aaaaa", "-n", "shop", "--timeout=2s"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(15), "the waits took {:?}", started.elapsed());
+}
