@@ -576,6 +576,21 @@ fn serve_token_lets_the_kubeconfigs_kubectl_in_and_no_one_else() {
         assert_ne!(code, 0, "kubectl {label} with a wrong token");
         assert!(err.contains("Unauthorized") || err.contains("provide credentials"), "kubectl {label} with a wrong token: {err}");
     }
+    // The token from a file (kept out of the process list): its first line, trimmed.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "  from-a-file-token \nsecond line\n").unwrap();
+    let served = serve(&[&snapshot()], &["--token-file", file.to_str().unwrap()]);
+    let kubeconfig = std::fs::read_to_string(&served.kubeconfig).unwrap();
+    assert!(kubeconfig.contains("token: from-a-file-token\n"), "{kubeconfig}");
+    for (label, k) in &kubectls {
+        let (code, _, err) = kubectl(k, label, &served, &["get", "pods", "-A"]);
+        assert_eq!(code, 0, "kubectl {label} with the token from --token-file: {err}");
+    }
+    // An empty token would look guarded and let everyone in: refused.
+    std::fs::write(&file, "\n").unwrap();
+    let out = std::process::Command::new(common::bin()).arg("serve").arg(snapshot()).arg("--token-file").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
 /// Several types at once, TYPE/NAME, names that do not exist, an empty namespace: kubectl's

@@ -33,9 +33,13 @@ pub struct ServeArgs {
     /// Write the kubeconfig here (mode 0600, replaced whole) instead of printing it.
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
-    /// A bearer token clients must send (it goes into the kubeconfig).
-    #[arg(long)]
+    /// A bearer token clients must send (it goes into the kubeconfig). Visible to other users
+    /// in the process list: prefer --token-file.
+    #[arg(long, conflicts_with = "token_file")]
     token: Option<String>,
+    /// Read the bearer token from this file (its first line, surrounding whitespace removed).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// Also serve etcd's own gRPC read API (etcdctl get/watch/endpoint status/endpoint hashkv/
     /// member list), one endpoint per SRC: this port and the next ones (port 0: a free one
     /// each). Loopback only.
@@ -60,9 +64,10 @@ pub struct ServeArgs {
 
 pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
     let cancel = super::interrupt::watch();
+    let token = token(a)?;
     let mut bound = bind(&Listen {
         address: a.address,
-        token: a.token.clone(),
+        token: token.clone(),
         tls: TlsFiles { cert: a.tls_cert.clone(), key: a.tls_key.clone(), client_ca: a.client_ca.clone() },
     })?;
     let etcd = match a.etcd_address {
@@ -84,7 +89,7 @@ pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
         };
         contexts.push(Context::open(name.clone(), source, decoder.clone(), &a.etcd_prefix, revision, &cancel)?);
     }
-    let config = kubeconfig::render(&bound.url, &names, a.token.as_deref(), bound.generated_ca());
+    let config = kubeconfig::render(&bound.url, &names, token.as_deref(), bound.generated_ca());
     for (i, c) in contexts.iter().enumerate() {
         writeln!(out, "serving {} as context {:?} at {}/{} (revision {})", c.snapshot.file().display(), c.name, bound.url, c.name, c.revision)?;
         if let Some(address) = etcd.get(i) {
@@ -103,7 +108,7 @@ pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
     }
     writeln!(out, "Ctrl-C stops.")?;
     out.flush()?;
-    bound.run(contexts, a.token.clone(), cancel)?;
+    bound.run(contexts, token, cancel)?;
     eprintln!("etcdscope: stopped");
     Ok(EXIT_OK)
 }
@@ -116,4 +121,21 @@ fn write_kubeconfig(path: &std::path::Path, config: &str) -> Result<(), CliError
     pending.file().write_all(config.as_bytes()).map_err(|e| pending.name_target(etcdscope::Error::io(path, e)))?;
     pending.commit(true)?;
     Ok(())
+}
+
+/// The bearer token: --token, or the first line of --token-file; an empty one is refused (it
+/// would let everyone in while looking guarded).
+fn token(a: &ServeArgs) -> Result<Option<String>, CliError> {
+    let token = match (&a.token, &a.token_file) {
+        (Some(t), _) => t.clone(),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file).map_err(|e| CliError::Usage(format!("--token-file {}: {e}", file.display())))?;
+            text.lines().next().unwrap_or("").trim().to_string()
+        }
+        (None, None) => return Ok(None),
+    };
+    if token.is_empty() {
+        return Err(CliError::Usage("the bearer token is empty (--token or --token-file)".into()));
+    }
+    Ok(Some(token))
 }
