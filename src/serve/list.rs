@@ -248,7 +248,7 @@ fn matches(ctx: &Context, shape: &Shape, e: &RevisionEntry<'static>) -> bool {
 }
 
 /// A write to the response failed: the client went away (or the server is stopping).
-fn sent(e: std::io::Error) -> Error {
+pub(super) fn sent(e: std::io::Error) -> Error {
     Error::Io { path: "<response>".into(), source: e }
 }
 

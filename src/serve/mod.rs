@@ -63,12 +63,11 @@ impl Server {
     /// context, a path without a context name is that context's.
     pub fn context_of<'p>(&self, path: &'p str) -> Option<(&(Context, Discovery), &'p str)> {
         let trimmed = path.strip_prefix('/')?;
-        let (first, rest) = trimmed.split_once('/').map_or((trimmed, ""), |(f, r)| (f, r));
+        let first = trimmed.split('/').next().unwrap_or(trimmed);
         if let Some(found) = self.contexts.iter().find(|(c, _)| c.name == first) {
-            let rest = &path[1 + first.len()..];
+            let rest = &trimmed[first.len()..];
             return Some((found, if rest.is_empty() { "/" } else { rest }));
         }
-        let _ = rest;
         match self.contexts.as_slice() {
             [only] if path != "/" => Some((only, path)),
             _ => None,

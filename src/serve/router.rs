@@ -192,10 +192,7 @@ fn watch_response(plan: WatchPlan, permit: tokio::sync::SemaphorePermit<'static>
             _ = stopped => {}
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    let mut response = Response::new(Body::from_stream(stream));
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    streamed(rx)
 }
 
 /// Runs `work` on a blocking thread.
@@ -216,6 +213,11 @@ fn stream_response(write: impl FnOnce(&mut dyn Write, &Cancel) -> crate::error::
             let _ = out.tx.blocking_send(Err(e));
         }
     });
+    streamed(rx)
+}
+
+/// A 200 JSON response whose body is what arrives on `rx`, until it closes.
+fn streamed(rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Response {
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let mut response = Response::new(Body::from_stream(stream));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -15,11 +15,11 @@
 
 use super::accept::Negotiated;
 use super::context::Context;
-use super::list::{column_definitions, decode, entries_at, group_version, Object, Shape};
+use super::list::{column_definitions, decode, entries_at, group_version, sent, Object, Shape};
 use super::request::ListOptions;
 use super::status::Status;
 use crate::cancel::Cancel;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::etcd::mvcc::RevisionEntry;
 use crate::k8s::key::keys_of;
 use rustc_hash::FxHashMap as HashMap;
@@ -105,10 +105,6 @@ impl Events<'_> {
     }
 }
 
-fn sent(e: std::io::Error) -> Error {
-    Error::Io { path: "<response>".into(), source: e }
-}
-
 impl WatchPlan {
     /// Writes the events: the initial state if asked, then every change after the start
     /// revision up to the snapshot's newest, in revision order.
@@ -127,8 +123,8 @@ impl WatchPlan {
         let mut live: HashMap<&'static [u8], (RevisionEntry<'static>, bool)> = HashMap::default();
         for e in start.iter() {
             cancel.check()?;
-            let kv = e.kv(file)?;
             let passes = if self.shape.selects() || self.initial {
+                let kv = e.kv(file)?;
                 let o = decode(ctx, &self.shape, kv.key, kv.value, kv.mod_revision)?;
                 let passes = o.passes(&self.shape);
                 if self.initial && passes {

@@ -363,6 +363,7 @@ pub fn table_row(info: &ResourceInfo, o: &Value, wide: bool) -> Vec<Cell> {
 }
 
 /// A CRD's columns shown in this output (priority 0, or all of them with `-o wide`).
+#[cfg(test)]
 pub fn printer_headers(cols: &[PrinterColumn], wide: bool) -> Vec<String> {
     cols.iter().filter(|c| wide || c.priority == 0).map(|c| c.name.to_uppercase()).collect()
 }
