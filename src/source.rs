@@ -62,6 +62,19 @@ impl Trailer {
         }
     }
 
+    /// The verdict as `status` prints it: what it means for the reader.
+    pub fn sentence(&self) -> String {
+        match self {
+            Trailer::Ok => "ok (sha256 matches)".into(),
+            Trailer::Missing => "missing (no sha256 trailer: not an `etcdctl snapshot save` file)".into(),
+            Trailer::Mismatch { .. } => "MISMATCH (sha256 differs: the file changed after it was saved)".into(),
+            Trailer::Partial { .. } => format!(
+                "{}: the file was cut short inside `etcdctl snapshot save`'s sha256 trailer; the db before it is read, but cannot be verified",
+                self.describe()
+            ),
+        }
+    }
+
     pub fn is_mismatch(&self) -> bool {
         matches!(self, Trailer::Mismatch { .. })
     }

@@ -8,6 +8,7 @@ use clap::Args;
 use etcdscope::output::PendingFile;
 use etcdscope::serve::context::Context;
 use etcdscope::serve::tls::TlsFiles;
+use etcdscope::serve::ui::UiState;
 use etcdscope::serve::{bind, kubeconfig, Listen};
 use etcdscope::source::Source;
 use std::io::Write;
@@ -58,6 +59,13 @@ pub struct ServeArgs {
     /// The etcd prefix kube-apiserver was run with (`--etcd-prefix`).
     #[arg(long, default_value = "/registry")]
     etcd_prefix: String,
+    /// Do not serve the web UI at /ui/ (only the APIs).
+    #[arg(long, conflicts_with = "open")]
+    no_ui: bool,
+    /// Open the web UI in a browser ($BROWSER, else xdg-open) once serving; with a token, the
+    /// address carries a one-time login code.
+    #[arg(long)]
+    open: bool,
     #[command(flatten)]
     decoding: DecodingArgs,
 }
@@ -106,11 +114,45 @@ pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
             out.write_all(config.as_bytes())?;
         }
     }
+    let ui = (!a.no_ui).then(|| UiState::new(contexts.len(), decoder.options.show_secrets));
+    if let Some(ui) = &ui {
+        let address = ui_address(&bound.url, ui, token.is_some());
+        writeln!(out, "web UI: {address}")?;
+        if a.open {
+            open_browser(&address);
+        }
+    }
     writeln!(out, "Ctrl-C stops.")?;
     out.flush()?;
-    bound.run(contexts, token, cancel)?;
+    bound.run_with(contexts, token, ui, cancel)?;
     eprintln!("etcdscope: stopped");
     Ok(EXIT_OK)
+}
+
+/// The UI's address; behind a token, its one-time login link (a session cookie follows).
+fn ui_address(url: &str, ui: &UiState, token: bool) -> String {
+    match ui.one_time_code().filter(|_| token) {
+        Some(code) => format!("{url}/ui/login?code={code}  (a one-time login link; or log in with the token)"),
+        None => format!("{url}/ui/"),
+    }
+}
+
+/// Starts the user's browser on `address` ($BROWSER, else xdg-open), without waiting for it.
+/// A missing browser is a note, not a failure: the address is printed.
+fn open_browser(address: &str) {
+    let url = address.split_whitespace().next().unwrap_or(address);
+    let opener = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()).unwrap_or_else(|| "xdg-open".into());
+    let spawned = std::process::Command::new(&opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        // Reaped when it exits, so no zombie is left behind.
+        Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
+        Err(e) => eprintln!("etcdscope: --open: could not start {opener}: {e}; open the address above yourself"),
+    }
 }
 
 /// Writes the kubeconfig readable by its owner only, replacing the file whole.

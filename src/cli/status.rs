@@ -4,7 +4,7 @@ use super::format::{human_size, table};
 use super::{CliResult, EXIT_FINDINGS, EXIT_OK};
 use clap::{Args, ValueEnum};
 use etcdscope::snapshot::Snapshot;
-use etcdscope::source::{InputKind, Source, Trailer};
+use etcdscope::source::{InputKind, Source};
 use etcdscope::views::status::{status, Status};
 use std::io::Write;
 use std::path::PathBuf;
@@ -82,18 +82,7 @@ fn render_table(s: &Status) -> String {
     };
     let mut rows = vec![
         row("input", format!("{} ({})", s.input, kind_label(s.input_kind))),
-        row(
-            "trailer",
-            match s.trailer {
-                Trailer::Ok => "ok (sha256 matches)".into(),
-                Trailer::Missing => "missing (no sha256 trailer: not an `etcdctl snapshot save` file)".into(),
-                Trailer::Mismatch { .. } => "MISMATCH (sha256 differs: the file changed after it was saved)".into(),
-                Trailer::Partial { .. } => format!(
-                    "{}: the file was cut short inside `etcdctl snapshot save`'s sha256 trailer; the db before it is read, but cannot be verified",
-                    s.trailer.describe()
-                ),
-            },
-        ),
+        row("trailer", s.trailer.sentence()),
         row("meta", s.active_meta.reason.clone()),
         row("hash", format!("{:x}", s.hash)),
         row("revision", format!("{} (current revision {})", s.revision, s.current_revision)),

@@ -45,19 +45,25 @@ pub struct Tokens {
     key: [u8; 32],
 }
 
+/// Fills `buf` from the operating system's randomness; without it, from the process's hash
+/// seeds, which clients cannot know either.
+pub fn random_bytes(buf: &mut [u8]) {
+    if getrandom::getrandom(buf).is_err() {
+        use std::hash::{BuildHasher, Hasher};
+        for chunk in buf.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(std::process::id().into());
+            let bytes = h.finish().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
+
 impl Tokens {
     /// A fresh key from the operating system's randomness.
     pub fn new() -> Tokens {
         let mut key = [0u8; 32];
-        if getrandom::getrandom(&mut key).is_err() {
-            // No OS randomness: a key from the process's hash seeds, still unknown to clients.
-            use std::hash::{BuildHasher, Hasher};
-            for chunk in key.chunks_mut(8) {
-                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-                h.write_u64(std::process::id().into());
-                chunk.copy_from_slice(&h.finish().to_le_bytes());
-            }
-        }
+        random_bytes(&mut key);
         Tokens { key }
     }
 

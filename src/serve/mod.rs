@@ -22,6 +22,7 @@ pub mod router;
 pub mod slots;
 pub mod status;
 pub mod tls;
+pub mod ui;
 pub mod watch;
 
 use crate::cancel::Cancel;
@@ -56,6 +57,11 @@ pub struct Server {
     pub watches: tokio::sync::Semaphore,
     /// Cancelled to stop: listeners close, bodies in flight end.
     pub shutdown: Cancel,
+    /// The web UI's state; `None` with `--no-ui`.
+    pub ui: Option<ui::UiState>,
+    /// Whether a token or client certificates guard the server. Without either, requests must
+    /// name a loopback host (`Host:`), so a web page cannot reach the server by DNS rebinding.
+    pub guarded: bool,
 }
 
 impl Server {
@@ -134,6 +140,7 @@ pub struct Bound {
     /// etcd's gRPC API, one listener per context in context order ([`Bound::bind_etcd`]).
     etcd: Vec<std::net::TcpListener>,
     tls: Option<tls::Tls>,
+    guarded: bool,
 }
 
 /// Binds the listener, refusing a non-loopback address that neither a token nor client
@@ -155,7 +162,8 @@ pub fn bind(listen: &Listen) -> Result<Bound> {
         .build()
         .map_err(|e| Error::Usage(format!("starting the server's runtime: {e}")))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    Ok(Bound { listener, url: format!("{scheme}://{local}"), runtime, etcd: Vec::new(), tls })
+    let guarded = listen.token.is_some() || listen.tls.client_ca.is_some();
+    Ok(Bound { listener, url: format!("{scheme}://{local}"), runtime, etcd: Vec::new(), tls, guarded })
 }
 
 impl Bound {
@@ -189,9 +197,15 @@ impl Bound {
         Ok(addresses)
     }
 
-    /// Serves `contexts` until `shutdown` is cancelled, then stops accepting, ends bodies in
-    /// flight, and returns.
-    pub fn run(self, contexts: Vec<Context>, token: Option<String>, shutdown: Cancel) -> Result<()> {
+    /// Serves `contexts` (and the web UI at `/ui/` with `ui`) until `shutdown` is cancelled,
+    /// then stops accepting, ends bodies in flight, and returns.
+    pub fn run(self, contexts: Vec<Context>, token: Option<String>, ui: bool, shutdown: Cancel) -> Result<()> {
+        let ui = ui.then(|| ui::UiState::new(contexts.len(), contexts.first().is_some_and(|c| c.decoder.options.show_secrets)));
+        self.run_with(contexts, token, ui, shutdown)
+    }
+
+    /// [`Bound::run`] with the UI's state made by the caller (who may have printed its login code).
+    pub fn run_with(self, contexts: Vec<Context>, token: Option<String>, ui: Option<ui::UiState>, shutdown: Cancel) -> Result<()> {
         let address = self.url.split_once("://").map_or(self.url.as_str(), |(_, a)| a).to_string();
         let contexts = contexts
             .into_iter()
@@ -209,6 +223,8 @@ impl Bound {
             requests: tokio::sync::Semaphore::new(MAX_REQUESTS),
             watches: tokio::sync::Semaphore::new(MAX_WATCHES),
             shutdown: shutdown.clone(),
+            ui,
+            guarded: self.guarded,
         }));
         let listener = self.listener;
         let tls = self.tls.map(|t| t.config);

@@ -26,6 +26,15 @@ const IN_FLIGHT: usize = 4;
 
 /// The one handler.
 pub async fn handle(server: &'static Server, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    if !server.guarded && !loopback_host(&headers) {
+        return status_response(&Status::forbidden_host());
+    }
+    if super::ui::owns(server, uri.path()) {
+        return super::ui::handle(server, method, &uri, &headers, &body).await;
+    }
+    if uri.path() == "/" && server.ui.is_some() && super::ui::wants_html(&headers) {
+        return super::ui::redirect("/ui/");
+    }
     if let Some(expected) = &server.token {
         let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
@@ -292,6 +301,27 @@ pub fn status_response(s: &Status) -> Response {
     json_response(code, "application/json", serde_json::to_vec(s).expect("a Status serializes"))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether the request carries the server's bearer token (a script reading the UI may send it
+/// instead of a session cookie).
+pub(crate) fn has_bearer(server: &Server, headers: &HeaderMap) -> bool {
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match (&server.token, given) {
+        (Some(expected), Some(given)) => constant_time_eq(given.as_bytes(), expected.as_bytes()),
+        _ => false,
+    }
+}
+
+/// Whether `Host:` names this machine by a loopback name or address (or is absent, as in
+/// HTTP/1.0). A page on another site that rebinds its own name to 127.0.0.1 sends its name.
+pub(crate) fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return true };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -109,6 +109,15 @@ impl Status {
     }
 
     /// 401: a bearer token was required and not given, or wrong.
+    /// 403 for a request whose `Host:` is not a loopback name on a server without a token.
+    pub fn forbidden_host() -> Status {
+        Status::failure(
+            403,
+            "Forbidden",
+            "this server answers only requests addressed to a loopback host (127.0.0.1, ::1, localhost): start it with --token to serve other names".into(),
+        )
+    }
+
     pub fn unauthorized() -> Status {
         Status::failure(401, "Unauthorized", "Unauthorized".into())
     }

@@ -21,5 +21,6 @@ pub mod replay;
 pub mod salvage;
 pub mod status;
 pub mod table;
+pub mod text;
 pub mod timeline;
 pub mod wal;

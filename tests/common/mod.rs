@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod big_db;
+pub mod browser;
 pub mod etcd_server;
 pub mod fixtures;
 pub mod k8s_wire;
