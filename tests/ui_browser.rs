@@ -218,3 +218,52 @@ fn open_starts_the_browser_on_the_ui() {
     assert_eq!(again["steps"][0]["status"], 401);
     assert_eq!(again["steps"][0]["eval"]["h1"], "Log in");
 }
+
+/// Navigation is by real links: following one, going back, reloading and a deep link all land
+/// where a person expects; `/` focuses search and j/Enter follow a table's rows from the
+/// keyboard; the theme follows the system and the button switches it.
+#[test]
+fn links_back_reload_keyboard_and_theme_work() {
+    let Some(browser) = browser_or_skip() else { return };
+    let served = serve(&[&serve_data().join("snapshot.db"), &ui_data().join("snapshot.db")], &[]);
+    let h1 = "document.querySelector('h1').textContent";
+    let seen = browse(
+        &browser,
+        &served,
+        json!([
+            {"goto": "/ui/", "eval": {"h1": h1}},
+            {"click": "main table a[href='/ui/snapshot-2/']", "eval": {"h1": h1, "current": "document.querySelector('[aria-current=page]').textContent"}},
+            {"back": true, "eval": {"h1": h1}},
+            {"reload": true, "eval": {"h1": h1}},
+            {"press": "j", "eval": {"selected": "document.querySelectorAll('tr.selected').length"}},
+            {"press": "Enter", "navigates": true, "eval": {"h1": h1}},
+            {"goto": "/ui/snapshot/"},
+            {"press": "/", "eval": {"focused": "document.activeElement && document.activeElement.id"}},
+            {"goto": "/ui/", "eval": {"theme": "getComputedStyle(document.documentElement).colorScheme"}},
+            {"click": "#theme", "navigates": false, "eval": {"theme": "document.documentElement.dataset.theme", "bg": "getComputedStyle(document.documentElement).backgroundColor"}},
+            {"reload": true, "eval": {"theme": "document.documentElement.dataset.theme"}},
+        ]),
+    );
+    assert_clean(&seen);
+    let s = seen["steps"].as_array().unwrap();
+    assert_eq!(s[0]["eval"]["h1"], "Served inputs");
+    assert_eq!(s[1]["eval"]["h1"], "Overview of snapshot-2");
+    assert_eq!(s[1]["eval"]["current"], "Overview");
+    assert!(s[2]["url"].as_str().unwrap().ends_with("/ui/"), "back: {}", s[2]);
+    assert_eq!(s[3]["eval"]["h1"], "Served inputs", "reload");
+    assert_eq!(s[4]["eval"]["selected"], 1, "j selects a row");
+    assert_eq!(s[5]["eval"]["h1"], "Overview of snapshot", "Enter follows the selected row's link");
+    assert_eq!(s[7]["eval"]["focused"], "quick-search");
+    assert_eq!(s[8]["eval"]["theme"], "light", "the system's scheme (light here)");
+    assert_eq!(s[9]["eval"]["theme"], "dark");
+    assert_eq!(s[9]["eval"]["bg"], "rgb(13, 17, 23)", "the dark palette applies");
+    assert_eq!(s[10]["eval"]["theme"], "dark", "the choice survives a reload");
+    // The system's dark scheme is followed without a choice.
+    let dark = common::browser::browse_plan(
+        &browser,
+        json!({"base": served.base, "color_scheme": "dark", "steps": [
+            {"goto": "/ui/snapshot/", "eval": {"bg": "getComputedStyle(document.documentElement).backgroundColor"}, "screenshot": screenshot_path("overview-dark.png", served.dir.path())}
+        ]}),
+    );
+    assert_eq!(dark["steps"][0]["eval"]["bg"], "rgb(13, 17, 23)");
+}

@@ -26,7 +26,9 @@ const IN_FLIGHT: usize = 4;
 
 /// The one handler.
 pub async fn handle(server: &'static Server, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    if !server.guarded && !loopback_host(&headers) {
+    // HTTP/1.1 names the host in `Host:`, HTTP/2 in the URI's authority.
+    let host = headers.get(header::HOST).map(|v| v.to_str().unwrap_or("")).or(uri.authority().map(|a| a.as_str()));
+    if !server.guarded && !loopback_host(host) {
         return status_response(&Status::forbidden_host());
     }
     if super::ui::owns(server, uri.path()) {
@@ -313,8 +315,8 @@ pub(crate) fn has_bearer(server: &Server, headers: &HeaderMap) -> bool {
 
 /// Whether `Host:` names this machine by a loopback name or address (or is absent, as in
 /// HTTP/1.0). A page on another site that rebinds its own name to 127.0.0.1 sends its name.
-pub(crate) fn loopback_host(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return true };
+pub fn loopback_host(host: Option<&str>) -> bool {
+    let Some(host) = host else { return true };
     let name = match host.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => host.rsplit_once(':').map_or(host, |(h, _)| h),

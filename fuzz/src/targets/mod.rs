@@ -1062,6 +1062,18 @@ pub fn serve_request(data: &[u8]) {
     if let Err(status) = etcdscope::serve::accept::negotiate(Some(&text), m % 2 == 0) {
         assert_eq!(status.code, 406, "{text:?}: {status:?}");
     }
+    // The web UI's query reader: never fails, and every value it reads travels back through
+    // the UI's own links byte for byte.
+    let ui = etcdscope::serve::ui::Query::parse(query);
+    for name in ["key", "prefix", "path", "q", "page"] {
+        if let Some(value) = ui.bytes(name) {
+            let link = etcdscope::serve::ui::query::href("/ui/x/key", &[("key", value)]);
+            let back = etcdscope::serve::ui::Query::parse(link.split_once('?').map_or("", |(_, q)| q));
+            assert_eq!(back.bytes("key").unwrap_or(b""), value, "{link}");
+        }
+    }
+    // The same text as a Host header: a verdict, never a panic.
+    let _ = etcdscope::serve::router::loopback_host(Some(&text));
 }
 
 /// One token key for the whole fuzzing run, as one server has.

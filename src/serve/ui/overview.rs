@@ -192,7 +192,7 @@ fn severity_class(s: Severity) -> &'static str {
 
 fn members_card(s: &Status) -> Markup {
     html! {
-        section.card #members {
+        section.card.wide #members {
             h2 { "Members" }
             (facts(&[
                 ("cluster ID", html! { span.mono { (format!("{:x}", s.cluster_id)) } }),
