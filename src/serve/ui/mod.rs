@@ -33,6 +33,7 @@ pub mod query;
 pub mod search;
 pub mod space;
 pub mod state;
+pub mod treemap;
 
 use super::context::Context;
 use super::Server;
