@@ -32,6 +32,7 @@ pub mod page;
 pub mod query;
 pub mod search;
 pub mod space;
+pub mod space_tree;
 pub mod state;
 pub mod treemap;
 
