@@ -2,8 +2,9 @@
 //! to a depth): live keys and their bytes, every retained revision's bytes, revisions per key,
 //! tombstones, lease-bound keys; the keys with the most history; what a compaction at the
 //! current revision and a defragmentation would give back, against etcd's quotas; membership
-//! and quorum. One pass over the `key` bucket; memory grows with the number of keys, not their
-//! size.
+//! and quorum. One pass over the `key` bucket ([`key_totals`]: per-key totals, which the web
+//! UI's space view also draws) then the grouping ([`summarize`]); memory grows with the number
+//! of keys, not their size.
 
 use crate::bolt::space::measure_cancellable;
 use crate::cancel::Cancel;
@@ -96,16 +97,113 @@ pub struct Quorum {
     pub tolerates: usize,
 }
 
-/// One key's totals.
-#[derive(Default)]
-struct KeyAcc {
-    revisions: u64,
-    history_bytes: u64,
-    tombstones: u64,
-    live: bool,
-    live_bytes: u64,
-    latest_stored: u64,
-    leased: bool,
+/// One key's totals over every retained revision: what `analyze` groups and the web UI's
+/// space view draws (one way to count). The key is borrowed from the snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyTotals<'a> {
+    pub key: &'a [u8],
+    /// Retained revisions (puts and tombstones) and their stored bytes (revision key plus
+    /// stored KeyValue).
+    pub revisions: u64,
+    pub history_bytes: u64,
+    pub tombstones: u64,
+    /// Whether the newest revision is a put; then its key and value bytes, and whether it is
+    /// bound to a lease.
+    pub live: bool,
+    pub live_bytes: u64,
+    pub leased: bool,
+    /// Stored bytes of the newest revision.
+    pub latest_stored: u64,
+}
+
+impl KeyTotals<'_> {
+    /// Bytes a compaction at the current revision would remove: all but a live key's newest
+    /// revision.
+    pub fn compactable_bytes(&self) -> u64 {
+        self.history_bytes - if self.live { self.latest_stored } else { 0 }
+    }
+
+    /// 1 when the key is live (what a group's `keys` counts).
+    pub fn live_keys(&self) -> u64 {
+        u64::from(self.live)
+    }
+
+    /// 1 when the key is live and bound to a lease (what a group's `leasedKeys` counts).
+    pub fn leased_keys(&self) -> u64 {
+        u64::from(self.live && self.leased)
+    }
+
+    fn add(&mut self, stored: u64, tombstone: bool) {
+        self.revisions += 1;
+        self.history_bytes += stored;
+        self.latest_stored = stored;
+        if tombstone {
+            self.tombstones += 1;
+        }
+    }
+}
+
+/// Every key's totals, in the order the keys first appear in the `key` bucket (revision
+/// order): one pass over it. Stops with [`crate::error::Error::Interrupted`] soon after `cancel`
+/// is cancelled.
+pub fn key_totals<'a>(snap: &Snapshot<'a>, cancel: &Cancel) -> Result<Vec<KeyTotals<'a>>> {
+    let store = snap.store();
+    let file = snap.file();
+    let mut totals: Vec<KeyTotals<'a>> = Vec::new();
+    let mut index: HashMap<&'a [u8], usize> = HashMap::default();
+    for (i, entry) in store.revisions(None, 0..=i64::MAX).enumerate() {
+        if i % 4096 == 0 {
+            cancel.check()?;
+        }
+        let entry = entry?;
+        if entry.is_marker() {
+            continue;
+        }
+        let slot = *index.entry(entry.key).or_insert_with(|| {
+            totals.push(KeyTotals { key: entry.key, ..Default::default() });
+            totals.len() - 1
+        });
+        let acc = &mut totals[slot];
+        acc.add((entry.raw.len() + if entry.tombstone { 18 } else { 17 }) as u64, entry.tombstone);
+        if entry.tombstone {
+            acc.live = false;
+            acc.live_bytes = 0;
+            acc.leased = false;
+        } else {
+            let kv = entry.kv(file)?;
+            acc.live = true;
+            acc.live_bytes = (kv.key.len() + kv.value.len()) as u64;
+            acc.leased = kv.lease != 0;
+        }
+    }
+    Ok(totals)
+}
+
+/// A key's group as `--by resource` names it: `pods`, `deployments.apps`, `x/y (unknown
+/// resource)`, `(non-object keys)`, `(outside /registry)`.
+pub fn resource_group(located: &Located<'_, '_>, prefix: &str) -> String {
+    match located {
+        Located::Object { info, .. } => {
+            if info.group.is_empty() {
+                info.resource.clone()
+            } else {
+                format!("{}.{}", info.resource, info.group)
+            }
+        }
+        Located::Unknown { resource_path, .. } => format!("{resource_path} (unknown resource)"),
+        Located::NotObject(_) => "(non-object keys)".into(),
+        Located::Outside => format!("(outside {prefix})"),
+    }
+}
+
+/// A key's group as `--by namespace` names it.
+pub fn namespace_group(located: &Located<'_, '_>, prefix: &str) -> String {
+    match located {
+        Located::Object { namespace: Some(ns), .. } | Located::Unknown { namespace: Some(ns), .. } => ns.to_string(),
+        Located::Object { .. } | Located::Unknown { .. } => "(cluster-scoped)".into(),
+        Located::NotObject(_) => "(non-object keys)".into(),
+        Located::Outside => format!("(outside {prefix})"),
+    }
 }
 
 fn group_of(by: &GroupBy, key: &[u8], catalog: &Catalog, prefix: &str) -> String {
@@ -130,24 +228,8 @@ fn group_of(by: &GroupBy, key: &[u8], catalog: &Catalog, prefix: &str) -> String
                 out
             }
         }
-        GroupBy::Resource => match catalog.locate(key, prefix) {
-            Located::Object { info, .. } => {
-                if info.group.is_empty() {
-                    info.resource.clone()
-                } else {
-                    format!("{}.{}", info.resource, info.group)
-                }
-            }
-            Located::Unknown { resource_path, .. } => format!("{resource_path} (unknown resource)"),
-            Located::NotObject(_) => "(non-object keys)".into(),
-            Located::Outside => format!("(outside {prefix})"),
-        },
-        GroupBy::Namespace => match catalog.locate(key, prefix) {
-            Located::Object { namespace: Some(ns), .. } | Located::Unknown { namespace: Some(ns), .. } => ns.to_string(),
-            Located::Object { .. } | Located::Unknown { .. } => "(cluster-scoped)".into(),
-            Located::NotObject(_) => "(non-object keys)".into(),
-            Located::Outside => format!("(outside {prefix})"),
-        },
+        GroupBy::Resource => resource_group(&catalog.locate(key, prefix), prefix),
+        GroupBy::Namespace => namespace_group(&catalog.locate(key, prefix), prefix),
     }
 }
 
@@ -155,75 +237,53 @@ fn group_of(by: &GroupBy, key: &[u8], catalog: &Catalog, prefix: &str) -> String
 /// [`crate::error::Error::Interrupted`] soon after `cancel` is cancelled (it is long on
 /// multi-GB files).
 pub fn analyze(snap: &Snapshot<'_>, decoder: &Decoder, etcd_prefix: &str, by: &GroupBy, top: usize, cancel: &Cancel) -> Result<Analysis> {
-    let store = snap.store();
     let prefix = normalize_prefix(etcd_prefix);
     let catalog = snap.catalog(decoder, &prefix)?;
-    let file = snap.file();
-    let mut keys: HashMap<&[u8], KeyAcc> = HashMap::default();
-    for (i, entry) in store.revisions(None, 0..=i64::MAX).enumerate() {
-        if i % 4096 == 0 {
-            cancel.check()?;
-        }
-        let entry = entry?;
-        if entry.is_marker() {
-            continue;
-        }
-        let acc = keys.entry(entry.key).or_default();
-        let stored = (entry.raw.len() + if entry.tombstone { 18 } else { 17 }) as u64;
-        acc.revisions += 1;
-        acc.history_bytes += stored;
-        acc.latest_stored = stored;
-        if entry.tombstone {
-            acc.tombstones += 1;
-            acc.live = false;
-            acc.live_bytes = 0;
-            acc.leased = false;
-        } else {
-            let kv = entry.kv(file)?;
-            acc.live = true;
-            acc.live_bytes = (kv.key.len() + kv.value.len()) as u64;
-            acc.leased = kv.lease != 0;
-        }
-    }
+    let totals = key_totals(snap, cancel)?;
+    summarize(snap, &totals, &catalog, &prefix, by, top, cancel)
+}
+
+/// The analysis of keys whose totals [`key_totals`] counted: groups, top keys, space, quota,
+/// members, notes. `prefix` is normalized (`/registry`).
+pub fn summarize(snap: &Snapshot<'_>, keys: &[KeyTotals<'_>], catalog: &Catalog, prefix: &str, by: &GroupBy, top: usize, cancel: &Cancel) -> Result<Analysis> {
+    let store = snap.store();
     let mut groups: HashMap<String, Group> = HashMap::default();
     let mut total = Group { name: "(all)".into(), ..Default::default() };
     // The top keys are chosen by bytes first; their names and groups are written out at the end.
-    let mut tops: Vec<(u64, &[u8])> = Vec::new();
-    for (key, acc) in &keys {
-        let name = group_of(by, key, &catalog, &prefix);
-        // A compaction at the current revision keeps each live key's newest revision only.
-        let kept = if acc.live { acc.latest_stored } else { 0 };
+    let mut tops: Vec<(u64, &KeyTotals<'_>)> = Vec::new();
+    for (i, acc) in keys.iter().enumerate() {
+        if i % 4096 == 0 {
+            cancel.check()?;
+        }
+        let name = group_of(by, acc.key, catalog, prefix);
         let g = groups.entry(name).or_insert_with_key(|name| Group { name: name.clone(), ..Default::default() });
         for t in [g, &mut total] {
-            t.keys += u64::from(acc.live);
+            t.keys += acc.live_keys();
             t.live_bytes += acc.live_bytes;
             t.revisions += acc.revisions;
             t.history_bytes += acc.history_bytes;
             t.tombstones += acc.tombstones;
-            t.leased_keys += u64::from(acc.live && acc.leased);
-            t.compactable_bytes += acc.history_bytes - kept;
+            t.leased_keys += acc.leased_keys();
+            t.compactable_bytes += acc.compactable_bytes();
         }
         if top > 0 {
-            tops.push((acc.history_bytes, key));
+            tops.push((acc.history_bytes, acc));
             if tops.len() > top.saturating_mul(4) {
-                tops.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+                tops.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.key.cmp(b.1.key)));
                 tops.truncate(top);
             }
         }
     }
-    tops.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    tops.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.key.cmp(b.1.key)));
     tops.truncate(top);
     let tops: Vec<TopKey> = tops
         .into_iter()
-        .map(|(_, key)| {
-            let acc = &keys[key];
-            TopKey {
-                key: String::from_utf8_lossy(key).into_owned(),
-                group: group_of(by, key, &catalog, &prefix),
-                revisions: acc.revisions,
-                history_bytes: acc.history_bytes,
-                live_bytes: acc.live_bytes,
-            }
+        .map(|(_, acc)| TopKey {
+            key: String::from_utf8_lossy(acc.key).into_owned(),
+            group: group_of(by, acc.key, catalog, prefix),
+            revisions: acc.revisions,
+            history_bytes: acc.history_bytes,
+            live_bytes: acc.live_bytes,
         })
         .collect();
     let mut groups: Vec<Group> = groups.into_values().collect();

@@ -32,7 +32,9 @@ pub mod page;
 pub mod query;
 pub mod search;
 pub mod space;
+pub mod space_tree;
 pub mod state;
+pub mod treemap;
 
 use super::context::Context;
 use super::Server;

@@ -110,7 +110,7 @@ fn revisions_card(s: &Status, served: i64) -> Markup {
 }
 
 /// A bar: in-use part dark, the rest of the file light, against `quota`.
-fn quota_meter(file: u64, in_use: u64, quota: u64) -> Markup {
+pub fn quota_meter(file: u64, in_use: u64, quota: u64) -> Markup {
     let w = |n: u64| (n as f64 / quota as f64 * 1000.0).min(1000.0);
     html! {
         span.meter role="img" aria-label=(format!("file {:.1}% and in use {:.1}% of {}", 100.0 * file as f64 / quota as f64, 100.0 * in_use as f64 / quota as f64, crate::views::text::human_size(quota))) {

@@ -2,6 +2,7 @@
 //! one-time code `serve --open` logs in with, and per input the results of the long views
 //! (status, check, analyze), each computed once, on first use, and shared.
 
+use super::space_tree::SpaceModel;
 use crate::views::check::CheckReport;
 use crate::views::status::Status;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -29,6 +30,8 @@ impl<T> Once<T> {
 pub struct ContextUi {
     pub status: Once<Status>,
     pub check: Once<CheckReport>,
+    /// The space view's per-key totals and tree (one pass, as `analyze` makes it).
+    pub space: Once<SpaceModel>,
 }
 
 /// The UI's state.
