@@ -116,7 +116,8 @@ fn diff_counts_and_keys_equal_the_restored_members() {
     for ((resource, class, _), step) in links.iter().zip(seen["steps"].as_array().unwrap()) {
         assert_eq!(step["status"], 200);
         let got: BTreeSet<Vec<u8>> = step["eval"]["keys"].as_array().unwrap().iter().map(|h| key_param(h.as_str().unwrap())).collect();
-        let expected: BTreeSet<Vec<u8>> = classes.iter().filter(|(k, c)| **c == class.as_str() && resource_of(k) == *resource).map(|(k, _)| k.clone()).collect();
+        let expected: BTreeSet<Vec<u8>> =
+            classes.iter().filter(|(k, c)| **c == class.as_str() && resource_of(k) == *resource).map(|(k, _)| k.clone()).collect();
         assert_eq!(got, expected, "{resource} {class}");
     }
 }

@@ -36,6 +36,9 @@ pub struct ContextUi {
     pub times: Once<super::history::TimeBounds>,
 }
 
+/// The diff of one pair of inputs, computed once.
+pub type DiffCell = Arc<Once<DiffResult>>;
+
 /// The UI's state.
 pub struct UiState {
     /// The value of the session cookie (random per process), when a token is required.
@@ -46,7 +49,7 @@ pub struct UiState {
     /// Whether Secrets' values may be shown (`--show-secrets`).
     pub show_secrets: bool,
     /// Per (current, restored) pair of context indexes: their diff, computed once.
-    pub diffs: Mutex<HashMap<(usize, usize), Arc<Once<DiffResult>>>>,
+    pub diffs: Mutex<HashMap<(usize, usize), DiffCell>>,
 }
 
 impl UiState {
@@ -61,7 +64,7 @@ impl UiState {
     }
 
     /// The cell of the diff between the contexts at `pair` (made empty on first ask).
-    pub fn diff_cell(&self, pair: (usize, usize)) -> Arc<Once<DiffResult>> {
+    pub fn diff_cell(&self, pair: (usize, usize)) -> DiffCell {
         let mut diffs = self.diffs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         diffs.entry(pair).or_default().clone()
     }
