@@ -1,10 +1,13 @@
 //! What the UI keeps between requests: the session secret a browser's cookie must carry, the
 //! one-time code `serve --open` logs in with, and per input the results of the long views
-//! (status, check, analyze), each computed once, on first use, and shared.
+//! (status, check, analyze), each computed once, on first use, and shared; and per pair of
+//! inputs the diff between them.
 
 use super::space_tree::SpaceModel;
 use crate::views::check::CheckReport;
+use crate::views::diff::DiffResult;
 use crate::views::status::Status;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// A view computed once: its result, or the error every later request is shown.
@@ -32,7 +35,12 @@ pub struct ContextUi {
     pub check: Once<CheckReport>,
     /// The space view's per-key totals and tree (one pass, as `analyze` makes it).
     pub space: Once<SpaceModel>,
+    /// The time evidence of the revisions, for the timeline's time axis.
+    pub times: Once<super::history::TimeBounds>,
 }
+
+/// The diff of one pair of inputs, computed once.
+pub type DiffCell = Arc<Once<DiffResult>>;
 
 /// The UI's state.
 pub struct UiState {
@@ -43,6 +51,8 @@ pub struct UiState {
     pub contexts: Vec<ContextUi>,
     /// Whether Secrets' values may be shown (`--show-secrets`).
     pub show_secrets: bool,
+    /// Per (current, restored) pair of context indexes: their diff, computed once.
+    pub diffs: Mutex<HashMap<(usize, usize), DiffCell>>,
 }
 
 impl UiState {
@@ -52,7 +62,14 @@ impl UiState {
             one_time: Mutex::new(Some(random_hex(16))),
             contexts: (0..contexts).map(|_| ContextUi::default()).collect(),
             show_secrets,
+            diffs: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The cell of the diff between the contexts at `pair` (made empty on first ask).
+    pub fn diff_cell(&self, pair: (usize, usize)) -> DiffCell {
+        let mut diffs = self.diffs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        diffs.entry(pair).or_default().clone()
     }
 
     /// The one-time login code, while it is unused.

@@ -1,0 +1,210 @@
+//! The object timeline of the web UI (`/ui/CTX/history?key=K`) in a real browser, judged against
+//! what etcdctl's recorded watch saw (testdata/*/ground.json): the same events (revision and
+//! type), each incarnation apart, a field's change shown old beside new; a hostile key's
+//! timeline is text; a Secret's value never shows.
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use common::browser::{assert_clean, browse, browser_or_skip, screenshot_path};
+use common::repo;
+use common::serve::{serve, serve_data};
+use serde_json::{json, Value};
+
+fn ground(dir: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo().join("testdata").join(dir).join("ground.json")).unwrap()).unwrap()
+}
+
+/// The events etcdctl's `watch -w json` printed for `key`: (mod revision, PUT|DELETE, value).
+fn watched(recorded: &Value, key: &[u8]) -> Vec<(i64, String, Vec<u8>)> {
+    let mut events = Vec::new();
+    for line in recorded["stdout"].as_str().unwrap().lines().filter(|l| !l.trim().is_empty()) {
+        let response: Value = serde_json::from_str(line).unwrap();
+        for e in response["Events"].as_array().into_iter().flatten() {
+            let kv = &e["kv"];
+            if B64.decode(kv["key"].as_str().unwrap()).unwrap() != key {
+                continue;
+            }
+            let kind = if e.get("type").and_then(Value::as_i64) == Some(1) { "DELETE" } else { "PUT" };
+            let value = kv.get("value").and_then(Value::as_str).map(|v| B64.decode(v).unwrap()).unwrap_or_default();
+            events.push((kv["mod_revision"].as_i64().unwrap(), kind.to_string(), value));
+        }
+    }
+    events
+}
+
+/// What the page shows: each entry's (revision, type) and each axis mark's (revision, type, shape, link).
+const EVAL_EVENTS: &str = "Array.from(document.querySelectorAll('ol.timeline > li')).map(li => [Number(li.dataset.revision), li.dataset.event, li.className])";
+const EVAL_MARKS: &str =
+    "Array.from(document.querySelectorAll('#revision-axis a.mark')).map(a => [Number(a.dataset.revision), a.dataset.event, a.lastElementChild.tagName, a.getAttribute('href')])";
+
+fn pairs(v: &Value) -> Vec<(i64, String)> {
+    v.as_array().unwrap().iter().map(|e| (e[0].as_i64().unwrap(), e[1].as_str().unwrap().to_string())).collect()
+}
+
+/// testdata/ui-3.5.1's configmap shop/settings: created, updated three times, deleted, created
+/// again and updated — the timeline holds exactly the events etcdctl's watch from revision 1
+/// recorded, in two incarnations (each with its uid from the recorded values), and shows
+/// `data.version` old beside new at every update.
+#[test]
+fn timeline_equals_etcdctl_watch_with_two_incarnations() {
+    let Some(browser) = browser_or_skip() else { return };
+    let key = b"/registry/configmaps/shop/settings";
+    let served = serve(&[&repo().join("testdata/ui-3.5.1/snapshot.db")], &[]);
+    let want = watched(&ground("ui-3.5.1")["watch_all"], key);
+    assert!(want.len() >= 6, "the recording has the scenario: {want:?}");
+    let shot = screenshot_path("timeline.png", served.dir.path());
+    let seen = browse(
+        &browser,
+        &served,
+        json!([{
+            "goto": "/ui/snapshot/history?key=/registry/configmaps/shop/settings",
+            "eval": {
+                "events": EVAL_EVENTS,
+                "marks": EVAL_MARKS,
+                "uids": "Array.from(document.querySelectorAll('#incarnations tbody tr td.mono')).map(td => td.textContent)",
+                "groups": "Array.from(document.querySelectorAll('section.incarnation')).map(s => Array.from(s.querySelectorAll('li')).map(li => Number(li.dataset.revision)))",
+                "versions": "Array.from(document.querySelectorAll('li[data-revision] tr[data-path=\"data.version\"]')).map(tr => [Number(tr.closest('li').dataset.revision), tr.querySelector('td.old').textContent, tr.querySelector('td.new').textContent])",
+                "time_axis": "document.querySelectorAll('#time-axis a.mark').length",
+                "times": "Array.from(document.querySelectorAll('ol.timeline > li')).map(li => li.querySelector('.time') ? li.querySelector('.time').textContent : null)",
+            },
+            "screenshot": shot,
+            "full": true,
+        }]),
+    );
+    assert_clean(&seen);
+    let step = &seen["steps"][0];
+    assert_eq!(step["status"], 200);
+    let v = &step["eval"];
+    let want_pairs: Vec<(i64, String)> = want.iter().map(|(r, t, _)| (*r, t.clone())).collect();
+    assert_eq!(pairs(&v["events"]), want_pairs, "the entries are etcdctl's watch events");
+    assert_eq!(pairs(&v["marks"]), want_pairs, "one mark per event on the revision axis");
+    for m in v["marks"].as_array().unwrap() {
+        assert_eq!(m[3], format!("#rev-{}", m[0]), "each mark links to its entry");
+        let shape = match m[1].as_str().unwrap() {
+            "DELETE" => "path",
+            _ => m[2].as_str().unwrap(),
+        };
+        assert!(["circle", "rect", "path"].contains(&shape), "{m}");
+    }
+    // A put is a create when it starts a generation: etcd's watch says so by version 1; the
+    // recorded values are JSON, their uid tells the incarnations apart.
+    let uid_of = |value: &[u8]| -> String { serde_json::from_slice::<Value>(value).unwrap()["metadata"]["uid"].as_str().unwrap().to_string() };
+    let mut uids: Vec<String> = want.iter().filter(|(_, t, _)| t == "PUT").map(|(_, _, v)| uid_of(v)).collect();
+    uids.dedup();
+    assert_eq!(uids.len(), 2, "the recording holds two incarnations");
+    assert_eq!(v["uids"], json!(uids), "each incarnation with its uid");
+    let deleted_at = want.iter().find(|(_, t, _)| t == "DELETE").unwrap().0;
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert_eq!(groups[0].as_array().unwrap().last().unwrap(), deleted_at, "the first incarnation ends at the delete");
+    let shapes: Vec<&str> = v["marks"].as_array().unwrap().iter().map(|m| m[2].as_str().unwrap()).collect();
+    assert_eq!(shapes.iter().filter(|s| **s == "path").count(), 1, "one delete, drawn as a cross: {shapes:?}");
+    assert_eq!(shapes.iter().filter(|s| **s == "circle").count(), 2, "two creates, drawn as circles: {shapes:?}");
+    // data.version before and after each update, from the recorded values.
+    let version = |value: &[u8]| -> String { serde_json::from_slice::<Value>(value).unwrap()["data"]["version"].as_str().unwrap().to_string() };
+    let mut expected = Vec::new();
+    for w in want.windows(2) {
+        let ((_, a, old), (rev, b, new)) = (&w[0], &w[1]);
+        if a == "PUT" && b == "PUT" && uid_of(old) == uid_of(new) {
+            expected.push(json!([rev, version(old), version(new)]));
+        }
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(v["versions"], json!(expected), "data.version old | new at each update");
+    // Each put's creationTimestamp was written by then: the time axis never places a revision
+    // before a timestamp it wrote.
+    assert_eq!(v["time_axis"], want.len(), "every revision has time evidence in this snapshot");
+    for ((rev, kind, value), shown) in want.iter().zip(v["times"].as_array().unwrap()) {
+        if kind == "PUT" {
+            let created = serde_json::from_slice::<Value>(value).unwrap()["metadata"]["creationTimestamp"].as_str().unwrap().to_string();
+            let shown = shown.as_str().unwrap_or_else(|| panic!("revision {rev} has no time"));
+            assert!(shown >= created.as_str(), "revision {rev} placed at {shown}, before the creationTimestamp {created} it carries");
+        }
+    }
+}
+
+/// testdata/serve-3.5.1 was compacted: a pod's timeline from the compaction on is exactly what
+/// etcdctl's watch from the compaction revision recorded for it, and what is older is marked as
+/// the state kept at the compaction.
+#[test]
+fn pod_timelines_equal_the_recorded_watch_from_the_compaction() {
+    let Some(browser) = browser_or_skip() else { return };
+    let g = ground("serve-3.5.1");
+    let compact = g["revisions"]["compact"].as_i64().unwrap();
+    let recorded = &g["watch_from_compact"];
+    let served = serve(&[&serve_data().join("snapshot.db")], &[]);
+    let pods: Vec<&[u8]> = vec![b"/registry/pods/shop/web-7d9f5c6b8-eeeee", b"/registry/pods/default/debug"];
+    let steps: Vec<Value> = pods
+        .iter()
+        .map(|k| {
+            json!({
+                "goto": format!("/ui/snapshot/history?key={}", std::str::from_utf8(k).unwrap()),
+                "eval": {
+                    "events": EVAL_EVENTS,
+                    "kept": "Array.from(document.querySelectorAll('ol.timeline > li')).filter(li => li.querySelector('.badge')).map(li => Number(li.dataset.revision))",
+                    "note": "document.querySelector('#compaction').textContent",
+                },
+            })
+        })
+        .collect();
+    let seen = browse(&browser, &served, Value::Array(steps));
+    assert_clean(&seen);
+    for (k, step) in pods.iter().zip(seen["steps"].as_array().unwrap()) {
+        assert_eq!(step["status"], 200);
+        let want: Vec<(i64, String)> = watched(recorded, k).into_iter().map(|(r, t, _)| (r, t)).collect();
+        assert!(!want.is_empty(), "the recording has events of {}", String::from_utf8_lossy(k));
+        let events = pairs(&step["eval"]["events"]);
+        let from_compaction: Vec<(i64, String)> = events.iter().filter(|(r, _)| *r >= compact).cloned().collect();
+        assert_eq!(from_compaction, want, "{}", String::from_utf8_lossy(k));
+        let older: Vec<i64> = events.iter().filter(|(r, _)| *r < compact).map(|(r, _)| *r).collect();
+        assert_eq!(step["eval"]["kept"], json!(older), "entries older than the compaction are marked as the state kept then");
+        assert!(step["eval"]["note"].as_str().unwrap().contains(&format!("revision {compact}")), "{}", step["eval"]["note"]);
+    }
+}
+
+/// Keys and values that are script (testdata/ui-3.5.1) show as text in their timelines; a
+/// Secret's value is never on the page.
+#[test]
+fn hostile_keys_timelines_render_as_text() {
+    let Some(browser) = browser_or_skip() else { return };
+    let g = ground("ui-3.5.1");
+    let served = serve(&[&repo().join("testdata/ui-3.5.1/snapshot.db")], &[]);
+    let script = g["markers"]["script"].as_str().unwrap();
+    let secret = g["markers"]["secret"].as_str().unwrap();
+    let keys = [
+        format!("/{script}"),
+        format!("/registry/configmaps/default/{script}"),
+        "/binary/%FF%00%3Ci%3E".to_string(),
+        "/registry/secrets/default/db-password".to_string(),
+    ];
+    let enc = |k: &str| if k.contains('%') { k.to_string() } else { percent_encoding::utf8_percent_encode(k, percent_encoding::NON_ALPHANUMERIC).to_string() };
+    let steps: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            json!({
+                "goto": format!("/ui/snapshot/history?key={}", enc(k)),
+                "eval": {
+                    "heading": "document.querySelector('h1 .key').textContent",
+                    "entries": "document.querySelectorAll('ol.timeline > li').length",
+                    "elements": "document.querySelectorAll('main script, main img, main i').length",
+                    "text": "document.body.innerText",
+                },
+            })
+        })
+        .collect();
+    let seen = browse(&browser, &served, Value::Array(steps));
+    assert_clean(&seen);
+    let steps = seen["steps"].as_array().unwrap();
+    for (k, step) in keys.iter().zip(steps) {
+        assert_eq!(step["status"], 200, "{k}");
+        let v = &step["eval"];
+        assert_eq!(v["elements"], 0, "{k}: nothing from the data became an element");
+        assert!(v["entries"].as_i64().unwrap() >= 1, "{k}");
+        assert!(!v["text"].as_str().unwrap().contains(secret), "{k}: a Secret's value shows");
+    }
+    assert_eq!(steps[0]["eval"]["heading"], format!("/{script}"), "the key is shown as text");
+    assert_eq!(steps[1]["eval"]["heading"], format!("/registry/configmaps/default/{script}"));
+    assert!(steps[2]["eval"]["heading"].as_str().unwrap().contains("<i>"), "{}", steps[2]["eval"]["heading"]);
+}
