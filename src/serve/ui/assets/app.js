@@ -63,7 +63,9 @@
   // The key tree: a prefix's toggle fetches its children (the same page the prefix's link
   // opens, as a fragment) and shows them in place. Without script the link opens that page.
   function initTree(scope) {
+    // The toggles are buttons (Enter and Space press them), hidden until script can run them.
     scope.querySelectorAll("ul.tree button.toggle[data-fragment]").forEach(function (button) {
+      button.hidden = false;
       button.addEventListener("click", function () { toggle(button); });
     });
   }
