@@ -436,3 +436,41 @@ fn large_levels_and_results_are_paged_with_exact_totals() {
     assert_eq!(s[3]["eval"]["keys"].as_array().unwrap().len(), 200);
     assert_eq!(paged, matching[..paged.len()].iter().map(|k| json!(k)).collect::<Vec<_>>());
 }
+
+/// A leased key of testdata/etcd-3.5.1: its revisions, version, value (text and hex) and lease
+/// are what etcdctl answered (`get /lease/a1 -w json`), the lease's TTL what it was granted
+/// with (meta.json: the lease IDs and TTL the recording asked etcd for).
+#[test]
+fn key_page_says_what_etcdctl_says_of_a_leased_key() {
+    let Some(browser) = browser_or_skip() else { return };
+    let dir = repo().join("testdata/etcd-3.5.1");
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected/get/lease-key.json")).unwrap()).unwrap();
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
+    let kv = &recorded["kvs"][0];
+    let value = B64.decode(kv["value"].as_str().unwrap()).unwrap();
+    let served = serve(&[&dir.join("snapshot.db")], &[]);
+    let facts = "['create', 'mod', 'version', 'lease'].map(f => document.querySelector(`[data-fact=${f}]`).textContent)";
+    let seen = browse(
+        &browser,
+        &served,
+        json!([
+            {"goto": "/ui/snapshot/key?key=/lease/a1&as=text", "eval": {
+                "facts": facts,
+                "lease": "document.querySelector('[data-fact=lease]').parentElement.textContent",
+                "value": "document.querySelector('#value pre.code').textContent",
+                "revisions": "Array.from(document.querySelectorAll('#retained tbody tr td:first-child')).map(td => +td.textContent)",
+            }},
+            {"goto": "/ui/snapshot/key?key=/lease/a1&as=hex", "eval": {"value": "document.querySelector('#value pre.code').textContent"}},
+        ]),
+    );
+    assert_clean(&seen);
+    let s = seen["steps"].as_array().unwrap();
+    let lease_id = format!("{:016x}", kv["lease"].as_i64().unwrap());
+    assert_eq!(meta["leases"]["A"], kv["lease"], "etcdctl names lease A");
+    let v = &s[0]["eval"];
+    assert_eq!(v["facts"], json!([kv["create_revision"].to_string(), kv["mod_revision"].to_string(), kv["version"].to_string(), lease_id]));
+    assert!(v["lease"].as_str().unwrap().contains(&format!("TTL {} s", meta["leases"]["ttl"])), "{}", v["lease"]);
+    assert_eq!(v["value"].as_str().unwrap().as_bytes(), value.as_slice());
+    assert_eq!(v["revisions"], json!([kv["mod_revision"]]), "one put, never changed");
+    assert_eq!(hex_bytes(s[1]["eval"]["value"].as_str().unwrap()), value);
+}

@@ -189,7 +189,7 @@ fn tree(context: &Context, prefix: &[u8], level: &Level) -> Markup {
                         button.toggle type="button" hidden aria-expanded="false" aria-label=(format!("Show what is under {label} here"))
                             data-fragment=(href(&keys_path(context), &[("prefix", &child.name), ("fragment", b"1")])) { "▸" }
                         a.key href=(page::keys_href(context, &child.name)) { (label) }
-                        span.meta { (count(child.keys)) " keys · " (bytes(child.bytes)) }
+                        span.meta { (count(child.keys)) (if child.keys == 1 { " key · " } else { " keys · " }) (bytes(child.bytes)) }
                     }
                 }
             }

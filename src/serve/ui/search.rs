@@ -198,7 +198,7 @@ fn form(context: &Context, c: &Criteria) -> Markup {
 
 fn results(context: &Context, c: &Criteria, found: &Found, after_given: bool) -> Markup {
     html! {
-        p #total { span data-fact="total" { (count(found.total)) } " live keys match at revision " (context.revision)
+        p #total { span data-fact="total" { (count(found.total)) } (if found.total == 1 { " live key matches" } else { " live keys match" }) " at revision " (context.revision)
             @if found.total > found.hits.len() as u64 { " (" (RESULTS_PER_PAGE) " to a page, in key order)" } "." }
         @if !found.hits.is_empty() {
             table.data.results data-keyboard {
