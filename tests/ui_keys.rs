@@ -266,20 +266,28 @@ fn key_page_yaml_is_get_o_yaml() {
     assert_eq!(s[0]["eval"]["facts"], json!(["pods", "shop", "web-7d9f5c6b8-aaaaa", mod_revision.to_string()]));
     assert_eq!(s[0]["eval"]["history"], true);
     assert!(!listed.to_string().contains(&B64.encode("/registry/pods/default/debug")), "etcdctl does not list the deleted pod at the end");
-    // Deleted before the final revision (etcdctl's watch saw the delete): 404, saying so, and
-    // still a way to its history. (The browser logs the 404 itself: the only message allowed.)
+    // Deleted before the final revision (etcdctl's watch saw the delete): the file keeps its
+    // tombstone, so the page is there (the timeline and diff link to it), says it is not live,
+    // lists the delete, and leads to the history. A key the file knows nothing of is 404.
     let seen = browse(
         &browser,
         &served,
         json!([{"goto": "/ui/snapshot/key?key=/registry/pods/default/debug", "eval": {
-            "alert": "document.querySelector('main p.error').textContent",
+            "status": "document.querySelector('main p.warning').textContent",
+            "events": "Array.from(document.querySelectorAll('#retained tbody tr td:nth-child(3)')).map(td => td.textContent.trim())",
             "history": "!!document.querySelector('a[href=\"/ui/snapshot/history?key=/registry/pods/default/debug\"]')",
         }}]),
     );
     let step = &seen["steps"][0];
-    assert_eq!(step["status"], 404);
-    assert!(step["eval"]["alert"].as_str().unwrap().starts_with("No live key /registry/pods/default/debug at revision"), "{step}");
+    assert_eq!(step["status"], 200);
+    assert!(step["eval"]["status"].as_str().unwrap().starts_with("No live key /registry/pods/default/debug at revision"), "{step}");
+    assert_eq!(step["eval"]["events"].as_array().unwrap().last().unwrap(), "delete", "{step}");
     assert_eq!(step["eval"]["history"], true);
+    assert_clean(&seen);
+    let seen = browse(&browser, &served, json!([{"goto": "/ui/snapshot/key?key=/registry/pods/default/never-was", "eval": {"alert": "document.querySelector('main p.error').textContent"}}]));
+    let step = &seen["steps"][0];
+    assert_eq!(step["status"], 404);
+    assert!(step["eval"]["alert"].as_str().unwrap().contains("keeps no revision of it"), "{step}");
     let console = seen["console"].as_array().unwrap();
     assert!(console.iter().all(|m| m["text"].as_str().unwrap().contains("status of 404")), "{console:?}");
     for what in ["page_errors", "failed_requests", "dialogs"] {

@@ -334,14 +334,22 @@ pub async fn key(req: UiRequest) -> UiResult {
     let (context, _) = context_at(server, index);
     let title = format!("Key {}", key_text(&key));
     let Some(kv) = &data.kv else {
+        // A key the file still keeps revisions of (deleted, or written after the served
+        // revision) is a page of its own, which the timeline and diff link to; a key it knows
+        // nothing of is not found.
+        let code = if data.retained_total > 0 { StatusCode::OK } else { StatusCode::NOT_FOUND };
         let body = html! {
             h1 { "Not live: " span.key { (key_text(&key)) } }
             (breadcrumbs(context, parent_prefix(&key), Some(&key)))
-            p.error role="alert" { "No live key " span.key { (key_text(&key)) } " at revision " (context.revision) " (never written, deleted, or compacted away)." }
+            @if data.retained_total > 0 {
+                p.warning role="status" { "No live key " span.key { (key_text(&key)) } " at revision " (context.revision) ": it was deleted, or written only after that revision. Its retained revisions are below." }
+            } @else {
+                p.error role="alert" { "No live key " span.key { (key_text(&key)) } " at revision " (context.revision) ", and the file keeps no revision of it (never written, or compacted away)." }
+            }
             p { a href=(page::history_href(context, &key)) { "Its history (timeline)" } " · " a href=(page::keys_href(context, parent_prefix(&key))) { "The keys beside it" } }
             (retained_section(context, &key, &data))
         };
-        return Ok(html_response(StatusCode::NOT_FOUND, page::layout(Some(server), &Nav::of(context, Tab::Keys), &title, body).into_string()));
+        return Ok(html_response(code, page::layout(Some(server), &Nav::of(context, Tab::Keys), &title, body).into_string()));
     };
     let located = context.catalog.locate(&key, &context.prefix);
     let body = html! {
