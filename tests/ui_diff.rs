@@ -164,4 +164,8 @@ fn one_objects_field_change_and_its_links() {
     assert_eq!(status_of(&served, "/ui/diff/old/nothing"), 404);
     assert_eq!(status_of(&served, "/ui/diff/nothing/new"), 404);
     assert_eq!(status_of(&served, "/ui/diff/new/old?resource=pods&class=nonsense"), 400);
+    assert_eq!(status_of(&served, "/ui/diff/new/old?resource=nonsense&class=lost"), 404);
+    for page in ["0", "2", "x", "18446744073709551615"] {
+        assert_eq!(status_of(&served, &format!("/ui/diff/new/old?resource=pods&class=lost&page={page}")), 200, "page={page}");
+    }
 }

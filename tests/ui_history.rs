@@ -208,3 +208,25 @@ fn hostile_keys_timelines_render_as_text() {
     assert_eq!(steps[1]["eval"]["heading"], format!("/registry/configmaps/default/{script}"));
     assert!(steps[2]["eval"]["heading"].as_str().unwrap().contains("<i>"), "{}", steps[2]["eval"]["heading"]);
 }
+
+fn status_of(served: &common::serve::Served, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", served.port())).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// Page numbers are the reader's: any number, however large, gives a page (past the end: an
+/// empty one), never a failure; a key with no revision is a 404 page that says why.
+#[test]
+fn any_page_number_is_a_page() {
+    let served = serve(&[&repo().join("testdata/ui-3.5.1/snapshot.db")], &[]);
+    let key = "/registry/configmaps/shop/settings";
+    for page in ["0", "1", "2", "-3", "x", "99999999999999999", "18446744073709551615"] {
+        assert_eq!(status_of(&served, &format!("/ui/snapshot/history?key={key}&page={page}")), 200, "page={page}");
+    }
+    assert_eq!(status_of(&served, "/ui/snapshot/history?key=/no/such/key"), 404);
+    assert_eq!(status_of(&served, "/ui/snapshot/history"), 200, "a form asks for the key");
+}

@@ -161,7 +161,7 @@ impl View<'_> {
     fn class_list(&self, resource: &str, class: Class, page_no: usize) -> Result<Markup, UiError> {
         let counts = self.result.summary.get(resource).ok_or_else(|| UiError::not_found(format!("no resource {resource:?} in this diff")))?;
         let total = counts.get(class) as usize;
-        let from = (page_no - 1) * PAGE;
+        let from = (page_no - 1).saturating_mul(PAGE);
         let keys: Vec<&DiffEntry> = self.result.entries.iter().filter(|e| e.class == class && e.group == resource).skip(from).take(PAGE).collect();
         let pages = total.div_ceil(PAGE).max(1);
         let at = |p: usize| href(&self.here(), &[("resource", resource.as_bytes()), ("class", class.as_str().as_bytes()), ("page", p.to_string().as_bytes())]);
@@ -169,7 +169,7 @@ impl View<'_> {
             h1 { span class=(format!("class-{}", class.as_str())) { (class.as_str()) } ": " (resource) }
             (self.heading())
             p { a href=(self.here()) { "← every resource" } " · " span data-fact="total" { (count(total as u64)) } " keys" }
-            @if pages > 1 {
+            @if pages > 1 || page_no > 1 {
                 nav.pager aria-label="Pages of keys" {
                     @if page_no > 1 { a rel="prev" href=(at(page_no - 1)) { "← previous" } }
                     span { "page " (page_no) " of " (pages) }

@@ -41,7 +41,9 @@ impl TimeBounds {
     pub fn read(context: &Context, cancel: &Cancel) -> crate::error::Result<TimeBounds> {
         let mut rises: Vec<(i64, Evidence)> = Vec::new();
         revision_times_each(&context.snapshot, &context.decoder, &context.prefix, context.revision, cancel, &mut |r| {
-            if rises.last().map_or(true, |(_, e)| r.latest.time > e.time) {
+            // Kept per second: a bound a fraction of a second lower is still a bound, and the
+            // list stays as short as the seconds the history spans.
+            if rises.last().map_or(true, |(_, e)| r.latest.time.seconds > e.time.seconds) {
                 rises.push((r.revision, r.latest));
             }
             Ok(ControlFlow::Continue(()))
@@ -105,7 +107,8 @@ fn read(context: &'static Context, key: Vec<u8>, page: usize, cancel: Cancel) ->
         all_fields: false,
         cancel,
     };
-    let shown = page * PAGE..(page + 1) * PAGE;
+    let first = page.saturating_mul(PAGE);
+    let shown = first..first.saturating_add(PAGE);
     let mut steps: Vec<Step> = Vec::new();
     let mut incarnations: Vec<Incarnation> = Vec::new();
     let summary = history_each(&context.snapshot, &query, &context.decoder, &mut |e| {
@@ -226,8 +229,8 @@ struct View<'a> {
 impl View<'_> {
     fn shown(&self) -> &[Step] {
         let steps = &self.timeline.steps;
-        let from = ((self.page - 1) * PAGE).min(steps.len());
-        &steps[from..(from + PAGE).min(steps.len())]
+        let from = (self.page - 1).saturating_mul(PAGE).min(steps.len());
+        &steps[from..from.saturating_add(PAGE).min(steps.len())]
     }
 
     fn render(&self) -> Markup {
@@ -251,13 +254,17 @@ impl View<'_> {
             (self.compaction_note())
             (self.incarnations())
             (self.pager())
-            h2 { "On the revision axis" }
-            (self.revision_axis())
-            h2 { "On the time axis" }
-            (self.time_axis())
-            h2 { "Revision by revision" }
-            (self.events())
-            (self.pager())
+            @if self.shown().is_empty() {
+                p.note #past-the-end { "No event on page " (self.page) ": the history has " (t.steps.len()) " events, " (PAGE) " a page." }
+            } @else {
+                h2 { "On the revision axis" }
+                (self.revision_axis())
+                h2 { "On the time axis" }
+                (self.time_axis())
+                h2 { "Revision by revision" }
+                (self.events())
+                (self.pager())
+            }
         }
     }
 
@@ -307,13 +314,14 @@ impl View<'_> {
         let total = self.timeline.steps.len();
         let pages = total.div_ceil(PAGE).max(1);
         let at = |p: usize| href(&format!("/ui/{}/history", self.context.name), &[("key", self.key), ("page", p.to_string().as_bytes())]);
-        let from = ((self.page - 1) * PAGE).min(total);
+        let from = (self.page - 1).saturating_mul(PAGE).min(total);
         html! {
-            @if pages > 1 {
+            @if pages > 1 || self.page > 1 {
                 nav.pager aria-label="Pages of events" {
                     @if self.page > 1 { a rel="prev" href=(at(self.page - 1)) { "← earlier" } }
-                    span { "events " (from + 1) "–" ((from + PAGE).min(total)) " of " (count(total as u64)) " (page " (self.page) " of " (pages) ")" }
+                    span { "events " (from + 1) "–" (from.saturating_add(PAGE).min(total)) " of " (count(total as u64)) " (page " (self.page) " of " (pages) ")" }
                     @if self.page < pages { a rel="next" href=(at(self.page + 1)) { "later →" } }
+                    @if self.page > pages { a href=(at(pages)) { "last page" } }
                 }
             }
         }
