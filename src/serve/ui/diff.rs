@@ -275,7 +275,7 @@ impl View<'_> {
                     div.warning data-hazard="orphans" {
                         "Owner " (o.owner_kind) " " span.mono { (o.owner_name) } " (uid " span.mono { (o.owner_uid) } ") is not in " (self.restored.name)
                         @if o.owner_in_new { " (it is in " (self.now.name) ": the restore removes it)" }
-                        ": the garbage collector deletes its " (o.dependents.len()) " dependents after the restore."
+                        ": the garbage collector deletes its " (plural(o.dependents.len(), "dependent", "dependents")) " after the restore."
                         (self.key_list(&o.dependents))
                     }
                 }
@@ -283,7 +283,7 @@ impl View<'_> {
                     div.warning data-hazard="stranded-pods" {
                         "Node " span.mono { (p.node) } " has no Node object in " (self.restored.name)
                         @if p.node_in_new { " (it is in " (self.now.name) "; its kubelet registers it again)" }
-                        ": " (p.pods.len()) " pods bound to it."
+                        ": " (plural(p.pods.len(), "pod", "pods")) " bound to it."
                         (self.key_list(&p.pods))
                     }
                 }
@@ -308,6 +308,15 @@ impl View<'_> {
             }
             @if keys.len() > HAZARD_KEYS { p.muted { "and " (keys.len() - HAZARD_KEYS) " more" } }
         }
+    }
+}
+
+/// `1 pod`, `3 pods`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
 
