@@ -200,14 +200,6 @@ impl View<'_> {
     fn key(&self, key: &[u8]) -> Result<Markup, UiError> {
         let entries = &self.result.entries;
         let entry = entries.binary_search_by(|e| e.key.as_slice().cmp(key)).ok().map(|i| &entries[i]);
-        let links = html! {
-            p.links {
-                a href=(page::key_href(self.now, key)) { "key in " (self.now.name) } " · "
-                a href=(page::history_href(self.now, key)) { "timeline in " (self.now.name) } " · "
-                a href=(page::key_href(self.restored, key)) { "key in " (self.restored.name) } " · "
-                a href=(page::history_href(self.restored, key)) { "timeline in " (self.restored.name) }
-            }
-        };
         let Some(e) = entry else {
             let store = self.now.snapshot.store();
             let in_now = !store.range_until(&KeyRange::single(key), self.now.revision, &Cancel::default()).map_err(UiError::from)?.is_empty();
@@ -219,7 +211,7 @@ impl View<'_> {
                 } @else {
                     p.muted data-class="none" { "In neither input at the revisions compared." }
                 }
-                (links)
+                (self.side_links(key, in_now, in_now))
             });
         };
         let (now_name, restored_name) = (self.now.name.as_str(), self.restored.name.as_str());
@@ -228,7 +220,7 @@ impl View<'_> {
             (self.heading())
             p { "Class: " strong data-class=(e.class.as_str()) class=(format!("class-{}", e.class.as_str())) { (e.class.as_str()) } " — " (class_sentence(e.class)) }
             @if let Some(id) = &e.object { p.muted { (id.kubectl_name()) @if let Some(ns) = &id.namespace { " in namespace " (ns) } } }
-            (links)
+            (self.side_links(key, e.new.is_some(), e.old.is_some()))
             p { a href=(href(&self.here(), &[("resource", e.group.as_bytes()), ("class", e.class.as_str().as_bytes())])) { "← every " (e.class.as_str()) " key of " (e.group) } }
             h2 { "Both sides" }
             table.data #diff-sides {
@@ -253,6 +245,24 @@ impl View<'_> {
             h2 { "Hazards" }
             (self.hazards(Some(key)))
         })
+    }
+
+    /// Links to the key's page and timeline in each input that holds it (a side without it
+    /// has no page to show).
+    fn side_links(&self, key: &[u8], in_now: bool, in_restored: bool) -> Markup {
+        html! {
+            p.links {
+                @for (context, held) in [(self.now, in_now), (self.restored, in_restored)] {
+                    @if held {
+                        a href=(page::key_href(context, key)) { "key in " (context.name) } " · "
+                        a href=(page::history_href(context, key)) { "timeline in " (context.name) } " · "
+                    } @else {
+                        span.muted { "not in " (context.name) } " · "
+                    }
+                }
+                a href=(page::diff_href(self.restored, self.now)) { "the other way round" }
+            }
+        }
     }
 
     /// The restore hazards; with `key`, only those it is part of (and the revision rewind).

@@ -157,12 +157,13 @@ pub async fn page(req: UiRequest) -> UiResult {
         return Ok(ok_page(page::layout(Some(server), &Nav::of(context, Tab::Keys), "Timeline", ask_for_key(context))));
     };
     let page_no = req.query.number::<usize>("page").unwrap_or(1).max(1);
-    let wanted = key.clone();
-    let (timeline, times) = blocking(move || {
+    let (wanted, key_in) = (key.clone(), key.clone());
+    let (timeline, times, live_in) = blocking(move || {
         let (context, state) = context_at(server, index);
         let timeline = read(context, wanted, page_no - 1, server.shutdown.clone())?;
         let times = if timeline.steps.is_empty() { None } else { Some(state.times.get(|| TimeBounds::read(context, &server.shutdown))) };
-        Ok((timeline, times))
+        let live_in = server.contexts.iter().map(|(c, _)| is_live(c, &key_in)).collect::<Result<Vec<bool>, UiError>>()?;
+        Ok((timeline, times, live_in))
     })
     .await?;
     let title = format!("Timeline of {}", key_text(&key));
@@ -171,8 +172,14 @@ pub async fn page(req: UiRequest) -> UiResult {
         return Ok(super::html(StatusCode::NOT_FOUND, page::layout(Some(server), &Nav::of(context, Tab::Keys), &title, body).into_string()));
     }
     let times = times.unwrap_or_else(|| Err("not read".into()));
-    let view = View { server, context, key: &key, timeline: &timeline, times: &times, page: page_no };
+    let view = View { server, context, key: &key, timeline: &timeline, times: &times, page: page_no, live_in: &live_in };
     Ok(ok_page(page::layout(Some(server), &Nav::of(context, Tab::Keys), &title, view.render())))
+}
+
+/// Whether `key` is live in `context` at the revision it serves.
+fn is_live(context: &Context, key: &[u8]) -> Result<bool, UiError> {
+    let found = context.snapshot.store().range_until(&crate::etcd::KeyRange::single(key), context.revision, &Cancel::default())?;
+    Ok(!found.is_empty())
 }
 
 fn ask_for_key(context: &Context) -> Markup {
@@ -224,9 +231,16 @@ struct View<'a> {
     times: &'a Result<Arc<TimeBounds>, String>,
     /// 1-based.
     page: usize,
+    /// Per served input (in order): whether the key is live there at the revision served.
+    live_in: &'a [bool],
 }
 
 impl View<'_> {
+    /// This input's place among the served ones.
+    fn index(&self) -> usize {
+        self.server.contexts.iter().position(|(c, _)| c.name == self.context.name).unwrap_or(0)
+    }
+
     fn shown(&self) -> &[Step] {
         let steps = &self.timeline.steps;
         let from = (self.page - 1).saturating_mul(PAGE).min(steps.len());
@@ -238,12 +252,18 @@ impl View<'_> {
         html! {
             h1 { "Timeline of " span.key { (key_text(self.key)) } }
             p.links {
-                a href=(page::key_href(self.context, self.key)) { "The key now" }
-                @for (other, _) in self.server.contexts.iter().filter(|(c, _)| c.name != self.context.name) {
+                @if self.live_in.get(self.index()).copied().unwrap_or(false) {
+                    a href=(page::key_href(self.context, self.key)) { "The key now" }
+                } @else {
+                    span.muted { "Not live at the revision served" }
+                }
+                @for (i, (other, _)) in self.server.contexts.iter().enumerate().filter(|(_, (c, _))| c.name != self.context.name) {
                     " · "
                     a href=(href(&page::diff_href(self.context, other), &[("key", self.key)])) { "What restoring " (other.name) " would do to it" }
-                    " · "
-                    a href=(page::history_href(other, self.key)) { "Its timeline in " (other.name) }
+                    @if self.live_in.get(i).copied().unwrap_or(false) {
+                        " · "
+                        a href=(page::history_href(other, self.key)) { "Its timeline in " (other.name) }
+                    }
                 }
             }
             (facts(&[
@@ -408,7 +428,9 @@ impl View<'_> {
 
     fn event(&self, s: &Step) -> Markup {
         let c = self.context;
-        let at_rev = href(&format!("/ui/{}/key", c.name), &[("key", self.key), ("rev", s.revision.to_string().as_bytes())]);
+        // An entry older than the compaction is the key's value at the compaction: readable there.
+        let readable = s.revision.max(self.timeline.summary.compact_revision);
+        let at_rev = href(&format!("/ui/{}/key", c.name), &[("key", self.key), ("rev", readable.to_string().as_bytes())]);
         let bound = self.times.as_ref().ok().and_then(|b| b.lower_bound(s.revision));
         html! {
             li id=(format!("rev-{}", s.revision)) class=(s.kind.as_str()) data-revision=(s.revision) data-event=(watch_type(s.kind)) {
@@ -417,7 +439,7 @@ impl View<'_> {
                     @if s.before_compaction { " " span.badge.warn { "state at compaction" } }
                 }
                 p.meta {
-                    a href=(at_rev) { "the key at revision " (s.revision) }
+                    @if s.kind == EventKind::Delete { span.muted { "no value from here on" } } @else { a href=(at_rev) { "the key at revision " (readable) } }
                     @if let Some(e) = bound { " · written at or after " span.time title=(describe(e)) { (e.time) } }
                 }
                 @if s.before_compaction {
