@@ -181,8 +181,9 @@ fn get_body(served: &Served, path: &str) -> (u16, String) {
 
 /// Every link the diff and timeline pages give to a diff or timeline page leads to a page (200):
 /// a side's timeline is linked only where the key is, so two unrelated inputs (ui-3.5.1 and
-/// serve-3.5.1: most keys lost or reappearing) make no dead link. Followed over plain HTTP from
-/// both directions of the diff.
+/// serve-3.5.1: most keys lost or reappearing) make no dead link; hostile keys and values stay
+/// escaped and a Secret's value unseen on every page. Followed over plain HTTP from both
+/// directions of the diff.
 #[test]
 fn diff_and_timeline_links_all_lead_to_pages() {
     let served = serve(&[&repo().join("testdata/ui-3.5.1/snapshot.db"), &common::serve::serve_data().join("snapshot.db")], &[]);
@@ -194,6 +195,10 @@ fn diff_and_timeline_links_all_lead_to_pages() {
         }
         let (code, body) = get_body(&served, &path);
         assert_eq!(code, 200, "{path}");
+        // testdata/ui-3.5.1's keys and values that are markup stay text; its Secret stays unseen.
+        for raw in ["<script>alert", "<img src=x", "<i>", "ui-secret-marker-7f3a"] {
+            assert!(!body.contains(raw), "{path} holds {raw:?} as it is");
+        }
         for part in body.split("href=\"").skip(1) {
             let link = part.split('"').next().unwrap().replace("&amp;", "&");
             let link = match link.strip_prefix('?') {
