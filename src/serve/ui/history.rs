@@ -390,11 +390,11 @@ impl View<'_> {
         let unplaced = self.shown().len() - placed.len();
         html! {
             figure.axis-figure {
-                svg.axis #time-axis viewBox="0 0 1000 64" role="img" aria-label=(format!("lower bounds from {} to {}", first.1.time, last.1.time)) {
-                    line x1="10" y1="26" x2="990" y2="26" {}
-                    @for (s, e) in &placed { (mark(s, x(e.time.seconds), 26.0)) }
-                    text x="30" y="56" text-anchor="start" { (first.1.time) }
-                    @if hi != lo { text x="970" y="56" text-anchor="end" { (last.1.time) } }
+                svg.axis.time #time-axis viewBox="0 0 1000 110" role="img" aria-label=(format!("lower bounds from {} to {}", first.1.time, last.1.time)) {
+                    line x1="10" y1="72" x2="990" y2="72" {}
+                    @for (s, x, y) in stacked(placed.iter().map(|(s, e)| (*s, x(e.time.seconds)))) { (mark(s, x, y)) }
+                    text x="30" y="102" text-anchor="start" { (first.1.time) }
+                    @if hi != lo { text x="970" y="102" text-anchor="end" { (last.1.time) } }
                 }
                 figcaption {
                     "Each revision at the newest timestamp written at or before it: it happened at that time or later (a lower bound; etcd records no time). "
@@ -501,6 +501,22 @@ pub fn value_text(v: Option<&Value>) -> Markup {
         Some(Value::String(s)) => html! { span.value { (s) } },
         Some(other) => html! { span.value.json { (serde_json::to_string(other).unwrap_or_default()) } },
     }
+}
+
+/// Marks that would cover each other (closer than a mark's width) are stacked upwards from the
+/// line, four high, then start again at the line.
+fn stacked<'s>(marks: impl Iterator<Item = (&'s Step, f64)>) -> Vec<(&'s Step, f64, f64)> {
+    let mut out: Vec<(&Step, f64, f64)> = Vec::new();
+    let (mut base, mut level) = (f64::NEG_INFINITY, 0);
+    for (s, x) in marks {
+        if x - base < 16.0 {
+            level = (level + 1) % 4;
+        } else {
+            (base, level) = (x, 0);
+        }
+        out.push((s, x, 72.0 - 18.0 * f64::from(level)));
+    }
+    out
 }
 
 fn kind_word(k: EventKind) -> &'static str {
