@@ -164,4 +164,53 @@ fn one_objects_field_change_and_its_links() {
     assert_eq!(status_of(&served, "/ui/diff/old/nothing"), 404);
     assert_eq!(status_of(&served, "/ui/diff/nothing/new"), 404);
     assert_eq!(status_of(&served, "/ui/diff/new/old?resource=pods&class=nonsense"), 400);
+    assert_eq!(status_of(&served, "/ui/diff/new/old?resource=nonsense&class=lost"), 404);
+    for page in ["0", "2", "x", "18446744073709551615"] {
+        assert_eq!(status_of(&served, &format!("/ui/diff/new/old?resource=pods&class=lost&page={page}")), 200, "page={page}");
+    }
+}
+
+fn get_body(served: &Served, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", served.port())).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (code, response.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_string()))
+}
+
+/// Every link the diff and timeline pages give to a diff or timeline page leads to a page (200):
+/// a side's timeline is linked only where the key is, so two unrelated inputs (ui-3.5.1 and
+/// serve-3.5.1: most keys lost or reappearing) make no dead link; hostile keys and values stay
+/// escaped and a Secret's value unseen on every page. Followed over plain HTTP from both
+/// directions of the diff.
+#[test]
+fn diff_and_timeline_links_all_lead_to_pages() {
+    let served = serve(&[&repo().join("testdata/ui-3.5.1/snapshot.db"), &common::serve::serve_data().join("snapshot.db")], &[]);
+    let mut queue: Vec<String> = vec!["/ui/diff/snapshot/snapshot-2".into(), "/ui/diff/snapshot-2/snapshot".into()];
+    let mut seen = BTreeSet::new();
+    while let Some(path) = queue.pop() {
+        if !seen.insert(path.clone()) || seen.len() > 400 {
+            continue;
+        }
+        let (code, body) = get_body(&served, &path);
+        assert_eq!(code, 200, "{path}");
+        // testdata/ui-3.5.1's keys and values that are markup stay text; its Secret stays unseen.
+        for raw in ["<script>alert", "<img src=x", "<i>", "ui-secret-marker-7f3a"] {
+            assert!(!body.contains(raw), "{path} holds {raw:?} as it is");
+        }
+        for part in body.split("href=\"").skip(1) {
+            let link = part.split('"').next().unwrap().replace("&amp;", "&");
+            let link = match link.strip_prefix('?') {
+                Some(q) => format!("{}?{q}", path.split('?').next().unwrap()),
+                None => link,
+            };
+            let ours = link.starts_with("/ui/diff/") || (link.starts_with("/ui/") && link.split('?').next().unwrap().ends_with("/history"));
+            if ours && !seen.contains(&link) {
+                queue.push(link);
+            }
+        }
+    }
+    assert!(seen.len() > 50, "followed {} pages", seen.len());
+    assert!(seen.iter().filter(|p| p.contains("/history?")).count() > 10, "timelines reached: {seen:?}");
 }

@@ -208,3 +208,100 @@ fn hostile_keys_timelines_render_as_text() {
     assert_eq!(steps[1]["eval"]["heading"], format!("/registry/configmaps/default/{script}"));
     assert!(steps[2]["eval"]["heading"].as_str().unwrap().contains("<i>"), "{}", steps[2]["eval"]["heading"]);
 }
+
+fn status_of(served: &common::serve::Served, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", served.port())).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// Page numbers are the reader's: any number, however large, gives a page (past the end: an
+/// empty one), never a failure; a key with no revision is a 404 page that says why.
+#[test]
+fn any_page_number_is_a_page() {
+    let served = serve(&[&repo().join("testdata/ui-3.5.1/snapshot.db")], &[]);
+    let key = "/registry/configmaps/shop/settings";
+    for page in ["0", "1", "2", "-3", "x", "99999999999999999", "18446744073709551615"] {
+        assert_eq!(status_of(&served, &format!("/ui/snapshot/history?key={key}&page={page}")), 200, "page={page}");
+    }
+    assert_eq!(status_of(&served, "/ui/snapshot/history?key=/no/such/key"), 404);
+    assert_eq!(status_of(&served, "/ui/snapshot/history"), 200, "a form asks for the key");
+}
+
+/// A stored `mvccpb.KeyValue` with its version.
+fn stored_kv(key: &[u8], create: i64, modified: i64, version: i64, value: &[u8]) -> Vec<u8> {
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut out = Vec::new();
+    for (field, bytes) in [(1u64, key), (5, value)] {
+        varint(field << 3 | 2, &mut out);
+        varint(bytes.len() as u64, &mut out);
+        out.extend_from_slice(bytes);
+    }
+    for (field, v) in [(2u64, create), (3, modified), (4, version)] {
+        varint(field << 3, &mut out);
+        varint(v as u64, &mut out);
+    }
+    out
+}
+
+/// One key put `puts` times (revisions 2 onwards, versions 1 onwards), nothing else: no
+/// Kubernetes object, so no time evidence.
+fn long_history_db(path: &std::path::Path, puts: i64) {
+    let mut w = etcdscope::bolt::write::FileWriter::create(path, 4096).unwrap();
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = (0..puts)
+        .map(|n| {
+            let rev = n + 2;
+            let mut k = rev.to_be_bytes().to_vec();
+            k.push(b'_');
+            k.extend_from_slice(&0i64.to_be_bytes());
+            (k, stored_kv(b"/long/key", 2, rev, n + 1, format!("value {n}").as_bytes()))
+        })
+        .collect();
+    w.bucket(b"key", 0, rows.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))).unwrap();
+    w.bucket(b"meta", 0, std::iter::empty()).unwrap();
+    w.finish(false).unwrap();
+}
+
+/// A history longer than a page is paged, 200 events a page, the total whole on every page; a
+/// keyspace without any Kubernetes timestamp says there is no time evidence instead of drawing
+/// one.
+#[test]
+fn long_histories_are_paged_and_no_evidence_is_said() {
+    let Some(browser) = browser_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("long.db");
+    long_history_db(&db, 450);
+    let served = serve(&[&db], &[]);
+    let name = &served.contexts[0].0;
+    let eval = json!({
+        "events": EVAL_EVENTS,
+        "marks": "document.querySelectorAll('#revision-axis a.mark').length",
+        "total": "document.querySelector('[data-fact=events] .count').dataset.count",
+        "no_evidence": "!!document.querySelector('#no-time-evidence')",
+        "next": "(a => a && a.getAttribute('href'))(document.querySelector('a[rel=next]'))",
+    });
+    let steps: Vec<Value> = (1..=3).map(|p| json!({"goto": format!("/ui/{name}/history?key=/long/key&page={p}"), "eval": eval})).collect();
+    let seen = browse(&browser, &served, Value::Array(steps));
+    assert_clean(&seen);
+    let steps = seen["steps"].as_array().unwrap();
+    for (p, (first, len)) in [(2, 200), (202, 200), (402, 50)].into_iter().enumerate() {
+        let v = &steps[p]["eval"];
+        let events = pairs(&v["events"]);
+        let want: Vec<(i64, String)> = (first..first + len).map(|r| (r, "PUT".to_string())).collect();
+        assert_eq!(events, want, "page {}", p + 1);
+        assert_eq!(v["marks"], len, "one mark per event of the page");
+        assert_eq!(v["total"], "450");
+        assert_eq!(v["no_evidence"], true);
+        assert_eq!(v["next"].is_string(), p < 2, "page {}: {}", p + 1, v["next"]);
+    }
+    assert!(steps[0]["eval"]["events"][0][2].as_str().unwrap().contains("create"), "version 1 is the create");
+}

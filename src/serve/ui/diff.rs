@@ -161,7 +161,7 @@ impl View<'_> {
     fn class_list(&self, resource: &str, class: Class, page_no: usize) -> Result<Markup, UiError> {
         let counts = self.result.summary.get(resource).ok_or_else(|| UiError::not_found(format!("no resource {resource:?} in this diff")))?;
         let total = counts.get(class) as usize;
-        let from = (page_no - 1) * PAGE;
+        let from = (page_no - 1).saturating_mul(PAGE);
         let keys: Vec<&DiffEntry> = self.result.entries.iter().filter(|e| e.class == class && e.group == resource).skip(from).take(PAGE).collect();
         let pages = total.div_ceil(PAGE).max(1);
         let at = |p: usize| href(&self.here(), &[("resource", resource.as_bytes()), ("class", class.as_str().as_bytes()), ("page", p.to_string().as_bytes())]);
@@ -169,7 +169,7 @@ impl View<'_> {
             h1 { span class=(format!("class-{}", class.as_str())) { (class.as_str()) } ": " (resource) }
             (self.heading())
             p { a href=(self.here()) { "← every resource" } " · " span data-fact="total" { (count(total as u64)) } " keys" }
-            @if pages > 1 {
+            @if pages > 1 || page_no > 1 {
                 nav.pager aria-label="Pages of keys" {
                     @if page_no > 1 { a rel="prev" href=(at(page_no - 1)) { "← previous" } }
                     span { "page " (page_no) " of " (pages) }
@@ -200,14 +200,6 @@ impl View<'_> {
     fn key(&self, key: &[u8]) -> Result<Markup, UiError> {
         let entries = &self.result.entries;
         let entry = entries.binary_search_by(|e| e.key.as_slice().cmp(key)).ok().map(|i| &entries[i]);
-        let links = html! {
-            p.links {
-                a href=(page::key_href(self.now, key)) { "key in " (self.now.name) } " · "
-                a href=(page::history_href(self.now, key)) { "timeline in " (self.now.name) } " · "
-                a href=(page::key_href(self.restored, key)) { "key in " (self.restored.name) } " · "
-                a href=(page::history_href(self.restored, key)) { "timeline in " (self.restored.name) }
-            }
-        };
         let Some(e) = entry else {
             let store = self.now.snapshot.store();
             let in_now = !store.range_until(&KeyRange::single(key), self.now.revision, &Cancel::default()).map_err(UiError::from)?.is_empty();
@@ -219,7 +211,7 @@ impl View<'_> {
                 } @else {
                     p.muted data-class="none" { "In neither input at the revisions compared." }
                 }
-                (links)
+                (self.side_links(key, in_now, in_now))
             });
         };
         let (now_name, restored_name) = (self.now.name.as_str(), self.restored.name.as_str());
@@ -228,7 +220,7 @@ impl View<'_> {
             (self.heading())
             p { "Class: " strong data-class=(e.class.as_str()) class=(format!("class-{}", e.class.as_str())) { (e.class.as_str()) } " — " (class_sentence(e.class)) }
             @if let Some(id) = &e.object { p.muted { (id.kubectl_name()) @if let Some(ns) = &id.namespace { " in namespace " (ns) } } }
-            (links)
+            (self.side_links(key, e.new.is_some(), e.old.is_some()))
             p { a href=(href(&self.here(), &[("resource", e.group.as_bytes()), ("class", e.class.as_str().as_bytes())])) { "← every " (e.class.as_str()) " key of " (e.group) } }
             h2 { "Both sides" }
             table.data #diff-sides {
@@ -255,6 +247,24 @@ impl View<'_> {
         })
     }
 
+    /// Links to the key's page and timeline in each input that holds it (a side without it
+    /// has no page to show).
+    fn side_links(&self, key: &[u8], in_now: bool, in_restored: bool) -> Markup {
+        html! {
+            p.links {
+                @for (context, held) in [(self.now, in_now), (self.restored, in_restored)] {
+                    @if held {
+                        a href=(page::key_href(context, key)) { "key in " (context.name) } " · "
+                        a href=(page::history_href(context, key)) { "timeline in " (context.name) } " · "
+                    } @else {
+                        span.muted { "not in " (context.name) } " · "
+                    }
+                }
+                a href=(page::diff_href(self.restored, self.now)) { "the other way round" }
+            }
+        }
+    }
+
     /// The restore hazards; with `key`, only those it is part of (and the revision rewind).
     fn hazards(&self, key: Option<&[u8]>) -> Markup {
         let h = &self.result.hazards;
@@ -275,7 +285,7 @@ impl View<'_> {
                     div.warning data-hazard="orphans" {
                         "Owner " (o.owner_kind) " " span.mono { (o.owner_name) } " (uid " span.mono { (o.owner_uid) } ") is not in " (self.restored.name)
                         @if o.owner_in_new { " (it is in " (self.now.name) ": the restore removes it)" }
-                        ": the garbage collector deletes its " (o.dependents.len()) " dependents after the restore."
+                        ": the garbage collector deletes its " (plural(o.dependents.len(), "dependent", "dependents")) " after the restore."
                         (self.key_list(&o.dependents))
                     }
                 }
@@ -283,7 +293,7 @@ impl View<'_> {
                     div.warning data-hazard="stranded-pods" {
                         "Node " span.mono { (p.node) } " has no Node object in " (self.restored.name)
                         @if p.node_in_new { " (it is in " (self.now.name) "; its kubelet registers it again)" }
-                        ": " (p.pods.len()) " pods bound to it."
+                        ": " (plural(p.pods.len(), "pod", "pods")) " bound to it."
                         (self.key_list(&p.pods))
                     }
                 }
@@ -308,6 +318,15 @@ impl View<'_> {
             }
             @if keys.len() > HAZARD_KEYS { p.muted { "and " (keys.len() - HAZARD_KEYS) " more" } }
         }
+    }
+}
+
+/// `1 pod`, `3 pods`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
 

@@ -41,7 +41,9 @@ impl TimeBounds {
     pub fn read(context: &Context, cancel: &Cancel) -> crate::error::Result<TimeBounds> {
         let mut rises: Vec<(i64, Evidence)> = Vec::new();
         revision_times_each(&context.snapshot, &context.decoder, &context.prefix, context.revision, cancel, &mut |r| {
-            if rises.last().map_or(true, |(_, e)| r.latest.time > e.time) {
+            // Kept per second: a bound a fraction of a second lower is still a bound, and the
+            // list stays as short as the seconds the history spans.
+            if rises.last().map_or(true, |(_, e)| r.latest.time.seconds > e.time.seconds) {
                 rises.push((r.revision, r.latest));
             }
             Ok(ControlFlow::Continue(()))
@@ -105,7 +107,8 @@ fn read(context: &'static Context, key: Vec<u8>, page: usize, cancel: Cancel) ->
         all_fields: false,
         cancel,
     };
-    let shown = page * PAGE..(page + 1) * PAGE;
+    let first = page.saturating_mul(PAGE);
+    let shown = first..first.saturating_add(PAGE);
     let mut steps: Vec<Step> = Vec::new();
     let mut incarnations: Vec<Incarnation> = Vec::new();
     let summary = history_each(&context.snapshot, &query, &context.decoder, &mut |e| {
@@ -154,12 +157,13 @@ pub async fn page(req: UiRequest) -> UiResult {
         return Ok(ok_page(page::layout(Some(server), &Nav::of(context, Tab::Keys), "Timeline", ask_for_key(context))));
     };
     let page_no = req.query.number::<usize>("page").unwrap_or(1).max(1);
-    let wanted = key.clone();
-    let (timeline, times) = blocking(move || {
+    let (wanted, key_in) = (key.clone(), key.clone());
+    let (timeline, times, live_in) = blocking(move || {
         let (context, state) = context_at(server, index);
         let timeline = read(context, wanted, page_no - 1, server.shutdown.clone())?;
         let times = if timeline.steps.is_empty() { None } else { Some(state.times.get(|| TimeBounds::read(context, &server.shutdown))) };
-        Ok((timeline, times))
+        let live_in = server.contexts.iter().map(|(c, _)| is_live(c, &key_in)).collect::<Result<Vec<bool>, UiError>>()?;
+        Ok((timeline, times, live_in))
     })
     .await?;
     let title = format!("Timeline of {}", key_text(&key));
@@ -168,8 +172,14 @@ pub async fn page(req: UiRequest) -> UiResult {
         return Ok(super::html(StatusCode::NOT_FOUND, page::layout(Some(server), &Nav::of(context, Tab::Keys), &title, body).into_string()));
     }
     let times = times.unwrap_or_else(|| Err("not read".into()));
-    let view = View { server, context, key: &key, timeline: &timeline, times: &times, page: page_no };
+    let view = View { server, context, key: &key, timeline: &timeline, times: &times, page: page_no, live_in: &live_in };
     Ok(ok_page(page::layout(Some(server), &Nav::of(context, Tab::Keys), &title, view.render())))
+}
+
+/// Whether `key` is live in `context` at the revision it serves.
+fn is_live(context: &Context, key: &[u8]) -> Result<bool, UiError> {
+    let found = context.snapshot.store().range_until(&crate::etcd::KeyRange::single(key), context.revision, &Cancel::default())?;
+    Ok(!found.is_empty())
 }
 
 fn ask_for_key(context: &Context) -> Markup {
@@ -221,13 +231,20 @@ struct View<'a> {
     times: &'a Result<Arc<TimeBounds>, String>,
     /// 1-based.
     page: usize,
+    /// Per served input (in order): whether the key is live there at the revision served.
+    live_in: &'a [bool],
 }
 
 impl View<'_> {
+    /// This input's place among the served ones.
+    fn index(&self) -> usize {
+        self.server.contexts.iter().position(|(c, _)| c.name == self.context.name).unwrap_or(0)
+    }
+
     fn shown(&self) -> &[Step] {
         let steps = &self.timeline.steps;
-        let from = ((self.page - 1) * PAGE).min(steps.len());
-        &steps[from..(from + PAGE).min(steps.len())]
+        let from = (self.page - 1).saturating_mul(PAGE).min(steps.len());
+        &steps[from..from.saturating_add(PAGE).min(steps.len())]
     }
 
     fn render(&self) -> Markup {
@@ -235,12 +252,18 @@ impl View<'_> {
         html! {
             h1 { "Timeline of " span.key { (key_text(self.key)) } }
             p.links {
-                a href=(page::key_href(self.context, self.key)) { "The key now" }
-                @for (other, _) in self.server.contexts.iter().filter(|(c, _)| c.name != self.context.name) {
+                @if self.live_in.get(self.index()).copied().unwrap_or(false) {
+                    a href=(page::key_href(self.context, self.key)) { "The key now" }
+                } @else {
+                    span.muted { "Not live at the revision served" }
+                }
+                @for (i, (other, _)) in self.server.contexts.iter().enumerate().filter(|(_, (c, _))| c.name != self.context.name) {
                     " · "
                     a href=(href(&page::diff_href(self.context, other), &[("key", self.key)])) { "What restoring " (other.name) " would do to it" }
-                    " · "
-                    a href=(page::history_href(other, self.key)) { "Its timeline in " (other.name) }
+                    @if self.live_in.get(i).copied().unwrap_or(false) {
+                        " · "
+                        a href=(page::history_href(other, self.key)) { "Its timeline in " (other.name) }
+                    }
                 }
             }
             (facts(&[
@@ -251,13 +274,17 @@ impl View<'_> {
             (self.compaction_note())
             (self.incarnations())
             (self.pager())
-            h2 { "On the revision axis" }
-            (self.revision_axis())
-            h2 { "On the time axis" }
-            (self.time_axis())
-            h2 { "Revision by revision" }
-            (self.events())
-            (self.pager())
+            @if self.shown().is_empty() {
+                p.note #past-the-end { "No event on page " (self.page) ": the history has " (t.steps.len()) " events, " (PAGE) " a page." }
+            } @else {
+                h2 { "On the revision axis" }
+                (self.revision_axis())
+                h2 { "On the time axis" }
+                (self.time_axis())
+                h2 { "Revision by revision" }
+                (self.events())
+                (self.pager())
+            }
         }
     }
 
@@ -307,13 +334,14 @@ impl View<'_> {
         let total = self.timeline.steps.len();
         let pages = total.div_ceil(PAGE).max(1);
         let at = |p: usize| href(&format!("/ui/{}/history", self.context.name), &[("key", self.key), ("page", p.to_string().as_bytes())]);
-        let from = ((self.page - 1) * PAGE).min(total);
+        let from = (self.page - 1).saturating_mul(PAGE).min(total);
         html! {
-            @if pages > 1 {
+            @if pages > 1 || self.page > 1 {
                 nav.pager aria-label="Pages of events" {
                     @if self.page > 1 { a rel="prev" href=(at(self.page - 1)) { "← earlier" } }
-                    span { "events " (from + 1) "–" ((from + PAGE).min(total)) " of " (count(total as u64)) " (page " (self.page) " of " (pages) ")" }
+                    span { "events " (from + 1) "–" (from.saturating_add(PAGE).min(total)) " of " (count(total as u64)) " (page " (self.page) " of " (pages) ")" }
                     @if self.page < pages { a rel="next" href=(at(self.page + 1)) { "later →" } }
+                    @if self.page > pages { a href=(at(pages)) { "last page" } }
                 }
             }
         }
@@ -362,11 +390,11 @@ impl View<'_> {
         let unplaced = self.shown().len() - placed.len();
         html! {
             figure.axis-figure {
-                svg.axis #time-axis viewBox="0 0 1000 64" role="img" aria-label=(format!("lower bounds from {} to {}", first.1.time, last.1.time)) {
-                    line x1="10" y1="26" x2="990" y2="26" {}
-                    @for (s, e) in &placed { (mark(s, x(e.time.seconds), 26.0)) }
-                    text x="30" y="56" text-anchor="start" { (first.1.time) }
-                    @if hi != lo { text x="970" y="56" text-anchor="end" { (last.1.time) } }
+                svg.axis.time #time-axis viewBox="0 0 1000 110" role="img" aria-label=(format!("lower bounds from {} to {}", first.1.time, last.1.time)) {
+                    line x1="10" y1="72" x2="990" y2="72" {}
+                    @for (s, x, y) in stacked(placed.iter().map(|(s, e)| (*s, x(e.time.seconds)))) { (mark(s, x, y)) }
+                    text x="30" y="102" text-anchor="start" { (first.1.time) }
+                    @if hi != lo { text x="970" y="102" text-anchor="end" { (last.1.time) } }
                 }
                 figcaption {
                     "Each revision at the newest timestamp written at or before it: it happened at that time or later (a lower bound; etcd records no time). "
@@ -400,7 +428,9 @@ impl View<'_> {
 
     fn event(&self, s: &Step) -> Markup {
         let c = self.context;
-        let at_rev = href(&format!("/ui/{}/key", c.name), &[("key", self.key), ("rev", s.revision.to_string().as_bytes())]);
+        // An entry older than the compaction is the key's value at the compaction: readable there.
+        let readable = s.revision.max(self.timeline.summary.compact_revision);
+        let at_rev = href(&format!("/ui/{}/key", c.name), &[("key", self.key), ("rev", readable.to_string().as_bytes())]);
         let bound = self.times.as_ref().ok().and_then(|b| b.lower_bound(s.revision));
         html! {
             li id=(format!("rev-{}", s.revision)) class=(s.kind.as_str()) data-revision=(s.revision) data-event=(watch_type(s.kind)) {
@@ -409,7 +439,7 @@ impl View<'_> {
                     @if s.before_compaction { " " span.badge.warn { "state at compaction" } }
                 }
                 p.meta {
-                    a href=(at_rev) { "the key at revision " (s.revision) }
+                    @if s.kind == EventKind::Delete { span.muted { "no value from here on" } } @else { a href=(at_rev) { "the key at revision " (readable) } }
                     @if let Some(e) = bound { " · written at or after " span.time title=(describe(e)) { (e.time) } }
                 }
                 @if s.before_compaction {
@@ -471,6 +501,22 @@ pub fn value_text(v: Option<&Value>) -> Markup {
         Some(Value::String(s)) => html! { span.value { (s) } },
         Some(other) => html! { span.value.json { (serde_json::to_string(other).unwrap_or_default()) } },
     }
+}
+
+/// Marks that would cover each other (closer than a mark's width) are stacked upwards from the
+/// line, four high, then start again at the line.
+fn stacked<'s>(marks: impl Iterator<Item = (&'s Step, f64)>) -> Vec<(&'s Step, f64, f64)> {
+    let mut out: Vec<(&Step, f64, f64)> = Vec::new();
+    let (mut base, mut level) = (f64::NEG_INFINITY, 0);
+    for (s, x) in marks {
+        if x - base < 16.0 {
+            level = (level + 1) % 4;
+        } else {
+            (base, level) = (x, 0);
+        }
+        out.push((s, x, 72.0 - 18.0 * f64::from(level)));
+    }
+    out
 }
 
 fn kind_word(k: EventKind) -> &'static str {
