@@ -325,13 +325,15 @@ pub async fn key(req: UiRequest) -> UiResult {
         return Err(UiError::bad_request("which key? (the address needs ?key=…)"));
     };
     let asked = req.query.bytes("as").and_then(Shape::parse);
+    let (context, _) = context_at(server, index);
+    let at = revision_asked(context, req.query.number::<i64>("rev"))?;
     let (key, data) = blocking(move || {
         let (context, _) = context_at(server, index);
-        let data = read_key(context, &key, asked, &server.shutdown)?;
+        let data = read_key(context, &key, asked, at, &server.shutdown)?;
         Ok((key, data))
     })
     .await?;
-    let (context, _) = context_at(server, index);
+    let shown_at = at.unwrap_or(context.revision);
     let title = format!("Key {}", key_text(&key));
     let Some(kv) = &data.kv else {
         // A key the file still keeps revisions of (deleted, or written after the served
@@ -342,9 +344,9 @@ pub async fn key(req: UiRequest) -> UiResult {
             h1 { "Not live: " span.key { (key_text(&key)) } }
             (breadcrumbs(context, parent_prefix(&key), Some(&key)))
             @if data.retained_total > 0 {
-                p.warning role="status" { "No live key " span.key { (key_text(&key)) } " at revision " (context.revision) ": it was deleted, or written only after that revision. Its retained revisions are below." }
+                p.warning role="status" { "No live key " span.key { (key_text(&key)) } " at revision " (shown_at) ": it was deleted, or written only after that revision. Its retained revisions are below." }
             } @else {
-                p.error role="alert" { "No live key " span.key { (key_text(&key)) } " at revision " (context.revision) ", and the file keeps no revision of it (never written, or compacted away)." }
+                p.error role="alert" { "No live key " span.key { (key_text(&key)) } " at revision " (shown_at) ", and the file keeps no revision of it (never written, or compacted away)." }
             }
             p { a href=(page::history_href(context, &key)) { "Its history (timeline)" } " · " a href=(page::keys_href(context, parent_prefix(&key))) { "The keys beside it" } }
             (retained_section(context, &key, &data))
@@ -355,6 +357,12 @@ pub async fn key(req: UiRequest) -> UiResult {
     let body = html! {
         h1 { "Key " span.key { (key_text(&key)) } }
         (breadcrumbs(context, parent_prefix(&key), Some(&key)))
+        @if let Some(at) = at {
+            p.warning role="status" data-fact="at" {
+                "As it was at revision " (at) " (the input is served at " (context.revision) "). "
+                a href=(page::key_href(context, &key)) { "At the served revision" }
+            }
+        }
         div.cards {
             section.card #revisions {
                 h2 { "Stored" }
@@ -364,7 +372,7 @@ pub async fn key(req: UiRequest) -> UiResult {
                     ("version", html! { span data-fact="version" { (kv.version) } }),
                     ("value", bytes(kv.value_len as u64)),
                     ("lease", lease_fact(kv.lease, data.lease.as_ref())),
-                    ("served at", html! { (context.revision) }),
+                    ("shown at", html! { (shown_at) }),
                 ]))
             }
             section.card #object {
@@ -382,7 +390,7 @@ pub async fn key(req: UiRequest) -> UiResult {
             h2 { "Value" }
             nav.switch aria-label="Show the value as" {
                 @for shape in [Shape::Yaml, Shape::Json, Shape::Text, Shape::Hex] {
-                    a href=(href(&format!("/ui/{}/key", context.name), &[("key", &key), ("as", shape.name().as_bytes())])) aria-current=[(shape == data.shape).then_some("true")] { (shape.name()) }
+                    a href=(href(&format!("/ui/{}/key", context.name), &[("key", &key), ("as", shape.name().as_bytes()), ("rev", at.map(|r| r.to_string()).unwrap_or_default().as_bytes())])) aria-current=[(shape == data.shape).then_some("true")] { (shape.name()) }
                 }
             }
             @match &data.shown {
@@ -467,10 +475,26 @@ fn retained_section(context: &Context, key: &[u8], data: &KeyPage) -> Markup {
 }
 
 /// Reads everything the key page shows about `key`.
-fn read_key(context: &'static Context, key: &[u8], asked: Option<Shape>, cancel: &Cancel) -> Result<KeyPage, UiError> {
+/// The revision `?rev=` asks for, if it is not the served one: within the file's retained
+/// revisions, or a page saying why not.
+fn revision_asked(context: &Context, rev: Option<i64>) -> Result<Option<i64>, UiError> {
+    let Some(rev) = rev.filter(|r| *r != context.revision) else { return Ok(None) };
+    let newest = context.snapshot.store().current_revision();
+    if rev > newest || rev < 1 {
+        return Err(UiError::bad_request(format!("revision {rev} is not in this file (its revisions end at {newest})")));
+    }
+    if rev < context.compacted {
+        return Err(UiError { code: StatusCode::GONE, message: format!("revision {rev} was compacted away (the file is compacted at {})", context.compacted) });
+    }
+    Ok(Some(rev))
+}
+
+fn read_key(context: &'static Context, key: &[u8], asked: Option<Shape>, at: Option<i64>, cancel: &Cancel) -> Result<KeyPage, UiError> {
     let file = context.snapshot.file();
-    let index = context.index().map_err(UiError::internal)?;
-    let live = index.slice(&KeyRange::single(key), None).first().copied();
+    let live = match at {
+        Some(rev) => context.snapshot.store().range_until(&KeyRange::single(key), rev, cancel)?.into_iter().next(),
+        None => context.index().map_err(UiError::internal)?.slice(&KeyRange::single(key), None).first().copied(),
+    };
     let (retained, retained_total) = retained(context, key, cancel)?;
     let Some(entry) = live else {
         return Ok(KeyPage { kv: None, shape: Shape::Text, shown: Shown::Unavailable(String::new()), lease: None, retained, retained_total });
