@@ -106,7 +106,8 @@ def crawl(page, base, start, limit):
         seen.add(url)
         response = page.goto(url, wait_until="load")
         pages.append({"url": url, "status": response.status if response else None, "title": page.title()})
-        links = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+        # An SVG <a> (the treemap's tiles) has an SVGAnimatedString href: resolve its text.
+        links = page.eval_on_selector_all("a[href]", "els => els.map(e => new URL(e.getAttribute('href'), document.baseURI).href)")
         for link in links:
             if link.startswith(base + "/ui/") and link.split("#")[0] not in seen:
                 queue.append(link)
