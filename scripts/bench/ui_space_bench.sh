@@ -24,11 +24,12 @@ for i in $(seq "$rounds"); do
 done
 best_first=
 for i in $(seq "$rounds"); do
-  t0=$(now); "$bin" serve "$db" --address 127.0.0.1:0 --kubeconfig "$dir/kc" > "$dir/out" 2> "$dir/err" & pid=$!
-  until grep -q 'Ctrl-C' "$dir/out" 2>/dev/null; do sleep 0.01; done
+  out="$dir/out.$i"   # a fresh file: the last round's "Ctrl-C" line must not be read as this one's
+  t0=$(now); "$bin" serve "$db" --address 127.0.0.1:0 --kubeconfig "$dir/kc.$i" > "$out" 2> "$dir/err.$i" & pid=$!
+  until grep -q 'Ctrl-C' "$out" 2>/dev/null; do kill -0 "$pid" || { cat "$dir/err.$i"; exit 1; }; sleep 0.01; done
   started=$(secs "$t0" "$(now)")
-  ctx=$(grep -o 'as context "[^"]*"' "$dir/out" | head -1 | cut -d'"' -f2)
-  base=$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/out" | head -1)
+  ctx=$(grep -o 'as context "[^"]*"' "$out" | head -1 | cut -d'"' -f2)
+  base=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" | head -1)
   first=$(curl -s -o "$dir/space.html" -w '%{http_code} %{time_total}' "$base/ui/$ctx/space")
   second=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$base/ui/$ctx/space")
   zoom=$(curl -s -o /dev/null -w '%{http_code} %{time_total} %{size_download}' "$base/ui/$ctx/space?path=pods")

@@ -106,8 +106,7 @@ def crawl(page, base, start, limit):
         seen.add(url)
         response = page.goto(url, wait_until="load")
         pages.append({"url": url, "status": response.status if response else None, "title": page.title()})
-        # An <a> inside SVG (the timeline's marks) has an SVGAnimatedString for href: resolve
-        # the attribute instead, as a crawler reads it.
+        # An SVG <a> (treemap tiles, timeline marks) has an SVGAnimatedString href: resolve its text.
         links = page.eval_on_selector_all("a[href]", "els => els.map(e => new URL(e.getAttribute('href'), document.baseURI).href)")
         for link in links:
             if link.startswith(base + "/ui/") and link.split("#")[0] not in seen:

@@ -201,7 +201,7 @@ fn tile_markup(tile: &Tile, r: Rect, measure: Measure) -> Markup {
         a.tile href=(tile.href) data-name=(tile.name) data-kind=(tile.kind) data-live-bytes=(s.live_bytes) data-history-bytes=(s.history_bytes)
             data-revisions=(s.revisions) data-keys=(s.keys) data-churn-class=(class) {
             title { (tooltip) }
-            rect class=(format!("c{class}")) x=(num(r.x)) y=(num(r.y)) width=(num(r.w)) height=(num(r.h)) {}
+            rect class=(format!("c{class}{}", if tile.kind == "others" { " others" } else { "" })) x=(num(r.x)) y=(num(r.y)) width=(num(r.w)) height=(num(r.h)) {}
             @for (i, line) in lines.iter().enumerate() {
                 text class=[(class < 5).then_some("dark")] x=(num(r.x + PAD)) y=(num(r.y + PAD + LINE_H * (i as f64 + 1.0) - 4.0)) { (line) }
             }

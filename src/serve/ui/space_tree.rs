@@ -201,26 +201,9 @@ fn tree(keys: &[KeyTotals<'static>], context: &'static Context, cancel: &Cancel)
 }
 
 impl SpaceModel {
-    /// The nodes from the root to the level `path` names (`pods`, `pods/default`, or "" for the
-    /// root); `None` when no level has that name. Group names may hold `/` (`(outside
-    /// /registry)`), so the longest group name that fits is taken.
+    /// The nodes from the root to the level `path` names (see [`level`]).
     pub fn level(&self, path: &str) -> Option<Vec<&Node>> {
-        let mut chain = vec![&self.root];
-        if path.is_empty() {
-            return Some(chain);
-        }
-        let group = self
-            .root
-            .children
-            .iter()
-            .filter(|g| path == g.name || path.strip_prefix(g.name.as_str()).is_some_and(|rest| rest.starts_with('/')))
-            .max_by_key(|g| g.name.len())?;
-        chain.push(group);
-        let rest = &path[group.name.len()..];
-        if let Some(namespace) = rest.strip_prefix('/') {
-            chain.push(group.children.iter().find(|n| n.name == namespace)?);
-        }
-        Some(chain)
+        level(&self.root, path)
     }
 
     /// The items of `node`: the nodes below it and the keys in it, largest by `measure` first
@@ -286,6 +269,28 @@ impl SpaceModel {
     }
 }
 
+/// The nodes from `root` to the level `path` names (`pods`, `pods/default`, or "" for the
+/// root); `None` when no level has that name. Group names may hold `/` (`(outside /registry)`,
+/// `a.b/c (unknown resource)`), namespaces never do, so the longest group name that fits is
+/// taken and the rest is one namespace.
+pub fn level<'n>(root: &'n Node, path: &str) -> Option<Vec<&'n Node>> {
+    let mut chain = vec![root];
+    if path.is_empty() {
+        return Some(chain);
+    }
+    let group = root
+        .children
+        .iter()
+        .filter(|g| path == g.name || path.strip_prefix(g.name.as_str()).is_some_and(|rest| rest.starts_with('/')))
+        .max_by_key(|g| g.name.len())?;
+    chain.push(group);
+    let rest = &path[group.name.len()..];
+    if let Some(namespace) = rest.strip_prefix('/') {
+        chain.push(group.children.iter().find(|n| n.name == namespace)?);
+    }
+    Some(chain)
+}
+
 fn item_key<'m>(item: &Item<'m>) -> &'m [u8] {
     match item {
         Item::Node(_) => b"",
@@ -310,6 +315,30 @@ mod tests {
         assert_eq!(class(u64::MAX, 1), 9);
         assert_eq!(class(4, 0), 2, "deleted keys: revisions over at least one key");
         assert_eq!(class(0, 0), 0);
+    }
+
+    #[test]
+    fn levels_are_found_by_the_longest_group_name_that_fits() {
+        let node = |name: &str, children: Vec<Node>| Node { name: name.into(), children, ..Default::default() };
+        let root = node(
+            "",
+            vec![
+                node("pods", vec![node("default", vec![]), node("kube-system", vec![])]),
+                node("(outside /registry)", vec![]),
+                node("a.b/c (unknown resource)", vec![node("ns", vec![])]),
+                node("a.b", vec![]),
+            ],
+        );
+        let names = |path: &str| level(&root, path).map(|chain| chain.iter().map(|n| n.name.clone()).collect::<Vec<_>>());
+        assert_eq!(names(""), Some(vec!["".to_string()]));
+        assert_eq!(names("pods"), Some(vec!["".into(), "pods".into()]));
+        assert_eq!(names("pods/kube-system"), Some(vec!["".into(), "pods".into(), "kube-system".into()]));
+        assert_eq!(names("(outside /registry)"), Some(vec!["".into(), "(outside /registry)".into()]));
+        assert_eq!(names("a.b/c (unknown resource)/ns"), Some(vec!["".into(), "a.b/c (unknown resource)".into(), "ns".into()]));
+        assert_eq!(names("a.b"), Some(vec!["".into(), "a.b".into()]));
+        for missing in ["pod", "pods/", "pods/nowhere", "pods/default/x", "(outside", "/pods", "a.b/c"] {
+            assert_eq!(names(missing), None, "{missing:?}");
+        }
     }
 
     #[test]
