@@ -6,6 +6,8 @@
 
 mod common;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use common::browser::{assert_clean, browse, browser_or_skip, screenshot_path};
 use common::repo;
 use common::serve::{serve, serve_data, Served};
@@ -87,8 +89,14 @@ fn overview_says_what_etcd_recorded() {
 fn a_crawler_reaches_every_view_and_no_data_runs_as_script() {
     let Some(browser) = browser_or_skip() else { return };
     let served = serve(&[&ui_data().join("snapshot.db"), &serve_data().join("snapshot.db")], &[]);
-    let seen = browse(&browser, &served, json!([{"crawl": "/ui/", "limit": 400}]));
+    // The Secret's value (ui-3.5.1's marker, and as stored: base64 in the object's JSON) is on no page.
+    let marker = ground("ui-3.5.1")["markers"]["secret"].as_str().unwrap().to_string();
+    let needles = json!([marker, B64.encode(&marker)]);
+    let seen = browse(&browser, &served, json!([{"crawl": "/ui/", "limit": 400, "needles": needles}]));
     assert_clean(&seen);
+    for page in seen["steps"][0]["crawled"].as_array().unwrap() {
+        assert_eq!(page["found"], json!([]), "a Secret's value is shown on {}", page["url"]);
+    }
     let crawled = seen["steps"][0]["crawled"].as_array().unwrap();
     assert!(crawled.len() > 5, "the crawl found {} pages", crawled.len());
     for page in crawled {
@@ -97,7 +105,18 @@ fn a_crawler_reaches_every_view_and_no_data_runs_as_script() {
     let paths: Vec<&str> = crawled.iter().map(|p| p["url"].as_str().unwrap().trim_start_matches(&served.base)).collect();
     let names: Vec<&str> = served.contexts.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["snapshot", "snapshot-2"]);
-    for view in ["/ui/", "/ui/snapshot/", "/ui/snapshot-2/"] {
+    for view in [
+        "/ui/",
+        "/ui/snapshot/",
+        "/ui/snapshot-2/",
+        "/ui/snapshot/space",
+        "/ui/snapshot/keys",
+        "/ui/snapshot/key?",
+        "/ui/snapshot/history?",
+        "/ui/snapshot/search",
+        "/ui/diff/snapshot/snapshot-2",
+        "/ui/diff/snapshot-2/snapshot",
+    ] {
         assert!(paths.iter().any(|p| p.starts_with(view)), "the crawl did not reach {view}: {paths:?}");
     }
 }
@@ -266,4 +285,23 @@ fn links_back_reload_keyboard_and_theme_work() {
         ]}),
     );
     assert_eq!(dark["steps"][0]["eval"]["bg"], "rgb(13, 17, 23)");
+}
+
+/// The crawl's Secret check can fail: with `--show-secrets` the same crawl finds the value on
+/// the Secret's key page.
+#[test]
+fn with_show_secrets_the_crawl_finds_the_secret() {
+    let Some(browser) = browser_or_skip() else { return };
+    let served = serve(&[&ui_data().join("snapshot.db")], &["--show-secrets"]);
+    let marker = ground("ui-3.5.1")["markers"]["secret"].as_str().unwrap().to_string();
+    let seen = browse(&browser, &served, json!([{"crawl": "/ui/", "limit": 400, "needles": [marker, B64.encode(&marker)]}]));
+    assert_clean(&seen);
+    let showing: Vec<&str> = seen["steps"][0]["crawled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| !p["found"].as_array().unwrap().is_empty())
+        .map(|p| p["url"].as_str().unwrap())
+        .collect();
+    assert!(showing.iter().any(|u| u.contains("/key?key=/registry/secrets/default/db-password")), "{showing:?}");
 }

@@ -305,3 +305,41 @@ fn long_histories_are_paged_and_no_evidence_is_said() {
     }
     assert!(steps[0]["eval"]["events"][0][2].as_str().unwrap().contains("create"), "version 1 is the create");
 }
+
+/// Each timeline entry links to the key as it was at that revision, and that page shows what
+/// etcd stored then (etcdctl's recorded watch), not the value at the served revision: the
+/// `rev` the link carries is read. (Found in review: the key page ignored it.)
+#[test]
+fn timeline_links_show_the_key_at_each_revision() {
+    let Some(browser) = browser_or_skip() else { return };
+    let served = serve(&[&repo().join("testdata/ui-3.5.1/snapshot.db")], &[]);
+    let key = b"/registry/configmaps/shop/settings";
+    let want = watched(&ground("ui-3.5.1")["watch_all"], key);
+    let puts: Vec<&(i64, String, Vec<u8>)> = want.iter().filter(|(_, kind, _)| kind == "PUT").collect();
+    assert!(puts.len() >= 5, "{want:?}");
+    let mut steps = Vec::new();
+    for (rev, _, _) in &puts {
+        steps.push(json!({"goto": "/ui/snapshot/history?key=/registry/configmaps/shop/settings"}));
+        steps.push(json!({
+            "click": format!("li#rev-{rev} p.meta a"),
+            "eval": {
+                "mod": "document.querySelector('[data-fact=mod]').textContent",
+                "at": "document.querySelector('[data-fact=at]') && document.querySelector('[data-fact=at]').textContent",
+                "json": "fetch(location.href.replace(/&as=[a-z]+/, '') + '&as=json').then(r => r.text()).then(t => new DOMParser().parseFromString(t, 'text/html').querySelector('pre.code code').textContent)",
+            },
+        }));
+    }
+    let seen = browse(&browser, &served, Value::Array(steps));
+    assert_clean(&seen);
+    let final_rev = ground("ui-3.5.1")["revisions"]["final"].as_i64().unwrap();
+    for (i, (rev, _, stored)) in puts.iter().enumerate() {
+        let step = &seen["steps"][2 * i + 1];
+        assert_eq!(step["eval"]["mod"], rev.to_string(), "{step}");
+        if *rev != final_rev {
+            assert!(step["eval"]["at"].as_str().unwrap_or("").starts_with(&format!("As it was at revision {rev}")), "{step}");
+        }
+        let shown: Value = serde_json::from_str(step["eval"]["json"].as_str().unwrap()).unwrap();
+        let stored: Value = serde_json::from_slice(stored).unwrap();
+        assert_eq!(shown["data"], stored["data"], "revision {rev}: the page shows what etcd stored then");
+    }
+}

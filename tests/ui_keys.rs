@@ -284,7 +284,11 @@ fn key_page_yaml_is_get_o_yaml() {
     assert_eq!(step["eval"]["events"].as_array().unwrap().last().unwrap(), "delete", "{step}");
     assert_eq!(step["eval"]["history"], true);
     assert_clean(&seen);
-    let seen = browse(&browser, &served, json!([{"goto": "/ui/snapshot/key?key=/registry/pods/default/never-was", "eval": {"alert": "document.querySelector('main p.error').textContent"}}]));
+    let seen = browse(
+        &browser,
+        &served,
+        json!([{"goto": "/ui/snapshot/key?key=/registry/pods/default/never-was", "eval": {"alert": "document.querySelector('main p.error').textContent"}}]),
+    );
     let step = &seen["steps"][0];
     assert_eq!(step["status"], 404);
     assert!(step["eval"]["alert"].as_str().unwrap().contains("keeps no revision of it"), "{step}");

@@ -11,8 +11,9 @@ browser is downloaded. The plan is JSON: {"base": URL, "viewport": [w, h], "colo
   {"fill": [CSS, TEXT]}             type into a field
   {"back": true} / {"reload": true} browser history and reload
   {"wait": CSS}                     wait for an element (e.g. a lazily loaded list)
-  {"crawl": PATH, "limit": N}       from PATH, follow every same-origin link under /ui/ (breadth
-                                    first, at most N pages); reports each page's URL and status
+  {"crawl": PATH, "limit": N,       from PATH, follow every same-origin link under /ui/ (breadth
+   "needles": [TEXT]}               first, at most N pages); reports each page's URL, status and
+                                    which needles its HTML holds
   "eval": {NAME: JS}                after the action, evaluate each expression in the page
   "screenshot": PATH                after the action, save a PNG of the viewport ("full": true for all)
 The report: per step the URL, the HTTP status of its navigation (if any), the title and the
@@ -49,7 +50,9 @@ def main():
         page = context.new_page()
         page.on("console", lambda m: m.type in ("error", "warning") and seen["console"].append({"type": m.type, "text": m.text, "url": page.url}))
         page.on("pageerror", lambda e: seen["page_errors"].append({"error": str(e), "url": page.url}))
-        page.on("requestfailed", lambda r: seen["failed_requests"].append({"url": r.url, "failure": r.failure}))
+        # A load the browser itself abandoned (the page navigated on before the favicon arrived)
+        # is not a failure of the server's; every other failed request is reported.
+        page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED" and seen["failed_requests"].append({"url": r.url, "failure": r.failure}))
 
         def on_dialog(d):
             seen["dialogs"].append({"type": d.type, "message": d.message, "url": page.url})
@@ -86,7 +89,7 @@ def run_step(page, base, step):
         response = page.reload(wait_until="load")
         status = response.status if response else None
     elif "crawl" in step:
-        return crawl(page, base, step["crawl"], step.get("limit", 200))
+        return crawl(page, base, step["crawl"], step.get("limit", 200), step.get("needles", []))
     if "wait" in step:
         page.wait_for_selector(step["wait"], timeout=step.get("timeout", 30000))
     page.wait_for_load_state("networkidle")
@@ -96,8 +99,9 @@ def run_step(page, base, step):
     return {"url": page.url, "status": status, "title": page.title(), "eval": values}
 
 
-def crawl(page, base, start, limit):
-    """Visits pages reachable by <a href> from `start`, as a crawler would."""
+def crawl(page, base, start, limit, needles):
+    """Visits pages reachable by <a href> from `start`, as a crawler would; reports which of
+    `needles` each page's HTML holds."""
     queue, seen, pages = [base + start], set(), []
     while queue and len(pages) < limit:
         url = queue.pop(0).split("#")[0]
@@ -105,13 +109,16 @@ def crawl(page, base, start, limit):
             continue
         seen.add(url)
         response = page.goto(url, wait_until="load")
-        pages.append({"url": url, "status": response.status if response else None, "title": page.title()})
+        html = page.content()
+        found = [n for n in needles if n in html]
+        pages.append({"url": url, "status": response.status if response else None, "title": page.title(), "found": found})
         # An SVG <a> (treemap tiles, timeline marks) has an SVGAnimatedString href: resolve its text.
         links = page.eval_on_selector_all("a[href]", "els => els.map(e => new URL(e.getAttribute('href'), document.baseURI).href)")
         for link in links:
             if link.startswith(base + "/ui/") and link.split("#")[0] not in seen:
                 queue.append(link)
-    return {"url": page.url, "status": None, "title": page.title(), "eval": {}, "crawled": pages, "left": len(queue)}
+    left = {u.split("#")[0] for u in queue} - seen
+    return {"url": page.url, "status": None, "title": page.title(), "eval": {}, "crawled": pages, "left": len(left)}
 
 
 class nullcontext:
