@@ -30,23 +30,6 @@ fn keyspace(get: &Value) -> BTreeMap<String, Value> {
     get["kvs"].as_array().map(|kvs| kvs.iter().map(|kv| (kv["key"].as_str().unwrap().to_string(), kv.clone())).collect()).unwrap_or_default()
 }
 
-/// The class of every key, from the two keyspaces etcdctl printed.
-fn expected_classes(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> BTreeMap<String, &'static str> {
-    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    keys.into_iter()
-        .map(|k| {
-            let class = match (old.get(k), new.get(k)) {
-                (None, Some(_)) => "lost",
-                (Some(_), None) => "reappear",
-                (Some(a), Some(b)) if a.get("value") != b.get("value") => "revert",
-                (Some(a), Some(b)) if a != b => "rewritten",
-                _ => "unchanged",
-            };
-            (k.clone(), class)
-        })
-        .collect()
-}
-
 fn etcdscope(args: &[&OsStr]) -> (Option<i32>, Vec<u8>, String) {
     let out = run(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -92,7 +75,7 @@ fn check_pair(dir: &Path) {
     let (old_db, new_db) = (dir.join("old.db"), dir.join("new.db"));
     let old = keyspace(&load(&dir.join("expected/restored-old.json")));
     let new = keyspace(&load(&dir.join("expected/restored-new.json")));
-    let want = expected_classes(&old, &new);
+    let want = common::restore_classes(&old, &new);
     assert!(want.values().collect::<BTreeSet<_>>().len() == 5, "{label}: the scenario must exercise every class");
 
     // diff OLD NEW: every key in its class, each side with etcd's create and mod revisions,
@@ -386,7 +369,7 @@ fn replay_reads_the_keys_of_a_class_from_diff_json() {
     let dir = repo().join("testdata/diff-3.5.1");
     let old = keyspace(&load(&dir.join("expected/restored-old.json")));
     let new = keyspace(&load(&dir.join("expected/restored-new.json")));
-    let want = expected_classes(&old, &new);
+    let want = common::restore_classes(&old, &new);
     let (code, out, err) = etcdscope(&[os("diff"), dir.join("old.db").as_os_str(), dir.join("new.db").as_os_str(), os("-o"), os("json")]);
     assert_eq!(code, Some(0), "{err}");
     let doc: Value = serde_json::from_slice(&out).unwrap();

@@ -6,17 +6,15 @@
 
 mod common;
 
+use common::ground;
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use common::browser::{assert_clean, browse, browser_or_skip, screenshot_path};
 use common::repo;
 use common::serve::{serve, serve_data, Served};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::{Read, Write};
-
-fn ground(dir: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(repo().join("testdata").join(dir).join("ground.json")).unwrap()).unwrap()
-}
 
 fn ui_data() -> std::path::PathBuf {
     repo().join("testdata/ui-3.5.1")

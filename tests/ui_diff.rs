@@ -24,20 +24,7 @@ fn expected(file: &str) -> BTreeMap<Vec<u8>, Value> {
 /// The class of every key when the keyspace etcdctl printed from the restored old member
 /// replaces the one of the restored new member.
 fn classes() -> BTreeMap<Vec<u8>, &'static str> {
-    let (old, new) = (expected("restored-old.json"), expected("restored-new.json"));
-    let keys: BTreeSet<&Vec<u8>> = old.keys().chain(new.keys()).collect();
-    keys.into_iter()
-        .map(|k| {
-            let class = match (old.get(k), new.get(k)) {
-                (None, Some(_)) => "lost",
-                (Some(_), None) => "reappear",
-                (Some(a), Some(b)) if a.get("value") != b.get("value") => "revert",
-                (Some(a), Some(b)) if a != b => "rewritten",
-                _ => "unchanged",
-            };
-            (k.clone(), class)
-        })
-        .collect()
+    common::restore_classes(&expected("restored-old.json"), &expected("restored-new.json"))
 }
 
 /// The resource a key stores, as kube-apiserver lays out /registry (Nodes under `minions`,

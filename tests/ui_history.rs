@@ -5,16 +5,14 @@
 
 mod common;
 
+use common::ground;
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use common::browser::{assert_clean, browse, browser_or_skip, screenshot_path};
 use common::repo;
 use common::serve::{serve, serve_data};
 use serde_json::{json, Value};
-
-fn ground(dir: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(repo().join("testdata").join(dir).join("ground.json")).unwrap()).unwrap()
-}
 
 /// The events etcdctl's `watch -w json` printed for `key`: (mod revision, PUT|DELETE, value).
 fn watched(recorded: &Value, key: &[u8]) -> Vec<(i64, String, Vec<u8>)> {

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::ground;
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use common::browser::{assert_clean, browse, browser_or_skip, screenshot_path};
@@ -21,10 +23,6 @@ use std::time::{Duration, Instant};
 
 fn ui_data() -> std::path::PathBuf {
     repo().join("testdata/ui-3.5.1")
-}
-
-fn ground(dir: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(repo().join("testdata").join(dir).join("ground.json")).unwrap()).unwrap()
 }
 
 /// Every (key, value) etcdctl returned in `stdout` (`-w json`).

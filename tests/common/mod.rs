@@ -352,3 +352,30 @@ pub fn put_with_real_etcd(dir: &Path, manifest: &[Value], keep_member: bool) -> 
     assert!(status.success(), "scripts/put_values.py failed");
     out
 }
+
+/// `testdata/DIR/ground.json`: what etcdctl answered when the fixture was made.
+pub fn ground(dir: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo().join("testdata").join(dir).join("ground.json")).unwrap()).unwrap()
+}
+
+/// The class `diff` must give every key when the keyspace `new` (as etcdctl printed it from a
+/// restored member: key → its `kvs` entry) is replaced by `old`: lost, reappear, revert (the
+/// value differs), rewritten (same value, other revisions) or unchanged.
+pub fn restore_classes<K: Ord + Clone>(
+    old: &std::collections::BTreeMap<K, Value>,
+    new: &std::collections::BTreeMap<K, Value>,
+) -> std::collections::BTreeMap<K, &'static str> {
+    let keys: std::collections::BTreeSet<&K> = old.keys().chain(new.keys()).collect();
+    keys.into_iter()
+        .map(|k| {
+            let class = match (old.get(k), new.get(k)) {
+                (None, Some(_)) => "lost",
+                (Some(_), None) => "reappear",
+                (Some(a), Some(b)) if a.get("value") != b.get("value") => "revert",
+                (Some(a), Some(b)) if a != b => "rewritten",
+                _ => "unchanged",
+            };
+            (k.clone(), class)
+        })
+        .collect()
+}
