@@ -114,7 +114,7 @@ pub fn run(a: &ServeArgs, out: &mut dyn Write) -> CliResult {
             out.write_all(config.as_bytes())?;
         }
     }
-    let ui = (!a.no_ui).then(|| UiState::new(contexts.len(), decoder.options.show_secrets));
+    let ui = (!a.no_ui).then(|| UiState::new(contexts.len()));
     if let Some(ui) = &ui {
         let address = ui_address(&bound.url, ui, token.is_some());
         writeln!(out, "web UI: {address}")?;

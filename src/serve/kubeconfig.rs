@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// Names a context must not take: they are the API's own first path segments.
-const RESERVED: &[&str] = &["api", "apis", "version", "healthz", "readyz", "livez", "openapi", "metrics", "ui", "static"];
+const RESERVED: &[&str] = &["api", "apis", "version", "healthz", "readyz", "livez", "openapi", "metrics", "ui", "static", "diff", "login"];
 
 /// A context name for each input path, unique and URL-safe: `snapshot.db` → `snapshot`, a
 /// member dir `…/node1/member` → `node1`, repeated names get `-2`, `-3`.
@@ -137,6 +137,9 @@ mod tests {
     fn names_from_files_unique_and_clear_of_api_paths() {
         let paths = [Path::new("/b/prod.db"), Path::new("/c/prod.db"), Path::new("/d/node1/member"), Path::new("/e/x/member/snap/db"), Path::new("api")];
         assert_eq!(context_names(&paths), ["prod", "prod-2", "node1", "x", "api-2"]);
+        // The web UI's own first segments too: an input named diff.db must not hide /ui/diff/.
+        let ui = [Path::new("ui.db"), Path::new("static.db"), Path::new("diff.db"), Path::new("login.db")];
+        assert_eq!(context_names(&ui), ["ui-2", "static-2", "diff-2", "login-2"]);
     }
 
     #[test]

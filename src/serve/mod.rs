@@ -200,7 +200,7 @@ impl Bound {
     /// Serves `contexts` (and the web UI at `/ui/` with `ui`) until `shutdown` is cancelled,
     /// then stops accepting, ends bodies in flight, and returns.
     pub fn run(self, contexts: Vec<Context>, token: Option<String>, ui: bool, shutdown: Cancel) -> Result<()> {
-        let ui = ui.then(|| ui::UiState::new(contexts.len(), contexts.first().is_some_and(|c| c.decoder.options.show_secrets)));
+        let ui = ui.then(|| ui::UiState::new(contexts.len()));
         self.run_with(contexts, token, ui, shutdown)
     }
 

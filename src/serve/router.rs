@@ -32,16 +32,18 @@ pub async fn handle(server: &'static Server, method: Method, uri: Uri, headers: 
         return status_response(&Status::forbidden_host());
     }
     if super::ui::owns(server, uri.path()) {
+        // A UI page holds a request permit while it is made, as an API request does, so reloads
+        // cannot pile up work without bound.
+        let Some(_permit) = server.requests.try_acquire().ok() else {
+            return status_response(&Status::too_many_requests());
+        };
         return super::ui::handle(server, method, &uri, &headers, &body).await;
     }
     if uri.path() == "/" && server.ui.is_some() && super::ui::wants_html(&headers) {
         return super::ui::redirect("/ui/");
     }
-    if let Some(expected) = &server.token {
-        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
-            return status_response(&Status::unauthorized());
-        }
+    if server.token.is_some() && !has_bearer(server, &headers) {
+        return status_response(&Status::unauthorized());
     }
     let Some(_permit) = server.requests.try_acquire().ok() else {
         return status_response(&Status::too_many_requests());

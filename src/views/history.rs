@@ -472,6 +472,13 @@ pub fn revisions_searched(summary: &HistorySummary) -> (i64, i64) {
 /// Says why [`history_each`] found nothing for `query` (call it when the summary counts no
 /// event).
 pub fn nothing_found(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decoder) -> Result<NothingFound> {
+    nothing_found_suggesting(snap, query, decoder, true)
+}
+
+/// [`nothing_found`], with `suggest` false leaving out the close names (which compare the asked
+/// name with every live key: fine once on the command line, too dear for a server to do for any
+/// request).
+pub fn nothing_found_suggesting(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decoder, suggest: bool) -> Result<NothingFound> {
     let store = snap.store();
     let prefix = normalize_prefix(&query.etcd_prefix);
     let catalog = snap.catalog(decoder, &prefix)?;
@@ -491,6 +498,9 @@ pub fn nothing_found(snap: &Snapshot<'_>, query: &HistoryQuery, decoder: &Decode
     }
     if first > 0 {
         return Ok(NothingFound::OutsideRange { first, last });
+    }
+    if !suggest {
+        return Ok(NothingFound::NoTrace { near: Vec::new() });
     }
     // The live keys a suggestion is drawn from: every key for a key, the type's for objects.
     let live = |range: &KeyRange| store.range_until(range, current, &query.cancel);

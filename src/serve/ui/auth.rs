@@ -10,14 +10,20 @@ use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 
-const COOKIE: &str = "etcdscope-session";
+/// The session cookie's name, with the server's port in it: browsers keep cookies per host, not
+/// per port, so two servers on one machine would otherwise overwrite each other's.
+fn cookie_name(server: &Server) -> String {
+    let port = server.address.rsplit_once(':').map_or("", |(_, p)| p);
+    format!("etcdscope-session-{port}")
+}
 
 /// Whether the request carries this process's session cookie.
-pub fn has_session(ui: &UiState, headers: &HeaderMap) -> bool {
+pub fn has_session(server: &Server, ui: &UiState, headers: &HeaderMap) -> bool {
+    let cookie = cookie_name(server);
     headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).any(|pair| {
         pair.trim()
             .split_once('=')
-            .is_some_and(|(name, value)| name == COOKIE && super::super::router::constant_time_eq(value.as_bytes(), ui.session.as_bytes()))
+            .is_some_and(|(name, value)| name == cookie && super::super::router::constant_time_eq(value.as_bytes(), ui.session.as_bytes()))
     })
 }
 
@@ -34,7 +40,7 @@ pub fn login(server: &Server, ui: &UiState, method: &Method, query: &Query, body
     if let Some(code) = query.bytes("code") {
         let taken = ui.one_time.lock().ok().and_then(|mut c| c.take_if(|c| super::super::router::constant_time_eq(c.as_bytes(), code)));
         return match taken {
-            Some(_) => with_session(ui, &next),
+            Some(_) => with_session(server, ui, &next),
             None => form(StatusCode::UNAUTHORIZED, &next, Some("That login link was used already or is not this server's: enter the token.")),
         };
     }
@@ -43,7 +49,7 @@ pub fn login(server: &Server, ui: &UiState, method: &Method, query: &Query, body
         let given = posted.bytes("token").unwrap_or(b"");
         let next = safe_next(posted.text("next"));
         return if super::super::router::constant_time_eq(given, token.as_bytes()) {
-            with_session(ui, &next)
+            with_session(server, ui, &next)
         } else {
             form(StatusCode::UNAUTHORIZED, &next, Some("That is not the token this server was started with."))
         };
@@ -59,9 +65,9 @@ fn safe_next(next: Option<String>) -> String {
     }
 }
 
-fn with_session(ui: &UiState, next: &str) -> Response {
+fn with_session(server: &Server, ui: &UiState, next: &str) -> Response {
     let mut r = redirect(next);
-    let cookie = format!("{COOKIE}={}; Path=/ui; HttpOnly; SameSite=Strict; Secure", ui.session);
+    let cookie = format!("{}={}; Path=/ui; HttpOnly; SameSite=Strict; Secure", cookie_name(server), ui.session);
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }

@@ -17,7 +17,6 @@ use super::history::changes_table;
 use super::page::{self, bytes, count, key_text, Nav, Tab};
 use super::query::href;
 use super::{blocking, ok_page, Query, UiError, UiResult};
-use crate::cancel::Cancel;
 use crate::etcd::KeyRange;
 use crate::k8s::fields::Change;
 use crate::serve::context::Context;
@@ -201,8 +200,9 @@ impl View<'_> {
         let entries = &self.result.entries;
         let entry = entries.binary_search_by(|e| e.key.as_slice().cmp(key)).ok().map(|i| &entries[i]);
         let Some(e) = entry else {
-            let store = self.now.snapshot.store();
-            let in_now = !store.range_until(&KeyRange::single(key), self.now.revision, &Cancel::default()).map_err(UiError::from)?.is_empty();
+            // From the index of live keys (built once, shared with the API's lists), not a scan
+            // of the file on the request's thread.
+            let in_now = !self.now.index().map_err(UiError::internal)?.slice(&KeyRange::single(key), None).is_empty();
             return Ok(html! {
                 h1 { span.key { (key_text(key)) } }
                 (self.heading())

@@ -15,7 +15,7 @@ use super::{blocking, context_at, ok_page, UiError, UiRequest, UiResult};
 use crate::cancel::Cancel;
 use crate::k8s::fields::Change;
 use crate::serve::context::Context;
-use crate::views::history::{history_each, nothing_found, EventKind, HistoryQuery, HistorySummary, NothingFound, PreviousPut, Target};
+use crate::views::history::{history_each, nothing_found_suggesting, EventKind, HistoryQuery, HistorySummary, NothingFound, PreviousPut, Target};
 use crate::views::timeline::{describe, revision_times_each, Evidence};
 use axum::http::StatusCode;
 use maud::{html, Markup};
@@ -145,7 +145,7 @@ fn read(context: &'static Context, key: Vec<u8>, page: usize, cancel: Cancel) ->
         steps.push(Step { revision: main, kind: e.kind, incarnation: e.incarnation, before_compaction: e.before_compaction, detail });
         Ok(())
     })?;
-    let nothing = if steps.is_empty() { Some(nothing_found(&context.snapshot, &query, &context.decoder)?) } else { None };
+    let nothing = if steps.is_empty() { Some(nothing_found_suggesting(&context.snapshot, &query, &context.decoder, false)?) } else { None };
     Ok(Timeline { steps, incarnations, summary, nothing })
 }
 
@@ -169,7 +169,9 @@ pub async fn page(req: UiRequest) -> UiResult {
     let title = format!("Timeline of {}", key_text(&key));
     if let Some(nothing) = &timeline.nothing {
         let body = nothing_page(context, &key, nothing, &timeline.summary);
-        return Ok(super::html(StatusCode::NOT_FOUND, page::layout(Some(server), &Nav::of(context, Tab::Keys), &title, body).into_string()));
+        // Revisions only after the served one are there, just not served: a page, not a 404.
+        let code = if matches!(nothing, NothingFound::OutsideRange { .. }) { StatusCode::OK } else { StatusCode::NOT_FOUND };
+        return Ok(super::html(code, page::layout(Some(server), &Nav::of(context, Tab::Keys), &title, body).into_string()));
     }
     let times = times.unwrap_or_else(|| Err("not read".into()));
     let view = View { server, context, key: &key, timeline: &timeline, times: &times, page: page_no, live_in: &live_in };
@@ -177,9 +179,9 @@ pub async fn page(req: UiRequest) -> UiResult {
 }
 
 /// Whether `key` is live in `context` at the revision it serves.
-fn is_live(context: &Context, key: &[u8]) -> Result<bool, UiError> {
-    let found = context.snapshot.store().range_until(&crate::etcd::KeyRange::single(key), context.revision, &Cancel::default())?;
-    Ok(!found.is_empty())
+fn is_live(context: &'static Context, key: &[u8]) -> Result<bool, UiError> {
+    let index = context.index().map_err(UiError::internal)?;
+    Ok(!index.slice(&crate::etcd::KeyRange::single(key), None).is_empty())
 }
 
 fn ask_for_key(context: &Context) -> Markup {

@@ -115,7 +115,7 @@ pub async fn handle(server: &'static Server, method: Method, uri: &Uri, headers:
     if let Some(file) = rest.strip_prefix("static/") {
         return assets::serve(file, headers);
     }
-    if server.token.is_some() && !auth::has_session(ui, headers) && !super::router::has_bearer(server, headers) {
+    if server.token.is_some() && !auth::has_session(server, ui, headers) && !super::router::has_bearer(server, headers) {
         return auth::login_redirect(uri);
     }
     if method != Method::GET && method != Method::HEAD {

@@ -57,18 +57,18 @@ pub fn home(server: &'static Server) -> Result<maud::Markup, UiError> {
 /// `/ui/CTX/`: status and check of one input.
 pub async fn page(req: UiRequest) -> UiResult {
     let (server, index) = (req.server, req.index);
-    let (status, check) = blocking(move || {
+    let (status, check, leases) = blocking(move || {
         let (context, state) = context_at(server, index);
+        let leases = context.snapshot.leases().map_err(UiError::from)?;
         Ok(std::thread::scope(|scope| {
             let check = scope.spawn(|| state.check.get(|| crate::views::check::check(context.snapshot.source(), false, &server.shutdown)));
             let status = state.status.get(|| crate::views::status::status(&context.snapshot));
-            (status, check.join().unwrap_or_else(|_| Err("the check failed".into())))
+            (status, check.join().unwrap_or_else(|_| Err("the check failed".into())), leases)
         }))
     })
     .await?;
     let status = status.map_err(UiError::internal)?;
     let (context, _) = context_at(server, index);
-    let leases = context.snapshot.leases().map_err(UiError::from)?;
     let body = html! {
         h1 { "Overview of " span.mono { (context.name) } }
         p.muted.key { (context.snapshot.file().display().to_string()) }

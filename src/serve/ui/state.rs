@@ -49,19 +49,16 @@ pub struct UiState {
     /// A code that logs a browser in once (`serve --open`); taken on use.
     pub one_time: Mutex<Option<String>>,
     pub contexts: Vec<ContextUi>,
-    /// Whether Secrets' values may be shown (`--show-secrets`).
-    pub show_secrets: bool,
     /// Per (current, restored) pair of context indexes: their diff, computed once.
     pub diffs: Mutex<HashMap<(usize, usize), DiffCell>>,
 }
 
 impl UiState {
-    pub fn new(contexts: usize, show_secrets: bool) -> UiState {
+    pub fn new(contexts: usize) -> UiState {
         UiState {
             session: random_hex(32),
             one_time: Mutex::new(Some(random_hex(16))),
             contexts: (0..contexts).map(|_| ContextUi::default()).collect(),
-            show_secrets,
             diffs: Mutex::new(HashMap::new()),
         }
     }

@@ -54,7 +54,7 @@
       select(selected + 1);
     } else if (e.key === "k") {
       select(selected - 1);
-    } else if (e.key === "Enter" && selected >= 0) {
+    } else if (e.key === "Enter" && selected >= 0 && !(t && t.closest && t.closest("a, button, summary"))) {
       const link = rows()[selected] && rows()[selected].querySelector("a[href]");
       if (link) { e.preventDefault(); link.click(); }
     }
