@@ -321,4 +321,13 @@ fn a_crawl_at_an_older_revision_finds_no_dead_link() {
     let settings =
         seen["steps"][0]["crawled"].as_array().unwrap().iter().any(|p| p["url"].as_str().unwrap().contains("history?key=/registry/configmaps/shop/settings"));
     assert!(settings, "the crawl reached the timeline of a key written only after the served revision");
+    // The space view counts the whole file, as analyze does, and says so when an older revision is served.
+    let seen = browse(
+        &browser,
+        &served,
+        json!([{"goto": "/ui/snapshot/space", "eval": {"note": "document.querySelector('[data-fact=whole-file]') && document.querySelector('[data-fact=whole-file]').textContent"}}]),
+    );
+    let final_rev = ground("ui-3.5.1")["revisions"]["final"].as_i64().unwrap();
+    let note = seen["steps"][0]["eval"]["note"].as_str().unwrap_or_default().to_string();
+    assert!(note.contains(&format!("up to {final_rev}, not only those up to the revision served ({})", first - 1)), "{note:?}");
 }

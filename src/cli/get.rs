@@ -280,7 +280,7 @@ fn stream(source: &Snapshot<'_>, query: &GetQuery, decoder: &Decoder, a: &GetArg
 /// named as kubectl names it for a type (`pods`, `replicasets.apps`).
 fn say_refused(refused: &[Refused], a: &GetArgs) -> bool {
     for r in refused {
-        let what = if r.resource.group.is_empty() { r.resource.resource.clone() } else { format!("{}.{}", r.resource.resource, r.resource.group) };
+        let what = r.resource.group_resource();
         say!(
             "Error from server (BadRequest): Unable to find {:?} that match label selector {:?}, field selector {:?}: {}",
             what,

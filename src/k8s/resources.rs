@@ -40,6 +40,15 @@ pub struct PrinterColumn {
 }
 
 impl ResourceInfo {
+    /// `deployments.apps`, `pods`: the resource as kubectl qualifies it.
+    pub fn group_resource(&self) -> String {
+        if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        }
+    }
+
     pub fn singular(&self) -> String {
         self.kind.to_lowercase()
     }

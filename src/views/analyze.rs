@@ -183,13 +183,7 @@ pub fn key_totals<'a>(snap: &Snapshot<'a>, cancel: &Cancel) -> Result<Vec<KeyTot
 /// resource)`, `(non-object keys)`, `(outside /registry)`.
 pub fn resource_group(located: &Located<'_, '_>, prefix: &str) -> String {
     match located {
-        Located::Object { info, .. } => {
-            if info.group.is_empty() {
-                info.resource.clone()
-            } else {
-                format!("{}.{}", info.resource, info.group)
-            }
-        }
+        Located::Object { info, .. } => info.group_resource(),
         Located::Unknown { resource_path, .. } => format!("{resource_path} (unknown resource)"),
         Located::NotObject(_) => "(non-object keys)".into(),
         Located::Outside => format!("(outside {prefix})"),

@@ -213,7 +213,7 @@ pub fn get_each_reporting(
         let seen = each(range, &fields, &|_| Some(info.clone()))?;
         if seen == 0 {
             if let Some(n) = name {
-                let what = if info.group.is_empty() { info.resource.clone() } else { format!("{}.{}", info.resource, info.group) };
+                let what = info.group_resource();
                 summary.not_found.push(format!("{what} \"{n}\" not found"));
             }
         }

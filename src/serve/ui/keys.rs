@@ -429,10 +429,7 @@ fn lease_fact(lease: i64, shown: Option<&LeaseShown>) -> Markup {
 fn object_facts(located: Located<'_, '_>) -> Markup {
     match located {
         Located::Object { info, namespace, name } => facts(&[
-            (
-                "resource",
-                html! { span data-fact="resource" { (if info.group.is_empty() { info.resource.clone() } else { format!("{}.{}", info.resource, info.group) }) } },
-            ),
+            ("resource", html! { span data-fact="resource" { (info.group_resource()) } }),
             ("kind", html! { (info.kind) }),
             ("namespace", html! { span data-fact="namespace" { (namespace.unwrap_or("(cluster-scoped)")) } }),
             ("name", html! { span.key data-fact="name" { (name) } }),
@@ -566,9 +563,11 @@ fn show(context: &Context, kv: &KeyValueRef<'_>, decoded: &Decoded, shape: Shape
     }
 }
 
-/// A control character a page would not show (all but tab and line ends).
+/// A character a page would not show, or that would reorder or hide the text around it
+/// (controls but tab and line ends, bidi overrides, zero-width characters): the one rule of
+/// [`crate::views::text::hides_text`], less the line structure a text value keeps.
 fn hidden_control(c: char) -> bool {
-    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+    crate::views::text::hides_text(c) && !matches!(c, '\t' | '\n' | '\r')
 }
 
 /// `text` with its hidden control characters written as `\xNN` / `\u{NNNN}`.
@@ -645,6 +644,13 @@ fn retained(context: &Context, key: &[u8], cancel: &Cancel) -> Result<(Vec<Retai
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_values_spell_out_what_would_hide_or_reorder_text() {
+        // A bidi override and a zero-width space would rearrange or hide what a reader sees;
+        // tabs and line ends are the value's own layout.
+        assert_eq!(spell_controls("a\u{202e}b\u{200b}c\x1b\td\n"), "a\\u{202e}b\\u{200b}c\\x1b\td\n");
+    }
 
     #[test]
     fn children_split_at_the_next_slash_with_a_leading_slash_kept() {

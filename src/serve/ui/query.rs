@@ -1,8 +1,7 @@
 //! Query strings of UI addresses, both ways. etcd keys are bytes, not always UTF-8, so a key
 //! travels percent-encoded byte for byte and is read back as bytes; `/` stays readable.
 
-use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use std::fmt::Write;
+use percent_encoding::{percent_decode, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Bytes left as they are in a query value: letters, digits and `-._~/:`.
 const VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/').remove(b':');
@@ -56,26 +55,9 @@ pub fn href(path: &str, params: &[(&str, &[u8])]) -> String {
         sep = '&';
         out.push_str(name);
         out.push('=');
-        encode_into(&mut out, value);
+        out.extend(percent_encode(value, VALUE));
     }
     out
-}
-
-/// Appends `value` percent-encoded: UTF-8 text keeps its readable characters' encoding, other
-/// bytes become `%XX`.
-fn encode_into(out: &mut String, value: &[u8]) {
-    match std::str::from_utf8(value) {
-        Ok(text) => out.extend(utf8_percent_encode(text, VALUE)),
-        Err(_) => {
-            for &b in value {
-                if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
-                    out.push(char::from(b));
-                } else {
-                    let _ = write!(out, "%{b:02X}");
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

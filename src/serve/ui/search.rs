@@ -95,15 +95,19 @@ pub fn search(context: &'static Context, c: &Criteria, after: Option<&[u8]>, can
         if !resource_matches(located, info) || !namespace_matches(located, &c.namespace) {
             continue;
         }
-        let kv = entry.kv(file)?;
-        if !labels.is_empty() && !labels_match(context, &labels, kv.key, kv.value) {
-            continue;
+        // The stored value is read only where it is needed: for labels, and for the hits shown.
+        if !labels.is_empty() {
+            let kv = entry.kv(file)?;
+            if !labels_match(context, &labels, kv.key, kv.value) {
+                continue;
+            }
         }
         found.total += 1;
         if after.is_some_and(|a| entry.key <= a) {
             continue;
         }
         if found.hits.len() < RESULTS_PER_PAGE {
+            let kv = entry.kv(file)?;
             found.hits.push(Hit { key: entry.key.to_vec(), bytes: (kv.key.len() + kv.value.len()) as u64 });
         } else if found.next.is_none() {
             found.next = found.hits.last().map(|h| h.key.clone());
@@ -169,8 +173,7 @@ pub async fn page(req: UiRequest) -> UiResult {
 }
 
 fn form(context: &Context, c: &Criteria) -> Markup {
-    let mut resources: Vec<String> =
-        context.catalog.resources().map(|r| if r.group.is_empty() { r.resource.clone() } else { format!("{}.{}", r.resource, r.group) }).collect();
+    let mut resources: Vec<String> = context.catalog.resources().map(|r| r.group_resource()).collect();
     resources.sort();
     html! {
         form.search method="get" action=(format!("/ui/{}/search", context.name)) {
@@ -208,7 +211,7 @@ fn results(context: &Context, c: &Criteria, found: &Found, after_given: bool) ->
                         @let located = context.catalog.locate(&hit.key, &context.prefix);
                         tr {
                             td.key { a href=(page::key_href(context, &hit.key)) { (key_text(&hit.key)) } }
-                            td { (resource_name(located)) }
+                            td { (crate::views::analyze::resource_group(&located, &context.prefix)) }
                             td { (located.namespace().unwrap_or("")) }
                             td.key { (located.name().unwrap_or("")) }
                             td.num { (bytes(hit.bytes)) }
@@ -232,12 +235,4 @@ fn next_href(context: &Context, c: &Criteria, after: &[u8]) -> String {
     let mut params = c.params();
     params.push(("after", after));
     href(&format!("/ui/{}/search", context.name), &params)
-}
-
-fn resource_name(located: Located<'_, '_>) -> String {
-    match located.group_resource() {
-        Some(("", r)) => r.to_string(),
-        Some((g, r)) => format!("{r}.{g}"),
-        None => String::new(),
-    }
 }

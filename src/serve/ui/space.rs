@@ -78,6 +78,12 @@ fn render(c: &Context, model: &Arc<SpaceModel>, path: &str, measure: Measure) ->
             (bytes(node.sums.history_bytes)) " retained in " (count(node.sums.revisions)) " revisions ("
             (format!("{:.1}", node.sums.churn())) " a key) · " (count(node.sums.tombstones)) " tombstones"
         }
+        @if c.revision != c.snapshot.store().current_revision() {
+            p.note data-fact="whole-file" {
+                "These are the file's bytes, as " code { "analyze" } " counts them: every revision it keeps, up to "
+                (c.snapshot.store().current_revision()) ", not only those up to the revision served (" (c.revision) ")."
+            }
+        }
         div.space-layout {
             section.space-map aria-labelledby="map-heading" {
                 h2 #map-heading { "Treemap of " span.mono { (title) } }
