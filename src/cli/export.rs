@@ -17,6 +17,10 @@ pub enum ExportCommand {
     /// Write the keyspace to a SQLite database: kv, objects, labels, annotations, owner_refs,
     /// leases, members, buckets, source (and revisions with --history).
     Sqlite(SqliteArgs),
+    /// Write snapshots into one Parquet dataset that DuckDB, pyarrow, Spark and Trino read:
+    /// the same tables, Hive-partitioned as DIR/<table>/cluster_id=<hex>/snapshot_revision=<rev>/.
+    #[cfg(feature = "parquet")]
+    Parquet(super::export_parquet::ParquetArgs),
 }
 
 #[derive(Args)]
@@ -84,7 +88,11 @@ pub struct QueryArgs {
 }
 
 pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
-    let ExportCommand::Sqlite(a) = command;
+    let a = match command {
+        ExportCommand::Sqlite(a) => a,
+        #[cfg(feature = "parquet")]
+        ExportCommand::Parquet(a) => return super::export_parquet::run(a, out),
+    };
     let decoder = a.tables.decoding.decoder_for(&a.tables.etcd_prefix)?;
     let source = Source::open(&a.src)?;
     let snap = Snapshot::open(&source)?;
@@ -114,7 +122,7 @@ pub fn run_export(command: &ExportCommand, out: &mut impl Write) -> CliResult {
 /// `--history` can be most of the db: before the export starts, stderr says how many revisions
 /// it retains (from the oldest entry of the `key` bucket to the read revision, no scan) and the
 /// db's size, which bounds the bytes the `revisions` table will hold.
-fn announce_history(snap: &Snapshot<'_>, revision: i64) -> Result<(), CliError> {
+pub(super) fn announce_history(snap: &Snapshot<'_>, revision: i64) -> Result<(), CliError> {
     let store = snap.store();
     let rev = store.read_revision(revision)?;
     let first = store.first_revision.min(rev);
@@ -164,7 +172,7 @@ pub fn run(a: &QueryArgs, out: &mut impl Write) -> CliResult {
 }
 
 /// Prints what the tables do not show as stored (one warning each) on stderr: exit 1 if any.
-fn warn_of(notes: &[String]) -> i32 {
+pub(super) fn warn_of(notes: &[String]) -> i32 {
     for n in notes {
         say!("etcdscope: warning: {n}");
     }

@@ -17,6 +17,8 @@ mod decoding;
 mod diff;
 #[cfg(feature = "sqlite")]
 mod export;
+#[cfg(all(feature = "sqlite", feature = "parquet"))]
+mod export_parquet;
 mod format;
 mod formats;
 mod get;

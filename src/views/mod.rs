@@ -5,7 +5,7 @@ pub mod clock;
 pub mod cluster;
 pub mod compare;
 pub mod diff;
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "parquet"))]
 pub mod export;
 pub mod get;
 pub mod hash;
