@@ -84,6 +84,10 @@ pub trait Sink {
     fn bucket(&mut self, row: &BucketRow<'_>) -> Result<()>;
     /// A key at the read revision, and its object when the key is one.
     fn key(&mut self, kv: &KvRow<'_>, object: Option<&ObjectRow<'_>>) -> Result<()>;
+    /// After the last [`Sink::key`]: a writer may put away what it holds for the keys' tables.
+    fn keys_done(&mut self) -> Result<()> {
+        Ok(())
+    }
     fn revision_time(&mut self, row: &RevisionTimes) -> Result<()>;
     /// With [`ExportOptions::history`] only.
     fn revision(&mut self, row: &RevisionRow<'_>) -> Result<()>;
@@ -281,6 +285,7 @@ impl<'a> Pass<'_, 'a> {
             sink.bucket(&BucketRow { name: &b.name, description: describe_bucket(&b.name), stats: &b.stats })?;
         }
         let lease_keys = self.keys(sink, &mut summary, progress)?;
+        sink.keys_done()?;
         summary.revision_times = self.revision_times(sink)?;
         if self.options.history {
             summary.revisions = self.revisions(sink, &mut summary.largest_value, progress)?;

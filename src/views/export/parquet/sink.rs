@@ -169,6 +169,15 @@ impl Sink for ParquetSink {
         Ok(())
     }
 
+    /// The keys' tables are complete: their last row groups go to disk now rather than stay
+    /// in memory through the passes over the revisions.
+    fn keys_done(&mut self) -> Result<()> {
+        for t in [&mut self.kv, &mut self.objects, &mut self.labels, &mut self.annotations, &mut self.owner_refs] {
+            t.end_row_group()?;
+        }
+        Ok(())
+    }
+
     fn revision_time(&mut self, r: &RevisionTimes) -> Result<()> {
         let (e, l) = (&r.earliest, &r.latest);
         let latest = micros(&l.time);
