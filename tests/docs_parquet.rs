@@ -100,12 +100,16 @@ fn duckdb_python_or_skip() -> Option<PathBuf> {
 }
 
 /// How the guide runs a query: DuckDB from Python, session time zone UTC, the setup
-/// statements, then the query printed as DuckDB draws a result.
+/// statements, then the query printed as DuckDB draws a result (an EXPLAIN: its plan).
 const RUNNER: &str = r#"import duckdb, sys
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
 con.execute(sys.argv[1])
-con.sql(sys.argv[2]).show(max_width=250, max_rows=200)
+result = con.sql(sys.argv[2])
+if sys.argv[2].startswith("EXPLAIN"):
+    print(result.fetchall()[0][1])
+else:
+    result.show(max_width=250, max_rows=200)
 "#;
 
 /// Each column of view `t` as DuckDB types it, one `name TYPE` a line.
@@ -166,10 +170,15 @@ fn guide_queries(guide: &str) -> (String, Vec<(String, String, String)>) {
     (setup, queries)
 }
 
-/// The exports the guide runs to make its dataset.
-const EXPORTS: [&str; 2] = [
-    "etcdscope export parquet testdata/diff-3.5.1/old.db testdata/diff-3.5.1/new.db testdata/serve-3.5.1/snapshot.db testdata/ui-3.5.1/snapshot.db testdata/timeline-3.5.1/timeline.db --out fleet",
-    "etcdscope export parquet testdata/diff-3.5.1/new.db --out fleet --replace",
+/// The exports the guide runs to make its datasets (`fleet`, `ids`), and their exit codes.
+const EXPORTS: [(&str, i32); 4] = [
+    (
+        "etcdscope export parquet testdata/diff-3.5.1/old.db testdata/diff-3.5.1/new.db testdata/serve-3.5.1/snapshot.db testdata/ui-3.5.1/snapshot.db testdata/timeline-3.5.1/timeline.db --out fleet",
+        0,
+    ),
+    ("etcdscope export parquet testdata/diff-3.5.1/new.db --out fleet --replace", 0),
+    ("etcdscope export parquet testdata/etcd-3.5.1/snapshot.db testdata/etcd-3.4.23/snapshot.db --out ids", 2),
+    ("etcdscope export parquet testdata/etcd-3.4.23/snapshot.db --out ids --cluster-id 3423", 0),
 ];
 
 #[test]
@@ -177,12 +186,20 @@ fn the_fleet_queries_of_the_guide_print_what_it_shows() {
     let Some(python) = duckdb_python_or_skip() else { return };
     let guide = guide();
     let dir = tempfile::tempdir().unwrap();
-    let fleet = dir.path().join("fleet");
-    for command in EXPORTS {
+    let (fleet, ids) = (dir.path().join("fleet"), dir.path().join("ids"));
+    for (command, code) in EXPORTS {
         assert!(guide.contains(&format!("$ {command}\n")), "docs/commands/export.md no longer runs {command}");
-        let args: Vec<&str> = command.split(' ').skip(1).map(|a| if a == "fleet" { fleet.to_str().unwrap() } else { a }).collect();
+        let args: Vec<&str> = command
+            .split(' ')
+            .skip(1)
+            .map(|a| match a {
+                "fleet" => fleet.to_str().unwrap(),
+                "ids" => ids.to_str().unwrap(),
+                _ => a,
+            })
+            .collect();
         let o = etcdscope(&args);
-        assert_eq!(o.status.code(), Some(0), "{command}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.status.code(), Some(code), "{command}: {}", String::from_utf8_lossy(&o.stderr));
     }
     let (setup, queries) = guide_queries(&guide);
     assert!(queries.len() >= 4, "{} queries", queries.len());
