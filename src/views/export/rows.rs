@@ -25,7 +25,12 @@ use crate::views::parallel::ordered_map;
 use crate::views::progress::{Counter, Progress};
 pub use crate::views::timeline::RevisionTimes;
 use rustc_hash::FxHashMap as HashMap;
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::mpsc::sync_channel;
+
+/// Revision times found ahead of the sink taking them.
+const TIMES_QUEUED: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -77,9 +82,11 @@ pub struct ExportSummary {
     pub notes: Vec<String>,
 }
 
-/// Where the rows of an export go. Calls come in this order: [`Sink::bucket`]s, [`Sink::key`]s
-/// in key order, [`Sink::revision_time`]s and [`Sink::revision`]s in revision order,
-/// [`Sink::lease`]s, [`Sink::member`]s, then one [`Sink::source`].
+/// Where the rows of an export go, all on the caller's thread. Calls come in this order:
+/// [`Sink::bucket`]s; [`Sink::key`]s in key order, with [`Sink::revision_time`]s in revision
+/// order between them (found on another thread as the keys are); [`Sink::keys_done`]; the rest
+/// of the revision times; [`Sink::revision`]s in revision order; [`Sink::lease`]s,
+/// [`Sink::member`]s, then one [`Sink::source`].
 pub trait Sink {
     fn bucket(&mut self, row: &BucketRow<'_>) -> Result<()>;
     /// A key at the read revision, and its object when the key is one.
@@ -284,9 +291,8 @@ impl<'a> Pass<'_, 'a> {
         for b in &measure(self.snap.db())?.buckets {
             sink.bucket(&BucketRow { name: &b.name, description: describe_bucket(&b.name), stats: &b.stats })?;
         }
-        let lease_keys = self.keys(sink, &mut summary, progress)?;
-        sink.keys_done()?;
-        summary.revision_times = self.revision_times(sink)?;
+        let (lease_keys, times) = self.keys_and_times(sink, &mut summary, progress)?;
+        summary.revision_times = times;
         if self.options.history {
             summary.revisions = self.revisions(sink, &mut summary.largest_value, progress)?;
         }
@@ -313,7 +319,14 @@ impl<'a> Pass<'_, 'a> {
 
     /// The keys at the read revision: decoded on the workers, handed over here in key order.
     /// Returns the keys attached to each lease.
-    fn keys(&self, sink: &mut dyn Sink, summary: &mut ExportSummary, progress: &mut dyn FnMut(Progress)) -> Result<HashMap<i64, u64>> {
+    /// `between` is called after each key's rows.
+    fn keys(
+        &self,
+        sink: &mut dyn Sink,
+        summary: &mut ExportSummary,
+        progress: &mut dyn FnMut(Progress),
+        between: &mut dyn FnMut(&mut dyn Sink) -> Result<()>,
+    ) -> Result<HashMap<i64, u64>> {
         let entries = self.snap.store().range(&KeyRange::all(), self.rev)?;
         let mut lease_keys: HashMap<i64, u64> = HashMap::default();
         let mut progress = Counter::new(progress, "keys", entries.len() as u64);
@@ -349,21 +362,43 @@ impl<'a> Pass<'_, 'a> {
                 summary.undecoded += u64::from(o.error.is_some());
             }
             progress.step();
-            Ok(())
+            between(sink)
         })?;
         Ok(lease_keys)
     }
 
-    /// Per revision up to the read one, the time evidence its writes set
-    /// ([`crate::views::timeline`]). Returns the rows produced.
-    fn revision_times(&self, sink: &mut dyn Sink) -> Result<u64> {
-        let mut rows = 0u64;
-        crate::views::timeline::revision_times_each(self.snap, self.decoder, self.prefix, self.rev, &self.options.cancel, &mut |r| {
-            sink.revision_time(&r)?;
-            rows += 1;
-            Ok(std::ops::ControlFlow::Continue(()))
-        })?;
-        Ok(rows)
+    /// The keys' rows and, found beside them on a thread of its own, the time evidence of
+    /// each revision up to the read one ([`crate::views::timeline`]): its rows reach the sink
+    /// between key rows as they come (a bounded queue), the rest after the last key. Returns
+    /// the keys attached to each lease and the revision times produced.
+    fn keys_and_times(&self, sink: &mut dyn Sink, summary: &mut ExportSummary, progress: &mut dyn FnMut(Progress)) -> Result<(HashMap<i64, u64>, u64)> {
+        std::thread::scope(|scope| {
+            // Declared in here: returning early (an error) drops the receiver before the scope
+            // joins the thread, which then stops at its next send.
+            let (found, times) = sync_channel::<RevisionTimes>(TIMES_QUEUED);
+            let finder = scope.spawn(move || {
+                crate::views::timeline::revision_times_each(self.snap, self.decoder, self.prefix, self.rev, &self.options.cancel, &mut |r| {
+                    Ok(if found.send(r).is_err() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+                })
+            });
+            let mut count = 0u64;
+            let mut take = |sink: &mut dyn Sink, r: RevisionTimes| -> Result<()> {
+                count += 1;
+                sink.revision_time(&r)
+            };
+            let lease_keys = self.keys(sink, summary, progress, &mut |sink| {
+                while let Ok(r) = times.try_recv() {
+                    take(sink, r)?;
+                }
+                Ok(())
+            })?;
+            sink.keys_done()?;
+            for r in times.iter() {
+                take(sink, r)?;
+            }
+            finder.join().expect("the time evidence pass does not panic")?;
+            Ok((lease_keys, count))
+        })
     }
 
     /// Every retained `key` bucket entry up to the read revision, markers left out.

@@ -3,12 +3,13 @@
 //! come), and a row group is closed when its encoded size or row count reaches its limit. A file
 //! that has grown past the part size is closed at a row group's end and the next part begun.
 //!
-//! Memory is bounded by the limits, not by the table: one batch of raw values
-//! ([`BATCH_BYTES`]) and one row group per table. A row group is bounded by the raw bytes given
-//! to it, not by its encoded size: parquet-rs keeps each compressed page in a buffer allocated
-//! at the page's uncompressed size, so an open row group holds about its raw size however well
-//! it compresses (measured: 1.4 GiB peak with the limit on encoded bytes, on a snapshot whose
-//! JSON compresses a hundredfold).
+//! Memory is bounded by the limits, not by the table: a batch or two of raw values
+//! ([`BATCH_BYTES`]) and one row group of compressed pages per table. A row group is bounded by
+//! the raw bytes given to it, which bounds its compressed size too whatever the data. (With
+//! data pages v1, parquet-rs keeps each compressed page in a buffer allocated at the page's raw
+//! size, so an open row group held its raw size: 1.4 GiB peak on a snapshot whose JSON
+//! compresses a hundredfold, with row groups closed by encoded size. Pages v2 compress into a
+//! buffer of their own size.)
 
 use super::schema::{Column, Encoding, Kind, Table, SCHEMA_VERSION, VERSION_KEY};
 use crate::error::{Error, Result};
@@ -17,21 +18,23 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 /// Raw bytes gathered before they go to the encoder.
-const BATCH_BYTES: usize = 4 << 20;
+const BATCH_BYTES: usize = 2 << 20;
 /// Rows gathered before they go to the encoder.
 const BATCH_ROWS: usize = 8192;
 /// A row group is closed once the raw bytes given to it reach this size (a table with large
 /// values: kv, objects, annotations, revisions)…
-const ROW_GROUP_BYTES_BULK: usize = 32 << 20;
+const ROW_GROUP_BYTES_BULK: usize = 64 << 20;
 /// …or this size (any other table)…
-const ROW_GROUP_BYTES: usize = 8 << 20;
+const ROW_GROUP_BYTES: usize = 16 << 20;
 /// …or this many rows (DuckDB's own row group size: one thread's unit of a scan).
 const ROW_GROUP_ROWS: usize = 122_880;
 /// Distinct values a bloom filter is sized for (about 32 KiB at 5% false positives): a row
@@ -138,6 +141,12 @@ impl Builder {
 pub fn properties(table: &Table) -> WriterProperties {
     let mut p = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default()))
+        // Data pages v2: the values are compressed straight into the page (v1 copies them
+        // into the page first, and keeps each compressed page in a buffer the size of its raw
+        // values). PLAIN where there is no dictionary: v2's default for byte arrays,
+        // DELTA_BYTE_ARRAY, costs time on JSON and is read by fewer engines.
+        .set_writer_version(WriterVersion::PARQUET_2_0)
+        .set_encoding(parquet::basic::Encoding::PLAIN)
         .set_max_row_group_size(ROW_GROUP_ROWS)
         .set_dictionary_enabled(false)
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -157,26 +166,35 @@ pub fn properties(table: &Table) -> WriterProperties {
     p.build()
 }
 
-/// The files of one table in one partition directory.
+/// The files of one table in one partition directory. Rows are gathered on the caller's thread;
+/// the batches go to a thread of the table's own that encodes, compresses and writes them
+/// ([`Encoder`]), so the tables of one export are encoded beside each other and beside the
+/// decoding.
 pub struct TableWriter {
     table: Table,
     dir: PathBuf,
-    part_bytes: u64,
-    properties: WriterProperties,
     schema: arrow_schema::SchemaRef,
     builders: Vec<Builder>,
     batch_rows: usize,
     batch_bytes: usize,
-    /// Raw bytes given to the open row group, and its limit.
-    group_bytes: usize,
-    group_limit: usize,
-    writer: Option<ArrowWriter<File>>,
-    /// Parts closed so far (the open one is `part-<parts>`).
-    parts: u32,
     pub rows: u64,
-    /// Bytes of the parts closed so far.
-    pub bytes: u64,
+    to_encoder: Option<SyncSender<Message>>,
+    encoder: Option<JoinHandle<Result<Written>>>,
 }
+
+/// What the gathering side asks of the encoder.
+enum Message {
+    /// Rows, and their raw bytes.
+    Batch(RecordBatch, usize),
+    EndRowGroup,
+    Finish,
+}
+
+/// Parts and bytes an encoder wrote.
+type Written = (u32, u64);
+
+/// Batches waiting for the encoder, per table: one being gathered, one queued, one encoding.
+const QUEUED: usize = 1;
 
 impl TableWriter {
     /// A writer of `table`'s parts into `dir` (created now); a part is closed past
@@ -184,29 +202,23 @@ impl TableWriter {
     pub fn new(table: Table, dir: PathBuf, part_bytes: u64) -> Result<TableWriter> {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let builders = table.columns.iter().map(Builder::new).collect();
-        let properties = properties(&table);
-        let bulk = table.columns.iter().any(|c| c.encoding == Encoding::Bulk);
-        let group_limit = if bulk { ROW_GROUP_BYTES_BULK } else { ROW_GROUP_BYTES };
+        let encoder = Encoder::new(table, dir.clone(), part_bytes);
+        let (to_encoder, messages) = sync_channel(QUEUED);
+        let thread = std::thread::Builder::new()
+            .name(format!("parquet-{}", table.name))
+            .spawn(move || encoder.run(messages))
+            .map_err(|e| Error::io(Path::new("<Parquet encoder thread>"), e))?;
         Ok(TableWriter {
             table,
             dir,
-            part_bytes,
-            properties,
             schema: table.arrow_schema(),
             builders,
             batch_rows: 0,
             batch_bytes: 0,
-            group_bytes: 0,
-            group_limit,
-            writer: None,
-            parts: 0,
             rows: 0,
-            bytes: 0,
+            to_encoder: Some(to_encoder),
+            encoder: Some(thread),
         })
-    }
-
-    fn part_path(&self) -> PathBuf {
-        self.dir.join(format!("part-{}.parquet", self.parts))
     }
 
     /// Appends one row: a cell per column, in the table's order.
@@ -223,7 +235,7 @@ impl TableWriter {
         self.batch_rows += 1;
         self.rows += 1;
         if self.batch_rows >= BATCH_ROWS || self.batch_bytes >= BATCH_BYTES {
-            self.write_batch()?;
+            self.send_batch()?;
         }
         Ok(())
     }
@@ -233,28 +245,119 @@ impl TableWriter {
         Error::Output { path: self.dir.clone(), what: format!("Parquet table {}: {what}", self.table.name) }
     }
 
-    /// Hands the gathered rows to the encoder; closes the row group, and the part, when full.
-    fn write_batch(&mut self) -> Result<()> {
+    /// Hands the gathered rows to the encoder.
+    fn send_batch(&mut self) -> Result<()> {
         let columns: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
-        let path = self.part_path();
-        let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| parquet_error(&path, e))?;
-        self.group_bytes += std::mem::take(&mut self.batch_bytes);
+        let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| parquet_error(&self.dir, e))?;
+        let raw = std::mem::take(&mut self.batch_bytes);
         self.batch_rows = 0;
-        let writer = self.open()?;
-        writer.write(&batch).map_err(|e| parquet_error(&path, e))?;
+        self.send(Message::Batch(batch, raw))
+    }
+
+    fn send(&mut self, message: Message) -> Result<()> {
+        let sent = self.to_encoder.as_ref().map(|to| to.send(message));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The encoder stopped: its error says why.
+            _ => Err(self.join().err().unwrap_or_else(|| parquet_error(&self.dir, "the encoder stopped"))),
+        }
+    }
+
+    /// Waits for the encoder to end; what it wrote, or its error.
+    fn join(&mut self) -> Result<Written> {
+        self.to_encoder = None;
+        match self.encoder.take().map(JoinHandle::join) {
+            Some(Ok(written)) => written,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Err(parquet_error(&self.dir, "the encoder has ended")),
+        }
+    }
+
+    /// Closes the open row group (with what is gathered), and the part when it has grown past
+    /// the part size: what is buffered goes to disk.
+    pub fn end_row_group(&mut self) -> Result<()> {
+        if self.batch_rows > 0 {
+            self.send_batch()?;
+        }
+        self.send(Message::EndRowGroup)
+    }
+
+    /// Writes what is gathered and closes the last part. A table without rows still gets one
+    /// (empty) file, so every table of every snapshot has its partition and its schema.
+    pub fn finish(mut self) -> Result<TableFiles> {
+        if self.batch_rows > 0 {
+            self.send_batch()?;
+        }
+        self.send(Message::Finish)?;
+        let (files, bytes) = self.join()?;
+        Ok(TableFiles { name: self.table.name, rows: self.rows, files, bytes })
+    }
+}
+
+impl Drop for TableWriter {
+    /// An export abandoned (an error, an interrupt): the encoder stops at its next message and
+    /// is waited for, so nothing writes into the staging directory once it is being removed.
+    fn drop(&mut self) {
+        self.to_encoder = None;
+        if let Some(thread) = self.encoder.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The encoding half of a [`TableWriter`], on its own thread: arrow-rs's writer, the row groups
+/// and the parts.
+struct Encoder {
+    dir: PathBuf,
+    part_bytes: u64,
+    properties: WriterProperties,
+    schema: arrow_schema::SchemaRef,
+    /// Raw bytes given to the open row group, and its limit.
+    group_bytes: usize,
+    group_limit: usize,
+    writer: Option<ArrowWriter<File>>,
+    /// Parts closed so far (the open one is `part-<parts>`).
+    parts: u32,
+    /// Bytes of the parts closed so far.
+    bytes: u64,
+}
+
+impl Encoder {
+    fn new(table: Table, dir: PathBuf, part_bytes: u64) -> Encoder {
+        let bulk = table.columns.iter().any(|c| c.encoding == Encoding::Bulk);
+        let group_limit = if bulk { ROW_GROUP_BYTES_BULK } else { ROW_GROUP_BYTES };
+        Encoder { dir, part_bytes, properties: properties(&table), schema: table.arrow_schema(), group_bytes: 0, group_limit, writer: None, parts: 0, bytes: 0 }
+    }
+
+    /// Takes messages until `Finish`; a closed channel before it is an abandoned export.
+    fn run(mut self, messages: Receiver<Message>) -> Result<Written> {
+        for message in messages {
+            match message {
+                Message::Batch(batch, raw) => self.write(&batch, raw)?,
+                Message::EndRowGroup => self.end_row_group()?,
+                Message::Finish => return self.finish(),
+            }
+        }
+        Err(Error::Interrupted)
+    }
+
+    fn part_path(&self) -> PathBuf {
+        self.dir.join(format!("part-{}.parquet", self.parts))
+    }
+
+    /// Encodes a batch; closes the row group when the raw bytes given to it reach its limit.
+    fn write(&mut self, batch: &RecordBatch, raw: usize) -> Result<()> {
+        let path = self.part_path();
+        self.open()?.write(batch).map_err(|e| parquet_error(&path, e))?;
+        self.group_bytes += raw;
         if self.group_bytes >= self.group_limit {
             self.end_row_group()?;
         }
         Ok(())
     }
 
-    /// Closes the open row group (if any rows are in it), and the part when it has grown past
-    /// the part size: what is buffered goes to disk.
-    pub fn end_row_group(&mut self) -> Result<()> {
-        if self.batch_rows > 0 {
-            // Over the limit, the batch ends the row group itself.
-            self.write_batch()?;
-        }
+    /// Closes the open row group, and the part once it has grown past the part size.
+    fn end_row_group(&mut self) -> Result<()> {
         let path = self.part_path();
         let Some(writer) = self.writer.as_mut() else { return Ok(()) };
         writer.flush().map_err(|e| parquet_error(&path, e))?;
@@ -287,14 +390,13 @@ impl TableWriter {
         Ok(())
     }
 
-    /// Writes what is gathered and closes the last part. A table without rows still gets one
-    /// (empty) file, so every table of every snapshot has its partition and its schema.
-    pub fn finish(mut self) -> Result<TableFiles> {
-        if self.batch_rows > 0 || (self.parts == 0 && self.writer.is_none()) {
-            self.write_batch()?;
+    /// Closes the last part; a table that got no rows gets one empty file all the same.
+    fn finish(mut self) -> Result<Written> {
+        if self.parts == 0 {
+            self.open()?;
         }
         self.close_part()?;
-        Ok(TableFiles { name: self.table.name, rows: self.rows, files: self.parts, bytes: self.bytes })
+        Ok((self.parts, self.bytes))
     }
 }
 
