@@ -25,10 +25,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The snapshots every table is compared on: two etcd versions, a Kubernetes keyspace, hostile
-/// keys (not UTF-8, markup) and a Secret, and both snapshots of the diff pair.
-const SNAPSHOTS: [&str; 6] =
-    ["etcd-3.5.1/snapshot.db", "etcd-3.4.23/snapshot.db", "serve-3.5.1/snapshot.db", "ui-3.5.1/snapshot.db", "diff-3.5.1/old.db", "diff-3.5.1/new.db"];
+/// The snapshots every table is compared on, with the options given to both exports: two etcd
+/// versions, a Kubernetes keyspace, hostile keys (not UTF-8, markup) and a Secret (redacted and
+/// shown), both snapshots of the diff pair and an older revision of one, and timestamps with
+/// fractions of a second (MicroTime).
+const SNAPSHOTS: [(&str, &[&str]); 9] = [
+    ("etcd-3.5.1/snapshot.db", &[]),
+    ("etcd-3.4.23/snapshot.db", &[]),
+    ("serve-3.5.1/snapshot.db", &[]),
+    ("ui-3.5.1/snapshot.db", &[]),
+    ("diff-3.5.1/old.db", &[]),
+    ("diff-3.5.1/new.db", &[]),
+    ("diff-3.5.1/new.db", &["--rev", "50"]),
+    ("ui-3.5.1/snapshot.db", &["--show-secrets"]),
+    ("timeline-3.5.1/timeline.db", &[]),
+];
 
 fn testdata(path: &str) -> PathBuf {
     repo().join("testdata").join(path)
@@ -73,10 +84,12 @@ fn mismatches(answer: &Value) -> &Vec<Value> {
     answer["mismatches"].as_array().expect("mismatches")
 }
 
-/// `export sqlite SRC OUT --history`, which must succeed.
-fn export_sqlite(src: &Path, out: &Path) {
-    let (code, _, stderr) = etcdscope(&[OsStr::new("export"), OsStr::new("sqlite"), src.as_os_str(), out.as_os_str(), OsStr::new("--history")]);
-    assert_eq!(code, 0, "export sqlite {}: {stderr}", src.display());
+/// `export sqlite SRC OUT --history EXTRA...`, which must succeed.
+fn export_sqlite(src: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec![OsStr::new("export"), OsStr::new("sqlite"), src.as_os_str(), out.as_os_str(), OsStr::new("--history")];
+    args.extend(extra.iter().map(OsStr::new));
+    let (code, _, stderr) = etcdscope(&args);
+    assert_eq!(code, 0, "export sqlite {} {extra:?}: {stderr}", src.display());
 }
 
 /// What a file or directory under a dataset is: size, mtime (ns) and bytes (directories: their
@@ -101,6 +114,11 @@ fn listing(root: &Path, dir_times: bool) -> Listing {
     let mut out = Listing::new();
     walk(root, root, dir_times, &mut out);
     out
+}
+
+/// A listing with the directories' mtimes left out.
+fn listing_without_dir_times(listing: &Listing) -> Listing {
+    listing.iter().map(|(p, (len, mtime, bytes))| (p.clone(), (*len, if bytes.is_empty() && *len == 0 { 0 } else { *mtime }, bytes.clone()))).collect()
 }
 
 /// Names under the dataset's root that begin with `.staging.etcdscope-` (a staging directory
@@ -133,15 +151,19 @@ fn every_table_read_by_duckdb_and_pyarrow_equals_the_sqlite_export() {
     let Some(python) = common::parquet_python_or_skip() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let mut judged = Vec::new();
-    for (n, snapshot) in SNAPSHOTS.iter().enumerate() {
+    for (n, (snapshot, extra)) in SNAPSHOTS.iter().enumerate() {
         let src = testdata(snapshot);
+        let snapshot = format!("{snapshot} {}", extra.join(" "));
         // A dataset each: etcd-3.5.1 and etcd-3.4.23 were made by one script on the same ports,
         // so they are one cluster ID at one revision: one partition.
         let dataset = tmp.path().join(format!("dataset-{n}"));
         let sqlite = tmp.path().join(format!("export-{n}.sqlite"));
-        let line = export(&[&src], &dataset, &["--history"]);
-        export_sqlite(&src, &sqlite);
+        let line = export(&[&src], &dataset, &[&["--history"], *extra].concat());
+        export_sqlite(&src, &sqlite, extra);
         let (cluster, revision) = partition_of(&line);
+        if let Some(rev) = extra.iter().position(|a| *a == "--rev").map(|i| extra[i + 1]) {
+            assert_eq!(revision.to_string(), rev, "{snapshot}: --rev is the partition's revision");
+        }
         let rev = revision.to_string();
         let answer = judge(&python, &[OsStr::new("compare"), dataset.as_os_str(), sqlite.as_os_str(), OsStr::new(&cluster), OsStr::new(&rev)]);
         assert!(mismatches(&answer).is_empty(), "{snapshot}: the engines read other rows than the SQLite export holds: {:#}", answer["mismatches"]);
@@ -162,8 +184,8 @@ fn every_table_read_by_duckdb_and_pyarrow_equals_the_sqlite_export() {
     assert!(mismatches(&answer).len() > 5, "the judge saw no difference between old.db and new.db: {answer:#}");
 
     // The key that is not UTF-8 is read as its bytes, and the Secret's value is not in the
-    // dataset (no --show-secrets).
-    let ui = &judged[3].0;
+    // dataset without --show-secrets, and is with it.
+    let (ui, ui_shown) = (&judged[3].0, &judged[7].0);
     let rows = judge(&python, &[OsStr::new("rows"), ui.as_os_str()]);
     let keys: Vec<&str> = rows["kv"].as_array().unwrap().iter().filter_map(|r| r[0]["b64"].as_str()).collect();
     assert!(keys.contains(&b64(b"/binary/\xff\x00<i>").as_str()), "the non-UTF-8 key as DuckDB read it: {keys:?}");
@@ -175,6 +197,10 @@ fn every_table_read_by_duckdb_and_pyarrow_equals_the_sqlite_export() {
     for needle in [marker.clone(), b64(marker.as_bytes())] {
         assert!(!holds(needle.as_bytes()), "the Secret's value ({needle}) is in the dataset");
     }
+    let mut shown = Vec::new();
+    all_bytes(&judge(&python, &[OsStr::new("rows"), ui_shown.as_os_str()]), &mut shown);
+    let shows = |needle: &[u8]| shown.iter().any(|v| v.windows(needle.len()).any(|w| w == needle));
+    assert!(shows(marker.as_bytes()) || shows(b64(marker.as_bytes()).as_bytes()), "--show-secrets: the Secret's value is not in the dataset");
 }
 
 /// testdata/diff-3.5.1/expected/NAME: what etcdctl printed from a restored member.
@@ -287,6 +313,17 @@ fn a_snapshot_already_in_the_dataset_is_refused_without_replace_and_replaced_wit
     assert!(stderr.contains("already holds") && stderr.contains(&partition) && stderr.contains("--replace"), "{stderr}");
     assert!(listing(&dataset, true) == before, "a refused export changed the dataset");
 
+    // Among several inputs, the one already there is refused and the others exported (exit 2).
+    let serve = testdata("serve-3.5.1/snapshot.db");
+    let args = [OsStr::new("export"), OsStr::new("parquet"), src.as_os_str(), serve.as_os_str(), OsStr::new("--out"), dataset.as_os_str()];
+    let (code, stdout, stderr) = etcdscope(&args);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stderr.contains("already holds") && stderr.contains("1 of 2 inputs not exported"), "{stderr}");
+    assert!(stdout.starts_with(&serve.display().to_string()) && stdout.lines().count() == 1, "{stdout}");
+    let serve_cluster = format!("cluster_id={}", partition_of(&stdout).0);
+    let now: Listing = listing(&dataset, false).into_iter().filter(|(p, _)| !p.to_string_lossy().contains(&serve_cluster)).collect();
+    assert!(now == listing_without_dir_times(&before), "the refused input's partitions changed");
+
     // With --replace (and without --history now): the new rows, and no revisions partition.
     let line = export(&[&src], &dataset, &["--replace"]);
     assert!(line.contains("(replaced)"), "{line}");
@@ -294,7 +331,7 @@ fn a_snapshot_already_in_the_dataset_is_refused_without_replace_and_replaced_wit
     assert!(staging_left(&dataset).is_empty());
     let rows = judge(&python, &[OsStr::new("rows"), dataset.as_os_str()]);
     assert!(rows.get("revisions").is_none(), "revisions rows remain: {:#}", rows["revisions"]);
-    let source = rows["source"].as_array().unwrap();
+    let source: Vec<&Value> = rows["source"].as_array().unwrap().iter().filter(|r| r[20] == cluster.as_str() && r[21] == revision).collect();
     assert_eq!(source.len(), 1, "one source row for the partition: {source:?}");
     assert_eq!(source[0][14], false, "source.history of the new export");
 }
@@ -435,4 +472,38 @@ fn several_inputs_with_one_not_a_snapshot_export_the_others_and_exit_2() {
         let keys: u64 = line.split(": ").nth(1).and_then(|s| s.split(' ').next()).unwrap().parse().unwrap();
         assert_eq!(counts["kv"][format!("{c}/{r}")].as_u64(), Some(keys), "{line}: {counts:#}");
     }
+}
+
+#[test]
+fn two_runs_at_once_into_one_dataset_read_as_both() {
+    let Some(python) = common::parquet_python_or_skip() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (dataset, alone) = (tmp.path().join("dataset"), tmp.path().join("alone"));
+    let inputs = [testdata("diff-3.5.1/old.db"), testdata("diff-3.5.1/new.db"), testdata("serve-3.5.1/snapshot.db")];
+    let spawn = |src: &Path| {
+        Command::new(bin())
+            .args(["export", "parquet"])
+            .arg(src)
+            .arg("--out")
+            .arg(&dataset)
+            .arg("--history")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut children: Vec<_> = inputs.iter().map(|s| spawn(s)).collect();
+    for child in &mut children {
+        let status = common::wait_for_exit(child, Duration::from_secs(60), "export parquet beside others");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(status.success(), "{stderr}");
+    }
+    assert!(staging_left(&dataset).is_empty());
+    let refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    export(&refs, &alone, &["--history"]);
+    let rows = |d: &Path| judge(&python, &[OsStr::new("rows"), d.as_os_str()]);
+    let (together, one_after_another) = (rows(&dataset), rows(&alone));
+    assert_eq!(together["source"].as_array().unwrap().len(), 3);
+    assert_eq!(together, one_after_another, "three runs at once read differently from one run of three");
 }
