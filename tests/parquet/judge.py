@@ -18,6 +18,9 @@ etcdscope beyond the documented differences between the Parquet and the SQLite e
       DuckDB's EXPLAIN ANALYZE of an aggregate over objects filtered on cluster_id and not, the
       number of objects files and of the cluster's objects:
       {"filtered": plan, "unfiltered": plan, "files": n, "count": n}.
+  judge.py skip DATASET COLUMN VALUE
+      DuckDB's EXPLAIN ANALYZE of a count over objects where COLUMN = VALUE, the count, and the
+      row groups of the objects files: {"plan": text, "count": n, "row_groups": n}.
   judge.py rows DATASET
       every row of every table (partition columns included) as JSON, sorted, with
       source.exported_at and source.file_modified left out: {table: [row, ...]}.
@@ -377,6 +380,18 @@ def explain(root, cluster):
     return {"filtered": plan(filtered), "unfiltered": plan(""), "files": len(files(root, "objects")), "count": count}
 
 
+def skip(root, column, value):
+    """EXPLAIN ANALYZE of a count over objects filtered on `column` = `value`, and the row groups
+    the objects files hold: {"plan": text, "count": n, "row_groups": n}."""
+    con = duckdb.connect()
+    source = f"read_parquet('{hive_glob(root, 'objects')}', hive_partitioning = true)"
+    query = f"SELECT count(*), sum(size) FROM {source} WHERE {column} = $value"
+    plan = "\n".join(r[1] for r in con.execute("EXPLAIN ANALYZE " + query, {"value": value}).fetchall())
+    count = con.execute(query, {"value": value}).fetchone()[0]
+    groups = sum(pq.ParquetFile(f).metadata.num_row_groups for f in files(root, "objects"))
+    return {"plan": plan, "count": count, "row_groups": groups}
+
+
 def rows(root):
     con = duckdb.connect()
     out = {}
@@ -412,6 +427,8 @@ def main(argv):
         result = sets(args[0], args[1], int(args[2]), int(args[3]))
     elif command == "explain":
         result = explain(args[0], args[1])
+    elif command == "skip":
+        result = skip(args[0], args[1], args[2])
     elif command == "rows":
         result = rows(args[0])
     elif command == "counts":
