@@ -559,3 +559,23 @@ fn a_filter_on_kind_or_namespace_skips_row_groups() {
         assert!(plan.contains(&format!("Row Groups Scanned: {scanned}")), "{column} = {value}: DuckDB did not scan {scanned} row groups:\n{plan}");
     }
 }
+
+#[test]
+fn rows_across_row_groups_and_parts_read_as_the_sqlite_export() {
+    let Some(python) = common::parquet_python_or_skip() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dataset, sqlite) = (tmp.path().join("objects.db"), tmp.path().join("dataset"), tmp.path().join("export.sqlite"));
+    objects_db(&db, 70_000, 60_000);
+    // --part-size 1: a new file after every row group.
+    let line = export(&[&db], &dataset, &["--history", "--part-size", "1"]);
+    export_sqlite(&db, &sqlite, &[]);
+    let (cluster, revision) = partition_of(&line);
+    let objects = dataset.join("objects").join(format!("cluster_id={cluster}/snapshot_revision={revision}"));
+    let mut parts: Vec<String> = std::fs::read_dir(&objects).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    parts.sort();
+    assert_eq!(parts, ["part-0.parquet", "part-1.parquet"], "{line}");
+    let answer = judge(&python, &[OsStr::new("compare"), dataset.as_os_str(), sqlite.as_os_str(), OsStr::new(&cluster), OsStr::new(&revision.to_string())]);
+    assert!(mismatches(&answer).is_empty(), "{:#}", answer["mismatches"]);
+    assert_eq!(answer["tables"]["objects"], 130_000);
+    assert_eq!(answer["tables"]["revisions"], 130_000);
+}
