@@ -32,6 +32,7 @@ import base64
 import datetime
 import glob
 import json
+import operator
 import os
 import re
 import sqlite3
@@ -183,22 +184,27 @@ def instant_micros(value):
     return (value - EPOCH) // datetime.timedelta(microseconds=1)
 
 
-def engine_value(value, kind):
-    if kind == T:
-        return instant_micros(value)
-    if kind == B and value is not None:
-        return bytes(value)
-    return value
+def to_bytes(value):
+    return value if value is None else bytes(value)
 
 
-def sqlite_value(value, kind):
-    if kind == T:
-        return rfc3339_micros(value)
-    if kind == BOOL and value is not None:
-        return bool(value)
-    if kind == B and value is not None:
-        return bytes(value) if not isinstance(value, str) else ("TEXT, not BLOB", value)
-    return value
+def to_bool(value):
+    return value if value is None else bool(value)
+
+
+def blob(value):
+    """A BLOB as bytes; TEXT where a BLOB belongs is a difference."""
+    if isinstance(value, str):
+        return ("TEXT, not BLOB", value)
+    return to_bytes(value)
+
+
+def hex_int(value):
+    return int(value, 16)
+
+
+def nothing(_value):
+    return None
 
 
 def jsonable(value):
@@ -209,52 +215,56 @@ def jsonable(value):
     return value
 
 
-def sort_key(row):
-    return [(0, "") if v is None else (1, repr(type(v)), v if not isinstance(v, tuple) else repr(v)) for v in row]
+def canonical(names, tuples, sources, converters):
+    """Rows (`tuples`, columns `names`) as the Parquet columns: column `sources[i]`, through
+    `converters[i]` unless that is None."""
+    pick = operator.itemgetter(*[names.index(n) for n in sources])
+    convert = [(j, f) for j, f in enumerate(converters) if f is not None]
+    out = []
+    for r in tuples:
+        row = list(pick(r))
+        for j, f in convert:
+            row[j] = f(row[j])
+        out.append(tuple(row))
+    return out
 
 
 # --- the SQLite export, under the documented differences -------------------------------------
 
-
-def sqlite_rows(db, table, source):
-    """The table's rows as the Parquet columns (EXPECTED order, then the partition columns)."""
-    cur = db.execute(f"SELECT * FROM {table}")
-    names = [d[0] for d in cur.description]
-    out = []
-    for raw in cur.fetchall():
-        r = dict(zip(names, raw))
-        row = []
-        for name, kind in EXPECTED[table]:
-            if table == "members" and name == "id":
-                row.append(int(r["id"], 16))
-            elif table == "members" and name == "id_hex":
-                row.append(r["id"])
-            elif table == "source" and name == "etcd_cluster_id":
-                row.append(int(r["cluster_id"], 16))
-            elif table == "source" and name in ("file_modified", "latest_write_time", "exported_at"):
-                row.append(None)  # Parquet only, or the time of the run: judged apart
-            else:
-                row.append(sqlite_value(r[name], kind))
-        out.append(row + [source["cluster_id"], source["read_revision"]])
-    return out
-
-
 JUDGED_APART = ("file_modified", "latest_write_time", "exported_at")
 
 
-def engine_rows(rows, table, apart=JUDGED_APART):
-    """Rows from an engine (dicts by column name) as the Parquet columns; the source columns
-    in `apart` as None."""
-    out = []
-    for r in rows:
-        row = []
-        for name, kind in EXPECTED[table]:
-            if table == "source" and name in apart:
-                row.append(None)
-            else:
-                row.append(engine_value(r[name], kind))
-        out.append(row + [r["cluster_id"], r["snapshot_revision"]])
-    return out
+def sqlite_rows(db, table, source):
+    """The table's rows as the Parquet columns (EXPECTED order, then the partition columns)."""
+    cur = db.execute(f"SELECT *, ? AS cluster_id_, ? AS snapshot_revision_ FROM {table}", (source["cluster_id"], source["read_revision"]))
+    names = [d[0] for d in cur.description]
+    sources, converters = [], []
+    for name, kind in EXPECTED[table]:
+        if table == "members" and name in ("id", "id_hex"):
+            sources.append("id")
+            converters.append(hex_int if name == "id" else None)
+        elif table == "source" and name == "etcd_cluster_id":
+            sources.append("cluster_id")
+            converters.append(hex_int)
+        elif table == "source" and name in JUDGED_APART:
+            sources.append(names[0])  # Parquet only, or the time of the run: judged apart
+            converters.append(nothing)
+        else:
+            sources.append(name)
+            converters.append({T: rfc3339_micros, BOOL: to_bool, B: blob}.get(kind))
+    return canonical(names, cur.fetchall(), sources + ["cluster_id_", "snapshot_revision_"], converters + [None, None])
+
+
+def engine_rows(names, tuples, table, apart=JUDGED_APART):
+    """Rows from an engine as the Parquet columns; the source columns in `apart` as None."""
+    sources, converters = [], []
+    for name, kind in EXPECTED[table]:
+        sources.append(name)
+        if table == "source" and name in apart:
+            converters.append(nothing)
+        else:
+            converters.append({T: instant_micros, B: to_bytes}.get(kind))
+    return canonical(names, tuples, sources + ["cluster_id", "snapshot_revision"], converters + [None, None])
 
 
 def hive_glob(root, table):
@@ -262,36 +272,46 @@ def hive_glob(root, table):
 
 
 def duckdb_read(con, root, table, where="", params=()):
+    """(column names, rows) as DuckDB reads them."""
     sql = (
         f"SELECT * FROM read_parquet('{hive_glob(root, table)}', hive_partitioning = true, "
         f"hive_types = {{'cluster_id': VARCHAR, 'snapshot_revision': BIGINT}}) {where}"
     )
     cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [d[0] for d in cur.description], cur.fetchall()
 
 
 def pyarrow_read(root, table, cluster=None, revision=None):
+    """(column names, rows) as pyarrow.dataset reads them."""
     partitioning = pds.partitioning(pa.schema([("cluster_id", pa.string()), ("snapshot_revision", pa.int64())]), flavor="hive")
     dataset = pds.dataset(os.path.join(root, table), format="parquet", partitioning=partitioning)
     flt = None
     if cluster is not None:
         flt = (pds.field("cluster_id") == cluster) & (pds.field("snapshot_revision") == revision)
-    return dataset.to_table(filter=flt).to_pylist()
+    got = dataset.to_table(filter=flt)
+    return got.column_names, list(zip(*(got.column(n).to_pylist() for n in got.column_names)))
+
+
+def by_text(rows):
+    """Rows sorted by their text (repr tells bytes from text and True from 1): equal sets of
+    rows sort alike."""
+    return sorted((repr(r), r) for r in rows)
 
 
 def compare_rows(mismatches, what, ours, theirs, table):
-    ours = sorted(ours, key=sort_key)
-    theirs = sorted(theirs, key=sort_key)
+    """`ours` (an engine's) against `theirs` (SQLite's, by_text already)."""
+    ours = by_text(ours)
     if len(ours) != len(theirs):
         mismatches.append({"table": table, "reader": what, "rows": len(ours), "sqlite_rows": len(theirs)})
     names = [n for n, _ in EXPECTED[table]] + [n for n, _ in PARTITION]
-    for a, b in zip(ours, theirs):
+    for (text_a, a), (text_b, b) in zip(ours, theirs):
+        if text_a == text_b:
+            continue
         for name, x, y in zip(names, a, b):
-            if x != y or type(x) is not type(y):
+            if repr(x) != repr(y):
                 mismatches.append({"table": table, "reader": what, "column": name, "parquet": jsonable(x), "sqlite": jsonable(y), "row": jsonable(b)})
-                if len(mismatches) > 40:
-                    return
+        if len(mismatches) > 40:
+            return
 
 
 def compare(root, sqlite_path, cluster, revision):
@@ -306,14 +326,16 @@ def compare(root, sqlite_path, cluster, revision):
     con = duckdb.connect()
     where = "WHERE cluster_id = ? AND snapshot_revision = ?"
     for table in EXPECTED:
-        if not files(root, table):
-            mismatches.append({"table": table, "files": 0})
+        in_sqlite = db.execute("SELECT count(*) FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0] > 0
+        if not files(root, table) or not in_sqlite:
+            if files(root, table) or in_sqlite:
+                mismatches.append({"table": table, "parquet files": len(files(root, table)), "in sqlite": in_sqlite})
             continue
-        theirs = sqlite_rows(db, table, source)
+        theirs = by_text(sqlite_rows(db, table, source))
         by_duckdb = duckdb_read(con, root, table, where, (cluster, revision))
         by_pyarrow = pyarrow_read(root, table, cluster, revision)
-        compare_rows(mismatches, "duckdb", engine_rows(by_duckdb, table), theirs, table)
-        compare_rows(mismatches, "pyarrow", engine_rows(by_pyarrow, table), theirs, table)
+        compare_rows(mismatches, "duckdb", engine_rows(*by_duckdb, table), theirs, table)
+        compare_rows(mismatches, "pyarrow", engine_rows(*by_pyarrow, table), theirs, table)
         counts[table] = len(theirs)
         if table == "source":
             mismatches.extend(judge_source_times(db, by_duckdb, by_pyarrow, source))
@@ -329,8 +351,8 @@ def judge_source_times(db, by_duckdb, by_pyarrow, source):
     newest = db.execute("SELECT max(latest_unix_ns) FROM revision_times").fetchone()[0]
     newest = None if newest is None else newest // 1000
     sqlite_exported = rfc3339_micros(source["exported_at"])
-    for reader, rows in (("duckdb", by_duckdb), ("pyarrow", by_pyarrow)):
-        for r in rows:
+    for reader, (names, rows) in (("duckdb", by_duckdb), ("pyarrow", by_pyarrow)):
+        for r in (dict(zip(names, t)) for t in rows):
             got = instant_micros(r["file_modified"])
             if got != mtime:
                 out.append({"reader": reader, "file_modified": got, "input mtime": mtime})
@@ -398,8 +420,8 @@ def rows(root):
     for table in EXPECTED:
         if not files(root, table):
             continue
-        got = engine_rows(duckdb_read(con, root, table), table, apart=("file_modified", "exported_at"))
-        out[table] = [jsonable(r) for r in sorted(got, key=sort_key)]
+        got = engine_rows(*duckdb_read(con, root, table), table, apart=("file_modified", "exported_at"))
+        out[table] = [jsonable(r) for _, r in by_text(got)]
     return out
 
 

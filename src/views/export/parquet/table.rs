@@ -214,12 +214,15 @@ impl TableWriter {
         self.batch_rows = 0;
         self.batch_bytes = 0;
         let writer = self.open()?;
+        let row_groups = writer.flushed_row_groups().len();
         writer.write(&batch).map_err(|e| parquet_error(&path, e))?;
         if writer.in_progress_size() >= ROW_GROUP_BYTES {
             writer.flush().map_err(|e| parquet_error(&path, e))?;
-            if writer.bytes_written() as u64 >= part_bytes {
-                self.close_part()?;
-            }
+        }
+        // A row group ended, closed above by its size or by the writer at its row count: past
+        // the part size, the part is closed (rows still in progress end it as a last row group).
+        if writer.flushed_row_groups().len() > row_groups && writer.bytes_written() as u64 >= part_bytes {
+            self.close_part()?;
         }
         Ok(())
     }
