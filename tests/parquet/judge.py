@@ -9,8 +9,9 @@ etcdscope beyond the documented differences between the Parquet and the SQLite e
       pyarrow (pyarrow.dataset, hive partitioning), against the same table of the SQLite export
       read by Python's sqlite3: {"tables": {name: rows}, "mismatches": [...]}.
   judge.py types DATASET
-      every file's Parquet schema (physical and logical types) against the documented ones,
-      zstd on every column chunk, dictionary pages and statistics where documented:
+      every file's Parquet schema (physical and logical types) and the types DuckDB reads
+      against the documented ones, the schema version in the file's metadata, zstd on every
+      column chunk, dictionary pages, statistics and bloom filters where documented:
       {"files": n, "mismatches": [...]}.
   judge.py sets DATASET CLUSTER_HEX REV_A REV_B
       DuckDB SQL over kv: the keys in B and not in A, and in A and not in B (base64).
@@ -91,9 +92,14 @@ EXPECTED = {
         ("prev_revision", I), ("api_group", S), ("resource", S),
     ],
 }
-# Columns written with a dictionary page and statistics (a filter on them skips row groups).
+# Columns written with a dictionary page and statistics (a filter on them skips row groups),
+# and with a bloom filter (looked up by equality: UIDs).
 DICTIONARY = {"objects": ["kind", "namespace"]}
 STATISTICS = {"objects": ["kind", "namespace"]}
+BLOOM = {"objects": ["uid", "owner_uid"], "owner_refs": ["uid"]}
+# The documented types as DuckDB names them when it reads the files.
+DUCKDB_TYPES = {B: "BLOB", S: "VARCHAR", J: "JSON", I: "BIGINT", U: "UBIGINT", BOOL: "BOOLEAN", T: "TIMESTAMP WITH TIME ZONE"}
+VERSION_KEY = b"etcdscope.schema_version"
 
 PARTITION = [("cluster_id", S), ("snapshot_revision", I)]
 
@@ -135,6 +141,12 @@ def types(root):
         if got != EXPECTED.get(table):
             mismatches.append({"file": path, "schema": got, "expected": EXPECTED.get(table)})
         meta = f.metadata
+        if (meta.metadata or {}).get(VERSION_KEY) != b"1":
+            mismatches.append({"file": path, "schema version": str((meta.metadata or {}).get(VERSION_KEY))})
+        described = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{path}', hive_partitioning = false)").fetchall()
+        want = [(name, DUCKDB_TYPES[kind]) for name, kind in EXPECTED.get(table, [])]
+        if [(r[0], r[1]) for r in described] != want:
+            mismatches.append({"file": path, "duckdb types": [(r[0], r[1]) for r in described], "expected": want})
         for g in range(meta.num_row_groups):
             group = meta.row_group(g)
             for c in range(group.num_columns):
@@ -144,6 +156,8 @@ def types(root):
                 name = chunk.path_in_schema
                 if name in DICTIONARY.get(table, []) and not chunk.has_dictionary_page:
                     mismatches.append({"file": path, "row_group": g, "column": name, "dictionary": False})
+                if name in BLOOM.get(table, []) and group.num_rows > 0 and chunk.bloom_filter_offset is None:
+                    mismatches.append({"file": path, "row_group": g, "column": name, "bloom filter": False})
                 if name in STATISTICS.get(table, []):
                     st = chunk.statistics
                     non_null = st is not None and st.num_values > 0
