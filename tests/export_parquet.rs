@@ -95,12 +95,16 @@ fn export_sqlite(src: &Path, out: &Path, extra: &[&str]) {
 
 /// What a file or directory under a dataset is: size, mtime (ns) and bytes (directories: their
 /// mtime only when `dir_times`, which a staging directory made and removed inside changes).
+/// Staging directories are left out.
 type Listing = BTreeMap<PathBuf, (u64, i128, Vec<u8>)>;
 
 fn listing(root: &Path, dir_times: bool) -> Listing {
     fn walk(root: &Path, dir: &Path, dir_times: bool, out: &mut Listing) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
+            if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".staging")) {
+                continue; // an export's own, looked at by staging_left
+            }
             let meta = std::fs::symlink_metadata(&path).unwrap();
             let mtime = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
             let rel = path.strip_prefix(root).unwrap().to_path_buf();
@@ -350,11 +354,20 @@ fn one_key_db(path: &Path, revision: i64) {
     w.finish(false).unwrap();
 }
 
+/// Whether a .parquet file is under `dir` (which may vanish meanwhile: false then).
+fn holds_parquet(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries.flatten().any(|e| {
+        let path = e.path();
+        path.extension().is_some_and(|x| x == "parquet") || (e.file_type().is_ok_and(|t| t.is_dir()) && holds_parquet(&path))
+    })
+}
+
 /// Waits until the export has a staging directory holding a file: it is mid-run.
 fn wait_for_staging(dataset: &Path, child: &mut std::process::Child) {
     let started = Instant::now();
     loop {
-        let staged = staging_left(dataset).iter().any(|s| listing(&dataset.join(s), false).keys().any(|p| p.extension().is_some_and(|e| e == "parquet")));
+        let staged = staging_left(dataset).iter().any(|s| holds_parquet(&dataset.join(s)));
         if staged {
             return;
         }
@@ -400,6 +413,46 @@ fn sigint_during_replace_leaves_the_old_partition_as_it_was() {
     assert!(stderr.contains("interrupted") && !stderr.contains("panicked"), "{stderr}");
     assert!(staging_left(&dataset).is_empty(), "a staging directory is left: {:?}", staging_left(&dataset));
     assert!(listing(&dataset, false) == before, "the interrupted --replace changed the dataset");
+}
+
+#[test]
+fn sigint_among_several_inputs_keeps_those_committed_and_adds_nothing_of_the_one_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (big, dataset) = (tmp.path().join("big.db"), tmp.path().join("dataset"));
+    common::big_db::big_db(&big, 500_000);
+    let serve = testdata("serve-3.5.1/snapshot.db");
+    let mut child = Command::new(bin())
+        .args(["export", "parquet"])
+        .arg(&serve)
+        .arg(&big)
+        .arg("--out")
+        .arg(&dataset)
+        .args(["--cluster-id", "5eed", "--history"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first input is in (its source partition committed: serve-3.5.1 is at revision 62),
+    // the second staged.
+    let started = Instant::now();
+    while !dataset.join("source/cluster_id=5eed/snapshot_revision=62").is_dir() {
+        assert!(child.try_wait().unwrap().is_none(), "the export ended before it could be interrupted");
+        assert!(started.elapsed() < Duration::from_secs(60), "the first input was never committed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let first = listing(&dataset, false);
+    wait_for_staging(&dataset, &mut child);
+    // SAFETY: a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let status = common::wait_for_exit(&mut child, Duration::from_secs(30), "export parquet after SIGINT");
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stdout.starts_with(&serve.display().to_string()) && stdout.lines().count() == 1, "the first input's line only: {stdout}");
+    assert!(staging_left(&dataset).is_empty(), "a staging directory is left");
+    assert!(listing(&dataset, false) == first, "the dataset is not as the first input left it");
+    assert!(first.keys().any(|p| p.starts_with("kv/cluster_id=5eed")), "the first input's partitions");
 }
 
 #[test]
