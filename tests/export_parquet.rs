@@ -576,21 +576,65 @@ fn objects_db(path: &Path, configmaps: i64, pods: i64) {
         })
         .to_string()
     };
-    let mut entries = Vec::new();
-    for n in 0..configmaps + pods {
+    let objects = (0..configmaps + pods).map(|n| {
         let (kind, resource, namespace) = if n < configmaps { ("ConfigMap", "configmaps", "alpha") } else { ("Pod", "pods", "beta") };
         let name = format!("{}-{n:07}", resource.trim_end_matches('s'));
-        let key = format!("/registry/{resource}/{namespace}/{name}");
-        let revision = n + 2;
+        (format!("/registry/{resource}/{namespace}/{name}"), object(kind, namespace, &name, n))
+    });
+    json_objects_db(path, objects);
+}
+
+/// A db of `(key, JSON)` puts, one revision each from 2 on, in key order as given.
+fn json_objects_db(path: &Path, objects: impl Iterator<Item = (String, String)>) {
+    let mut entries = Vec::new();
+    for (n, (key, json)) in objects.enumerate() {
+        let revision = n as i64 + 2;
         let mut k = revision.to_be_bytes().to_vec();
         k.push(b'_');
         k.extend_from_slice(&0i64.to_be_bytes());
-        entries.push((k, common::big_db::key_value(key.as_bytes(), revision, object(kind, namespace, &name, n).as_bytes())));
+        entries.push((k, common::big_db::key_value(key.as_bytes(), revision, json.as_bytes())));
     }
     let mut w = etcdscope::bolt::write::FileWriter::create(path, 4096).unwrap();
     w.bucket(b"key", 0, entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))).unwrap();
     w.bucket(b"meta", 0, std::iter::empty()).unwrap();
     w.finish(false).unwrap();
+}
+
+#[test]
+fn odd_timestamps_read_as_the_instants_sqlite_holds() {
+    let Some(python) = common::parquet_python_or_skip() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dataset, sqlite) = (tmp.path().join("times.db"), tmp.path().join("dataset"), tmp.path().join("export.sqlite"));
+    let times = [
+        "1969-12-31T23:59:59Z",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "2026-03-01T12:00:00+02:00",
+        "2026-03-01T10:00:00.123456Z",
+        "2026-03-01T10:00:00.123456789Z",
+        "1969-12-31T23:59:59.999999Z",
+        "2026-02-30T10:00:00Z",
+        "yesterday",
+    ];
+    let objects = times.iter().enumerate().map(|(n, t)| {
+        let name = format!("cm-{n}");
+        let json = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "times", "creationTimestamp": t, "deletionTimestamp": t}});
+        (format!("/registry/configmaps/times/{name}"), json.to_string())
+    });
+    json_objects_db(&db, objects);
+    let line = export(&[&db], &dataset, &["--history"]);
+    export_sqlite(&db, &sqlite, &["--history"]);
+    let (cluster, revision) = partition_of(&line);
+    let answer = judge(&python, &[OsStr::new("compare"), dataset.as_os_str(), sqlite.as_os_str(), OsStr::new(&cluster), OsStr::new(&revision.to_string())]);
+    let brief: Vec<String> = mismatches(&answer)
+        .iter()
+        .map(|m| match m.get("row") {
+            Some(row) => format!("{} {} {}: parquet {} sqlite {} ({})", m["table"], m["reader"], m["column"], m["parquet"], m["sqlite"], row[0]),
+            None => m.to_string(),
+        })
+        .collect();
+    assert!(brief.is_empty(), "{brief:#?}");
+    assert_eq!(answer["tables"]["objects"], times.len());
 }
 
 #[test]

@@ -173,20 +173,25 @@ RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9})
 
 def rfc3339_micros(text):
     """Microseconds since the epoch of an RFC 3339 time (fraction past the microsecond cut,
-    toward the past, as a timestamp of microseconds holds it)."""
+    toward the past, as a timestamp of microseconds holds it). A text that is not a time is
+    null in Parquet (documented: the object's JSON keeps it as stored)."""
     if text is None:
         return None
     m = RFC3339.match(text)
     if not m:
-        return ("not RFC 3339", text)
+        return None
     y, mo, d, h, mi, s, frac, zone = m.groups()
     tz = datetime.timezone.utc
     if zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         tz = datetime.timezone(sign * datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
-    whole = datetime.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=tz)
+    try:
+        whole = datetime.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=tz)
+        seconds = (whole - EPOCH) // datetime.timedelta(seconds=1)
+    except (ValueError, OverflowError):
+        return None
     nanos = int((frac or "0").ljust(9, "0"))
-    return (whole - EPOCH) // datetime.timedelta(seconds=1) * 1_000_000 + nanos // 1000
+    return seconds * 1_000_000 + nanos // 1000
 
 
 def instant_micros(value):
@@ -362,8 +367,8 @@ def judge_source_times(db, by_duckdb, by_pyarrow, source):
     of the SQLite export's."""
     out = []
     mtime = os.stat(source["input"]).st_mtime_ns // 1000
-    newest = db.execute("SELECT max(latest_unix_ns) FROM revision_times").fetchone()[0]
-    newest = None if newest is None else newest // 1000
+    latest = [rfc3339_micros(t) for (t,) in db.execute("SELECT latest FROM revision_times")]
+    newest = max((t for t in latest if t is not None), default=None)
     sqlite_exported = rfc3339_micros(source["exported_at"])
     for reader, (names, rows) in (("duckdb", by_duckdb), ("pyarrow", by_pyarrow)):
         for r in (dict(zip(names, t)) for t in rows):
