@@ -4,15 +4,18 @@
 //!
 //! - Every table of every testdata snapshot, read by both engines, equals `export sqlite
 //!   --history` of the same snapshot column by column (under the documented differences), and
-//!   every file has the documented types, zstd, dictionaries and statistics.
+//!   every file has the documented types, zstd, dictionaries, statistics and bloom filters; so
+//!   do tables of several row groups and parts, and objects with odd timestamps.
 //! - A dataset of two snapshots of one cluster (made by real etcd) answers "in B, not in A" and
 //!   "in A, not in B" as etcd's own restored members do (`diff`'s lost and reappear sets).
 //! - A filter on cluster_id prunes files, one on kind or namespace row groups (DuckDB's EXPLAIN
 //!   ANALYZE).
-//! - Two exports of one snapshot give the same rows; two runs into one dataset read as one.
+//! - Two exports of one snapshot give the same rows; two runs into one dataset, one after the
+//!   other or at once, read as one.
 //! - A snapshot already in the dataset is refused without --replace (nothing changes) and
 //!   replaced with it; an interrupted --replace (SIGINT, or a cancelled token) leaves the old
-//!   partition as it was and no staging directory.
+//!   partition as it was and no staging directory; SIGINT among several inputs keeps those
+//!   committed before it.
 //! - Several inputs, one of them not a snapshot: the others are exported, exit 2.
 
 mod common;
