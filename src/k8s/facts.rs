@@ -636,7 +636,7 @@ impl Stamp {
             }
             _ => return None,
         };
-        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        if !(1..=12).contains(&mo) || !(1..=days_in_month(y, mo)).contains(&d) || h > 23 || mi > 59 || se > 60 {
             return None;
         }
         Some(Stamp { seconds: days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset, nanos })
@@ -671,6 +671,17 @@ impl std::fmt::Display for Stamp {
 
 fn digits_of(t: &str) -> Option<i64> {
     t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+}
+
+/// Days of month `m` (1..=12) of year `y` (Gregorian): a date past them (February 30) is not
+/// one, as Go's time.Parse, and so the API server, refuses it.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -1080,9 +1091,16 @@ mod tests {
             "2023-11-14T24:13:20Z",
             "2023-11-14T22:13:20+0100",
             "+023-11-14T22:13:20Z",
+            "2026-02-30T10:00:00Z",
+            "2026-02-29T10:00:00Z",
+            "2100-02-29T10:00:00Z",
+            "2026-04-31T10:00:00Z",
         ] {
             assert_eq!(p(bad), None, "{bad}");
         }
+        // Leap days of leap years are days.
+        assert_eq!(p("2024-02-29T00:00:00Z"), Some(Stamp { seconds: 1_709_164_800, nanos: 0 }));
+        assert!(p("2000-02-29T00:00:00Z").is_some());
         let t = p("2026-03-01T10:02:10.5Z").unwrap();
         assert_eq!(
             (t.to_string(), t.just_before() < t, Stamp { seconds: 5, nanos: 0 }.just_before()),

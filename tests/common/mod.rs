@@ -79,6 +79,28 @@ pub fn kubectl_or_skip() -> Option<PathBuf> {
     found
 }
 
+/// The Python with DuckDB and pyarrow (scripts/install-parquet-readers.sh), the engines
+/// `export parquet` is judged by: $ETCDSCOPE_PARQUET_PYTHON, else the script's venv in the
+/// cache. `None` (after a `SKIPPED:` line) when missing and skipping is allowed; with
+/// ETCDSCOPE_REQUIRE_ETCD=1 (CI, scripts/test.sh: every real tool required) a missing reader
+/// fails the test.
+pub fn parquet_python_or_skip() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|c| c.join("etcdscope/parquet-readers/bin/python"));
+    let found = std::env::var_os("ETCDSCOPE_PARQUET_PYTHON").map(PathBuf::from).or(cache).filter(|p| p.is_file());
+    if found.is_none() {
+        let required = std::env::var("ETCDSCOPE_REQUIRE_ETCD").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "DuckDB and pyarrow are not installed (run scripts/install-parquet-readers.sh, or set ETCDSCOPE_PARQUET_PYTHON); ETCDSCOPE_REQUIRE_ETCD=1 forbids skipping"
+        );
+        eprintln!("SKIPPED: DuckDB and pyarrow not installed (scripts/install-parquet-readers.sh) and ETCDSCOPE_REQUIRE_ETCD is not 1");
+    }
+    found
+}
+
 /// Runs `scripts/<script>` with `--etcdscope <our binary> --out <json>` and `args`, and returns
 /// the JSON it recorded (etcd's answers; the script decides nothing).
 pub fn recording(script: &str, args: &[&std::ffi::OsStr]) -> Value {

@@ -315,6 +315,8 @@ struct Encoder {
     /// Raw bytes given to the open row group, and its limit.
     group_bytes: usize,
     group_limit: usize,
+    /// Rows in the open row group.
+    group_rows: usize,
     writer: Option<ArrowWriter<File>>,
     /// Parts closed so far (the open one is `part-<parts>`).
     parts: u32,
@@ -326,7 +328,18 @@ impl Encoder {
     fn new(table: Table, dir: PathBuf, part_bytes: u64) -> Encoder {
         let bulk = table.columns.iter().any(|c| c.encoding == Encoding::Bulk);
         let group_limit = if bulk { ROW_GROUP_BYTES_BULK } else { ROW_GROUP_BYTES };
-        Encoder { dir, part_bytes, properties: properties(&table), schema: table.arrow_schema(), group_bytes: 0, group_limit, writer: None, parts: 0, bytes: 0 }
+        Encoder {
+            dir,
+            part_bytes,
+            properties: properties(&table),
+            schema: table.arrow_schema(),
+            group_bytes: 0,
+            group_limit,
+            group_rows: 0,
+            writer: None,
+            parts: 0,
+            bytes: 0,
+        }
     }
 
     /// Takes messages until `Finish`; a closed channel before it is an abandoned export.
@@ -345,15 +358,31 @@ impl Encoder {
         self.dir.join(format!("part-{}.parquet", self.parts))
     }
 
-    /// Encodes a batch; closes the row group when the raw bytes given to it reach its limit.
+    /// Encodes a batch; a row group is closed when its rows reach [`ROW_GROUP_ROWS`] (the batch
+    /// split there, so the rows after it start the next row group, and the next part past the
+    /// part size) or the raw bytes given to it reach its limit.
     fn write(&mut self, batch: &RecordBatch, raw: usize) -> Result<()> {
-        let path = self.part_path();
-        self.open()?.write(batch).map_err(|e| parquet_error(&path, e))?;
-        self.group_bytes += raw;
-        if self.group_bytes >= self.group_limit {
-            self.end_row_group()?;
+        let (mut batch, mut raw) = (batch.clone(), raw);
+        loop {
+            let rows = batch.num_rows();
+            let room = ROW_GROUP_ROWS.saturating_sub(self.group_rows).max(1);
+            let take = rows.min(room);
+            let head = if take == rows { batch.clone() } else { batch.slice(0, take) };
+            // The raw bytes are counted per batch: a split shares them by rows.
+            let head_raw = if take == rows { raw } else { raw / rows * take };
+            let path = self.part_path();
+            self.open()?.write(&head).map_err(|e| parquet_error(&path, e))?;
+            self.group_rows += take;
+            self.group_bytes += head_raw;
+            if self.group_rows >= ROW_GROUP_ROWS || self.group_bytes >= self.group_limit {
+                self.end_row_group()?;
+            }
+            if take == rows {
+                return Ok(());
+            }
+            batch = batch.slice(take, rows - take);
+            raw -= head_raw;
         }
-        Ok(())
     }
 
     /// Closes the open row group, and the part once it has grown past the part size.
@@ -362,6 +391,7 @@ impl Encoder {
         let Some(writer) = self.writer.as_mut() else { return Ok(()) };
         writer.flush().map_err(|e| parquet_error(&path, e))?;
         self.group_bytes = 0;
+        self.group_rows = 0;
         if writer.bytes_written() as u64 >= self.part_bytes {
             self.close_part()?;
         }
@@ -469,6 +499,18 @@ mod tests {
         let files = w.finish().unwrap();
         assert_eq!((files.rows, files.files), (3, 3));
         assert_eq!(parts(&dir.path().join("t")), ["part-0.parquet", "part-1.parquet", "part-2.parquet"]);
+    }
+
+    /// A row group the writer ends at its row count ends the part too, past the part size.
+    #[test]
+    fn a_row_group_ended_by_its_row_count_ends_the_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = TableWriter::new(LEASES, dir.path().join("t"), 1).unwrap();
+        for id in 0..=ROW_GROUP_ROWS as i64 {
+            w.row(&[Cell::Int(Some(id)), Cell::Text(Some("x")), Cell::Int(Some(1)), Cell::Int(Some(1)), Cell::Int(Some(0))]).unwrap();
+        }
+        let files = w.finish().unwrap();
+        assert_eq!((files.rows, files.files), (ROW_GROUP_ROWS as u64 + 1, 2));
     }
 
     /// A row of the wrong shape is an error naming the table and column, not a panic.
