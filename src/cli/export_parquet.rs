@@ -68,7 +68,9 @@ pub fn run(a: &ParquetArgs, out: &mut impl Write) -> CliResult {
     for src in &a.src {
         match one(src, &a.out, &decoder, &options, &parquet) {
             Ok(s) => {
+                // Each line as its snapshot is committed: a long fleet run shows its progress.
                 writeln!(out, "{}", summary_line(src, &a.out, &s))?;
+                out.flush()?;
                 notes.extend(s.export.notes.iter().map(|n| format!("{}: {n}", src.display())));
             }
             Err(etcdscope::Error::Interrupted) => return Err(etcdscope::Error::Interrupted.into()),

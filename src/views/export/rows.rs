@@ -44,7 +44,7 @@ pub struct ExportOptions {
     /// `wal_damage`.
     pub wal: Option<std::path::PathBuf>,
     /// Cancelled (by a signal, a caller) to stop: the export ends with
-    /// [`Error::Interrupted`] at the next row, and nothing is left behind.
+    /// [`crate::Error::Interrupted`] at the next row, and nothing is left behind.
     pub cancel: Cancel,
     /// Files read besides the snapshot and the WAL (the decoder's encryption config and .proto
     /// files): `export_sqlite` never writes over one of them, `--force` or not.

@@ -4,7 +4,7 @@
 //! that has grown past the part size is closed at a row group's end and the next part begun.
 //!
 //! Memory is bounded by the limits, not by the table: a batch or two of raw values
-//! ([`BATCH_BYTES`]) and one row group of compressed pages per table. A row group is bounded by
+//! (`BATCH_BYTES`) and one row group of compressed pages per table. A row group is bounded by
 //! the raw bytes given to it, which bounds its compressed size too whatever the data. (With
 //! data pages v1, parquet-rs keeps each compressed page in a buffer allocated at the page's raw
 //! size, so an open row group held its raw size: 1.4 GiB peak on a snapshot whose JSON
@@ -168,7 +168,7 @@ pub fn properties(table: &Table) -> WriterProperties {
 
 /// The files of one table in one partition directory. Rows are gathered on the caller's thread;
 /// the batches go to a thread of the table's own that encodes, compresses and writes them
-/// ([`Encoder`]), so the tables of one export are encoded beside each other and beside the
+/// (`Encoder`), so the tables of one export are encoded beside each other and beside the
 /// decoding.
 pub struct TableWriter {
     table: Table,
