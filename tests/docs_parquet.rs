@@ -14,7 +14,7 @@ mod common;
 use common::{bin, repo};
 use etcdscope::views::export::parquet::schema::{Table, ALL};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn format_page() -> String {
@@ -84,21 +84,6 @@ fn documented_duckdb_types() -> BTreeMap<String, String> {
     table_rows(section(&page, "## Types")).into_iter().map(|cells| (cells[0].clone(), cells[2].clone())).collect()
 }
 
-/// DuckDB's python, or `None` (after a `SKIPPED:` line) when it is missing and skipping is allowed.
-fn duckdb_python_or_skip() -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .map(|c| c.join("etcdscope/parquet-readers/bin/python"));
-    let found = std::env::var_os("ETCDSCOPE_PARQUET_PYTHON").map(PathBuf::from).or(cache).filter(|p| p.is_file());
-    if found.is_none() {
-        let required = std::env::var("ETCDSCOPE_REQUIRE_ETCD").is_ok_and(|v| v == "1");
-        assert!(!required, "DuckDB is not installed (run scripts/install-parquet-readers.sh); ETCDSCOPE_REQUIRE_ETCD=1 forbids skipping");
-        eprintln!("SKIPPED: DuckDB not installed (scripts/install-parquet-readers.sh) and ETCDSCOPE_REQUIRE_ETCD is not 1");
-    }
-    found
-}
-
 /// How the guide runs a query: DuckDB from Python, session time zone UTC, the setup
 /// statements, then the query printed as DuckDB draws a result (an EXPLAIN: its plan).
 const RUNNER: &str = r#"import duckdb, sys
@@ -133,7 +118,7 @@ fn etcdscope(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn duckdb_reads_the_types_the_format_page_documents() {
-    let Some(python) = duckdb_python_or_skip() else { return };
+    let Some(python) = common::parquet_python_or_skip() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ds");
     let o = etcdscope(&["export", "parquet", "testdata/diff-3.5.1/new.db", "--history", "--out", out.to_str().unwrap()]);
@@ -183,7 +168,7 @@ const EXPORTS: [(&str, i32); 4] = [
 
 #[test]
 fn the_fleet_queries_of_the_guide_print_what_it_shows() {
-    let Some(python) = duckdb_python_or_skip() else { return };
+    let Some(python) = common::parquet_python_or_skip() else { return };
     let guide = guide();
     let dir = tempfile::tempdir().unwrap();
     let (fleet, ids) = (dir.path().join("fleet"), dir.path().join("ids"));
