@@ -335,7 +335,7 @@ impl<'a> Pass<'_, 'a> {
         ordered_map(entries, work, |row| {
             self.options.cancel.check()?;
             let row = row?;
-            let key_text = row.key_text.as_str();
+            let key_text: &str = &row.key_text;
             let hidden = row.secret && !self.show_secrets;
             let json = row.object.as_ref().and_then(|o| o.json.as_deref());
             note(&mut summary.largest_value, &[row.key.len(), key_text.len(), row.value.len(), json.map_or(0, str::len)]);
@@ -455,7 +455,7 @@ pub(crate) fn note(largest: &mut u64, lengths: &[usize]) {
 /// One key at the read revision, as a worker thread prepared it.
 struct KeyWork<'a> {
     key: &'a [u8],
-    key_text: String,
+    key_text: std::borrow::Cow<'a, str>,
     create_revision: i64,
     mod_revision: i64,
     version: i64,
@@ -466,12 +466,13 @@ struct KeyWork<'a> {
     object: Option<ObjectWork<'a>>,
 }
 
+/// Where the key puts the object: borrowed from the key and the catalog, nothing copied.
 struct ObjectWork<'a> {
-    api_group: String,
-    resource: String,
-    kind_from_catalog: String,
-    namespace: Option<String>,
-    name: String,
+    api_group: &'a str,
+    resource: &'a str,
+    kind_from_catalog: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
     encoding: Option<&'static str>,
     json: Option<String>,
     error: Option<String>,
@@ -487,12 +488,12 @@ impl<'a> ObjectWork<'a> {
         let c = &self.columns;
         ObjectRow {
             key,
-            api_group: &self.api_group,
+            api_group: self.api_group,
             api_version: c.api_version.as_deref(),
-            kind: c.kind.as_deref().or(Some(self.kind_from_catalog.as_str()).filter(|k| !k.is_empty())),
-            resource: &self.resource,
-            namespace: self.namespace.as_deref(),
-            name: &self.name,
+            kind: c.kind.as_deref().or(Some(self.kind_from_catalog).filter(|k| !k.is_empty())),
+            resource: self.resource,
+            namespace: self.namespace,
+            name: self.name,
             uid: c.uid.as_deref(),
             resource_version,
             generation: c.generation,
@@ -513,15 +514,15 @@ impl<'a> ObjectWork<'a> {
 }
 
 /// The row of one key (and, if it is an object, the object's row).
-fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &Decoder, catalog: &Catalog, prefix: &str) -> Result<KeyWork<'a>> {
+fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &Decoder, catalog: &'a Catalog, prefix: &str) -> Result<KeyWork<'a>> {
     let kv = entry.kv(file)?;
     let located = catalog.locate(kv.key, prefix);
     // A decoded object says whether it is a Secret's; any other value is asked.
     let mut decoded_secret = None;
     let object = located.group_resource().map(|(group, resource)| {
         let kind_from_catalog = match located {
-            Located::Object { info, .. } => info.kind.clone(),
-            _ => String::new(),
+            Located::Object { info, .. } => info.kind.as_str(),
+            _ => "",
         };
         let (encoding, json, error, columns) = match decoder.decode_at(kv.key, kv.value, Some(kv.mod_revision)) {
             Decoded::Object { json, encoding, secret, .. } => {
@@ -546,11 +547,11 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
             Decoded::Raw { reason } => (None, None, Some(reason), ObjectFacts::default()),
         };
         ObjectWork {
-            api_group: group.to_string(),
-            resource: resource.to_string(),
+            api_group: group,
+            resource,
             kind_from_catalog,
-            namespace: located.namespace().map(str::to_string),
-            name: located.name().unwrap_or_default().to_string(),
+            namespace: located.namespace(),
+            name: located.name().unwrap_or_default(),
             encoding,
             json,
             error,
@@ -559,7 +560,7 @@ fn key_row<'a>(entry: RevisionEntry<'a>, file: &std::sync::Arc<Path>, decoder: &
     });
     Ok(KeyWork {
         key: entry.key,
-        key_text: String::from_utf8_lossy(entry.key).into_owned(),
+        key_text: String::from_utf8_lossy(entry.key),
         create_revision: kv.create_revision,
         mod_revision: kv.mod_revision,
         version: kv.version,
