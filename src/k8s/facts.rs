@@ -636,7 +636,7 @@ impl Stamp {
             }
             _ => return None,
         };
-        if !(1..=12).contains(&mo) || !(1..=days_in_month(y, mo)).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        if !(1..=12).contains(&mo) || !(1..=days_in_month(y, mo)).contains(&d) || h > 23 || mi > 59 || se > 59 {
             return None;
         }
         Some(Stamp { seconds: days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset, nanos })
@@ -1089,6 +1089,8 @@ mod tests {
             "2023-11-14T22:13:20.Z",
             "2023-13-14T22:13:20Z",
             "2023-11-14T24:13:20Z",
+            // Go's time.Parse (and so the API server) refuses a leap second.
+            "2016-12-31T23:59:60Z",
             "2023-11-14T22:13:20+0100",
             "+023-11-14T22:13:20Z",
             "2026-02-30T10:00:00Z",

@@ -55,9 +55,12 @@ where
         for _ in 0..in_flight {
             let _ = credit_tx.send(());
         }
+        // A thread that cannot be made (a pids limit) is one worker fewer; none at all is an
+        // error, not a panic.
+        let (mut spawned, mut refused) = (0, None);
         for _ in 0..threads {
             let done_tx = done_tx.clone();
-            scope.spawn(move || {
+            let worker = std::thread::Builder::new().spawn_scoped(scope, move || {
                 // Once the consumer has stopped, jobs are still taken (and dropped) until the
                 // feeder is done, so it never blocks on a full queue.
                 let mut discard = false;
@@ -74,10 +77,21 @@ where
                     discard = done_tx.send((seq, results)).is_err() || panicked;
                 }
             });
+            match worker {
+                Ok(_) => spawned += 1,
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        if spawned == 0 {
+            drop(job_tx);
+            return Err(thread_error(refused));
         }
         drop(done_tx);
         let total = items.len().div_ceil(CHUNK);
-        scope.spawn(move || {
+        let feeder = std::thread::Builder::new().spawn_scoped(scope, move || {
             let mut items = items.into_iter();
             for seq in 0.. {
                 let chunk: Vec<T> = items.by_ref().take(CHUNK).collect();
@@ -86,6 +100,9 @@ where
                 }
             }
         });
+        // Without a feeder the workers see the job queue closed (its sender went with the
+        // closure) and end.
+        feeder.map_err(|e| thread_error(Some(e)))?;
         let mut pending: BTreeMap<usize, std::thread::Result<Vec<R>>> = BTreeMap::new();
         let mut next = 0;
         while next < total {
@@ -104,6 +121,12 @@ where
         }
         Ok(())
     })
+}
+
+/// A thread the system would not make, as a library error.
+fn thread_error(e: Option<std::io::Error>) -> crate::Error {
+    let e = e.unwrap_or_else(|| std::io::Error::other("no thread"));
+    crate::Error::io(std::path::Path::new("<decoding thread>"), e)
 }
 
 #[cfg(test)]

@@ -246,9 +246,13 @@ pub fn produce(
     // The trailer check (SHA-256 of the whole file) shares nothing with the rest: it runs
     // beside the export and its verdict is written last.
     std::thread::scope(|scope| {
-        let trailer = scope.spawn(|| source.verify_trailer());
+        // Without a thread for it (a pids limit), the trailer is checked after the rows.
+        let trailer = std::thread::Builder::new().name("trailer".into()).spawn_scoped(scope, || source.verify_trailer()).ok();
         let summary = pass.rows(sink, &membership, progress)?;
-        let trailer = trailer.join().expect("the trailer check does not panic");
+        let trailer = match trailer {
+            Some(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => source.verify_trailer(),
+        };
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let meta = &store.meta;
         sink.source(&SourceRow {
@@ -376,11 +380,14 @@ impl<'a> Pass<'_, 'a> {
             // Declared in here: returning early (an error) drops the receiver before the scope
             // joins the thread, which then stops at its next send.
             let (found, times) = sync_channel::<RevisionTimes>(TIMES_QUEUED);
-            let finder = scope.spawn(move || {
-                crate::views::timeline::revision_times_each(self.snap, self.decoder, self.prefix, self.rev, &self.options.cancel, &mut |r| {
-                    Ok(if found.send(r).is_err() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+            let finder = std::thread::Builder::new()
+                .name("time-evidence".into())
+                .spawn_scoped(scope, move || {
+                    crate::views::timeline::revision_times_each(self.snap, self.decoder, self.prefix, self.rev, &self.options.cancel, &mut |r| {
+                        Ok(if found.send(r).is_err() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+                    })
                 })
-            });
+                .map_err(|e| crate::Error::io(Path::new("<time evidence thread>"), e))?;
             let mut count = 0u64;
             let mut take = |sink: &mut dyn Sink, r: RevisionTimes| -> Result<()> {
                 count += 1;
@@ -396,7 +403,7 @@ impl<'a> Pass<'_, 'a> {
             for r in times.iter() {
                 take(sink, r)?;
             }
-            finder.join().expect("the time evidence pass does not panic")?;
+            finder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             Ok((lease_keys, count))
         })
     }

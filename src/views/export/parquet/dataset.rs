@@ -44,7 +44,8 @@ pub struct Dataset {
 impl Dataset {
     /// The dataset at `root`, created if missing. A path that is not a directory is refused.
     pub fn open(root: &Path) -> Result<Dataset> {
-        match std::fs::symlink_metadata(root) {
+        // A symbolic link to a directory is followed: datasets are often linked into place.
+        match std::fs::metadata(root) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(Error::Usage(format!("{}: not a directory (--out names the dataset's directory)", root.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?,
@@ -91,40 +92,101 @@ impl Dataset {
     }
 
     /// Moves the partitions staged under `staged/<table>/` into the dataset, `source` last;
-    /// with `replace`, in exchange for the ones there (then deleted), and the old partitions
-    /// of tables not staged are removed first. Returns whether anything was replaced.
+    /// with `replace`, in exchange for the ones there, and the old partitions of tables not
+    /// staged are moved out (before `source`, so a snapshot with its `source` row is whole).
+    /// What is moved out lands in `staged` and goes with it. One commit at a time per dataset
+    /// (a lock on its directory), presence checked again under the lock. A step that fails undoes the steps
+    /// before it, so the dataset is left as it was. Returns whether anything was replaced.
     pub fn commit(&self, staged: &Path, p: &Partition, replace: bool) -> Result<bool> {
+        let _lock = self.lock()?;
         self.refuse_present(p, replace)?;
         let part = p.dir();
         let staged_tables: Vec<&str> = ALL.iter().map(|t| t.name).filter(|t| staged.join(t).join(&part).is_dir()).collect();
-        let mut replaced = false;
-        if replace {
-            for old in self.tables_holding(p)? {
-                if !staged_tables.contains(&old.as_str()) {
-                    let from = self.root.join(&old).join(&part);
-                    let away = staged.join(format!("old-{old}"));
-                    std::fs::rename(&from, &away).map_err(|e| Error::io(&from, e))?;
-                    std::fs::remove_dir_all(&away).map_err(|e| Error::io(&away, e))?;
-                    replaced = true;
-                }
-            }
-        }
-        for table in staged_tables {
-            let from = staged.join(table).join(&part);
-            let to = self.root.join(table).join(&part);
-            let parent = to.parent().unwrap_or(&self.root);
+        // Every directory the renames need, made (and synced) before the first of them.
+        for table in &staged_tables {
+            let parent = self.root.join(table).join(&part);
+            let parent = parent.parent().unwrap_or(&self.root);
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-            if replace && to.exists() {
-                exchange(&from, &to)?;
-                // `from` now holds the old files.
-                std::fs::remove_dir_all(&from).map_err(|e| Error::io(&from, e))?;
-                replaced = true;
-            } else {
-                rename_new(&from, &to)?;
+            for dir in [parent, parent.parent().unwrap_or(&self.root), &self.root] {
+                sync_dir(dir)?;
             }
-            sync_dir(parent)?;
         }
-        Ok(replaced)
+        let stale: Vec<String> =
+            if replace { self.tables_holding(p)?.into_iter().filter(|t| !staged_tables.contains(&t.as_str())).collect() } else { Vec::new() };
+        let mut done: Vec<Step> = Vec::new();
+        let result = (|| {
+            let (source, tables): (Vec<&str>, Vec<&str>) = staged_tables.iter().partition(|t| **t == super::schema::SOURCE.name);
+            for table in tables {
+                done.push(self.put(staged, table, &part, replace)?);
+            }
+            for old in &stale {
+                let from = self.root.join(old).join(&part);
+                let away = staged.join(format!("old-{old}"));
+                std::fs::rename(&from, &away).map_err(|e| Error::io(&from, e))?;
+                done.push(Step::Moved { from, to: away });
+            }
+            for table in source {
+                done.push(self.put(staged, table, &part, replace)?);
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            for step in done.iter().rev() {
+                step.undo();
+            }
+            return Err(e);
+        }
+        for table in &staged_tables {
+            let to = self.root.join(table).join(&part);
+            sync_dir(to.parent().unwrap_or(&self.root))?;
+        }
+        Ok(done.iter().any(|s| matches!(s, Step::Exchanged { .. })) || !stale.is_empty())
+    }
+
+    /// Moves one table's staged partition into place (or swaps it with the one there).
+    fn put(&self, staged: &Path, table: &str, part: &str, replace: bool) -> Result<Step> {
+        let from = staged.join(table).join(part);
+        let to = self.root.join(table).join(part);
+        if replace && to.exists() {
+            exchange(&from, &to)?;
+            Ok(Step::Exchanged { a: from, b: to })
+        } else {
+            rename_new(&from, &to)?;
+            Ok(Step::Moved { from, to })
+        }
+    }
+
+    /// The dataset's commit lock, held until dropped: `flock` on the dataset directory itself,
+    /// so nothing is left in it.
+    fn lock(&self) -> Result<std::fs::File> {
+        use std::os::unix::io::AsRawFd;
+        let dir = std::fs::File::open(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        loop {
+            // SAFETY: a file descriptor this function owns, for the call's duration.
+            if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                return Ok(dir);
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(Error::io(&self.root, e));
+            }
+        }
+    }
+}
+
+/// A rename a commit made, and how to take it back.
+enum Step {
+    Moved { from: PathBuf, to: PathBuf },
+    Exchanged { a: PathBuf, b: PathBuf },
+}
+
+impl Step {
+    /// Best effort: the error that made the commit stop is the one reported.
+    fn undo(&self) {
+        let _ = match self {
+            Step::Moved { from, to } => std::fs::rename(to, from).map_err(|e| Error::io(to, e)),
+            Step::Exchanged { a, b } => exchange(a, b),
+        };
     }
 }
 
@@ -225,6 +287,49 @@ mod tests {
         names.sort();
         assert_eq!(names, ["kv", "revisions", "source"]);
         assert!(std::fs::read_dir(dir.path().join("revisions/cluster_id=7")).unwrap().next().is_none());
+    }
+
+    /// Found in review: a table's directory that cannot be made (a file in its place) failed
+    /// the commit after `kv` was already in place, and a second run was refused.
+    #[test]
+    fn a_commit_that_fails_leaves_the_dataset_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let ds = Dataset::open(dir.path()).unwrap();
+        let p = Partition { cluster_id: 7, snapshot_revision: 9 };
+        std::fs::write(dir.path().join("objects"), "not a directory").unwrap();
+        let s = ds.stage().unwrap();
+        for table in ["kv", "objects", "source"] {
+            write(&s.path().join(table).join(p.dir()).join("part-0.parquet"), table);
+        }
+        assert!(ds.commit(s.path(), &p, false).is_err());
+        assert!(ds.tables_holding(&p).unwrap().is_empty(), "nothing of the snapshot is in the dataset");
+        assert!(s.path().join("kv").join(p.dir()).join("part-0.parquet").is_file(), "the staged files are still in staging");
+    }
+
+    /// Found in review: exports replacing one snapshot at the same time swapped its tables one
+    /// by one, so the dataset could end with one run's `source` beside another's `revisions`.
+    /// A commit now waits for the one under way (a lock on the dataset's directory).
+    #[test]
+    fn a_commit_waits_for_the_one_under_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let ds = Dataset::open(dir.path()).unwrap();
+        let p = Partition { cluster_id: 7, snapshot_revision: 9 };
+        let s = ds.stage().unwrap();
+        write(&s.path().join("source").join(p.dir()).join("part-0.parquet"), "source");
+        let held = ds.lock().unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                ds.commit(s.path(), &p, false).unwrap();
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            assert!(!done.load(std::sync::atomic::Ordering::SeqCst), "the commit did not wait for the lock");
+            assert!(ds.tables_holding(&p).unwrap().is_empty());
+            drop(held);
+        });
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!(ds.tables_holding(&p).unwrap(), ["source"]);
     }
 
     #[test]

@@ -93,7 +93,8 @@ pub fn export_parquet(
     dataset.refuse_present(&partition, parquet.replace)?;
     let staging = dataset.stage()?;
     let written = (|| {
-        let modified = std::fs::metadata(&snap.source().input).and_then(|m| m.modified()).ok();
+        // The db's own time: for a data dir or member dir, the directory's is not the backup's.
+        let modified = std::fs::metadata(&*snap.source().db_path).and_then(|m| m.modified()).ok();
         let modified = modified.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).and_then(|d| i64::try_from(d.as_micros()).ok());
         let mut sink = ParquetSink::new(staging.path(), &partition, options.history, parquet.part_bytes, modified)?;
         let export = produce(&mut sink, snap, decoder, options, progress)?;

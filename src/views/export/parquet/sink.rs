@@ -29,8 +29,6 @@ pub struct ParquetSink {
     latest_write: Option<i64>,
     /// The input's modification time (`source.file_modified`).
     file_modified: Option<i64>,
-    /// The partition's (`source.etcd_cluster_id`): derived from the members, or given.
-    cluster_id: u64,
 }
 
 impl ParquetSink {
@@ -52,7 +50,6 @@ impl ParquetSink {
             source: open(schema::SOURCE)?,
             latest_write: None,
             file_modified,
-            cluster_id: partition.cluster_id,
         })
     }
 
@@ -244,7 +241,7 @@ impl Sink for ParquetSink {
             Int(Some(s.compact_revision)),
             Unsigned(s.consistent_index),
             Unsigned(s.term),
-            Unsigned(Some(self.cluster_id)),
+            Unsigned(Some(s.cluster_id)),
             count(s.page_size),
             count(s.file_size),
             Time(self.file_modified),

@@ -58,6 +58,21 @@ pub enum Cell<'a> {
     Time(Option<i64>),
 }
 
+impl Cell<'_> {
+    /// Bytes of a binary or text value (0 for the others).
+    fn byte_len(&self) -> usize {
+        match self {
+            Cell::Binary(v) => v.map_or(0, <[u8]>::len),
+            Cell::Text(v) => v.map_or(0, str::len),
+            _ => 0,
+        }
+    }
+}
+
+/// The largest value a byte column takes: Arrow's i32 offsets and Parquet's i32 page sizes,
+/// with room for a page's other bytes.
+const MAX_VALUE_BYTES: usize = (i32::MAX as usize) - (64 << 20);
+
 /// A column being gathered.
 enum Builder {
     Binary(BinaryBuilder),
@@ -225,6 +240,18 @@ impl TableWriter {
     pub fn row(&mut self, cells: &[Cell<'_>]) -> Result<()> {
         if cells.len() != self.builders.len() {
             return Err(self.mismatch(format!("{} cells for {} columns", cells.len(), self.builders.len())));
+        }
+        // Arrow's byte columns count offsets in i32: a batch ends before a value would pass
+        // them, and a value larger than a Parquet page can hold is refused.
+        let largest = cells.iter().map(Cell::byte_len).max().unwrap_or(0);
+        if largest > MAX_VALUE_BYTES {
+            return Err(Error::Output {
+                path: self.dir.clone(),
+                what: format!("Parquet table {}: a value of {largest} bytes is more than a Parquet page holds ({MAX_VALUE_BYTES})", self.table.name),
+            });
+        }
+        if self.batch_rows > 0 && self.batch_bytes.saturating_add(largest) > MAX_VALUE_BYTES {
+            self.send_batch()?;
         }
         for (i, cell) in cells.iter().enumerate() {
             match self.builders[i].push(*cell) {
@@ -426,6 +453,8 @@ impl Encoder {
             self.open()?;
         }
         self.close_part()?;
+        // The parts' names are durable before the directory is renamed into the dataset.
+        std::fs::File::open(&self.dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(&self.dir, e))?;
         Ok((self.parts, self.bytes))
     }
 }
